@@ -1,0 +1,1 @@
+"""storepulse back end: Lambda handlers, the domain they share, and the local stack."""

@@ -1,0 +1,152 @@
+"""SQS batches: parse each record on its own, apply the good ones together, report failures.
+
+Powertools' :class:`BatchProcessor` calls a record handler per record. Exactly-once counting
+wants the whole batch at once (one transaction per group of events), so
+:class:`GroupBatchProcessor` keeps Powertools' partial-batch bookkeeping and response, parses
+each record with the record handler, then hands every parsed record to an ``apply`` function
+that says which of them failed. Each failure's reason is written where ``storepulse dlq list``
+finds it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from backend.adapters.dynamo import key, to_ddb
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A record that parsed, with what its handler made of it."""
+
+    message_id: str
+    value: Any
+
+
+ApplyFn = Callable[[Sequence[Parsed]], dict[str, BaseException]]
+
+
+class FailureLog:
+    """Writes why a message failed, keyed by its queue and message id."""
+
+    def __init__(self, client: DynamoDBClient, table: str):
+        self.client = client
+        self.table = table
+
+    def record(self, record: SQSRecord, reason: BaseException) -> None:
+        queue = record.event_source_arn.rsplit(":", 1)[-1]
+        event_id = _event_id(record.body)
+        item = {
+            "queue": queue,
+            "message_id": record.message_id,
+            "event_id": event_id or "",
+            "reason": _reason(reason),
+            "failed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "receive_count": int(record.attributes.approximate_receive_count or 0),
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    **key("FAILURE", f"{queue}#{record.message_id}"),
+                    **{k: to_ddb(v) for k, v in item.items()},
+                },
+            )
+        except Exception:  # the message is retried anyway; its reason is a convenience
+            logger.exception("could not record the failure of message %s", record.message_id)
+        logger.warning(
+            "message failed",
+            extra={
+                "queue": queue,
+                "message_id": record.message_id,
+                "event_id": event_id,
+                "reason": item["reason"],
+            },
+        )
+
+
+def _event_id(body: str) -> str | None:
+    import json
+
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(value, dict) and isinstance(value.get("event_id"), str):
+        return value["event_id"][:64]
+    return None
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return f"{type(error).__name__}: {text}"[:2000]
+
+
+class GroupBatchProcessor(BatchProcessor):
+    """A :class:`BatchProcessor` whose records are applied together after parsing."""
+
+    def __init__(self, apply: ApplyFn, failures: Callable[[], FailureLog]):
+        super().__init__(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        self._apply = apply
+        self._failures = failures
+
+    def process(self) -> list[tuple]:
+        parsed: list[tuple[SQSRecord, Parsed]] = []
+        results: list[tuple] = []
+        for raw in self.records:
+            record = SQSRecord(raw)
+            try:
+                value = self.handler(record=record)
+            except Exception as exc:
+                results.append(self._fail(record, exc))
+                continue
+            parsed.append((record, Parsed(record.message_id, value)))
+        failed = self._apply_isolating([p for _, p in parsed])
+        for record, item in parsed:
+            if item.message_id in failed:
+                results.append(self._fail(record, failed[item.message_id]))
+            else:
+                results.append(self.success_handler(record=record, result=item.value))
+        return results
+
+    def _apply_isolating(self, items: list[Parsed]) -> dict[str, BaseException]:
+        """Apply the batch; if it fails as a whole, apply each record alone, so that one poison
+        message fails by itself instead of taking its batch to the dead-letter queue. Applying
+        is idempotent, so what the whole-batch attempt already wrote is not counted twice."""
+        if not items:
+            return {}
+        try:
+            return self._apply(items)
+        except Exception as exc:
+            if len(items) == 1:
+                return {items[0].message_id: exc}
+            logger.warning("batch of %d failed (%s); applying records one by one", len(items), exc)
+        failed: dict[str, BaseException] = {}
+        for item in items:
+            try:
+                failed.update(self._apply([item]))
+            except Exception as exc:
+                failed[item.message_id] = exc
+        return failed
+
+    def _fail(self, record: SQSRecord, error: BaseException) -> tuple:
+        self._failures().record(record, error)
+        try:
+            raise error
+        except BaseException:
+            return self.failure_handler(record=record, exception=sys.exc_info())

@@ -1,0 +1,399 @@
+"""DynamoDB access: the analytics table layout and the exactly-once counter transaction.
+
+Layout of the analytics table (``pk``, ``sk``):
+
+==========================  =====================  ==============================================
+pk                          sk                     holds
+==========================  =====================  ==============================================
+``DAY#<date>``              ``SALES``              money and count counters, also per channel
+``DAY#<date>``              ``SKUS#<n>``           units ``u:<sku>`` and line revenue ``r:<sku>``
+``DAY#<date>``              ``CUSTOMERS``          the ``C``, ``P``, ``M`` sets of customer ids
+``CUST#<id>``               ``PROFILE``            ``o:<order_id>`` per order; country, e-mail hash
+``REFUND#<id>``             ``MARKER``             the refund was counted
+``ADJ#<event_id>``          ``MARKER``             the adjustment was counted
+``STOCK``                   ``<bucket>``           ``oh:``/``rp:``/``st:``/``pend:`` per SKU
+``CATALOG``                 ``<sku>``              name, category, price, reorder point
+``ALERTS``                  ``<raised_at>#<id>``   the alert feed
+``FAILURE``                 ``<queue>#<msg id>``   why a message failed (for ``dlq list``)
+==========================  =====================  ==============================================
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from backend.domain.sales import Contributions
+from backend.domain.stock import bucket_of
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+Key = tuple[str, str]
+
+MAX_TRANSACTION_ITEMS = 100
+MAX_TERMS_PER_ACTION = 150
+DAY_SKU_SHARDS = 4
+TRANSACTION_ATTEMPTS = 6
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def to_ddb(value: Any) -> dict[str, Any]:
+    return _serializer.serialize(value)
+
+
+def from_ddb(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def day_pk(day: date) -> str:
+    return f"DAY#{day.isoformat()}"
+
+
+def day_sku_shard(sku: str) -> str:
+    return f"SKUS#{int(bucket_of(sku)) % DAY_SKU_SHARDS}"
+
+
+def batch_get(
+    client: DynamoDBClient,
+    table: str,
+    keys: Iterable[tuple[str, ...]],
+    *,
+    projection: Sequence[str] = (),
+    consistent: bool = False,
+    key_names: Sequence[str] = ("pk", "sk"),
+) -> dict[Any, dict[str, Any]]:
+    """Get many items (100 per call, unprocessed keys retried). Missing items are absent.
+
+    Keys are tuples of string key values in the order of ``key_names``.
+    """
+    wanted = list(dict.fromkeys(keys))
+    found: dict[Any, dict[str, Any]] = {}
+    request_extra: dict[str, Any] = {"ConsistentRead": consistent}
+    if projection:
+        names = {f"#p{i}": n for i, n in enumerate(dict.fromkeys([*key_names, *projection]))}
+        request_extra["ProjectionExpression"] = ", ".join(names)
+        request_extra["ExpressionAttributeNames"] = names
+    for start in range(0, len(wanted), 100):
+        chunk = [
+            {name: {"S": value} for name, value in zip(key_names, k, strict=True)}
+            for k in wanted[start : start + 100]
+        ]
+        pending: dict[str, Any] = {table: {"Keys": chunk, **request_extra}}
+        attempt = 0
+        while pending:
+            response = client.batch_get_item(RequestItems=pending)
+            for raw in response.get("Responses", {}).get(table, []):
+                item = from_ddb(raw)
+                found[tuple(item[name] for name in key_names)] = item
+            pending = response.get("UnprocessedKeys") or {}
+            if pending:
+                attempt += 1
+                _backoff(attempt)
+    return found
+
+
+def batch_put(client: DynamoDBClient, table: str, items: Iterable[Mapping[str, Any]]) -> None:
+    """Put many items (25 per call, unprocessed items retried)."""
+    requests = [{"PutRequest": {"Item": {k: to_ddb(v) for k, v in item.items()}}} for item in items]
+    for start in range(0, len(requests), 25):
+        pending: dict[str, Any] = {table: requests[start : start + 25]}
+        attempt = 0
+        while pending:
+            response = client.batch_write_item(RequestItems=pending)
+            pending = response.get("UnprocessedItems") or {}
+            if pending:
+                attempt += 1
+                _backoff(attempt)
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(2.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.0))
+
+
+class _Expression:
+    """Builds one update expression with its own placeholders."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self.adds: list[str] = []
+        self.sets: list[str] = []
+        self.conditions: list[str] = []
+
+    def name(self, attribute: str) -> str:
+        placeholder = f"#n{len(self.names)}"
+        self.names[placeholder] = attribute
+        return placeholder
+
+    def value(self, value: Any) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = to_ddb(value)
+        return placeholder
+
+    def add(self, attribute: str, amount: Any) -> None:
+        self.adds.append(f"{self.name(attribute)} {self.value(amount)}")
+
+    def set_new(self, attribute: str, value: Any) -> None:
+        """Set an attribute that must not exist yet: the claim of an event."""
+        placeholder = self.name(attribute)
+        self.sets.append(f"{placeholder} = {self.value(value)}")
+        self.conditions.append(f"attribute_not_exists({placeholder})")
+
+    @property
+    def terms(self) -> int:
+        return len(self.adds) + len(self.sets)
+
+    def update(self, table: str, pk: str, sk: str) -> dict[str, Any]:
+        parts = []
+        if self.sets:
+            parts.append("SET " + ", ".join(self.sets))
+        if self.adds:
+            parts.append("ADD " + ", ".join(self.adds))
+        action: dict[str, Any] = {
+            "TableName": table,
+            "Key": key(pk, sk),
+            "UpdateExpression": " ".join(parts),
+            "ExpressionAttributeNames": self.names,
+        }
+        if self.values:
+            action["ExpressionAttributeValues"] = self.values
+        if self.conditions:
+            action["ConditionExpression"] = " AND ".join(self.conditions)
+        return action
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The conditional write that makes one event count once: attribute ``attribute`` of item
+    ``item`` is set to ``value`` only if it does not exist yet."""
+
+    item: Key
+    attribute: str
+    value: Any
+
+
+@dataclass
+class Counted:
+    """An event ready to be counted: its claim and what it adds."""
+
+    ref: str
+    claim: Claim
+    contributions: Contributions
+
+
+@dataclass
+class TransactionStats:
+    transactions: int = 0
+    items: int = 0
+    retries: int = 0
+    already_counted: list[str] = field(default_factory=list)
+
+
+class TransactionFailed(RuntimeError):
+    """The counters could not be written after several attempts (conflicts or throttling)."""
+
+
+def _counter_actions(
+    contributions: Iterable[Contributions],
+) -> dict[Key, _Expression]:
+    actions: dict[Key, _Expression] = defaultdict(_Expression)
+    for contrib in contributions:
+        for day, counters in contrib.day_sales.items():
+            expr = actions[(day_pk(day), "SALES")]
+            for name, amount in counters.items():
+                if amount:
+                    expr.add(name, amount)
+        for day, units in contrib.day_units.items():
+            for sku, quantity in units.items():
+                actions[(day_pk(day), day_sku_shard(sku))].add(f"u:{sku}", quantity)
+        for day, revenue in contrib.day_revenue.items():
+            for sku, amount in revenue.items():
+                actions[(day_pk(day), day_sku_shard(sku))].add(f"r:{sku}", amount)
+        for sku, delta in contrib.stock.items():
+            if delta:
+                actions[("STOCK", bucket_of(sku))].add(f"oh:{sku}", delta)
+    return actions
+
+
+def _merge_counters(contributions: Iterable[Contributions]) -> Contributions:
+    merged = Contributions()
+    for contrib in contributions:
+        for day, counters in contrib.day_sales.items():
+            for name, amount in counters.items():
+                merged.day_sales[day][name] += amount
+        for day, units in contrib.day_units.items():
+            for sku, quantity in units.items():
+                merged.day_units[day][sku] += quantity
+        for day, revenue in contrib.day_revenue.items():
+            for sku, amount in revenue.items():
+                merged.day_revenue[day][sku] += amount
+        for sku, delta in contrib.stock.items():
+            merged.stock[sku] += delta
+    return merged
+
+
+def _build_transaction(table: str, group: Sequence[Counted]) -> list[dict[str, Any]]:
+    claims: dict[Key, _Expression] = defaultdict(_Expression)
+    for counted in group:
+        claims[counted.claim.item].set_new(counted.claim.attribute, counted.claim.value)
+    counters = _counter_actions([_merge_counters(c.contributions for c in group)])
+    items: list[dict[str, Any]] = []
+    for (pk, sk), expr in claims.items():
+        if (pk, sk) in counters:
+            raise ValueError(f"claim item {pk}/{sk} is also a counter item")
+        items.append({"Update": expr.update(table, pk, sk)})
+    for (pk, sk), expr in counters.items():
+        items.append({"Update": expr.update(table, pk, sk)})
+    return items
+
+
+def _fits(table: str, group: Sequence[Counted]) -> bool:
+    actions = _build_transaction(table, group)
+    if len(actions) > MAX_TRANSACTION_ITEMS:
+        return False
+    return all(len(a["Update"]["ExpressionAttributeNames"]) <= MAX_TERMS_PER_ACTION for a in actions)
+
+
+def _groups(table: str, events: Sequence[Counted]) -> list[list[Counted]]:
+    groups: list[list[Counted]] = []
+    current: list[Counted] = []
+    for counted in events:
+        if current and not _fits(table, [*current, counted]):
+            groups.append(current)
+            current = []
+        current.append(counted)
+    if current:
+        groups.append(current)
+    return groups
+
+
+def already_claimed(client: DynamoDBClient, table: str, claims: Iterable[Claim]) -> set[Claim]:
+    """Which of these claims are already in the table (strongly consistent)."""
+    by_item: dict[Key, list[Claim]] = defaultdict(list)
+    for claim in claims:
+        by_item[claim.item].append(claim)
+    if not by_item:
+        return set()
+    attributes = sorted({c.attribute for cs in by_item.values() for c in cs})
+    found: dict[Key, dict[str, Any]] = {}
+    # Projection names are shared by every key of a request, so ask in slices of attributes.
+    for start in range(0, len(attributes), 90):
+        part = batch_get(client, table, by_item, projection=attributes[start : start + 90], consistent=True)
+        for item_key, item in part.items():
+            found.setdefault(item_key, {}).update(item)
+    return {
+        claim
+        for item_key, item_claims in by_item.items()
+        for claim in item_claims
+        if claim.attribute in found.get(item_key, {})
+    }
+
+
+def count_once(client: DynamoDBClient, table: str, events: Sequence[Counted]) -> TransactionStats:
+    """Add each event's contributions to the counters exactly once.
+
+    Each group of events is one TransactWriteItems: the events' claims (conditional on not
+    existing) and the merged ``ADD`` of their counters. An event whose claim exists was counted
+    before (a redelivery, or a concurrent processor): it is dropped and the rest retried.
+
+    Parameters
+    ----------
+    client
+        A DynamoDB client.
+    table
+        The analytics table.
+    events
+        The events to count, in any order.
+
+    Returns
+    -------
+    TransactionStats
+        With the refs of the events found already counted.
+    """
+    stats = TransactionStats()
+    done = already_claimed(client, table, (e.claim for e in events))
+    stats.already_counted.extend(e.ref for e in events if e.claim in done)
+    todo = [e for e in events if e.claim not in done]
+    for group in _groups(table, todo):
+        _count_group(client, table, group, stats)
+    return stats
+
+
+def _count_group(client: DynamoDBClient, table: str, group: list[Counted], stats: TransactionStats) -> None:
+    attempt = 0
+    while group:
+        items = _build_transaction(table, group)
+        try:
+            client.transact_write_items(TransactItems=items)
+        except client.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            attempt += 1
+            if attempt >= TRANSACTION_ATTEMPTS:
+                raise TransactionFailed(
+                    f"could not write counters after {attempt} attempts: "
+                    + ", ".join(sorted({r.get("Code", "?") for r in reasons}))
+                ) from exc
+            stats.retries += 1
+            if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                done = already_claimed(client, table, (e.claim for e in group))
+                stats.already_counted.extend(e.ref for e in group if e.claim in done)
+                group = [e for e in group if e.claim not in done]
+            else:
+                _backoff(attempt)
+            continue
+        stats.transactions += 1
+        stats.items += len(items)
+        return
+
+
+def add_to_sets(client: DynamoDBClient, table: str, item: Key, sets: Mapping[str, set[str]]) -> None:
+    """Add members to string-set attributes: idempotent, so safe to repeat after a crash."""
+    expr = _Expression()
+    for name, members in sets.items():
+        if members:
+            expr.add(name, set(members))
+    if expr.terms:
+        client.update_item(**expr.update(table, *item))
+
+
+def set_if_newer(
+    client: DynamoDBClient,
+    table: str,
+    item: Key,
+    values: Mapping[str, Any],
+    *,
+    version_attribute: str,
+    version: str,
+) -> bool:
+    """Last writer wins by event time: set ``values`` unless a newer version is stored.
+
+    Returns whether the values were written. Repeating a write is harmless.
+    """
+    expr = _Expression()
+    version_name = expr.name(version_attribute)
+    version_value = expr.value(version)
+    expr.sets.append(f"{version_name} = {version_value}")
+    for attribute, value in values.items():
+        expr.sets.append(f"{expr.name(attribute)} = {expr.value(value)}")
+    expr.conditions.append(f"(attribute_not_exists({version_name}) OR {version_name} <= {version_value})")
+    try:
+        client.update_item(**expr.update(table, *item))
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True

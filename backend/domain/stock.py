@@ -1,0 +1,44 @@
+"""Stock status and the alert crossings of CONTRACT section 6."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Literal
+
+Status = Literal["ok", "low", "out"]
+AlertType = Literal["low_stock", "out_of_stock"]
+
+STOCK_BUCKETS = 16
+_RANK = {"ok": 0, "low": 1, "out": 2}
+
+
+def bucket_of(sku: str) -> str:
+    """The stock bucket a SKU lives in (stable across processes and releases)."""
+    return f"{zlib.crc32(sku.encode()) % STOCK_BUCKETS:02d}"
+
+
+def status(on_hand: int, reorder_point: int) -> Status:
+    """``out`` when nothing is left, ``low`` at or under the reorder point, else ``ok``.
+
+    >>> status(0, 5), status(5, 5), status(6, 5)
+    ('out', 'low', 'ok')
+    """
+    if on_hand <= 0:
+        return "out"
+    if on_hand <= reorder_point:
+        return "low"
+    return "ok"
+
+
+def crossing(previous: Status, current: Status) -> AlertType | None:
+    """The alert a change of status raises, if any.
+
+    Getting worse raises one alert (into ``low``: low_stock; into ``out``: out_of_stock).
+    Getting better raises nothing but re-arms: the next fall raises again.
+
+    >>> crossing("ok", "low"), crossing("low", "out"), crossing("out", "low"), crossing("low", "low")
+    ('low_stock', 'out_of_stock', None, None)
+    """
+    if _RANK[current] <= _RANK[previous]:
+        return None
+    return "out_of_stock" if current == "out" else "low_stock"

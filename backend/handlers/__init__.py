@@ -1,0 +1,1 @@
+"""Lambda entry points: each reads in ten seconds; the work is in processing/ and api/."""

@@ -1,0 +1,48 @@
+"""What every SQS processor Lambda shares: parse, apply together, partial batch response."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from backend.adapters.batch import FailureLog, GroupBatchProcessor, Parsed
+from backend.adapters.clients import client
+from backend.domain.events import Event
+from backend.processing.common import parse_record
+from backend.settings import get_settings
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def _failure_log() -> FailureLog:
+    return FailureLog(client("dynamodb"), get_settings().require("analytics_table"))
+
+
+def sqs_handler(
+    service: str,
+    accepts: frozenset[str],
+    apply: Callable[[Sequence[Parsed]], dict[str, BaseException]],
+) -> Handler:
+    """A Lambda handler for an SQS event source with ``ReportBatchItemFailures``.
+
+    Each record is parsed on its own (a poison record fails alone, with its reason recorded for
+    ``storepulse dlq list``), then ``apply`` gets every parsed record at once.
+    """
+    logger = Logger(service=service)
+
+    def parse(record: SQSRecord) -> Event:
+        return parse_record(record, get_settings().store_currency, accepts)
+
+    processor = GroupBatchProcessor(apply=apply, failures=_failure_log)
+
+    @logger.inject_lambda_context
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        return process_partial_response(
+            event=event, record_handler=parse, processor=processor, context=context
+        )
+
+    return handler

@@ -1,0 +1,34 @@
+"""Read API Lambda behind API Gateway: every ``GET /v1/...`` route and ``/v1/openapi.json``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+
+from backend.api import ingest_routes, read_routes
+from backend.api.app import build_app
+from backend.api.errors import json_response
+
+logger = Logger(service="storepulse-api")
+app = build_app(read_routes.router)
+# The description covers every route, the ingest function's too.
+_described = build_app(ingest_routes.router, read_routes.router)
+
+
+@app.get("/v1/openapi.json", summary="This description (OpenAPI 3)", tags=["meta"])
+def openapi() -> Response[Any]:
+    read_routes.require_read_key()
+    schema = _described.get_openapi_json_schema(
+        title="storepulse API",
+        version="1",
+        description="Ingest store events and read exact e-commerce analytics. Keys per role in x-api-key.",
+    )
+    return json_response(200, json.loads(schema))
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

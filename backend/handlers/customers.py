@@ -1,0 +1,18 @@
+"""Customers processor Lambda: ``customer.registered`` from SQS."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from backend.adapters.batch import Parsed
+from backend.adapters.clients import client
+from backend.handlers._sqs import sqs_handler
+from backend.processing import customers
+from backend.settings import get_settings
+
+
+def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
+    return customers.apply(client("dynamodb"), table=get_settings().require("analytics_table"), items=items)
+
+
+handler = sqs_handler("storepulse-customers", frozenset({"customer.registered"}), apply)

@@ -1,0 +1,18 @@
+"""Ingest Lambda behind API Gateway: ``POST /v1/events``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from backend.api.app import build_app
+from backend.api.ingest_routes import router
+
+logger = Logger(service="storepulse-ingest")
+app = build_app(router)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

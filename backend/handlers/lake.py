@@ -1,0 +1,20 @@
+"""Lake processor Lambda: every event from SQS to S3 as gzipped NDJSON."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from backend.adapters.batch import Parsed
+from backend.adapters.clients import client
+from backend.domain.events import EVENT_TYPES
+from backend.handlers._sqs import sqs_handler
+from backend.processing import lake
+from backend.settings import get_settings
+
+
+def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
+    settings = get_settings()
+    return lake.apply(client("s3"), bucket=settings.require("lake_bucket"), zone=settings.zone, items=items)
+
+
+handler = sqs_handler("storepulse-lake", frozenset(EVENT_TYPES), apply)

@@ -1,0 +1,166 @@
+"""Ingest: validate a request, drop duplicates, publish, and only then say accepted."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from backend.adapters import bus
+from backend.adapters.dynamo import batch_get, batch_put
+from backend.api.errors import ApiError
+from backend.domain.events import (
+    MAX_BODY_BYTES,
+    MAX_EVENTS_PER_REQUEST,
+    CustomerRegistered,
+    CustomerRegisteredIn,
+    Event,
+    EventError,
+    Rejection,
+    parse_event,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sns import SNSClient
+else:
+    DynamoDBClient = SNSClient = Any
+
+logger = logging.getLogger(__name__)
+PUBLISH_ATTEMPTS = 3
+
+
+@dataclass
+class Outcome:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": [r.to_json() for r in self.rejected],
+        }
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def read_request(
+    body: str | None, *, currency: str, pii_key: str, now: datetime | None = None
+) -> tuple[list[Event], list[Rejection]]:
+    """Validate a request body: the valid events (e-mails hashed) and the rejections.
+
+    Raises :class:`ApiError` (400 or 413) when the body itself is unusable.
+    """
+    raw = body or ""
+    if len(raw.encode()) > MAX_BODY_BYTES:
+        raise ApiError(
+            413,
+            "payload_too_large",
+            f"the body is over {MAX_BODY_BYTES} bytes; send fewer events per request",
+        )
+    try:
+        payload = json.loads(raw, parse_constant=_no_constants)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict) or set(payload) != {"events"}:
+        raise ApiError(
+            400, "invalid_body", 'the body must be a JSON object {"events": [...]} and nothing else'
+        )
+    items = payload["events"]
+    if not isinstance(items, list) or not items:
+        raise ApiError(400, "invalid_body", "events: must be a list of 1 to 500 events")
+    if len(items) > MAX_EVENTS_PER_REQUEST:
+        raise ApiError(
+            413,
+            "too_many_events",
+            f"events: {len(items)} events; at most {MAX_EVENTS_PER_REQUEST} per request",
+        )
+    accepted: list[Event] = []
+    rejected: list[Rejection] = []
+    clock = now or datetime.now(UTC)
+    for index, item in enumerate(items):
+        try:
+            event = parse_event(item, currency=currency, now=clock)
+        except EventError as exc:
+            event_id = item.get("event_id") if isinstance(item, dict) else None
+            rejected.append(Rejection(index, event_id if isinstance(event_id, str) else None, exc.errors))
+            continue
+        accepted.append(_hash_pii(event, pii_key))
+    return accepted, rejected
+
+
+def hash_email(email: str, pii_key: str) -> str:
+    """A keyed hash of an e-mail (lower-cased): joinable, not reversible without the key."""
+    return hmac.new(pii_key.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def _hash_pii(event: Event, pii_key: str) -> Event:
+    data = event.data
+    if not isinstance(data, CustomerRegisteredIn):
+        return event
+    hashed = CustomerRegistered(
+        customer_id=data.customer_id,
+        country=data.country,
+        email_hash=hash_email(data.email, pii_key) if data.email else None,
+    )
+    return Event(event.event_id, event.type, event.occurred_at, hashed)
+
+
+def accept(
+    dynamodb: DynamoDBClient,
+    sns: SNSClient,
+    *,
+    table: str,
+    topic_arn: str,
+    events: list[Event],
+    rejected: list[Rejection],
+) -> Outcome:
+    """Publish the events not seen before, then remember them.
+
+    An event is remembered only once SNS has it, so when publishing fails the client can send
+    the same batch again: what was published is then reported as duplicate, what was not is
+    published. A 503 is raised when some events could not be published.
+    """
+    outcome = Outcome(rejected=rejected)
+    seen = batch_get(
+        dynamodb, table, [(e.event_id,) for e in events], consistent=True, key_names=("event_id",)
+    )
+    fresh: list[Event] = []
+    ids: set[str] = set()
+    for event in events:
+        if (event.event_id,) in seen or event.event_id in ids:
+            outcome.duplicates += 1
+            continue
+        ids.add(event.event_id)
+        fresh.append(event)
+    pending = fresh
+    for attempt in range(PUBLISH_ATTEMPTS):
+        pending = bus.publish(sns, topic_arn, pending)
+        if not pending:
+            break
+        time.sleep(0.1 * 2**attempt)
+    failed_ids = {e.event_id for e in pending}
+    published = [e for e in fresh if e.event_id not in failed_ids]
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    batch_put(
+        dynamodb, table, ({"event_id": e.event_id, "type": e.type, "accepted_at": now} for e in published)
+    )
+    if pending:
+        logger.error("could not publish %d of %d events", len(pending), len(fresh))
+        raise ApiError(
+            503,
+            "publish_failed",
+            f"{len(pending)} events could not be queued; nothing was lost: send the same batch again",
+            [{"event_id": e.event_id} for e in pending],
+        )
+    outcome.accepted = len(published)
+    return outcome

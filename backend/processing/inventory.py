@@ -1,0 +1,78 @@
+"""The inventory processor: the catalogue, reorder points and stock adjustments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from backend.adapters.batch import Parsed
+from backend.adapters.dynamo import Claim, Counted, count_once, set_if_newer
+from backend.domain.events import Event, InventoryAdjusted, ProductUpserted
+from backend.domain.sales import Contributions
+from backend.domain.stock import bucket_of
+from backend.processing import stock
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+else:
+    DynamoDBClient = EventBridgeClient = Any
+
+
+def apply(
+    dynamodb: DynamoDBClient,
+    events_client: EventBridgeClient,
+    *,
+    table: str,
+    bus: str,
+    zone: ZoneInfo,
+    items: Sequence[Parsed],
+) -> dict[str, BaseException]:
+    """Record products (last change by event time wins), count adjustments once, then raise the
+    alerts the new stock levels call for."""
+    adjustments = []
+    touched: set[str] = set()
+    for item in items:
+        event: Event = item.value
+        data = event.data
+        if isinstance(data, ProductUpserted):
+            upsert_product(dynamodb, table, event)
+            touched.add(data.sku)
+        elif isinstance(data, InventoryAdjusted):
+            contributions = Contributions()
+            contributions.add(event, zone)
+            claim = Claim((f"ADJ#{event.event_id}", "MARKER"), "counted", data.sku)
+            adjustments.append(Counted(item.message_id, claim, contributions))
+            touched.add(data.sku)
+    count_once(dynamodb, table, adjustments)
+    stock.evaluate(dynamodb, events_client, table, bus, touched)
+    return {}
+
+
+def upsert_product(dynamodb: DynamoDBClient, table: str, event: Event) -> None:
+    """The catalogue entry and the SKU's reorder point, each kept at its latest version."""
+    product: ProductUpserted = event.data
+    version = event.occurred_at.isoformat()
+    set_if_newer(
+        dynamodb,
+        table,
+        ("CATALOG", product.sku),
+        {
+            "sku": product.sku,
+            "name": product.name,
+            "category": product.category,
+            "price": product.price,
+            "reorder_point": product.reorder_point,
+        },
+        version_attribute="updated_at",
+        version=version,
+    )
+    set_if_newer(
+        dynamodb,
+        table,
+        ("STOCK", bucket_of(product.sku)),
+        {f"rp:{product.sku}": product.reorder_point},
+        version_attribute=f"rpt:{product.sku}",
+        version=version,
+    )
