@@ -460,6 +460,13 @@ class Event:
     occurred_at: datetime
     data: Any
 
+    @property
+    def version(self) -> str:
+        """Orders changes to one thing by event time, then event id: a fixed-width UTC time, so
+        that comparing the strings compares the instants whatever offset the sender used."""
+        moment = self.occurred_at.astimezone(UTC).isoformat(timespec="microseconds")
+        return f"{moment}#{self.event_id}"
+
     def to_json(self) -> dict[str, Any]:
         """The JSON form published to SNS and written to the lake (money as strings)."""
         return {

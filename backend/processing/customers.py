@@ -29,7 +29,7 @@ def apply(dynamodb: DynamoDBClient, *, table: str, items: Sequence[Parsed]) -> d
             table,
             profile_key(data.customer_id),
             values,
-            version_attribute="registered_at",
-            version=event.occurred_at.isoformat(),
+            version_attribute="registration_version",
+            version=event.version,
         )
     return {}

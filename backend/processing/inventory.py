@@ -53,7 +53,7 @@ def apply(
 def upsert_product(dynamodb: DynamoDBClient, table: str, event: Event) -> None:
     """The catalogue entry and the SKU's reorder point, each kept at its latest version."""
     product: ProductUpserted = event.data
-    version = event.occurred_at.isoformat()
+    version = event.version
     set_if_newer(
         dynamodb,
         table,
@@ -65,7 +65,7 @@ def upsert_product(dynamodb: DynamoDBClient, table: str, event: Event) -> None:
             "price": product.price,
             "reorder_point": product.reorder_point,
         },
-        version_attribute="updated_at",
+        version_attribute="version",
         version=version,
     )
     set_if_newer(
@@ -73,6 +73,6 @@ def upsert_product(dynamodb: DynamoDBClient, table: str, event: Event) -> None:
         table,
         ("STOCK", bucket_of(product.sku)),
         {f"rp:{product.sku}": product.reorder_point},
-        version_attribute=f"rpt:{product.sku}",
+        version_attribute=f"rpv:{product.sku}",
         version=version,
     )

@@ -1,0 +1,379 @@
+"""``storepulse``: the command line (CONTRACT section 1b).
+
+Each subcommand is one ``add_<name>_command(subparsers)`` function that declares its
+arguments and sets ``run`` to the function doing the work; :data:`COMMANDS` lists them, so a
+new subcommand is one function and one line.
+
+Which stack the commands talk to:
+
+- ``STOREPULSE_TARGET=aws``: AWS, with the usual credential chain; resource names get the
+  ``STOREPULSE_NAME_PREFIX`` prefix, and an ``ANALYTICS_TABLE``-style variable wins if set.
+- ``STOREPULSE_TARGET=local``, or unset while ``AWS_ENDPOINT_URL`` is set or the data
+  directory (``STOREPULSE_DATA_DIR``, ``.data``) exists: the local stack's endpoint
+  (``AWS_ENDPOINT_URL``, else ``http://127.0.0.1:$STOREPULSE_AWS_PORT``).
+- Otherwise AWS when credentials are found, else the local stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+logger = logging.getLogger("storepulse")
+
+
+class CliError(Exception):
+    """A failure to report in words, without a stack trace."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """The stack the command talks to."""
+
+    kind: str
+    endpoint_url: str | None
+    data_dir: Path
+    prefix: str = ""
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind == "local"
+
+    def describe(self) -> str:
+        return f"the local stack at {self.endpoint_url}" if self.is_local else "AWS"
+
+
+def _has_aws_credentials() -> bool:
+    import boto3
+
+    return boto3.session.Session().get_credentials() is not None
+
+
+def resolve_target(environ: Mapping[str, str] | None = None) -> Target:
+    """Pick the local stack or AWS from the environment (see the module's docstring).
+
+    Examples
+    --------
+    >>> resolve_target({"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"}).endpoint_url
+    'http://127.0.0.1:5000'
+    """
+    environ = os.environ if environ is None else environ
+    choice = environ.get("STOREPULSE_TARGET", "").strip().lower()
+    endpoint = environ.get("AWS_ENDPOINT_URL") or None
+    data_dir = Path(environ.get("STOREPULSE_DATA_DIR") or ".data")
+    port = environ.get("STOREPULSE_AWS_PORT") or "4566"
+    local = Target("local", endpoint or f"http://127.0.0.1:{port}", data_dir)
+    aws = Target("aws", None, data_dir, environ.get("STOREPULSE_NAME_PREFIX", ""))
+    if choice not in ("", "local", "aws"):
+        raise CliError(f"STOREPULSE_TARGET must be 'local' or 'aws', not {choice!r}")
+    if choice == "aws":
+        if endpoint:
+            raise CliError("STOREPULSE_TARGET=aws but AWS_ENDPOINT_URL is set; unset one of them")
+        return aws
+    if choice == "local" or endpoint or data_dir.exists():
+        return local
+    return aws if _has_aws_credentials() else local
+
+
+def _connect(target: Target) -> Any:
+    """Clients for ``target``; for the local stack, after checking that it answers."""
+    from backend.local.aws import DEFAULT_REGION, AwsClients, endpoint_answers
+
+    region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or DEFAULT_REGION
+    if target.is_local:
+        assert target.endpoint_url is not None
+        if not endpoint_answers(target.endpoint_url):
+            raise CliError(
+                f"the local stack is not running (nothing answers at {target.endpoint_url}); "
+                "start it with `make run`, or set STOREPULSE_TARGET=aws"
+            )
+    return AwsClients(target.endpoint_url, region)
+
+
+def _target_environment(target: Target, aws: Any) -> tuple[dict[str, str], str]:
+    """What the handlers read, for running one of them here against ``target``, and the
+    account id of its resources."""
+    from backend.local.aws import fake_aws_environment
+    from backend.local.keys import load_or_create_keys
+    from backend.local.provision import ResourceMissing, lookup
+    from backend.local.spec import load_stack_spec
+
+    spec = load_stack_spec()
+    try:
+        resources = lookup(spec, aws, prefix=target.prefix)
+    except ResourceMissing as exc:
+        raise CliError(f"{exc} on {target.describe()}; is it the storepulse stack?") from None
+    environment = dict(resources.environment)
+    for name in environment:
+        if os.environ.get(name):
+            environment[name] = os.environ[name]
+    environment.setdefault("POWERTOOLS_SERVICE_NAME", "storepulse")
+    if target.is_local:
+        assert target.endpoint_url is not None
+        environment.update(fake_aws_environment(target.endpoint_url, aws.region))
+        environment.update(load_or_create_keys(target.data_dir).handler_environment())
+        environment["STOREPULSE_DATA_DIR"] = str(target.data_dir.resolve())
+    return environment, resources.account_id
+
+
+def _analytics_table(target: Target) -> str:
+    from backend.local.spec import load_stack_spec
+
+    table = next(t for t in load_stack_spec().tables if t.env == "ANALYTICS_TABLE")
+    return os.environ.get("ANALYTICS_TABLE") or target.prefix + table.name
+
+
+# -- storepulse stack ------------------------------------------------------------------
+
+
+def run_stack_command(args: argparse.Namespace) -> int:
+    from backend.local.foreground import run_stack
+    from backend.local.stack import StackError, StackOptions
+
+    try:
+        options = StackOptions.from_environment()
+        dashboard_port = int(os.environ.get("STOREPULSE_DASH_PORT") or 8050)
+        return run_stack(options, seed=os.environ.get("SEED", "1") != "0", dashboard_port=dashboard_port)
+    except (StackError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+
+
+def add_stack_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "stack",
+        help="run the local stack in the foreground (what `make run` runs)",
+        description="Starts the AWS emulation, the API, the processors and the schedules, "
+        "seeds demo data unless SEED=0, and runs until Ctrl-C.",
+    )
+    parser.set_defaults(run=run_stack_command, log_level=logging.INFO)
+
+
+# -- storepulse simulate ---------------------------------------------------------------
+
+
+def run_simulate_command(args: argparse.Namespace) -> int:
+    try:
+        simulate = importlib.import_module("backend.simulate")
+    except ModuleNotFoundError as exc:
+        if exc.name != "backend.simulate":
+            raise
+        raise CliError("the simulator (backend.simulate) is not installed") from None
+    return int(simulate.run_cli(args) or 0)
+
+
+def add_simulate_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "simulate",
+        help="generate a plausible store and send it through the ingest API",
+        description="The AppFlow-style connector: generates orders, refunds, customers, products "
+        "and stock movements and posts them to the ingest API (STOREPULSE_API_URL, else the "
+        "local stack's) with STOREPULSE_INGEST_KEY (else the local stack's key), with a "
+        "progress bar.",
+    )
+    parser.add_argument("--days", type=int, default=None, metavar="N", help="days of history to send")
+    parser.add_argument("--orders-per-day", type=int, default=None, metavar="N", help="average orders a day")
+    parser.add_argument("--live", action="store_true", help="then keep sending events as they happen")
+    parser.add_argument("--seed", type=int, default=None, metavar="S", help="random seed of the store")
+    parser.set_defaults(run=run_simulate_command)
+
+
+# -- storepulse run-job ----------------------------------------------------------------
+
+
+def run_job_command(args: argparse.Namespace) -> int:
+    from backend.local.runtime import new_context
+    from backend.local.spec import load_stack_spec
+    from backend.local.stack import clear_process_caches
+
+    target = resolve_target()
+    aws = _connect(target)
+    environment, account_id = _target_environment(target, aws)
+    os.environ.update(environment)
+    clear_process_caches()
+    try:
+        jobs = importlib.import_module("backend.handlers.jobs")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("backend.handlers", "backend.handlers.jobs"):
+            raise
+        raise CliError("no jobs are defined yet (backend.handlers.jobs is missing)") from None
+    known: Mapping[str, Any] = getattr(jobs, "JOBS", {})
+    if args.name not in known:
+        raise CliError(f"unknown job {args.name!r}; known jobs: {', '.join(sorted(known)) or 'none'}")
+    function = load_stack_spec().function("jobs")
+    context = new_context(
+        function.name,
+        memory=function.memory,
+        timeout=function.timeout,
+        region=aws.region,
+        account_id=account_id,
+    )
+    started = time.monotonic()
+    result = jobs.handler({"job": args.name}, context)
+    print(f"job {args.name} finished in {time.monotonic() - started:.1f} s on {target.describe()}")
+    if result is not None:
+        print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def add_run_job_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run-job",
+        help="run a scheduled job now, as its EventBridge schedule would",
+        description='Calls the jobs function with {"job": NAME}, the input its schedule sends.',
+    )
+    parser.add_argument("name", metavar="NAME", help="the job: digests, segments, lake-compaction, ...")
+    parser.set_defaults(run=run_job_command)
+
+
+# -- storepulse dlq --------------------------------------------------------------------
+
+
+def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def run_dlq_list(args: argparse.Namespace) -> int:
+    from backend.local.dlq import list_dead_letters
+
+    target = resolve_target()
+    aws = _connect(target)
+    try:
+        letters = list_dead_letters(
+            aws, analytics_table=_analytics_table(target), queue=args.queue, prefix=target.prefix
+        )
+    except LookupError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps([letter.to_json() for letter in letters], indent=2))
+        return 0
+    if not letters:
+        print(f"No dead-lettered messages on {target.describe()}.")
+        return 0
+    rows = [
+        (
+            letter.queue,
+            letter.event_id or "-",
+            letter.type or "-",
+            str(letter.receive_count),
+            letter.failed_at or "-",
+            (letter.reason or "unknown (no failure recorded)")[:120],
+        )
+        for letter in letters
+    ]
+    print(_table(rows, ("queue", "event_id", "type", "receives", "failed_at", "reason")))
+    print(f"\n{len(letters)} message(s). `storepulse dlq replay` sends them back once fixed.")
+    return 0
+
+
+def run_dlq_replay(args: argparse.Namespace) -> int:
+    from backend.local.dlq import replay_dead_letters
+
+    target = resolve_target()
+    aws = _connect(target)
+    try:
+        replayed = replay_dead_letters(aws, queue=args.queue, prefix=target.prefix)
+    except LookupError as exc:
+        raise CliError(str(exc)) from None
+    if not any(replayed.values()):
+        print("Nothing to replay: the dead-letter queues are empty.")
+        return 0
+    for queue, count in replayed.items():
+        print(f"Replayed {count} message(s) to {queue}.")
+    return 0
+
+
+def add_dlq_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "dlq",
+        help="dead-lettered messages: list them with their reason, replay them",
+        description="Every queue's dead-letter queue (<queue>-dlq).",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="show the messages in the DLQs and why they failed")
+    listing.add_argument("--queue", help="only this queue (e.g. storepulse-orders)")
+    listing.add_argument("--json", action="store_true", help="JSON for machines")
+    listing.set_defaults(run=run_dlq_list)
+    replay = actions.add_parser("replay", help="send DLQ messages back to their queue")
+    replay.add_argument("--queue", help="only this queue (e.g. storepulse-orders)")
+    replay.set_defaults(run=run_dlq_replay)
+
+
+COMMANDS: tuple[Callable[[Any], None], ...] = (
+    add_stack_command,
+    add_simulate_command,
+    add_run_job_command,
+    add_dlq_command,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``storepulse`` parser with every subcommand of :data:`COMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog="storepulse",
+        description="storepulse: serverless e-commerce analytics, on AWS or on this machine.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (debug)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add_command in COMMANDS:
+        add_command(subparsers)
+    return parser
+
+
+def _configure_logging(level: int) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    # boto and werkzeug narrate every request at INFO.
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``storepulse`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(logging.DEBUG if args.verbose else getattr(args, "log_level", logging.WARNING))
+    try:
+        return int(args.run(args) or 0)
+    except CliError as exc:
+        print(f"storepulse: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("storepulse: interrupted", file=sys.stderr)
+        return 130
+    except NoCredentialsError:
+        print(
+            "storepulse: no AWS credentials found (set AWS_PROFILE or run the local stack)", file=sys.stderr
+        )
+    except EndpointConnectionError as exc:
+        print(f"storepulse: cannot reach {exc.kwargs.get('endpoint_url', 'AWS')}", file=sys.stderr)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        print(f"storepulse: AWS refused: {error.get('Code')}: {error.get('Message')}", file=sys.stderr)
+    except BotoCoreError as exc:
+        print(f"storepulse: AWS error: {exc}", file=sys.stderr)
+    except Exception as exc:
+        logger.debug("unexpected failure", exc_info=True)
+        print(f"storepulse: {type(exc).__name__}: {exc} (run with -v for details)", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

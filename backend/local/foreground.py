@@ -1,0 +1,167 @@
+"""``storepulse stack``: the local stack in the foreground until Ctrl-C (``make run``).
+
+It prints where everything is, seeds demo data through the public ingest API when the store
+is empty, keeps a live trickle flowing, and on Ctrl-C stops in the order that loses nothing
+(see :meth:`LocalStack.stop`). A second Ctrl-C stops at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any, TextIO
+
+from backend.local.http_api import HttpServer
+from backend.local.stack import LocalStack, StackError, StackOptions
+
+logger = logging.getLogger(__name__)
+
+BACKFILL_DAYS = 90
+
+
+def _dashboard_server() -> Any | None:
+    """The dashboard's WSGI app, when a ``dashboard.app`` module with one exists."""
+    try:
+        if importlib.util.find_spec("dashboard.app") is None:
+            return None
+    except ModuleNotFoundError:
+        return None
+    module = importlib.import_module("dashboard.app")
+    server = getattr(module, "server", None)
+    if server is None:
+        server = getattr(getattr(module, "app", None), "server", None)
+    return server if callable(server) else None
+
+
+def _seed(stack: LocalStack, stopping: threading.Event) -> None:
+    """Backfill when the store is empty, then keep a live trickle (in a daemon thread)."""
+    assert stack.keys is not None
+    try:
+        simulate = importlib.import_module("backend.simulate")
+    except ModuleNotFoundError as exc:
+        if exc.name != "backend.simulate":
+            raise
+        logger.warning("no demo data: the simulator (backend.simulate) is not there yet")
+        return
+    try:
+        if not stack.has_data():
+            print(f"Backfilling {BACKFILL_DAYS} days of demo data through the ingest API...", flush=True)
+            simulate.backfill(stack.api_url, stack.keys.ingest_key, days=BACKFILL_DAYS)
+            print("Backfill done; a live trickle of events keeps flowing.", flush=True)
+        simulate.live(stack.api_url, stack.keys.ingest_key, stop=stopping)
+    except Exception as exc:
+        if not stopping.is_set():
+            logger.error("the simulator stopped: %s", exc)
+            logger.debug("simulator failure", exc_info=True)
+
+
+def _banner(stack: LocalStack, dashboard_url: str | None, out: TextIO) -> None:
+    assert stack.keys is not None
+    rows = [("API", stack.api_url)]
+    if dashboard_url:
+        rows.append(("Dashboard", dashboard_url))
+    rows += [
+        ("AWS endpoint", str(stack.endpoint_url)),
+        ("Data", str(stack.data_dir)),
+        ("Ingest key", stack.keys.ingest_key),
+        ("Read key", stack.keys.read_key),
+    ]
+    width = max(len(label) for label, _ in rows)
+    print("\nstorepulse is running", file=out)
+    for label, value in rows:
+        print(f"  {label.ljust(width)}  {value}", file=out)
+    print("Ctrl-C stops it; the data is kept for the next start.\n", file=out, flush=True)
+
+
+def run_stack(
+    options: StackOptions,
+    *,
+    seed: bool = True,
+    dashboard_port: int = 8050,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Run the stack until SIGINT or SIGTERM; return the exit code.
+
+    Parameters
+    ----------
+    options
+        From :meth:`StackOptions.from_environment`.
+    seed
+        Run the simulator (``SEED`` is not ``0``).
+    dashboard_port
+        ``STOREPULSE_DASH_PORT``, used when a dashboard app exists.
+    out
+        Where the banner and the farewell go.
+
+    Raises
+    ------
+    StackError
+        When the stack cannot start.
+    """
+    stack = LocalStack(options)
+    stopping = threading.Event()
+    interrupts = 0
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts == 1:
+            print(
+                "\nStopping: draining the queues and saving the state (Ctrl-C again to force).",
+                file=sys.stderr,
+                flush=True,
+            )
+            stopping.set()
+            return
+        print("Forced stop: changes since the last snapshot are lost.", file=sys.stderr, flush=True)
+        stack.kill()
+        os._exit(130)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    dashboard: HttpServer | None = None
+    try:
+        print("Starting the local stack...", file=out, flush=True)
+        stack.start()
+        dashboard = _start_dashboard(stack, dashboard_port)
+        _banner(stack, dashboard.url if dashboard else None, out)
+        if seed and not stopping.is_set():
+            threading.Thread(target=_seed, args=(stack, stopping), name="simulator", daemon=True).start()
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        if dashboard is not None:
+            dashboard.stop()
+        stack.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(f"Stopped. The data is in {stack.data_dir}; the next start picks it up.", file=out, flush=True)
+    return 0
+
+
+def _start_dashboard(stack: LocalStack, port: int) -> HttpServer | None:
+    assert stack.keys is not None
+    # The dashboard knows the product only through the HTTP API: it gets its URL and key.
+    os.environ["STOREPULSE_API_URL"] = stack.api_url
+    os.environ.setdefault("STOREPULSE_READ_KEY", stack.keys.read_key)
+    try:
+        server = _dashboard_server()
+    except Exception as exc:
+        logger.error("the dashboard cannot be loaded: %s", exc)
+        return None
+    if server is None:
+        return None
+    dashboard = HttpServer(server, port=port, name="dashboard")
+    try:
+        dashboard.start()
+    except OSError as exc:
+        raise StackError(
+            f"cannot serve the dashboard on port {port} ({exc.strerror}); choose another with "
+            "STOREPULSE_DASH_PORT"
+        ) from None
+    return dashboard

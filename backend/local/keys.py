@@ -1,0 +1,111 @@
+"""The dev API keys and the PII hashing key of a local stack.
+
+Keys come from the environment when set, otherwise they are generated once and kept in the
+data directory (mode 0600), so that a restart keeps the keys a developer already copied.
+Handlers never see a clear API key: only its SHA-256 digest, as in AWS where Terraform gives
+them the digests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+KEYS_FILE = "keys.json"
+
+
+@dataclass(frozen=True)
+class DevKeys:
+    """The keys of one local stack."""
+
+    ingest_key: str
+    read_key: str
+    pii_hash_key: str
+
+    def handler_environment(self) -> dict[str, str]:
+        """What the handlers get: digests of the API keys and the HMAC key for e-mails.
+
+        Examples
+        --------
+        >>> env = DevKeys("a", "b", "c").handler_environment()
+        >>> env["INGEST_KEY_SHA256"][:12]
+        'ca978112ca1b'
+        """
+        return {
+            "INGEST_KEY_SHA256": sha256_hex(self.ingest_key),
+            "READ_KEY_SHA256": sha256_hex(self.read_key),
+            "PII_HASH_KEY": self.pii_hash_key,
+        }
+
+
+def sha256_hex(value: str) -> str:
+    """Hex SHA-256 of ``value`` encoded as UTF-8."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def ensure_data_dir(data_dir: Path) -> Path:
+    """Create the data directory (private to the user) and return its absolute path."""
+    data_dir = data_dir.expanduser().resolve()
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return data_dir
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by the owner only, replacing it atomically."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+def read_stored_keys(data_dir: Path) -> dict[str, str]:
+    """The keys kept in ``data_dir`` (empty when none were generated yet)."""
+    path = data_dir / KEYS_FILE
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except ValueError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); delete it to generate new keys") from None
+    return {k: v for k, v in stored.items() if isinstance(v, str)}
+
+
+def load_or_create_keys(data_dir: Path, environ: Mapping[str, str] | None = None) -> DevKeys:
+    """The stack's keys: from the environment, else from ``data_dir``, else new ones.
+
+    Parameters
+    ----------
+    data_dir
+        ``STOREPULSE_DATA_DIR``; created when missing.
+    environ
+        Where ``STOREPULSE_INGEST_KEY``, ``STOREPULSE_READ_KEY`` and ``PII_HASH_KEY`` may be
+        set; ``os.environ`` by default.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     first = load_or_create_keys(Path(d), environ={})
+    ...     first == load_or_create_keys(Path(d), environ={})
+    True
+    """
+    environ = os.environ if environ is None else environ
+    data_dir = ensure_data_dir(data_dir)
+    stored = read_stored_keys(data_dir)
+    generated = {
+        name: stored.get(name) or secrets.token_urlsafe(32)
+        for name in ("ingest_key", "read_key", "pii_hash_key")
+    }
+    if generated != stored:
+        write_private(data_dir / KEYS_FILE, json.dumps(generated, indent=2) + "\n")
+    return DevKeys(
+        ingest_key=environ.get("STOREPULSE_INGEST_KEY") or generated["ingest_key"],
+        read_key=environ.get("STOREPULSE_READ_KEY") or generated["read_key"],
+        pii_hash_key=environ.get("PII_HASH_KEY") or generated["pii_hash_key"],
+    )

@@ -1,0 +1,1 @@
+"""storepulse reports: PDF rendering from the figures, series and rows it is given."""

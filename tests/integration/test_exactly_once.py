@@ -1,0 +1,241 @@
+"""Exactly-once: crashes and failures at every AWS call of a processor, then redelivery.
+
+Given a small history, when a processor's n-th AWS call fails (before or after it takes effect)
+and the batch is then delivered again (with new SQS message ids, as a redelivery would have),
+then the figures equal the oracle's, for every n.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from backend.handlers import inventory as inventory_handler
+from backend.handlers import orders as orders_handler
+from tests import oracle, pipeline
+from tests.figures import assert_same_figures, assert_same_stock
+
+TZ = "America/New_York"
+
+
+class Crash(BaseException):
+    """The function dies: not an ``Exception``, so nothing inside the handler catches it."""
+
+
+class Failure(Exception):
+    """An AWS call answers with an error."""
+
+
+class Calls:
+    """Counts AWS calls across clients and makes the n-th one fail."""
+
+    def __init__(self, fail_at: int | None = None, after: bool = False, crash: bool = True):
+        self.count = 0
+        self.fail_at = fail_at
+        self.after = after
+        self.crash = crash
+
+    def _boom(self) -> BaseException:
+        return Crash() if self.crash else Failure(f"call {self.count} failed")
+
+    def wrap(self, client: Any) -> Any:
+        calls = self
+
+        class Flaky:
+            def __getattr__(self, name: str) -> Any:
+                attribute = getattr(client, name)
+                if (
+                    name in {"exceptions", "meta"}
+                    or not callable(attribute)
+                    or name.startswith("get_paginator")
+                ):
+                    return attribute
+
+                def call(*args: Any, **kwargs: Any) -> Any:
+                    calls.count += 1
+                    failing = calls.count == calls.fail_at
+                    if failing and not calls.after:
+                        raise calls._boom()
+                    result = attribute(*args, **kwargs)
+                    if failing and calls.after:
+                        raise calls._boom()
+                    return result
+
+                return call
+
+        return Flaky()
+
+
+def mini_history(seed: int = 11) -> list[dict[str, Any]]:
+    """A few days of a tiny store around the 2025-03-09 DST change in New York: four SKUs, five
+    customers (some returning, one whose first order arrives late), refunds with restock,
+    adjustments. Small on purpose: the test replays it once per AWS call."""
+    rng = random.Random(seed)
+    skus = ["MUG", "TEE", "CAP", "PIN"]
+    events: list[dict[str, Any]] = []
+
+    def add(kind: str, moment: str, data: dict[str, Any]) -> None:
+        events.append({"event_id": f"e{len(events)}", "type": kind, "occurred_at": moment, "data": data})
+
+    for sku in skus:
+        add(
+            "product.upserted",
+            "2025-03-01T12:00:00Z",
+            {
+                "sku": sku,
+                "name": sku.title(),
+                "category": "Gifts",
+                "price": "10.00",
+                "reorder_point": 3,
+            },
+        )
+        add("inventory.adjusted", "2025-03-01T13:00:00Z", {"sku": sku, "delta": 12, "reason": "restock"})
+    moments = [
+        "2025-03-08T04:30:00Z",
+        "2025-03-08T05:30:00Z",
+        "2025-03-09T06:30:00Z",
+        "2025-03-09T07:30:00Z",
+        "2025-03-10T03:59:00Z",
+        "2025-03-10T04:01:00Z",
+        "2025-03-11T15:00:00Z",
+    ]
+    for number in range(14):
+        lines = [
+            {"sku": sku, "quantity": rng.randint(1, 3), "unit_price": f"{rng.randint(300, 2500) / 100:.2f}"}
+            for sku in rng.sample(skus, rng.randint(1, 3))
+        ]
+        add(
+            "order.placed",
+            moments[number % len(moments)],
+            {
+                "order_id": f"o{number}",
+                "customer_id": f"c{rng.randint(1, 5)}",
+                "lines": lines,
+                "discount": "1.00" if number % 4 == 0 else "0",
+                "currency": "USD",
+                "channel": ["web", "mobile", "pos"][number % 3],
+            },
+        )
+    add(
+        "order.refunded",
+        "2025-03-10T12:00:00Z",
+        {
+            "order_id": "o1",
+            "refund_id": "r1",
+            "amount": "2.50",
+            "currency": "USD",
+            "restock": [{"sku": events[9]["data"]["lines"][0]["sku"], "quantity": 1}],
+        },
+    )
+    add(
+        "order.refunded",
+        "2025-03-11T12:00:00Z",
+        {"order_id": "o2", "refund_id": "r2", "amount": "1.99", "currency": "USD"},
+    )
+    add("inventory.adjusted", "2025-03-10T13:00:00Z", {"sku": "MUG", "delta": -2, "reason": "damage"})
+    # The late first order: customer c1's earliest order is delivered last.
+    add(
+        "order.placed",
+        "2025-03-07T20:00:00Z",
+        {
+            "order_id": "o-late",
+            "customer_id": "c1",
+            "currency": "USD",
+            "lines": [{"sku": "PIN", "quantity": 1, "unit_price": "4.00"}],
+        },
+    )
+    return events
+
+
+@pytest.fixture
+def history(stack: Any, store_zone: None) -> Iterator[list[dict[str, Any]]]:
+    pipeline.allow_read_key()
+    pipeline.clear_analytics()
+    yield pipeline.pipeline_form(mini_history())
+    pipeline.clear_analytics()
+
+
+def _expected_all(raw: list[dict[str, Any]], first: date, last: date) -> None:
+    for start, end in [(first, last), (first, first), (last, last), (first + timedelta(days=2), last)]:
+        assert_same_figures(
+            pipeline.summary(start, end), oracle.summary(raw, start, end, tz=TZ), f"{start}..{end}"
+        )
+    assert_same_stock(pipeline.on_hand(), oracle.on_hand(raw))
+
+
+def _run_with(
+    monkeypatch: pytest.MonkeyPatch, module: Any, calls: Calls, function: str, queue: str, events: list
+) -> None:
+    real = module.client
+    monkeypatch.setattr(module, "client", lambda service: calls.wrap(real(service)))
+    try:
+        pipeline.invoke_batch(function, queue, events)
+    except Crash:
+        pass
+    finally:
+        monkeypatch.setattr(module, "client", real)
+
+
+@pytest.mark.parametrize("crash", [True, False], ids=["crash", "error"])
+def test_every_aws_call_of_the_orders_processor_can_fail(
+    history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, crash: bool
+) -> None:
+    # Given the inventory side settled and the orders in one batch
+    routed = pipeline.by_function(history)
+    orders = routed[("orders", "storepulse-orders")]
+    others = [e for e in history if e["type"] not in {"order.placed", "order.refunded"}]
+    first, last = date(2025, 3, 7), date(2025, 3, 11)
+
+    probe = Calls()
+    _run_with(monkeypatch, orders_handler, probe, "orders", "storepulse-orders", orders)
+    total = probe.count
+    assert total >= 4, "the orders processor should make several AWS calls"
+
+    for fail_at in range(1, total + 1):
+        for after in (False, True):
+            pipeline.clear_analytics()
+            pipeline.deliver(others)
+            # When call n fails, before or after it took effect
+            _run_with(
+                monkeypatch,
+                orders_handler,
+                Calls(fail_at, after, crash),
+                "orders",
+                "storepulse-orders",
+                orders,
+            )
+            # And the whole batch is delivered again, twice
+            pipeline.deliver(orders, batch_size=len(orders))
+            pipeline.deliver(orders, batch_size=7)
+            # Then the figures are exact
+            _expected_all(history, first, last)
+
+
+def test_every_aws_call_of_the_inventory_processor_can_fail(
+    history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    routed = pipeline.by_function(history)
+    stock = routed[("inventory", "storepulse-inventory")]
+    orders = routed[("orders", "storepulse-orders")]
+    probe = Calls()
+    _run_with(monkeypatch, inventory_handler, probe, "inventory", "storepulse-inventory", stock)
+    total = probe.count
+    rng = random.Random(5)
+    for fail_at in range(1, total + 1):
+        for after in (False, True):
+            pipeline.clear_analytics()
+            pipeline.deliver(orders)
+            _run_with(
+                monkeypatch,
+                inventory_handler,
+                Calls(fail_at, after),
+                "inventory",
+                "storepulse-inventory",
+                stock,
+            )
+            pipeline.deliver(rng.sample(stock, len(stock)), batch_size=9)
+            assert_same_stock(pipeline.on_hand(), oracle.on_hand(history))

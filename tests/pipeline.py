@@ -1,0 +1,196 @@
+"""Driving the real handlers directly, as Lambda would, against the moto server.
+
+The stack's pollers are the normal way in; these helpers let a test choose the batches, the
+redeliveries and the failures exactly. They need the environment the stack fixture sets
+(``AWS_ENDPOINT_URL``, resource names, key digests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from backend.api.auth import key_digest
+from backend.domain.events import parse_event
+from backend.local.runtime import new_context
+from backend.processing.ingest import _hash_pii
+from backend.settings import get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = json.loads((ROOT / "infra" / "stack.json").read_text())
+READ_KEY = "test-read-key"
+
+
+def _routes() -> dict[str, list[tuple[str, str]]]:
+    """event type -> [(function name, queue name)] from the subscriptions' filter policies."""
+    routes: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    types = [
+        "order.placed",
+        "order.refunded",
+        "customer.registered",
+        "product.upserted",
+        "inventory.adjusted",
+    ]
+    for queue in SPEC["queues"]:
+        subscription = queue.get("subscription")
+        if not subscription:
+            continue
+        accepted = (subscription.get("filter_policy") or {}).get("event_type", types)
+        for event_type in accepted:
+            routes[event_type].append((queue["function"], queue["name"]))
+    return routes
+
+
+ROUTES = _routes()
+HANDLERS = {f["name"]: f["handler"] for f in SPEC["functions"]}
+
+
+def handler(function: str) -> Callable[[dict[str, Any], Any], Any]:
+    module, _, name = HANDLERS[function].rpartition(".")
+    return getattr(import_module(module), name)
+
+
+def context(function: str) -> Any:
+    return new_context(function, memory=512, timeout=30, region="us-east-1", account_id="123456789012")
+
+
+def pipeline_form(raw_events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the ingest function publishes for each event (validated, e-mail hashed)."""
+    settings = get_settings()
+    now = datetime.now(UTC)
+    return [
+        _hash_pii(parse_event(e, currency=settings.store_currency, now=now), "test-pepper").to_json()
+        for e in raw_events
+    ]
+
+
+def sqs_record(event: dict[str, Any], queue: str, receive_count: int = 1) -> dict[str, Any]:
+    """A Lambda SQS record for one event, with a fresh message id (as a redelivery through a
+    new SNS message would have)."""
+    return {
+        "messageId": str(uuid.uuid4()),
+        "receiptHandle": uuid.uuid4().hex,
+        "body": json.dumps(event),
+        "attributes": {
+            "ApproximateReceiveCount": str(receive_count),
+            "SentTimestamp": "0",
+            "SenderId": "test",
+            "ApproximateFirstReceiveTimestamp": "0",
+        },
+        "messageAttributes": {"event_type": {"stringValue": event["type"], "dataType": "String"}},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
+        "awsRegion": "us-east-1",
+    }
+
+
+def by_function(events: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Split pipeline events the way the SNS filter policies do (the lake gets everything)."""
+    out: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for event in events:
+        for route in ROUTES[event["type"]]:
+            out[route].append(event)
+    return out
+
+
+def invoke_batch(function: str, queue: str, events: Sequence[dict[str, Any]]) -> list[str]:
+    """Invoke a processor with one batch; returns the event ids it reported as failed."""
+    records = [sqs_record(e, queue) for e in events]
+    result = handler(function)({"Records": records}, context(function))
+    failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+    return [json.loads(r["body"])["event_id"] for r in records if r["messageId"] in failed]
+
+
+def deliver(events: Sequence[dict[str, Any]], batch_size: int = 10, skip: Iterable[str] = ("lake",)) -> None:
+    """Deliver pipeline events to every processor in batches, redelivering failures."""
+    skipped = set(skip)
+    for (function, queue), routed in by_function(events).items():
+        if function in skipped:
+            continue
+        for start in range(0, len(routed), batch_size):
+            batch = routed[start : start + batch_size]
+            for _ in range(5):
+                failed = set(invoke_batch(function, queue, batch))
+                if not failed:
+                    break
+                batch = [e for e in batch if e["event_id"] in failed]
+            else:
+                raise AssertionError(f"{function} kept failing on {sorted(failed)}")
+
+
+def api_get(path: str, params: dict[str, str] | None = None, key: str | None = READ_KEY) -> tuple[int, Any]:
+    """Call the read API function with an API Gateway proxy event."""
+    event = {
+        "resource": path,
+        "path": path,
+        "httpMethod": "GET",
+        "headers": {"x-api-key": key} if key else {},
+        "multiValueHeaders": {"x-api-key": [key]} if key else {},
+        "queryStringParameters": params,
+        "multiValueQueryStringParameters": {k: [v] for k, v in (params or {}).items()} or None,
+        "pathParameters": None,
+        "body": None,
+        "isBase64Encoded": False,
+        "requestContext": {"stage": "v1", "requestId": uuid.uuid4().hex, "httpMethod": "GET", "path": path},
+    }
+    result = handler("api")(event, context("api"))
+    return result["statusCode"], json.loads(result["body"])
+
+
+def summary(start: date, end: date) -> dict[str, Any]:
+    status, body = api_get("/v1/metrics/summary", {"start": start.isoformat(), "end": end.isoformat()})
+    assert status == 200, body
+    return body["current"]
+
+
+def allow_read_key() -> None:
+    """Make ``READ_KEY`` a valid read key for the handlers of this process."""
+    digests = {d for d in os.environ.get("READ_KEY_SHA256", "").split(",") if d}
+    digests.add(key_digest(READ_KEY))
+    os.environ["READ_KEY_SHA256"] = ",".join(sorted(digests))
+    os.environ.setdefault("PII_HASH_KEY", "test-pepper")
+    get_settings.cache_clear()
+
+
+def dynamodb() -> Any:
+    return boto3.client("dynamodb")
+
+
+def clear_analytics() -> None:
+    """Empty the analytics table (tests only: a scan is fine here)."""
+    table = get_settings().require("analytics_table")
+    client = dynamodb()
+    paginator = client.get_paginator("scan")
+    keys = [
+        {"pk": item["pk"], "sk": item["sk"]}
+        for page in paginator.paginate(TableName=table, ProjectionExpression="pk, sk")
+        for item in page["Items"]
+    ]
+    for start in range(0, len(keys), 25):
+        client.batch_write_item(
+            RequestItems={table: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]}
+        )
+
+
+def on_hand() -> dict[str, int]:
+    """Stock on hand per SKU as the processors keep it."""
+    table = get_settings().require("analytics_table")
+    items = dynamodb().query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "STOCK"}},
+        ConsistentRead=True,
+    )["Items"]
+    return {
+        name[3:]: int(value["N"]) for item in items for name, value in item.items() if name.startswith("oh:")
+    }
