@@ -119,6 +119,7 @@ def _target_environment(target: Target, aws: Any) -> tuple[dict[str, str], str]:
         if os.environ.get(name):
             environment[name] = os.environ[name]
     environment.setdefault("POWERTOOLS_SERVICE_NAME", "storepulse")
+    environment.setdefault("POWERTOOLS_LOG_LEVEL", os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"))
     if target.is_local:
         assert target.endpoint_url is not None
         environment.update(fake_aws_environment(target.endpoint_url, aws.region))

@@ -1,0 +1,224 @@
+"""Stock alerts, the raw lake and the dead-letter path, end to end through the local stack."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from backend.local.dlq import list_dead_letters, replay_dead_letters
+from backend.processing import orders as orders_processing
+from backend.simulate import send
+
+EMAIL = "Ada.Lovelace@Example.com"
+
+
+def _event(event_id: str, kind: str, moment: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"event_id": event_id, "type": kind, "occurred_at": moment, "data": data}
+
+
+def _order(n: int, sku: str, quantity: int, customer: str = "c-1") -> dict[str, Any]:
+    return _event(
+        f"order-{n}",
+        "order.placed",
+        f"2025-04-0{1 + n % 5}T15:00:00Z",
+        {
+            "order_id": f"o-{n}",
+            "customer_id": customer,
+            "lines": [{"sku": sku, "quantity": quantity, "unit_price": "12.00"}],
+            "currency": "USD",
+        },
+    )
+
+
+def _ingest(stack: Any, *events: dict[str, Any]) -> None:
+    totals = send(list(events), stack.api_url, stack.ingest_key, progress=False)
+    assert totals["rejected"] == 0, totals
+    stack.wait_idle(60)
+
+
+def _feed(stack: Any) -> list[dict[str, Any]]:
+    items = stack.client("dynamodb").query(
+        TableName="storepulse-analytics",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "ALERTS"}},
+    )["Items"]
+    return [{k: next(iter(v.values())) for k, v in item.items()} for item in items]
+
+
+def _subscribe_alert_topic(stack: Any) -> str:
+    sqs, sns = stack.client("sqs"), stack.client("sns")
+    url = sqs.create_queue(QueueName="test-alert-mail")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = next(
+        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":storepulse-alerts")
+    )
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    return url
+
+
+def _drain(stack: Any, url: str) -> list[dict[str, Any]]:
+    sqs = stack.client("sqs")
+    out = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        )
+        if not messages:
+            return out
+        for message in messages:
+            out.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_one_alert_per_crossing_re_armed_by_a_restock(stack: Any) -> None:
+    # Given a product with reorder point 5 and 10 in stock, and someone reading the alerts topic
+    stack.reset()
+    mail = _subscribe_alert_topic(stack)
+    _ingest(
+        stack,
+        _event(
+            "p",
+            "product.upserted",
+            "2025-03-31T10:00:00Z",
+            {
+                "sku": "LAMP",
+                "name": "Lamp",
+                "category": "Home",
+                "price": "12.00",
+                "reorder_point": 5,
+            },
+        ),
+        _event(
+            "a0",
+            "inventory.adjusted",
+            "2025-03-31T11:00:00Z",
+            {"sku": "LAMP", "delta": 10, "reason": "restock"},
+        ),
+    )
+    assert _feed(stack) == []
+    # When orders take it to 5 (low), then 3 (still low), then 0 (out)
+    _ingest(stack, _order(1, "LAMP", 5))
+    _ingest(stack, _order(2, "LAMP", 2))
+    _ingest(stack, _order(3, "LAMP", 3))
+    # Then one low_stock and one out_of_stock alert
+    assert sorted(a["type"] for a in _feed(stack)) == ["low_stock", "out_of_stock"]
+    # When a restock brings it back above the threshold, then an order takes it low again
+    _ingest(
+        stack,
+        _event(
+            "a1",
+            "inventory.adjusted",
+            "2025-04-04T09:00:00Z",
+            {
+                "sku": "LAMP",
+                "delta": 20,
+                "reason": "restock",
+            },
+        ),
+    )
+    assert len(_feed(stack)) == 2
+    _ingest(stack, _order(4, "LAMP", 16))
+    # Then the re-armed threshold raises once more, and each alert also reached the SNS topic
+    feed = _feed(stack)
+    assert sorted(a["type"] for a in feed) == ["low_stock", "low_stock", "out_of_stock"]
+    low = [a for a in feed if a["on_hand"] == "4"]
+    assert len(low) == 1 and low[0]["reorder_point"] == "5" and low[0]["sku"] == "LAMP"
+    delivered = _drain(stack, mail)
+    assert sorted(m["detail"]["alert_id"] for m in delivered) == sorted(a["alert_id"] for a in feed)
+    assert {m["source"] for m in delivered} == {"storepulse.inventory"}
+    assert {m["detail-type"] for m in delivered} == {"LowStock", "OutOfStock"}
+
+
+def test_lake_holds_every_event_partitioned_with_emails_hashed(stack: Any) -> None:
+    # Given a registration with an e-mail and an order
+    stack.reset()
+    _ingest(
+        stack,
+        _event(
+            "reg",
+            "customer.registered",
+            "2025-04-01T12:00:00Z",
+            {
+                "customer_id": "c-1",
+                "country": "GB",
+                "email": EMAIL,
+            },
+        ),
+        _order(1, "MUG", 1),
+    )
+    # Then the lake has one gzipped NDJSON object per type and store day
+    s3 = stack.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="storepulse-lake").get("Contents", [])]
+    assert sorted(k.rsplit("/", 1)[0] for k in keys) == [
+        "events/type=customer.registered/dt=2025-04-01",
+        "events/type=order.placed/dt=2025-04-02",
+    ]
+    lines = []
+    for key in keys:
+        obj = s3.get_object(Bucket="storepulse-lake", Key=key)
+        assert obj.get("ServerSideEncryption") in {"AES256", "aws:kms"}
+        lines += [json.loads(line) for line in gzip.decompress(obj["Body"].read()).decode().splitlines()]
+    assert {e["event_id"] for e in lines} == {"reg", "order-1"}
+    registration = next(e for e in lines if e["event_id"] == "reg")
+    assert "email" not in registration["data"] and len(registration["data"]["email_hash"]) == 64
+    # And the e-mail is nowhere in clear: not in the lake, the tables or the stack's logs
+    assert EMAIL.lower() not in json.dumps(lines).lower()
+    for table in ("storepulse-analytics", "storepulse-ingest"):
+        dump = json.dumps(stack.client("dynamodb").scan(TableName=table)["Items"]).lower()
+        assert EMAIL.lower() not in dump
+    for log in stack.data_dir.glob("**/*.log"):
+        assert EMAIL.lower() not in log.read_text(errors="replace").lower()
+
+
+def test_poison_message_ends_in_the_dlq_with_its_reason_and_replay_counts_it_once(
+    stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a bug that breaks the orders processor after it counted customer c-bug's order
+    stack.reset()
+    real = orders_processing.update_customer_sets
+
+    def broken(dynamodb: Any, table: str, since: dict[str, Any]) -> None:
+        if "c-bug" in since:
+            raise RuntimeError("customer sets are broken for c-bug")
+        real(dynamodb, table, since)
+
+    monkeypatch.setattr(orders_processing, "update_customer_sets", broken)
+    send(
+        [_order(1, "MUG", 2, customer="c-bug"), _order(2, "MUG", 1)],
+        stack.api_url,
+        stack.ingest_key,
+        progress=False,
+    )
+    # When it has failed five times
+    aws = stack.local.aws
+    deadline = time.monotonic() + 60
+    letters: list[Any] = []
+    while time.monotonic() < deadline and not letters:
+        letters = list_dead_letters(aws, analytics_table="storepulse-analytics", queue="storepulse-orders")
+        time.sleep(0.5)
+    # Then it waits in the DLQ with the reason, and the good order was counted
+    assert [(d.event_id, d.queue) for d in letters] == [("order-1", "storepulse-orders")]
+    assert "customer sets are broken for c-bug" in (letters[0].reason or "")
+    # When the bug is fixed and the DLQ replayed
+    monkeypatch.setattr(orders_processing, "update_customer_sets", real)
+    assert sum(replay_dead_letters(aws, queue="storepulse-orders", progress=False).values()) == 1
+    stack.wait_idle(60)
+    # Then the order counts exactly once, although it was counted before each failure
+    summary = requests.get(
+        f"{stack.api_url}/v1/metrics/summary",
+        params={"start": "2025-04-01", "end": "2025-04-05"},
+        headers={"x-api-key": stack.read_key},
+        timeout=10,
+    ).json()["current"]
+    assert (summary["orders"], summary["units"], summary["gross_sales"], summary["customers"]) == (
+        2,
+        3,
+        "36.00",
+        2,
+    )
+    assert list_dead_letters(aws, analytics_table="storepulse-analytics") == []
