@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError, URLError
@@ -159,12 +160,25 @@ def wait_for_endpoint(endpoint_url: str, timeout: float = 30.0) -> None:
     raise EndpointUnavailable(f"nothing answers at {endpoint_url} after {timeout:.0f} s")
 
 
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: if the stack is killed hard (SIGKILL, a
-    # crashed terminal), the kernel stops moto too instead of leaving the port taken.
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A function for ``preexec_fn`` that makes the kernel send SIGTERM to the child when
+    the thread that started it dies, so a stack killed hard (SIGKILL, a closed terminal) does
+    not leave moto holding its port. Linux only; ``None`` elsewhere.
+
+    libc is loaded here, in the parent: between fork and exec the child may only make plain
+    calls, not load libraries (the loader's lock may be held by another thread).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def set_parent_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return set_parent_death_signal
 
 
 class MotoServer:
@@ -174,14 +188,15 @@ class MotoServer:
     few months fast.
 
     It runs in a session of its own so that the terminal's Ctrl-C reaches only the stack,
-    which then takes its final snapshot before stopping moto.
+    which then takes its final snapshot before stopping moto. On Linux it is stopped by the
+    kernel when the thread that started it ends, so start it from the main thread.
 
     Parameters
     ----------
     port
         TCP port on 127.0.0.1.
     log_path
-        Where moto's request log goes; discarded when ``None``.
+        Where moto's warnings and errors go (rewritten at each start); discarded when ``None``.
 
     Examples
     --------
@@ -217,19 +232,19 @@ class MotoServer:
                 "another port with STOREPULSE_AWS_PORT, or point AWS_ENDPOINT_URL at it if it "
                 "is a moto or LocalStack you want to use"
             )
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        try:
+        with contextlib.ExitStack() as files:
+            log: Any = subprocess.DEVNULL
+            if self.log_path is not None:
+                log = files.enter_context(open(self.log_path, "wb"))
+            # The child keeps its own copy of the log's descriptor; ours closes on exit.
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "backend.local.moto_main", "-H", self.host, "-p", str(self.port)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=_parent_death_signal(),
             )
-        finally:
-            if not isinstance(log, int):
-                log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

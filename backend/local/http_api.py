@@ -9,6 +9,7 @@ stage: paths carry no stage prefix.
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import logging
 import threading
@@ -22,6 +23,7 @@ from urllib.parse import parse_qsl
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from backend.local.aws import port_in_use
 from backend.local.runtime import Handler, new_context
 
 if TYPE_CHECKING:
@@ -393,6 +395,8 @@ class HttpServer:
         OSError
             When the port is taken.
         """
+        if port_in_use(self.port, self.host):
+            raise OSError(errno.EADDRINUSE, "address already in use")
         self._server = make_server(
             self.host, self.port, self._app, threaded=True, request_handler=_RequestHandler
         )

@@ -224,6 +224,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-p", "--port", type=int, required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    # One line per request would grow without bound while the live trickle runs; errors stay.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,

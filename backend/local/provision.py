@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from backend.local.spec import QueueSpec, StackSpec, dlq_name
+from backend.local.spec import StackSpec, dlq_name
 
 if TYPE_CHECKING:
     from backend.local.aws import AwsClients
@@ -381,8 +381,3 @@ def lookup(spec: StackSpec, aws: AwsClients, *, prefix: str = "") -> Resources:
     arns = list(resources.topic_arns.values())
     resources.account_id = arns[0].split(":")[4] if arns else ""
     return resources
-
-
-def queue_spec_for(spec: StackSpec, name: str) -> QueueSpec | None:
-    """The queue of the description called ``name``, if any."""
-    return next((queue for queue in spec.queues if queue.name == name), None)

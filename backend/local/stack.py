@@ -26,6 +26,7 @@ from backend.local.aws import (
     EndpointUnavailable,
     MotoServer,
     fake_aws_environment,
+    port_in_use,
     wait_for_endpoint,
 )
 from backend.local.http_api import ApiGateway, HttpServer, Route
@@ -217,6 +218,11 @@ class LocalStack:
             ZoneInfo(self.options.store_timezone)
         except (ValueError, KeyError):
             raise StackError(f"STORE_TIMEZONE {self.options.store_timezone!r} is not a time zone") from None
+        if port_in_use(self.options.api_port):
+            raise StackError(
+                f"port {self.options.api_port} is already in use; stop whatever listens there or "
+                "choose another port for the API with STOREPULSE_API_PORT"
+            )
         self.data_dir = ensure_data_dir(self.options.data_dir)
         self.keys = load_or_create_keys(self.data_dir)
         self.endpoint_url = self._start_endpoint()

@@ -1,0 +1,1 @@
+"""Benchmarks of the local stack: ``make bench`` runs :mod:`bench.pipeline`."""

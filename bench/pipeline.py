@@ -1,0 +1,878 @@
+"""The pipeline benchmark (``make bench``): throughput end to end, and what an event costs in AWS.
+
+``python bench/pipeline.py [--events N] [--precise-events M] [--senders S]``
+
+1. Starts a throwaway local stack (moto server, HTTP API, SQS pollers; its own ports and a
+   temporary data directory; no snapshots, schedules or live trickle).
+2. Generates a plausible store with :func:`backend.simulate.generate` (90 days by default) and
+   sends its first ``N`` events through the real ingest API, in batches of 500, from ``S``
+   concurrent senders, then waits until the pipeline is idle. Only cheap counting is on, so
+   the events per second from the first request to idle are what the pipeline does.
+3. Precise phase: the store's next ``M`` events are sent one event type at a time, with
+   DynamoDB write and read units computed from item sizes (:mod:`bench.meter`), so that each
+   type's units per event are measured on a store with history (catalogue, customers, stock).
+4. Prices the measured mix at list prices from the table in ``docs/cost.md``.
+
+Prints the tables and writes every figure as JSON to ``.data/bench/pipeline.json``.
+Exits 1, saying why, when the stack fails or loses an event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the project importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import requests
+from tqdm import tqdm
+
+from backend.local.aws import free_port
+from backend.local.runtime import HandlerRef
+from backend.local.spec import load_stack_spec
+from backend.local.stack import LocalStack, StackError, StackOptions
+from backend.simulate import SimulatorError, generate, send
+from bench.meter import POLLER_THREAD_PREFIX, Meter, Tally
+
+ROOT = Path(__file__).resolve().parents[1]
+COST_PAGE = ROOT / "docs" / "cost.md"
+BATCH_SIZE = 500
+EVENTS_PER_ORDER = 1.79  # what generate() makes per order placed (registrations, refunds, stock)
+TYPES = ("product.upserted", "inventory.adjusted", "customer.registered", "order.placed", "order.refunded")
+MIN_UPSERTS = 30
+POLLER_OPERATIONS = frozenset(
+    {
+        "ReceiveMessage",
+        "DeleteMessage",
+        "DeleteMessageBatch",
+        "ChangeMessageVisibility",
+        "ChangeMessageVisibilityBatch",
+    }
+)
+WRITE_UNIT_BUDGET = {"order.placed": 6.0}
+DOLLAR_TARGET = 3.00
+THROUGHPUT_TARGET = 1000.0
+
+
+class BenchFailed(RuntimeError):
+    """The stack failed or lost events: the benchmark's figures would mean nothing."""
+
+
+# -- prices -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Price:
+    """One list price read from the table in ``docs/cost.md``."""
+
+    key: str
+    dollars: float  # per unit: one request, one GB-second, one write unit, ...
+    text: str
+    source: str
+
+
+# key: (the service cell starts with, the "what is billed" cell contains)
+PRICE_ROWS: dict[str, tuple[str, str]] = {
+    "api_gateway_request": ("API Gateway", "requests"),
+    "lambda_request": ("Lambda", "requests"),
+    "lambda_gb_second": ("Lambda (arm64)", "duration"),
+    "sns_publish": ("SNS", "publish"),
+    "sqs_request": ("SQS", "request"),
+    "dynamodb_write_unit": ("DynamoDB", "write request units"),
+    "dynamodb_read_unit": ("DynamoDB", "read request units"),
+    "s3_put": ("S3", "PUT"),
+    "s3_get": ("S3", "GET"),
+    "eventbridge_event": ("EventBridge", "custom events"),
+}
+_PRICE = re.compile(r"\$([0-9][0-9,]*(?:\.[0-9]+)?) per (million|1,000|GB-second)")
+_PER = {"million": 1e-6, "1,000": 1e-3, "GB-second": 1.0}
+
+
+def load_prices(page: Path = COST_PAGE) -> dict[str, Price]:
+    """The list prices the bill is computed from, read from the table in ``docs/cost.md``.
+
+    Raises
+    ------
+    BenchFailed
+        Naming the price that the page does not give in a form this function reads.
+    """
+    try:
+        lines = page.read_text().splitlines()
+    except OSError as exc:
+        raise BenchFailed(f"cannot read the price table in {page}: {exc}") from None
+    rows = []
+    for line in lines:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.lstrip().startswith("|") and len(cells) >= 5:
+            rows.append(cells)
+    prices: dict[str, Price] = {}
+    for key, (service, billed) in PRICE_ROWS.items():
+        for cells in rows:
+            if not cells[0].startswith(service) or billed.lower() not in cells[1].lower():
+                continue
+            if service == "Lambda" and cells[0] != "Lambda":
+                continue
+            match = _PRICE.search(cells[2])
+            if match:
+                dollars = float(match.group(1).replace(",", "")) * _PER[match.group(2)]
+                prices[key] = Price(key, dollars, match.group(0), cells[4].strip("<>"))
+                break
+        else:
+            raise BenchFailed(
+                f"{page} has no price row for {service} / {billed!r} in the form '$X per million', "
+                "'$X per 1,000' or '$X per GB-second'"
+            )
+    return prices
+
+
+# -- running the stack ------------------------------------------------------------------------
+
+
+def _poller_function() -> str | None:
+    """The function of a poller thread; ``None`` elsewhere and for the local-only bridges."""
+    thread = threading.current_thread().name
+    if not thread.startswith(POLLER_THREAD_PREFIX):
+        return None
+    function = thread[len(POLLER_THREAD_PREFIX) :]
+    return None if function.startswith("bridge:") else function
+
+
+@dataclass
+class Phase:
+    """What one run of events through the pipeline measured."""
+
+    name: str
+    events: int
+    types: Counter[str]
+    sent_seconds: float
+    idle_seconds: float
+    tally: Tally
+    accepted: int
+    duplicates: int
+    rejected: int
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.idle_seconds if self.idle_seconds else 0.0
+
+
+def _blocks(events: Sequence[dict[str, Any]], size: int) -> list[Sequence[dict[str, Any]]]:
+    return [events[i : i + size] for i in range(0, len(events), size)]
+
+
+def send_concurrently(
+    events: Sequence[dict[str, Any]],
+    api_url: str,
+    ingest_key: str,
+    *,
+    senders: int,
+    progress: bool,
+    desc: str,
+) -> dict[str, int]:
+    """Send ``events`` in batches of 500 from ``senders`` threads, each taking the next batch.
+
+    Batches leave in order, so events arrive roughly in time order, as from a store's
+    connectors. Raises what :func:`backend.simulate.send` raises.
+    """
+    blocks = iter(_blocks(events, BATCH_SIZE))
+    lock = threading.Lock()
+    totals: Counter[str] = Counter()
+    errors: list[BaseException] = []
+
+    def work(bar: tqdm[Any]) -> None:
+        with requests.Session() as session:
+            while not errors:
+                with lock:
+                    block = next(blocks, None)
+                if block is None:
+                    return
+                try:
+                    answer = send(block, api_url, ingest_key, BATCH_SIZE, False, session=session)
+                except BaseException as exc:
+                    errors.append(exc)
+                    return
+                with lock:
+                    totals.update(answer)
+                    bar.update(len(block))
+
+    with tqdm(total=len(events), unit="events", desc=desc, disable=not progress) as bar:
+        threads = [threading.Thread(target=work, args=(bar,), name=f"sender-{i}") for i in range(senders)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
+    return dict(totals)
+
+
+def drain(
+    stack: LocalStack, meter: Meter, expected: int, *, timeout: float, progress: bool, desc: str
+) -> None:
+    """Wait until the stack is idle, showing the lake function's progress through the events.
+
+    Raises
+    ------
+    BenchFailed
+        When the stack is still busy after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    start = meter.records_processed("lake")
+    with tqdm(total=expected, unit="events", desc=desc, disable=not progress) as bar:
+        while True:
+            try:
+                stack.wait_idle(timeout=1.0)
+            except TimeoutError as exc:
+                bar.n = min(expected, meter.records_processed("lake") - start)
+                bar.refresh()
+                if time.monotonic() >= deadline:
+                    raise BenchFailed(f"the pipeline did not finish in {timeout:.0f} s: {exc}") from None
+                continue
+            bar.n = expected
+            bar.refresh()
+            return
+
+
+def run_phase(
+    name: str,
+    stack: LocalStack,
+    meter: Meter,
+    events: Sequence[dict[str, Any]],
+    *,
+    senders: int,
+    timeout: float,
+    progress: bool,
+) -> Phase:
+    """Send ``events`` through the ingest API and wait until the pipeline is idle."""
+    assert stack.keys is not None
+    before = meter.snapshot()
+    started = time.perf_counter()
+    totals = send_concurrently(
+        events, stack.api_url, stack.keys.ingest_key, senders=senders, progress=progress, desc=f"{name}: send"
+    )
+    sent = time.perf_counter() - started
+    drain(stack, meter, len(events), timeout=timeout, progress=progress, desc=f"{name}: process")
+    idle = time.perf_counter() - started
+    return Phase(
+        name,
+        len(events),
+        Counter(e["type"] for e in events),
+        sent,
+        idle,
+        meter.snapshot() - before,
+        totals.get("accepted", 0),
+        totals.get("duplicates", 0),
+        totals.get("rejected", 0),
+    )
+
+
+def dead_letters(stack: LocalStack) -> dict[str, int]:
+    """Messages in each dead-letter queue (only those holding some)."""
+    assert stack.aws is not None
+    found = {}
+    for name, url in stack.dlq_urls().items():
+        attributes = stack.aws.sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        count = int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
+        if count:
+            found[name] = count
+    return found
+
+
+# -- the store --------------------------------------------------------------------------------
+
+
+def make_store(
+    events: int, precise_events: int, *, days: int, seed: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """The events of a store: the first ``events`` (throughput phase) and the next
+    ``precise_events`` (precise phase), and the orders per day it took."""
+    wanted = events + precise_events
+    orders_per_day = max(1, math.ceil(wanted / (days * EVENTS_PER_ORDER)))
+    for _ in range(5):
+        store = generate(days, orders_per_day, seed, tz="UTC")
+        if len(store) >= wanted:
+            return store[:events], store[events:wanted], orders_per_day
+        orders_per_day = math.ceil(orders_per_day * wanted / max(len(store), 1) * 1.05)
+    raise BenchFailed(f"could not generate {wanted} events in {days} days")
+
+
+def precise_events_by_type(
+    history: Sequence[dict[str, Any]], holdout: Sequence[dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """The precise phase's events, by type. The store reprices a product a few times a month,
+    so catalogue entries are sent again (with the newest event time) until there are enough
+    ``product.upserted`` events to measure."""
+    by_type: dict[str, list[dict[str, Any]]] = {t: [] for t in TYPES}
+    for event in holdout:
+        by_type[event["type"]].append(event)
+    if len(by_type["product.upserted"]) < MIN_UPSERTS:
+        latest: dict[str, dict[str, Any]] = {}
+        for event in history:
+            if event["type"] == "product.upserted":
+                latest[event["data"]["sku"]] = event["data"]
+        newest = max((e["occurred_at"] for e in holdout), default=history[-1]["occurred_at"])
+        for sku in sorted(latest)[: MIN_UPSERTS - len(by_type["product.upserted"])]:
+            by_type["product.upserted"].append(
+                {
+                    "event_id": f"bench-upsert-{sku}",
+                    "type": "product.upserted",
+                    "occurred_at": newest,
+                    "data": latest[sku],
+                }
+            )
+    return by_type
+
+
+# -- figures ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PerEvent:
+    """Billed quantities per event, in each service's unit."""
+
+    api_requests: float = 0.0
+    lambda_invocations: float = 0.0
+    lambda_gb_seconds: float = 0.0
+    sns_publishes: float = 0.0
+    sqs_requests: float = 0.0
+    sqs_empty_receives: float = 0.0
+    dynamodb_requests: float = 0.0
+    dynamodb_write_units: float | None = None
+    dynamodb_read_units: float | None = None
+    dynamodb_transactions: float = 0.0
+    s3_puts: float = 0.0
+    s3_gets: float = 0.0
+    eventbridge_events: float = 0.0
+    by_operation: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def per_event(tally: Tally, events: int, memory: Mapping[str, int], *, sized: bool) -> PerEvent:
+    """Divide a phase's tally by its events. SQS receives that found nothing are idle polling
+    (a cost of time, not of events) and are kept apart."""
+    n = max(events, 1)
+    sqs = tally.usage(service="sqs")
+    dynamodb = tally.usage(service="dynamodb")
+    s3 = tally.usage(service="s3")
+    s3_puts = tally.usage(service="s3", operation="PutObject").billed
+    gb_seconds = sum(
+        stats.billed_ms / 1000 * memory.get(name, 128) / 1024 for name, stats in tally.functions.items()
+    )
+    figures = PerEvent(
+        api_requests=tally.functions.get("ingest", _NO_INVOCATIONS).count / n,
+        lambda_invocations=sum(i.count for i in tally.functions.values()) / n,
+        lambda_gb_seconds=gb_seconds / n,
+        sns_publishes=tally.usage(service="sns").billed / n,
+        sqs_requests=(sqs.billed - sqs.empty) / n,
+        sqs_empty_receives=sqs.empty / n,
+        dynamodb_requests=dynamodb.calls / n,
+        dynamodb_transactions=tally.usage(service="dynamodb", operation="TransactWriteItems").calls / n,
+        s3_puts=s3_puts / n,
+        s3_gets=(s3.billed - s3_puts) / n,
+        eventbridge_events=tally.usage(service="eventbridge").billed / n,
+        by_operation={
+            f"{svc}:{op}": (u.billed - u.empty) / n for (svc, op), u in tally.operations().items() if u.billed
+        },
+    )
+    if sized:
+        figures.dynamodb_write_units = dynamodb.billed_write_units / n
+        figures.dynamodb_read_units = dynamodb.read_units / n
+    return figures
+
+
+_NO_INVOCATIONS = type("NoInvocations", (), {"count": 0})()
+
+
+def dollars_per_million(figures: PerEvent, prices: Mapping[str, Price]) -> dict[str, float]:
+    """Each service's list-price cost of a million events with these per-event figures."""
+    million = 1_000_000
+
+    def cost(quantity: float | None, key: str) -> float:
+        return (quantity or 0.0) * prices[key].dollars * million
+
+    return {
+        "API Gateway requests": cost(figures.api_requests, "api_gateway_request"),
+        "Lambda requests": cost(figures.lambda_invocations, "lambda_request"),
+        "Lambda duration (arm64)": cost(figures.lambda_gb_seconds, "lambda_gb_second"),
+        "SNS publish requests": cost(figures.sns_publishes, "sns_publish"),
+        "SQS requests": cost(figures.sqs_requests, "sqs_request"),
+        "DynamoDB write units": cost(figures.dynamodb_write_units, "dynamodb_write_unit"),
+        "DynamoDB read units": cost(figures.dynamodb_read_units, "dynamodb_read_unit"),
+        "S3 PUT requests": cost(figures.s3_puts, "s3_put"),
+        "S3 GET requests": cost(figures.s3_gets, "s3_get"),
+        "EventBridge events": cost(figures.eventbridge_events, "eventbridge_event"),
+    }
+
+
+def mix_units(per_type: Mapping[str, PerEvent], mix: Counter[str]) -> tuple[float, float]:
+    """Write and read units per event of the mix, from each type's precise figures."""
+    total = sum(mix.values()) or 1
+    writes = sum(mix[t] / total * (per_type[t].dynamodb_write_units or 0.0) for t in mix if t in per_type)
+    reads = sum(mix[t] / total * (per_type[t].dynamodb_read_units or 0.0) for t in mix if t in per_type)
+    return writes, reads
+
+
+def function_table(tally: Tally, memory: Mapping[str, int]) -> list[dict[str, Any]]:
+    """Invocations and durations per function (local proxy for Lambda's)."""
+    rows = []
+    for name, stats in sorted(tally.functions.items()):
+        durations = sorted(stats.durations) or [0.0]
+        rows.append(
+            {
+                "function": name,
+                "memory_mb": memory.get(name, 128),
+                "invocations": stats.count,
+                "records": stats.records,
+                "failed_records": stats.failed_records,
+                "mean_ms": 1000 * stats.seconds / max(stats.count, 1),
+                "p50_ms": 1000 * statistics.median(durations),
+                "p95_ms": 1000 * durations[min(len(durations) - 1, int(0.95 * len(durations)))],
+                "total_s": stats.seconds,
+            }
+        )
+    return rows
+
+
+def call_table(tally: Tally) -> list[dict[str, Any]]:
+    """Time spent in AWS calls, by service and operation, slowest in total first."""
+    rows = []
+    for (service, operation), used in tally.operations().items():
+        rows.append(
+            {
+                "service": service,
+                "operation": operation,
+                "calls": used.calls,
+                "errors": used.errors,
+                "total_s": used.seconds,
+                "mean_ms": 1000 * used.seconds / max(used.calls, 1),
+            }
+        )
+    return sorted(rows, key=lambda r: -r["total_s"])
+
+
+# -- output -----------------------------------------------------------------------------------
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        if abs(value) >= 1:
+            return f"{value:.2f}"
+        return f"{value:.4f}"
+    return str(value)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table, numbers right-aligned."""
+    cells = [[_fmt(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row, raw in zip(cells, rows, strict=True):
+        lines.append(
+            "  ".join(
+                c.rjust(w) if isinstance(v, int | float) else c.ljust(w)
+                for c, v, w in zip(row, raw, widths, strict=True)
+            )
+        )
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures were measured."""
+    import moto
+
+    commit = "unknown"
+    dirty = None
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "moto": moto.__version__,
+        "platform": platform.platform(),
+        "commit": commit,
+        "uncommitted_changes": dirty,
+    }
+
+
+def results_path() -> Path:
+    data_dir = Path(os.environ.get("STOREPULSE_DATA_DIR") or ROOT / ".data")
+    if not data_dir.is_absolute():
+        data_dir = ROOT / data_dir
+    return data_dir / "bench" / "pipeline.json"
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=10_000, help="events of the throughput phase")
+    parser.add_argument("--precise-events", type=int, default=2_000, help="events of the precise phase")
+    parser.add_argument("--senders", type=int, default=4, help="concurrent HTTP senders")
+    parser.add_argument("--days", type=int, default=90, help="days of store history to generate")
+    parser.add_argument("--seed", type=int, default=7, help="the simulated store")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds a phase may take to drain")
+    parser.add_argument("--json", type=Path, default=None, help="where to write the figures")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    if args.events < 1 or args.precise_events < 0 or args.senders < 1:
+        parser.error("--events and --senders must be at least 1, --precise-events at least 0")
+    return args
+
+
+def start_stack(meter: Meter, data_dir: Path) -> LocalStack:
+    """A throwaway stack whose functions and pollers are metered."""
+    spec = load_stack_spec()
+    handlers = {f.name: meter.function(f.name, HandlerRef(f.handler)) for f in spec.functions}
+    options = StackOptions(
+        data_dir=data_dir,
+        api_port=free_port(),
+        aws_port=free_port(),
+        snapshot_interval=None,
+        restore=False,
+        run_schedules=False,
+        handlers=handlers,
+    )
+    stack = LocalStack(options)
+    stack.start()
+    assert stack.aws is not None
+    # The pollers stand in for Lambda's event source mappings, whose SQS requests are billed;
+    # the stack's other calls on this client (queue depths, snapshots) are not AWS costs.
+    meter.instrument(stack.aws.sqs, operations=POLLER_OPERATIONS, attribute=_poller_function)
+    return stack
+
+
+def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[str, Any]:
+    """The whole benchmark; returns the figures written to JSON."""
+    progress = not args.no_progress
+    prices = load_prices()
+    memory = {f.name: f.memory for f in load_stack_spec().functions}
+    history, holdout, orders_per_day = make_store(
+        args.events, args.precise_events, days=args.days, seed=args.seed
+    )
+    by_type = precise_events_by_type(history, holdout) if args.precise_events else {}
+    out(
+        f"store: {args.days} days, about {orders_per_day} orders a day (seed {args.seed}): "
+        f"{len(history)} events for the throughput phase, "
+        f"{sum(len(v) for v in by_type.values())} for the precise phase"
+    )
+    meter = Meter()
+    with tempfile.TemporaryDirectory(prefix="storepulse-bench-") as tmp, meter.handler_clients():
+        try:
+            stack = start_stack(meter, Path(tmp))
+        except StackError as exc:
+            raise BenchFailed(f"the local stack did not start: {exc}") from None
+        try:
+            throughput = run_phase(
+                "throughput",
+                stack,
+                meter,
+                history,
+                senders=args.senders,
+                timeout=args.timeout,
+                progress=progress,
+            )
+            precise: dict[str, Phase] = {}
+            meter.precise = True
+            for event_type in TYPES:
+                if by_type.get(event_type):
+                    precise[event_type] = run_phase(
+                        event_type,
+                        stack,
+                        meter,
+                        by_type[event_type],
+                        senders=1,
+                        timeout=args.timeout,
+                        progress=progress,
+                    )
+            meter.precise = False
+            lost = dead_letters(stack)
+        finally:
+            stack.stop(drain_timeout=0)
+    return report(args, throughput, precise, lost, prices, memory, orders_per_day, out)
+
+
+def report(
+    args: argparse.Namespace,
+    throughput: Phase,
+    precise: Mapping[str, Phase],
+    lost: Mapping[str, int],
+    prices: Mapping[str, Price],
+    memory: Mapping[str, int],
+    orders_per_day: int,
+    out: Callable[[str], None],
+) -> dict[str, Any]:
+    """Print the tables; return the figures."""
+    mix = per_event(throughput.tally, throughput.events, memory, sized=False)
+    per_type = {t: per_event(p.tally, p.events, memory, sized=True) for t, p in precise.items()}
+    mix.dynamodb_write_units, mix.dynamodb_read_units = mix_units(per_type, throughput.types)
+    if not per_type:
+        mix.dynamodb_write_units = mix.dynamodb_read_units = None
+    costs = dollars_per_million(mix, prices)
+    total_cost = sum(costs.values())
+    measured_at = datetime.now(UTC).isoformat(timespec="seconds")
+    host = machine()
+
+    out("")
+    out(
+        f"storepulse pipeline benchmark, {measured_at}, {host['cores']} cores, Python {host['python']}, "
+        f"moto {host['moto']}, commit {host['commit']}"
+        + (" (uncommitted changes)" if host["uncommitted_changes"] else "")
+    )
+    out("")
+    out("Throughput (cheap counting only)")
+    out(
+        table(
+            ["figure", "value"],
+            [
+                ["events sent", throughput.events],
+                [
+                    "accepted / duplicates / rejected",
+                    f"{throughput.accepted} / {throughput.duplicates} / {throughput.rejected}",
+                ],
+                ["concurrent senders, events per request", f"{args.senders}, {BATCH_SIZE}"],
+                ["all sent after (s)", throughput.sent_seconds],
+                ["pipeline idle after (s)", throughput.idle_seconds],
+                ["ingest events/s", throughput.events / throughput.sent_seconds],
+                [f"end-to-end events/s (target >= {THROUGHPUT_TARGET:,.0f})", throughput.events_per_second],
+            ],
+        )
+    )
+    out("")
+    out("Requests per event, measured mix (SQS: receives that returned messages, deletes)")
+    out(
+        table(
+            ["service:operation", "per event"],
+            [[k, v] for k, v in mix.by_operation.items()]
+            + [["sqs: empty receives (idle polling, not priced per event)", mix.sqs_empty_receives]],
+        )
+    )
+    out("")
+    out("Functions in the throughput phase (local durations: a proxy for Lambda's)")
+    functions = function_table(throughput.tally, memory)
+    out(
+        table(
+            ["function", "MB", "invocations", "records", "failed", "mean ms", "p50 ms", "p95 ms", "total s"],
+            [
+                [
+                    r["function"],
+                    r["memory_mb"],
+                    r["invocations"],
+                    r["records"],
+                    r["failed_records"],
+                    r["mean_ms"],
+                    r["p50_ms"],
+                    r["p95_ms"],
+                    r["total_s"],
+                ]
+                for r in functions
+            ],
+        )
+    )
+    out("")
+    out("Time in AWS calls in the throughput phase (seen from the handlers and pollers)")
+    calls = call_table(throughput.tally)
+    out(
+        table(
+            ["service", "operation", "calls", "errors", "total s", "mean ms"],
+            [
+                [r["service"], r["operation"], r["calls"], r["errors"], r["total_s"], r["mean_ms"]]
+                for r in calls
+            ],
+        )
+    )
+    if per_type:
+        out("")
+        out(
+            "Per event, by type (precise phase: one type at a time on the warmed store; "
+            "transactional writes count double; ingest's own writes included)"
+        )
+        out(
+            table(
+                [
+                    "type",
+                    "events",
+                    "write units",
+                    "read units",
+                    "DynamoDB req",
+                    "transactions",
+                    "SNS",
+                    "SQS",
+                    "S3 PUT",
+                    "EventBridge",
+                    "Lambda inv",
+                ],
+                [
+                    [
+                        t,
+                        precise[t].events,
+                        f.dynamodb_write_units or 0.0,
+                        f.dynamodb_read_units or 0.0,
+                        f.dynamodb_requests,
+                        f.dynamodb_transactions,
+                        f.sns_publishes,
+                        f.sqs_requests,
+                        f.s3_puts,
+                        f.eventbridge_events,
+                        f.lambda_invocations,
+                    ]
+                    for t, f in per_type.items()
+                ],
+            )
+        )
+        budget = WRITE_UNIT_BUDGET["order.placed"]
+        placed = per_type.get("order.placed")
+        if placed is not None:
+            verdict = "within" if (placed.dynamodb_write_units or 0) <= budget else "OVER"
+            out(
+                f"order.placed: {placed.dynamodb_write_units:.2f} write units per event, {verdict} "
+                f"the budget of {budget:g}"
+            )
+    out("")
+    out(
+        "AWS list price per million events of the measured mix (free tiers not subtracted; "
+        "Lambda duration = local durations x configured memory)"
+    )
+    out(
+        table(
+            ["line", "per event", "$ per million events"],
+            [
+                ["API Gateway requests", mix.api_requests, costs["API Gateway requests"]],
+                ["Lambda requests", mix.lambda_invocations, costs["Lambda requests"]],
+                ["Lambda GB-seconds (arm64)", mix.lambda_gb_seconds, costs["Lambda duration (arm64)"]],
+                ["SNS publish requests", mix.sns_publishes, costs["SNS publish requests"]],
+                ["SQS requests", mix.sqs_requests, costs["SQS requests"]],
+                ["DynamoDB write units", mix.dynamodb_write_units or 0.0, costs["DynamoDB write units"]],
+                ["DynamoDB read units", mix.dynamodb_read_units or 0.0, costs["DynamoDB read units"]],
+                ["S3 PUT requests", mix.s3_puts, costs["S3 PUT requests"]],
+                ["S3 GET requests", mix.s3_gets, costs["S3 GET requests"]],
+                ["EventBridge events", mix.eventbridge_events, costs["EventBridge events"]],
+                [f"total (target <= ${DOLLAR_TARGET:.2f})", "", total_cost],
+            ],
+        )
+    )
+    if lost:
+        out("")
+        out("DEAD-LETTERED: " + ", ".join(f"{q}: {n}" for q, n in lost.items()))
+
+    figures = {
+        "measured_at": measured_at,
+        "machine": host,
+        "parameters": {
+            "events": args.events,
+            "precise_events": args.precise_events,
+            "senders": args.senders,
+            "batch_size": BATCH_SIZE,
+            "days": args.days,
+            "orders_per_day": orders_per_day,
+            "seed": args.seed,
+        },
+        "throughput": {
+            "events": throughput.events,
+            "types": dict(throughput.types),
+            "accepted": throughput.accepted,
+            "duplicates": throughput.duplicates,
+            "rejected": throughput.rejected,
+            "sent_seconds": throughput.sent_seconds,
+            "idle_seconds": throughput.idle_seconds,
+            "ingest_events_per_second": throughput.events / throughput.sent_seconds,
+            "end_to_end_events_per_second": throughput.events_per_second,
+            "functions": functions,
+            "calls": calls,
+            "tally": throughput.tally.to_json(),
+        },
+        "per_type": {
+            t: {
+                "events": precise[t].events,
+                "seconds": precise[t].idle_seconds,
+                **f.to_json(),
+                "tally": precise[t].tally.to_json(),
+            }
+            for t, f in per_type.items()
+        },
+        "mix": mix.to_json(),
+        "dollars_per_million_events": {**costs, "total": total_cost},
+        "prices": {
+            k: {"dollars_per_unit": p.dollars, "list_price": p.text, "source": p.source}
+            for k, p in prices.items()
+        },
+        "dead_lettered": dict(lost),
+        "targets": {
+            "end_to_end_events_per_second": THROUGHPUT_TARGET,
+            "order_placed_write_units": WRITE_UNIT_BUDGET["order.placed"],
+            "dollars_per_million_events": DOLLAR_TARGET,
+        },
+    }
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python bench/pipeline.py``: run, print, write the JSON; 1 when the pipeline failed."""
+    args = parse_args(argv)
+    try:
+        figures = run(args)
+    except BenchFailed as exc:
+        print(f"bench: FAILED - {exc}", file=sys.stderr)
+        return 1
+    except SimulatorError as exc:
+        print(f"bench: FAILED - sending events through the ingest API: {exc}", file=sys.stderr)
+        return 1
+    path = args.json or results_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2, default=str) + "\n")
+    print(f"\nfigures written to {path}")
+    problems = []
+    throughput = figures["throughput"]
+    if throughput["rejected"] or throughput["accepted"] != throughput["events"]:
+        problems.append(
+            f"{throughput['events']} events sent, {throughput['accepted']} accepted, "
+            f"{throughput['rejected']} rejected"
+        )
+    if figures["dead_lettered"]:
+        problems.append(f"messages were dead-lettered: {figures['dead_lettered']}")
+    if problems:
+        print("bench: FAILED - " + "; ".join(problems), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
