@@ -22,10 +22,30 @@ def _failure_log() -> FailureLog:
     return FailureLog(client("dynamodb"), get_settings().require("analytics_table"))
 
 
+ApplyFn = Callable[[Sequence[Parsed]], dict[str, BaseException]]
+
+
+def stock_keeping(processor_apply: Callable[..., dict[str, BaseException]]) -> ApplyFn:
+    """Bind a processor that keeps stock (and so raises alerts) to the table and the bus."""
+
+    def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
+        settings = get_settings()
+        return processor_apply(
+            client("dynamodb"),
+            client("events"),
+            table=settings.require("analytics_table"),
+            bus=settings.require("event_bus_name"),
+            zone=settings.zone,
+            items=items,
+        )
+
+    return apply
+
+
 def sqs_handler(
     service: str,
     accepts: frozenset[str],
-    apply: Callable[[Sequence[Parsed]], dict[str, BaseException]],
+    apply: ApplyFn,
 ) -> Handler:
     """A Lambda handler for an SQS event source with ``ReportBatchItemFailures``.
 

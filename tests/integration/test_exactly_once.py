@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from backend.handlers import inventory as inventory_handler
-from backend.handlers import orders as orders_handler
+from backend.handlers import _sqs as processors
 from tests import oracle, pipeline
 from tests.figures import assert_same_figures, assert_same_stock
 
@@ -191,7 +190,7 @@ def test_every_aws_call_of_the_orders_processor_can_fail(
     first, last = date(2025, 3, 7), date(2025, 3, 11)
 
     probe = Calls()
-    _run_with(monkeypatch, orders_handler, probe, "orders", "storepulse-orders", orders)
+    _run_with(monkeypatch, processors, probe, "orders", "storepulse-orders", orders)
     total = probe.count
     assert total >= 4, "the orders processor should make several AWS calls"
 
@@ -202,7 +201,7 @@ def test_every_aws_call_of_the_orders_processor_can_fail(
             # When call n fails, before or after it took effect
             _run_with(
                 monkeypatch,
-                orders_handler,
+                processors,
                 Calls(fail_at, after, crash),
                 "orders",
                 "storepulse-orders",
@@ -222,7 +221,7 @@ def test_every_aws_call_of_the_inventory_processor_can_fail(
     stock = routed[("inventory", "storepulse-inventory")]
     orders = routed[("orders", "storepulse-orders")]
     probe = Calls()
-    _run_with(monkeypatch, inventory_handler, probe, "inventory", "storepulse-inventory", stock)
+    _run_with(monkeypatch, processors, probe, "inventory", "storepulse-inventory", stock)
     total = probe.count
     rng = random.Random(5)
     for fail_at in range(1, total + 1):
@@ -231,7 +230,7 @@ def test_every_aws_call_of_the_inventory_processor_can_fail(
             pipeline.deliver(orders)
             _run_with(
                 monkeypatch,
-                inventory_handler,
+                processors,
                 Calls(fail_at, after),
                 "inventory",
                 "storepulse-inventory",
