@@ -134,12 +134,15 @@ class StackSpec:
         raise StackSpecError(f"stack.json has no queue named {name!r}")
 
     def visibility_timeout(self, queue: QueueSpec) -> int:
-        """SQS visibility timeout of ``queue``: its function's timeout times the factor.
+        """SQS visibility timeout of ``queue``: its function's timeout times the factor, plus
+        the batching window.
 
-        AWS advises at least six times the function timeout so that a batch being retried
-        by Lambda's own throttling is not redelivered while still being worked on.
+        AWS advises at least six times the function timeout, plus the maximum batching window,
+        so that a batch being gathered or retried by Lambda is not redelivered meanwhile.
         """
-        return self.function(queue.function).timeout * self.visibility_timeout_factor
+        function = self.function(queue.function)
+        window = function.source.batching_window_seconds if function.source else 0
+        return int(function.timeout * self.visibility_timeout_factor + window)
 
     def bridges(self) -> tuple[Bridge, ...]:
         """The SNS targets of rules, each emulated locally by an SQS queue and a forwarder."""

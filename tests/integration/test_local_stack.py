@@ -57,9 +57,12 @@ def test_queues_subscriptions_and_rules_are_as_described(stack: StackFixture) ->
         redrive = json.loads(attributes["RedrivePolicy"])
         assert redrive["deadLetterTargetArn"] == resources.queue_arns[spec.dlq_name]
         assert int(redrive["maxReceiveCount"]) == spec.max_receive_count
-        # The session's stack shortens it; by default it is the function's timeout x the factor
+        # The session's stack shortens it; by default it is the function's timeout x the factor,
+        # plus the batching window
         assert attributes["VisibilityTimeout"] == "2"
-        assert SPEC.visibility_timeout(spec) == SPEC.function(spec.function).timeout * 6
+        function = SPEC.function(spec.function)
+        window = function.source.batching_window_seconds if function.source else 0
+        assert SPEC.visibility_timeout(spec) == function.timeout * 6 + window
         statements = json.loads(attributes["Policy"])["Statement"]
         if spec.subscription is not None:
             topic_arn = resources.topic_arns[spec.subscription.topic]
