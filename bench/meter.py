@@ -342,6 +342,15 @@ class Meter:
             found = self._functions.get(function)
             return found.records if found else 0
 
+    def messages_received(self, function: str) -> int:
+        """SQS messages the poller of ``function`` has received so far (for progress)."""
+        with self._lock:
+            return sum(
+                used.items
+                for (fn, service, operation), used in self._calls.items()
+                if fn == function and service == "sqs" and operation == "ReceiveMessage"
+            )
+
     # -- functions ----------------------------------------------------------------------
 
     def current_function(self) -> str | None:

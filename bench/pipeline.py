@@ -1,6 +1,6 @@
 """The pipeline benchmark (``make bench``): throughput end to end, and what an event costs in AWS.
 
-``python bench/pipeline.py [--events N] [--precise-events M] [--senders S]``
+``python bench/pipeline.py [--events N] [--precise-events M] [--senders S] [--trickle-orders K]``
 
 1. Starts a throwaway local stack (moto server, HTTP API, SQS pollers; its own ports and a
    temporary data directory; no snapshots, schedules or live trickle).
@@ -11,6 +11,8 @@
 3. Precise phase: the store's next ``M`` events are sent one event type at a time, with
    DynamoDB write and read units computed from item sizes (:mod:`bench.meter`), so that each
    type's units per event are measured on a store with history (catalogue, customers, stock).
+   Then a few orders are sent one per request, further apart than the batching window: what
+   an order costs when it arrives alone, as in a live store's trickle.
 4. Prices the measured mix at list prices from the table in ``docs/cost.md``.
 
 Prints the tables and writes every figure as JSON to ``.data/bench/pipeline.json``.
@@ -20,6 +22,7 @@ Exits 1, saying why, when the stack fails or loses an event.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import math
 import os
@@ -32,7 +35,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +52,7 @@ from backend.local.runtime import HandlerRef
 from backend.local.spec import load_stack_spec
 from backend.local.stack import LocalStack, StackError, StackOptions
 from backend.simulate import SimulatorError, generate, send
-from bench.meter import POLLER_THREAD_PREFIX, Meter, Tally
+from bench.meter import POLLER_THREAD_PREFIX, Invocations, Meter, Tally
 
 ROOT = Path(__file__).resolve().parents[1]
 COST_PAGE = ROOT / "docs" / "cost.md"
@@ -57,6 +60,8 @@ BATCH_SIZE = 500
 EVENTS_PER_ORDER = 1.79  # what generate() makes per order placed (registrations, refunds, stock)
 TYPES = ("product.upserted", "inventory.adjusted", "customer.registered", "order.placed", "order.refunded")
 MIN_UPSERTS = 30
+STALL_SECONDS = 10.0
+FLUSH_WINDOWS_OVER = 20.0  # seconds of batching window
 POLLER_OPERATIONS = frozenset(
     {
         "ReceiveMessage",
@@ -167,6 +172,7 @@ class Phase:
     accepted: int
     duplicates: int
     rejected: int
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def events_per_second(self) -> float:
@@ -223,10 +229,59 @@ def send_concurrently(
     return dict(totals)
 
 
+def routed(types: Mapping[str, int]) -> dict[str, int]:
+    """How many records each function should get for events of these types, by the SNS
+    subscriptions' filter policies in ``infra/stack.json``."""
+    expected: dict[str, int] = {}
+    for queue in load_stack_spec().queues:
+        if queue.subscription is None:
+            continue
+        policy = (queue.subscription.filter_policy or {}).get("event_type")
+        expected[queue.function] = sum(n for t, n in types.items() if policy is None or t in policy)
+    return expected
+
+
+def windowed_functions(stack: LocalStack) -> set[str]:
+    """Functions whose batching window is long (the lake gathers for minutes): a phase counts
+    them done once their poller holds every message, and then flushes their batch."""
+    return {
+        name
+        for name, poller in stack.pollers.items()
+        if poller.mapping.batching_window_seconds > FLUSH_WINDOWS_OVER
+    }
+
+
+def flush_batches(stack: LocalStack, functions: Iterable[str]) -> None:
+    """Hand these functions the batches their pollers are gathering now, as if their batching
+    windows had ended: a stopping poller invokes its function with what it holds."""
+    for name in functions:
+        poller = stack.pollers[name]
+        poller.stop(timeout=60)
+        poller.start()
+
+
+def _progress(meter: Meter, function: str, windowed: bool) -> int:
+    return meter.messages_received(function) if windowed else meter.records_processed(function)
+
+
 def drain(
-    stack: LocalStack, meter: Meter, expected: int, *, timeout: float, progress: bool, desc: str
-) -> None:
-    """Wait until the stack is idle, showing the lake function's progress through the events.
+    stack: LocalStack,
+    meter: Meter,
+    expected: Mapping[str, int],
+    start: Mapping[str, int],
+    *,
+    windowed: set[str],
+    timeout: float,
+    progress: bool,
+    desc: str,
+) -> float:
+    """Wait until every function has had the records it is due (on top of ``start``), then
+    until the stack is idle; return the moment (``time.perf_counter()``) the last was handled.
+
+    A function in ``windowed`` counts as done once its poller holds every message it is due:
+    the rest of its batching window is a deliberate wait, not work. Its batch is then flushed.
+    Asking moto for queue depths is not free (it counts each queue's messages one by one), so
+    the in-process counts are watched first, and :meth:`LocalStack.wait_idle` only confirms.
 
     Raises
     ------
@@ -234,20 +289,35 @@ def drain(
         When the stack is still busy after ``timeout`` seconds.
     """
     deadline = time.monotonic() + timeout
-    start = meter.records_processed("lake")
-    with tqdm(total=expected, unit="events", desc=desc, disable=not progress) as bar:
+    total = sum(expected.values())
+    seen, last_change, last_progress = -1, time.monotonic(), time.perf_counter()
+    with tqdm(total=total, unit="records", desc=desc, disable=not progress) as bar:
         while True:
-            try:
-                stack.wait_idle(timeout=1.0)
-            except TimeoutError as exc:
-                bar.n = min(expected, meter.records_processed("lake") - start)
-                bar.refresh()
-                if time.monotonic() >= deadline:
-                    raise BenchFailed(f"the pipeline did not finish in {timeout:.0f} s: {exc}") from None
-                continue
-            bar.n = expected
+            done = {f: _progress(meter, f, f in windowed) - start[f] for f in expected}
+            bar.n = min(total, sum(min(done[f], n) for f, n in expected.items()))
             bar.refresh()
-            return
+            if sum(done.values()) != seen:
+                seen, last_change, last_progress = sum(done.values()), time.monotonic(), time.perf_counter()
+            caught_up = all(done[f] >= n for f, n in expected.items())
+            # Nothing moving although records are due: events were lost (the lake check says
+            # which) or a function is stuck (wait_idle says which).
+            stalled = time.monotonic() - last_change > STALL_SECONDS
+            if caught_up or stalled:
+                flush_batches(stack, windowed & set(expected))
+                try:
+                    stack.wait_idle(timeout=max(1.0, deadline - time.monotonic()) if caught_up else 1.0)
+                except TimeoutError as exc:
+                    if caught_up:
+                        raise BenchFailed(f"the pipeline did not finish in {timeout:.0f} s: {exc}") from None
+                    last_change = time.monotonic()
+                    continue
+                return last_progress
+            if time.monotonic() >= deadline:
+                raise BenchFailed(
+                    f"the pipeline did not finish in {timeout:.0f} s: records handled so far {done}, "
+                    f"due {dict(expected)}"
+                )
+            time.sleep(0.05)
 
 
 def run_phase(
@@ -259,28 +329,99 @@ def run_phase(
     senders: int,
     timeout: float,
     progress: bool,
+    gap: float | None = None,
 ) -> Phase:
-    """Send ``events`` through the ingest API and wait until the pipeline is idle."""
+    """Send ``events`` through the ingest API and wait until the pipeline is idle.
+
+    With ``gap``, each event goes alone in its own request, ``gap`` seconds after the one
+    before: a live store's trickle, where every batch a function gets holds one event.
+    """
     assert stack.keys is not None
+    types = Counter(e["type"] for e in events)
+    due = routed(types)
     before = meter.snapshot()
+    windowed = windowed_functions(stack)
+    records_before = {f: _progress(meter, f, f in windowed) for f in due}
+    cpu_before = cpu_seconds(stack)
     started = time.perf_counter()
-    totals = send_concurrently(
-        events, stack.api_url, stack.keys.ingest_key, senders=senders, progress=progress, desc=f"{name}: send"
-    )
+    if gap is None:
+        totals = send_concurrently(
+            events,
+            stack.api_url,
+            stack.keys.ingest_key,
+            senders=senders,
+            progress=progress,
+            desc=f"{name}: send",
+        )
+    else:
+        totals = Counter()
+        with requests.Session() as session:
+            for event in tqdm(events, unit="events", desc=f"{name}: send", disable=not progress):
+                totals.update(send([event], stack.api_url, stack.keys.ingest_key, 1, False, session=session))
+                time.sleep(gap)
     sent = time.perf_counter() - started
-    drain(stack, meter, len(events), timeout=timeout, progress=progress, desc=f"{name}: process")
-    idle = time.perf_counter() - started
+    finished = drain(
+        stack,
+        meter,
+        due,
+        records_before,
+        windowed=windowed,
+        timeout=timeout,
+        progress=progress,
+        desc=f"{name}: process",
+    )
+    idle = finished - started
     return Phase(
         name,
         len(events),
-        Counter(e["type"] for e in events),
+        types,
         sent,
         idle,
         meter.snapshot() - before,
         totals.get("accepted", 0),
         totals.get("duplicates", 0),
         totals.get("rejected", 0),
+        {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds(stack).items()},
     )
+
+
+def cpu_seconds(stack: LocalStack) -> dict[str, float]:
+    """CPU time used so far by this process (handlers, pollers, HTTP API, senders) and by the
+    moto server (Linux only; empty elsewhere)."""
+    found: dict[str, float] = {}
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for name, pid in (("stack process", os.getpid()), ("moto server", stack.moto_pid)):
+        if pid is None:
+            continue
+        try:
+            fields_ = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[name] = (int(fields_[11]) + int(fields_[12])) / ticks  # utime + stime
+    try:
+        # user nice system idle iowait irq softirq steal: everything but idle and iowait is busy
+        times = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+        found["whole machine"] = (sum(times) - times[3] - times[4]) / ticks
+    except (OSError, ValueError, IndexError):
+        pass
+    return found
+
+
+def missing_from_lake(stack: LocalStack, sent: Iterable[str]) -> list[str]:
+    """Sent events that never reached the pipeline.
+
+    Every event goes to the lake, so an ``event_id`` that the ingest API accepted but that no
+    lake object holds was lost between the API and SNS (or never published at all).
+    """
+    assert stack.aws is not None and stack.resources is not None
+    bucket = stack.resources.environment["LAKE_BUCKET"]
+    found: set[str] = set()
+    for page in stack.aws.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="events/"):
+        for summary in page.get("Contents", []):
+            body = stack.aws.s3.get_object(Bucket=bucket, Key=summary["Key"])["Body"].read()
+            for line in gzip.decompress(body).splitlines():
+                found.add(json.loads(line)["event_id"])
+    return sorted(set(sent) - found)
 
 
 def dead_letters(stack: LocalStack) -> dict[str, int]:
@@ -383,7 +524,7 @@ def per_event(tally: Tally, events: int, memory: Mapping[str, int], *, sized: bo
         stats.billed_ms / 1000 * memory.get(name, 128) / 1024 for name, stats in tally.functions.items()
     )
     figures = PerEvent(
-        api_requests=tally.functions.get("ingest", _NO_INVOCATIONS).count / n,
+        api_requests=tally.functions.get("ingest", Invocations()).count / n,
         lambda_invocations=sum(i.count for i in tally.functions.values()) / n,
         lambda_gb_seconds=gb_seconds / n,
         sns_publishes=tally.usage(service="sns").billed / n,
@@ -402,9 +543,6 @@ def per_event(tally: Tally, events: int, memory: Mapping[str, int], *, sized: bo
         figures.dynamodb_write_units = dynamodb.billed_write_units / n
         figures.dynamodb_read_units = dynamodb.read_units / n
     return figures
-
-
-_NO_INVOCATIONS = type("NoInvocations", (), {"count": 0})()
 
 
 def dollars_per_million(figures: PerEvent, prices: Mapping[str, Price]) -> dict[str, float]:
@@ -434,6 +572,15 @@ def mix_units(per_type: Mapping[str, PerEvent], mix: Counter[str]) -> tuple[floa
     writes = sum(mix[t] / total * (per_type[t].dynamodb_write_units or 0.0) for t in mix if t in per_type)
     reads = sum(mix[t] / total * (per_type[t].dynamodb_read_units or 0.0) for t in mix if t in per_type)
     return writes, reads
+
+
+def mix_gb_seconds(per_type: Mapping[str, PerEvent], mix: Counter[str]) -> float | None:
+    """Lambda GB-seconds per event of the mix from the precise phase, where each type ran
+    alone and the meter's own time is left out: the same code with less contention."""
+    if not per_type:
+        return None
+    total = sum(mix.values()) or 1
+    return sum(mix[t] / total * per_type[t].lambda_gb_seconds for t in mix if t in per_type)
 
 
 def function_table(tally: Tally, memory: Mapping[str, int]) -> list[dict[str, Any]]:
@@ -544,17 +691,25 @@ def results_path() -> Path:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--events", type=int, default=10_000, help="events of the throughput phase")
-    parser.add_argument("--precise-events", type=int, default=2_000, help="events of the precise phase")
+    parser.add_argument("--events", type=int, default=6_000, help="events of the throughput phase")
+    parser.add_argument("--precise-events", type=int, default=1_500, help="events of the precise phase")
     parser.add_argument("--senders", type=int, default=4, help="concurrent HTTP senders")
+    parser.add_argument(
+        "--trickle-orders",
+        type=int,
+        default=20,
+        help="orders sent one per request, as a live store sends them",
+    )
     parser.add_argument("--days", type=int, default=90, help="days of store history to generate")
     parser.add_argument("--seed", type=int, default=7, help="the simulated store")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds a phase may take to drain")
     parser.add_argument("--json", type=Path, default=None, help="where to write the figures")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
-    if args.events < 1 or args.precise_events < 0 or args.senders < 1:
-        parser.error("--events and --senders must be at least 1, --precise-events at least 0")
+    if args.events < 1 or args.precise_events < 0 or args.senders < 1 or args.trickle_orders < 0:
+        parser.error(
+            "--events and --senders must be at least 1, --precise-events and --trickle-orders at least 0"
+        )
     return args
 
 
@@ -589,10 +744,15 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
         args.events, args.precise_events, days=args.days, seed=args.seed
     )
     by_type = precise_events_by_type(history, holdout) if args.precise_events else {}
+    placed = by_type.get("order.placed", [])
+    trickle_count = min(args.trickle_orders, len(placed) // 2)
+    trickle = placed[len(placed) - trickle_count :]
+    if trickle:
+        by_type["order.placed"] = placed[: len(placed) - trickle_count]
     out(
         f"store: {args.days} days, about {orders_per_day} orders a day (seed {args.seed}): "
         f"{len(history)} events for the throughput phase, "
-        f"{sum(len(v) for v in by_type.values())} for the precise phase"
+        f"{sum(len(v) for v in by_type.values())} for the precise phase, {len(trickle)} orders one by one"
     )
     meter = Meter()
     with tempfile.TemporaryDirectory(prefix="storepulse-bench-") as tmp, meter.handler_clients():
@@ -623,11 +783,89 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
                         timeout=args.timeout,
                         progress=progress,
                     )
+            trickled = None
+            if trickle:
+                trickled = run_phase(
+                    "order.placed one by one",
+                    stack,
+                    meter,
+                    trickle,
+                    senders=1,
+                    timeout=args.timeout,
+                    progress=progress,
+                    gap=trickle_gap(),
+                )
             meter.precise = False
             lost = dead_letters(stack)
+            sent = [*history, *(e for v in by_type.values() for e in v), *trickle]
+            missing = missing_from_lake(stack, [e["event_id"] for e in sent])
         finally:
             stack.stop(drain_timeout=0)
-    return report(args, throughput, precise, lost, prices, memory, orders_per_day, out)
+    figures = report(args, throughput, precise, lost, prices, memory, orders_per_day, out)
+    if trickled is not None:
+        figures["trickle"] = report_trickle(trickled, prices, memory, out)
+    figures["missing_from_lake"] = {"count": len(missing), "first": missing[:20]}
+    if missing:
+        out("")
+        out(
+            f"LOST: {len(missing)} events answered 202 by the ingest API never reached the lake "
+            f"(first: {', '.join(missing[:5])})"
+        )
+    return figures
+
+
+def trickle_gap() -> float:
+    """Seconds between two trickled orders: longer than the orders function's batching window,
+    so that each of its batches holds one order, as with a live store's few orders a minute."""
+    windows = [
+        f.source.batching_window_seconds
+        for f in load_stack_spec().functions
+        if f.name == "orders" and f.source
+    ]
+    return max(windows, default=1.0) + 0.5
+
+
+def report_trickle(
+    phase: Phase, prices: Mapping[str, Price], memory: Mapping[str, int], out: Callable[[str], None]
+) -> dict[str, Any]:
+    """Print and return what an order costs when it arrives alone."""
+    figures = per_event(phase.tally, phase.events, memory, sized=True)
+    costs = dollars_per_million(figures, prices)
+    budget = WRITE_UNIT_BUDGET["order.placed"]
+    out("")
+    out(
+        f"order.placed one per request, {phase.events} orders, each alone in its batches (a live store's "
+        "trickle; precise)"
+    )
+    out(
+        table(
+            ["line", "per event", "$ per million such orders"],
+            [
+                ["API Gateway requests", figures.api_requests, costs["API Gateway requests"]],
+                ["Lambda invocations", figures.lambda_invocations, costs["Lambda requests"]],
+                ["Lambda GB-seconds (arm64)", figures.lambda_gb_seconds, costs["Lambda duration (arm64)"]],
+                ["SNS publish requests", figures.sns_publishes, costs["SNS publish requests"]],
+                ["SQS requests (empty receives aside)", figures.sqs_requests, costs["SQS requests"]],
+                ["DynamoDB write units", figures.dynamodb_write_units or 0.0, costs["DynamoDB write units"]],
+                ["DynamoDB read units", figures.dynamodb_read_units or 0.0, costs["DynamoDB read units"]],
+                ["S3 PUT requests", figures.s3_puts, costs["S3 PUT requests"]],
+                ["EventBridge events", figures.eventbridge_events, costs["EventBridge events"]],
+                ["total", "", sum(costs.values())],
+            ],
+        )
+    )
+    units = figures.dynamodb_write_units or 0.0
+    out(
+        f"order.placed alone: {units:.2f} write units per event, "
+        f"{'within' if units <= budget else 'OVER'} the budget of {budget:g}"
+    )
+    return {
+        "events": phase.events,
+        "seconds": phase.idle_seconds,
+        **figures.to_json(),
+        "dollars_per_million_events": {**costs, "total": sum(costs.values())},
+        "tally": phase.tally.to_json(),
+    }
 
 
 def report(
@@ -670,9 +908,19 @@ def report(
                 ],
                 ["concurrent senders, events per request", f"{args.senders}, {BATCH_SIZE}"],
                 ["all sent after (s)", throughput.sent_seconds],
-                ["pipeline idle after (s)", throughput.idle_seconds],
+                ["every event handled after (s) (lake: in its batch)", throughput.idle_seconds],
                 ["ingest events/s", throughput.events / throughput.sent_seconds],
                 [f"end-to-end events/s (target >= {THROUGHPUT_TARGET:,.0f})", throughput.events_per_second],
+                *[
+                    [f"CPU seconds, {name} ({100 * cpu / throughput.idle_seconds:.0f}% of one core)", cpu]
+                    for name, cpu in throughput.cpu_seconds.items()
+                ],
+                [
+                    "CPU seconds, other processes (near 0 on a quiet machine)",
+                    throughput.cpu_seconds.get("whole machine", 0.0)
+                    - throughput.cpu_seconds.get("stack process", 0.0)
+                    - throughput.cpu_seconds.get("moto server", 0.0),
+                ],
             ],
         )
     )
@@ -789,6 +1037,14 @@ def report(
             ],
         )
     )
+    quiet_gb_seconds = mix_gb_seconds(per_type, throughput.types)
+    if quiet_gb_seconds is not None:
+        quiet_cost = quiet_gb_seconds * prices["lambda_gb_second"].dollars * 1_000_000
+        out(
+            f"Lambda duration measured one type at a time instead of under load: {quiet_gb_seconds:.4f} "
+            f"GB-s per event, ${quiet_cost:.2f} per million; the total would then be "
+            f"${total_cost - costs['Lambda duration (arm64)'] + quiet_cost:.2f}"
+        )
     if lost:
         out("")
         out("DEAD-LETTERED: " + ", ".join(f"{q}: {n}" for q, n in lost.items()))
@@ -815,6 +1071,7 @@ def report(
             "idle_seconds": throughput.idle_seconds,
             "ingest_events_per_second": throughput.events / throughput.sent_seconds,
             "end_to_end_events_per_second": throughput.events_per_second,
+            "cpu_seconds": throughput.cpu_seconds,
             "functions": functions,
             "calls": calls,
             "tally": throughput.tally.to_json(),
@@ -830,6 +1087,7 @@ def report(
         },
         "mix": mix.to_json(),
         "dollars_per_million_events": {**costs, "total": total_cost},
+        "lambda_gb_seconds_per_event_one_type_at_a_time": quiet_gb_seconds,
         "prices": {
             k: {"dollars_per_unit": p.dollars, "list_price": p.text, "source": p.source}
             for k, p in prices.items()
@@ -866,6 +1124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{throughput['events']} events sent, {throughput['accepted']} accepted, "
             f"{throughput['rejected']} rejected"
         )
+    if figures["missing_from_lake"]["count"]:
+        problems.append(f"{figures['missing_from_lake']['count']} accepted events never reached the pipeline")
     if figures["dead_lettered"]:
         problems.append(f"messages were dead-lettered: {figures['dead_lettered']}")
     if problems:

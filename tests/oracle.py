@@ -19,7 +19,7 @@ The events are assumed valid (as the ingest API would accept them).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -321,3 +321,207 @@ def inventory(events: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         for sku, units in sorted(stock.items())
     ]
     return pd.DataFrame(rows, columns=["sku", "on_hand", "reorder_point", "status"]).set_index("sku")
+
+
+# --------------------------------------------------------------------------------------------
+# The read routes of CONTRACT section 4: series, channels, top products, inventory
+# --------------------------------------------------------------------------------------------
+
+CHANNELS = ("web", "mobile", "marketplace", "pos")
+# pandas names a week by its last day; weeks that end on Sunday are the weeks that start on Monday.
+_PERIOD_FREQ = {"day": "D", "week": "W-SUN", "month": "M"}
+
+
+def _period_starts(days: Iterable[date], granularity: str) -> list[date]:
+    """The first day of the day's, week's (Monday) or month's period of each day."""
+    stamps = pd.Series(pd.to_datetime(list(days)), dtype="datetime64[ns]")
+    return list(stamps.dt.to_period(_PERIOD_FREQ[granularity]).dt.start_time.dt.date)
+
+
+def sales_series(
+    events: Iterable[Mapping[str, Any]], start: date, end: date, granularity: str, tz: str = "UTC"
+) -> list[dict[str, Any]]:
+    """The sales figures of each day, week (from Monday) or month meeting ``start``..``end``.
+
+    Only the days of the range count, so the periods at its edges may be partial; every period
+    is listed, with zeros when it holds nothing. Each point has ``period`` (its first day, a
+    date), money (``gross_sales``, ``discounts``, ``returns``, ``net_sales``, Decimals to the
+    cent, rounded once per period) and counts (``orders``, ``units``).
+
+    Examples
+    --------
+    >>> [p["period"].isoformat() for p in sales_series([], date(2025, 3, 5), date(2025, 3, 11), "week")]
+    ['2025-03-03', '2025-03-10']
+    """
+    frame = _delivered(events)
+    orders, _ = _orders_and_lines(frame, tz)
+    orders = _between(orders, start, end)
+    refunds = _between(_refunds(frame, tz), start, end)
+    orders = orders.assign(period=_period_starts(orders["day"], granularity))
+    refunds = refunds.assign(period=_period_starts(refunds["day"], granularity))
+    every_day = pd.date_range(start, end, freq="D").date
+    points = []
+    for period in sorted(set(_period_starts(every_day, granularity))):
+        placed = orders[orders["period"] == period]
+        gross_sales = _total(placed["gross"])
+        discounts = _total(placed["discount"])
+        returns = _total(refunds.loc[refunds["period"] == period, "amount"])
+        points.append(
+            {
+                "period": period,
+                "gross_sales": cents(gross_sales),
+                "discounts": cents(discounts),
+                "returns": cents(returns),
+                "net_sales": cents(gross_sales - discounts - returns),
+                "orders": int(placed["order_id"].nunique()),
+                "units": int(placed["units"].sum()),
+            }
+        )
+    return points
+
+
+def channels(
+    events: Iterable[Mapping[str, Any]], start: date, end: date, tz: str = "UTC"
+) -> dict[str, dict[str, Any]]:
+    """Per channel (all four), the orders placed in the range: ``gross_sales``, ``discounts``,
+    ``average_order_value`` (Decimals to the cent) and ``orders``, ``units`` (ints)."""
+    frame = _delivered(events)
+    orders, _ = _orders_and_lines(frame, tz)
+    placed = _between(orders, start, end)
+    out = {}
+    for channel in CHANNELS:
+        mine = placed[placed["channel"] == channel]
+        gross_sales = _total(mine["gross"])
+        discounts = _total(mine["discount"])
+        count = int(mine["order_id"].nunique())
+        out[channel] = {
+            "gross_sales": cents(gross_sales),
+            "discounts": cents(discounts),
+            "average_order_value": cents((gross_sales - discounts) / count) if count else cents(ZERO),
+            "orders": count,
+            "units": int(mine["units"].sum()),
+        }
+    return out
+
+
+def catalogue(events: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each SKU's latest ``product.upserted`` data, by ``occurred_at`` then ``event_id``."""
+    frame = _of_type(_delivered(events), "product.upserted")
+    latest = frame.sort_values(["at", "event_id"], kind="stable")
+    return {data["sku"]: data for data in latest["data"]}
+
+
+def _sku_sales(lines: pd.DataFrame) -> pd.DataFrame:
+    """Units and line revenue (``quantity * unit_price``) per SKU, indexed by sku."""
+    rows = [
+        (sku, int(group["quantity"].sum()), _total(group["amount"]))
+        for sku, group in lines.groupby("sku", sort=True)
+    ]
+    return pd.DataFrame(rows, columns=["sku", "units", "net_sales"]).set_index("sku")
+
+
+def top_products(
+    events: Iterable[Mapping[str, Any]],
+    start: date,
+    end: date,
+    by: str = "net_sales",
+    limit: int = 10,
+    tz: str = "UTC",
+) -> list[dict[str, Any]]:
+    """The ``limit`` SKUs with the most ``by`` over the orders placed in the range.
+
+    ``net_sales`` of a SKU is its line revenue (``quantity * unit_price`` summed, to the cent):
+    discounts and refunds belong to whole orders. Higher first, equal values by sku; only SKUs
+    that sold. ``name`` and ``category`` from the catalogue (None when never described).
+    """
+    events = list(events)
+    frame = _delivered(events)
+    _, lines = _orders_and_lines(frame, tz)
+    sold = _sku_sales(_between(lines, start, end)).reset_index()
+    ranked = sorted(sold.itertuples(index=False), key=lambda row: (-Decimal(getattr(row, by)), row.sku))[
+        :limit
+    ]
+    described = catalogue(events)
+    return [
+        {
+            "sku": row.sku,
+            "name": described.get(row.sku, {}).get("name"),
+            "category": described.get(row.sku, {}).get("category"),
+            "units": int(row.units),
+            "net_sales": cents(row.net_sales),
+        }
+        for row in ranked
+    ]
+
+
+def abc_classes(revenue: Mapping[str, Decimal]) -> dict[str, str]:
+    """ABC classes as docs/metrics.md words them.
+
+    Rank the SKUs with revenue, highest first, equal revenue by sku. A SKU is A while the
+    SKUs ranked before it hold less than 80% of the total, B while they hold less than 95%, C
+    after that; a SKU without revenue is C.
+
+    >>> abc_classes({"a": Decimal(80), "b": Decimal(15), "c": Decimal(5), "d": Decimal(0)})
+    {'a': 'A', 'b': 'B', 'c': 'C', 'd': 'C'}
+    """
+    earning = sorted(((v, s) for s, v in revenue.items() if v > 0), key=lambda pair: (-pair[0], pair[1]))
+    total = _total(v for v, _ in earning)
+    classes = dict.fromkeys(revenue, "C")
+    held_before = ZERO
+    for value, sku in earning:
+        share_before = held_before / total
+        classes[sku] = (
+            "A" if share_before < Decimal("0.8") else "B" if share_before < Decimal("0.95") else "C"
+        )
+        held_before += value
+    return classes
+
+
+def inventory_items(
+    events: Iterable[Mapping[str, Any]], today: date, tz: str = "UTC"
+) -> dict[str, dict[str, Any]]:
+    """The ``/inventory`` row of every SKU the events mention, as of the store day ``today``.
+
+    "The last 28 (90) days" are the 28 (90) store days ending ``today``, inclusive.
+    ``days_of_cover = on_hand / (units_sold_28d / 28)`` half-up to one decimal (None when none
+    sold); ``sell_through_28d = units_sold_28d / (units_sold_28d + max(on_hand, 0))`` to four
+    decimals (None when nothing sold and nothing on hand, 0 when nothing sold); ABC over the
+    line revenue of the 90 days.
+    """
+    events = list(events)
+    frame = _delivered(events)
+    _, lines = _orders_and_lines(frame, tz)
+    last_28 = _sku_sales(_between(lines, today - timedelta(days=27), today))
+    last_90 = _sku_sales(_between(lines, today - timedelta(days=89), today))
+    stock = on_hand(events)
+    points = reorder_points(events)
+    described = catalogue(events)
+    classes = abc_classes({sku: last_90["net_sales"].get(sku, ZERO) for sku in stock})
+    items = {}
+    for sku, units_on_hand in sorted(stock.items()):
+        sold = int(last_28["units"].get(sku, 0))
+        cover = (
+            None
+            if sold == 0
+            else (Decimal(units_on_hand) / (Decimal(sold) / 28)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        )
+        if sold == 0:
+            through = None if units_on_hand == 0 else Decimal("0.0000")
+        else:
+            through = (Decimal(sold) / (sold + max(units_on_hand, 0))).quantize(
+                Decimal("0.0001"), ROUND_HALF_UP
+            )
+        point = points.get(sku, 0)
+        items[sku] = {
+            "sku": sku,
+            "name": described.get(sku, {}).get("name"),
+            "category": described.get(sku, {}).get("category"),
+            "on_hand": units_on_hand,
+            "reorder_point": point,
+            "units_sold_28d": sold,
+            "days_of_cover": cover,
+            "sell_through_28d": through,
+            "status": stock_status(units_on_hand, point),
+            "abc_class": classes[sku],
+        }
+    return items

@@ -328,9 +328,16 @@ def count_once(client: DynamoDBClient, table: str, events: Sequence[Counted]) ->
     """
     stats = TransactionStats()
     done = already_claimed(client, table, (e.claim for e in events))
-    stats.already_counted.extend(e.ref for e in events if e.claim in done)
-    todo = [e for e in events if e.claim not in done]
-    for group in _groups(table, todo):
+    todo: dict[tuple[Key, str], Counted] = {}
+    for event in events:
+        slot = (event.claim.item, event.claim.attribute)
+        if event.claim in done or slot in todo:
+            # Counted before, or twice in this batch (a redelivery beside its original): the
+            # first one counts, as the ingest API would have kept the first payload.
+            stats.already_counted.append(event.ref)
+        else:
+            todo[slot] = event
+    for group in _groups(table, list(todo.values())):
         _count_group(client, table, group, stats)
     return stats
 

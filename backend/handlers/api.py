@@ -8,14 +8,15 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 
-from backend.api import ingest_routes, read_routes
+from backend.api import ingest_routes, metrics_routes, read_routes, stock_routes
 from backend.api.app import build_app
 from backend.api.errors import json_response
 
 logger = Logger(service="storepulse-api")
-app = build_app(read_routes.router)
+READ_ROUTERS = (read_routes.router, metrics_routes.router, stock_routes.router)
+app = build_app(*READ_ROUTERS)
 # The description covers every route, the ingest function's too.
-_described = build_app(ingest_routes.router, read_routes.router)
+_described = build_app(ingest_routes.router, *READ_ROUTERS)
 
 
 @app.get("/v1/openapi.json", summary="This description (OpenAPI 3)", tags=["meta"])

@@ -25,6 +25,7 @@ from backend.local.runtime import Handler, new_context
 logger = logging.getLogger(__name__)
 
 SQS_MAX_BATCH = 10
+SQS_MAX_WAIT_SECONDS = 20
 _MAX_HELD = 10_000
 
 
@@ -273,7 +274,8 @@ class SqsPoller:
             if remaining <= 0:
                 return
             wanted = self.mapping.batch_size - len(messages)
-            more = self._receive(wanted, int(remaining) if remaining >= 1 else 0)
+            # SQS long polls for at most 20 s; a longer window polls again.
+            more = self._receive(wanted, min(SQS_MAX_WAIT_SECONDS, int(remaining)) if remaining >= 1 else 0)
             if more:
                 messages.extend(more)
             elif remaining < 1:

@@ -238,3 +238,14 @@ def test_every_aws_call_of_the_inventory_processor_can_fail(
             )
             pipeline.deliver(rng.sample(stock, len(stock)), batch_size=9)
             assert_same_stock(pipeline.on_hand(), oracle.on_hand(history))
+
+
+def test_an_event_twice_in_one_batch_counts_once(history: list[dict[str, Any]]) -> None:
+    # Given the inventory side settled, when one batch holds every order twice
+    routed = pipeline.by_function(history)
+    orders = routed[("orders", "storepulse-orders")]
+    pipeline.deliver([e for e in history if e["type"] not in {"order.placed", "order.refunded"}])
+    failed = pipeline.invoke_batch("orders", "storepulse-orders", orders + orders[::-1])
+    # Then nothing fails and every figure counts each order once
+    assert failed == []
+    _expected_all(history, date(2025, 3, 7), date(2025, 3, 11))

@@ -197,7 +197,9 @@ def test_reads_bill_the_whole_item_even_with_a_projection(dynamodb: Any) -> None
     meter = metered(dynamodb, precise=True)
     # Given an eventually consistent read of one attribute of a 5,000-byte item and of a missing item
     dynamodb.batch_get_item(
-        RequestItems={TABLE: {"Keys": [{"pk": {"S": "a"}}, {"pk": {"S": "nobody"}}], "ProjectionExpression": "pk"}}
+        RequestItems={
+            TABLE: {"Keys": [{"pk": {"S": "a"}}, {"pk": {"S": "nobody"}}], "ProjectionExpression": "pk"}
+        }
     )
     # Then the item costs 2 units at half price, and the missing one the smallest read
     assert meter.snapshot().usage(operation="BatchGetItem").read_units == 1.0 + 0.5

@@ -1,0 +1,137 @@
+"""What the read routes fetch from the analytics table, by key only: never a scan.
+
+Each function costs in proportion to what it returns: the items of the days asked for
+(BatchGetItem), or one partition queried by key (``STOCK``: 16 items; ``CATALOG``: one item per
+product; ``ALERTS``: from ``since`` on, newest first, at most ``limit``). The layout is that of
+:mod:`backend.adapters.dynamo`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from backend.adapters.dynamo import DAY_SKU_SHARDS, batch_get, day_pk, from_ddb
+from backend.domain.inventory import CatalogueEntry, StockLevel
+from backend.domain.products import SkuSales
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+_UNITS, _REVENUE = "u:", "r:"
+_ON_HAND, _REORDER_POINT = "oh:", "rp:"
+
+
+def day_sales(client: DynamoDBClient, table: str, days: Sequence[date]) -> dict[date, dict[str, Any]]:
+    """The sales counters (``DAY#<date>``/``SALES``) of each day that has any."""
+    items = batch_get(client, table, [(day_pk(d), "SALES") for d in days])
+    return {d: items[(day_pk(d), "SALES")] for d in days if (day_pk(d), "SALES") in items}
+
+
+def day_sku_sales(
+    client: DynamoDBClient, table: str, days: Sequence[date]
+) -> dict[date, dict[str, SkuSales]]:
+    """Units and line revenue per SKU of each day (its ``SKUS#<n>`` shards merged)."""
+    shards = [f"SKUS#{n}" for n in range(DAY_SKU_SHARDS)]
+    items = batch_get(client, table, [(day_pk(d), shard) for d in days for shard in shards])
+    out: dict[date, dict[str, SkuSales]] = {}
+    for day in days:
+        units: dict[str, int] = {}
+        revenue: dict[str, Decimal] = {}
+        for shard in shards:
+            for name, value in items.get((day_pk(day), shard), {}).items():
+                if name.startswith(_UNITS):
+                    units[name[len(_UNITS) :]] = int(value)
+                elif name.startswith(_REVENUE):
+                    revenue[name[len(_REVENUE) :]] = Decimal(value)
+        if units or revenue:
+            out[day] = {
+                sku: SkuSales(units.get(sku, 0), revenue.get(sku, Decimal(0)))
+                for sku in sorted(set(units) | set(revenue))
+            }
+    return out
+
+
+def _partition(client: DynamoDBClient, table: str, pk: str, **extra: Any) -> Iterator[dict[str, Any]]:
+    """The items of one partition, page by page (a Query by key, never a scan)."""
+    request: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": pk}},
+        **extra,
+    }
+    while True:
+        page = client.query(**request)
+        for raw in page.get("Items", []):
+            yield from_ddb(raw)
+        if "LastEvaluatedKey" not in page:
+            return
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def stock_levels(client: DynamoDBClient, table: str) -> dict[str, StockLevel]:
+    """On hand and reorder point of every SKU the stock buckets know (the 16 ``STOCK`` items)."""
+    on_hand: dict[str, int] = {}
+    reorder_points: dict[str, int] = {}
+    for item in _partition(client, table, "STOCK"):
+        for name, value in item.items():
+            if name.startswith(_ON_HAND):
+                on_hand[name[len(_ON_HAND) :]] = int(value)
+            elif name.startswith(_REORDER_POINT):
+                reorder_points[name[len(_REORDER_POINT) :]] = int(value)
+    return {
+        sku: StockLevel(on_hand.get(sku, 0), reorder_points.get(sku))
+        for sku in sorted(set(on_hand) | set(reorder_points))
+    }
+
+
+def _entry(item: dict[str, Any]) -> CatalogueEntry:
+    point = item.get("reorder_point")
+    return CatalogueEntry(item.get("name"), item.get("category"), None if point is None else int(point))
+
+
+def catalogue(client: DynamoDBClient, table: str) -> dict[str, CatalogueEntry]:
+    """Every product of the catalogue (the ``CATALOG`` partition)."""
+    items = _partition(
+        client,
+        table,
+        "CATALOG",
+        ProjectionExpression="sk, #name, category, reorder_point",
+        ExpressionAttributeNames={"#name": "name"},
+    )
+    return {item["sk"]: _entry(item) for item in items}
+
+
+def catalogue_entries(client: DynamoDBClient, table: str, skus: Sequence[str]) -> dict[str, CatalogueEntry]:
+    """The catalogue items of these SKUs (absent when never described)."""
+    items = batch_get(client, table, [("CATALOG", sku) for sku in skus])
+    return {sku: _entry(item) for (_, sku), item in items.items()}
+
+
+def alert_feed(
+    client: DynamoDBClient, table: str, since: datetime | None, limit: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """The newest alerts raised at or after ``since`` (all when ``None``), at most ``limit``.
+
+    The feed's sort key starts with ``raised_at`` as ``datetime.isoformat()`` in UTC (the stock
+    processor raises alerts in UTC), and such strings sort as their instants do, so
+    ``sk >= since`` is an exact key condition and the newest come first without sorting.
+    Returns the alerts and whether there were more than ``limit``.
+    """
+    extra: dict[str, Any] = {"ScanIndexForward": False, "Limit": limit + 1}
+    if since is not None:
+        extra["KeyConditionExpression"] = "pk = :pk AND sk >= :since"
+        extra["ExpressionAttributeValues"] = {
+            ":pk": {"S": "ALERTS"},
+            ":since": {"S": since.astimezone(UTC).isoformat()},
+        }
+    alerts = []
+    for item in _partition(client, table, "ALERTS", **extra):
+        alerts.append(item)
+        if len(alerts) > limit:
+            return alerts[:limit], True
+    return alerts, False

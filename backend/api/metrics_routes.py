@@ -1,0 +1,137 @@
+"""Read routes over sales: the series by day, week or month, channels and top products."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from backend.adapters import reads
+from backend.adapters.clients import client
+from backend.api.errors import json_response
+from backend.api.read_routes import EndDate, StartDate, check_range, require_read_key
+from backend.domain import metrics, products, series
+from backend.domain.calendar import days
+from backend.domain.channels import by_channel
+from backend.domain.money import format_money
+from backend.settings import get_settings
+
+MAX_TOP_PRODUCTS = 100
+
+router = APIGatewayRouter()
+
+
+def _table() -> str:
+    return get_settings().require("analytics_table")
+
+
+@router.get(
+    "/v1/metrics/sales",
+    summary="Sales over time, by day, week or month",
+    description=(
+        "gross_sales, discounts, returns, net_sales, orders and units of each period of start..end. "
+        "A week starts on Monday and a month on the 1st; `period` is that first day. Every period is "
+        "listed, with zeros when nothing happened. The first and last periods may be partial: they "
+        "count only the days inside the range (`start` and `end` of each point say which)."
+    ),
+    responses={200: {"description": "{granularity, series: [{period, start, end, <figures>}]}"}},
+    tags=["metrics"],
+)
+def metrics_sales(
+    start: StartDate,
+    end: EndDate,
+    granularity: Annotated[
+        series.Granularity,
+        Query(description="day, week (from Monday) or month", examples=["week"]),
+    ] = "day",
+) -> Response[Any]:
+    require_read_key()
+    check_range(start, end)
+    sales = reads.day_sales(client("dynamodb"), _table(), list(days(start, end)))
+    points = [
+        {
+            "period": period.period.isoformat(),
+            "start": period.first_day.isoformat(),
+            "end": period.last_day.isoformat(),
+            **metrics.to_json(figures),
+        }
+        for period, figures in series.sales_series(sales, start, end, granularity)
+    ]
+    body = {"start": start.isoformat(), "end": end.isoformat(), "granularity": granularity, "series": points}
+    return json_response(200, body)
+
+
+@router.get(
+    "/v1/metrics/channels",
+    summary="Sales per channel",
+    description=(
+        "For each channel (web, mobile, marketplace, pos; all listed, zeros included) the orders "
+        "placed in start..end: gross_sales, discounts, average_order_value, orders, units. "
+        "Refunds do not name a channel, so returns (and net sales) are not split by channel: "
+        "`unattributed_returns` is the returns of the whole store over the range."
+    ),
+    responses={200: {"description": "{channels: [{channel, gross_sales, discounts, ...}], ...}"}},
+    tags=["metrics"],
+)
+def metrics_channels(start: StartDate, end: EndDate) -> Response[Any]:
+    require_read_key()
+    check_range(start, end)
+    sales = list(reads.day_sales(client("dynamodb"), _table(), list(days(start, end))).values())
+    channels = [{"channel": c.pop("channel"), **metrics.to_json(c)} for c in by_channel(sales)]
+    returns = Decimal(metrics.summarize(sales, [])["returns"])
+    body = {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "channels": channels,
+        "unattributed_returns": format_money(returns),
+    }
+    return json_response(200, body)
+
+
+@router.get(
+    "/v1/products/top",
+    summary="Best-selling products",
+    description=(
+        "The SKUs that sold most in start..end, by net_sales or by units (ties: the smaller sku "
+        "first), with their catalogue name and category (null for a SKU never described). "
+        "A product's net_sales is its line revenue, the sum of quantity × unit_price over its "
+        "order lines: discounts and refunds are amounts of a whole order, not of a product."
+    ),
+    responses={200: {"description": "{products: [{sku, name, category, units, net_sales}]}"}},
+    tags=["metrics"],
+)
+def products_top(
+    start: StartDate,
+    end: EndDate,
+    by: Annotated[
+        products.RankBy, Query(description="Rank by net_sales (line revenue) or units", examples=["units"])
+    ] = "net_sales",
+    limit: Annotated[
+        int,
+        Query(ge=1, le=MAX_TOP_PRODUCTS, description=f"How many, 1 to {MAX_TOP_PRODUCTS}", examples=[10]),
+    ] = 10,
+) -> Response[Any]:
+    require_read_key()
+    check_range(start, end)
+    dynamodb, table = client("dynamodb"), _table()
+    sold = products.totals(reads.day_sku_sales(dynamodb, table, list(days(start, end))).values())
+    best = products.top(sold, by, limit)
+    entries = reads.catalogue_entries(dynamodb, table, [sku for sku, _ in best])
+    rows = []
+    for rank, (sku, sales) in enumerate(best, start=1):
+        entry = entries.get(sku)
+        rows.append(
+            {
+                "rank": rank,
+                "sku": sku,
+                "name": entry.name if entry else None,
+                "category": entry.category if entry else None,
+                "units": sales.units,
+                "net_sales": format_money(sales.revenue),
+            }
+        )
+    body = {"start": start.isoformat(), "end": end.isoformat(), "by": by, "products": rows}
+    return json_response(200, body)

@@ -1,0 +1,325 @@
+"""The read routes over HTTP against the pandas oracle: sales series, channels, top products,
+inventory and alerts.
+
+Given 100 days of a simulated store in America/New_York ending today (so that the inventory's
+28- and 90-day windows, which end today, hold data), sent shuffled with a tenth of the events
+twice through the public ingest API, every route answers what the oracle computes from the
+same events.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from backend.simulate import generate, send
+from tests import oracle
+
+TZ = "America/New_York"
+ZONE = ZoneInfo(TZ)
+DAYS = 100
+MONEY = ("gross_sales", "discounts", "returns", "net_sales")
+
+
+@dataclass
+class Store:
+    api_url: str
+    read_key: str
+    ingest_key: str
+    events: list[dict[str, Any]]
+    first: date
+    last: date
+
+    def get(self, path: str, key: str | None = None, **params: Any) -> requests.Response:
+        headers = {"x-api-key": key or self.read_key}
+        return requests.get(f"{self.api_url}{path}", params=params, headers=headers, timeout=30)
+
+    def ok(self, path: str, **params: Any) -> Any:
+        response = self.get(path, **params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def _event(event_id: str, kind: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
+    return {"event_id": event_id, "type": kind, "occurred_at": at.isoformat(), "data": data}
+
+
+def _order(number: int, at: datetime, sku: str, quantity: int, channel: str) -> dict[str, Any]:
+    data = {
+        "order_id": f"edge-o{number}",
+        "customer_id": f"edge-c{number}",
+        "lines": [{"sku": sku, "quantity": quantity, "unit_price": "19.99"}],
+        "discount": "1.00",
+        "currency": "USD",
+        "channel": channel,
+    }
+    return _event(f"edge-order-{number}", "order.placed", at, data)
+
+
+def _edge_cases(today: date) -> list[dict[str, Any]]:
+    """What a quiet simulated store rarely shows: orders either side of a Sunday's midnight, a
+    SKU sold beyond its stock, one never stocked, one stocked but never described."""
+    monday = datetime.combine(today - timedelta(days=today.weekday()), time(), tzinfo=ZONE)
+
+    def product(sku: str, reorder_point: int) -> dict[str, Any]:
+        data = {
+            "sku": sku,
+            "name": sku.title(),
+            "category": "Edge",
+            "price": "19.99",
+            "reorder_point": reorder_point,
+        }
+        return _event(f"edge-product-{sku}", "product.upserted", monday - timedelta(days=20), data)
+
+    def adjust(sku: str, delta: int, days_before: int) -> dict[str, Any]:
+        data = {"sku": sku, "delta": delta, "reason": "restock"}
+        return _event(f"edge-adjust-{sku}", "inventory.adjusted", monday - timedelta(days=days_before), data)
+
+    sunday_night = monday - timedelta(days=7, seconds=30)  # 23:59:30, New York time
+    monday_morning = monday - timedelta(days=7) + timedelta(seconds=30)  # 00:00:30
+    return [
+        product("EDGE-OVERSOLD", 3),
+        product("EDGE-NEVER-STOCKED", 1),
+        adjust("EDGE-OVERSOLD", 2, 10),
+        adjust("EDGE-UNDESCRIBED", 5, 9),
+        _order(1, sunday_night, "EDGE-OVERSOLD", 3, "marketplace"),
+        _order(2, monday_morning, "EDGE-OVERSOLD", 1, "pos"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def store(stack: Any) -> Store:
+    # Given a fresh stack and a store's last 100 days, up to now, with a few edge cases
+    stack.reset()
+    today = datetime.now(ZONE).date()
+    events = generate(days=DAYS, orders_per_day=3, seed=11, end=today, tz=TZ) + _edge_cases(today)
+    rng = random.Random(4)
+    delivered = list(events)
+    rng.shuffle(delivered)
+    delivered += rng.sample(delivered, len(delivered) // 10)
+    rng.shuffle(delivered)
+    # When they arrive shuffled and partly twice, and the pipeline settles
+    totals = send(delivered, stack.api_url, stack.ingest_key, batch_size=97, progress=False)
+    assert totals["accepted"] == len(events) and totals["rejected"] == 0, totals
+    stack.wait_idle(120)
+    first = today - timedelta(days=DAYS - 1)
+    return Store(stack.api_url, stack.read_key, stack.ingest_key, delivered, first, today)
+
+
+def _money(value: Any, expected: Decimal, where: str) -> None:
+    assert isinstance(value, str) and value.count(".") == 1 and len(value.split(".")[1]) == 2, where
+    assert Decimal(value) == expected, f"{where}: api {value} != oracle {expected}"
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def test_sales_series_equals_the_oracle_by_day_week_and_month(store: Store) -> None:
+    # Ranges: from before the store opened (empty periods) to today; one from a Wednesday to a
+    # Tuesday (partial weeks at both edges); one across a month's end
+    wednesday = _monday(store.first) + timedelta(days=16)
+    month_end = (store.first.replace(day=1) + timedelta(days=62)).replace(day=1) - timedelta(days=1)
+    ranges = [
+        (store.first - timedelta(days=40), store.last),
+        (wednesday, wednesday + timedelta(days=20)),
+        (month_end - timedelta(days=9), month_end + timedelta(days=5)),
+    ]
+    for start, end in ranges:
+        for granularity in ("day", "week", "month"):
+            body = store.ok("/v1/metrics/sales", start=start, end=end, granularity=granularity)
+            expected = oracle.sales_series(store.events, start, end, granularity, tz=TZ)
+            where = f"{granularity} {start}..{end}"
+            assert body["granularity"] == granularity
+            assert [p["period"] for p in body["series"]] == [e["period"].isoformat() for e in expected], where
+            for point, want in zip(body["series"], expected, strict=True):
+                here = f"{where} {point['period']}"
+                for name in MONEY:
+                    _money(point[name], want[name], f"{here} {name}")
+                assert (point["orders"], point["units"]) == (want["orders"], want["units"]), here
+                assert start <= date.fromisoformat(point["start"]) <= date.fromisoformat(point["end"]) <= end
+            # Weeks are named by their Monday, months by their 1st, even when partial
+            first_period = date.fromisoformat(body["series"][0]["period"])
+            if granularity == "week":
+                assert first_period.weekday() == 0 and body["series"][0]["start"] == start.isoformat()
+            if granularity == "month":
+                assert first_period.day == 1
+    # The empty weeks before the store opened are there, as zeros
+    body = store.ok("/v1/metrics/sales", start=ranges[0][0], end=ranges[0][1], granularity="week")
+    empty = body["series"][0]
+    assert empty["net_sales"] == "0.00" and empty["orders"] == 0 and empty["units"] == 0
+
+
+def test_channels_equal_the_oracle(store: Store) -> None:
+    for start, end in [(store.first, store.last), (store.last - timedelta(days=6), store.last)]:
+        body = store.ok("/v1/metrics/channels", start=start, end=end)
+        expected = oracle.channels(store.events, start, end, tz=TZ)
+        assert [c["channel"] for c in body["channels"]] == list(oracle.CHANNELS)
+        for row in body["channels"]:
+            want = expected[row["channel"]]
+            where = f"{row['channel']} {start}..{end}"
+            for name in ("gross_sales", "discounts", "average_order_value"):
+                _money(row[name], want[name], f"{where} {name}")
+            assert (row["orders"], row["units"]) == (want["orders"], want["units"]), where
+            assert "returns" not in row and "net_sales" not in row  # not known per channel yet
+        _money(
+            body["unattributed_returns"],
+            oracle.summary(store.events, start, end, tz=TZ)["returns"],
+            "returns",
+        )
+
+
+@pytest.mark.parametrize(("by", "limit"), [("net_sales", 10), ("units", 7), ("units", 100)])
+def test_top_products_equal_the_oracle(store: Store, by: str, limit: int) -> None:
+    for start, end in [(store.first, store.last), (store.last - timedelta(days=13), store.last)]:
+        body = store.ok("/v1/products/top", start=start, end=end, by=by, limit=limit)
+        expected = oracle.top_products(store.events, start, end, by=by, limit=limit, tz=TZ)
+        assert [p["sku"] for p in body["products"]] == [e["sku"] for e in expected], f"{by} {start}..{end}"
+        for product, want in zip(body["products"], expected, strict=True):
+            assert (product["name"], product["category"], product["units"]) == (
+                want["name"],
+                want["category"],
+                want["units"],
+            )
+            _money(product["net_sales"], want["net_sales"], product["sku"])
+        assert len(body["products"]) == min(limit, len(expected))
+
+
+def _as_number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def test_inventory_equals_the_oracle_and_filters_by_status(store: Store) -> None:
+    # Today is the API's clock; the oracle is told the same day
+    before = datetime.now(ZONE).date()
+    body = store.ok("/v1/inventory")
+    today = date.fromisoformat(body["as_of"])
+    assert today in {before, datetime.now(ZONE).date()}
+    expected = oracle.inventory_items(store.events, today, tz=TZ)
+    assert [i["sku"] for i in body["items"]] == sorted(expected)
+    for item in body["items"]:
+        want = expected[item["sku"]]
+        for name in ("days_of_cover", "sell_through_28d"):
+            want[name] = _as_number(want[name])
+        assert item == want, item["sku"]
+    # The history exercises every class and status, oversold and undescribed SKUs
+    assert {i["abc_class"] for i in body["items"]} == {"A", "B", "C"}
+    assert {i["status"] for i in body["items"]} == {"ok", "low", "out"}
+    items = {i["sku"]: i for i in body["items"]}
+    oversold = items["EDGE-OVERSOLD"]
+    assert (oversold["on_hand"], oversold["status"], oversold["sell_through_28d"]) == (-2, "out", 1.0)
+    assert oversold["days_of_cover"] == -14.0  # -2 / (4 / 28)
+    assert items["EDGE-NEVER-STOCKED"]["sell_through_28d"] is None
+    assert items["EDGE-UNDESCRIBED"]["name"] is None and items["EDGE-UNDESCRIBED"]["reorder_point"] == 0
+    for status in ("ok", "low", "out"):
+        filtered = store.ok("/v1/inventory", status=status)["items"]
+        assert filtered == [i for i in body["items"] if i["status"] == status], status
+
+
+def test_alerts_newest_first_since_and_limit(store: Store) -> None:
+    everything = store.ok("/v1/alerts", limit=1000)
+    alerts = everything["alerts"]
+    assert not everything["more"] and alerts, "the simulated store runs low on something"
+    raised = [datetime.fromisoformat(a["raised_at"]) for a in alerts]
+    assert raised == sorted(raised, reverse=True)
+    assert all(a["type"] in {"low_stock", "out_of_stock"} for a in alerts)
+    assert all(isinstance(a["on_hand"], int) and isinstance(a["reorder_point"], int) for a in alerts)
+    assert len({a["alert_id"] for a in alerts}) == len(alerts)
+    # A SKU that ends low or out crossed into it at least once; one that ends out, into out
+    items = {i["sku"]: i for i in store.ok("/v1/inventory")["items"]}
+    for sku, item in items.items():
+        kinds = {a["type"] for a in alerts if a["sku"] == sku}
+        if item["status"] != "ok":
+            assert kinds, sku
+        if item["status"] == "out":
+            assert "out_of_stock" in kinds, sku
+    # since an instant keeps the alerts raised at or after it
+    middle = alerts[len(alerts) // 2]["raised_at"]
+    since = store.ok("/v1/alerts", since=middle, limit=1000)["alerts"]
+    assert since == [
+        a for a in alerts if datetime.fromisoformat(a["raised_at"]) >= datetime.fromisoformat(middle)
+    ]
+    # since a store day: from its midnight in New York
+    today = datetime.now(ZONE).date()
+    assert store.ok("/v1/alerts", since=today - timedelta(days=1), limit=1000)["alerts"] == alerts
+    assert store.ok("/v1/alerts", since=today + timedelta(days=1))["alerts"] == []
+    # limit keeps the newest and says there are more
+    first_two = store.ok("/v1/alerts", limit=2)
+    assert first_two["alerts"] == alerts[:2] and first_two["more"] is (len(alerts) > 2)
+
+
+ROUTES = [
+    ("/v1/metrics/sales", {"granularity": "week"}),
+    ("/v1/metrics/channels", {}),
+    ("/v1/products/top", {"by": "units", "limit": 3}),
+]
+RANGE = {"start": "2025-03-01", "end": "2025-03-31"}
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "parameter"),
+    [
+        *[(path, {**RANGE, **p, "start": "2025-02-30"}, 422, "start") for path, p in ROUTES],
+        *[(path, {"end": "2025-03-31", **p}, 422, "start") for path, p in ROUTES],
+        *[(path, {**RANGE, **p, "end": "2025-02-28"}, 400, "end") for path, p in ROUTES],
+        *[(path, {**p, "start": "2023-01-01", "end": "2025-01-01"}, 400, "end") for path, p in ROUTES],
+        ("/v1/metrics/sales", {**RANGE, "granularity": "year"}, 422, "granularity"),
+        ("/v1/products/top", {**RANGE, "by": "profit"}, 422, "by"),
+        ("/v1/products/top", {**RANGE, "limit": "0"}, 422, "limit"),
+        ("/v1/products/top", {**RANGE, "limit": "101"}, 422, "limit"),
+        ("/v1/products/top", {**RANGE, "limit": "ten"}, 422, "limit"),
+        ("/v1/inventory", {"status": "empty"}, 422, "status"),
+        ("/v1/alerts", {"since": "2025-03-01T10:00:00"}, 422, "since"),  # no offset
+        ("/v1/alerts", {"since": "last week"}, 422, "since"),
+        ("/v1/alerts", {"limit": "1001"}, 422, "limit"),
+    ],
+)
+def test_bad_parameters_are_named(
+    store: Store, path: str, params: dict[str, Any], status: int, parameter: str
+) -> None:
+    response = store.get(path, **params)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert parameter in error["message"] and parameter in {d["parameter"] for d in error["details"]}, error
+
+
+def test_a_731_day_range_is_fine_and_an_unknown_route_is_404(store: Store) -> None:
+    body = store.ok("/v1/metrics/sales", start="2023-01-01", end="2024-12-31", granularity="month")
+    assert len(body["series"]) == 24
+    assert store.get("/v1/metrics/weather", **RANGE).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [*ROUTES, ("/v1/inventory", {}), ("/v1/alerts", {})],
+)
+def test_only_the_read_key_reads(store: Store, path: str, params: dict[str, Any]) -> None:
+    query = {**RANGE, **params} if path.startswith(("/v1/metrics", "/v1/products")) else params
+    forbidden = store.get(path, key=store.ingest_key, **query)
+    assert forbidden.status_code == 403 and "ingest key" in forbidden.json()["error"]["message"]
+    response = requests.get(f"{store.api_url}{path}", params=query, timeout=10)
+    assert response.status_code == 401
+    assert store.get(path, **query).status_code == 200
+
+
+def test_the_routes_are_described_in_openapi(store: Store) -> None:
+    paths = store.ok("/v1/openapi.json")["paths"]
+    for path in (
+        "/v1/metrics/sales",
+        "/v1/metrics/channels",
+        "/v1/products/top",
+        "/v1/inventory",
+        "/v1/alerts",
+    ):
+        operation = paths[path]["get"]
+        assert operation["description"] and operation["summary"]
+        assert all(
+            p.get("description") and p["schema"].get("examples") for p in operation.get("parameters", [])
+        )
