@@ -294,8 +294,9 @@ def drain(
     with tqdm(total=total, unit="records", desc=desc, disable=not progress) as bar:
         while True:
             done = {f: _progress(meter, f, f in windowed) - start[f] for f in expected}
-            bar.n = min(total, sum(min(done[f], n) for f, n in expected.items()))
-            bar.refresh()
+            handled = min(total, sum(min(done[f], n) for f, n in expected.items()))
+            if handled != bar.n:
+                bar.update(handled - bar.n)
             if sum(done.values()) != seen:
                 seen, last_change, last_progress = sum(done.values()), time.monotonic(), time.perf_counter()
             caught_up = all(done[f] >= n for f, n in expected.items())

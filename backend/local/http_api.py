@@ -36,6 +36,11 @@ logger = logging.getLogger(__name__)
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's hard limit for a request payload
 STAGE = "local"
 _RAW_HEADERS = "storepulse.raw_headers"
+# Powertools keeps the request being resolved in a class attribute (BaseRouter.current_event),
+# shared by every resolver of the process. A Lambda environment runs one request at a time, so
+# that is safe there; this threaded server must do the same or concurrent requests would read
+# each other's bodies.
+_ONE_REQUEST_AT_A_TIME = threading.Lock()
 _STATUS_TEXT = {
     200: "OK",
     201: "Created",
@@ -311,7 +316,8 @@ class ApiGateway:
         started = time.monotonic()
         with self.activity.working(route.function_name):
             try:
-                result = route.handler(event, context)
+                with _ONE_REQUEST_AT_A_TIME:
+                    result = route.handler(event, context)
             except Exception:
                 logger.exception(
                     "%s raised on %s %s (request %s)", route.function_name, method, path, request_id
