@@ -10,6 +10,7 @@ finds it.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -81,8 +82,6 @@ class FailureLog:
 
 
 def _event_id(body: str) -> str | None:
-    import json
-
     try:
         value = json.loads(body)
     except ValueError:

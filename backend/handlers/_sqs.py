@@ -42,9 +42,18 @@ def stock_keeping(processor_apply: Callable[..., dict[str, BaseException]]) -> A
     return apply
 
 
+def pipeline_events(accepts: frozenset[str]) -> Callable[[SQSRecord], Event]:
+    """Parse records holding pipeline events of the ``accepts`` types."""
+
+    def parse(record: SQSRecord) -> Event:
+        return parse_record(record, get_settings().store_currency, accepts)
+
+    return parse
+
+
 def sqs_handler(
     service: str,
-    accepts: frozenset[str],
+    parse: Callable[[SQSRecord], Any],
     apply: ApplyFn,
 ) -> Handler:
     """A Lambda handler for an SQS event source with ``ReportBatchItemFailures``.
@@ -53,10 +62,6 @@ def sqs_handler(
     ``storepulse dlq list``), then ``apply`` gets every parsed record at once.
     """
     logger = Logger(service=service)
-
-    def parse(record: SQSRecord) -> Event:
-        return parse_record(record, get_settings().store_currency, accepts)
-
     processor = GroupBatchProcessor(apply=apply, failures=_failure_log)
 
     @logger.inject_lambda_context

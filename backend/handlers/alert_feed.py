@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from backend.adapters.batch import FailureLog, GroupBatchProcessor, Parsed
+from backend.adapters.batch import Parsed
 from backend.adapters.clients import client
 from backend.adapters.dynamo import batch_put
 from backend.domain.alerts import Alert
+from backend.handlers._sqs import sqs_handler
 from backend.settings import get_settings
-
-logger = Logger(service="storepulse-alert-feed")
 
 
 def parse(record: SQSRecord) -> Alert:
@@ -38,13 +34,4 @@ def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
     return {}
 
 
-def failure_log() -> FailureLog:
-    return FailureLog(client("dynamodb"), get_settings().require("analytics_table"))
-
-
-processor = GroupBatchProcessor(apply=apply, failures=failure_log)
-
-
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: Any) -> Any:
-    return process_partial_response(event=event, record_handler=parse, processor=processor, context=context)
+handler = sqs_handler("storepulse-alert-feed", parse, apply)

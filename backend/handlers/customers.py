@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from backend.adapters.batch import Parsed
 from backend.adapters.clients import client
-from backend.handlers._sqs import sqs_handler
+from backend.handlers._sqs import pipeline_events, sqs_handler
 from backend.processing import customers
 from backend.settings import get_settings
 
@@ -15,4 +15,4 @@ def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
     return customers.apply(client("dynamodb"), table=get_settings().require("analytics_table"), items=items)
 
 
-handler = sqs_handler("storepulse-customers", frozenset({"customer.registered"}), apply)
+handler = sqs_handler("storepulse-customers", pipeline_events(frozenset({"customer.registered"})), apply)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from backend.adapters.batch import Parsed
 from backend.adapters.clients import client
 from backend.domain.events import EVENT_TYPES
-from backend.handlers._sqs import sqs_handler
+from backend.handlers._sqs import pipeline_events, sqs_handler
 from backend.processing import lake
 from backend.settings import get_settings
 
@@ -17,4 +17,4 @@ def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
     return lake.apply(client("s3"), bucket=settings.require("lake_bucket"), zone=settings.zone, items=items)
 
 
-handler = sqs_handler("storepulse-lake", frozenset(EVENT_TYPES), apply)
+handler = sqs_handler("storepulse-lake", pipeline_events(frozenset(EVENT_TYPES)), apply)
