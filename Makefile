@@ -4,6 +4,7 @@
 #   make test   lint, then the test suite (what CI runs)
 #   make lint   ruff and mypy
 #   make bench  the pipeline benchmark (request counts per event, latencies)
+#   make package  the deployment packages: build/backend.zip (the Lambdas) and build/dashboard.zip (Zappa)
 #   make clean  build and tool caches and .venv; keeps your local store in .data/
 #
 # Works from a fresh clone with python3 (3.11+), make and git: the first target that needs
@@ -20,18 +21,21 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help venv $(VENV) run test lint bench clean clean-data
+.PHONY: package package-backend package-dashboard tools-venv
 
 help:
 	@echo "make run         start the local stack in the foreground (SEED=0 skips the demo data)"
 	@echo "make test        lint, then pytest (PYTEST_ARGS='-k ingest' to narrow it)"
 	@echo "make lint        ruff check, mypy"
 	@echo "make bench       bench/pipeline.py: request counts per event and latencies"
+	@echo "make package     build/backend.zip (Lambda, arm64) and build/dashboard.zip (zappa package dev)"
+	@echo "make tools-venv  .venv-checkov: checkov, actionlint, terraform fmt (make test makes it too)"
 	@echo "make clean       remove .venv and caches (keeps $(DATA_DIR))"
 	@echo "make clean-data  delete the local store in $(DATA_DIR)"
 
 venv $(VENV): $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-dashboard.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "storepulse needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." \
 		     "Run: make PYTHON=python3.11 ..." >&2; exit 1; }
@@ -60,8 +64,44 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/pipeline.py
 
+# The deployment packages: the backend's and the dashboard's Lambda zips.
+package: package-backend package-dashboard
+
+# The backend's Lambda zip: requirements.txt as manylinux aarch64 wheels + backend/ (infra/ uses it).
+package-backend: $(STAMP)
+	$(BIN)/python infra/scripts/package_backend.py
+
+# checkov pins its own boto3: the infrastructure tools live in their own virtualenv, remade
+# when requirements-checkov.txt changes.
+tools-venv: $(STAMP)
+	$(BIN)/python -m tests.infra.toolvenv
+
+# The dashboard ships from its own venv holding only requirements-dashboard.txt and Zappa, so the
+# zip holds what the dashboard imports and nothing of the backend. The venv is rebuilt only when
+# those requirements (or the Zappa pin) change: its stamp is named after their hash.
+DASH_VENV ?= .venv-dashboard
+ZAPPA_VERSION := 0.63.0
+DASH_STAGE ?= dev
+
+package-dashboard:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+		|| { echo "make package needs Python 3.11 (the Lambda runtime); run make PYTHON=python3.11 package" >&2; exit 1; }
+	@hash=$$( (cat requirements-dashboard.txt; echo "zappa==$(ZAPPA_VERSION)") | sha256sum | cut -c1-16 ); \
+	if [ ! -f "$(DASH_VENV)/.installed-$$hash" ]; then \
+		echo "Creating $(DASH_VENV) (requirements-dashboard.txt + zappa==$(ZAPPA_VERSION))"; \
+		rm -rf "$(DASH_VENV)" && $(PYTHON) -m venv "$(DASH_VENV)" \
+		&& "$(DASH_VENV)/bin/python" -m pip install --disable-pip-version-check --no-compile -q \
+			-r requirements-dashboard.txt "zappa==$(ZAPPA_VERSION)" \
+		&& touch "$(DASH_VENV)/.installed-$$hash" || exit 1; \
+	fi
+	mkdir -p build
+	VIRTUAL_ENV="$(abspath $(DASH_VENV))" PATH="$(abspath $(DASH_VENV))/bin:$$PATH" \
+		"$(DASH_VENV)/bin/zappa" package $(DASH_STAGE) -o build/dashboard.zip
+	@ls -l build/dashboard.zip
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(DASH_VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf .venv-checkov
 	find . -path ./.git -prune -o -path './$(DATA_DIR)' -prune -o -name __pycache__ -type d -prune \
 		-exec rm -rf {} +
 	@echo "Kept $(DATA_DIR)/ (your local store). 'make clean-data' deletes it."

@@ -105,6 +105,7 @@ def _target_environment(target: Target, aws: Any) -> tuple[dict[str, str], str]:
     """What the handlers read, for running one of them here against ``target``, and the
     account id of its resources."""
     from backend.local.aws import fake_aws_environment
+    from backend.local.downloads import local_reports_environment
     from backend.local.keys import load_or_create_keys
     from backend.local.provision import ResourceMissing, lookup
     from backend.local.spec import load_stack_spec
@@ -125,6 +126,8 @@ def _target_environment(target: Target, aws: Any) -> tuple[dict[str, str], str]:
         environment.update(fake_aws_environment(target.endpoint_url, aws.region))
         environment.update(load_or_create_keys(target.data_dir).handler_environment())
         environment["STOREPULSE_DATA_DIR"] = str(target.data_dir.resolve())
+        api_port = os.environ.get("STOREPULSE_API_PORT") or "8000"
+        environment.update(local_reports_environment(f"http://127.0.0.1:{api_port}"))
     return environment, resources.account_id
 
 
@@ -314,11 +317,175 @@ def add_dlq_command(subparsers: Any) -> None:
     replay.set_defaults(run=run_dlq_replay)
 
 
+# -- storepulse lake -------------------------------------------------------------------
+
+
+def _lake_bucket(target: Target, aws: Any) -> str:
+    environment, _ = _target_environment(target, aws)
+    bucket = environment.get("LAKE_BUCKET")
+    if not bucket:
+        raise CliError("no lake bucket (LAKE_BUCKET) on " + target.describe())
+    return bucket
+
+
+def _lake_cache(target: Target, bucket: str) -> Path:
+    if os.environ.get("STOREPULSE_LAKE_CACHE"):
+        return Path(os.environ["STOREPULSE_LAKE_CACHE"]) / bucket
+    if target.is_local:
+        return target.data_dir / "lake-cache" / bucket
+    return Path.home() / ".cache" / "storepulse" / "lake" / bucket
+
+
+def run_lake_query(args: argparse.Namespace) -> int:
+    import csv
+
+    from tqdm import tqdm
+
+    from backend.lake import query
+
+    target = resolve_target()
+    aws = _connect(target)
+    bucket = _lake_bucket(target, aws)
+    cache = _lake_cache(target, bucket)
+    query.sync(
+        aws.client("s3"),
+        bucket,
+        cache,
+        progress=lambda files: tqdm(files, desc="lake files", unit="file", disable=None, leave=False),
+    )
+    conn = query.connect(cache, os.environ.get("STORE_TIMEZONE") or "UTC")
+    try:
+        headers, rows = query.run(conn, args.sql)
+    except query.QueryError as exc:
+        raise CliError(f"the query failed: {exc}") from None
+    if args.format == "json":
+        print(json.dumps(list(query.records(headers, rows)), indent=2))
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows([query.text(v) for v in row] for row in rows)
+    elif headers:
+        shown = rows[: args.max_rows]
+        print(_table([[query.text(v) for v in row] for row in shown], headers))
+        hidden = len(rows) - len(shown)
+        print(
+            f"({len(rows)} row{'s' if len(rows) != 1 else ''}" + (f", {hidden} not shown)" if hidden else ")")
+        )
+    return 0
+
+
+def run_lake_compact(args: argparse.Namespace) -> int:
+    from datetime import UTC, date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from tqdm import tqdm
+
+    from backend.processing import compaction
+
+    target = resolve_target()
+    aws = _connect(target)
+    bucket = _lake_bucket(target, aws)
+    try:
+        days = [date.fromisoformat(d) for d in args.day] if args.day else None
+    except ValueError as exc:
+        raise CliError(f"--day: {exc}; use YYYY-MM-DD") from None
+    zone = ZoneInfo(os.environ.get("STORE_TIMEZONE") or "UTC")
+    yesterday = datetime.now(UTC).astimezone(zone).date() - timedelta(days=1)
+    result = compaction.run(
+        aws.client("s3"),
+        bucket,
+        up_to=yesterday,
+        days=days,
+        progress=lambda parts: tqdm(parts, desc="compacting", unit="file", disable=None),
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def add_lake_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "lake",
+        help="the Parquet lake: SQL over it (DuckDB), compaction",
+        description="Tables orders, refunds, customers, products, inventory_adjustments "
+        "(docs/lake.md), each partitioned by dt, the store day.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    query = actions.add_parser(
+        "query",
+        help="run SQL over the lake with DuckDB",
+        description="Mirrors the lake's Parquet files into a local cache, then runs SQL over views "
+        "with the Glue tables' names. Timestamps show in STORE_TIMEZONE.",
+    )
+    query.add_argument("sql", metavar="SQL", help='e.g. "SELECT dt, count(*) FROM orders GROUP BY dt"')
+    query.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    query.add_argument("--max-rows", type=int, default=200, metavar="N", help="rows shown as a table")
+    query.set_defaults(run=run_lake_query)
+    compact = actions.add_parser(
+        "compact",
+        help="run the lake-compaction job here, with progress",
+        description="What `storepulse run-job lake-compaction` does (every changed day up to "
+        "yesterday), or rebuild given days.",
+    )
+    compact.add_argument("--day", action="append", metavar="YYYY-MM-DD", help="rebuild this day (repeatable)")
+    compact.set_defaults(run=run_lake_compact)
+# -- storepulse cost -------------------------------------------------------------------
+
+
+def run_cost_command(args: argparse.Namespace) -> int:
+    from backend.cost.model import CostDataError, deployment, load_measurement, load_prices, monthly_bill
+    from backend.cost.report import as_json, render, volumes
+    from backend.local.spec import StackSpecError, load_stack_spec
+
+    if args.events_per_month < 0:
+        raise CliError("--events-per-month must be zero or more")
+    root = Path(__file__).resolve().parents[1]
+    data_dir = Path(os.environ.get("STOREPULSE_DATA_DIR") or ".data")
+    try:
+        prices = load_prices()
+        measured = load_measurement(
+            [data_dir / "bench" / "pipeline.json", root / "bench" / "results" / "pipeline.json"]
+        )
+        spec = load_stack_spec()
+        shape = deployment(
+            functions=len(spec.functions),
+            queues=len(spec.queues),
+            mapped_queues=sum(1 for f in spec.functions if f.source is not None),
+            schedules=[s.expression for s in spec.schedules],
+            days=prices.assumptions["days_per_month"],
+        )
+    except (CostDataError, StackSpecError) as exc:
+        raise CliError(str(exc)) from None
+    bills = [monthly_bill(n, measured, prices, shape) for n in volumes(args.events_per_month)]
+    if args.json:
+        print(json.dumps(as_json(bills, measured, prices), indent=2))
+    else:
+        print(render(bills, measured, prices, args.events_per_month))
+    return 0
+
+
+def add_cost_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "cost",
+        help="the monthly AWS bill from measured request counts and list prices",
+        description="Prices the request counts measured by `make bench` (.data/bench/pipeline.json, "
+        "else the committed bench/results/pipeline.json) at the list prices of "
+        "backend/cost/prices.json, plus the deployment's fixed costs, at N events a month and at "
+        "10k, 1M and 100M; the free tiers are shown apart (docs/cost.md).",
+    )
+    parser.add_argument(
+        "--events-per-month", type=int, required=True, metavar="N", help="events the store sends a month"
+    )
+    parser.add_argument("--json", action="store_true", help="JSON for machines")
+    parser.set_defaults(run=run_cost_command)
+
+
 COMMANDS: tuple[Callable[[Any], None], ...] = (
     add_stack_command,
     add_simulate_command,
     add_run_job_command,
     add_dlq_command,
+    add_lake_command,
+    add_cost_command,
 )
 
 

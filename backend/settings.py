@@ -29,6 +29,17 @@ class Settings:
     ingest_key_sha256: frozenset[str]
     read_key_sha256: frozenset[str]
     pii_hash_key: str
+    reports_table: str = ""
+    reports_bucket: str = ""
+    reports_queue_url: str = ""
+    report_url_ttl: int = 900
+    unsubscribe_signing_key: str = ""
+    public_api_url: str = ""
+    digest_sender: str = ""
+    digest_transport: str = "ses"
+    data_dir: str = ".data"
+    s3_presign_endpoint: str = ""
+    store_name: str = "storepulse"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -47,6 +58,16 @@ def _hashes(name: str) -> frozenset[str]:
     return frozenset(h.strip().lower() for h in os.environ.get(name, "").split(",") if h.strip())
 
 
+def _seconds(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= 604800:
+        # S3 refuses presigned URLs valid for more than 7 days.
+        raise SettingMissing(f"{name} must be a number of seconds from 1 to 604800, not {text!r}")
+    return int(text)
+
+
 @cache
 def get_settings() -> Settings:
     """Read the environment once per process."""
@@ -63,6 +84,17 @@ def get_settings() -> Settings:
         ingest_key_sha256=_hashes("INGEST_KEY_SHA256"),
         read_key_sha256=_hashes("READ_KEY_SHA256"),
         pii_hash_key=env("PII_HASH_KEY", ""),
+        reports_table=env("REPORTS_TABLE", ""),
+        reports_bucket=env("REPORTS_BUCKET", ""),
+        reports_queue_url=env("REPORTS_QUEUE_URL", ""),
+        report_url_ttl=_seconds("REPORT_URL_TTL", 900),
+        unsubscribe_signing_key=env("UNSUBSCRIBE_SIGNING_KEY", ""),
+        public_api_url=env("PUBLIC_API_URL", "").rstrip("/"),
+        digest_sender=env("DIGEST_SENDER", ""),
+        digest_transport=env("DIGEST_TRANSPORT", "ses"),
+        data_dir=env("STOREPULSE_DATA_DIR", ".data"),
+        s3_presign_endpoint=env("S3_PRESIGN_ENDPOINT", ""),
+        store_name=env("STORE_NAME", "storepulse"),
     )
     settings.zone  # noqa: B018 - an unknown time zone fails at start, not on the first event
     return settings

@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import math
 import threading
@@ -316,6 +317,11 @@ class Meter:
         self._calls: dict[CallKey, Usage] = defaultdict(Usage)
         self._functions: dict[str, Invocations] = defaultdict(Invocations)
         self._local = threading.local()
+        # Also a context variable: code that hands work to threads with a copy of its context
+        # (``backend.adapters.dynamo.batch_get``) keeps its calls counted as the function's.
+        self._function_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+            f"storepulse-meter-function-{id(self)}", default=None
+        )
         self._raw_clients: dict[tuple[str, str], Any] = {}
         self._key_names: dict[str, tuple[str, ...]] = {}
         self._registered: list[tuple[Any, str, str]] = []
@@ -355,7 +361,7 @@ class Meter:
 
     def current_function(self) -> str | None:
         """The function whose code runs in this thread, if any."""
-        name: str | None = getattr(self._local, "function", None)
+        name: str | None = getattr(self._local, "function", None) or self._function_var.get()
         if name:
             return name
         thread = threading.current_thread().name
@@ -373,6 +379,7 @@ class Meter:
             local = self._local
             outer_function, outer_overhead = getattr(local, "function", None), getattr(local, "overhead", 0.0)
             local.function, local.overhead = name, 0.0
+            token = self._function_var.set(name)
             records = len(event.get("Records") or []) if isinstance(event, Mapping) else 0
             failed = records
             started = time.perf_counter()
@@ -383,6 +390,7 @@ class Meter:
             finally:
                 elapsed = max(0.0, time.perf_counter() - started - local.overhead)
                 local.function, local.overhead = outer_function, outer_overhead
+                self._function_var.reset(token)
                 with self._lock:
                     stats = self._functions[name]
                     stats.count += 1

@@ -384,24 +384,43 @@ def channels(
     events: Iterable[Mapping[str, Any]], start: date, end: date, tz: str = "UTC"
 ) -> dict[str, dict[str, Any]]:
     """Per channel (all four), the orders placed in the range: ``gross_sales``, ``discounts``,
-    ``average_order_value`` (Decimals to the cent) and ``orders``, ``units`` (ints)."""
+    ``average_order_value`` (Decimals to the cent) and ``orders``, ``units`` (ints); and the
+    refunds that occurred in the range under the channel of their order (whenever that order
+    was placed): ``returns``, ``net_sales``. Refunds of an order never seen are in no channel;
+    :func:`unattributed_returns` sums them."""
     frame = _delivered(events)
     orders, _ = _orders_and_lines(frame, tz)
     placed = _between(orders, start, end)
+    refunds = _between(_refunds(frame, tz), start, end).merge(
+        orders[["order_id", "channel"]], on="order_id", how="left"
+    )
     out = {}
     for channel in CHANNELS:
         mine = placed[placed["channel"] == channel]
         gross_sales = _total(mine["gross"])
         discounts = _total(mine["discount"])
+        returns = _total(refunds.loc[refunds["channel"] == channel, "amount"])
         count = int(mine["order_id"].nunique())
         out[channel] = {
             "gross_sales": cents(gross_sales),
             "discounts": cents(discounts),
+            "returns": cents(returns),
+            "net_sales": cents(gross_sales - discounts - returns),
             "average_order_value": cents((gross_sales - discounts) / count) if count else cents(ZERO),
             "orders": count,
             "units": int(mine["units"].sum()),
         }
     return out
+
+
+def unattributed_returns(
+    events: Iterable[Mapping[str, Any]], start: date, end: date, tz: str = "UTC"
+) -> Decimal:
+    """The refunds that occurred in the range whose order was never placed, to the cent."""
+    frame = _delivered(events)
+    orders, _ = _orders_and_lines(frame, tz)
+    refunds = _between(_refunds(frame, tz), start, end)
+    return cents(_total(refunds.loc[~refunds["order_id"].isin(orders["order_id"]), "amount"]))
 
 
 def catalogue(events: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -525,3 +544,131 @@ def inventory_items(
             "abc_class": classes[sku],
         }
     return items
+
+
+# --------------------------------------------------------------------------------------------
+# Customers: cohorts and retention
+# --------------------------------------------------------------------------------------------
+
+_SHARE = Decimal("0.0001")
+
+
+def cohorts(
+    events: Iterable[Mapping[str, Any]], start_month: str, end_month: str, current_month: str, tz: str = "UTC"
+) -> list[dict[str, Any]]:
+    """The retention matrix of the cohort months ``start_month``..``end_month`` (``YYYY-MM``).
+
+    A customer's cohort is the month (store time) of their first order ever; ``active[k]`` is
+    how many of a cohort ordered in month ``cohort + k``, for ``k`` up to ``current_month``;
+    ``retention[k] = active[k] / size`` half-up to 4 decimals (zeros for an empty cohort).
+
+    Examples
+    --------
+    >>> [row["cohort"] for row in cohorts([], "2024-11", "2025-01", "2025-01")]
+    ['2024-11', '2024-12', '2025-01']
+    """
+    frame = _delivered(events)
+    orders, _ = _orders_and_lines(frame, tz)
+    orders["month"] = [f"{d.year:04d}-{d.month:02d}" for d in orders["day"]]
+    first = _first_orders(orders).set_index("customer_id")["month"]
+    orders["cohort"] = orders["customer_id"].map(first)
+    current = pd.Period(current_month, freq="M")
+    rows = []
+    for period in pd.period_range(start_month, end_month, freq="M"):
+        cohort = str(period)
+        size = int((first == cohort).sum())
+        mine = orders[orders["cohort"] == cohort]
+        span = (current - period).n + 1 if period <= current else 0
+        active = [
+            int(mine.loc[mine["month"] == str(period + k), "customer_id"].nunique()) for k in range(span)
+        ]
+        retention = [
+            (Decimal(n) / Decimal(size)).quantize(_SHARE, ROUND_HALF_UP) if size else ZERO for n in active
+        ]
+        rows.append({"cohort": cohort, "size": size, "active": active, "retention": retention})
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Customers: RFM segments (the rules of docs/metrics.md, written again)
+# --------------------------------------------------------------------------------------------
+
+SEGMENT_NAMES = (
+    "champions",
+    "loyal",
+    "cant_lose_them",
+    "at_risk",
+    "new",
+    "potential_loyalist",
+    "need_attention",
+    "hibernating",
+    "lost",
+)
+
+
+def _segment(r: int, f: int, m: int, orders: int) -> str:
+    if r >= 4 and f >= 4 and m >= 4:
+        return "champions"
+    if r >= 3 and f >= 4:
+        return "loyal"
+    if r <= 2 and f >= 4 and m >= 4:
+        return "cant_lose_them"
+    if r <= 2 and f >= 3:
+        return "at_risk"
+    if r >= 4 and orders == 1:
+        return "new"
+    if r >= 4 or (r == 3 and f >= 3):
+        return "potential_loyalist"
+    return {3: "need_attention", 2: "hibernating"}.get(r, "lost")
+
+
+def rfm(events: Iterable[Mapping[str, Any]], as_of: date, tz: str = "UTC") -> pd.DataFrame:
+    """Per customer with an order: ``last_order``, ``orders``, ``monetary`` (orders' gross less
+    discount, less the refunds of those orders), the 1-5 scores ``r``, ``f``, ``m`` and the
+    ``segment``. A score is ``1 + 5 * (customers with a strictly worse value) // customers``."""
+    frame = _delivered(events)
+    orders, _ = _orders_and_lines(frame, tz)
+    refunds = _refunds(frame, tz).merge(orders[["order_id", "customer_id"]], on="order_id", how="inner")
+    orders = orders.assign(net=[g - d for g, d in zip(orders["gross"], orders["discount"], strict=True)])
+    rows = []
+    for customer, mine in orders.groupby("customer_id"):
+        refunded = _total(refunds.loc[refunds["customer_id"] == customer, "amount"])
+        rows.append((customer, max(mine["day"]), len(mine), _total(mine["net"]) - refunded))
+    table = pd.DataFrame(rows, columns=["customer_id", "last_order", "orders", "monetary"]).set_index(
+        "customer_id"
+    )
+    n = len(table)
+    if not n:
+        return table.assign(r=[], f=[], m=[], segment=[])
+    recency = pd.Series([-(as_of - d).days for d in table["last_order"]], index=table.index)
+
+    def scores(values: pd.Series) -> list[int]:
+        return [1 + 5 * int((values < v).sum()) // n for v in values]
+
+    table["r"] = scores(recency)
+    table["f"] = scores(table["orders"])
+    table["m"] = scores(table["monetary"])  # Decimals, compared exactly
+    table["segment"] = [
+        _segment(r, f, m, o)
+        for r, f, m, o in zip(table["r"], table["f"], table["m"], table["orders"], strict=True)
+    ]
+    return table
+
+
+def segments(events: Iterable[Mapping[str, Any]], as_of: date, tz: str = "UTC") -> list[dict[str, Any]]:
+    """``[{segment, customers, share_of_revenue}]`` for every segment (fixed order); the share
+    is the segment's monetary over all customers', half-up to 4 decimals (0 if not positive)."""
+    table = rfm(events, as_of, tz)
+    total = _total(table["monetary"])
+    out = []
+    for name in SEGMENT_NAMES:
+        mine = table[table["segment"] == name]
+        money = _total(mine["monetary"])
+        out.append(
+            {
+                "segment": name,
+                "customers": len(mine),
+                "share_of_revenue": (money / total).quantize(_SHARE, ROUND_HALF_UP) if total > 0 else ZERO,
+            }
+        )
+    return out

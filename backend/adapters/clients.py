@@ -30,3 +30,19 @@ def _client(service: str, endpoint: str | None) -> Any:
     # Keyed by endpoint so that a process pointed at another endpoint (tests) never reuses a
     # client bound to the old one.
     return boto3.session.Session().client(service, config=_CONFIG)
+
+
+def presigner() -> Any:
+    """The S3 client that signs download URLs (SigV4).
+
+    ``S3_PRESIGN_ENDPOINT`` (set only by the local stack) makes the URLs point at the local
+    front that checks them as S3 does; in AWS it is unset and the URLs are plain S3 ones.
+    """
+    return _presigner(os.environ.get("S3_PRESIGN_ENDPOINT") or None, os.environ.get("AWS_ENDPOINT_URL"))
+
+
+@cache
+def _presigner(endpoint: str | None, _aws_endpoint: str | None) -> Any:
+    style = "path" if endpoint else "auto"
+    config = _CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": style}))
+    return boto3.session.Session().client("s3", endpoint_url=endpoint, config=config)

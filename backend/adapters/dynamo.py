@@ -8,8 +8,15 @@ pk                          sk                     holds
 ``DAY#<date>``              ``SALES``              money and count counters, also per channel
 ``DAY#<date>``              ``SKUS#<n>``           units ``u:<sku>`` and line revenue ``r:<sku>``
 ``DAY#<date>``              ``CUSTOMERS``          the ``C``, ``P``, ``M`` sets of customer ids
-``CUST#<id>``               ``PROFILE``            ``o:<order_id>`` per order; country, e-mail hash
-``REFUND#<id>``             ``MARKER``             the refund was counted
+``CUST#<id>``               ``PROFILE``            ``o:<order_id>`` per order; country, e-mail hash;
+                                                   ``cohort_state``, ``order_count`` (its version);
+                                                   ``r:<refund_id>`` refunds
+``COHORT#<YYYY-MM>``        ``COUNTS``             ``n:<YYYY-MM>`` active customers per month
+``CUSTOMERS#<n>``           ``B#<digest>``         the customer directory (8 shards): ``ids`` of a
+                                                   batch's new customers (older: sk = customer id)
+``SEGMENTS``                ``LATEST``             the last RFM snapshot of the ``segments`` job
+``ORDER#<id>``              ``LINK``               channel, customer (immutable, plain put)
+``ORDER#<id>``              ``REFUNDS``            ``r:`` (the refund's claim), ``a:`` per refund
 ``ADJ#<event_id>``          ``MARKER``             the adjustment was counted
 ``STOCK``                   ``<bucket>``           ``oh:``/``rp:``/``st:``/``pend:`` per SKU
 ``CATALOG``                 ``<sku>``              name, category, price, reorder point
@@ -20,13 +27,15 @@ pk                          sk                     holds
 
 from __future__ import annotations
 
+import contextvars
 import random
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -65,6 +74,10 @@ def day_pk(day: date) -> str:
     return f"DAY#{day.isoformat()}"
 
 
+def profile_key(customer_id: str) -> Key:
+    return (f"CUST#{customer_id}", "PROFILE")
+
+
 def day_sku_shard(sku: str) -> str:
     return f"SKUS#{int(bucket_of(sku)) % DAY_SKU_SHARDS}"
 
@@ -77,35 +90,50 @@ def batch_get(
     projection: Sequence[str] = (),
     consistent: bool = False,
     key_names: Sequence[str] = ("pk", "sk"),
+    parallel: int = 1,
 ) -> dict[Any, dict[str, Any]]:
     """Get many items (100 per call, unprocessed keys retried). Missing items are absent.
 
-    Keys are tuples of string key values in the order of ``key_names``.
+    Keys are tuples of string key values in the order of ``key_names``. With ``parallel`` > 1
+    the calls of up to that many chunks of 100 keys are made side by side (boto3 clients are
+    thread-safe): a read of a long range then waits for about one call, not one per 100 keys.
     """
     wanted = list(dict.fromkeys(keys))
-    found: dict[Any, dict[str, Any]] = {}
     request_extra: dict[str, Any] = {"ConsistentRead": consistent}
     if projection:
         names = {f"#p{i}": n for i, n in enumerate(dict.fromkeys([*key_names, *projection]))}
         request_extra["ProjectionExpression"] = ", ".join(names)
         request_extra["ExpressionAttributeNames"] = names
-    for start in range(0, len(wanted), 100):
-        chunk = [
+    chunks = [
+        [
             {name: {"S": value} for name, value in zip(key_names, k, strict=True)}
             for k in wanted[start : start + 100]
         ]
+        for start in range(0, len(wanted), 100)
+    ]
+
+    def get_chunk(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        got: list[dict[str, Any]] = []
         pending: dict[str, Any] = {table: {"Keys": chunk, **request_extra}}
         attempt = 0
         while pending:
             response = client.batch_get_item(RequestItems=pending)
-            for raw in response.get("Responses", {}).get(table, []):
-                item = from_ddb(raw)
-                found[tuple(item[name] for name in key_names)] = item
+            got.extend(from_ddb(raw) for raw in response.get("Responses", {}).get(table, []))
             pending = response.get("UnprocessedKeys") or {}
             if pending:
                 attempt += 1
                 _backoff(attempt)
-    return found
+        return got
+
+    if parallel > 1 and len(chunks) > 1:
+        # Each call runs in a copy of the caller's context (its context variables: logging,
+        # tracing and metering state follow the work into the threads).
+        with ThreadPoolExecutor(max_workers=min(parallel, len(chunks))) as pool:
+            futures = [pool.submit(contextvars.copy_context().run, get_chunk, chunk) for chunk in chunks]
+            results = [future.result() for future in futures]
+    else:
+        results = [get_chunk(chunk) for chunk in chunks]
+    return {tuple(item[name] for name in key_names): item for got in results for item in got}
 
 
 def batch_put(client: DynamoDBClient, table: str, items: Iterable[Mapping[str, Any]]) -> None:
@@ -149,6 +177,11 @@ class _Expression:
     def add(self, attribute: str, amount: Any) -> None:
         self.adds.append(f"{self.name(attribute)} {self.value(amount)}")
 
+    def set_if_absent(self, attribute: str, value: Any) -> None:
+        """Set an attribute unless it is set: a note that the first writer leaves."""
+        placeholder = self.name(attribute)
+        self.sets.append(f"{placeholder} = if_not_exists({placeholder}, {self.value(value)})")
+
     def set_new(self, attribute: str, value: Any) -> None:
         """Set an attribute that must not exist yet: the claim of an event."""
         placeholder = self.name(attribute)
@@ -188,13 +221,52 @@ class Claim:
     value: Any
 
 
+@dataclass(frozen=True)
+class Note:
+    """An attribute set with an event's count unless already set (the first note wins)."""
+
+    item: Key
+    attribute: str
+    value: Any
+
+
 @dataclass
 class Counted:
-    """An event ready to be counted: its claim and what it adds."""
+    """An event ready to be counted: its claim, what it adds, and the notes it leaves."""
 
     ref: str
     claim: Claim
     contributions: Contributions
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """A write that goes with a group's claims on one item (optimistic locking): ``sets`` are
+    set on the condition that each attribute of ``expected`` still holds the value read (None:
+    absent), and ``moves`` are added to counter items in the same transaction. A failed
+    condition means the item changed since it was read: re-read it and compute again."""
+
+    item: Key
+    sets: Mapping[str, Any]
+    expected: Mapping[str, Any]
+    moves: Mapping[Key, Mapping[str, int]] = field(default_factory=dict)
+
+
+class Guards(Protocol):
+    """What :func:`count_once` asks about the guarded writes that go with a group of events."""
+
+    def guarded(self, group: Sequence[Counted]) -> list[Guarded]:
+        """The guarded writes for these events, from the state last read."""
+        ...
+
+    def stale(self, group: Sequence[Counted]) -> None:
+        """A condition failed: read again the state these events' guarded writes rely on."""
+        ...
+
+    def committed(self, group: Sequence[Counted], guarded: Sequence[Guarded]) -> None:
+        """The transaction of these events and guarded writes succeeded."""
+        ...
 
 
 @dataclass
@@ -248,11 +320,34 @@ def _merge_counters(contributions: Iterable[Contributions]) -> Contributions:
     return merged
 
 
-def _build_transaction(table: str, group: Sequence[Counted]) -> list[dict[str, Any]]:
+def _build_transaction(
+    table: str, group: Sequence[Counted], guarded: Sequence[Guarded] = ()
+) -> list[dict[str, Any]]:
     claims: dict[Key, _Expression] = defaultdict(_Expression)
     for counted in group:
         claims[counted.claim.item].set_new(counted.claim.attribute, counted.claim.value)
+        for note in counted.notes:
+            claims[note.item].set_if_absent(note.attribute, note.value)
+    for guard in guarded:
+        expr = claims[guard.item]
+        for attribute, value in guard.sets.items():
+            expr.sets.append(f"{expr.name(attribute)} = {expr.value(value)}")
+        for attribute, value in guard.expected.items():
+            placeholder = expr.name(attribute)
+            if value is None:
+                expr.conditions.append(f"attribute_not_exists({placeholder})")
+            else:
+                expr.conditions.append(f"{placeholder} = {expr.value(value)}")
     counters = _counter_actions([_merge_counters(c.contributions for c in group)])
+    moves: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for guard in guarded:
+        for item, deltas in guard.moves.items():
+            for attribute, delta in deltas.items():
+                moves[item][attribute] += delta
+    for item, deltas in sorted(moves.items()):
+        for attribute, delta in sorted(deltas.items()):
+            if delta:
+                counters[item].add(attribute, delta)
     items: list[dict[str, Any]] = []
     for (pk, sk), expr in claims.items():
         if (pk, sk) in counters:
@@ -263,18 +358,18 @@ def _build_transaction(table: str, group: Sequence[Counted]) -> list[dict[str, A
     return items
 
 
-def _fits(table: str, group: Sequence[Counted]) -> bool:
-    actions = _build_transaction(table, group)
+def _fits(table: str, group: Sequence[Counted], guards: Guards | None = None) -> bool:
+    actions = _build_transaction(table, group, guards.guarded(group) if guards else ())
     if len(actions) > MAX_TRANSACTION_ITEMS:
         return False
     return all(len(a["Update"]["ExpressionAttributeNames"]) <= MAX_TERMS_PER_ACTION for a in actions)
 
 
-def _groups(table: str, events: Sequence[Counted]) -> list[list[Counted]]:
+def _groups(table: str, events: Sequence[Counted], guards: Guards | None = None) -> list[list[Counted]]:
     groups: list[list[Counted]] = []
     current: list[Counted] = []
     for counted in events:
-        if current and not _fits(table, [*current, counted]):
+        if current and not _fits(table, [*current, counted], guards):
             groups.append(current)
             current = []
         current.append(counted)
@@ -305,12 +400,17 @@ def already_claimed(client: DynamoDBClient, table: str, claims: Iterable[Claim])
     }
 
 
-def count_once(client: DynamoDBClient, table: str, events: Sequence[Counted]) -> TransactionStats:
+def count_once(
+    client: DynamoDBClient, table: str, events: Sequence[Counted], *, guards: Guards | None = None
+) -> TransactionStats:
     """Add each event's contributions to the counters exactly once.
 
     Each group of events is one TransactWriteItems: the events' claims (conditional on not
     existing) and the merged ``ADD`` of their counters. An event whose claim exists was counted
     before (a redelivery, or a concurrent processor): it is dropped and the rest retried.
+    ``guards``, if given, adds guarded writes to each group's transaction (a state kept on a
+    claim item, with the counter moves its change implies); when a condition fails they are
+    read again and computed anew.
 
     Parameters
     ----------
@@ -327,25 +427,34 @@ def count_once(client: DynamoDBClient, table: str, events: Sequence[Counted]) ->
         With the refs of the events found already counted.
     """
     stats = TransactionStats()
-    done = already_claimed(client, table, (e.claim for e in events))
+    # No read of the claims first: a redelivery is rare, and its transaction's failed condition
+    # says which claims exist (then read, dropped and the rest retried). Reading every claim
+    # beforehand cost one read unit per event on every first delivery.
     todo: dict[tuple[Key, str], Counted] = {}
     for event in events:
         slot = (event.claim.item, event.claim.attribute)
-        if event.claim in done or slot in todo:
-            # Counted before, or twice in this batch (a redelivery beside its original): the
-            # first one counts, as the ingest API would have kept the first payload.
+        if slot in todo:
+            # Twice in this batch (a redelivery beside its original): the first one counts, as
+            # the ingest API would have kept the first payload.
             stats.already_counted.append(event.ref)
         else:
             todo[slot] = event
-    for group in _groups(table, list(todo.values())):
-        _count_group(client, table, group, stats)
+    for group in _groups(table, list(todo.values()), guards):
+        _count_group(client, table, group, stats, guards)
     return stats
 
 
-def _count_group(client: DynamoDBClient, table: str, group: list[Counted], stats: TransactionStats) -> None:
+def _count_group(
+    client: DynamoDBClient,
+    table: str,
+    group: list[Counted],
+    stats: TransactionStats,
+    guards: Guards | None = None,
+) -> None:
     attempt = 0
     while group:
-        items = _build_transaction(table, group)
+        guarded = guards.guarded(group) if guards else []
+        items = _build_transaction(table, group, guarded)
         try:
             client.transact_write_items(TransactItems=items)
         except client.exceptions.TransactionCanceledException as exc:
@@ -361,9 +470,16 @@ def _count_group(client: DynamoDBClient, table: str, group: list[Counted], stats
                 done = already_claimed(client, table, (e.claim for e in group))
                 stats.already_counted.extend(e.ref for e in group if e.claim in done)
                 group = [e for e in group if e.claim not in done]
+                if guards:
+                    guards.stale(group)
+                if not done:
+                    # A guarded item changed under us (a concurrent processor): wait a little.
+                    _backoff(attempt)
             else:
                 _backoff(attempt)
             continue
+        if guards:
+            guards.committed(group, guarded)
         stats.transactions += 1
         stats.items += len(items)
         return
@@ -376,6 +492,15 @@ def add_to_sets(client: DynamoDBClient, table: str, item: Key, sets: Mapping[str
         if members:
             expr.add(name, set(members))
     if expr.terms:
+        client.update_item(**expr.update(table, *item))
+
+
+def set_attributes(client: DynamoDBClient, table: str, item: Key, values: Mapping[str, Any]) -> None:
+    """Set attributes to fixed values: idempotent, so safe to repeat after a crash."""
+    expr = _Expression()
+    for attribute, value in values.items():
+        expr.sets.append(f"{expr.name(attribute)} = {expr.value(value)}")
+    if expr.sets:
         client.update_item(**expr.update(table, *item))
 
 
@@ -404,3 +529,30 @@ def set_if_newer(
     except client.exceptions.ConditionalCheckFailedException:
         return False
     return True
+
+
+def query_partition(
+    client: DynamoDBClient, table: str, pk: str, *, projection: Sequence[str] = (), **extra: Any
+) -> Iterable[dict[str, Any]]:
+    """Every item of one partition, page by page (a Query by key, never a scan).
+
+    ``extra`` goes into the request as it is (``ScanIndexForward``, ``Limit``, a narrower
+    ``KeyConditionExpression`` with its values).
+    """
+    request: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": pk}},
+        **extra,
+    }
+    if projection:
+        names = {f"#p{i}": n for i, n in enumerate(projection)}
+        request["ProjectionExpression"] = ", ".join(names)
+        request["ExpressionAttributeNames"] = names
+    while True:
+        page = client.query(**request)
+        for raw in page.get("Items", []):
+            yield from_ddb(raw)
+        if "LastEvaluatedKey" not in page:
+            return
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

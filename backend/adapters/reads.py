@@ -8,12 +8,12 @@ product; ``ALERTS``: from ``since`` on, newest first, at most ``limit``). The la
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from backend.adapters.dynamo import DAY_SKU_SHARDS, batch_get, day_pk, from_ddb
+from backend.adapters.dynamo import DAY_SKU_SHARDS, batch_get, day_pk, query_partition
 from backend.domain.inventory import CatalogueEntry, StockLevel
 from backend.domain.products import SkuSales
 
@@ -23,12 +23,14 @@ else:
     DynamoDBClient = Any
 
 _UNITS, _REVENUE = "u:", "r:"
+# The day reads of a long range are made by up to this many BatchGetItem calls side by side.
+READ_PARALLELISM = 8
 _ON_HAND, _REORDER_POINT = "oh:", "rp:"
 
 
 def day_sales(client: DynamoDBClient, table: str, days: Sequence[date]) -> dict[date, dict[str, Any]]:
     """The sales counters (``DAY#<date>``/``SALES``) of each day that has any."""
-    items = batch_get(client, table, [(day_pk(d), "SALES") for d in days])
+    items = batch_get(client, table, [(day_pk(d), "SALES") for d in days], parallel=READ_PARALLELISM)
     return {d: items[(day_pk(d), "SALES")] for d in days if (day_pk(d), "SALES") in items}
 
 
@@ -37,7 +39,9 @@ def day_sku_sales(
 ) -> dict[date, dict[str, SkuSales]]:
     """Units and line revenue per SKU of each day (its ``SKUS#<n>`` shards merged)."""
     shards = [f"SKUS#{n}" for n in range(DAY_SKU_SHARDS)]
-    items = batch_get(client, table, [(day_pk(d), shard) for d in days for shard in shards])
+    items = batch_get(
+        client, table, [(day_pk(d), shard) for d in days for shard in shards], parallel=READ_PARALLELISM
+    )
     out: dict[date, dict[str, SkuSales]] = {}
     for day in days:
         units: dict[str, int] = {}
@@ -56,28 +60,11 @@ def day_sku_sales(
     return out
 
 
-def _partition(client: DynamoDBClient, table: str, pk: str, **extra: Any) -> Iterator[dict[str, Any]]:
-    """The items of one partition, page by page (a Query by key, never a scan)."""
-    request: dict[str, Any] = {
-        "TableName": table,
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": pk}},
-        **extra,
-    }
-    while True:
-        page = client.query(**request)
-        for raw in page.get("Items", []):
-            yield from_ddb(raw)
-        if "LastEvaluatedKey" not in page:
-            return
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 def stock_levels(client: DynamoDBClient, table: str) -> dict[str, StockLevel]:
     """On hand and reorder point of every SKU the stock buckets know (the 16 ``STOCK`` items)."""
     on_hand: dict[str, int] = {}
     reorder_points: dict[str, int] = {}
-    for item in _partition(client, table, "STOCK"):
+    for item in query_partition(client, table, "STOCK"):
         for name, value in item.items():
             if name.startswith(_ON_HAND):
                 on_hand[name[len(_ON_HAND) :]] = int(value)
@@ -96,13 +83,7 @@ def _entry(item: dict[str, Any]) -> CatalogueEntry:
 
 def catalogue(client: DynamoDBClient, table: str) -> dict[str, CatalogueEntry]:
     """Every product of the catalogue (the ``CATALOG`` partition)."""
-    items = _partition(
-        client,
-        table,
-        "CATALOG",
-        ProjectionExpression="sk, #name, category, reorder_point",
-        ExpressionAttributeNames={"#name": "name"},
-    )
+    items = query_partition(client, table, "CATALOG", projection=["sk", "name", "category", "reorder_point"])
     return {item["sk"]: _entry(item) for item in items}
 
 
@@ -130,8 +111,19 @@ def alert_feed(
             ":since": {"S": since.astimezone(UTC).isoformat()},
         }
     alerts = []
-    for item in _partition(client, table, "ALERTS", **extra):
+    for item in query_partition(client, table, "ALERTS", **extra):
         alerts.append(item)
         if len(alerts) > limit:
             return alerts[:limit], True
     return alerts, False
+
+
+def cohort_counters(client: DynamoDBClient, table: str, months: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The activity counters (``COHORT#<YYYY-MM>``/``COUNTS``) of each cohort month that has any."""
+    items = batch_get(client, table, [(f"COHORT#{month}", "COUNTS") for month in months])
+    return {pk.split("#", 1)[1]: item for (pk, _), item in items.items()}
+
+
+def segments_snapshot(client: DynamoDBClient, table: str) -> dict[str, Any] | None:
+    """The last snapshot the ``segments`` job wrote (``SEGMENTS``/``LATEST``), if any."""
+    return batch_get(client, table, [("SEGMENTS", "LATEST")]).get(("SEGMENTS", "LATEST"))

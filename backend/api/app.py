@@ -32,7 +32,9 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
     def _invalid(exc: RequestValidationError) -> Response[Any]:
         details = []
         for error in exc.errors():
-            name = _parameter(tuple(error.get("loc", ())))
+            # A body that is not JSON at all is located at ("body", <offset>): name the body.
+            invalid_json = error.get("type") == "json_invalid"
+            name = "body" if invalid_json else _parameter(tuple(error.get("loc", ())))
             details.append({"parameter": name, "problem": str(error.get("msg", "invalid"))})
         names = ", ".join(d["parameter"] for d in details)
         return error_response(422, "invalid_parameter", f"invalid parameter: {names}", details)

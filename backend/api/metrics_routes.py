@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -69,24 +68,27 @@ def metrics_sales(
     summary="Sales per channel",
     description=(
         "For each channel (web, mobile, marketplace, pos; all listed, zeros included) the orders "
-        "placed in start..end: gross_sales, discounts, average_order_value, orders, units. "
-        "Refunds do not name a channel, so returns (and net sales) are not split by channel: "
-        "`unattributed_returns` is the returns of the whole store over the range."
+        "placed in start..end: gross_sales, discounts, average_order_value, orders, units; and "
+        "returns (refunds that occurred in the range, under the channel of the order they refund) "
+        "and net_sales = gross_sales - discounts - returns. `unattributed_returns` holds refunds "
+        "whose order was never received: the channels' returns plus it equal the summary's returns."
     ),
-    responses={200: {"description": "{channels: [{channel, gross_sales, discounts, ...}], ...}"}},
+    responses={
+        200: {"description": "{channels: [{channel, gross_sales, discounts, returns, net_sales, ...}], ...}"}
+    },
     tags=["metrics"],
 )
 def metrics_channels(start: StartDate, end: EndDate) -> Response[Any]:
     require_read_key()
     check_range(start, end)
     sales = list(reads.day_sales(client("dynamodb"), _table(), list(days(start, end))).values())
-    channels = [{"channel": c.pop("channel"), **metrics.to_json(c)} for c in by_channel(sales)]
-    returns = Decimal(metrics.summarize(sales, [])["returns"])
+    rows, unattributed = by_channel(sales)
+    channels = [{"channel": c.pop("channel"), **metrics.to_json(c)} for c in rows]
     body = {
         "start": start.isoformat(),
         "end": end.isoformat(),
         "channels": channels,
-        "unattributed_returns": format_money(returns),
+        "unattributed_returns": format_money(unattributed),
     }
     return json_response(200, body)
 

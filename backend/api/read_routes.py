@@ -9,12 +9,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from backend.adapters.clients import client
-from backend.adapters.rollups import day_rollups
 from backend.api.auth import check_key, header
 from backend.api.errors import ApiError, json_response
 from backend.domain import metrics
-from backend.domain.calendar import days, previous_period
+from backend.domain.calendar import previous_period
+from backend.processing.figures import summary_for
 from backend.settings import get_settings
 
 MAX_RANGE_DAYS = 731
@@ -55,14 +54,6 @@ def health() -> Response[Any]:
     return json_response(200, {"status": "ok"})
 
 
-def summary_for(start: date, end: date) -> dict[str, Any]:
-    settings = get_settings()
-    sales, customers = day_rollups(
-        client("dynamodb"), settings.require("analytics_table"), list(days(start, end))
-    )
-    return metrics.summarize(sales, customers)
-
-
 @router.get(
     "/v1/metrics/summary",
     summary="Every metric of a date range",
@@ -94,5 +85,5 @@ def metrics_summary(
         body["previous_start"] = before_start.isoformat()
         body["previous_end"] = before_end.isoformat()
         body["previous"] = metrics.to_json(previous)
-        body["change_pct"] = metrics.to_json(metrics.change_pct(current, previous))
+        body["change_pct"] = metrics.change_to_json(metrics.change_pct(current, previous))
     return json_response(200, body)

@@ -14,9 +14,8 @@ from backend.adapters import reads
 from backend.adapters.clients import client
 from backend.api.errors import json_response
 from backend.api.read_routes import require_read_key
-from backend.domain import inventory, products
-from backend.domain.calendar import days
 from backend.domain.stock import Status
+from backend.processing.figures import inventory_report
 from backend.settings import get_settings
 
 MAX_ALERTS = 1000
@@ -28,23 +27,6 @@ def store_today(now: datetime | None = None) -> date:
     """Today in the store's time zone: the one clock of the read API ("the last 28 days" end
     today). ``now`` fixes the instant, for tests."""
     return (now or datetime.now(UTC)).astimezone(get_settings().zone).date()
-
-
-def inventory_report(today: date) -> list[inventory.InventoryRow]:
-    """Every SKU of the catalogue or of the stock, with the 28- and 90-day figures ending
-    ``today`` (a store day)."""
-    dynamodb, table = client("dynamodb"), get_settings().require("analytics_table")
-    first_90, _ = inventory.window(today, inventory.ABC_DAYS)
-    first_28, _ = inventory.window(today, inventory.COVER_DAYS)
-    sold = reads.day_sku_sales(dynamodb, table, list(days(first_90, today)))
-    units_28d = products.totals(s for day, s in sold.items() if day >= first_28)
-    revenue_90d = products.totals(sold.values())
-    return inventory.inventory_rows(
-        reads.catalogue(dynamodb, table),
-        reads.stock_levels(dynamodb, table),
-        {sku: s.units for sku, s in units_28d.items()},
-        {sku: s.revenue for sku, s in revenue_90d.items()},
-    )
 
 
 @router.get(

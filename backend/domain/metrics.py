@@ -85,6 +85,18 @@ def change_pct(
     return out
 
 
+def change_to_json(changes: Mapping[str, Decimal | None]) -> dict[str, float | None]:
+    """Wire form of :func:`change_pct`: every change a number of percent with its two decimals
+    (a change is not money nor a count, whatever metric it is of), ``None`` kept.
+
+    Examples
+    --------
+    >>> change_to_json({"orders": Decimal("3.94"), "net_sales": None})
+    {'orders': 3.94, 'net_sales': None}
+    """
+    return {name: None if change is None else float(change) for name, change in changes.items()}
+
+
 def to_json(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """Wire form: money as two-decimal strings, counts as integers, shares as numbers."""
     out: dict[str, Any] = {}

@@ -8,12 +8,25 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 
-from backend.api import ingest_routes, metrics_routes, read_routes, stock_routes
+from backend.api import (
+    customer_routes,
+    ingest_routes,
+    metrics_routes,
+    read_routes,
+    report_routes,
+    stock_routes,
+)
 from backend.api.app import build_app
 from backend.api.errors import json_response
 
 logger = Logger(service="storepulse-api")
-READ_ROUTERS = (read_routes.router, metrics_routes.router, stock_routes.router)
+READ_ROUTERS = (
+    read_routes.router,
+    metrics_routes.router,
+    stock_routes.router,
+    customer_routes.router,
+    report_routes.router,
+)
 app = build_app(*READ_ROUTERS)
 # The description covers every route, the ingest function's too.
 _described = build_app(ingest_routes.router, *READ_ROUTERS)

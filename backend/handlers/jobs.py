@@ -5,13 +5,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from backend.adapters.clients import client
-from backend.processing import stock
+from backend.processing import compaction, digests, segments, stock
 from backend.settings import get_settings
 
 logger = Logger(service="storepulse-jobs")
@@ -29,7 +30,35 @@ def alert_sweep() -> dict[str, Any]:
     return {"resent": sent}
 
 
-JOBS: dict[str, Callable[[], dict[str, Any]]] = {"alert-sweep": alert_sweep}
+def send_digests() -> dict[str, Any]:
+    """E-mail the digests due today (store day): daily ones, and weekly ones on Mondays."""
+    run = digests.run_digests(datetime.now(UTC).astimezone(get_settings().zone).date())
+    return run.to_json()
+
+
+def segments_job() -> dict[str, Any]:
+    """Score every customer (RFM) as of today in the store and write the segments snapshot."""
+    settings = get_settings()
+    today = datetime.now(UTC).astimezone(settings.zone).date()
+    return segments.run(client("dynamodb"), settings.require("analytics_table"), today)
+
+
+def lake_compaction(days: Sequence[str] | None = None) -> dict[str, Any]:
+    """Turn the lake's NDJSON into Parquet: every day up to yesterday (store zone) whose
+    objects changed since its file was written; ``{"days": ["2025-03-09"]}`` rebuilds those."""
+    settings = get_settings()
+    yesterday = datetime.now(UTC).astimezone(settings.zone).date() - timedelta(days=1)
+    chosen = None if days is None else [date.fromisoformat(day) for day in days]
+    return compaction.run(client("s3"), settings.require("lake_bucket"), up_to=yesterday, days=chosen)
+
+
+# A job takes its options from the rest of its input: {"job": NAME, **options}.
+JOBS: dict[str, Callable[..., dict[str, Any]]] = {
+    "alert-sweep": alert_sweep,
+    "digests": send_digests,
+    "lake-compaction": lake_compaction,
+    "segments": segments_job,
+}
 
 
 class UnknownJob(ValueError):
@@ -41,6 +70,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     name = event.get("job")
     if name not in JOBS:
         raise UnknownJob(f"unknown job {name!r}; known jobs: {', '.join(sorted(JOBS))}")
-    result = JOBS[name]()
+    options = {key: value for key, value in event.items() if key != "job"}
+    result = JOBS[name](**options)
     logger.info("job done", extra={"job": name, "result": result})
     return {"job": name, **result}

@@ -72,6 +72,11 @@ def _banner(stack: LocalStack, dashboard_url: str | None, out: TextIO) -> None:
         ("Ingest key", stack.keys.ingest_key),
         ("Read key", stack.keys.read_key),
     ]
+    if dashboard_url:
+        rows += [
+            ("Dashboard user", stack.keys.dash_user),
+            ("Dashboard password", stack.keys.dash_password),
+        ]
     width = max(len(label) for label, _ in rows)
     print("\nstorepulse is running", file=out)
     for label, value in rows:
@@ -149,6 +154,9 @@ def _start_dashboard(stack: LocalStack, port: int) -> HttpServer | None:
     # The dashboard knows the product only through the HTTP API: it gets its URL and key.
     os.environ["STOREPULSE_API_URL"] = stack.api_url
     os.environ.setdefault("STOREPULSE_READ_KEY", stack.keys.read_key)
+    for name, value in stack.keys.dashboard_environment().items():
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("STORE_TIMEZONE", stack.options.store_timezone)
     try:
         server = _dashboard_server()
     except Exception as exc:

@@ -26,6 +26,19 @@ class DevKeys:
     ingest_key: str
     read_key: str
     pii_hash_key: str
+    unsubscribe_signing_key: str = ""
+    # The dashboard's sign-in and the key that signs its session cookie.
+    dash_user: str = "storepulse"
+    dash_password: str = ""
+    dash_secret: str = ""
+
+    def dashboard_environment(self) -> dict[str, str]:
+        """What the dashboard process gets (it hashes the password as it reads it)."""
+        return {
+            "STOREPULSE_DASH_USER": self.dash_user,
+            "STOREPULSE_DASH_PASSWORD": self.dash_password,
+            "STOREPULSE_DASH_SECRET": self.dash_secret,
+        }
 
     def handler_environment(self) -> dict[str, str]:
         """What the handlers get: digests of the API keys and the HMAC key for e-mails.
@@ -40,6 +53,7 @@ class DevKeys:
             "INGEST_KEY_SHA256": sha256_hex(self.ingest_key),
             "READ_KEY_SHA256": sha256_hex(self.read_key),
             "PII_HASH_KEY": self.pii_hash_key,
+            "UNSUBSCRIBE_SIGNING_KEY": self.unsubscribe_signing_key,
         }
 
 
@@ -84,8 +98,9 @@ def load_or_create_keys(data_dir: Path, environ: Mapping[str, str] | None = None
     data_dir
         ``STOREPULSE_DATA_DIR``; created when missing.
     environ
-        Where ``STOREPULSE_INGEST_KEY``, ``STOREPULSE_READ_KEY`` and ``PII_HASH_KEY`` may be
-        set; ``os.environ`` by default.
+        Where ``STOREPULSE_INGEST_KEY``, ``STOREPULSE_READ_KEY``, ``PII_HASH_KEY``,
+        ``UNSUBSCRIBE_SIGNING_KEY``, ``STOREPULSE_DASH_USER``, ``STOREPULSE_DASH_PASSWORD`` and
+        ``STOREPULSE_DASH_SECRET`` may be set; ``os.environ`` by default.
 
     Examples
     --------
@@ -100,7 +115,14 @@ def load_or_create_keys(data_dir: Path, environ: Mapping[str, str] | None = None
     stored = read_stored_keys(data_dir)
     generated = {
         name: stored.get(name) or secrets.token_urlsafe(32)
-        for name in ("ingest_key", "read_key", "pii_hash_key")
+        for name in (
+            "ingest_key",
+            "read_key",
+            "pii_hash_key",
+            "unsubscribe_signing_key",
+            "dash_password",
+            "dash_secret",
+        )
     }
     if generated != stored:
         write_private(data_dir / KEYS_FILE, json.dumps(generated, indent=2) + "\n")
@@ -108,4 +130,10 @@ def load_or_create_keys(data_dir: Path, environ: Mapping[str, str] | None = None
         ingest_key=environ.get("STOREPULSE_INGEST_KEY") or generated["ingest_key"],
         read_key=environ.get("STOREPULSE_READ_KEY") or generated["read_key"],
         pii_hash_key=environ.get("PII_HASH_KEY") or generated["pii_hash_key"],
+        unsubscribe_signing_key=(
+            environ.get("UNSUBSCRIBE_SIGNING_KEY") or generated["unsubscribe_signing_key"]
+        ),
+        dash_user=environ.get("STOREPULSE_DASH_USER") or "storepulse",
+        dash_password=environ.get("STOREPULSE_DASH_PASSWORD") or generated["dash_password"],
+        dash_secret=environ.get("STOREPULSE_DASH_SECRET") or generated["dash_secret"],
     )

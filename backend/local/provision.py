@@ -95,6 +95,34 @@ def _ensure_bucket(aws: AwsClients, name: str) -> None:
             "RestrictPublicBuckets": True,
         },
     )
+    # No TLS-only bucket policy here: moto enforces bucket policies and the local endpoint is
+    # plain HTTP. The Terraform sets it on buckets marked "tls_only" in stack.json.
+
+
+def _ensure_expiry(aws: AwsClients, bucket: str, prefix: str, days: int) -> None:
+    aws.s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": f"expire-{prefix.strip('/') or 'all'}-after-{days}-days",
+                    "Filter": {"Prefix": prefix},
+                    "Status": "Enabled",
+                    "Expiration": {"Days": days},
+                }
+            ]
+        },
+    )
+
+
+def _ensure_ttl(aws: AwsClients, table: str, attribute: str) -> None:
+    current = aws.dynamodb.describe_time_to_live(TableName=table).get("TimeToLiveDescription", {})
+    enabled = current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
+    if enabled and current.get("AttributeName") == attribute:
+        return
+    aws.dynamodb.update_time_to_live(
+        TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+    )
 
 
 def _ensure_queue(aws: AwsClients, name: str, attributes: dict[str, str]) -> str:
@@ -233,10 +261,14 @@ def provision(
     resources = Resources(account_id="", region=aws.region)
     for table in spec.tables:
         _ensure_table(aws, table.name, table.hash_key, table.range_key)
+        if table.ttl_attribute:
+            _ensure_ttl(aws, table.name, table.ttl_attribute)
         resources.tables[table.name] = table.name
         resources.environment[table.env] = table.name
     for bucket in spec.buckets:
         _ensure_bucket(aws, bucket.name)
+        if bucket.expire_days:
+            _ensure_expiry(aws, bucket.name, bucket.expire_prefix or "", bucket.expire_days)
         resources.buckets[bucket.name] = bucket.name
         resources.environment[bucket.env] = bucket.name
     for topic in spec.topics:
@@ -253,13 +285,15 @@ def provision(
         resources.environment[spec.event_bus.env] = spec.event_bus.name
 
     for queue in spec.queues:
-        ensure_queue_with_dlq(
+        url = ensure_queue_with_dlq(
             aws,
             resources,
             queue.name,
             visibility_timeout=visibility_timeout or spec.visibility_timeout(queue),
             max_receive_count=queue.max_receive_count,
         )
+        if queue.env:
+            resources.environment[queue.env] = url
     for bridge in spec.bridges():
         url = _ensure_queue(
             aws,
@@ -378,6 +412,9 @@ def lookup(spec: StackSpec, aws: AwsClients, *, prefix: str = "") -> Resources:
             resources.queue_urls[name] = str(aws.sqs.get_queue_url(QueueName=prefix + name)["QueueUrl"])
         except ClientError as exc:
             raise ResourceMissing(f"queue {prefix + name} does not exist ({_code(exc)})") from None
+    for queue in spec.queues:
+        if queue.env:
+            resources.environment[queue.env] = resources.queue_urls[queue.name]
     arns = list(resources.topic_arns.values())
     resources.account_id = arns[0].split(":")[4] if arns else ""
     return resources

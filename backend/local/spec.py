@@ -26,12 +26,15 @@ class TableSpec:
     env: str
     hash_key: str
     range_key: str | None = None
+    ttl_attribute: str | None = None
 
 
 @dataclass(frozen=True)
 class BucketSpec:
     name: str
     env: str
+    expire_prefix: str | None = None
+    expire_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class QueueSpec:
     max_receive_count: int
     subscription: SubscriptionSpec | None = None
     rule_target: str | None = None
+    env: str | None = None
 
     @property
     def dlq_name(self) -> str:
@@ -213,9 +217,18 @@ def _parse(raw: Mapping[str, Any], source: Path) -> StackSpec:
     bus = raw.get("event_bus")
     return StackSpec(
         tables=tuple(
-            TableSpec(t["name"], t["env"], t["hash_key"], t.get("range_key")) for t in raw.get("tables", [])
+            TableSpec(t["name"], t["env"], t["hash_key"], t.get("range_key"), t.get("ttl_attribute"))
+            for t in raw.get("tables", [])
         ),
-        buckets=tuple(BucketSpec(b["name"], b["env"]) for b in raw.get("buckets", [])),
+        buckets=tuple(
+            BucketSpec(
+                b["name"],
+                b["env"],
+                b.get("expire_prefix"),
+                int(b["expire_days"]) if b.get("expire_days") is not None else None,
+            )
+            for b in raw.get("buckets", [])
+        ),
         topics=tuple(TopicSpec(t["name"], t["env"]) for t in raw.get("topics", [])),
         event_bus=EventBusSpec(bus["name"], bus["env"]) if bus else None,
         queues=tuple(
@@ -229,6 +242,7 @@ def _parse(raw: Mapping[str, Any], source: Path) -> StackSpec:
                     else None
                 ),
                 rule_target=q.get("rule_target"),
+                env=q.get("env"),
             )
             for q in raw.get("queues", [])
         ),

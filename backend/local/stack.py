@@ -29,6 +29,7 @@ from backend.local.aws import (
     port_in_use,
     wait_for_endpoint,
 )
+from backend.local.downloads import PresignedDownloads, local_reports_environment, with_downloads
 from backend.local.http_api import ApiGateway, HttpServer, Route
 from backend.local.keys import DevKeys, ensure_data_dir, load_or_create_keys
 from backend.local.pollers import Activity, EventSourceMapping, SqsPoller, forward_to_topic
@@ -289,6 +290,7 @@ class LocalStack:
             # Handler logs share the terminal with the simulator's progress bar.
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
             "STOREPULSE_DATA_DIR": str(self.data_dir),
+            **local_reports_environment(self.api_url),
         }
         for name in sorted({n for f in self.spec.functions for n in f.env} | set(self.spec.common_env)):
             if name not in environment and name not in os.environ:
@@ -391,7 +393,12 @@ class LocalStack:
         app = ApiGateway(
             self.route, self.activity, region=self.options.region, account_id=resources.account_id
         )
-        self._http = HttpServer(app, port=self.options.api_port, name="api")
+        # Presigned report downloads are served beside the API, checked as S3 checks them.
+        assert self.aws is not None
+        signing = fake_aws_environment(self.aws.endpoint_url or "", self.options.region)
+        credentials = {signing["AWS_ACCESS_KEY_ID"]: signing["AWS_SECRET_ACCESS_KEY"]}
+        downloads = PresignedDownloads(self.aws, credentials)
+        self._http = HttpServer(with_downloads(app, downloads), port=self.options.api_port, name="api")
         try:
             self._http.start()
         except OSError as exc:

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters.batch import Parsed
-from backend.adapters.dynamo import set_if_newer
+from backend.adapters.dynamo import profile_key, set_if_newer
 from backend.domain.events import CustomerRegistered, Event
-from backend.processing.orders import profile_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

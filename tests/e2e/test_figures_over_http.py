@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -65,6 +66,18 @@ def test_summary_equals_the_oracle(stack: Any, how: str) -> None:
             body["current"], oracle.summary(delivered, start, end, tz=TZ), f"{how} {start}..{end}"
         )
         before = start - timedelta(days=(end - start).days + 1)
-        assert_same_figures(
-            body["previous"], oracle.summary(delivered, before, start - timedelta(days=1), tz=TZ), "previous"
-        )
+        expected_before = oracle.summary(delivered, before, start - timedelta(days=1), tz=TZ)
+        assert_same_figures(body["previous"], expected_before, "previous")
+        # And each change is (current - previous) / previous in percent, half-up to 2 decimals
+        expected_now = oracle.summary(delivered, start, end, tz=TZ)
+        def exact(figures: dict[str, Any], name: str) -> Decimal:
+            # the change of the rate is that of the published (4-decimal) rates
+            if name == "returning_customer_rate" and figures["customers"]:
+                rate = Decimal(figures["returning_customers"]) / Decimal(figures["customers"])
+                return rate.quantize(Decimal("0.0001"), ROUND_HALF_UP)
+            return Decimal(str(figures[name]))
+
+        for name, change in body["change_pct"].items():
+            was, now = exact(expected_before, name), exact(expected_now, name)
+            want = None if was == 0 else ((now - was) / was * 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            assert (None if change is None else Decimal(str(change))) == want, (name, change, want)

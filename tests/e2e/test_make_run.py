@@ -40,11 +40,13 @@ def _summary(api: str, key: str) -> dict[str, object]:
 def test_make_run_serves_the_api_and_keeps_data_across_a_restart(tmp_path: Path) -> None:
     api_port = free_port()
     api = f"http://127.0.0.1:{api_port}"
+    dash_port = free_port()
+    dashboard = f"http://127.0.0.1:{dash_port}"
     environment = clean_environment(
         STOREPULSE_DATA_DIR=str(tmp_path / "data"),
         STOREPULSE_API_PORT=str(api_port),
         STOREPULSE_AWS_PORT=str(free_port()),
-        STOREPULSE_DASH_PORT=str(free_port()),
+        STOREPULSE_DASH_PORT=str(dash_port),
         STOREPULSE_INGEST_KEY="ingest-key-for-this-test",
         STOREPULSE_READ_KEY="read-key-for-this-test",
         SEED="0",
@@ -56,6 +58,10 @@ def test_make_run_serves_the_api_and_keeps_data_across_a_restart(tmp_path: Path)
         first.wait_for("Ctrl-C", timeout=120)
         assert api in first.output and "ingest-key-for-this-test" in first.output
         assert requests.get(f"{api}/v1/health", timeout=10).json() == {"status": "ok"}
+        # and the dashboard answers with its sign-in page, whose generated password is printed
+        assert dashboard in first.output and "Dashboard password" in first.output
+        sign_in = requests.get(f"{dashboard}/", timeout=10)
+        assert sign_in.status_code == 200 and 'id="login-password"' in sign_in.text
         # When an order comes in
         assert send([ORDER], api, "ingest-key-for-this-test", progress=False)["accepted"] == 1
         for _ in range(100):

@@ -91,6 +91,13 @@ def _edge_cases(today: date) -> list[dict[str, Any]]:
         adjust("EDGE-UNDESCRIBED", 5, 9),
         _order(1, sunday_night, "EDGE-OVERSOLD", 3, "marketplace"),
         _order(2, monday_morning, "EDGE-OVERSOLD", 1, "pos"),
+        # A refund of an order the store never sent: in the store's returns, in no channel's
+        _event(
+            "edge-orphan-refund",
+            "order.refunded",
+            monday - timedelta(days=3),
+            {"order_id": "edge-never-sent", "refund_id": "edge-r1", "amount": "7.25", "currency": "USD"},
+        ),
     ]
 
 
@@ -165,15 +172,22 @@ def test_channels_equal_the_oracle(store: Store) -> None:
         for row in body["channels"]:
             want = expected[row["channel"]]
             where = f"{row['channel']} {start}..{end}"
-            for name in ("gross_sales", "discounts", "average_order_value"):
+            for name in ("gross_sales", "discounts", "returns", "net_sales", "average_order_value"):
                 _money(row[name], want[name], f"{where} {name}")
             assert (row["orders"], row["units"]) == (want["orders"], want["units"]), where
-            assert "returns" not in row and "net_sales" not in row  # not known per channel yet
-        _money(
-            body["unattributed_returns"],
-            oracle.summary(store.events, start, end, tz=TZ)["returns"],
-            "returns",
-        )
+        unattributed = oracle.unattributed_returns(store.events, start, end, tz=TZ)
+        _money(body["unattributed_returns"], unattributed, "unattributed_returns")
+        # The channels add up to the summary
+        summary = store.ok("/v1/metrics/summary", start=start, end=end)["current"]
+        for name in ("gross_sales", "discounts", "returns", "net_sales"):
+            total = sum(Decimal(row[name]) for row in body["channels"])
+            if name in ("returns", "net_sales"):
+                total += unattributed if name == "returns" else -unattributed
+            assert total == Decimal(summary[name]), name
+    # The history has refunds in every channel, and the orphan refund in the long range
+    full = oracle.channels(store.events, store.first, store.last, tz=TZ)
+    assert all(full[c]["returns"] > 0 for c in oracle.CHANNELS)
+    assert oracle.unattributed_returns(store.events, store.first, store.last, tz=TZ) == Decimal("7.25")
 
 
 @pytest.mark.parametrize(("by", "limit"), [("net_sales", 10), ("units", 7), ("units", 100)])
@@ -255,6 +269,22 @@ def test_alerts_newest_first_since_and_limit(store: Store) -> None:
     assert first_two["alerts"] == alerts[:2] and first_two["more"] is (len(alerts) > 2)
 
 
+def test_cohorts_equal_the_oracle(store: Store) -> None:
+    # Cohorts from a month before the history to the current month (which may be partial)
+    start_month = (store.first.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    end_month = store.last.strftime("%Y-%m")
+    body = store.ok("/v1/customers/cohorts", start_month=start_month, end_month=end_month)
+    expected = oracle.cohorts(store.events, start_month, end_month, body["as_of"], tz=TZ)
+    assert body["as_of"] in {end_month, datetime.now(ZONE).strftime("%Y-%m")}
+    assert [r["cohort"] for r in body["cohorts"]] == [e["cohort"] for e in expected]
+    for row, want in zip(body["cohorts"], expected, strict=True):
+        assert (row["size"], row["active"]) == (want["size"], want["active"]), row["cohort"]
+        assert row["retention"] == [float(s) for s in want["retention"]], row["cohort"]
+        assert not row["size"] or row["retention"][0] == 1.0
+    # The history has returning customers in later months
+    assert any(sum(r["active"][1:]) for r in body["cohorts"])
+
+
 ROUTES = [
     ("/v1/metrics/sales", {"granularity": "week"}),
     ("/v1/metrics/channels", {}),
@@ -279,6 +309,11 @@ RANGE = {"start": "2025-03-01", "end": "2025-03-31"}
         ("/v1/alerts", {"since": "2025-03-01T10:00:00"}, 422, "since"),  # no offset
         ("/v1/alerts", {"since": "last week"}, 422, "since"),
         ("/v1/alerts", {"limit": "1001"}, 422, "limit"),
+        ("/v1/customers/cohorts", {"start_month": "2025-13", "end_month": "2025-12"}, 422, "start_month"),
+        ("/v1/customers/cohorts", {"start_month": "2025-01", "end_month": "2025-1"}, 422, "end_month"),
+        ("/v1/customers/cohorts", {"start_month": "2025-01"}, 422, "end_month"),
+        ("/v1/customers/cohorts", {"start_month": "2025-03", "end_month": "2025-02"}, 400, "end_month"),
+        ("/v1/customers/cohorts", {"start_month": "2023-01", "end_month": "2025-01"}, 400, "end_month"),
     ],
 )
 def test_bad_parameters_are_named(
@@ -293,12 +328,20 @@ def test_bad_parameters_are_named(
 def test_a_731_day_range_is_fine_and_an_unknown_route_is_404(store: Store) -> None:
     body = store.ok("/v1/metrics/sales", start="2023-01-01", end="2024-12-31", granularity="month")
     assert len(body["series"]) == 24
+    body = store.ok("/v1/customers/cohorts", start_month="2023-01", end_month="2024-12")
+    assert len(body["cohorts"]) == 24
     assert store.get("/v1/metrics/weather", **RANGE).status_code == 404
 
 
 @pytest.mark.parametrize(
     ("path", "params"),
-    [*ROUTES, ("/v1/inventory", {}), ("/v1/alerts", {})],
+    [
+        *ROUTES,
+        ("/v1/inventory", {}),
+        ("/v1/alerts", {}),
+        ("/v1/customers/cohorts", {"start_month": "2025-01", "end_month": "2025-03"}),
+        ("/v1/customers/segments", {}),
+    ],
 )
 def test_only_the_read_key_reads(store: Store, path: str, params: dict[str, Any]) -> None:
     query = {**RANGE, **params} if path.startswith(("/v1/metrics", "/v1/products")) else params
@@ -317,9 +360,15 @@ def test_the_routes_are_described_in_openapi(store: Store) -> None:
         "/v1/products/top",
         "/v1/inventory",
         "/v1/alerts",
+        "/v1/customers/cohorts",
+        "/v1/customers/segments",
     ):
         operation = paths[path]["get"]
         assert operation["description"] and operation["summary"]
         assert all(
             p.get("description") and p["schema"].get("examples") for p in operation.get("parameters", [])
         )
+    # The customer routes show example answers
+    for path in ("/v1/customers/cohorts", "/v1/customers/segments"):
+        content = paths[path]["get"]["responses"]["200"]["content"]["application/json"]
+        assert content["examples"], path

@@ -164,6 +164,19 @@ def _expected_all(raw: list[dict[str, Any]], first: date, last: date) -> None:
             pipeline.summary(start, end), oracle.summary(raw, start, end, tz=TZ), f"{start}..{end}"
         )
     assert_same_stock(pipeline.on_hand(), oracle.on_hand(raw))
+    assert_same_channels(raw, first, last)
+
+
+def assert_same_channels(raw: list[dict[str, Any]], first: date, last: date) -> None:
+    """Returns and net sales per channel (and so the refunds' attribution) as the oracle has them."""
+    status, body = pipeline.api_get(
+        "/v1/metrics/channels", {"start": first.isoformat(), "end": last.isoformat()}
+    )
+    assert status == 200, body
+    expected = oracle.channels(raw, first, last, tz=TZ)
+    for row in body["channels"]:
+        for name in ("returns", "net_sales", "gross_sales"):
+            assert row[name] == format(expected[row["channel"]][name], "f"), (row["channel"], name)
 
 
 def _run_with(

@@ -118,3 +118,73 @@ def test_concurrent_transactions_lose_no_write(stack: StackFixture, table: str) 
         ExpressionAttributeValues={":pk": {"S": prefix}, ":w": {"S": "w"}},
     )["Items"]
     assert len(items) == 4 * 20
+
+
+def test_reads_answer_every_attribute_type_as_written(stack: StackFixture, table: str) -> None:
+    """The server writes read answers with ``json.dumps`` when they hold only JSON's types, and
+    through moto's serializer otherwise (binary values): both must give back what was put."""
+    dynamodb = stack.client("dynamodb")
+    prefix = uuid.uuid4().hex
+    members = {f"customer-{n:04d}-é" for n in range(700)}
+    plain: dict[str, Any] = {
+        **_key(prefix, "plain"),
+        "s": {"S": "héllo"},
+        "n": {"N": "12.50"},
+        "ss": {"SS": sorted(members)},
+        "ns": {"NS": ["1", "2.5", "-3"]},
+        "yes": {"BOOL": True},
+        "nothing": {"NULL": True},
+        "list": {"L": [{"S": "a"}, {"N": "1"}, {"M": {"k": {"SS": ["x", "y"]}}}]},
+        "map": {"M": {"inner": {"L": [{"BOOL": False}]}, "n": {"N": "0"}}},
+    }
+    binary: dict[str, Any] = {
+        **_key(prefix, "binary"),
+        "b": {"B": b"\x00\xffbytes"},
+        "bs": {"BS": [b"\x01", b"\x02"]},
+        "s": {"S": "with bytes"},
+    }
+    for item in (plain, binary):
+        dynamodb.put_item(TableName=table, Item=item)
+
+    def normal(item: dict[str, Any]) -> dict[str, Any]:  # sets come back in any order
+        return {
+            name: {kind: sorted(v) if kind in ("SS", "NS", "BS") else v for kind, v in value.items()}
+            for name, value in item.items()
+        }
+
+    # When the items are read by GetItem, BatchGetItem (whole and projected) and Query
+    got = {sk: dynamodb.get_item(TableName=table, Key=_key(prefix, sk))["Item"] for sk in ("plain", "binary")}
+    batch = dynamodb.batch_get_item(
+        RequestItems={table: {"Keys": [_key(prefix, "plain"), _key(prefix, "binary"), _key(prefix, "none")]}}
+    )
+    projected = dynamodb.batch_get_item(
+        RequestItems={
+            table: {
+                "Keys": [_key(prefix, "plain")],
+                "ProjectionExpression": "ss, #m.inner",
+                "ExpressionAttributeNames": {"#m": "map"},
+            }
+        }
+    )["Responses"][table]
+    queried = dynamodb.query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": prefix}},
+    )
+    # Then every read gives back exactly what was written, type for type
+    for sk, item in (("plain", plain), ("binary", binary)):
+        assert normal(got[sk]) == normal(item)
+    assert sorted(map(normal, batch["Responses"][table]), key=lambda i: i["sk"]["S"]) == [
+        normal(binary),
+        normal(plain),
+    ]
+    assert batch["UnprocessedKeys"] == {}
+    assert normal(projected[0]) == {
+        "ss": {"SS": sorted(members)},
+        "map": {"M": {"inner": plain["map"]["M"]["inner"]}},
+    }
+    assert queried["Count"] == 2
+    assert sorted(map(normal, queried["Items"]), key=lambda i: i["sk"]["S"]) == [
+        normal(binary),
+        normal(plain),
+    ]

@@ -1,0 +1,394 @@
+"""The reports table and bucket: reports, digest subscriptions, digest sends, PDF objects.
+
+Layout of the reports table (``pk``, ``sk``; ``expires_at`` is its TTL attribute):
+
+========================  ========================  ===============================================
+pk                        sk                        holds
+========================  ========================  ===============================================
+``REPORT#<id>``           ``REPORT``                type, start, end, status, object key, reason
+``REPORTS``               ``<created_at>#<id>``     the recent reports, newest last (by key)
+``SUB#<id>``              ``SUB``                   e-mail, frequency, report type, status
+``SUBS``                  ``<created_at>#<id>``     the active subscriptions (removed on cancel)
+``SUB#<id>``              ``SEND#<period>``         one digest send: ``claimed`` -> ``sent``/``failed``
+``DIGEST_REPORT``         ``<type>#<start>#<end>``  the report digests of that period link to
+========================  ========================  ===============================================
+
+Every read is by key (a ``GetItem``, ``BatchGetItem`` or a ``Query`` of one partition): never a
+scan. The e-mail address is kept in clear in this table only (encrypted at rest), because the
+digests must be sent to it; it is never logged and never reaches the lake.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from backend.adapters.dynamo import batch_get, from_ddb, key, to_ddb
+from backend.domain.reports import REPORT_KEEP_DAYS
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+else:
+    DynamoDBClient = Any
+    S3Client = Any
+
+RECENT_REPORTS = 50
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _ttl(moment: datetime, days: int = REPORT_KEEP_DAYS) -> int:
+    return int((moment + timedelta(days=days)).timestamp())
+
+
+def _put(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: to_ddb(v) for k, v in item.items() if v is not None}
+
+
+def _conditional_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") in (
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    )
+
+
+def _create_listed(
+    client: DynamoDBClient,
+    table: str,
+    item_key: tuple[str, str],
+    item: dict[str, Any],
+    listing_key: tuple[str, str],
+    listing: dict[str, Any],
+) -> None:
+    """Create an item (it must not exist: ids are fresh) and its entry in the partition that
+    lists its kind, in one transaction, so a listing never names a missing item."""
+    client.transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": table,
+                    "Item": {**key(*item_key), **_put(item)},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {"Put": {"TableName": table, "Item": {**key(*listing_key), **_put(listing)}}},
+        ]
+    )
+
+
+# -- reports ---------------------------------------------------------------------------------
+
+
+def create_report(
+    client: DynamoDBClient,
+    table: str,
+    report_id: str,
+    report_type: str,
+    start: date,
+    end: date,
+    now: datetime,
+) -> dict[str, Any]:
+    """Record a new ``pending`` report and list it among the recent ones."""
+    created = _iso(now)
+    item = {
+        "report_id": report_id,
+        "type": report_type,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "status": "pending",
+        "created_at": created,
+        "expires_at": _ttl(now),
+    }
+    _create_listed(
+        client,
+        table,
+        (f"REPORT#{report_id}", "REPORT"),
+        item,
+        ("REPORTS", f"{created}#{report_id}"),
+        {"report_id": report_id, "expires_at": item["expires_at"]},
+    )
+    return item
+
+
+def get_report(client: DynamoDBClient, table: str, report_id: str) -> dict[str, Any] | None:
+    """The report, or ``None`` when there is none with that id."""
+    found = client.get_item(TableName=table, Key=key(f"REPORT#{report_id}", "REPORT"), ConsistentRead=True)
+    return from_ddb(found["Item"]) if "Item" in found else None
+
+
+def recent_reports(client: DynamoDBClient, table: str, limit: int = RECENT_REPORTS) -> list[dict[str, Any]]:
+    """The ``limit`` newest reports, newest first (one Query and one BatchGetItem)."""
+    page = client.query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "REPORTS"}},
+        ScanIndexForward=False,
+        Limit=limit,
+    )
+    ids = [from_ddb(raw)["report_id"] for raw in page.get("Items", [])]
+    found = batch_get(client, table, [(f"REPORT#{i}", "REPORT") for i in ids])
+    return [found[(f"REPORT#{i}", "REPORT")] for i in ids if (f"REPORT#{i}", "REPORT") in found]
+
+
+def mark_ready(
+    client: DynamoDBClient, table: str, report_id: str, object_key: str, generated_at: datetime, size: int
+) -> None:
+    client.update_item(
+        TableName=table,
+        Key=key(f"REPORT#{report_id}", "REPORT"),
+        UpdateExpression="SET #status = :ready, object_key = :key, generated_at = :at, size_bytes = :size "
+        "REMOVE reason",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={
+            ":ready": {"S": "ready"},
+            ":key": {"S": object_key},
+            ":at": {"S": _iso(generated_at)},
+            ":size": {"N": str(size)},
+        },
+    )
+
+
+def mark_failed(client: DynamoDBClient, table: str, report_id: str, reason: str) -> None:
+    """``failed`` with a reason, unless it became ready meanwhile."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key=key(f"REPORT#{report_id}", "REPORT"),
+            UpdateExpression="SET #status = :failed, reason = :reason",
+            ConditionExpression="attribute_exists(pk) AND #status <> :ready",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":failed": {"S": "failed"},
+                ":ready": {"S": "ready"},
+                ":reason": {"S": reason[:500]},
+            },
+        )
+    except ClientError as exc:
+        if not _conditional_failed(exc):
+            raise
+
+
+def digest_report_id(
+    client: DynamoDBClient, table: str, report_type: str, start: date, end: date
+) -> str | None:
+    found = client.get_item(
+        TableName=table, Key=key("DIGEST_REPORT", f"{report_type}#{start}#{end}"), ConsistentRead=True
+    )
+    return from_ddb(found["Item"])["report_id"] if "Item" in found else None
+
+
+def remember_digest_report(
+    client: DynamoDBClient,
+    table: str,
+    report_type: str,
+    start: date,
+    end: date,
+    report_id: str,
+    now: datetime,
+) -> None:
+    client.put_item(
+        TableName=table,
+        Item={
+            **key("DIGEST_REPORT", f"{report_type}#{start}#{end}"),
+            **_put({"report_id": report_id, "expires_at": _ttl(now)}),
+        },
+    )
+
+
+# -- subscriptions ---------------------------------------------------------------------------
+
+
+def create_subscription(
+    client: DynamoDBClient,
+    table: str,
+    subscription_id: str,
+    *,
+    email: str,
+    frequency: str,
+    report_type: str,
+    now: datetime,
+) -> dict[str, Any]:
+    created = _iso(now)
+    item = {
+        "subscription_id": subscription_id,
+        "email": email,
+        "frequency": frequency,
+        "report_type": report_type,
+        "status": "active",
+        "created_at": created,
+    }
+    _create_listed(
+        client,
+        table,
+        (f"SUB#{subscription_id}", "SUB"),
+        item,
+        ("SUBS", f"{created}#{subscription_id}"),
+        {"subscription_id": subscription_id},
+    )
+    return item
+
+
+def get_subscription(client: DynamoDBClient, table: str, subscription_id: str) -> dict[str, Any] | None:
+    found = client.get_item(TableName=table, Key=key(f"SUB#{subscription_id}", "SUB"), ConsistentRead=True)
+    return from_ddb(found["Item"]) if "Item" in found else None
+
+
+def active_subscriptions(client: DynamoDBClient, table: str) -> list[dict[str, Any]]:
+    """Every active subscription, oldest first (the ``SUBS`` partition, page by page)."""
+    ids: list[str] = []
+    request: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": "SUBS"}},
+    }
+    while True:
+        page = client.query(**request)
+        ids += [from_ddb(raw)["subscription_id"] for raw in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            break
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    found = batch_get(client, table, [(f"SUB#{i}", "SUB") for i in ids])
+    subscriptions = [found.get((f"SUB#{i}", "SUB")) for i in ids]
+    return [s for s in subscriptions if s is not None and s.get("status") == "active"]
+
+
+def cancel_subscription(client: DynamoDBClient, table: str, subscription_id: str, now: datetime) -> str:
+    """Cancel; returns ``"cancelled"``, ``"already_cancelled"`` or ``"missing"``."""
+    current = get_subscription(client, table, subscription_id)
+    if current is None:
+        return "missing"
+    if current.get("status") != "active":
+        return "already_cancelled"
+    try:
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": key(f"SUB#{subscription_id}", "SUB"),
+                        "UpdateExpression": "SET #status = :cancelled, cancelled_at = :at",
+                        "ConditionExpression": "#status = :active",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":cancelled": {"S": "cancelled"},
+                            ":active": {"S": "active"},
+                            ":at": {"S": _iso(now)},
+                        },
+                    }
+                },
+                {
+                    "Delete": {
+                        "TableName": table,
+                        "Key": key("SUBS", f"{current['created_at']}#{subscription_id}"),
+                    }
+                },
+            ]
+        )
+    except ClientError as exc:
+        if _conditional_failed(exc):
+            return "already_cancelled"
+        raise
+    return "cancelled"
+
+
+# -- digest sends ----------------------------------------------------------------------------
+
+
+def claim_send(client: DynamoDBClient, table: str, subscription_id: str, period: str, now: datetime) -> bool:
+    """Claim the send of one digest; ``False`` when it was claimed or sent before.
+
+    A send that ``failed`` (the transport refused it, nothing went out) may be claimed again.
+    """
+    try:
+        client.update_item(
+            TableName=table,
+            Key=key(f"SUB#{subscription_id}", f"SEND#{period}"),
+            UpdateExpression="SET #state = :claimed, claimed_at = :at, expires_at = :ttl ADD attempts :one",
+            ConditionExpression="attribute_not_exists(pk) OR #state = :failed",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={
+                ":claimed": {"S": "claimed"},
+                ":failed": {"S": "failed"},
+                ":at": {"S": _iso(now)},
+                ":ttl": {"N": str(_ttl(now, 400))},
+                ":one": {"N": "1"},
+            },
+        )
+    except ClientError as exc:
+        if _conditional_failed(exc):
+            return False
+        raise
+    return True
+
+
+def finish_send(
+    client: DynamoDBClient,
+    table: str,
+    subscription_id: str,
+    period: str,
+    *,
+    state: str,
+    now: datetime,
+    detail: str,
+) -> None:
+    """Move a claimed send to ``sent`` (``detail``: the message id) or ``failed`` (the reason)."""
+    client.update_item(
+        TableName=table,
+        Key=key(f"SUB#{subscription_id}", f"SEND#{period}"),
+        UpdateExpression="SET #state = :state, finished_at = :at, detail = :detail",
+        ConditionExpression="#state = :claimed",
+        ExpressionAttributeNames={"#state": "state"},
+        ExpressionAttributeValues={
+            ":state": {"S": state},
+            ":claimed": {"S": "claimed"},
+            ":at": {"S": _iso(now)},
+            ":detail": {"S": detail[:500]},
+        },
+    )
+
+
+def sends(client: DynamoDBClient, table: str, subscription_id: str) -> dict[str, dict[str, Any]]:
+    """The digest sends of a subscription, by period."""
+    page = client.query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :send)",
+        ExpressionAttributeValues={":pk": {"S": f"SUB#{subscription_id}"}, ":send": {"S": "SEND#"}},
+    )
+    return {item["sk"][len("SEND#") :]: item for item in map(from_ddb, page.get("Items", []))}
+
+
+# -- objects ---------------------------------------------------------------------------------
+
+
+def put_pdf(client: S3Client, bucket: str, object_key: str, body: bytes) -> None:
+    client.put_object(
+        Bucket=bucket,
+        Key=object_key,
+        Body=body,
+        ContentType="application/pdf",
+        ServerSideEncryption="AES256",
+    )
+
+
+def presigned_download(client: S3Client, bucket: str, object_key: str, file_name: str, ttl: int) -> str:
+    """A GET URL valid ``ttl`` seconds that downloads the object as ``file_name``.
+
+    The URL is a bearer credential for its lifetime: never log it.
+    """
+    return str(
+        client.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": bucket,
+                "Key": object_key,
+                "ResponseContentDisposition": f'attachment; filename="{file_name}"',
+                "ResponseContentType": "application/pdf",
+            },
+            ExpiresIn=ttl,
+        )
+    )

@@ -1,0 +1,336 @@
+"""Reports, digest subscriptions and the one-click unsubscribe (CONTRACT sections 4 and 5).
+
+``/reports`` and ``/subscriptions`` take the read key; ``/unsubscribe`` and the digest's
+download link take no key: a signed token in the link is the credential.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import secrets
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from backend.adapters import reports_store as store
+from backend.adapters.clients import client, presigner
+from backend.api.errors import ApiError, json_response
+from backend.api.read_routes import check_range, require_read_key
+from backend.domain.reports import (
+    ReportRequest,
+    SubscriptionRequest,
+    TokenExpired,
+    TokenInvalid,
+    file_name,
+    verify_token,
+)
+from backend.settings import get_settings
+
+logger = logging.getLogger(__name__)
+router = APIGatewayRouter()
+
+_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+UNSUBSCRIBE = "unsubscribe"
+DOWNLOAD = "download"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _table() -> str:
+    return get_settings().require("reports_table")
+
+
+def download_url(report: dict[str, Any], now: datetime) -> tuple[str, str]:
+    """A fresh presigned GET of a ready report and when it expires (never log the URL)."""
+    settings = get_settings()
+    ttl = settings.report_url_ttl
+    name = file_name(report["type"], date.fromisoformat(report["start"]), date.fromisoformat(report["end"]))
+    url = store.presigned_download(
+        presigner(), settings.require("reports_bucket"), report["object_key"], name, ttl
+    )
+    return url, _iso(now + timedelta(seconds=ttl))
+
+
+def report_view(report: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The wire form of a report: ``download_url``/``expires_at`` are null until it is ready."""
+    url = expires = None
+    if report["status"] == "ready":
+        url, expires = download_url(report, now)
+    view = {
+        "report_id": report["report_id"],
+        "type": report["type"],
+        "start": report["start"],
+        "end": report["end"],
+        "status": report["status"],
+        "download_url": url,
+        "expires_at": expires,
+        "created_at": report["created_at"],
+        "generated_at": report.get("generated_at"),
+        "size_bytes": int(report["size_bytes"]) if report.get("size_bytes") is not None else None,
+    }
+    if report["status"] == "failed":
+        view["reason"] = report.get("reason")
+    return view
+
+
+def _find_report(report_id: str) -> dict[str, Any]:
+    report = store.get_report(client("dynamodb"), _table(), report_id) if _ID.match(report_id) else None
+    if report is None:
+        raise ApiError(404, "not_found", "report_id: no report with this id", [{"parameter": "report_id"}])
+    return report
+
+
+@router.post(
+    "/v1/reports",
+    summary="Generate a PDF report (asynchronously)",
+    description=(
+        "Queues a report of `type` (sales_summary, inventory, customers) over start..end (store "
+        "days, at most 731). Answers 202 at once with the report_id; GET /v1/reports/{report_id} "
+        "says when it is ready and then hands out a presigned download URL. Read key."
+    ),
+    responses={202: {"description": "{report_id, status: pending, type, start, end, ...}"}},
+    tags=["reports"],
+)
+def post_report(request: Annotated[ReportRequest, Body(embed=False)]) -> Response[Any]:
+    require_read_key()
+    check_range(request.start, request.end)
+    settings = get_settings()
+    now = _now()
+    report_id = secrets.token_urlsafe(24)
+    report = store.create_report(
+        client("dynamodb"), _table(), report_id, request.type, request.start, request.end, now
+    )
+    try:
+        client("sqs").send_message(
+            QueueUrl=settings.require("reports_queue_url"), MessageBody=json.dumps({"report_id": report_id})
+        )
+    except Exception:
+        logger.exception("could not queue a report")
+        store.mark_failed(client("dynamodb"), _table(), report_id, "could not be queued; ask again")
+        raise ApiError(503, "unavailable", "the report could not be queued; send the request again") from None
+    return json_response(202, report_view(report, now))
+
+
+@router.get(
+    "/v1/reports",
+    summary="The recent reports, newest first",
+    description="The 50 newest reports with their status; ready ones carry a fresh download URL. Read key.",
+    responses={200: {"description": "{reports: [{report_id, type, start, end, status, download_url, ...}]}"}},
+    tags=["reports"],
+)
+def list_reports() -> Response[Any]:
+    require_read_key()
+    now = _now()
+    found = store.recent_reports(client("dynamodb"), _table())
+    return json_response(200, {"reports": [report_view(r, now) for r in found]})
+
+
+@router.get(
+    "/v1/reports/<report_id>",
+    summary="One report: its status and, once ready, a presigned download URL",
+    description=(
+        "status is pending, ready or failed (with a reason). When ready, download_url is a new "
+        "presigned S3 GET valid REPORT_URL_TTL seconds (expires_at) that downloads as "
+        "storepulse-<type>-<start>-<end>.pdf. Unknown ids get 404. Read key."
+    ),
+    responses={200: {"description": "{report_id, type, start, end, status, download_url, expires_at}"}},
+    tags=["reports"],
+)
+def get_report(report_id: str) -> Response[Any]:
+    require_read_key()
+    return json_response(200, report_view(_find_report(report_id), _now()))
+
+
+def html_page(status: int, title: str, message: str) -> Response[Any]:
+    """A small page for people who followed a link from an e-mail."""
+    body = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title></head>"
+        '<body style="font-family: Helvetica, Arial, sans-serif; max-width: 36em; margin: 3em auto;">'
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
+    )
+    return Response(
+        status_code=status,
+        content_type="text/html; charset=utf-8",
+        body=body,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+@router.get(
+    "/v1/reports/<report_id>/download",
+    summary="The download link of a digest e-mail (no key: a signed token)",
+    description=(
+        "Redirects (302) to a fresh presigned URL of the report when `token` is the signed link "
+        "of a digest for this report; a page says so otherwise."
+    ),
+    responses={302: {"description": "Location: the presigned URL"}},
+    tags=["reports"],
+)
+def download_link(
+    report_id: str, token: Annotated[str | None, Query(description="The signed token of the link")] = None
+) -> Response[Any]:
+    settings = get_settings()
+    now = _now()
+    try:
+        subject = verify_token(settings.require("unsubscribe_signing_key"), DOWNLOAD, token or "", now=now)
+    except TokenExpired:
+        return html_page(
+            400, "Link expired", "This report link has expired. Newer digests carry newer links."
+        )
+    except TokenInvalid:
+        return html_page(
+            400, "Link not valid", "This report link is not valid. Copy the whole link from the e-mail."
+        )
+    report = store.get_report(client("dynamodb"), _table(), subject) if subject == report_id else None
+    if report is None or report["status"] != "ready":
+        return html_page(404, "Report not found", "This report is no longer kept (reports are kept 30 days).")
+    url, _ = download_url(report, now)
+    return Response(status_code=302, content_type=content_types.TEXT_HTML, body="", headers={"Location": url})
+
+
+def subscription_view(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "subscription_id": item["subscription_id"],
+        "email": item["email"],
+        "frequency": item["frequency"],
+        "report_type": item["report_type"],
+        "status": item["status"],
+        "created_at": item["created_at"],
+    }
+
+
+@router.post(
+    "/v1/subscriptions",
+    summary="Subscribe an e-mail address to the daily or weekly digest",
+    description=(
+        "Daily digests go out at 07:00 store time for the previous store day; weekly ones on "
+        "Mondays for the previous Monday-to-Sunday week. Each links to a PDF of `report_type` "
+        "and carries a one-click unsubscribe link. Read key."
+    ),
+    responses={201: {"description": "{subscription_id, email, frequency, report_type, status, created_at}"}},
+    tags=["digests"],
+)
+def post_subscription(request: Annotated[SubscriptionRequest, Body(embed=False)]) -> Response[Any]:
+    require_read_key()
+    item = store.create_subscription(
+        client("dynamodb"),
+        _table(),
+        secrets.token_urlsafe(18),
+        email=request.email,
+        frequency=request.frequency,
+        report_type=request.report_type,
+        now=_now(),
+    )
+    return json_response(201, subscription_view(item))
+
+
+@router.get(
+    "/v1/subscriptions",
+    summary="The active digest subscriptions",
+    responses={200: {"description": "{subscriptions: [...]}"}},
+    tags=["digests"],
+)
+def list_subscriptions() -> Response[Any]:
+    require_read_key()
+    found = store.active_subscriptions(client("dynamodb"), _table())
+    return json_response(200, {"subscriptions": [subscription_view(s) for s in found]})
+
+
+@router.delete(
+    "/v1/subscriptions/<subscription_id>",
+    summary="Cancel a digest subscription",
+    description="Cancelling twice is fine (the answer says it was already cancelled). Unknown ids get 404.",
+    responses={200: {"description": "{subscription_id, status: cancelled, already_cancelled}"}},
+    tags=["digests"],
+)
+def delete_subscription(subscription_id: str) -> Response[Any]:
+    require_read_key()
+    outcome = "missing"
+    if _ID.match(subscription_id):
+        outcome = store.cancel_subscription(client("dynamodb"), _table(), subscription_id, _now())
+    if outcome == "missing":
+        raise ApiError(
+            404,
+            "not_found",
+            "subscription_id: no subscription with this id",
+            [{"parameter": "subscription_id"}],
+        )
+    body = {
+        "subscription_id": subscription_id,
+        "status": "cancelled",
+        "already_cancelled": outcome == "already_cancelled",
+    }
+    return json_response(200, body)
+
+
+def _unsubscribe(token: str | None) -> Response[Any]:
+    settings = get_settings()
+    try:
+        subscription_id = verify_token(
+            settings.require("unsubscribe_signing_key"), UNSUBSCRIBE, token or "", now=_now()
+        )
+    except TokenExpired:
+        return html_page(
+            400,
+            "Link expired",
+            "This unsubscribe link has expired. Use the link in a more recent digest, or ask the store's "
+            "staff to cancel the subscription.",
+        )
+    except TokenInvalid:
+        return html_page(
+            400,
+            "Link not valid",
+            "This unsubscribe link is not valid (it may have been cut when copied). Nothing was changed.",
+        )
+    outcome = store.cancel_subscription(client("dynamodb"), _table(), subscription_id, _now())
+    if outcome == "cancelled":
+        return html_page(
+            200, "Unsubscribed", "You are unsubscribed: this address gets no more of these digests."
+        )
+    if outcome == "already_cancelled":
+        return html_page(
+            200, "Already unsubscribed", "This subscription was already cancelled: nothing more will be sent."
+        )
+    return html_page(
+        404, "Subscription not found", "This subscription no longer exists: nothing more will be sent."
+    )
+
+
+_TOKEN = Annotated[str | None, Query(description="The signed token of the e-mail's link")]
+
+
+@router.get(
+    "/v1/unsubscribe",
+    summary="One-click unsubscribe from a digest (no key)",
+    description="The link of every digest e-mail. Answers an HTML page saying what happened.",
+    responses={
+        200: {"description": "HTML: unsubscribed, or already"},
+        400: {"description": "HTML: bad link"},
+    },
+    tags=["digests"],
+)
+def unsubscribe(token: _TOKEN = None) -> Response[Any]:
+    return _unsubscribe(token)
+
+
+@router.post(
+    "/v1/unsubscribe",
+    summary="One-click unsubscribe (RFC 8058 List-Unsubscribe-Post; no key)",
+    responses={200: {"description": "HTML: unsubscribed, or already"}},
+    tags=["digests"],
+)
+def unsubscribe_post(token: _TOKEN = None) -> Response[Any]:
+    return _unsubscribe(token)

@@ -1,0 +1,154 @@
+"""``storepulse lake query``: DuckDB over the Parquet lake, with the Glue tables' names.
+
+The Parquet files are mirrored into a local cache directory (only new or changed files are
+downloaded, by ETag) and each table is a DuckDB view over its files with ``dt`` as a string
+partition column, as in Glue. Reading local files needs only DuckDB's built-in Parquet reader:
+no extension is installed or downloaded at run time, and it works the same against the local
+stack's moto server and against S3.
+
+A developer tool (DuckDB is a dev dependency); Athena answers the same SQL in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from backend.lake.schema import MONEY, PARTITION_KEY, TABLES, Column, Table
+
+if TYPE_CHECKING:
+    import duckdb
+    from mypy_boto3_s3 import S3Client
+else:
+    S3Client = Any
+
+PARQUET_PREFIX = "parquet/"
+_INDEX = ".etags.json"
+
+
+class QueryError(Exception):
+    """SQL that DuckDB refused; the message is one line."""
+
+
+def sync(
+    s3: S3Client,
+    bucket: str,
+    cache: Path,
+    progress: Callable[[list[dict[str, Any]]], Iterable[dict[str, Any]]] = iter,
+) -> int:
+    """Mirror ``s3://bucket/parquet/`` into ``cache``; returns the number of files downloaded."""
+    cache.mkdir(parents=True, exist_ok=True)
+    index_path = cache / _INDEX
+    index: dict[str, str] = json.loads(index_path.read_text()) if index_path.exists() else {}
+    listed = [
+        obj
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=PARQUET_PREFIX)
+        for obj in page.get("Contents", [])
+        if obj["Key"].endswith(".parquet")
+    ]
+    wanted = {obj["Key"] for obj in listed}
+    for key in [k for k in index if k not in wanted]:
+        (cache / key).unlink(missing_ok=True)
+        del index[key]
+    changed = [
+        obj for obj in listed if index.get(obj["Key"]) != obj["ETag"] or not (cache / obj["Key"]).exists()
+    ]
+    for obj in progress(changed):
+        path = cache / obj["Key"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        s3.download_file(bucket, obj["Key"], str(partial))
+        partial.replace(path)
+        index[obj["Key"]] = obj["ETag"]
+    index_path.write_text(json.dumps(index, sort_keys=True))
+    return len(changed)
+
+
+def _duckdb_type(column: Column) -> str:
+    if column.type == "string":
+        return "VARCHAR"
+    if column.type == "bigint":
+        return "BIGINT"
+    if column.type == "timestamp":
+        return "TIMESTAMPTZ"
+    if column.type == MONEY:
+        return "DECIMAL(12,2)"
+    if column.type == "array<struct>":
+        return "STRUCT(" + ", ".join(f"{f.name} {_duckdb_type(f)}" for f in column.fields) + ")[]"
+    raise ValueError(f"no DuckDB type for {column.type!r}")
+
+
+def _view(table: Table, cache: Path) -> str:
+    folder = cache / PARQUET_PREFIX / table.name
+    if any(folder.glob("dt=*/*.parquet")):
+        pattern = str(folder / "dt=*" / "*.parquet").replace("'", "''")
+        source = (
+            f"SELECT * FROM read_parquet('{pattern}', hive_partitioning = true, "
+            f"hive_types = {{'{PARTITION_KEY}': VARCHAR}})"
+        )
+    else:
+        # No file yet: an empty view with the table's columns, so queries still bind.
+        columns = [f"CAST(NULL AS {_duckdb_type(c)}) AS {c.name}" for c in table.columns]
+        columns.append(f"CAST(NULL AS VARCHAR) AS {PARTITION_KEY}")
+        source = f"SELECT {', '.join(columns)} WHERE false"
+    return f"CREATE OR REPLACE VIEW {table.name} AS {source}"
+
+
+def connect(cache: Path, timezone: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with one view per lake table over the cached files.
+
+    Timestamps show in ``timezone`` (the store's), so ``occurred_at::DATE`` is the store day.
+    """
+    import duckdb
+
+    conn = duckdb.connect(config={"autoinstall_known_extensions": False})
+    conn.execute(f"SET TimeZone = '{timezone}'")
+    for table in TABLES.values():
+        conn.execute(_view(table, cache))
+    return conn
+
+
+def run(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Column names and rows of ``sql``; :class:`QueryError` with DuckDB's first line if refused."""
+    import duckdb
+
+    try:
+        relation = conn.execute(sql)
+        headers = [d[0] for d in relation.description or []]
+        return headers, relation.fetchall() if headers else []
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise QueryError(first) from None
+
+
+def clear(cache: Path) -> None:
+    """Forget every cached file."""
+    shutil.rmtree(cache, ignore_errors=True)
+
+
+def cell(value: Any) -> Any:
+    """A value as plain JSON: money and other decimals as strings, instants as ISO-8601."""
+    if isinstance(value, list):
+        return [cell(v) for v in value]
+    if isinstance(value, dict):
+        return {k: cell(v) for k, v in value.items()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def text(value: Any) -> str:
+    shown = cell(value)
+    if shown is None:
+        return "NULL"
+    return shown if isinstance(shown, str) else json.dumps(shown)
+
+
+def records(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[dict[str, Any]]:
+    for row in rows:
+        yield {h: cell(v) for h, v in zip(headers, row, strict=True)}

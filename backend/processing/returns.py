@@ -1,0 +1,177 @@
+"""Returns per channel: each refund attributed once to the channel of its order.
+
+See :mod:`backend.domain.returns`. Two items per order:
+
+- ``ORDER#<order_id>``/``LINK``: the order's ``channel`` and ``customer_id``. An immutable fact,
+  so the orders processor puts it with a plain ``BatchWriteItem`` (1 write unit, not the 2 of a
+  transactional write) *before* counting the order; repeating the put changes nothing.
+- ``ORDER#<order_id>``/``REFUNDS``: each refund's note ``r:<refund_id> = "<amount>|<day>"``,
+  which is also the refund's claim in its counting transaction (so a refund needs no marker item
+  of its own), and ``a:<refund_id>`` once the refund is attributed.
+
+A refund whose order's link is known when it is counted (its order is in the batch, or its link
+was read, strongly consistent, before counting: the usual case, a refund comes after its order)
+is attributed in its own counting transaction: ``a:<refund_id>`` is noted beside its claim and
+its amount added to ``returns@<channel>`` with the store's ``returns``, at no extra item.
+Otherwise, after counting, the processor reads the batch's ``REFUNDS`` items and the ``LINK``
+items it does not hold (strongly consistent): an order writes its link before reading the
+refunds, a refund its note before reading the link, so of two sides processed at once at least
+the later reader sees both. A refund found with its order is attributed in a transaction that claims
+``a:<refund_id>`` and adds its amount to ``returns@<channel>`` of the refund's day, so it counts
+once however often and by whomever it is found. The refund is also noted on the customer's
+profile (``r:<refund_id> = <amount>``, for the segments job), by a plain idempotent update made
+*before* that transaction: a redelivery after a crash in between finds the refund unattributed
+and writes both again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from backend.adapters.dynamo import Claim, Counted, Note, batch_get, count_once, set_attributes
+from backend.domain.calendar import store_day
+from backend.domain.events import Event, OrderPlaced, OrderRefunded
+from backend.domain.returns import ATTRIBUTED_PREFIX, REFUND_PREFIX, Attribution, attributions, refund_note
+from backend.domain.sales import Contributions, channel_counter
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+
+def link_key(order_id: str) -> tuple[str, str]:
+    return (f"ORDER#{order_id}", "LINK")
+
+
+def refunds_key(order_id: str) -> tuple[str, str]:
+    return (f"ORDER#{order_id}", "REFUNDS")
+
+
+def link_item(order: OrderPlaced) -> dict[str, Any]:
+    """The order's link item (immutable: safe to put again)."""
+    pk, sk = link_key(order.order_id)
+    return {"pk": pk, "sk": sk, "channel": order.channel, "customer_id": order.customer_id}
+
+
+def refund_claim(event: Event, zone: ZoneInfo) -> Claim:
+    """A refund's claim: its note on its order's ``REFUNDS`` item, set only if absent."""
+    data: OrderRefunded = event.data
+    note = refund_note(data.amount, store_day(event.occurred_at, zone))
+    return Claim(refunds_key(data.order_id), REFUND_PREFIX + data.refund_id, note)
+
+
+def read_links(dynamodb: DynamoDBClient, table: str, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The link items of these orders that exist (strongly consistent), by order id."""
+    found = batch_get(dynamodb, table, [link_key(o) for o in order_ids], consistent=True)
+    return {pk.split("#", 1)[1]: item for (pk, _), item in found.items()}
+
+
+def _attribution(event: Event, zone: ZoneInfo, link: Mapping[str, Any]) -> Attribution:
+    data: OrderRefunded = event.data
+    return Attribution(
+        order_id=data.order_id,
+        refund_id=data.refund_id,
+        channel=str(link["channel"]),
+        customer_id=str(link.get("customer_id", "")),
+        day=store_day(event.occurred_at, zone),
+        amount=data.amount,
+    )
+
+
+def counted_refund(
+    dynamodb: DynamoDBClient,
+    table: str,
+    zone: ZoneInfo,
+    refunds: Iterable[tuple[str, Event]],
+    links: Mapping[str, Mapping[str, Any]],
+) -> list[Counted]:
+    """The refunds to count (``(ref, event)`` pairs), each attributed in its own counting
+    transaction when its order's link is in ``links``. Their notes on the customers' profiles
+    are written first (idempotent)."""
+    out = []
+    found = []
+    for ref, event in refunds:
+        contributions = Contributions()
+        contributions.add(event, zone)
+        link = links.get(event.data.order_id)
+        if link is None:
+            out.append(Counted(ref, refund_claim(event, zone), contributions))
+            continue
+        attribution = _attribution(event, zone, link)
+        found.append(attribution)
+        channel = attribution.channel
+        contributions.day_sales[attribution.day][channel_counter("returns", channel)] += attribution.amount
+        note = Note(refunds_key(attribution.order_id), ATTRIBUTED_PREFIX + attribution.refund_id, channel)
+        out.append(Counted(ref, refund_claim(event, zone), contributions, (note,)))
+    _note_on_profiles(dynamodb, table, found)
+    return out
+
+
+def _counted(found: Attribution) -> Counted:
+    contributions = Contributions()
+    contributions.day_sales[found.day][channel_counter("returns", found.channel)] += found.amount
+    claim = Claim(refunds_key(found.order_id), ATTRIBUTED_PREFIX + found.refund_id, found.channel)
+    return Counted(f"attribution:{found.refund_id}", claim, contributions)
+
+
+def _note_on_profiles(dynamodb: DynamoDBClient, table: str, found: Iterable[Attribution]) -> None:
+    """``r:<refund_id> = <amount>`` on each customer's profile: idempotent, outside any
+    transaction (one update per customer)."""
+    per_customer: dict[str, dict[str, str]] = defaultdict(dict)
+    for attribution in found:
+        if attribution.customer_id:
+            note = REFUND_PREFIX + attribution.refund_id
+            per_customer[attribution.customer_id][note] = str(attribution.amount)
+    for customer, notes in sorted(per_customer.items()):
+        set_attributes(dynamodb, table, (f"CUST#{customer}", "PROFILE"), notes)
+
+
+def attribute(
+    dynamodb: DynamoDBClient,
+    table: str,
+    events: Iterable[Event],
+    links: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Attribution]:
+    """Attribute every refund of these events' orders whose order is known and that is not
+    attributed yet (the orders' links and the refunds' notes must be written already).
+
+    ``links`` are link items already read (by order id): links never change, so they are not
+    read again.
+
+    Returns every refund of these orders that is attributed (now or before).
+    """
+    known: dict[str, Mapping[str, Any]] = dict(links or {})
+    order_ids: dict[str, None] = {}
+    for event in events:
+        data = event.data
+        order_ids[data.order_id] = None
+        if isinstance(data, OrderPlaced):
+            known[data.order_id] = link_item(data)
+    if not order_ids:
+        return []
+    wanted = [refunds_key(o) for o in order_ids] + [link_key(o) for o in order_ids if o not in known]
+    read = batch_get(dynamodb, table, wanted, consistent=True)
+    found: list[Attribution] = []
+    todo: list[Attribution] = []
+    for order_id in order_ids:
+        refunds = read.get(refunds_key(order_id))
+        link = known.get(order_id) or read.get(link_key(order_id))
+        if not refunds or not link:
+            continue
+        merged: Mapping[str, Any] = {
+            **refunds,
+            "channel": link["channel"],
+            "customer_id": link["customer_id"],
+        }
+        for attribution in attributions(order_id, merged):
+            found.append(attribution)
+            if ATTRIBUTED_PREFIX + attribution.refund_id not in refunds:
+                todo.append(attribution)
+    if todo:
+        _note_on_profiles(dynamodb, table, todo)
+        count_once(dynamodb, table, [_counted(a) for a in todo])
+    return found

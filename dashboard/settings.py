@@ -1,0 +1,165 @@
+"""The dashboard's configuration, read once from the environment, in one place.
+
+The dashboard knows the product only through the HTTP API: it needs that API's URL and the read
+key, the sign-in (a user name with a hashed password, or Cognito), the session secret and the
+path prefix it is served under (``/dev/`` behind an API Gateway stage, ``/`` behind a custom
+domain or locally).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from werkzeug.security import generate_password_hash
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CognitoSettings:
+    """The OIDC client of a Cognito user pool (hosted UI).
+
+    Attributes
+    ----------
+    domain
+        The user pool's domain, ``https://<prefix>.auth.<region>.amazoncognito.com`` or a custom
+        one; the authorize, token and userInfo endpoints live under it.
+    client_id, client_secret
+        The app client (a confidential client: the code is exchanged server-side).
+    redirect_uri
+        The dashboard's ``.../login/callback`` as registered on the app client; when empty it is
+        derived from the request.
+    """
+
+    domain: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str = ""
+
+
+@dataclass(frozen=True)
+class DashSettings:
+    """Everything the dashboard reads from the environment.
+
+    Attributes
+    ----------
+    api_url
+        ``STOREPULSE_API_URL``; default ``http://127.0.0.1:$STOREPULSE_API_PORT``.
+    read_key
+        ``STOREPULSE_READ_KEY``, sent as ``x-api-key``.
+    api_timeout
+        Seconds per API request (``STOREPULSE_API_TIMEOUT``, default 5).
+    api_cache_seconds
+        How long a GET answer is reused (``STOREPULSE_API_CACHE_SECONDS``, default 30; 0: never).
+    user, password_hash
+        The sign-in: ``STOREPULSE_DASH_USER`` and the hash of ``STOREPULSE_DASH_PASSWORD`` (or
+        ``STOREPULSE_DASH_PASSWORD_HASH``, a Werkzeug hash, so AWS never holds it in clear).
+    secret
+        ``STOREPULSE_DASH_SECRET``, which signs the session cookie.
+    pathname_prefix
+        ``DASH_REQUESTS_PATHNAME_PREFIX`` (``/`` by default, ``/dev/`` under an API Gateway stage).
+    store_timezone
+        ``STORE_TIMEZONE``: "today" and the date presets are store days.
+    currency
+        ``STORE_CURRENCY``, for the money labels.
+    cognito
+        Set when ``COGNITO_DOMAIN``, ``COGNITO_CLIENT_ID`` and ``COGNITO_CLIENT_SECRET`` are.
+    """
+
+    api_url: str
+    read_key: str
+    api_timeout: float
+    api_cache_seconds: float
+    user: str
+    password_hash: str
+    secret: str
+    pathname_prefix: str
+    store_timezone: str
+    currency: str
+    cognito: CognitoSettings | None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.store_timezone)
+
+    @property
+    def password_sign_in(self) -> bool:
+        """A user name and a password are configured."""
+        return bool(self.user and self.password_hash)
+
+
+def normalise_prefix(prefix: str) -> str:
+    """``dev`` -> ``/dev/``; empty -> ``/``.
+
+    Examples
+    --------
+    >>> normalise_prefix("dev"), normalise_prefix("/dev/"), normalise_prefix("")
+    ('/dev/', '/dev/', '/')
+    """
+    stripped = prefix.strip().strip("/")
+    return f"/{stripped}/" if stripped else "/"
+
+
+def _cognito(env: dict[str, str]) -> CognitoSettings | None:
+    names = ("COGNITO_DOMAIN", "COGNITO_CLIENT_ID", "COGNITO_CLIENT_SECRET")
+    if not all(env.get(name) for name in names):
+        return None
+    domain = env["COGNITO_DOMAIN"].rstrip("/")
+    if "://" not in domain:
+        domain = f"https://{domain}"
+    return CognitoSettings(
+        domain=domain,
+        client_id=env["COGNITO_CLIENT_ID"],
+        client_secret=env["COGNITO_CLIENT_SECRET"],
+        redirect_uri=env.get("COGNITO_REDIRECT_URI", ""),
+    )
+
+
+def settings_from(env: dict[str, str]) -> DashSettings:
+    """Build the settings from a mapping of environment variables.
+
+    Examples
+    --------
+    >>> s = settings_from({"STOREPULSE_API_PORT": "9000", "STOREPULSE_DASH_SECRET": "x"})
+    >>> s.api_url, s.password_sign_in, s.pathname_prefix
+    ('http://127.0.0.1:9000', False, '/')
+    """
+    port = env.get("STOREPULSE_API_PORT") or "8000"
+    password = env.get("STOREPULSE_DASH_PASSWORD", "")
+    password_hash = env.get("STOREPULSE_DASH_PASSWORD_HASH", "")
+    if password and not password_hash:
+        # Kept only as a hash: the clear password is not held past this line.
+        password_hash = generate_password_hash(password)
+    secret = env.get("STOREPULSE_DASH_SECRET", "")
+    if not secret:
+        logger.warning(
+            "STOREPULSE_DASH_SECRET is not set: sessions are signed with a random key and end "
+            "when this process does"
+        )
+        secret = secrets.token_urlsafe(32)
+    settings = DashSettings(
+        api_url=(env.get("STOREPULSE_API_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+        read_key=env.get("STOREPULSE_READ_KEY", ""),
+        api_timeout=float(env.get("STOREPULSE_API_TIMEOUT") or 5),
+        api_cache_seconds=float(env.get("STOREPULSE_API_CACHE_SECONDS") or 30),
+        user=env.get("STOREPULSE_DASH_USER", ""),
+        password_hash=password_hash,
+        secret=secret,
+        pathname_prefix=normalise_prefix(env.get("DASH_REQUESTS_PATHNAME_PREFIX", "/")),
+        store_timezone=env.get("STORE_TIMEZONE") or "UTC",
+        currency=env.get("STORE_CURRENCY") or "USD",
+        cognito=_cognito(env),
+    )
+    settings.zone  # noqa: B018 - an unknown time zone fails at start, not on the first page
+    return settings
+
+
+@cache
+def get_settings() -> DashSettings:
+    """Read the environment once per process (tests call ``get_settings.cache_clear()``)."""
+    return settings_from(dict(os.environ))

@@ -1,0 +1,25 @@
+# Every Lambda function, all from the one package built by `make package-backend`.
+
+module "function" {
+  source   = "./modules/function"
+  for_each = local.functions
+
+  name         = "${local.prefix}storepulse-${replace(each.key, "_", "-")}"
+  handler      = each.value.handler
+  package_path = local.package_path
+  timeout      = each.value.timeout
+  memory       = each.value.memory
+  policy_json  = local.function_policies[each.key]
+
+  environment = merge(
+    { for name in each.value.env : name => local.env_values[name] },
+    { for name in local.common_env : name => lookup(local.env_values, name, "storepulse-${replace(each.key, "_", "-")}") },
+  )
+
+  queue_arn               = each.value.source == null ? null : module.queue[each.value.source.queue].arn
+  batch_size              = each.value.source == null ? 10 : each.value.source.batch_size
+  batching_window_seconds = each.value.source == null ? 0 : each.value.source.batching_window_seconds
+
+  log_retention_days = var.log_retention_days
+  alarm_topic_arn    = aws_sns_topic.ops.arn
+}

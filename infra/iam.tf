@@ -1,0 +1,176 @@
+# What each function's code calls, on which resources: nothing else. Logging, tracing and the
+# function's own queue are added by modules/function. tests/infra/test_iam.py reads the code's
+# boto3 calls and checks these grants against them, both ways.
+
+locals {
+  table_arn = { for key, table in aws_dynamodb_table.this : key => table.arn }
+
+  function_policies = {
+    ingest     = data.aws_iam_policy_document.function_ingest.json
+    api        = data.aws_iam_policy_document.function_api.json
+    orders     = data.aws_iam_policy_document.function_orders.json
+    customers  = data.aws_iam_policy_document.function_customers.json
+    inventory  = data.aws_iam_policy_document.function_inventory.json
+    lake       = data.aws_iam_policy_document.function_lake.json
+    alert_feed = data.aws_iam_policy_document.function_alert_feed.json
+    jobs       = data.aws_iam_policy_document.function_jobs.json
+    reports    = data.aws_iam_policy_document.function_reports.json
+  }
+}
+
+data "aws_iam_policy_document" "function_ingest" {
+  statement {
+    sid       = "DuplicateCheckAndRecord"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"]
+    resources = [local.table_arn["ingest"]]
+  }
+  statement {
+    sid       = "PublishEvents"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.this["events"].arn]
+  }
+}
+
+data "aws_iam_policy_document" "function_api" {
+  statement {
+    sid       = "ReadAnalytics"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:Query"]
+    resources = [local.table_arn["analytics"]]
+  }
+  statement {
+    sid       = "ReportsAndSubscriptions"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
+    resources = [local.table_arn["reports"]]
+  }
+  statement {
+    sid       = "RequestReports"
+    actions   = ["sqs:SendMessage"]
+    resources = [module.queue["reports"].arn]
+  }
+  statement {
+    # Presigned download URLs are signed with the function's role.
+    sid       = "PresignReports"
+    actions   = ["s3:GetObject"]
+    resources = ["${module.bucket["reports"].arn}/reports/*"]
+  }
+}
+
+data "aws_iam_policy_document" "function_orders" {
+  statement {
+    # UpdateItem: the counting transaction holds Update actions only; PutItem: the failure log;
+    # BatchWriteItem: order links and directory items (immutable, put before counting).
+    sid       = "CountOrders"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [local.table_arn["analytics"]]
+  }
+  statement {
+    sid       = "RaiseStockAlerts"
+    actions   = ["events:PutEvents"]
+    resources = [aws_cloudwatch_event_bus.this.arn]
+  }
+}
+
+data "aws_iam_policy_document" "function_customers" {
+  statement {
+    # UpdateItem: the registration on the profile; PutItem: the failure log.
+    sid       = "Profiles"
+    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [local.table_arn["analytics"]]
+  }
+}
+
+data "aws_iam_policy_document" "function_inventory" {
+  statement {
+    sid       = "Stock"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [local.table_arn["analytics"]]
+  }
+  statement {
+    sid       = "RaiseStockAlerts"
+    actions   = ["events:PutEvents"]
+    resources = [aws_cloudwatch_event_bus.this.arn]
+  }
+}
+
+data "aws_iam_policy_document" "function_lake" {
+  statement {
+    sid       = "WriteRawEvents"
+    actions   = ["s3:PutObject"]
+    resources = ["${module.bucket["lake"].arn}/events/*"]
+  }
+  statement {
+    sid       = "FailureLog"
+    actions   = ["dynamodb:PutItem"]
+    resources = [local.table_arn["analytics"]]
+  }
+}
+
+data "aws_iam_policy_document" "function_alert_feed" {
+  statement {
+    sid       = "AlertFeed"
+    actions   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
+    resources = [local.table_arn["analytics"]]
+  }
+}
+
+data "aws_iam_policy_document" "function_jobs" {
+  statement {
+    # alert-sweep reads the stock buckets and marks alerts sent; segments and digests query
+    # day rollups; segments writes its snapshot (BatchWriteItem).
+    sid       = "Analytics"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+    resources = [local.table_arn["analytics"]]
+  }
+  statement {
+    sid       = "ResendStockAlerts"
+    actions   = ["events:PutEvents"]
+    resources = [aws_cloudwatch_event_bus.this.arn]
+  }
+  statement {
+    sid       = "LakeCompactionList"
+    actions   = ["s3:ListBucket"]
+    resources = [module.bucket["lake"].arn]
+  }
+  statement {
+    sid       = "LakeCompactionObjects"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${module.bucket["lake"].arn}/events/*", "${module.bucket["lake"].arn}/parquet/*"]
+  }
+  statement {
+    sid       = "DigestSubscriptions"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+    resources = [local.table_arn["reports"]]
+  }
+  statement {
+    # The digests' PDFs are put, never read back: the e-mails link to the API, which presigns.
+    sid       = "DigestReports"
+    actions   = ["s3:PutObject"]
+    resources = ["${module.bucket["reports"].arn}/reports/*"]
+  }
+  statement {
+    # SES authorises a send on the identity and on the configuration set it uses (the
+    # identity's default one here).
+    sid       = "SendDigests"
+    actions   = ["ses:SendRawEmail"]
+    resources = [aws_sesv2_email_identity.digest_sender.arn, aws_sesv2_configuration_set.digests.arn]
+  }
+}
+
+data "aws_iam_policy_document" "function_reports" {
+  statement {
+    # PutItem: the failure log of its queue's messages (backend/handlers/_sqs.py).
+    sid       = "ReadFiguresAndFailureLog"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem"]
+    resources = [local.table_arn["analytics"]]
+  }
+  statement {
+    sid       = "ReportStatus"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [local.table_arn["reports"]]
+  }
+  statement {
+    sid       = "StorePdf"
+    actions   = ["s3:PutObject"]
+    resources = ["${module.bucket["reports"].arn}/reports/*"]
+  }
+}

@@ -1,0 +1,154 @@
+variable "name_prefix" {
+  description = "Prepended to every resource name (e.g. \"prod-\"); empty gives the local stack's names (storepulse-orders, ...). The CLI reads it as STOREPULSE_NAME_PREFIX."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^[a-z0-9-]{0,20}$", var.name_prefix))
+    error_message = "name_prefix: at most 20 characters of a-z, 0-9 and '-'."
+  }
+}
+
+variable "environment" {
+  description = "Deployment name shown in tags and the dashboard's Zappa stage (dev or prod)."
+  type        = string
+  default     = "prod"
+
+  validation {
+    condition     = contains(["dev", "prod"], var.environment)
+    error_message = "environment must be dev or prod (the Zappa stages of zappa_settings.json)."
+  }
+}
+
+variable "store_timezone" {
+  description = "IANA time zone of the store (STORE_TIMEZONE): calendar days of the metrics and the zone the schedules' cron expressions are read in."
+  type        = string
+  default     = "UTC"
+}
+
+variable "store_currency" {
+  description = "ISO 4217 currency of the store (STORE_CURRENCY); events in another currency are rejected."
+  type        = string
+  default     = "USD"
+
+  validation {
+    condition     = can(regex("^[A-Z]{3}$", var.store_currency))
+    error_message = "store_currency must be a three-letter ISO 4217 code such as USD."
+  }
+}
+
+variable "store_name" {
+  description = "The store's name in report PDFs and digest e-mails (STORE_NAME)."
+  type        = string
+  default     = "storepulse"
+}
+
+variable "alert_email" {
+  description = "Address subscribed to the stock-alert topic and the operations alarms (each subscription must be confirmed from the e-mail AWS sends). Empty: no e-mail subscription."
+  type        = string
+  default     = ""
+}
+
+variable "digest_sender" {
+  description = "From address of the digests (DIGEST_SENDER); Terraform creates its SES identity, which must be verified from the e-mail SES sends."
+  type        = string
+}
+
+variable "report_url_ttl" {
+  description = "Seconds a report's presigned download URL stays valid (REPORT_URL_TTL)."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.report_url_ttl >= 60 && var.report_url_ttl <= 43200
+    error_message = "report_url_ttl must be between 60 and 43200 seconds."
+  }
+}
+
+variable "public_api_url" {
+  description = "Base URL of the API for links in e-mails (PUBLIC_API_URL), when served under a custom domain; empty uses the API Gateway stage URL."
+  type        = string
+  default     = ""
+}
+
+variable "dashboard_domain" {
+  description = "Custom domain of the dashboard's static assets (CloudFront alias); empty serves them on the cloudfront.net name."
+  type        = string
+  default     = ""
+}
+
+variable "dashboard_certificate_arn" {
+  description = "ACM certificate (in us-east-1) for dashboard_domain; required when dashboard_domain is set."
+  type        = string
+  default     = ""
+}
+
+variable "log_retention_days" {
+  description = "Days the functions' and the API's CloudWatch logs are kept."
+  type        = number
+  default     = 400
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the values CloudWatch Logs accepts (e.g. 30, 90, 365, 400)."
+  }
+}
+
+variable "lambda_package_path" {
+  description = "The backend's Lambda zip built by `make package-backend`, relative to infra/ or absolute."
+  type        = string
+  default     = "../build/backend.zip"
+}
+
+variable "lambda_log_level" {
+  description = "POWERTOOLS_LOG_LEVEL of every function."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.lambda_log_level)
+    error_message = "lambda_log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "api_stage_name" {
+  description = "Name of the API Gateway stage (the first path segment of the API URL)."
+  type        = string
+  default     = "api"
+}
+
+variable "ingest_throttle" {
+  description = "Usage-plan throttling of the ingest key: steady requests per second and burst."
+  type = object({
+    rate_limit  = number
+    burst_limit = number
+  })
+  default = {
+    rate_limit  = 50
+    burst_limit = 100
+  }
+}
+
+variable "read_throttle" {
+  description = "Usage-plan throttling of the read key (dashboard and integrations): steady requests per second and burst."
+  type = object({
+    rate_limit  = number
+    burst_limit = number
+  })
+  default = {
+    rate_limit  = 20
+    burst_limit = 40
+  }
+}
+
+variable "lake_transition_days" {
+  description = "Days after which the lake's raw NDJSON (events/) moves to S3 Standard-IA, and (times three) to Glacier Instant Retrieval."
+  type        = number
+  default     = 30
+}
+
+variable "tags" {
+  description = "Extra tags put on every resource, on top of Project, Environment and ManagedBy."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,118 @@
+"""The dashboard in headless Chromium (dash_duo) over the session's real local stack.
+
+The dashboard is imported once, configured like ``make run`` configures it: the stack's API URL
+and read key, a sign-in, a session secret and the store's time zone. A small store history goes
+in through the public ingest API; the pages then read it back through the read API.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from backend.local import free_port
+from backend.simulate import generate, send
+from tests.conftest import STORE_TIMEZONE
+
+USER = "ana"
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Dashboard:
+    app: Any
+    api_url: str
+    read_key: str
+    first: Any
+    last: Any
+
+
+@pytest.fixture(scope="session")
+def dashboard(stack: Any) -> Iterator[Dashboard]:
+    # Given a store's last 21 days, sent through the ingest API, and the pipeline settled
+    stack.reset()
+    today = datetime.now(ZoneInfo(STORE_TIMEZONE)).date()
+    events = generate(days=21, orders_per_day=4, seed=23, end=today, tz=STORE_TIMEZONE)
+    totals = send(events, stack.api_url, stack.ingest_key, progress=False)
+    assert totals["accepted"] == len(events), totals
+    stack.wait_idle(60)
+    environment = {
+        "STOREPULSE_API_URL": stack.api_url,
+        "STOREPULSE_READ_KEY": stack.read_key,
+        "STOREPULSE_DASH_USER": USER,
+        "STOREPULSE_DASH_PASSWORD": PASSWORD,
+        "STOREPULSE_DASH_SECRET": "browser-test-session-secret",
+        "STORE_TIMEZONE": STORE_TIMEZONE,
+        "DASH_REQUESTS_PATHNAME_PREFIX": "/",
+    }
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    from dashboard.settings import get_settings
+
+    get_settings.cache_clear()
+    from dashboard.app import app
+
+    try:
+        yield Dashboard(app, stack.api_url, stack.read_key, today - timedelta(days=20), today)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()
+
+
+def start(dash_duo: Any, dashboard: Dashboard) -> str:
+    """Serve the dashboard on a free port (never 8050: a `make run` may hold it)."""
+    dash_duo.start_server(dashboard.app, navigate=False, port=free_port())
+    return str(dash_duo.server.url).rstrip("/")
+
+
+def sign_in(dash_duo: Any, url: str, password: str = PASSWORD) -> None:
+    """Sign in; with the right password, wait until the signed-in shell is shown, so that the
+    sign-in's own redirect cannot land after (and over) the next page the test opens."""
+    dash_duo.driver.get(f"{url}/login")
+    dash_duo.wait_for_element("#login-username").send_keys(USER)
+    dash_duo.find_element("#login-password").send_keys(password)
+    dash_duo.find_element("#login-submit").click()
+    if password == PASSWORD:
+        dash_duo.wait_for_element("#shell-sign-out", timeout=20)
+
+
+def open_page(dash_duo: Any, url: str) -> None:
+    """Open a dashboard page and wait until Dash rendered it and no callback is running."""
+    dash_duo.wait_for_page(url, timeout=20)
+    dash_duo.wait_for_element("#_pages_content > div", timeout=20)
+    dash_duo._wait_for_callbacks()
+
+
+def figure_points(dash_duo: Any, graph_id: str, timeout: float = 15) -> list[Any]:
+    """The x values of a graph's first trace, read from Plotly in the page once it has drawn."""
+    script = (
+        f"var p = document.querySelector('#{graph_id} .js-plotly-plot'); return p && p.data && p.data[0].x;"
+    )
+    deadline = time.monotonic() + timeout
+    points = dash_duo.driver.execute_script(script)
+    while points is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        points = dash_duo.driver.execute_script(script)
+    assert points is not None, f"#{graph_id} was not drawn"
+    return list(points)
+
+
+def text(dash_duo: Any, selector: str) -> str:
+    """The element's text, visible or still fading in."""
+    return " ".join(str(dash_duo.find_element(selector).get_attribute("textContent")).split())
+
+
+def elements(dash_duo: Any, selector: str) -> list[Any]:
+    return list(dash_duo.driver.find_elements(By.CSS_SELECTOR, selector))

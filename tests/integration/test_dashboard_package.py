@@ -1,0 +1,179 @@
+"""The dashboard's Lambda package: ``make package-dashboard`` (Zappa, stage ``dev``), then the packaged
+handler invoked as API Gateway would invoke it, under the ``/dev/`` stage prefix.
+
+The zip is unpacked and run by a bare interpreter (``-I -S``: no site-packages) that sees only
+the zip and what the Lambda Python runtime itself provides (boto3 and its dependencies), so a
+module the dashboard needs but the zip lacks fails here as it would in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+ZIP = ROOT / "build" / "dashboard.zip"
+VENV = ROOT / ".venv-dashboard"
+MAX_ZIPPED = 50 * 1024 * 1024
+LAMBDA_RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py")
+HOST = "abc123defg.execute-api.us-east-1.amazonaws.com"
+
+# Runs inside the bare interpreter: one cold start, then the events in order, carrying the
+# session cookie as a browser would. Prints one JSON line per response.
+INVOKE = r"""
+import base64, json, sys, time
+started = time.perf_counter()
+import handler
+events = json.loads(sys.stdin.read())
+
+class Context:
+    aws_request_id = "test-request"
+    function_name = "storepulse-dashboard-dev"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:storepulse-dashboard-dev"
+    memory_limit_in_mb = 1024
+    log_group_name = log_stream_name = "test"
+    def get_remaining_time_in_millis(self):
+        return 30000
+
+cookie = None
+for event in events:
+    if cookie:
+        event["headers"]["Cookie"] = cookie
+        event["multiValueHeaders"]["Cookie"] = [cookie]
+    response = handler.lambda_handler(event, Context())
+    headers = dict(response.get("headers") or {})
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        headers.setdefault(name, values[-1])
+        if name.lower() == "set-cookie":
+            cookie = values[-1].split(";", 1)[0]
+    if "Set-Cookie" in headers:
+        cookie = headers["Set-Cookie"].split(";", 1)[0]
+    body = response.get("body") or ""
+    if response.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode("utf-8", "replace")
+    print(json.dumps({"status": response["statusCode"], "headers": headers, "body": body}))
+print(json.dumps({"cold_start_seconds": time.perf_counter() - started}))
+"""
+
+
+def event(method: str, path: str, body: str = "", content_type: str = "") -> dict[str, Any]:
+    """An API Gateway REST API proxy event for ``path`` on stage ``dev`` (path without the stage)."""
+    headers = {"Host": HOST, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443", "Accept": "*/*"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": method,
+            "path": f"/dev{path}",
+            "stage": "dev",
+            "requestId": "test",
+            "identity": {"sourceIp": "203.0.113.9", "userAgent": "pytest"},
+        },
+        "body": body or None,
+        "isBase64Encoded": False,
+    }
+
+
+def _runtime_dir(tmp_path: Path) -> Path:
+    """What the Lambda Python runtime provides beside the zip: boto3 and its dependencies."""
+    (site_packages,) = (VENV / "lib").glob("python3.*/site-packages")
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    for name in LAMBDA_RUNTIME_PACKAGES:
+        (runtime / name).symlink_to(site_packages / name)
+    return runtime
+
+
+def test_the_zappa_package_serves_the_dashboard_under_the_dev_prefix(tmp_path: Path) -> None:
+    # Given the zip that `make package-dashboard` builds
+    build = subprocess.run(
+        ["make", "--no-print-directory", "package-dashboard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    assert ZIP.stat().st_size <= MAX_ZIPPED
+    unpacked = tmp_path / "lambda"
+    with zipfile.ZipFile(ZIP) as archive:
+        names = archive.namelist()
+        archive.extractall(unpacked)
+    # It ships the dashboard and its assets, and nothing of the backend
+    assert "dashboard/app.py" in names and "dashboard/assets/style.css" in names
+    assert not [n for n in names if n.startswith(("backend/", "tests/", "reports/"))]
+    # When the handler gets the requests of a person signing in and opening the dashboard
+    prefix = "/dev/"
+    events = [
+        event("GET", "/login"),
+        event("GET", "/"),
+        event(
+            "POST",
+            "/login",
+            "username=ana&password=pa55word&next=%2Fdev%2F",
+            "application/x-www-form-urlencoded",
+        ),
+        event("GET", "/"),
+        event("GET", "/assets/style.css"),
+        event("GET", "/_dash-layout"),
+        event("GET", "/_dash-dependencies"),
+    ]
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "STOREPULSE_DASH_USER": "ana",
+        "STOREPULSE_DASH_PASSWORD": "pa55word",
+        "STOREPULSE_DASH_SECRET": "package-test-secret",
+        "PYTHONPATH": "",
+    }
+    script = f"import sys; sys.path[:0] = [{str(unpacked)!r}, {str(_runtime_dir(tmp_path))!r}]\n" + INVOKE
+    run = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script],
+        cwd=unpacked,
+        input=json.dumps(events),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    *responses, timing = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    sign_in_page, anonymous, signed_in, index, asset, layout, dependencies = responses
+    # Then the sign-in page links its assets under the stage prefix
+    assert sign_in_page["status"] == 200 and f'href="{prefix}assets/style.css"' in sign_in_page["body"]
+    # and the dashboard sends a person who is not signed in there, keeping the prefix
+    assert anonymous["status"] == 302 and anonymous["headers"]["Location"].startswith(f"{prefix}login")
+    assert signed_in["status"] == 302 and signed_in["headers"]["Location"] in (
+        prefix,
+        f"https://{HOST}{prefix}",
+    )
+    # and, signed in, the Dash index asks for everything under /dev/
+    assert index["status"] == 200, index["body"][:500]
+    (config,) = re.findall(r'id="_dash-config" type="application/json">(.*?)</script>', index["body"], re.S)
+    assert json.loads(config)["requests_pathname_prefix"] == prefix
+    scripts = re.findall(r'src="([^"]+)"', index["body"])
+    assert scripts and all(src.startswith(prefix) for src in scripts), scripts
+    assert f'href="{prefix}assets/style.css?m=' in index["body"]
+    assert f'href="{prefix}assets/favicon.ico?m=' in index["body"]
+    assert asset["status"] == 200 and ".sp-kpi" in asset["body"]
+    assert asset["headers"]["Content-Type"].startswith("text/css")
+    # and the layout's links and logo carry the prefix too
+    assert layout["status"] == 200 and dependencies["status"] == 200
+    shell = json.dumps(json.loads(layout["body"]))  # Dash escapes "/" as \\u002f; this undoes it
+    assert f'"href": "{prefix}sales"' in shell and f'"src": "{prefix}assets/logo.svg' in shell
+    assert f'"href": "{prefix}logout"' in shell
+    assert timing["cold_start_seconds"] < 30

@@ -1,0 +1,223 @@
+"""The lake-compaction job and ``storepulse lake query``, against the local stack's moto S3.
+
+Given a shuffled, partly duplicated history written to the lake by the real lake processor
+(one NDJSON object per batch, so a redelivered event sits in two objects), when the
+``lake-compaction`` job runs, then each table's Parquet files hold each event once and the
+money adds up to the oracle's figures to the cent; a second run writes nothing, a forced
+rebuild writes the same bytes, and late NDJSON on a compacted day rebuilds that day only.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import uuid
+from collections import Counter
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyarrow.parquet as pq
+import pytest
+
+from backend import cli
+from backend.adapters.batch import Parsed
+from backend.domain.events import parse_event
+from backend.handlers import jobs
+from backend.lake.schema import TABLE_OF_TYPE, TABLES
+from backend.processing import lake
+from backend.settings import get_settings
+from tests import oracle, pipeline
+from tests.histories import small_history
+
+BUCKET = "storepulse-lake"
+TZ = "America/New_York"
+TABLE_OF = {event_type: table.name for event_type, table in TABLE_OF_TYPE.items()}
+
+
+def _write_lake(s3: Any, events: list[dict[str, Any]], rng: random.Random) -> None:
+    """What the lake processor does with batches of random sizes (fresh message ids)."""
+    settings = get_settings()
+    start = 0
+    while start < len(events):
+        size = rng.randint(5, 60)
+        batch = events[start : start + size]
+        items = [
+            Parsed(str(uuid.uuid4()), parse_event(e, currency=settings.store_currency, inbound=False))
+            for e in batch
+        ]
+        lake.apply(s3, bucket=BUCKET, zone=settings.zone, items=items)
+        start += size
+
+
+def oracle_day(event: dict[str, Any]) -> str:
+    """The event's store day, computed here rather than by the code under test."""
+    return datetime.fromisoformat(event["occurred_at"]).astimezone(ZoneInfo(TZ)).date().isoformat()
+
+
+def _compact(**options: Any) -> dict[str, Any]:
+    return jobs.handler({"job": "lake-compaction", **options}, pipeline.context("jobs"))
+
+
+def _parquet(s3: Any) -> dict[str, dict[str, Any]]:
+    """key -> {etag, rows} for every Parquet file of the lake."""
+    out = {}
+    for obj in s3.list_objects_v2(Bucket=BUCKET, Prefix="parquet/").get("Contents", []):
+        body = s3.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read()
+        out[obj["Key"]] = {"etag": obj["ETag"], "rows": pq.read_table(io.BytesIO(body)).to_pylist()}
+    return out
+
+
+def _rows(files: dict[str, dict[str, Any]], table: str) -> list[dict[str, Any]]:
+    return [row for key, f in files.items() if key.startswith(f"parquet/{table}/") for row in f["rows"]]
+
+
+@pytest.fixture(scope="module")
+def history(stack: Any) -> list[dict[str, Any]]:
+    return small_history(5, days=14, orders_per_day=12, tz=TZ)
+
+
+@pytest.fixture
+def lake_written(stack: Any, store_zone: None, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The history in pipeline form, shuffled with 15% redelivered, written to an empty lake."""
+    stack.reset()
+    rng = random.Random(7)
+    events = pipeline.pipeline_form(history)
+    delivered = events + rng.sample(events, len(events) * 15 // 100)
+    rng.shuffle(delivered)
+    _write_lake(stack.client("s3"), delivered, rng)
+    return delivered
+
+
+def test_compaction_keeps_each_event_once_and_the_money_exact(
+    stack: Any, lake_written: list[dict[str, Any]]
+) -> None:
+    s3 = stack.client("s3")
+    # When the nightly job runs
+    result = _compact()
+
+    # Then every table/day with NDJSON got one file at the agreed place
+    files = _parquet(s3)
+    days = {(TABLE_OF[e["type"]], oracle_day(e)) for e in lake_written}
+    assert set(files) == {f"parquet/{t}/dt={d}/part-00000.parquet" for t, d in days}
+    assert result["compacted"] == len(days) and result["up_to_date"] == 0
+
+    # And each event is there once, in the table of its type and the file of its store day
+    distinct = {e["event_id"]: e for e in lake_written}
+    expected = Counter(TABLE_OF[e["type"]] for e in distinct.values())
+    for table in TABLES:
+        rows = _rows(files, table)
+        assert len(rows) == expected[table] == len({r["event_id"] for r in rows}), table
+    assert result["rows"] == dict(sorted(expected.items()))
+
+    # And the money equals the oracle's, to the cent
+    first, last = min(d for _, d in days), max(d for _, d in days)
+    figures = oracle.summary(lake_written, date.fromisoformat(first), date.fromisoformat(last), tz=TZ)
+    orders = _rows(files, "orders")
+    assert sum((r["gross_sales"] for r in orders), Decimal(0)) == figures["gross_sales"]
+    assert sum((r["discount"] for r in orders), Decimal(0)) == figures["discounts"]
+    assert sum((r["amount"] for r in _rows(files, "refunds")), Decimal(0)) == figures["returns"]
+    assert sum(r["units"] for r in orders) == figures["units"]
+    line_total = sum((line["amount"] for r in orders for line in r["lines"]), Decimal(0))
+    assert line_total == figures["gross_sales"]
+    # And per day as well
+    daily = oracle.daily(lake_written, tz=TZ)
+    by_day = {
+        key.split("/")[2][3:]: sum((r["gross_sales"] for r in f["rows"]), Decimal(0))
+        for key, f in files.items()
+        if key.startswith("parquet/orders/")
+    }
+    assert by_day == {day.isoformat(): value for day, value in daily["gross_sales"].items() if value}
+    # And no e-mail is in clear
+    assert all("@" not in (r["email_hash"] or "") for r in _rows(files, "customers"))
+
+
+def test_compaction_is_idempotent_and_late_ndjson_rebuilds_its_day(
+    stack: Any, lake_written: list[dict[str, Any]]
+) -> None:
+    s3 = stack.client("s3")
+    _compact()
+    before = _parquet(s3)
+
+    # When it runs again, nothing has changed: nothing is written
+    again = _compact()
+    assert again["compacted"] == 0 and again["up_to_date"] == len(before)
+    # And a forced rebuild of every day writes byte-identical files
+    days = sorted({key.split("/")[2][3:] for key in before})
+    forced = _compact(days=days)
+    assert forced["compacted"] == len(before)
+    assert {k: f["etag"] for k, f in _parquet(s3).items()} == {k: f["etag"] for k, f in before.items()}
+
+    # When a late order (and a redelivery of an old one) lands on an already compacted day
+    old = next(e for e in lake_written if e["type"] == "order.placed")
+    late = json.loads(json.dumps(old))
+    late["event_id"] = "late-order-1"
+    late["data"]["order_id"] = "late-order-1"
+    _write_lake(s3, [late, old], random.Random(1))
+    result = _compact()
+
+    # Then that day's orders file alone is rebuilt, with the late order once and the old one once
+    key = f"parquet/orders/dt={oracle_day(old)}/part-00000.parquet"
+    assert result["compacted"] == 1 and result["days"] == [oracle_day(old)] * 2
+    after = _parquet(s3)
+    ids = [r["event_id"] for r in after[key]["rows"]]
+    assert ids.count("late-order-1") == 1 and ids.count(old["event_id"]) == 1
+    assert len(ids) == len(before[key]["rows"]) + 1
+    assert {k: f["etag"] for k, f in after.items() if k != key} == {
+        k: f["etag"] for k, f in before.items() if k != key
+    }
+    # And the raw NDJSON is kept: the source of truth is never deleted
+    raw = s3.list_objects_v2(Bucket=BUCKET, Prefix="events/")["KeyCount"]
+    assert raw > 0
+
+
+def test_lake_query_through_the_cli(
+    stack: Any,
+    lake_written: list[dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("STOREPULSE_LAKE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("STOREPULSE_TARGET", "local")
+    _compact()
+    figures = oracle.summary(lake_written, date(2000, 1, 1), date(2100, 1, 1), tz=TZ)
+
+    # When a user asks the lake for gross sales and refunds by SQL
+    sql = (
+        "SELECT (SELECT sum(gross_sales) FROM orders) AS gross, "
+        "(SELECT count(*) FROM orders) AS orders, "
+        "(SELECT sum(amount) FROM refunds) AS returns, "
+        "(SELECT count(DISTINCT dt) FROM orders) AS days"
+    )
+    assert cli.main(["lake", "query", sql, "--format", "json"]) == 0
+    # Then the figures are the oracle's, money as decimal strings
+    [row] = json.loads(capsys.readouterr().out)
+    assert Decimal(row["gross"]) == figures["gross_sales"] and row["gross"] == str(figures["gross_sales"])
+    assert row["orders"] == figures["orders"]
+    assert Decimal(row["returns"]) == figures["returns"]
+
+    # And as a table, the nested order lines unnest and the dt partition is a string
+    top = (
+        "SELECT l.sku, sum(l.quantity) AS units FROM orders, unnest(lines) AS t(l) "
+        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3"
+    )
+    assert cli.main(["lake", "query", top]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["sku", "units"] and out[-1] == "(3 rows)"
+    assert (
+        cli.main(["lake", "query", "SELECT typeof(dt) AS t FROM customers LIMIT 1", "--format", "csv"]) == 0
+    )
+    assert capsys.readouterr().out.splitlines() == ["t", "VARCHAR"]
+
+    # When the SQL is wrong, the user gets one line naming the problem, no stack trace
+    assert cli.main(["lake", "query", "SELEC gross FROM orders"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("storepulse: the query failed:") and "syntax error" in err.lower()
+    assert cli.main(["lake", "query", "SELECT nope FROM orders"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "nope" in err

@@ -1,0 +1,84 @@
+"""The dashboard's API client against a small HTTP server: errors in words, the read key, the
+short-lived cache of GET answers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from backend.local import free_port
+from dashboard import api
+from dashboard.settings import get_settings
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    seen: dict[str, Any] = {"requests": [], "keys": set()}
+
+    @Request.application
+    def app(request: Request) -> Response:
+        seen["requests"].append((request.method, request.path))
+        seen["keys"].add(request.headers.get("x-api-key"))
+        if request.path == "/v1/metrics/summary":
+            return Response('{"current": {"net_sales": "1.00"}}', mimetype="application/json")
+        if request.path == "/v1/reports" and request.method == "POST":
+            return Response(
+                '{"report_id": "r1", "status": "pending"}', status=202, mimetype="application/json"
+            )
+        if request.path == "/v1/inventory":
+            body = '{"error": {"code": "bad", "message": "status: unknown value", "details": []}}'
+            return Response(body, status=422, mimetype="application/json")
+        return Response('{"error": {"code": "not_found", "message": "no route"}}', status=404)
+
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("STOREPULSE_API_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("STOREPULSE_READ_KEY", "the-read-key")
+    monkeypatch.setenv("STOREPULSE_DASH_SECRET", "x")
+    get_settings.cache_clear()
+    api.forget()
+    try:
+        yield seen
+    finally:
+        server.shutdown()
+        get_settings.cache_clear()
+        api.forget()
+
+
+def test_get_answers_are_reused_and_a_change_forgets_them(served: dict[str, Any]) -> None:
+    assert api.get("/metrics/summary", start="2025-05-01", end="2025-05-07")["current"]["net_sales"] == "1.00"
+    api.get("/metrics/summary", start="2025-05-01", end="2025-05-07")
+    assert served["requests"] == [("GET", "/v1/metrics/summary")]
+    api.get_fresh("/metrics/summary", start="2025-05-01", end="2025-05-07")
+    api.get("/metrics/summary", start="2025-05-02", end="2025-05-07")
+    assert len(served["requests"]) == 3
+    assert api.request("POST", "/reports", json={"type": "inventory"})["report_id"] == "r1"
+    api.get("/metrics/summary", start="2025-05-01", end="2025-05-07")
+    assert len(served["requests"]) == 5 and served["keys"] == {"the-read-key"}
+
+
+def test_failures_are_words(served: dict[str, Any]) -> None:
+    with pytest.raises(api.RouteMissing, match=r"GET /v1/customers/segments answered 404"):
+        api.get("/customers/segments")
+    with pytest.raises(api.ApiRefused, match="status: unknown value"):
+        api.get("/inventory", status="nope")
+    with pytest.raises(api.RouteMissing):
+        api.get("/customers/segments")
+    assert served["requests"].count(("GET", "/v1/customers/segments")) == 2  # errors are not kept
+
+
+def test_an_api_that_does_not_answer_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("STOREPULSE_API_URL", dead)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(api.ApiUnavailable, match=f"{dead} cannot be reached"):
+            api.get("/metrics/summary", start="2025-05-01", end="2025-05-07")
+    finally:
+        get_settings.cache_clear()
