@@ -18,7 +18,8 @@ pk                          sk                     holds
 ``ORDER#<id>``              ``LINK``               channel, customer (immutable, plain put)
 ``ORDER#<id>``              ``REFUNDS``            ``r:`` (the refund's claim), ``a:`` per refund
 ``ADJ#<event_id>``          ``MARKER``             the adjustment was counted
-``STOCK``                   ``<bucket>``           ``oh:``/``rp:``/``st:``/``pend:`` per SKU
+``STOCK``                   ``<bucket>``           ``rp:``/``rpv:``/``st:``/``seq:``/``pend:`` per SKU
+``STOCK``                   ``OH#<n>``             ``oh:`` (on hand) per SKU (4 items)
 ``CATALOG``                 ``<sku>``              name, category, price, reorder point
 ``ALERTS``                  ``<raised_at>#<id>``   the alert feed
 ``FAILURE``                 ``<queue>#<msg id>``   why a message failed (for ``dlq list``)
@@ -40,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from backend.domain.sales import Contributions
-from backend.domain.stock import bucket_of
+from backend.domain.stock import bucket_of, on_hand_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -299,7 +300,7 @@ def _counter_actions(
                 actions[(day_pk(day), day_sku_shard(sku))].add(f"r:{sku}", amount)
         for sku, delta in contrib.stock.items():
             if delta:
-                actions[("STOCK", bucket_of(sku))].add(f"oh:{sku}", delta)
+                actions[("STOCK", on_hand_item(sku))].add(f"oh:{sku}", delta)
     return actions
 
 
