@@ -8,9 +8,11 @@ pk                          sk                     holds
 ``DAY#<date>``              ``SALES``              money and count counters, also per channel
 ``DAY#<date>``              ``SKUS#<n>``           units ``u:<sku>`` and line revenue ``r:<sku>``
 ``DAY#<date>``              ``CUSTOMERS``          the ``C``, ``P``, ``M`` sets of customer ids
-``CUST#<id>``               ``PROFILE``            ``o:<order_id>`` per order; country, e-mail hash;
-                                                   ``cohort_state``, ``order_count`` (its version);
-                                                   ``r:<refund_id>`` refunds
+``CUST#<id>``               ``PROFILE``            ``o:<order_id>`` per order; ``cohort_state``,
+                                                   ``order_count`` (its version); ``r:<refund_id>``
+                                                   refunds (older: country, e-mail hash)
+``REGISTRATIONS#<n>``       ``B#<digest>``         registrations (8 shards): ``entries`` of a batch,
+                                                   ``<customer>|<country>|<e-mail hash>|<version>``
 ``COHORT#<YYYY-MM>``        ``COUNTS``             ``n:<YYYY-MM>`` active customers per month
 ``CUSTOMERS#<n>``           ``B#<digest>``         the customer directory (8 shards): ``ids`` of a
                                                    batch's new customers (older: sk = customer id)
