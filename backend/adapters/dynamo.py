@@ -19,6 +19,7 @@ pk                          sk                     holds
 ``SEGMENTS``                ``LATEST``             the last RFM snapshot of the ``segments`` job
 ``ORDER#<id>``              ``LINK``               channel, customer (immutable, plain put)
 ``ORDER#<id>``              ``REFUNDS``            ``r:`` (the refund's claim), ``a:`` per refund
+``REFUNDS``                 ``ORPHANS``            ``orders`` refunded before their link was known
 ``ADJ#<event_id>``          ``MARKER``             the adjustment was counted
 ``STOCK``                   ``<bucket>``           ``rp:``/``rpv:``/``st:``/``seq:``/``pend:`` per SKU
 ``STOCK``                   ``OH#<n>``             ``oh:`` (on hand) per SKU (4 items)
@@ -496,6 +497,27 @@ def add_to_sets(client: DynamoDBClient, table: str, item: Key, sets: Mapping[str
             expr.add(name, set(members))
     if expr.terms:
         client.update_item(**expr.update(table, *item))
+
+
+def remove_from_sets(client: DynamoDBClient, table: str, item: Key, sets: Mapping[str, set[str]]) -> None:
+    """Remove members from string-set attributes (an emptied set disappears): idempotent."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    terms = []
+    for name, members in sets.items():
+        if members:
+            placeholder = f"#n{len(names)}"
+            names[placeholder] = name
+            values[f":v{len(values)}"] = to_ddb(set(members))
+            terms.append(f"{placeholder} :v{len(values) - 1}")
+    if terms:
+        client.update_item(
+            TableName=table,
+            Key=key(*item),
+            UpdateExpression="DELETE " + ", ".join(terms),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
 
 def set_attributes(client: DynamoDBClient, table: str, item: Key, values: Mapping[str, Any]) -> None:
