@@ -239,10 +239,10 @@ class LocalStack:
                     buckets=self.resources.buckets.values(),
                     queue_urls=self.resources.queue_urls,
                 )
-                # A snapshot of an older release keeps the on-hand counters in the stock buckets.
-                move_on_hand(self.aws.dynamodb, self.resources.environment["ANALYTICS_TABLE"])
             else:
                 logger.info("the endpoint already holds data; the snapshot was not loaded")
+        # A store written by an older release keeps the on-hand counters in the stock buckets.
+        move_on_hand(self.aws.dynamodb, self.resources.environment["ANALYTICS_TABLE"])
         self._apply_environment()
         self._load_handlers()
         self._start_pollers()
