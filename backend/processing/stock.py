@@ -94,10 +94,8 @@ def evaluate(
 def sweep(dynamodb: DynamoDBClient, events: EventBridgeClient, table: str, bus: str) -> int:
     """Send every alert left pending by an interrupted evaluation; returns how many. Moves any
     on-hand counter left in a bucket by an older release to its own item first."""
-    move_on_hand(dynamodb, table)
-    buckets = batch_get(
-        dynamodb, table, [("STOCK", f"{n:02d}") for n in range(STOCK_BUCKETS)], consistent=True
-    )
+    buckets = _read_buckets(dynamodb, table)
+    move_on_hand(dynamodb, table, buckets)
     count = 0
     for item in buckets.values():
         for attribute, value in item.items():
@@ -107,7 +105,13 @@ def sweep(dynamodb: DynamoDBClient, events: EventBridgeClient, table: str, bus: 
     return count
 
 
-def move_on_hand(dynamodb: DynamoDBClient, table: str) -> int:
+def _read_buckets(dynamodb: DynamoDBClient, table: str) -> dict[Any, dict[str, Any]]:
+    return batch_get(dynamodb, table, [("STOCK", f"{n:02d}") for n in range(STOCK_BUCKETS)], consistent=True)
+
+
+def move_on_hand(
+    dynamodb: DynamoDBClient, table: str, buckets: dict[Any, dict[str, Any]] | None = None
+) -> int:
     """Move the on-hand counters that releases before the ``OH#<n>`` items kept in the 16
     buckets into those items; returns how many were moved.
 
@@ -115,12 +119,12 @@ def move_on_hand(dynamodb: DynamoDBClient, table: str) -> int:
     that they still hold the values read, and added to their items. The sum of the two places
     never changes, so the move is safe beside running processors (an older one adding to a
     bucket makes the condition fail: the bucket is read again) and safe to repeat.
+    ``buckets``: the 16 buckets, when the caller has just read them (strongly consistent).
     """
     moved = 0
     for attempt in range(1, MOVE_ATTEMPTS + 1):
-        buckets = batch_get(
-            dynamodb, table, [("STOCK", f"{n:02d}") for n in range(STOCK_BUCKETS)], consistent=True
-        )
+        if buckets is None or attempt > 1:
+            buckets = _read_buckets(dynamodb, table)
         left = {
             (bucket, name): int(value)
             for (_, bucket), item in buckets.items()

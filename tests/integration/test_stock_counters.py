@@ -97,3 +97,13 @@ def test_counters_left_in_the_buckets_are_moved(fresh: None) -> None:
             if name.startswith("rp:"):
                 assert item["sk"]["S"] == bucket_of(name[3:]), name
     assert sum(1 for item in items for name in item if name.startswith("rp:")) == len(skus)
+    # When an older processor still adds to a bucket, the alert-sweep job moves that too
+    client.update_item(
+        TableName=table,
+        Key={"pk": {"S": "STOCK"}, "sk": {"S": bucket_of("LEGACY-3")}},
+        UpdateExpression="ADD #oh :d",
+        ExpressionAttributeNames={"#oh": "oh:LEGACY-3"},
+        ExpressionAttributeValues={":d": to_ddb(-4)},
+    )
+    pipeline.handler("jobs")({"job": "alert-sweep"}, pipeline.context("jobs"))
+    assert pipeline.on_hand() == {**after, "LEGACY-3": after["LEGACY-3"] - 4}
