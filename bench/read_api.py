@@ -21,7 +21,8 @@ read units, not latencies); ``--requests 20 --requests-10x 7`` gives steadier pe
    key) over the last 30 and 365 days: latency p50/p95 over ``--requests`` calls, DynamoDB items
    and read units per request (units from item sizes, :mod:`bench.meter`).
    Then runs the ``rollups`` job for the year's closed months (as its nightly schedule would).
-5. Adds nine more years of copied history before the year (10x) and measures again
+5. Adds nine more years of copied history before the year (10x), rolls up its months, and
+   measures again
    (``--requests-10x`` calls each): items and read units per request must not change.
 6. Recomputes the 365-day summary from the lake files with pandas (read, parse, aggregate),
    ``--lake-runs`` times, and compares it with the API's p95 for the same range; the money and
@@ -462,6 +463,11 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
             older = [first - timedelta(days=n) for n in range(1, 9 * 365 + 1)]
             figures["copied_items_10x"] = copy_days(dynamodb, table, sources, older, first_copy=365)
             copy_cohorts(dynamodb, table, today.strftime("%Y-%m"), months_back(first, 9 * 12))
+            # Every month of the older history gets its rollup too, as the nightly job keeps it.
+            jobs(
+                {"job": "rollups", "months": months_back(today, 10 * 12 + 1)},
+                new_context("jobs", memory=512, timeout=300, region="us-east-1", account_id="123456789012"),
+            )
             figures["ten_years"] = measure_all(meter, api, key, today, args.requests_10x, progress)
         finally:
             stack.stop(drain_timeout=0)

@@ -99,6 +99,7 @@ def batch_get(
     consistent: bool = False,
     key_names: Sequence[str] = ("pk", "sk"),
     parallel: int = 1,
+    chunk_size: int = 100,
 ) -> dict[Any, dict[str, Any]]:
     """Get many items (100 per call, unprocessed keys retried). Missing items are absent.
 
@@ -115,9 +116,9 @@ def batch_get(
     chunks = [
         [
             {name: {"S": value} for name, value in zip(key_names, k, strict=True)}
-            for k in wanted[start : start + 100]
+            for k in wanted[start : start + chunk_size]
         ]
-        for start in range(0, len(wanted), 100)
+        for start in range(0, len(wanted), chunk_size)
     ]
 
     def get_chunk(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,10 +9,11 @@ of :mod:`backend.domain.customers`. Over a whole month the same figures follow f
 - ``R`` — the union of ``P_d ∪ M_d`` (customers with an order in the month that is not their
   first).
 
-:func:`as_day` gives a month back in the shape of one day (``C``, ``C \\ N`` as ``P``, ``R`` as
-``M``), so :func:`backend.domain.metrics.summarize` takes months and days side by side and
-computes exactly what it computes from the month's days. A range is split by :func:`split` into
-its whole months and the days at its two edges.
+:func:`as_day` gives a month back in the shape of one day with ``N`` and ``R`` given, so
+:func:`backend.domain.metrics.summarize` takes months and days side by side and computes exactly
+what it computes from the month's days: the unions of ``C``, of ``C_d \\ P_d`` and of
+``P_d ∪ M_d`` over the range are the unions of the months' ``C``, ``N``, ``R`` and of the edge
+days' own. A range is split by :func:`split` into its whole months and the days at its two edges.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-FORMAT = 1
+FORMAT = 2
 _MONTH = re.compile(r"\d{4}-\d{2}")
 
 
@@ -117,22 +118,22 @@ def fold(
 
 
 def as_day(rollup: MonthRollup) -> tuple[dict[str, Decimal], dict[str, set[str]]]:
-    """The month in the shape of one day's counters and ``C``/``P``/``M`` sets.
-
-    ``P`` is ``C \\ N`` (ordered in the month, first order earlier) and ``M`` is ``R``; then
-    ``C \\ P = N`` and ``P ∪ M = R`` (every customer of ``C \\ N`` is in some ``P_d``).
-    """
-    return dict(rollup.sales), {"C": rollup.customers, "P": rollup.customers - rollup.new, "M": rollup.repeat}
+    """The month in the shape of one day's counters and customer sets, for
+    :func:`backend.domain.metrics.summarize`: ``C``, and ``N`` and ``R`` given directly (a day
+    gives ``C``, ``P``, ``M``, from which ``N = C \\ P`` and ``R = P ∪ M``)."""
+    return dict(rollup.sales), {"C": rollup.customers, "N": rollup.new, "R": rollup.repeat}
 
 
 def encode(rollup: MonthRollup) -> bytes:
     """Compressed JSON of a rollup; money and counters as decimal strings, sets sorted."""
+    # Each customer of the month once, in one of three disjoint lists: new and not repeat,
+    # both, repeat and not new (N ∪ R = C: an order is a customer's first or it is not).
     document = {
         "format": FORMAT,
         "sales": {name: str(value) for name, value in sorted(rollup.sales.items())},
-        "C": sorted(rollup.customers),
-        "N": sorted(rollup.new),
-        "R": sorted(rollup.repeat),
+        "new_only": sorted(rollup.new - rollup.repeat),
+        "new_repeat": sorted(rollup.new & rollup.repeat),
+        "repeat_only": sorted(rollup.repeat - rollup.new),
         "skus": {sku: [units, str(revenue)] for sku, (units, revenue) in sorted(rollup.skus.items())},
     }
     return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
@@ -148,10 +149,15 @@ def decode(blob: bytes) -> MonthRollup:
     document = json.loads(zlib.decompress(blob))
     if document.get("format") != FORMAT:
         raise ValueError(f"unknown month rollup format {document.get('format')!r}")
+    both = document["new_repeat"]
+    new = set(document["new_only"])
+    new.update(both)
+    repeat = set(document["repeat_only"])
+    repeat.update(both)
     return MonthRollup(
         sales={name: Decimal(value) for name, value in document["sales"].items()},
-        customers=set(document["C"]),
-        new=set(document["N"]),
-        repeat=set(document["R"]),
+        customers=new | repeat,
+        new=new,
+        repeat=repeat,
         skus={sku: (int(units), Decimal(revenue)) for sku, (units, revenue) in document["skus"].items()},
     )
