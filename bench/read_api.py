@@ -437,7 +437,10 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
                 {"job": "rollups", "months": months_back(today, 13)},
                 new_context("jobs", memory=512, timeout=300, region="us-east-1", account_id="123456789012"),
             )["months"]
-            figures["rollups"] = {"months": len(rolled), "seconds": round(time.monotonic() - rollup_started, 1)}
+            figures["rollups"] = {
+                "months": len(rolled),
+                "seconds": round(time.monotonic() - rollup_started, 1),
+            }
             out(f"  rollups job: {len(rolled)} closed months in {figures['rollups']['seconds']} s")
             api = meter.function("api", HandlerRef("backend.handlers.api.handler"))
             key = stack.keys.read_key
