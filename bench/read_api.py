@@ -65,7 +65,7 @@ from backend.local.aws import free_port
 from backend.local.runtime import HandlerRef, new_context
 from backend.local.spec import load_stack_spec
 from backend.local.stack import LocalStack, StackError, StackOptions
-from backend.processing.ingest import _hash_pii
+from backend.processing.ingest import hash_pii
 from backend.simulate import generate
 from bench.meter import Meter
 
@@ -181,7 +181,7 @@ def process(events: Sequence[dict[str, Any]], *, progress: bool, batch: int = 10
     """Invoke the processors' handlers with SQS batches, as the event source mappings would."""
     spec = {f.name: f for f in load_stack_spec().functions}
     now = datetime.now(UTC)
-    pipeline = [_hash_pii(parse_event(e, currency="USD", now=now), "bench-pepper").to_json() for e in events]
+    pipeline = [hash_pii(parse_event(e, currency="USD", now=now), "bench-pepper").to_json() for e in events]
     routed: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for event in pipeline:
         routed[QUEUE_OF[event["type"]]].append(event)
