@@ -428,6 +428,8 @@ def add_lake_command(subparsers: Any) -> None:
     )
     compact.add_argument("--day", action="append", metavar="YYYY-MM-DD", help="rebuild this day (repeatable)")
     compact.set_defaults(run=run_lake_compact)
+
+
 # -- storepulse cost -------------------------------------------------------------------
 
 

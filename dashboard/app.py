@@ -18,6 +18,9 @@ from dashboard import auth
 from dashboard.settings import get_settings
 
 HERE = Path(__file__).resolve().parent
+# The dashboard's static files live at the top of the repository (the project's layout), beside
+# the package: Zappa ships both, CloudFront serves the same folder (.github/workflows/deploy.yml).
+ASSETS = HERE.parent / "assets"
 
 
 def navbar(app: Dash) -> dbc.Navbar:
@@ -67,7 +70,7 @@ def create_app() -> Dash:
         __name__,
         use_pages=True,
         pages_folder=str(HERE / "pages"),
-        assets_folder=str(HERE / "assets"),
+        assets_folder=str(ASSETS),
         requests_pathname_prefix=settings.pathname_prefix,
         routes_pathname_prefix="/",
         title="storepulse",

@@ -214,6 +214,11 @@ locals {
       job        = "lake-compaction"
       expression = "cron(15 1 * * ? *)"
     }
+    rollups = {
+      name       = "storepulse-rollups"
+      job        = "rollups"
+      expression = "cron(45 1 * * ? *)"
+    }
     digests = {
       name       = "storepulse-digests"
       job        = "digests"

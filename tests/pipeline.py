@@ -22,7 +22,7 @@ import boto3
 from backend.api.auth import key_digest
 from backend.domain.events import parse_event
 from backend.local.runtime import new_context
-from backend.processing.ingest import _hash_pii
+from backend.processing.ingest import hash_pii
 from backend.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +68,7 @@ def pipeline_form(raw_events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     settings = get_settings()
     now = datetime.now(UTC)
     return [
-        _hash_pii(parse_event(e, currency=settings.store_currency, now=now), "test-pepper").to_json()
+        hash_pii(parse_event(e, currency=settings.store_currency, now=now), "test-pepper").to_json()
         for e in raw_events
     ]
 

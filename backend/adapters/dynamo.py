@@ -8,6 +8,8 @@ pk                          sk                     holds
 ``DAY#<date>``              ``SALES``              money and count counters, also per channel
 ``DAY#<date>``              ``SKUS#<n>``           units ``u:<sku>`` and line revenue ``r:<sku>``
 ``DAY#<date>``              ``CUSTOMERS``          the ``C``, ``P``, ``M`` sets of customer ids
+``MONTHS``                  ``<YYYY-MM>``          ``v``: the month's change stamp (see below)
+``MONTH#<YYYY-MM>``         ``ROLLUP``[``#<i>``]   the month's days folded (``rollups`` job)
 ``CUST#<id>``               ``PROFILE``            ``o:<order_id>`` per order; ``cohort_state``,
                                                    ``order_count`` (its version); ``r:<refund_id>``
                                                    refunds (older: country, e-mail hash)
@@ -27,6 +29,11 @@ pk                          sk                     holds
 ``ALERTS``                  ``<raised_at>#<id>``   the alert feed
 ``FAILURE``                 ``<queue>#<msg id>``   why a message failed (for ``dlq list``)
 ==========================  =====================  ==============================================
+
+Every writer of a ``DAY#`` item bumps its month's change stamp after the write, on every
+delivery (a redelivered message whose events were counted already bumps it again): a month
+rollup computed from the days after reading stamp ``v`` is current while the stamp is still
+``v`` (:mod:`backend.adapters.rollups`).
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from backend.domain.rollups import month_of
 from backend.domain.sales import Contributions
 from backend.domain.stock import bucket_of, on_hand_item
 
@@ -95,6 +103,7 @@ def batch_get(
     consistent: bool = False,
     key_names: Sequence[str] = ("pk", "sk"),
     parallel: int = 1,
+    chunk_size: int = 100,
 ) -> dict[Any, dict[str, Any]]:
     """Get many items (100 per call, unprocessed keys retried). Missing items are absent.
 
@@ -111,9 +120,9 @@ def batch_get(
     chunks = [
         [
             {name: {"S": value} for name, value in zip(key_names, k, strict=True)}
-            for k in wanted[start : start + 100]
+            for k in wanted[start : start + chunk_size]
         ]
-        for start in range(0, len(wanted), 100)
+        for start in range(0, len(wanted), chunk_size)
     ]
 
     def get_chunk(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -405,7 +414,12 @@ def already_claimed(client: DynamoDBClient, table: str, claims: Iterable[Claim])
 
 
 def count_once(
-    client: DynamoDBClient, table: str, events: Sequence[Counted], *, guards: Guards | None = None
+    client: DynamoDBClient,
+    table: str,
+    events: Sequence[Counted],
+    *,
+    guards: Guards | None = None,
+    touch: bool = True,
 ) -> TransactionStats:
     """Add each event's contributions to the counters exactly once.
 
@@ -424,6 +438,10 @@ def count_once(
         The analytics table.
     events
         The events to count, in any order.
+    touch
+        Bump the change stamps of the months whose days the events add to, after counting
+        (:func:`touch_months`; the events found counted already included). ``False`` when
+        the caller touches them itself after its other writes to those days.
 
     Returns
     -------
@@ -445,7 +463,34 @@ def count_once(
             todo[slot] = event
     for group in _groups(table, list(todo.values()), guards):
         _count_group(client, table, group, stats, guards)
+    if touch:
+        touch_months(
+            client, table, (month_of(day) for event in events for day in days_of(event.contributions))
+        )
     return stats
+
+
+def days_of(contributions: Contributions) -> set[date]:
+    """The days whose ``DAY#`` items these contributions add to."""
+    return set(contributions.day_sales) | set(contributions.day_units) | set(contributions.day_revenue)
+
+
+MONTHS_PK = "MONTHS"
+
+
+def touch_months(client: DynamoDBClient, table: str, months: Iterable[str]) -> None:
+    """Bump the change stamp (``MONTHS``/``<YYYY-MM>``, ``ADD v 1``) of each month.
+
+    Called after writing to days of these months, and again on every redelivery, so that a
+    month rollup read together with the stamp it was computed at is known to be current."""
+    for month in sorted(set(months)):
+        client.update_item(
+            TableName=table,
+            Key=key(MONTHS_PK, month),
+            UpdateExpression="ADD #v :one",
+            ExpressionAttributeNames={"#v": "v"},
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
 
 
 def _count_group(

@@ -35,12 +35,16 @@ def day_sales(client: DynamoDBClient, table: str, days: Sequence[date]) -> dict[
 
 
 def day_sku_sales(
-    client: DynamoDBClient, table: str, days: Sequence[date]
+    client: DynamoDBClient, table: str, days: Sequence[date], *, consistent: bool = False
 ) -> dict[date, dict[str, SkuSales]]:
     """Units and line revenue per SKU of each day (its ``SKUS#<n>`` shards merged)."""
     shards = [f"SKUS#{n}" for n in range(DAY_SKU_SHARDS)]
     items = batch_get(
-        client, table, [(day_pk(d), shard) for d in days for shard in shards], parallel=READ_PARALLELISM
+        client,
+        table,
+        [(day_pk(d), shard) for d in days for shard in shards],
+        parallel=READ_PARALLELISM,
+        consistent=consistent,
     )
     out: dict[date, dict[str, SkuSales]] = {}
     for day in days:

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from backend.adapters import reads
 from backend.adapters.clients import client
+from backend.adapters.rollups import range_sku_sales
 from backend.api.errors import json_response
 from backend.api.read_routes import EndDate, StartDate, check_range, require_read_key
 from backend.domain import metrics, products, series
@@ -119,7 +120,7 @@ def products_top(
     require_read_key()
     check_range(start, end)
     dynamodb, table = client("dynamodb"), _table()
-    sold = products.totals(reads.day_sku_sales(dynamodb, table, list(days(start, end))).values())
+    sold = products.totals(range_sku_sales(dynamodb, table, start, end))
     best = products.top(sold, by, limit)
     entries = reads.catalogue_entries(dynamodb, table, [sku for sku, _ in best])
     rows = []

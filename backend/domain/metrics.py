@@ -29,7 +29,9 @@ def summarize(
         One mapping of counters per day (``gross_sales``, ``discounts``, ``returns``,
         ``orders``, ``units``); missing counters are zero.
     day_customers
-        One mapping per day of the ``C``, ``P``, ``M`` sets of :mod:`backend.domain.customers`.
+        One mapping per day of the ``C``, ``P``, ``M`` sets of :mod:`backend.domain.customers`;
+        or, for a whole month (:func:`backend.domain.rollups.as_day`), its ``C``, ``N`` (first
+        orders) and ``R`` (orders not a customer's first).
 
     Examples
     --------
@@ -50,8 +52,12 @@ def summarize(
     returning: set[str] = set()
     for sets in day_customers:
         ordered = sets.get("C", set())
-        earlier = sets.get("P", set())
         customers |= ordered
+        if "N" in sets:  # a month rollup (backend.domain.rollups.as_day): N and R given
+            new |= sets["N"]
+            returning |= sets.get("R", set())
+            continue
+        earlier = sets.get("P", set())
         new |= ordered - earlier
         returning |= earlier | sets.get("M", set())
 

@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from backend.adapters.clients import client
-from backend.processing import compaction, digests, segments, stock
+from backend.processing import compaction, digests, rollups, segments, stock
 from backend.settings import get_settings
 
 logger = Logger(service="storepulse-jobs")
@@ -52,11 +52,21 @@ def lake_compaction(days: Sequence[str] | None = None) -> dict[str, Any]:
     return compaction.run(client("s3"), settings.require("lake_bucket"), up_to=yesterday, days=chosen)
 
 
+def month_rollups(months: Sequence[str] | None = None) -> dict[str, Any]:
+    """Fold each closed month written since its rollup into a new one; ``{"months":
+    ["2025-03"]}`` limits the run to those months (still only if stale)."""
+    settings = get_settings()
+    today = datetime.now(UTC).astimezone(settings.zone).date()
+    chosen = None if months is None else list(months)
+    return rollups.run(client("dynamodb"), settings.require("analytics_table"), today, months=chosen)
+
+
 # A job takes its options from the rest of its input: {"job": NAME, **options}.
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "alert-sweep": alert_sweep,
     "digests": send_digests,
     "lake-compaction": lake_compaction,
+    "rollups": month_rollups,
     "segments": segments_job,
 }
 

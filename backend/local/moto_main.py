@@ -33,6 +33,7 @@ written for; with another version moto runs unchanged and a warning says so.
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import json
 import logging
@@ -244,6 +245,8 @@ def _fast_to_dict(to_dict: Callable[[Any], Any]) -> Callable[[Any], Any]:
                 return {obj.type: obj.value}
             if obj.type in _PLAIN_SETS and all(type(member) is str for member in obj.value):
                 return {obj.type: list(obj.value)}
+            if obj.type == "B" and type(obj.value) is bytes:  # as moto's: base64 on the wire
+                return {"B": base64.b64encode(obj.value).decode("ascii")}
         elif kind in _SCALARS:
             return obj
         elif kind is dict:

@@ -165,7 +165,7 @@ def save_snapshot(
             out.write(json.dumps({"kind": "header", "version": FORMAT_VERSION}) + "\n")
             for table in tables:
                 for item in _scan(aws, table):
-                    out.write(json.dumps({"kind": "item", "table": table, "item": item}) + "\n")
+                    out.write(json.dumps({"kind": "item", "table": table, "item": _binary_out(item)}) + "\n")
                     counts.items += 1
             for bucket in buckets:
                 for record in _objects(aws, bucket, cache):
@@ -182,6 +182,33 @@ def save_snapshot(
     counts.seconds = time.monotonic() - started
     logger.debug("saved %s to %s in %.1f s", counts, path, counts.seconds)
     return counts
+
+
+def _binary_out(value: Any) -> Any:
+    """A DynamoDB JSON item for ``json.dumps``: binary values (bytes, as botocore gives them)
+    become ``{"B64": ...}`` (``{"BS64": [...]}`` for binary sets), everything else as it is."""
+    if isinstance(value, dict):
+        if set(value) == {"B"} and isinstance(value["B"], bytes | bytearray):
+            return {"B64": base64.b64encode(value["B"]).decode("ascii")}
+        if set(value) == {"BS"}:
+            return {"BS64": [base64.b64encode(member).decode("ascii") for member in value["BS"]]}
+        return {name: _binary_out(member) for name, member in value.items()}
+    if isinstance(value, list):
+        return [_binary_out(member) for member in value]
+    return value
+
+
+def _binary_in(value: Any) -> Any:
+    """The inverse of :func:`_binary_out`."""
+    if isinstance(value, dict):
+        if set(value) == {"B64"}:
+            return {"B": base64.b64decode(value["B64"])}
+        if set(value) == {"BS64"}:
+            return {"BS": [base64.b64decode(member) for member in value["BS64"]]}
+        return {name: _binary_in(member) for name, member in value.items()}
+    if isinstance(value, list):
+        return [_binary_in(member) for member in value]
+    return value
 
 
 def _records(path: Path) -> Iterator[dict[str, Any]]:
@@ -246,7 +273,7 @@ def restore_snapshot(
                     skipped.add(f"table {record['table']}")
                     continue
                 batch = pending.setdefault(record["table"], [])
-                batch.append(record["item"])
+                batch.append(_binary_in(record["item"]))
                 counts.items += 1
                 if len(batch) == 25:
                     _write_items(aws, record["table"], batch)

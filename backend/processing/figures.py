@@ -14,7 +14,7 @@ from typing import Any
 
 from backend.adapters import reads
 from backend.adapters.clients import client
-from backend.adapters.rollups import day_rollups
+from backend.adapters.rollups import range_rollups
 from backend.domain import inventory, metrics, products
 from backend.domain.calendar import days
 from backend.settings import get_settings
@@ -23,9 +23,8 @@ from backend.settings import get_settings
 def summary_for(start: date, end: date) -> dict[str, Any]:
     """Every metric of ``start``..``end`` (store days), as ``/v1/metrics/summary`` answers."""
     settings = get_settings()
-    sales, customers = day_rollups(
-        client("dynamodb"), settings.require("analytics_table"), list(days(start, end))
-    )
+    # Whole months come from their month rollups where current (backend.adapters.rollups).
+    sales, customers = range_rollups(client("dynamodb"), settings.require("analytics_table"), start, end)
     return metrics.summarize(sales, customers)
 
 

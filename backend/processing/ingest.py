@@ -94,7 +94,7 @@ def read_request(
             event_id = item.get("event_id") if isinstance(item, dict) else None
             rejected.append(Rejection(index, event_id if isinstance(event_id, str) else None, exc.errors))
             continue
-        accepted.append(_hash_pii(event, pii_key))
+        accepted.append(hash_pii(event, pii_key))
     return accepted, rejected
 
 
@@ -103,7 +103,9 @@ def hash_email(email: str, pii_key: str) -> str:
     return hmac.new(pii_key.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
-def _hash_pii(event: Event, pii_key: str) -> Event:
+def hash_pii(event: Event, pii_key: str) -> Event:
+    """The event as the pipeline carries it: a registration's e-mail replaced by its keyed hash
+    (:func:`hash_email`); every other event as it is."""
     data = event.data
     if not isinstance(data, CustomerRegisteredIn):
         return event

@@ -9,10 +9,21 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from backend.adapters.batch import Parsed
-from backend.adapters.dynamo import Claim, Counted, add_to_sets, batch_put, count_once, day_pk, profile_key
+from backend.adapters.dynamo import (
+    Claim,
+    Counted,
+    add_to_sets,
+    batch_put,
+    count_once,
+    day_pk,
+    days_of,
+    profile_key,
+    touch_months,
+)
 from backend.domain.calendar import store_day
 from backend.domain.customers import memberships
 from backend.domain.events import Event, OrderPlaced, OrderRefunded
+from backend.domain.rollups import month_of
 from backend.domain.sales import Contributions
 from backend.processing import cohorts, returns, stock
 
@@ -73,12 +84,14 @@ def apply(
     links: dict[str, dict[str, Any]] = {}
     refunds: list[tuple[str, Event]] = []
     touched_skus: set[str] = set()
+    touched_days: set[date] = set()
     first_new_day: dict[str, date] = {}
     for item in items:
         event: Event = item.value
         contributions = Contributions()
         contributions.add(event, zone)
         touched_skus.update(contributions.stock)
+        touched_days.update(days_of(contributions))
         if isinstance(event.data, OrderRefunded):
             refunds.append((item.message_id, event))
             continue
@@ -107,9 +120,12 @@ def apply(
         for c in counted
         if not (c.claim.attribute.startswith(ORDER_PREFIX) and c.claim.attribute in views.get(_owner(c), {}))
     ]
-    count_once(dynamodb, table, todo, guards=profiles)
+    count_once(dynamodb, table, todo, guards=profiles, touch=False)
     returns.attribute(dynamodb, table, (item.value for item in items), known)
-    update_customer_sets(dynamodb, table, first_new_day, profiles.views)
+    customer_days = update_customer_sets(dynamodb, table, first_new_day, profiles.views)
+    # After every write to the batch's days, whether this delivery counted its events or found
+    # them counted before (a crash may have come between those writes and this bump).
+    touch_months(dynamodb, table, (month_of(d) for d in customer_days | touched_days))
     stock.evaluate(dynamodb, events_client, table, bus, touched_skus)
     return {}
 
@@ -121,8 +137,8 @@ def _owner(counted: Counted) -> str:
 
 def update_customer_sets(
     dynamodb: DynamoDBClient, table: str, since: Mapping[str, date], profiles: Mapping[str, Mapping[str, Any]]
-) -> None:
-    """Add these customers to the day sets their orders call for.
+) -> set[date]:
+    """Add these customers to the day sets their orders call for; returns the days written.
 
     Parameters
     ----------
@@ -138,3 +154,4 @@ def update_customer_sets(
                 per_day[day][name].add(customer)
     for day, members in sorted(per_day.items()):
         add_to_sets(dynamodb, table, (day_pk(day), "CUSTOMERS"), members)
+    return set(per_day)

@@ -182,10 +182,10 @@ def test_poison_message_ends_in_the_dlq_with_its_reason_and_replay_counts_it_onc
     stack.reset()
     real = orders_processing.update_customer_sets
 
-    def broken(dynamodb: Any, table: str, since: dict[str, Any], profiles: dict[str, Any]) -> None:
+    def broken(dynamodb: Any, table: str, since: dict[str, Any], profiles: dict[str, Any]) -> set[Any]:
         if "c-bug" in since:
             raise RuntimeError("customer sets are broken for c-bug")
-        real(dynamodb, table, since, profiles)
+        return real(dynamodb, table, since, profiles)
 
     monkeypatch.setattr(orders_processing, "update_customer_sets", broken)
     send(

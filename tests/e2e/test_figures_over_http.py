@@ -70,6 +70,7 @@ def test_summary_equals_the_oracle(stack: Any, how: str) -> None:
         assert_same_figures(body["previous"], expected_before, "previous")
         # And each change is (current - previous) / previous in percent, half-up to 2 decimals
         expected_now = oracle.summary(delivered, start, end, tz=TZ)
+
         def exact(figures: dict[str, Any], name: str) -> Decimal:
             # the change of the rate is that of the published (4-decimal) rates
             if name == "returning_customer_rate" and figures["customers"]:

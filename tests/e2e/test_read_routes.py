@@ -84,6 +84,16 @@ def _edge_cases(today: date) -> list[dict[str, Any]]:
 
     sunday_night = monday - timedelta(days=7, seconds=30)  # 23:59:30, New York time
     monday_morning = monday - timedelta(days=7) + timedelta(seconds=30)  # 00:00:30
+
+    def refund(number: int, days_before: int) -> dict[str, Any]:
+        data = {
+            "order_id": f"edge-o{number}",
+            "refund_id": f"edge-channel-r{number}",
+            "amount": "2.50",
+            "currency": "USD",
+        }
+        return _event(f"edge-refund-{number}", "order.refunded", monday - timedelta(days=days_before), data)
+
     return [
         product("EDGE-OVERSOLD", 3),
         product("EDGE-NEVER-STOCKED", 1),
@@ -91,6 +101,10 @@ def _edge_cases(today: date) -> list[dict[str, Any]]:
         adjust("EDGE-UNDESCRIBED", 5, 9),
         _order(1, sunday_night, "EDGE-OVERSOLD", 3, "marketplace"),
         _order(2, monday_morning, "EDGE-OVERSOLD", 1, "pos"),
+        # An order and a refund in every channel, whatever the simulated store did
+        _order(3, monday - timedelta(days=8), "EDGE-UNDESCRIBED", 1, "web"),
+        _order(4, monday - timedelta(days=8), "EDGE-UNDESCRIBED", 1, "mobile"),
+        *(refund(number, 4) for number in (1, 2, 3, 4)),
         # A refund of an order the store never sent: in the store's returns, in no channel's
         _event(
             "edge-orphan-refund",
@@ -184,7 +198,8 @@ def test_channels_equal_the_oracle(store: Store) -> None:
             if name in ("returns", "net_sales"):
                 total += unattributed if name == "returns" else -unattributed
             assert total == Decimal(summary[name]), name
-    # The history has refunds in every channel, and the orphan refund in the long range
+    # The history has refunds in every channel (the edge cases see to it), and the orphan
+    # refund in the long range
     full = oracle.channels(store.events, store.first, store.last, tz=TZ)
     assert all(full[c]["returns"] > 0 for c in oracle.CHANNELS)
     assert oracle.unattributed_returns(store.events, store.first, store.last, tz=TZ) == Decimal("7.25")

@@ -115,7 +115,7 @@ def test_the_zappa_package_serves_the_dashboard_under_the_dev_prefix(tmp_path: P
         names = archive.namelist()
         archive.extractall(unpacked)
     # It ships the dashboard and its assets, and nothing of the backend
-    assert "dashboard/app.py" in names and "dashboard/assets/style.css" in names
+    assert "dashboard/app.py" in names and "assets/style.css" in names
     assert not [n for n in names if n.startswith(("backend/", "tests/", "reports/"))]
     # When the handler gets the requests of a person signing in and opening the dashboard
     prefix = "/dev/"

@@ -57,6 +57,9 @@ def test_items_objects_and_queued_messages_survive_a_restart(data_dir: Path) -> 
                 "sk": {"S": "TOTAL"},
                 "net": {"N": "19.99"},
                 "tags": {"SS": ["a"]},
+                # binary values (a month rollup's blob), nested too
+                "blob": {"B": b"\x00\xffrollup"},
+                "parts": {"M": {"more": {"BS": [b"\x01", b"\x02"]}, "list": {"L": [{"B": b"\x03"}]}}},
             },
         )
         aws.dynamodb.put_item(TableName=env["INGEST_TABLE"], Item={"event_id": {"S": "e1"}})
@@ -95,6 +98,9 @@ def test_items_objects_and_queued_messages_survive_a_restart(data_dir: Path) -> 
             TableName=env["ANALYTICS_TABLE"], Key={"pk": {"S": "DAY#2025-03-01"}, "sk": {"S": "TOTAL"}}
         )["Item"]
         assert item["net"] == {"N": "19.99"} and item["tags"] == {"SS": ["a"]}
+        assert item["blob"] == {"B": b"\x00\xffrollup"}
+        assert item["parts"]["M"]["list"] == {"L": [{"B": b"\x03"}]}
+        assert sorted(item["parts"]["M"]["more"]["BS"]) == [b"\x01", b"\x02"]
         assert "Item" in aws.dynamodb.get_item(TableName=env["INGEST_TABLE"], Key={"event_id": {"S": "e1"}})
         stored = aws.s3.get_object(Bucket=env["LAKE_BUCKET"], Key="raw/dt=2025-03-01/part-1.ndjson.gz")
         assert stored["Body"].read() == b"\x1f\x8b binary"
