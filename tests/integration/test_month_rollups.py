@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from backend.adapters import rollups as rollup_items_module
 from backend.adapters.rollups import range_rollups
 from backend.domain.rollups import month_days, month_of, split
 from backend.settings import get_settings
@@ -152,3 +153,24 @@ def test_a_month_can_be_rolled_up_on_demand_and_bad_options_say_why(fresh: None)
     # And a malformed month is refused with its reason, changing nothing
     with pytest.raises(ValueError, match="2025-13"):
         run_job(months=["2025-13"])
+
+
+def test_a_rollup_larger_than_an_item_is_split_and_read_whole(
+    fresh: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a month of orders, and parts of at most 300 bytes (DynamoDB's limit, scaled down)
+    monkeypatch.setattr(rollup_items_module, "PART_BYTES", 300)
+    today = datetime.now(ZoneInfo(TZ)).date()
+    raw = generate(days=70, orders_per_day=3, seed=8, end=today, tz=TZ)
+    pipeline.deliver(pipeline.pipeline_form(raw), batch_size=50)
+    month = month_of(min(local_day(e["occurred_at"]) for e in raw if e["type"] == "order.placed"))
+    # When the job rolls the month up
+    assert run_job(months=[month])["months"] == [month]
+    # Then the rollup is spread over several items, and read whole: one entry, exact figures
+    table = get_settings().require("analytics_table")
+    head = pipeline.dynamodb().get_item(
+        TableName=table, Key={"pk": {"S": f"MONTH#{month}"}, "sk": {"S": "ROLLUP"}}
+    )
+    assert int(head["Item"]["parts"]["N"]) > 1
+    assert entries_read(*month_days(month)) == 1
+    assert_exact(raw, [month_days(month)])
