@@ -5,7 +5,8 @@ segments job and the read API know customers by their orders. So a batch's regis
 written together, as a few shared items (:func:`registry_items`), not as one update of each
 customer's profile: one write unit then holds about six registrations instead of one. The latest
 registration of a customer by event time wins, and that is decided when they are read
-(:func:`latest`), so arrival order, repeats and redeliveries do not matter.
+(:func:`latest`, over the items of the ``REGISTRATIONS#<n>`` partitions), so arrival order,
+repeats and redeliveries do not matter.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters.batch import Parsed
-from backend.adapters.dynamo import batch_put, query_partition
+from backend.adapters.dynamo import batch_put
 from backend.domain.events import CustomerRegistered, Event
 
 if TYPE_CHECKING:
@@ -105,16 +106,6 @@ def latest(items: Iterable[Mapping[str, Any]]) -> dict[str, Registration]:
             if known is None or candidate.version > known.version:
                 found[candidate.customer_id] = candidate
     return found
-
-
-def registrations(dynamodb: DynamoDBClient, table: str) -> dict[str, Registration]:
-    """Every customer's latest registration: a query of each of the registry's partitions, for
-    jobs (it reads every registration ever stored)."""
-    return latest(
-        item
-        for shard in range(REGISTRY_SHARDS)
-        for item in query_partition(dynamodb, table, f"{REGISTRY_PREFIX}{shard}")
-    )
 
 
 def apply(dynamodb: DynamoDBClient, *, table: str, items: Sequence[Parsed]) -> dict[str, BaseException]:
