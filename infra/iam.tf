@@ -72,9 +72,9 @@ data "aws_iam_policy_document" "function_orders" {
 
 data "aws_iam_policy_document" "function_customers" {
   statement {
-    # UpdateItem: the registration on the profile; PutItem: the failure log.
-    sid       = "Profiles"
-    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    # BatchWriteItem: the registry items of a batch's registrations; PutItem: the failure log.
+    sid       = "Registrations"
+    actions   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
     resources = [local.table_arn["analytics"]]
   }
 }

@@ -10,17 +10,21 @@ pk                          sk                     holds
 ``DAY#<date>``              ``CUSTOMERS``          the ``C``, ``P``, ``M`` sets of customer ids
 ``MONTHS``                  ``<YYYY-MM>``          ``v``: the month's change stamp (see below)
 ``MONTH#<YYYY-MM>``         ``ROLLUP``[``#<i>``]   the month's days folded (``rollups`` job)
-``CUST#<id>``               ``PROFILE``            ``o:<order_id>`` per order; country, e-mail hash;
-                                                   ``cohort_state``, ``order_count`` (its version);
-                                                   ``r:<refund_id>`` refunds
+``CUST#<id>``               ``PROFILE``            ``o:<order_id>`` per order; ``cohort_state``,
+                                                   ``order_count`` (its version); ``r:<refund_id>``
+                                                   refunds (older: country, e-mail hash)
+``REGISTRATIONS#<n>``       ``B#<digest>``         registrations (8 shards): ``entries`` of a batch,
+                                                   ``<customer>|<country>|<e-mail hash>|<version>``
 ``COHORT#<YYYY-MM>``        ``COUNTS``             ``n:<YYYY-MM>`` active customers per month
 ``CUSTOMERS#<n>``           ``B#<digest>``         the customer directory (8 shards): ``ids`` of a
                                                    batch's new customers (older: sk = customer id)
 ``SEGMENTS``                ``LATEST``             the last RFM snapshot of the ``segments`` job
 ``ORDER#<id>``              ``LINK``               channel, customer (immutable, plain put)
 ``ORDER#<id>``              ``REFUNDS``            ``r:`` (the refund's claim), ``a:`` per refund
+``REFUNDS``                 ``ORPHANS``            ``orders`` refunded before their link was known
 ``ADJ#<event_id>``          ``MARKER``             the adjustment was counted
-``STOCK``                   ``<bucket>``           ``oh:``/``rp:``/``st:``/``pend:`` per SKU
+``STOCK``                   ``<bucket>``           ``rp:``/``rpv:``/``st:``/``seq:``/``pend:`` per SKU
+``STOCK``                   ``OH#<n>``             ``oh:`` (on hand) per SKU (4 items)
 ``CATALOG``                 ``<sku>``              name, category, price, reorder point
 ``ALERTS``                  ``<raised_at>#<id>``   the alert feed
 ``FAILURE``                 ``<queue>#<msg id>``   why a message failed (for ``dlq list``)
@@ -48,7 +52,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from backend.domain.rollups import month_of
 from backend.domain.sales import Contributions
-from backend.domain.stock import bucket_of
+from backend.domain.stock import bucket_of, on_hand_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -308,7 +312,7 @@ def _counter_actions(
                 actions[(day_pk(day), day_sku_shard(sku))].add(f"r:{sku}", amount)
         for sku, delta in contrib.stock.items():
             if delta:
-                actions[("STOCK", bucket_of(sku))].add(f"oh:{sku}", delta)
+                actions[("STOCK", on_hand_item(sku))].add(f"oh:{sku}", delta)
     return actions
 
 
@@ -538,6 +542,27 @@ def add_to_sets(client: DynamoDBClient, table: str, item: Key, sets: Mapping[str
             expr.add(name, set(members))
     if expr.terms:
         client.update_item(**expr.update(table, *item))
+
+
+def remove_from_sets(client: DynamoDBClient, table: str, item: Key, sets: Mapping[str, set[str]]) -> None:
+    """Remove members from string-set attributes (an emptied set disappears): idempotent."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    terms = []
+    for name, members in sets.items():
+        if members:
+            placeholder = f"#n{len(names)}"
+            names[placeholder] = name
+            values[f":v{len(values)}"] = to_ddb(set(members))
+            terms.append(f"{placeholder} :v{len(values) - 1}")
+    if terms:
+        client.update_item(
+            TableName=table,
+            Key=key(*item),
+            UpdateExpression="DELETE " + ", ".join(terms),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
 
 def set_attributes(client: DynamoDBClient, table: str, item: Key, values: Mapping[str, Any]) -> None:

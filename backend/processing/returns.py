@@ -13,15 +13,19 @@ A refund whose order's link is known when it is counted (its order is in the bat
 was read, strongly consistent, before counting: the usual case, a refund comes after its order)
 is attributed in its own counting transaction: ``a:<refund_id>`` is noted beside its claim and
 its amount added to ``returns@<channel>`` with the store's ``returns``, at no extra item.
-Otherwise, after counting, the processor reads the batch's ``REFUNDS`` items and the ``LINK``
-items it does not hold (strongly consistent): an order writes its link before reading the
-refunds, a refund its note before reading the link, so of two sides processed at once at least
-the later reader sees both. A refund found with its order is attributed in a transaction that claims
-``a:<refund_id>`` and adds its amount to ``returns@<channel>`` of the refund's day, so it counts
-once however often and by whomever it is found. The refund is also noted on the customer's
-profile (``r:<refund_id> = <amount>``, for the segments job), by a plain idempotent update made
-*before* that transaction: a redelivery after a crash in between finds the refund unattributed
-and writes both again.
+Otherwise, after counting, the refund is an *orphan*: its order id is added to the set
+``orders`` of the one ``REFUNDS``/``ORPHANS`` item, and then its ``REFUNDS`` and ``LINK`` items are
+read (strongly consistent). An order, after putting its link, reads that one item, and the
+``REFUNDS`` item of the orders noted there: an order writes its link before reading the orphans,
+a refund notes its order before reading the link, so of two sides processed at once at least
+the later reader sees both; and an order's ``REFUNDS`` item is not read for every order placed,
+only for the rare one refunded before it was counted. Whoever has read an order's notes knowing
+its link takes the order out of the set. A refund found with its order is attributed in a
+transaction that claims ``a:<refund_id>`` and adds its amount to ``returns@<channel>`` of the
+refund's day, so it counts once however often and by whomever it is found. The refund is also
+noted on the customer's profile (``r:<refund_id> = <amount>``, for the segments job), by a plain
+idempotent update made *before* that transaction: a redelivery after a crash in between finds
+the refund unattributed and writes both again.
 """
 
 from __future__ import annotations
@@ -31,7 +35,16 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from backend.adapters.dynamo import Claim, Counted, Note, batch_get, count_once, set_attributes
+from backend.adapters.dynamo import (
+    Claim,
+    Counted,
+    Note,
+    add_to_sets,
+    batch_get,
+    count_once,
+    remove_from_sets,
+    set_attributes,
+)
 from backend.domain.calendar import store_day
 from backend.domain.events import Event, OrderPlaced, OrderRefunded
 from backend.domain.returns import ATTRIBUTED_PREFIX, REFUND_PREFIX, Attribution, attributions, refund_note
@@ -41,6 +54,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 else:
     DynamoDBClient = Any
+
+ORPHAN_ORDERS = "orders"
 
 
 def link_key(order_id: str) -> tuple[str, str]:
@@ -130,6 +145,10 @@ def _note_on_profiles(dynamodb: DynamoDBClient, table: str, found: Iterable[Attr
         set_attributes(dynamodb, table, (f"CUST#{customer}", "PROFILE"), notes)
 
 
+def orphans_key() -> tuple[str, str]:
+    return ("REFUNDS", "ORPHANS")
+
+
 def attribute(
     dynamodb: DynamoDBClient,
     table: str,
@@ -140,26 +159,47 @@ def attribute(
     attributed yet (the orders' links and the refunds' notes must be written already).
 
     ``links`` are link items already read (by order id): links never change, so they are not
-    read again.
+    read again. A refund whose order's link is not in ``links`` is an *orphan*: its order is
+    noted in the ``REFUNDS``/``ORPHANS`` item before its link is read again, and an order's
+    ``REFUNDS`` item is read only when the order is noted there (not for every order: a refund
+    before its order is rare). Of a refund and its order processed at once, the refund notes
+    its order before reading the link, the order writes its link before reading the notes, so
+    at least the later reader sees both.
 
     Returns every refund of these orders that is attributed (now or before).
     """
     known: dict[str, Mapping[str, Any]] = dict(links or {})
-    order_ids: dict[str, None] = {}
+    refunded: dict[str, None] = {}
+    placed: dict[str, None] = {}
     for event in events:
         data = event.data
-        order_ids[data.order_id] = None
         if isinstance(data, OrderPlaced):
             known[data.order_id] = link_item(data)
-    if not order_ids:
+            placed[data.order_id] = None
+        else:
+            refunded[data.order_id] = None
+    orphans = [o for o in refunded if o not in known]
+    if orphans:
+        add_to_sets(dynamodb, table, orphans_key(), {ORPHAN_ORDERS: set(orphans)})
+    if not refunded and not placed:
         return []
+    item = batch_get(dynamodb, table, [orphans_key()], consistent=True).get(orphans_key(), {})
+    noted = {str(o) for o in item.get(ORPHAN_ORDERS, ())} & {*placed, *refunded}
+    order_ids = [*refunded, *(o for o in placed if o in noted and o not in refunded)]
     wanted = [refunds_key(o) for o in order_ids] + [link_key(o) for o in order_ids if o not in known]
     read = batch_get(dynamodb, table, wanted, consistent=True)
+    found_links = {o: read[link_key(o)] for o in order_ids if o not in known and link_key(o) in read}
+    if found_links:
+        # Read those orders' notes again, now that their links are known to exist: the notes
+        # read beside the links may miss one written meanwhile, whose refund may have missed
+        # the link.
+        known.update(found_links)
+        read.update(batch_get(dynamodb, table, [refunds_key(o) for o in found_links], consistent=True))
     found: list[Attribution] = []
     todo: list[Attribution] = []
     for order_id in order_ids:
         refunds = read.get(refunds_key(order_id))
-        link = known.get(order_id) or read.get(link_key(order_id))
+        link = known.get(order_id)
         if not refunds or not link:
             continue
         merged: Mapping[str, Any] = {
@@ -174,4 +214,9 @@ def attribute(
     if todo:
         _note_on_profiles(dynamodb, table, todo)
         count_once(dynamodb, table, [_counted(a) for a in todo])
+    # An order whose link was known before its notes were read needs no note any more: a
+    # refund whose note that read missed noted its order later and reads the link itself.
+    settled = {o for o in noted if o in known}
+    if settled:
+        remove_from_sets(dynamodb, table, orphans_key(), {ORPHAN_ORDERS: settled})
     return found

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from backend.settings import get_settings
 from tests import oracle, pipeline
 
 TZ = "America/New_York"
@@ -98,6 +99,21 @@ def test_refunds_before_after_and_with_their_orders(history: list[dict[str, Any]
     pipeline.deliver(history[::-1], batch_size=7)
     # Then nothing counts twice
     _check(history)
+    # And only the order that never came is still noted as refunded before it was counted
+    assert _orphans() == {"O-never"}
+
+
+def _orphans() -> set[str]:
+    item = (
+        pipeline.dynamodb()
+        .get_item(
+            TableName=get_settings().require("analytics_table"),
+            Key={"pk": {"S": "REFUNDS"}, "sk": {"S": "ORPHANS"}},
+            ConsistentRead=True,
+        )
+        .get("Item", {})
+    )
+    return set(item.get("orders", {}).get("SS", []))
 
 
 def test_refunds_and_orders_processed_at_the_same_time(history: list[dict[str, Any]]) -> None:
@@ -121,3 +137,4 @@ def test_refunds_and_orders_processed_at_the_same_time(history: list[dict[str, A
     assert not errors, errors
     # Then each refund counts once, under its order's channel
     _check(history)
+    assert "O-never" in _orphans()
