@@ -222,8 +222,16 @@ def run_job_command(args: argparse.Namespace) -> int:
         region=aws.region,
         account_id=account_id,
     )
+    job_input: dict[str, Any] = {"job": args.name}
+    if args.month:
+        if args.name != "rollups":
+            raise CliError("--month goes with the rollups job only")
+        job_input["months"] = args.month
     started = time.monotonic()
-    result = jobs.handler({"job": args.name}, context)
+    try:
+        result = jobs.handler(job_input, context)
+    except ValueError as exc:  # a job's refusal of its input, in words
+        raise CliError(f"job {args.name}: {exc}") from None
     print(f"job {args.name} finished in {time.monotonic() - started:.1f} s on {target.describe()}")
     if result is not None:
         print(json.dumps(result, indent=2, default=str))
@@ -236,7 +244,15 @@ def add_run_job_command(subparsers: Any) -> None:
         help="run a scheduled job now, as its EventBridge schedule would",
         description='Calls the jobs function with {"job": NAME}, the input its schedule sends.',
     )
-    parser.add_argument("name", metavar="NAME", help="the job: digests, segments, lake-compaction, ...")
+    parser.add_argument(
+        "name", metavar="NAME", help="the job: alert-sweep, digests, segments, lake-compaction, rollups"
+    )
+    parser.add_argument(
+        "--month",
+        action="append",
+        metavar="YYYY-MM",
+        help="rollups only: roll up this month if it is stale (repeatable; default: every stale month)",
+    )
     parser.set_defaults(run=run_job_command)
 
 

@@ -35,6 +35,21 @@ def test_run_job_calls_the_jobs_function_with_the_schedules_input(
     assert json.loads(out[out.index("{") :])["job"] == "alert-sweep"
 
 
+def test_run_job_passes_months_to_the_rollups_job_and_refuses_a_bad_one_in_words(
+    stack: StackFixture, kept_environment: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A month never rolled up is (an empty one here); asked again, it is current: nothing to do
+    for expected in (["2025-01"], []):
+        assert main(["run-job", "rollups", "--month", "2025-01"]) == 0
+        out = capsys.readouterr().out
+        assert json.loads(out[out.index("{") :]) == {"job": "rollups", "months": expected}
+    assert main(["run-job", "rollups", "--month", "2025-13"]) == 1
+    error = capsys.readouterr().err
+    assert "not a month (YYYY-MM): '2025-13'" in error and "Traceback" not in error
+    assert main(["run-job", "segments", "--month", "2025-01"]) == 1
+    assert "--month goes with the rollups job only" in capsys.readouterr().err
+
+
 def test_an_unknown_job_is_refused_with_the_known_ones(
     stack: StackFixture, kept_environment: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
