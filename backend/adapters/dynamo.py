@@ -39,6 +39,7 @@ rollup computed from the days after reading stamp ``v`` is current while the sta
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import random
 import time
 from collections import defaultdict
@@ -147,6 +148,41 @@ def batch_get(
     else:
         results = [get_chunk(chunk) for chunk in chunks]
     return {tuple(item[name] for name in key_names): item for got in results for item in got}
+
+
+def content_keyed_items(
+    members: Iterable[str], *, prefix: str, shards: int, attribute: str, max_bytes: int
+) -> list[dict[str, Any]]:
+    """Immutable items listing ``members`` in the string set ``attribute``, up to ``max_bytes``
+    of members each, under ``<prefix><n>``/``B#<digest of its members>``.
+
+    An item's key follows from its content, so putting it again (a redelivered batch) rewrites
+    the same item, and a batch redelivered with other company writes another item that repeats
+    some members, which readers take as one. Shared this way, one write unit lists many members.
+
+    Examples
+    --------
+    >>> items = content_keyed_items(["b", "a", "a"], prefix="P#", shards=8, attribute="ids", max_bytes=900)
+    >>> len(items), sorted(items[0]["ids"]), items[0]["sk"].startswith("B#")
+    (1, ['a', 'b'], True)
+    """
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for member in sorted(set(members)):
+        length = len(member.encode()) + 1
+        if chunks[-1] and size + length > max_bytes:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(member)
+        size += length
+    items = []
+    for chunk in chunks:
+        if not chunk:
+            continue
+        digest = hashlib.sha256("\n".join(chunk).encode()).hexdigest()
+        shard = int(digest[:8], 16) % shards
+        items.append({"pk": f"{prefix}{shard}", "sk": f"B#{digest[:20]}", attribute: set(chunk)})
+    return items
 
 
 def batch_put(client: DynamoDBClient, table: str, items: Iterable[Mapping[str, Any]]) -> None:

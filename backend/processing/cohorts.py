@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from backend.adapters.dynamo import Counted, Guarded, batch_get
+from backend.adapters.dynamo import Counted, Guarded, batch_get, content_keyed_items
 from backend.domain import cohorts
 
 if TYPE_CHECKING:
@@ -58,22 +58,13 @@ def directory_items(customer_ids: Iterable[str]) -> list[dict[str, Any]]:
     redelivered with other company writes another item that repeats some ids, which the reader
     ignores. One write unit then enters about 30 customers instead of one.
     """
-    chunks: list[list[str]] = [[]]
-    size = 0
-    for customer in sorted(set(customer_ids)):
-        if chunks[-1] and size + len(customer.encode()) + 1 > DIRECTORY_ITEM_BYTES:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(customer)
-        size += len(customer.encode()) + 1
-    items = []
-    for chunk in chunks:
-        if not chunk:
-            continue
-        digest = hashlib.sha256("\n".join(chunk).encode()).hexdigest()
-        shard = int(digest[:8], 16) % DIRECTORY_SHARDS
-        items.append({"pk": f"CUSTOMERS#{shard}", "sk": f"B#{digest[:20]}", "ids": set(chunk)})
-    return items
+    return content_keyed_items(
+        customer_ids,
+        prefix="CUSTOMERS#",
+        shards=DIRECTORY_SHARDS,
+        attribute="ids",
+        max_bytes=DIRECTORY_ITEM_BYTES,
+    )
 
 
 def directory_members(item: Mapping[str, Any]) -> list[str]:

@@ -11,13 +11,12 @@ repeats and redeliveries do not matter.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters.batch import Parsed
-from backend.adapters.dynamo import batch_put
+from backend.adapters.dynamo import batch_put, content_keyed_items
 from backend.domain.events import CustomerRegistered, Event
 
 if TYPE_CHECKING:
@@ -71,23 +70,13 @@ def registry_items(registrations: Iterable[Registration]) -> list[dict[str, Any]
     >>> items[0]["pk"].startswith("REGISTRATIONS#"), sorted(items[0]["entries"])
     (True, ['C1|FR||2025-01-01T00:00:00.000000+00:00#e1'])
     """
-    chunks: list[list[str]] = [[]]
-    size = 0
-    for entry in sorted({r.entry() for r in registrations}):
-        length = len(entry.encode()) + 1
-        if chunks[-1] and size + length > REGISTRY_ITEM_BYTES:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(entry)
-        size += length
-    items = []
-    for chunk in chunks:
-        if not chunk:
-            continue
-        digest = hashlib.sha256("\n".join(chunk).encode()).hexdigest()
-        shard = int(digest[:8], 16) % REGISTRY_SHARDS
-        items.append({"pk": f"{REGISTRY_PREFIX}{shard}", "sk": f"B#{digest[:20]}", ENTRIES: set(chunk)})
-    return items
+    return content_keyed_items(
+        (r.entry() for r in registrations),
+        prefix=REGISTRY_PREFIX,
+        shards=REGISTRY_SHARDS,
+        attribute=ENTRIES,
+        max_bytes=REGISTRY_ITEM_BYTES,
+    )
 
 
 def latest(items: Iterable[Mapping[str, Any]]) -> dict[str, Registration]:
