@@ -86,6 +86,29 @@ def late_earlier_order(raw: list[dict[str, Any]], month: str) -> dict[str, Any]:
     return late
 
 
+def late_refund(raw: list[dict[str, Any]], month: str) -> dict[str, Any]:
+    """A refund of 3.00, an hour after an order placed in the first half of ``month``."""
+    first, _ = month_days(month)
+    order = next(
+        e
+        for e in sorted(raw, key=lambda e: e["occurred_at"])
+        if e["type"] == "order.placed" and first <= local_day(e["occurred_at"]) <= first + timedelta(days=14)
+    )
+    moment = datetime.fromisoformat(order["occurred_at"]) + timedelta(hours=1)
+    data = {
+        "order_id": order["data"]["order_id"],
+        "refund_id": "late-refund-1",
+        "amount": "3.00",
+        "currency": "USD",
+    }
+    return {
+        "event_id": "late-refund-1",
+        "type": "order.refunded",
+        "occurred_at": moment.isoformat(),
+        "data": data,
+    }
+
+
 def test_rollups_keep_every_figure_and_late_events_stay_exact(fresh: None) -> None:
     # Given four months of history (the March DST change inside), shuffled, a tenth twice
     today = datetime.now(ZoneInfo(TZ)).date()
@@ -119,10 +142,15 @@ def test_rollups_keep_every_figure_and_late_events_stay_exact(fresh: None) -> No
     # A second run finds nothing to do
     assert run_job()["months"] == []
 
-    # When a late order arrives for a rolled-up month, from a customer first seen later
+    # When a late order arrives for a rolled-up month, from a customer first seen later,
     late = late_earlier_order(raw, closed[1])
-    delivered.append(late)
-    pipeline.deliver(pipeline.pipeline_form([late]))
+    # and a late refund, in another rolled-up month, of an order of that month
+    refund = late_refund(raw, closed[0])
+    delivered += [late, refund]
+    pipeline.deliver(pipeline.pipeline_form([late, refund]))
+    assert (
+        entries_read(*month_days(closed[0])) == (month_days(closed[0])[1] - month_days(closed[0])[0]).days + 1
+    )
     # Then that month (and the month of the customer's first order, whose new customers
     # change) are read day by day at once, and every figure is still exact
     moved = month_of(local_day(late["occurred_at"]))
