@@ -40,14 +40,10 @@ import requests
 from backend.local.aws import free_port
 from backend.local.stack import LocalStack, StackOptions
 from backend.simulate import generate, send
+from bench.meter import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH_SIZES = (1, 100, 500)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def post(session: requests.Session, url: str, key: str, events: list[dict[str, Any]]) -> float:

@@ -67,7 +67,7 @@ from backend.local.spec import load_stack_spec
 from backend.local.stack import LocalStack, StackError, StackOptions
 from backend.processing.ingest import hash_pii
 from backend.simulate import generate
-from bench.meter import Meter
+from bench.meter import Meter, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 TZ = "America/New_York"
@@ -316,10 +316,9 @@ def measure(
     api(_event(path, params, key), context)
     used = (meter.snapshot() - before).usage(function="api", service="dynamodb")
     meter.precise = False
-    latencies.sort()
     return {
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
-        "p95_ms": round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] * 1000, 1),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
         "requests": used.calls,
         "items": used.items,
         "read_units": round(used.read_units, 1),
@@ -420,10 +419,16 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
             process(sample, progress=progress)
             figures["processing_seconds"] = round(time.monotonic() - load_started, 1)
             jobs = HandlerRef("backend.handlers.jobs.handler")
-            jobs(
-                {"job": "segments"},
-                new_context("jobs", memory=512, timeout=300, region="us-east-1", account_id="123456789012"),
-            )
+
+            def run_job(name: str, **options: Any) -> dict[str, Any]:
+                """Invoke the jobs function as its schedule would, with ``options`` added."""
+                context = new_context(
+                    "jobs", memory=512, timeout=300, region="us-east-1", account_id="123456789012"
+                )
+                result: dict[str, Any] = jobs({"job": name, **options}, context)
+                return result
+
+            run_job("segments")
             sources = [processed_first + timedelta(days=n) for n in range(args.processed_days)]
             others = [first + timedelta(days=n) for n in range(365 - args.processed_days)]
             copied = copy_days(dynamodb, table, sources, others, first_copy=0) if others else 0
@@ -433,10 +438,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
             # The copies bypass the processors (and so the months' change stamps): name the
             # months to the rollups job, as its nightly run would find them by their stamps.
             rollup_started = time.monotonic()
-            rolled = jobs(
-                {"job": "rollups", "months": months_back(today, 13)},
-                new_context("jobs", memory=512, timeout=300, region="us-east-1", account_id="123456789012"),
-            )["months"]
+            rolled = run_job("rollups", months=months_back(today, 13))["months"]
             figures["rollups"] = {
                 "months": len(rolled),
                 "seconds": round(time.monotonic() - rollup_started, 1),
@@ -467,10 +469,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
             figures["copied_items_10x"] = copy_days(dynamodb, table, sources, older, first_copy=365)
             copy_cohorts(dynamodb, table, today.strftime("%Y-%m"), months_back(first, 9 * 12))
             # Every month of the older history gets its rollup too, as the nightly job keeps it.
-            jobs(
-                {"job": "rollups", "months": months_back(today, 10 * 12 + 1)},
-                new_context("jobs", memory=512, timeout=300, region="us-east-1", account_id="123456789012"),
-            )
+            run_job("rollups", months=months_back(today, 10 * 12 + 1))
             figures["ten_years"] = measure_all(meter, api, key, today, args.requests_10x, progress)
         finally:
             stack.stop(drain_timeout=0)
