@@ -81,10 +81,7 @@ def run(
     ``progress`` shows a progress bar (``None``: only on a terminal).
     """
     for month in months or []:
-        try:
-            rollups.month_days(month)
-        except ValueError:
-            raise ValueError(f"not a month (YYYY-MM): {month!r}") from None
+        rollups.month_days(month)  # a malformed month is refused, in words, before any work
     todo = stale_months(dynamodb, table, today, months)
     quiet = None if progress is None else not progress
     for month in tqdm(todo, desc="month rollups", unit="month", disable=quiet):
