@@ -95,18 +95,27 @@ def open_page(dash_duo: Any, url: str) -> None:
     dash_duo._wait_for_callbacks()
 
 
+def _drawn(dash_duo: Any, graph_id: str, path: str, timeout: float) -> Any:
+    """``p.data[0]<path>`` of a graph's Plotly element, polled until the graph has drawn it."""
+    plot = f"document.querySelector('#{graph_id} .js-plotly-plot')"
+    script = f"var p = {plot}; return p && p.data && p.data[0]{path};"
+    deadline = time.monotonic() + timeout
+    value = dash_duo.driver.execute_script(script)
+    while value is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        value = dash_duo.driver.execute_script(script)
+    assert value is not None, f"#{graph_id} was not drawn"
+    return value
+
+
 def figure_points(dash_duo: Any, graph_id: str, timeout: float = 15) -> list[Any]:
     """The x values of a graph's first trace, read from Plotly in the page once it has drawn."""
-    script = (
-        f"var p = document.querySelector('#{graph_id} .js-plotly-plot'); return p && p.data && p.data[0].x;"
-    )
-    deadline = time.monotonic() + timeout
-    points = dash_duo.driver.execute_script(script)
-    while points is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-        points = dash_duo.driver.execute_script(script)
-    assert points is not None, f"#{graph_id} was not drawn"
-    return list(points)
+    return list(_drawn(dash_duo, graph_id, ".x", timeout))
+
+
+def plotly_trace(dash_duo: Any, graph_id: str, timeout: float = 15) -> dict[str, Any]:
+    """The first trace of a drawn graph, as Plotly holds it in the page."""
+    return dict(_drawn(dash_duo, graph_id, "", timeout))
 
 
 def text(dash_duo: Any, selector: str) -> str:

@@ -12,7 +12,7 @@ import requests
 from selenium.webdriver.support.ui import Select
 
 from dashboard import api as dashboard_api
-from tests.browser.conftest import Dashboard, elements, open_page, sign_in, start, text
+from tests.browser.conftest import Dashboard, elements, open_page, plotly_trace, sign_in, start, text
 
 pytestmark = pytest.mark.browser
 
@@ -27,20 +27,6 @@ def api(dashboard: Dashboard, method: str, path: str, **params: Any) -> Any:
     )
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def plotly_trace(dash_duo: Any, graph_id: str, timeout: float = 15) -> dict[str, Any]:
-    """The first trace of a drawn graph, as Plotly holds it in the page."""
-    script = (
-        f"var p = document.querySelector('#{graph_id} .js-plotly-plot'); return p && p.data && p.data[0];"
-    )
-    deadline = time.monotonic() + timeout
-    trace = dash_duo.driver.execute_script(script)
-    while trace is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-        trace = dash_duo.driver.execute_script(script)
-    assert trace is not None, f"#{graph_id} was not drawn"
-    return dict(trace)
 
 
 def grid_rows(dash_duo: Any, container: str, fields: tuple[str, ...]) -> list[tuple[str, ...]]:
