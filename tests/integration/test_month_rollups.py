@@ -54,6 +54,11 @@ def entries_read(start: date, end: date) -> int:
     return len(sales)
 
 
+def days_in(start: date, end: date) -> int:
+    """How many days ``start``..``end`` holds (the entries of a range read day by day)."""
+    return (end - start).days + 1
+
+
 def assert_exact(delivered: list[dict[str, Any]], ranges: list[tuple[date, date]]) -> None:
     """The summary and the top products of each range are the oracle's."""
     for start, end in ranges:
@@ -130,7 +135,7 @@ def test_rollups_keep_every_figure_and_late_events_stay_exact(fresh: None) -> No
         month_days(closed[1]),
     ]
     # Before any run every day is read one by one, and the figures are exact
-    assert entries_read(*whole) == (whole[1] - whole[0]).days + 1
+    assert entries_read(*whole) == days_in(*whole)
     assert_exact(delivered, ranges)
 
     # When the job runs, as its EventBridge schedule invokes it
@@ -148,14 +153,12 @@ def test_rollups_keep_every_figure_and_late_events_stay_exact(fresh: None) -> No
     refund = late_refund(raw, closed[0])
     delivered += [late, refund]
     pipeline.deliver(pipeline.pipeline_form([late, refund]))
-    assert (
-        entries_read(*month_days(closed[0])) == (month_days(closed[0])[1] - month_days(closed[0])[0]).days + 1
-    )
+    assert entries_read(*month_days(closed[0])) == days_in(*month_days(closed[0]))
     # Then that month (and the month of the customer's first order, whose new customers
     # change) are read day by day at once, and every figure is still exact
     moved = month_of(local_day(late["occurred_at"]))
     assert moved == closed[1]
-    assert entries_read(*month_days(moved)) == (month_days(moved)[1] - month_days(moved)[0]).days + 1
+    assert entries_read(*month_days(moved)) == days_in(*month_days(moved))
     assert_exact(delivered, ranges)
     # When the job runs again, it recomputes only the months that changed, and stays exact
     again = run_job()
