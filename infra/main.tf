@@ -14,7 +14,8 @@ locals {
   # S3 names are global: buckets carry the account id and the region after the local name.
   bucket_suffix = "-${local.account_id}-${local.region}"
 
-  package_path = abspath(startswith(var.lambda_package_path, "/") ? var.lambda_package_path : "${path.module}/${var.lambda_package_path}")
+  # One zip per function (make package-backend): each carries only what its handler imports.
+  package_dir = abspath(startswith(var.lambda_package_dir, "/") ? var.lambda_package_dir : "${path.module}/${var.lambda_package_dir}")
 
   tables = {
     ingest = {

@@ -94,10 +94,10 @@ variable "log_retention_days" {
   }
 }
 
-variable "lambda_package_path" {
-  description = "The backend's Lambda zip built by `make package-backend`, relative to infra/ or absolute."
+variable "lambda_package_dir" {
+  description = "The directory of the functions' Lambda zips (<function>.zip each) built by `make package-backend`, relative to infra/ or absolute."
   type        = string
-  default     = "../build/backend.zip"
+  default     = "../build/lambda"
 }
 
 variable "lambda_log_level" {

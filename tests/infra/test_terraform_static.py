@@ -53,7 +53,7 @@ def test_required_variables_are_the_documented_ones() -> None:
         "dashboard_domain",
         "dashboard_certificate_arn",
         "log_retention_days",
-        "lambda_package_path",
+        "lambda_package_dir",
     } <= names
 
 
