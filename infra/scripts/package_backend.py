@@ -149,9 +149,10 @@ def first_party_entries(found: Closure, root: Path = ROOT) -> list[tuple[Path, s
     for package in {path.parent for path in found.files}:
         for path in package.rglob("*"):
             name = path.relative_to(root).as_posix()
-            if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in name:
-                if package == path.parent or not (path.parent / "__init__.py").exists():
-                    entries[path] = name
+            data = path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in name
+            # A package's own data, and that of its plain (non-package) folders such as templates/
+            if data and (package == path.parent or not (path.parent / "__init__.py").exists()):
+                entries[path] = name
     return sorted(
         ((path, name) for path, name in entries.items() if not name.startswith(LEFT_OUT)),
         key=lambda entry: entry[1],
@@ -203,7 +204,9 @@ def installed(site: Path) -> dict[str, Distribution]:
     return found
 
 
-def distributions_for(third_party: Iterable[str], available: Mapping[str, Distribution]) -> list[Distribution]:
+def distributions_for(
+    third_party: Iterable[str], available: Mapping[str, Distribution]
+) -> list[Distribution]:
     """The distributions providing ``third_party`` top-level names, with their dependencies."""
     by_top = {top: dist for dist in available.values() for top in dist.top_level}
     missing = sorted(name for name in third_party if name not in by_top)
@@ -321,7 +324,9 @@ def function_handlers(stack: Path) -> dict[str, str]:
     return {f["name"]: f["handler"].rsplit(".", 1)[0] for f in spec["functions"]}
 
 
-def package_function(name: str, handler: str, site: Path, available: Mapping[str, Distribution], out: Path) -> dict[str, object]:
+def package_function(
+    name: str, handler: str, site: Path, available: Mapping[str, Distribution], out: Path
+) -> dict[str, object]:
     found = closure(handler)
     try:
         dists = distributions_for(found.third_party, available)
@@ -348,7 +353,9 @@ def package_function(name: str, handler: str, site: Path, available: Mapping[str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build build/lambda/<function>.zip for each function of infra/stack.json.")
+    parser = argparse.ArgumentParser(
+        description="Build build/lambda/<function>.zip for each function of infra/stack.json."
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "lambda", help="directory of the zips")
     parser.add_argument("--platform", choices=sorted(PLATFORMS), default="lambda")
     parser.add_argument("--requirements", type=Path, default=ROOT / "requirements.txt")
@@ -364,12 +371,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (MissingDependency, RuntimeError) as exc:
         print(f"package_backend: {exc}", file=sys.stderr)
         return 1
-    (args.out / "sizes.json").write_text(json.dumps({"platform": args.platform, "functions": sizes}, indent=2) + "\n")
+    (args.out / "sizes.json").write_text(
+        json.dumps({"platform": args.platform, "functions": sizes}, indent=2) + "\n"
+    )
     for name, size in sizes.items():
-        print(
-            f"{name:>11}: {size['zipped_bytes'] / 1e6:6.1f} MB zipped, {size['unzipped_bytes'] / 1e6:6.1f} MB unzipped"
-            f"  ({', '.join(size['distributions'])})"  # type: ignore[arg-type]
-        )
+        zipped, unzipped = int(str(size["zipped_bytes"])) / 1e6, int(str(size["unzipped_bytes"])) / 1e6
+        carried = ", ".join(map(str, size["distributions"]))  # type: ignore[call-overload]
+        print(f"{name:>11}: {zipped:6.1f} MB zipped, {unzipped:6.1f} MB unzipped  ({carried})")
     return 0
 
 

@@ -65,8 +65,9 @@ class Context:
     def get_remaining_time_in_millis(self):
         return 30000
 
+allowed = (request["root"], sys.base_prefix)
 outside = sorted(m.__file__ for m in list(sys.modules.values())
-                 if getattr(m, "__file__", None) and not m.__file__.startswith((request["root"], sys.base_prefix)))
+                 if getattr(m, "__file__", None) and not m.__file__.startswith(allowed))
 for event in request["events"]:
     print(json.dumps({"result": handler(event, Context())}, default=str))
 print(json.dumps({"outside": outside}))
@@ -95,7 +96,12 @@ class Rehearsal:
         }
         spec = self.spec.function(function)
         given = {name: values[name] for name in [*spec.env, *self.spec.common_env] if name in values}
-        return {**given, **fake_aws_environment(self.endpoint_url), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+        return {
+            **given,
+            **fake_aws_environment(self.endpoint_url),
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+        }
 
     def invoke(self, function: str, events: list[Any], data_dir: Path | None = None) -> list[Any]:
         """A cold start of ``function``'s package, then ``events`` in order; the results."""
@@ -104,7 +110,12 @@ class Rehearsal:
         if data_dir is not None and "STOREPULSE_DATA_DIR" in environment:
             environment["STOREPULSE_DATA_DIR"] = str(data_dir)
         script = f"import sys; sys.path[:] = [{str(root)!r}, *[p for p in sys.path if p]]\n" + INVOKE
-        request = {"handler": self.spec.function(function).handler, "function": function, "events": events, "root": str(root)}
+        request = {
+            "handler": self.spec.function(function).handler,
+            "function": function,
+            "events": events,
+            "root": str(root),
+        }
         run = subprocess.run(
             [sys.executable, "-I", "-S", "-c", script],
             cwd=root,
@@ -120,7 +131,9 @@ class Rehearsal:
         assert lines[-1] == {"outside": []}, lines[-1]
         return [line["result"] for line in lines[:-1]]
 
-    def api_event(self, method: str, path: str, key: str, body: Any = None, query: str = "") -> dict[str, Any]:
+    def api_event(
+        self, method: str, path: str, key: str, body: Any = None, query: str = ""
+    ) -> dict[str, Any]:
         headers = [("Host", "api.example.com"), ("x-api-key", key), ("Content-Type", "application/json")]
         return build_proxy_event(
             method=method,
@@ -186,15 +199,41 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
 def events() -> list[dict[str, Any]]:
     at = f"{DAY}T10:00:00Z"
     return [
-        {"event_id": "r-product", "type": "product.upserted", "occurred_at": at,
-         "data": {"sku": "MUG-1", "name": "Mug", "category": "kitchen", "price": "12.00", "reorder_point": 5}},
-        {"event_id": "r-stock", "type": "inventory.adjusted", "occurred_at": at,
-         "data": {"sku": "MUG-1", "delta": 3, "reason": "restock"}},
-        {"event_id": "r-customer", "type": "customer.registered", "occurred_at": at,
-         "data": {"customer_id": "c-1", "country": "DE", "email": "ana@example.com"}},
-        {"event_id": "r-order", "type": "order.placed", "occurred_at": f"{DAY}T11:00:00Z",
-         "data": {"order_id": "o-1", "customer_id": "c-1", "currency": "USD",
-                  "lines": [{"sku": "MUG-1", "quantity": 2, "unit_price": "12.00"}]}},
+        {
+            "event_id": "r-product",
+            "type": "product.upserted",
+            "occurred_at": at,
+            "data": {
+                "sku": "MUG-1",
+                "name": "Mug",
+                "category": "kitchen",
+                "price": "12.00",
+                "reorder_point": 5,
+            },
+        },
+        {
+            "event_id": "r-stock",
+            "type": "inventory.adjusted",
+            "occurred_at": at,
+            "data": {"sku": "MUG-1", "delta": 3, "reason": "restock"},
+        },
+        {
+            "event_id": "r-customer",
+            "type": "customer.registered",
+            "occurred_at": at,
+            "data": {"customer_id": "c-1", "country": "DE", "email": "ana@example.com"},
+        },
+        {
+            "event_id": "r-order",
+            "type": "order.placed",
+            "occurred_at": f"{DAY}T11:00:00Z",
+            "data": {
+                "order_id": "o-1",
+                "customer_id": "c-1",
+                "currency": "USD",
+                "lines": [{"sku": "MUG-1", "quantity": 2, "unit_price": "12.00"}],
+            },
+        },
     ]
 
 
@@ -225,8 +264,9 @@ def test_every_function_runs_from_its_package_alone(rehearsal: Rehearsal, tmp_pa
         [
             rehearsal.api_event("GET", "/v1/metrics/summary", KEYS.read_key, query=f"start={DAY}&end={DAY}"),
             rehearsal.api_event("GET", "/v1/alerts", KEYS.read_key, query=f"since={DAY}"),
-            rehearsal.api_event("POST", "/v1/reports", KEYS.read_key,
-                                {"type": "sales_summary", "start": DAY, "end": DAY}),
+            rehearsal.api_event(
+                "POST", "/v1/reports", KEYS.read_key, {"type": "sales_summary", "start": DAY, "end": DAY}
+            ),
         ],
     )
     assert summary["statusCode"] == 200, summary
@@ -239,7 +279,9 @@ def test_every_function_runs_from_its_package_alone(rehearsal: Rehearsal, tmp_pa
     # And the reports package renders the PDF the API queued
     (rendered,) = rehearsal.invoke("reports", rehearsal.delivered("storepulse-reports"))
     assert rendered == {"batchItemFailures": []}
-    (report,) = rehearsal.invoke("api", [rehearsal.api_event("GET", f"/v1/reports/{report_id}", KEYS.read_key)])
+    (report,) = rehearsal.invoke(
+        "api", [rehearsal.api_event("GET", f"/v1/reports/{report_id}", KEYS.read_key)]
+    )
     assert json.loads(report["body"])["status"] == "ready", report
 
     # And the jobs package runs every schedule's input (pyarrow, tqdm, the digest templates)

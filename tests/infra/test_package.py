@@ -105,7 +105,9 @@ def test_every_handler_imports_only_what_requirements_txt_provides() -> None:
 def test_only_the_jobs_function_carries_pyarrow() -> None:
     package = load_script()
     handlers = package.function_handlers(terraform.INFRA / "stack.json")
-    carrying = sorted(name for name, handler in handlers.items() if "pyarrow" in package.closure(handler).third_party)
+    carrying = sorted(
+        name for name, handler in handlers.items() if "pyarrow" in package.closure(handler).third_party
+    )
     assert carrying == ["jobs"]
 
 
