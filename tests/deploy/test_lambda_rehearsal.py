@@ -44,6 +44,11 @@ KEYS = DevKeys(
     unsubscribe_signing_key="rehearsal-unsubscribe-key",
 )
 DAY = "2026-01-15"
+# The secrets as Terraform gives them: the names of SecureString parameters (infra/secrets.tf).
+SECRETS = {
+    "PII_HASH_KEY": ("/storepulse/pii_hash_key", KEYS.pii_hash_key),
+    "UNSUBSCRIBE_SIGNING_KEY": ("/storepulse/unsubscribe_signing_key", KEYS.unsubscribe_signing_key),
+}
 
 # Runs in the bare interpreter: import the handler (the cold start), invoke it with each event,
 # print one JSON line per result.
@@ -83,11 +88,12 @@ class Rehearsal:
     unpacked: dict[str, Path]
 
     def environment(self, function: str) -> dict[str, str]:
-        """What Terraform sets on ``function`` (its variables and the common ones), with the
-        values the local stack uses, plus the AWS endpoint and credentials."""
+        """What Terraform sets on ``function`` (its variables and the common ones, secrets as SSM
+        parameter names), with the values the local stack uses, plus the AWS endpoint."""
         values = {
             **self.resources.environment,
             **KEYS.handler_environment(),
+            **{variable: f"ssm:{parameter}" for variable, (parameter, _) in SECRETS.items()},
             **local_reports_environment("http://127.0.0.1:9"),
             "STORE_TIMEZONE": "UTC",
             "STORE_CURRENCY": "USD",
@@ -193,6 +199,8 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
     with MotoServer(free_port(), log_path=data / "moto.log") as moto:
         aws = AwsClients(moto.endpoint_url)
         resources = provision(spec, aws)
+        for parameter, value in SECRETS.values():
+            aws.client("ssm").put_parameter(Name=parameter, Value=value, Type="SecureString")
         yield Rehearsal(spec, aws, resources, moto.endpoint_url, unpacked)
 
 
