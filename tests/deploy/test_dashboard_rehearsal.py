@@ -19,6 +19,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from backend.local.aws import AwsClients, MotoServer, fake_aws_environment, free_port
 from infra.scripts.zappa_settings import merge
 from tests.infra import terraform
@@ -117,6 +119,8 @@ def container(
     return responses, last["cookie"]
 
 
+# Building the packages takes minutes the first time (then build/ caches them).
+@pytest.mark.timeout(1200)
 def test_a_session_survives_another_container_with_secrets_from_ssm(tmp_path: Path) -> None:
     # Given the zip `make package-dashboard` builds (its venv cached by the requirements' hash)
     build = subprocess.run(

@@ -245,6 +245,8 @@ def events() -> list[dict[str, Any]]:
     ]
 
 
+# Building the packages takes minutes the first time (then build/ caches them).
+@pytest.mark.timeout(1200)
 def test_every_function_runs_from_its_package_alone(rehearsal: Rehearsal, tmp_path: Path) -> None:
     # Given the ingest function's package: a batch through API Gateway is accepted
     (accepted,) = rehearsal.invoke(
