@@ -224,9 +224,10 @@ data "aws_iam_policy_document" "apigateway_assume" {
 }
 
 resource "aws_iam_role" "apigateway_logs" {
-  name               = "${local.prefix}storepulse-apigateway-logs"
-  description        = "API Gateway's account-wide role for writing execution and access logs."
-  assume_role_policy = data.aws_iam_policy_document.apigateway_assume.json
+  name                 = "${local.prefix}storepulse-apigateway-logs"
+  description          = "API Gateway's account-wide role for writing execution and access logs."
+  assume_role_policy   = data.aws_iam_policy_document.apigateway_assume.json
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 resource "aws_iam_role_policy_attachment" "apigateway_logs" {

@@ -66,9 +66,10 @@ data "aws_iam_policy_document" "zappa_assume" {
 }
 
 resource "aws_iam_role" "zappa" {
-  name               = "${local.prefix}storepulse-dashboard"
-  description        = "The dashboard's Lambda (Zappa, manage_roles false): logs and traces only; it reads storepulse through the HTTP API."
-  assume_role_policy = data.aws_iam_policy_document.zappa_assume.json
+  name                 = "${local.prefix}storepulse-dashboard"
+  description          = "The dashboard's Lambda (Zappa, manage_roles false): logs, traces and its own secrets; it reads storepulse through the HTTP API."
+  assume_role_policy   = data.aws_iam_policy_document.zappa_assume.json
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "zappa" {

@@ -12,6 +12,8 @@ module "function" {
   memory       = each.value.memory
   policy_json  = local.function_policies[each.key]
 
+  permissions_boundary_arn = var.permissions_boundary_arn
+
   environment = merge(
     { for name in each.value.env : name => local.env_values[name] },
     { for name in local.common_env : name => lookup(local.env_values, name, "storepulse-${replace(each.key, "_", "-")}") },

@@ -152,3 +152,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "permissions_boundary_arn" {
+  description = "The permissions boundary every role of the stack carries (infra/bootstrap output permissions_boundary_arn); the CI apply role can create roles only with it. null for an administrator's own apply without bootstrap."
+  type        = string
+  default     = null
+}

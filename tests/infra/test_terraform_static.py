@@ -135,7 +135,8 @@ def test_api_routes_are_the_route_table_the_local_front_follows() -> None:
     from backend.local.spec import load_stack_spec
 
     table = {
-        (route.path, tuple(route.methods), route.function, route.api_key) for route in load_stack_spec().routes
+        (route.path, tuple(route.methods), route.function, route.api_key)
+        for route in load_stack_spec().routes
     }
     # Then API Gateway gets exactly those resources, methods and key requirements
     terraform_routes = {

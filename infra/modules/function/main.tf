@@ -14,9 +14,10 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "this" {
-  name               = "${var.name}-function"
-  description        = "Runs the ${var.name} function: its logs, its traces and what its code calls."
-  assume_role_policy = data.aws_iam_policy_document.assume.json
+  name                 = "${var.name}-function"
+  description          = "Runs the ${var.name} function: its logs, its traces and what its code calls."
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 resource "aws_cloudwatch_log_group" "this" {
