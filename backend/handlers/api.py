@@ -18,6 +18,7 @@ from backend.api import (
 )
 from backend.api.app import build_app
 from backend.api.errors import json_response
+from backend.api.openapi import complete
 
 logger = Logger(service="storepulse-api")
 READ_ROUTERS = (
@@ -40,7 +41,7 @@ def openapi() -> Response[Any]:
         version="1",
         description="Ingest store events and read exact e-commerce analytics. Keys per role in x-api-key.",
     )
-    return json_response(200, json.loads(schema))
+    return json_response(200, complete(json.loads(schema)))
 
 
 @logger.inject_lambda_context
