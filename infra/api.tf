@@ -41,6 +41,8 @@ locals {
     reports     = { path = "reports", methods = ["ANY"], function = "api", key = true }
     report      = { path = "reports/{report_id}", methods = ["ANY"], function = "api", key = true }
     download    = { path = "reports/{report_id}/download", methods = ["GET"], function = "api", key = false }
+    docs        = { path = "docs", methods = ["GET"], function = "api", key = false }
+    docs_assets = { path = "docs/{proxy+}", methods = ["GET"], function = "api", key = false }
     read        = { path = "{proxy+}", methods = ["ANY"], function = "api", key = true }
   }
 

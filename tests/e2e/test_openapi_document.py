@@ -4,6 +4,7 @@ against it."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jsonschema
@@ -50,7 +51,7 @@ def test_the_document_names_the_key_scheme_and_the_public_routes(stack: StackFix
             assert operation["security"] == [], path
     # The public routes are those API Gateway lets through without a key
     keyless = {route.path for route in load_stack_spec().routes if not route.api_key}
-    assert keyless == PUBLIC_PATHS
+    assert keyless - {"/v1/docs", "/v1/docs/{proxy+}"} == PUBLIC_PATHS
 
 
 def test_every_refusal_is_described_with_the_error_body(stack: StackFixture) -> None:
@@ -95,3 +96,19 @@ def test_live_answers_validate_against_the_document(stack: StackFixture) -> None
     for refusal in refusals:
         assert 400 <= refusal.status_code < 500, refusal.text
         _validator(document, "Error").validate(refusal.json())
+
+
+def test_swagger_ui_is_served_without_a_cdn_or_a_key(stack: StackFixture) -> None:
+    # Given the docs page, fetched as a browser would (no key)
+    page = requests.get(stack.api_url + "/v1/docs", timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    # Then everything it loads comes from the API itself, relative to /v1/docs
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources == ["docs/swagger-ui.css", "docs/swagger-ui-bundle.js"]
+    for source in sources:
+        loaded = requests.get(f"{stack.api_url}/v1/{source}", timeout=10)
+        assert loaded.status_code == 200 and len(loaded.text) > 10_000, source
+    # and the page holds the document itself
+    assert '"securitySchemes"' in page.text and '"/v1/events"' in page.text
+    assert requests.get(stack.api_url + "/v1/docs/../../etc/passwd", timeout=10).status_code == 404
+    assert requests.get(stack.api_url + "/v1/docs/index.j2", timeout=10).status_code == 404
