@@ -132,8 +132,10 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             # Powertools advertises its own validation body; the API answers 422 with Error.
             responses["422"] = {"description": "A parameter or the body is invalid"}
+            # Any other refusal (no key, unknown id, throttled, ...) has the same body.
+            responses.setdefault("default", {"description": "Refused: the error says what and where"})
             for status, response in responses.items():
-                if status.startswith(("4", "5")):
+                if status.startswith(("4", "5")) or status == "default":
                     response["content"] = error
             if (path, method) == ("/v1/events", "post"):
                 operation["requestBody"] = {

@@ -112,3 +112,14 @@ def test_swagger_ui_is_served_without_a_cdn_or_a_key(stack: StackFixture) -> Non
     assert '"securitySchemes"' in page.text and '"/v1/events"' in page.text
     assert requests.get(stack.api_url + "/v1/docs/../../etc/passwd", timeout=10).status_code == 404
     assert requests.get(stack.api_url + "/v1/docs/index.j2", timeout=10).status_code == 404
+
+
+def test_a_cohort_month_in_year_zero_is_a_named_400_not_a_500(stack: StackFixture) -> None:
+    # Found by schemathesis (tests/e2e/test_schemathesis.py): 0000-01 matches YYYY-MM
+    response = requests.get(
+        stack.api_url + "/v1/customers/cohorts?start_month=0000-01&end_month=0000-01",
+        headers={"x-api-key": stack.read_key},
+        timeout=10,
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["details"] == [{"parameter": "start_month"}]
