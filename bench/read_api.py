@@ -96,25 +96,25 @@ def day_of(event: dict[str, Any]) -> date:
 
 
 def write_lake(events: Sequence[dict[str, Any]], root: Path) -> int:
-    """The events as the lake holds them: ``events/type=<t>/dt=<day>/<name>.ndjson.gz``."""
-    partitions: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for event in events:
-        partitions[(event["type"], day_of(event).isoformat())].append(
-            json.dumps(event, separators=(",", ":"))
-        )
-    for (event_type, day), lines in partitions.items():
-        folder = root / "events" / f"type={event_type}" / f"dt={day}"
+    """The events as the lake holds them: ``events/arrived=<hour>/<name>.ndjson.gz``, one object
+    per lake batch of up to 2,000 events (the lake function's batch size), an hour apart."""
+    size = 2000
+    for number, start in enumerate(range(0, len(events), size)):
+        lines = [json.dumps(event, separators=(",", ":")) for event in events[start : start + size]]
+        folder = root / "events" / f"arrived=2026-01-01-{number % 24:02d}"
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "part-0.ndjson.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))
-    return len(partitions)
+        body = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+        (folder / f"part-{number}.ndjson.gz").write_bytes(body)
+    return -(-len(events) // size)
 
 
 def _read_type(root: Path, event_type: str) -> pd.DataFrame:
     frames = [
         pd.read_json(path, lines=True, compression="gzip", dtype=False)
-        for path in sorted((root / "events" / f"type={event_type}").glob("dt=*/*.ndjson.gz"))
+        for path in sorted((root / "events").glob("arrived=*/*.ndjson.gz"))
     ]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    every = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["type"])
+    return every[every["type"] == event_type].reset_index(drop=True)
 
 
 def summary_from_lake(root: Path, start: date, end: date) -> dict[str, Any]:
