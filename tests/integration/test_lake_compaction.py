@@ -271,3 +271,11 @@ def test_lake_query_through_the_cli(
     assert cli.main(["lake", "query", "SELECT nope FROM orders"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "nope" in err
+
+    # When the SQL reaches outside the lake, it is refused in words and reads nothing
+    assert cli.main(["lake", "query", "SELECT * FROM read_text('/etc/passwd')"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "root:" not in err and "disabled by configuration" in err
+    assert cli.main(["lake", "query", f"COPY orders TO '{tmp_path}/orders.csv'"]) == 1
+    assert "COPY statements are refused" in capsys.readouterr().err
+    assert not (tmp_path / "orders.csv").exists()
