@@ -367,7 +367,9 @@ def run_lake_query(args: argparse.Namespace) -> int:
         aws.client("s3"),
         bucket,
         cache,
-        progress=lambda files: tqdm(files, desc="lake files", unit="file", disable=None, leave=False),
+        progress=lambda files, total: tqdm(
+            files, total=total, desc="lake files", unit="file", disable=None, leave=False
+        ),
     )
     conn = query.connect(cache, os.environ.get("STORE_TIMEZONE") or "UTC")
     try:

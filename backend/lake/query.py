@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,19 +31,28 @@ else:
 
 PARQUET_PREFIX = "parquet/"
 _INDEX = ".etags.json"
+_DOWNLOADS = 8
 
 
 class QueryError(Exception):
     """SQL that DuckDB refused; the message is one line."""
 
 
+def _no_progress(items: Iterator[str], total: int) -> Iterable[str]:
+    return items
+
+
 def sync(
     s3: S3Client,
     bucket: str,
     cache: Path,
-    progress: Callable[[list[dict[str, Any]]], Iterable[dict[str, Any]]] = iter,
+    progress: Callable[[Iterator[str], int], Iterable[str]] = _no_progress,
 ) -> int:
-    """Mirror ``s3://bucket/parquet/`` into ``cache``; returns the number of files downloaded."""
+    """Mirror ``s3://bucket/parquet/`` into ``cache``; returns the number of files downloaded.
+
+    ``progress`` wraps the downloads as they finish (tqdm from the CLI); a few run at a time,
+    since a lake of years holds thousands of small files.
+    """
     cache.mkdir(parents=True, exist_ok=True)
     index_path = cache / _INDEX
     index: dict[str, str] = json.loads(index_path.read_text()) if index_path.exists() else {}
@@ -56,16 +66,23 @@ def sync(
     for key in [k for k in index if k not in wanted]:
         (cache / key).unlink(missing_ok=True)
         del index[key]
-    changed = [
-        obj for obj in listed if index.get(obj["Key"]) != obj["ETag"] or not (cache / obj["Key"]).exists()
-    ]
-    for obj in progress(changed):
-        path = cache / obj["Key"]
+    changed = {
+        obj["Key"]: obj["ETag"]
+        for obj in listed
+        if index.get(obj["Key"]) != obj["ETag"] or not (cache / obj["Key"]).exists()
+    }
+
+    def download(key: str) -> str:
+        path = cache / key
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".part")
-        s3.download_file(bucket, obj["Key"], str(partial))
+        partial.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
         partial.replace(path)
-        index[obj["Key"]] = obj["ETag"]
+        return key
+
+    with ThreadPoolExecutor(_DOWNLOADS) as pool:
+        for key in progress(pool.map(download, changed), len(changed)):
+            index[key] = changed[key]
     index_path.write_text(json.dumps(index, sort_keys=True))
     return len(changed)
 

@@ -224,7 +224,9 @@ def run(
     with ThreadPoolExecutor(WORKERS) as pool:
         events = (event for batch in pool.map(lambda key: _events(s3, bucket, key), keys) for event in batch)
         todo = file_by_day(events, zone, wanted)
-        results = pool.map(lambda part: compact(s3, bucket, part, merge=days is None), todo)
+        # One listing says which days have a file already: a new day costs a PUT, not a GET too.
+        files = set(_listing(s3, bucket, PARQUET_PREFIX)) if days is None and todo else set()
+        results = pool.map(lambda part: compact(s3, bucket, part, merge=part.key in files), todo)
         done = list(progress(results, len(todo)))
     if days is None:
         state.advanced(now, keys).save(s3, bucket)
