@@ -33,11 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from backend.domain.events import parse_event
-from backend.local import LocalStack, StackOptions, free_port
+from backend.local import LocalStack
 from backend.local.runtime import new_context
 from backend.processing.ingest import hash_pii
 from backend.simulate import generate, send
 from bench.meter import percentile
+from bench.stack import throwaway_options
 
 TZ = "America/New_York"
 LAKE = "lake"
@@ -214,16 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     events = history(args.years, args.orders_per_day)
     print(f"{len(events):,} events over {args.years} years, shuffled", flush=True)
     with tempfile.TemporaryDirectory(prefix="storepulse-lakebench-") as tmp:
-        options = StackOptions(
-            data_dir=Path(tmp) / "data",
-            api_port=free_port(),
-            aws_port=free_port(),
-            store_timezone=TZ,
-            snapshot_interval=None,
-            restore=False,
-            run_schedules=False,
-        )
-        local = LocalStack(options).start()
+        local = LocalStack(throwaway_options(Path(tmp) / "data", store_timezone=TZ)).start()
         try:
             figures = measure(local, events, args.window, direct_only=args.direct_only)
         finally:

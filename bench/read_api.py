@@ -61,13 +61,13 @@ from tqdm import tqdm
 from backend.adapters.dynamo import DAY_SKU_SHARDS, batch_get, batch_put, day_pk
 from backend.domain.calendar import store_day
 from backend.domain.events import parse_event
-from backend.local.aws import free_port
 from backend.local.runtime import HandlerRef, new_context
 from backend.local.spec import load_stack_spec
-from backend.local.stack import LocalStack, StackError, StackOptions
+from backend.local.stack import LocalStack, StackError
 from backend.processing.ingest import hash_pii
 from backend.simulate import generate
 from bench.meter import Meter, percentile
+from bench.stack import throwaway_options
 
 ROOT = Path(__file__).resolve().parents[1]
 TZ = "America/New_York"
@@ -393,16 +393,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
         lake = Path(tmp) / "lake"
         objects = write_lake(events, lake)
         out(f"  written as the raw lake: {objects} objects")
-        options = StackOptions(
-            data_dir=Path(tmp) / "data",
-            api_port=free_port(),
-            aws_port=free_port(),
-            store_timezone=TZ,
-            snapshot_interval=None,
-            restore=False,
-            run_schedules=False,
-        )
-        stack = LocalStack(options)
+        stack = LocalStack(throwaway_options(Path(tmp) / "data", store_timezone=TZ))
         try:
             stack.start()
         except StackError as exc:
