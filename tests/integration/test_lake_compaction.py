@@ -234,6 +234,9 @@ def test_lake_query_through_the_cli(
     # The nightly job, through the jobs function
     result = jobs.handler({"job": "lake-compaction"}, pipeline.context("jobs"))
     assert result["compacted"] > 0 and result["objects"] > 0
+    # And `storepulse lake compact` right after finds nothing new
+    assert cli.main(["lake", "compact"]) == 0
+    assert json.loads(capsys.readouterr().out)["objects"] == 0
     figures = oracle.summary(lake_written, date(2000, 1, 1), date(2100, 1, 1), tz=TZ)
 
     # When a user asks the lake for gross sales and refunds by SQL
