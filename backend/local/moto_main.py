@@ -26,6 +26,12 @@ wrote in the meantime. So this server:
    per member of a string or number set to measure it, twice per item read) and the conversion
    of an answer's attribute values to plain dicts (one recursive call per set member).
 
+6. refuses requests from web pages (an ``Origin``, a cross-site ``Sec-Fetch-Site``, a ``Host``
+   that is not a loopback name): moto answers CORS preflights from any origin, which let any
+   page the developer visits read and write the local AWS (:func:`browser_refusal`);
+7. writes point-in-time snapshots (``POST /_storepulse/snapshot``, :class:`Gate`): every request
+   pauses while the tables, buckets and every message, in flight or not, are written out.
+
 Everything else is moto's own server. The fix is applied only to the moto version it was
 written for; with another version moto runs unchanged and a warning says so.
 """
