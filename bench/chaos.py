@@ -1,7 +1,7 @@
 """The chaos benchmark: a stream of events while the whole local stack is killed with SIGKILL at
 random moments; at the end the figures must equal the oracle's and no DLQ may hold anything.
 
-``python -m bench.chaos [--kills 10] [--days 4] [--orders-per-day 40] [--seed 18]``
+``python -m bench.chaos [--kills 10] [--days 4] [--orders-per-day 40] [--seed 18] [--journal-only]``
 
 1. Generates a simulated store (fixed dates and seed), shuffled, with some events sent twice.
 2. Runs ``storepulse stack`` (``make run`` without the demo data) as a process of its own, on a
@@ -14,6 +14,7 @@ random moments; at the end the figures must equal the oracle's and no DLQ may ho
 5. Once everything is confirmed and the last restart is up, waits until the summary of the
    whole range and of each day equals :mod:`tests.oracle`'s, then counts the messages in the
    DLQs, and stops the stack with Ctrl-C (SIGINT), timing that stop.
+6. Times what the journal adds to each ``202`` (reading the events again, ``fsync``) by batch size.
 
 Prints the figures; writes them as JSON to ``.data/bench/chaos.json``.
 """
@@ -276,13 +277,44 @@ def run_chaos(
     return figures
 
 
+def journal_cost(sizes: tuple[int, ...] = (1, 100, 500), samples: int = 15) -> dict[str, dict[str, float]]:
+    """What the journal adds to a ``202`` of ``POST /v1/events``, by batch size: reading the
+    events again (validation, e-mail hashing) and the appended line's ``fsync``, in ms."""
+    from backend.local.journal import Journal
+    from bench.meter import percentile
+
+    events = generate(7, orders_per_day=100, seed=3, end=END, now=NOW)
+    costs = {}
+    with tempfile.TemporaryDirectory(prefix="storepulse-journal-") as scratch:
+        journal = Journal(Path(scratch) / "journal.jsonl", currency="USD", pii_key="bench")
+        for size in sizes:
+            request = {"body": json.dumps({"events": events[:size]})}
+            times = []
+            for _ in range(samples):
+                started = time.perf_counter()
+                journal.record("ingest", request, 202, NOW)
+                times.append((time.perf_counter() - started) * 1000)
+            costs[str(size)] = {"p50_ms": percentile(times, 0.5), "p95_ms": percentile(times, 0.95)}
+        journal.close()
+    return costs
+
+
+def _print_journal_cost(costs: dict[str, dict[str, float]]) -> None:
+    for size, cost in costs.items():
+        print(f"journal per 202 of {size} events: p50 {cost['p50_ms']:.1f} ms, p95 {cost['p95_ms']:.1f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--days", type=int, default=4)
     parser.add_argument("--orders-per-day", type=int, default=40)
     parser.add_argument("--seed", type=int, default=18)
+    parser.add_argument("--journal-only", action="store_true", help="only step 6, the journal's cost")
     args = parser.parse_args()
+    if args.journal_only:
+        _print_journal_cost(journal_cost())
+        return 0
     with tempfile.TemporaryDirectory(prefix="storepulse-chaos-") as scratch:
         figures = run_chaos(
             Path(scratch) / "data",
@@ -292,9 +324,11 @@ def main() -> int:
             seed=args.seed,
         )
     print(figures.report())
+    journal = journal_cost()
+    _print_journal_cost(journal)
     out = ROOT / ".data" / "bench" / "chaos.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"arguments": vars(args), **asdict(figures)}, indent=2))
+    out.write_text(json.dumps({"arguments": vars(args), **asdict(figures), "journal": journal}, indent=2))
     print(f"figures written to {out}")
     return 0 if not figures.mismatches and not figures.dead_letters else 1
 
