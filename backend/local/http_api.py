@@ -326,7 +326,7 @@ class ApiGateway:
                 with _ONE_REQUEST_AT_A_TIME:
                     result = route.handler(event, context)
                     if self.journal is not None and isinstance(result, Mapping):
-                        self.journal.record(route.function_name, event, result.get("statusCode"), now)
+                        self.journal.record(route.function_name, event, result, now)
             except Exception:
                 logger.exception(
                     "%s raised on %s %s (request %s)", route.function_name, method, path, request_id

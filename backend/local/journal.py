@@ -77,15 +77,17 @@ class Journal:
             return self._file.tell()
 
     def record(
-        self, function_name: str, proxy_event: Mapping[str, Any], status: object, now: datetime
+        self, function_name: str, proxy_event: Mapping[str, Any], result: Mapping[str, Any], now: datetime
     ) -> None:
         """Journal the events of an ingest request its function answered ``202``.
 
         Called by the local API Gateway after the function returned and before the answer is
-        sent. Every valid event of the request is journalled, the ones answered duplicate
-        included (each event id once): a replay counts an event id at most once.
+        sent, with the proxy event and the function's proxy result. A batch answered with no
+        event accepted (all duplicates: a client sending again what it could not confirm) adds
+        nothing; otherwise every valid event of the request is journalled, each id once (the
+        answer does not say which were the duplicates, and a replay counts an id once anyway).
         """
-        if function_name != "ingest" or status != ACCEPTED:
+        if function_name != "ingest" or result.get("statusCode") != ACCEPTED or not _accepted(result):
             return
         events, _ = read_request(
             proxy_event.get("body"), currency=self.currency, pii_key=self.pii_key, now=now
@@ -127,6 +129,13 @@ class Journal:
     def close(self) -> None:
         with self._lock:
             self._file.close()
+
+
+def _accepted(result: Mapping[str, Any]) -> int:
+    try:
+        return int(json.loads(result.get("body") or "{}").get("accepted", 1))
+    except (ValueError, TypeError, AttributeError):
+        return 1  # an answer of another shape: journal rather than risk losing
 
 
 def journalled_events(path: Path, *, currency: str) -> Iterator[Event]:

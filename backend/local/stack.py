@@ -31,7 +31,7 @@ from backend.local.aws import (
     port_in_use,
     wait_for_endpoint,
 )
-from backend.local.datalock import DataDirLock
+from backend.local.datalock import DataDirInUse, DataDirLock
 from backend.local.downloads import PresignedDownloads, local_reports_environment, with_downloads
 from backend.local.http_api import ApiGateway, HttpServer, Route, requests_held
 from backend.local.journal import JOURNAL_FILE, Journal, replay
@@ -264,7 +264,7 @@ class LocalStack:
         self._lock = DataDirLock(self.data_dir)
         try:
             self._lock.acquire()
-        except RuntimeError as exc:
+        except DataDirInUse as exc:
             self._lock = None
             raise StackError(str(exc)) from None
         self.keys = load_or_create_keys(self.data_dir)
@@ -304,9 +304,12 @@ class LocalStack:
         assert self.keys is not None
         currency = self.options.store_currency
         if self.options.restore:
-            count = replay(
-                aws.sns, resources.environment["EVENTS_TOPIC_ARN"], self.journal_path, currency=currency
-            )
+            try:
+                count = replay(
+                    aws.sns, resources.environment["EVENTS_TOPIC_ARN"], self.journal_path, currency=currency
+                )
+            except RuntimeError as exc:
+                raise StackError(f"{exc}; the journal {self.journal_path} is kept: start again") from None
             if count:
                 logger.info("published again the %d events acknowledged after the last snapshot", count)
         else:

@@ -15,6 +15,8 @@ from backend.local.datalock import DataDirInUse, DataDirLock
 from backend.local.journal import Journal, journalled_events
 
 NOW = datetime(2025, 6, 3, tzinfo=UTC)
+ACCEPTED = {"statusCode": 202, "body": '{"accepted": 1, "duplicates": 1, "rejected": []}'}
+ALL_DUPLICATES = {"statusCode": 202, "body": '{"accepted": 0, "duplicates": 1, "rejected": []}'}
 
 
 def _request(*events: dict[str, object]) -> dict[str, object]:
@@ -37,12 +39,16 @@ def test_the_journal_holds_acknowledged_events_hashed_and_drops_what_a_snapshot_
 ) -> None:
     path = tmp_path / "journal.jsonl"
     journal = Journal(path, currency="USD", pii_key="pii-key")
-    # Given two acknowledged requests, one refused one, and a request to another function
-    journal.record("ingest", _request(_registered(1, "Ada@Example.com"), _registered(1, "x@y.z")), 202, NOW)
-    journal.record("ingest", _request(_registered(9, "no@example.com")), 401, NOW)
-    journal.record("api", _request(_registered(8, "no@example.com")), 202, NOW)
+    # Given two acknowledged requests, a refused one, and a request to another function
+    journal.record(
+        "ingest", _request(_registered(1, "Ada@Example.com"), _registered(1, "x@y.z")), ACCEPTED, NOW
+    )
+    journal.record("ingest", _request(_registered(9, "no@example.com")), {"statusCode": 401}, NOW)
+    journal.record("api", _request(_registered(8, "no@example.com")), ACCEPTED, NOW)
+    # and a batch whose every event was a duplicate (a client re-sending what it could not confirm)
+    journal.record("ingest", _request(_registered(7, "dup@example.com")), ALL_DUPLICATES, NOW)
     covered = journal.position
-    journal.record("ingest", _request(_registered(2, "bob@example.com")), 202, NOW)
+    journal.record("ingest", _request(_registered(2, "bob@example.com")), ACCEPTED, NOW)
     # Then only the acknowledged events are there, each id once, with no e-mail in clear
     text = path.read_text()
     assert "@" not in text and "email_hash" in text
@@ -50,7 +56,7 @@ def test_the_journal_holds_acknowledged_events_hashed_and_drops_what_a_snapshot_
     assert os.stat(path).st_mode & 0o777 == 0o600
     # When a snapshot covers the first request, then only the second stays
     journal.drop_through(covered)
-    journal.record("ingest", _request(_registered(3, "cy@example.com")), 202, NOW)
+    journal.record("ingest", _request(_registered(3, "cy@example.com")), ACCEPTED, NOW)
     assert [e.event_id for e in journalled_events(path, currency="USD")] == ["reg-2", "reg-3"]
     journal.close()
     # And a line cut short by a crash (never acknowledged) is skipped
