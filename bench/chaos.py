@@ -1,7 +1,7 @@
 """The chaos benchmark: a stream of events while the whole local stack is killed with SIGKILL at
 random moments; at the end the figures must equal the oracle's and no DLQ may hold anything.
 
-``python -m bench.chaos [--kills 10] [--days 4] [--orders-per-day 40] [--seed 18] [--journal-only]``
+``python bench/chaos.py [--kills 10] [--days 4] [--orders-per-day 40] [--seed 18] [--journal-only]``
 
 1. Generates a simulated store (fixed dates and seed), shuffled, with some events sent twice.
 2. Runs ``storepulse stack`` (``make run`` without the demo data) as a process of its own, on a
@@ -35,6 +35,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the project importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import boto3
 import requests
