@@ -30,6 +30,7 @@ from backend.local.runtime import Handler, new_context
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
+    from backend.local.journal import Journal
     from backend.local.pollers import Activity
 
 logger = logging.getLogger(__name__)
@@ -244,6 +245,9 @@ class ApiGateway:
         Bodies above this get 413 before any handler runs.
     gate
         API Gateway's key and route rules (:func:`backend.local.gateway.admit`); none by default.
+    journal
+        Where the events of each ``202`` of the ingest function go, on disk before the answer
+        is sent (see :mod:`backend.local.journal`).
     """
 
     def __init__(
@@ -255,8 +259,10 @@ class ApiGateway:
         account_id: str,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         gate: Gate | None = None,
+        journal: Journal | None = None,
     ):
         self.gate = gate
+        self.journal = journal
         self.router = router
         self.activity = activity
         self.region = region
@@ -324,10 +330,13 @@ class ApiGateway:
             account_id=self.account_id,
         )
         started = time.monotonic()
+        now = datetime.now(UTC)
         with self.activity.working(route.function_name):
             try:
                 with _ONE_REQUEST_AT_A_TIME:
                     result = route.handler(event, context)
+                    if self.journal is not None and isinstance(result, Mapping):
+                        self.journal.record(route.function_name, event, result, now)
             except Exception:
                 logger.exception(
                     "%s raised on %s %s (request %s)", route.function_name, method, path, request_id
@@ -356,6 +365,12 @@ class ApiGateway:
         except MalformedResponse as exc:
             logger.error("%s on %s %s: %s", route.function_name, method, path, exc)
             return 502, json_type, error_body("internal", f"malformed response from {route.function_name}")
+
+
+def requests_held() -> threading.Lock:
+    """Held, no request of any local API Gateway runs (a snapshot takes it: an ingest request
+    is then either wholly before the snapshot, journalled, or wholly after it)."""
+    return _ONE_REQUEST_AT_A_TIME
 
 
 def _headers_from_environ(environ: WSGIEnvironment) -> list[tuple[str, str]]:
