@@ -150,27 +150,13 @@ locals {
 # Two roles for GitHub Actions (OIDC). The apply role trusts only jobs of this repository's
 # protected `production` environment (its reviewers gate the apply, .github/workflows/deploy.yml);
 # pull requests get only the read-only plan role, so a branch cannot reach the apply role.
-data "aws_iam_policy_document" "trust" {
-  statement {
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-    principals {
-      type        = "Federated"
-      identifiers = [local.oidc_provider_arn]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "token.actions.githubusercontent.com:aud"
-      values   = ["sts.amazonaws.com"]
-    }
-    condition {
-      test     = "StringLike"
-      variable = "token.actions.githubusercontent.com:sub"
-      values   = ["repo:${var.github_repository}:environment:production"]
-    }
-  }
-}
 
-data "aws_iam_policy_document" "plan_trust" {
+data "aws_iam_policy_document" "trust" {
+  for_each = {
+    deploy = "repo:${var.github_repository}:environment:production"
+    plan   = "repo:${var.github_repository}:pull_request"
+  }
+
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
     principals {
@@ -185,7 +171,7 @@ data "aws_iam_policy_document" "plan_trust" {
     condition {
       test     = "StringEquals"
       variable = "token.actions.githubusercontent.com:sub"
-      values   = ["repo:${var.github_repository}:pull_request"]
+      values   = [each.value]
     }
   }
 }
@@ -193,7 +179,7 @@ data "aws_iam_policy_document" "plan_trust" {
 resource "aws_iam_role" "plan" {
   name                 = "${local.name}-plan"
   description          = "GitHub Actions (OIDC) pull requests: terraform plan of the storepulse stack, read-only."
-  assume_role_policy   = data.aws_iam_policy_document.plan_trust.json
+  assume_role_policy   = data.aws_iam_policy_document.trust["plan"].json
   max_session_duration = 3600
   permissions_boundary = aws_iam_policy.boundary.arn
 }
@@ -274,7 +260,7 @@ resource "aws_iam_policy" "boundary" {
 resource "aws_iam_role" "deploy" {
   name                 = "${local.name}-deploy"
   description          = "GitHub Actions (OIDC) plans and applies the storepulse stack and updates the dashboard with Zappa."
-  assume_role_policy   = data.aws_iam_policy_document.trust.json
+  assume_role_policy   = data.aws_iam_policy_document.trust["deploy"].json
   max_session_duration = 3600
   permissions_boundary = aws_iam_policy.boundary.arn
 }

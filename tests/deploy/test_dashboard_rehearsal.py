@@ -24,7 +24,7 @@ import pytest
 from backend.local.aws import AwsClients, MotoServer, fake_aws_environment, free_port
 from infra.scripts.zappa_settings import merge
 from tests.infra import terraform
-from tests.integration.test_dashboard_package import ROOT, ZIP, _runtime_dir, event
+from tests.integration.test_dashboard_package import ROOT, ZIP, _runtime_dir, build_dashboard_zip, event
 
 PASSWORD = "rehearsal-pa55word-0123456789"
 SALT = "00112233445566778899aabbccddeeff"
@@ -122,15 +122,8 @@ def container(
 # Building the packages takes minutes the first time (then build/ caches them).
 @pytest.mark.timeout(1200)
 def test_a_session_survives_another_container_with_secrets_from_ssm(tmp_path: Path) -> None:
-    # Given the zip `make package-dashboard` builds (its venv cached by the requirements' hash)
-    build = subprocess.run(
-        ["make", "--no-print-directory", "package-dashboard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    # Given the zip `make package-dashboard` builds
+    build_dashboard_zip()
     unpacked = tmp_path / "lambda"
     with zipfile.ZipFile(ZIP) as archive:
         archive.extractall(unpacked)

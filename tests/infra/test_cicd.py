@@ -17,15 +17,13 @@ WORKFLOWS = terraform.ROOT / ".github" / "workflows"
 READ_VERBS = ("Get", "List", "Describe")
 
 
-def _subjects(document: str) -> list[str]:
-    body = BOOTSTRAP.block("data", "aws_iam_policy_document", document).body
+def _trusted_subjects() -> dict[str, str]:
+    """Role -> the one OIDC subject its trust policy accepts."""
+    body = BOOTSTRAP.block("data", "aws_iam_policy_document", "trust").body
     (statement,) = terraform.as_list(body["statement"])
-    return [
-        value.strip('"')
-        for condition in terraform.as_list(statement["condition"])
-        if condition["variable"].endswith(":sub")
-        for value in condition["values"]
-    ]
+    (subject,) = [c for c in terraform.as_list(statement["condition"]) if c["variable"].endswith(":sub")]
+    assert subject["test"] == "StringEquals" and subject["values"] == ["${each.value}"]
+    return {role: value.strip('"') for role, value in body["for_each"].items()}
 
 
 def _statements(document: str) -> list[dict[str, Any]]:
@@ -43,18 +41,13 @@ def _actions(statement: dict[str, Any]) -> list[str]:
 
 
 def test_pull_requests_can_assume_only_the_plan_role() -> None:
-    assert _subjects("trust") == ["repo:${var.github_repository}:environment:production"]
-    assert _subjects("plan_trust") == ["repo:${var.github_repository}:pull_request"]
-    assert (
-        BOOTSTRAP.block("resource", "aws_iam_role", "deploy")
-        .body["assume_role_policy"]
-        .endswith("aws_iam_policy_document.trust.json}")
-    )
-    assert (
-        BOOTSTRAP.block("resource", "aws_iam_role", "plan")
-        .body["assume_role_policy"]
-        .endswith("aws_iam_policy_document.plan_trust.json}")
-    )
+    assert _trusted_subjects() == {
+        "deploy": "repo:${var.github_repository}:environment:production",
+        "plan": "repo:${var.github_repository}:pull_request",
+    }
+    for role in ("deploy", "plan"):
+        policy = BOOTSTRAP.block("resource", "aws_iam_role", role).body["assume_role_policy"]
+        assert policy == f'${{data.aws_iam_policy_document.trust["{role}"].json}}', policy
 
 
 def test_the_plan_role_only_reads() -> None:
