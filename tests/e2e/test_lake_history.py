@@ -29,7 +29,7 @@ from tests import pipeline
 from tests.conftest import STORE_TIMEZONE
 from tests.histories import small_history
 
-pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.timeout(900)]
 
 LAKE_TIMEOUT = 30.0
 JOBS_TIMEOUT = 300.0
