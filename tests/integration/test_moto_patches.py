@@ -216,7 +216,7 @@ def test_a_set_is_measured_without_an_object_per_member(
 
 
 def _canonical(value: dict[str, Any]) -> Any:
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind in ("SS", "NS"):
         return kind, sorted(inner)
     if kind == "L":
