@@ -38,7 +38,7 @@ from backend.local.runtime import Handler, HandlerNotFound, HandlerRef, new_cont
 from backend.local.schedules import ScheduledJob, ScheduleRunner, parse_schedule
 from backend.local.snapshot import SNAPSHOT_FILE, ObjectCache, SnapshotCounts, restore_snapshot, save_snapshot
 from backend.local.spec import FunctionSpec, StackSpec, load_stack_spec
-from backend.processing.stock import move_on_hand
+from backend.processing.stock import migrate_buckets
 
 logger = logging.getLogger(__name__)
 
@@ -241,8 +241,8 @@ class LocalStack:
                 )
             else:
                 logger.info("the endpoint already holds data; the snapshot was not loaded")
-        # A store written by an older release keeps the on-hand counters in the stock buckets.
-        move_on_hand(self.aws.dynamodb, self.resources.environment["ANALYTICS_TABLE"])
+        # A store written by an older release keeps its stock bookkeeping in 16 buckets.
+        migrate_buckets(self.aws.dynamodb, self.resources.environment["ANALYTICS_TABLE"])
         self._apply_environment()
         self._load_handlers()
         self._start_pollers()
