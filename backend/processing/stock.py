@@ -37,7 +37,7 @@ from backend.adapters.stock import (
     read_stock,
     source_items,
 )
-from backend.domain.stock import SETTLE_AT_BYTES, bucket_of, crossing, item_size, on_hand_item, status
+from backend.domain.stock import SETTLE_AT_BYTES, crossing, item_size, on_hand_item, status
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -98,8 +98,8 @@ def evaluate(
     pending = _pending(dynamodb, table, wanted)
     sent = []
     for sku in wanted:
-        for location, value in pending.get(sku, []):
-            _deliver_pending(dynamodb, events, table, bus, location, value)
+        if sku in pending:
+            _deliver_pending(dynamodb, events, table, bus, sku, pending[sku])
         alert = _settle_status(dynamodb, events, table, bus, stock[sku])
         if alert:
             sent.append(alert)
@@ -107,23 +107,11 @@ def evaluate(
     return sent
 
 
-def _pending(
-    dynamodb: DynamoDBClient, table: str, skus: list[str]
-) -> dict[str, list[tuple[tuple[Key, str], str]]]:
-    """The alerts left pending for these SKUs: their ``STOCK#PENDING`` items, and the ``pend:``
-    of an older release's bucket."""
-    keys = [(PENDING_PK, sku) for sku in skus] + sorted({("STOCK", bucket_of(sku)) for sku in skus})
-    items = batch_get(dynamodb, table, keys, consistent=True)
-    found: dict[str, list[tuple[tuple[Key, str], str]]] = {}
-    for sku in skus:
-        own = items.get((PENDING_PK, sku))
-        if own:
-            found.setdefault(sku, []).append((((PENDING_PK, sku), "alert"), own["alert"]))
-        bucket_key = ("STOCK", bucket_of(sku))
-        legacy = items.get(bucket_key, {}).get(f"pend:{sku}")
-        if legacy:
-            found.setdefault(sku, []).append(((bucket_key, f"pend:{sku}"), legacy))
-    return found
+def _pending(dynamodb: DynamoDBClient, table: str, skus: list[str]) -> dict[str, str]:
+    """The alerts left pending for these SKUs (their ``STOCK#PENDING`` items). An older
+    release's pending alerts, in its buckets, are moved there and sent by the ``alert-sweep``."""
+    items = batch_get(dynamodb, table, [(PENDING_PK, sku) for sku in skus], consistent=True)
+    return {sku: item["alert"] for (_, sku), item in items.items()}
 
 
 def sweep(dynamodb: DynamoDBClient, events: EventBridgeClient, table: str, bus: str) -> int:
@@ -133,7 +121,7 @@ def sweep(dynamodb: DynamoDBClient, events: EventBridgeClient, table: str, bus: 
     settle_inbox(dynamodb, table, INBOX_KEYS)
     count = 0
     for item in query_partition(dynamodb, table, PENDING_PK, ConsistentRead=True):
-        _deliver_pending(dynamodb, events, table, bus, ((PENDING_PK, item["sk"]), "alert"), item["alert"])
+        _deliver_pending(dynamodb, events, table, bus, item["sk"], item["alert"])
         count += 1
     return count
 
@@ -303,7 +291,7 @@ def _settle_status(
     if not _transition(dynamodb, table, stock, after, sequence, alert):
         return None  # another processor made this transition and owns its alert
     if alert:
-        _deliver_pending(dynamodb, events, table, bus, ((PENDING_PK, sku), "alert"), json.dumps(alert))
+        _deliver_pending(dynamodb, events, table, bus, sku, json.dumps(alert))
     return alert
 
 
@@ -352,31 +340,18 @@ def _deliver_pending(
     events: EventBridgeClient,
     table: str,
     bus: str,
-    location: tuple[Key, str],
+    sku: str,
     pending: str,
 ) -> None:
-    """Send a pending alert, then clear it where it was kept (if it is still that alert)."""
-    (item_key, attribute) = location
+    """Send a pending alert, then delete it (if it is still that alert)."""
     send_alert(events, bus, json.loads(pending))
-    names = {"#pend": attribute}
-    values = {":pend": to_ddb(pending)}
     try:
-        if item_key[0] == PENDING_PK:
-            dynamodb.delete_item(
-                TableName=table,
-                Key=key(*item_key),
-                ConditionExpression="#pend = :pend",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        else:
-            dynamodb.update_item(
-                TableName=table,
-                Key=key(*item_key),
-                UpdateExpression="REMOVE #pend",
-                ConditionExpression="#pend = :pend",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+        dynamodb.delete_item(
+            TableName=table,
+            Key=key(PENDING_PK, sku),
+            ConditionExpression="#pend = :pend",
+            ExpressionAttributeNames={"#pend": "alert"},
+            ExpressionAttributeValues={":pend": to_ddb(pending)},
+        )
     except dynamodb.exceptions.ConditionalCheckFailedException:
-        logger.info("pending alert at %s already cleared", item_key)
+        logger.info("pending alert of %s already cleared", sku)
