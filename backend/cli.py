@@ -463,9 +463,7 @@ def run_cost_command(args: argparse.Namespace) -> int:
     data_dir = Path(os.environ.get("STOREPULSE_DATA_DIR") or ".data")
     try:
         prices = load_prices()
-        measured = load_measurement(
-            [data_dir / "bench" / "pipeline.json", committed]
-        )
+        measured = load_measurement([data_dir / "bench" / "pipeline.json", committed])
         spec = load_stack_spec()
         shape = deployment(
             functions=len(spec.functions),

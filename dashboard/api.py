@@ -118,6 +118,24 @@ def get(path: str, **params: Any) -> Any:
     return _get(path, params, fresh=False)
 
 
+def get_all(path: str, *, items: str = "items", page_size: int = 1000, **params: Any) -> dict[str, Any]:
+    """A paged ``GET /v1{path}`` read to its end: the first page's body with the ``items`` of
+    every page, following ``next_cursor`` (``limit`` = ``page_size``).
+
+    Each page goes through :func:`get` (and its cache); a store of 15,000 SKUs is 15 requests.
+    """
+    body = dict(get(path, limit=page_size, **params))
+    collected = list(body.get(items, []))
+    cursor = body.get("next_cursor")
+    while cursor:
+        page = get(path, limit=page_size, cursor=cursor, **params)
+        collected.extend(page.get(items, []))
+        cursor = page.get("next_cursor")
+    body[items] = collected
+    body["next_cursor"] = None
+    return body
+
+
 def get_fresh(path: str, **params: Any) -> Any:
     """:func:`get` without the cache: for what a person watches change (a report being made)."""
     return _get(path, params, fresh=True)

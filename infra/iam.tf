@@ -71,10 +71,11 @@ data "aws_iam_policy_document" "function_api" {
 
 data "aws_iam_policy_document" "function_orders" {
   statement {
-    # UpdateItem: the counting transaction holds Update actions only; PutItem: the failure log;
-    # BatchWriteItem: order links and directory items (immutable, put before counting).
+    # UpdateItem: the counting transaction holds Update actions only; PutItem: the failure log
+    # and a crossing's pending alert; DeleteItem: that alert once sent; BatchWriteItem: order
+    # links and directory items (immutable, put before counting).
     sid       = "CountOrders"
-    actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     resources = [local.table_arn["analytics"]]
   }
   statement {
@@ -95,8 +96,9 @@ data "aws_iam_policy_document" "function_customers" {
 
 data "aws_iam_policy_document" "function_inventory" {
   statement {
+    # DeleteItem: a pending stock alert once sent.
     sid       = "Stock"
-    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     resources = [local.table_arn["analytics"]]
   }
   statement {
@@ -129,10 +131,11 @@ data "aws_iam_policy_document" "function_alert_feed" {
 
 data "aws_iam_policy_document" "function_jobs" {
   statement {
-    # alert-sweep reads the stock buckets and marks alerts sent; segments and digests query
-    # day rollups; segments writes its snapshot (BatchWriteItem).
+    # alert-sweep queries the pending stock alerts and deletes each once sent, settles the
+    # on-hand inbox (UpdateItem) and moves an older release's pending alerts (PutItem);
+    # segments and digests query day rollups; segments writes its snapshot (BatchWriteItem).
     sid       = "Analytics"
-    actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:PutItem"]
     resources = [local.table_arn["analytics"]]
   }
   statement {

@@ -183,14 +183,23 @@ def clear_analytics() -> None:
 
 
 def on_hand() -> dict[str, int]:
-    """Stock on hand per SKU as the processors keep it."""
+    """Stock on hand per SKU as the processors keep it: the ``oh:<sku>`` counters of the
+    ``STOCK`` items plus the settled ``oh`` of each SKU's own item (read here by query, not by the
+    production reader)."""
     table = get_settings().require("analytics_table")
-    items = dynamodb().query(
-        TableName=table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "STOCK"}},
-        ConsistentRead=True,
-    )["Items"]
-    return {
-        name[3:]: int(value["N"]) for item in items for name, value in item.items() if name.startswith("oh:")
-    }
+    paginator = dynamodb().get_paginator("query")
+    totals: dict[str, int] = {}
+    for pk in ("STOCK", "CATALOG"):
+        for page in paginator.paginate(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}},
+            ConsistentRead=True,
+        ):
+            for item in page["Items"]:
+                for name, value in item.items():
+                    if name.startswith("oh:"):
+                        totals[name[3:]] = totals.get(name[3:], 0) + int(value["N"])
+                    elif name == "oh":
+                        totals[item["sk"]["S"]] = totals.get(item["sk"]["S"], 0) + int(value["N"])
+    return totals

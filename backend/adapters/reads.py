@@ -1,9 +1,9 @@
 """What the read routes fetch from the analytics table, by key only: never a scan.
 
 Each function costs in proportion to what it returns: the items of the days asked for
-(BatchGetItem), or one partition queried by key (``STOCK``: 16 items; ``CATALOG``: one item per
-product; ``ALERTS``: from ``since`` on, newest first, at most ``limit``). The layout is that of
-:mod:`backend.adapters.dynamo`.
+(BatchGetItem), or one partition queried by key (``ALERTS``: from ``since`` on, newest first, at
+most ``limit``). The stock is read a page of SKUs at a time by :mod:`backend.adapters.stock`.
+The layout is that of :mod:`backend.adapters.dynamo`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters.dynamo import DAY_SKU_SHARDS, batch_get, day_pk, query_partition
-from backend.domain.inventory import CatalogueEntry, StockLevel
+from backend.domain.inventory import CatalogueEntry
 from backend.domain.products import SkuSales
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ else:
 _UNITS, _REVENUE = "u:", "r:"
 # The day reads of a long range are made by up to this many BatchGetItem calls side by side.
 READ_PARALLELISM = 8
-_ON_HAND, _REORDER_POINT = "oh:", "rp:"
 
 
 def day_sales(client: DynamoDBClient, table: str, days: Sequence[date]) -> dict[date, dict[str, Any]]:
@@ -64,31 +63,9 @@ def day_sku_sales(
     return out
 
 
-def stock_levels(client: DynamoDBClient, table: str) -> dict[str, StockLevel]:
-    """On hand and reorder point of every SKU the stock buckets know (the 16 ``STOCK`` items)."""
-    on_hand: dict[str, int] = {}
-    reorder_points: dict[str, int] = {}
-    for item in query_partition(client, table, "STOCK"):
-        for name, value in item.items():
-            if name.startswith(_ON_HAND):
-                on_hand[name[len(_ON_HAND) :]] = int(value)
-            elif name.startswith(_REORDER_POINT):
-                reorder_points[name[len(_REORDER_POINT) :]] = int(value)
-    return {
-        sku: StockLevel(on_hand.get(sku, 0), reorder_points.get(sku))
-        for sku in sorted(set(on_hand) | set(reorder_points))
-    }
-
-
 def _entry(item: dict[str, Any]) -> CatalogueEntry:
     point = item.get("reorder_point")
     return CatalogueEntry(item.get("name"), item.get("category"), None if point is None else int(point))
-
-
-def catalogue(client: DynamoDBClient, table: str) -> dict[str, CatalogueEntry]:
-    """Every product of the catalogue (the ``CATALOG`` partition)."""
-    items = query_partition(client, table, "CATALOG", projection=["sk", "name", "category", "reorder_point"])
-    return {item["sk"]: _entry(item) for item in items}
 
 
 def catalogue_entries(client: DynamoDBClient, table: str, skus: Sequence[str]) -> dict[str, CatalogueEntry]:

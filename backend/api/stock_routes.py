@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -12,13 +13,16 @@ from pydantic import AwareDatetime, ValidationError, ValidatorFunctionWrapHandle
 
 from backend.adapters import reads
 from backend.adapters.clients import client
-from backend.api.errors import json_response
+from backend.api.errors import ApiError, json_response
 from backend.api.read_routes import require_read_key
 from backend.domain.stock import Status
-from backend.processing.figures import inventory_report
+from backend.processing.figures import MAX_EXAMINED, inventory_page
 from backend.settings import get_settings
 
 MAX_ALERTS = 1000
+MAX_INVENTORY_PAGE = 1000
+DEFAULT_INVENTORY_PAGE = 500
+_CURSOR_PREFIX = "c1."
 
 router = APIGatewayRouter()
 
@@ -31,27 +35,86 @@ def store_today(now: datetime | None = None) -> date:
 
 @router.get(
     "/v1/inventory",
-    summary="Stock of every product, with cover, sell-through and ABC class",
+    summary="Stock of every product, with cover, sell-through and ABC class, a page at a time",
     description=(
-        "One item per SKU of the catalogue or with stock movements, by sku: on_hand, reorder_point, "
-        "units_sold_28d, days_of_cover (one decimal; null when nothing sold in 28 days), "
+        "One item per SKU of the catalogue or with stock movements, sorted by sku: on_hand, "
+        "reorder_point, units_sold_28d, days_of_cover (one decimal; null when nothing sold in 28 days), "
         "sell_through_28d (0..1, four decimals; null when nothing sold and nothing on hand), status "
-        "(ok, low, out) and abc_class (A, B, C over the line revenue of the last 90 days). The 28 "
-        "and 90 days are store days ending today (`as_of`), today included."
+        "(ok, low, out) and abc_class (A, B, C over the line revenue of the last 90 days, ranked over "
+        "every SKU). The 28 and 90 days are store days ending today (`as_of`), today included. "
+        f"Paged: at most `limit` items (1 to {MAX_INVENTORY_PAGE}, default {DEFAULT_INVENTORY_PAGE}); "
+        "pass `next_cursor` back as `cursor` for the next page; it is null on the last page. With "
+        f"`status`, a page examines at most {MAX_EXAMINED} SKUs, so it may hold fewer than `limit` items "
+        "and still have a `next_cursor`."
     ),
-    responses={200: {"description": "{as_of, items: [{sku, name, category, on_hand, ...}]}"}},
+    responses={
+        200: {"description": "{as_of, items: [{sku, name, category, on_hand, ...}], next_cursor}"},
+        422: {"description": "a malformed `limit`, `cursor` or `status`, named in the error"},
+    },
     tags=["inventory"],
 )
 def inventory_list(
     status: Annotated[
         Status | None, Query(description="Only the items with this status: ok, low or out", examples=["low"])
     ] = None,
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_INVENTORY_PAGE,
+            description=f"Items per page, 1 to {MAX_INVENTORY_PAGE}",
+            examples=[DEFAULT_INVENTORY_PAGE],
+        ),
+    ] = DEFAULT_INVENTORY_PAGE,
+    cursor: Annotated[
+        str | None, Query(description="The `next_cursor` of the previous page", examples=["c1.U0tVLTAwMQ"])
+    ] = None,
 ) -> Response[Any]:
     require_read_key()
+    after = None if cursor is None else cursor_position(cursor)
     today = store_today()
-    rows = inventory_report(today)
-    items = [row.to_json() for row in rows if status is None or row.status == status]
-    return json_response(200, {"as_of": today.isoformat(), "items": items})
+    page = inventory_page(today, after=after, limit=limit, status=status)
+    return json_response(
+        200,
+        {
+            "as_of": today.isoformat(),
+            "items": [row.to_json() for row in page.rows],
+            "next_cursor": None if page.next_after is None else page_cursor(page.next_after),
+        },
+    )
+
+
+def page_cursor(after: str) -> str:
+    """The opaque cursor of the page that starts after the SKU ``after``.
+
+    >>> page_cursor("SKU-001")
+    'c1.U0tVLTAwMQ'
+    """
+    return _CURSOR_PREFIX + base64.urlsafe_b64encode(after.encode()).decode().rstrip("=")
+
+
+def cursor_position(cursor: str) -> str:
+    """The SKU a cursor made by :func:`page_cursor` starts after; 422 naming ``cursor`` if it is
+    not such a cursor.
+
+    >>> cursor_position(page_cursor("SKU-001"))
+    'SKU-001'
+    """
+    body = cursor.removeprefix(_CURSOR_PREFIX)
+    try:
+        if body == cursor or not body:
+            raise ValueError(cursor)
+        after = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
+        if page_cursor(after) != cursor:
+            raise ValueError(cursor)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(
+            422,
+            "invalid_cursor",
+            "cursor: not a cursor of this API; pass the next_cursor of the previous page as it is",
+            [{"parameter": "cursor"}],
+        ) from None
+    return after
 
 
 def _one_problem(value: Any, handler: ValidatorFunctionWrapHandler) -> datetime | date:

@@ -149,7 +149,8 @@ def inventory_rows(
     units_sold_28d: Mapping[str, int],
     revenue_90d: Mapping[str, Decimal],
 ) -> list[InventoryRow]:
-    """One row per SKU in the catalogue or in stock, by sku.
+    """One row per SKU in the catalogue or in stock, by sku (the ABC classes ranked over all of
+    ``revenue_90d``).
 
     The reorder point is the stock's (kept with the latest product version), else the
     catalogue's, else 0 for a SKU never described.
@@ -163,7 +164,9 @@ def inventory_rows(
     ('low', Decimal('8.0'), Decimal('0.7778'), 'A')
     """
     skus = sorted(set(catalogue) | set(stock))
-    classes = abc_classes({s: revenue_90d.get(s, ZERO) for s in skus}, skus)
+    # Ranked over every SKU's revenue, listed here or not: a page of the table classes its
+    # SKUs as the whole table would.
+    classes = abc_classes(revenue_90d, skus)
     rows = []
     for sku in skus:
         entry = catalogue.get(sku, CatalogueEntry())

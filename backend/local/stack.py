@@ -49,7 +49,7 @@ from backend.local.snapshot import (
     save_snapshot,
 )
 from backend.local.spec import FunctionSpec, StackSpec, load_stack_spec
-from backend.processing.stock import move_on_hand
+from backend.processing.stock import migrate_buckets
 
 logger = logging.getLogger(__name__)
 
@@ -282,8 +282,8 @@ class LocalStack:
             else:
                 logger.info("the endpoint already holds data; the snapshot was not loaded")
         self._replay_journal()
-        # A store written by an older release keeps the on-hand counters in the stock buckets.
-        move_on_hand(self.aws.dynamodb, self.resources.environment["ANALYTICS_TABLE"])
+        # A store written by an older release keeps its stock bookkeeping in 16 buckets.
+        migrate_buckets(self.aws.dynamodb, self.resources.environment["ANALYTICS_TABLE"])
         self._apply_environment()
         self._load_handlers()
         self._start_pollers()

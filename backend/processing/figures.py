@@ -6,17 +6,17 @@ importing the route modules (their routes, keys and settings are the read API's,
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from backend.adapters import reads
 from backend.adapters.clients import client
 from backend.adapters.rollups import range_rollups
+from backend.adapters.stock import stock_page
 from backend.domain import inventory, metrics, products
 from backend.domain.calendar import days
+from backend.domain.stock import Status
 from backend.settings import get_settings
 
 
@@ -28,28 +28,66 @@ def summary_for(start: date, end: date) -> dict[str, Any]:
     return metrics.summarize(sales, customers)
 
 
-def inventory_report(today: date) -> list[inventory.InventoryRow]:
-    """Every SKU of the catalogue or of the stock, with the 28- and 90-day figures ending
-    ``today`` (a store day)."""
+# A filtered page examines at most this many SKUs before it answers (with a cursor to go on):
+# a request's cost stays bounded even when few SKUs match the filter.
+MAX_EXAMINED = 5000
+
+
+@dataclass(frozen=True)
+class InventoryPage:
+    """Rows of the stock table by sku, and the last SKU examined when more may follow."""
+
+    rows: list[inventory.InventoryRow]
+    next_after: str | None
+
+
+def inventory_page(
+    today: date, *, after: str | None = None, limit: int = 500, status: Status | None = None
+) -> InventoryPage:
+    """Up to ``limit`` rows of the stock table after the SKU ``after``, by sku, with the 28- and
+    90-day figures ending ``today`` (a store day); only the rows of ``status`` if given.
+
+    The 90 days' sales per SKU are read once (their cost grows with the days); the SKUs a page
+    at a time (:func:`backend.adapters.stock.stock_page`). ``next_after`` is where the next page
+    starts, ``None`` after the last SKU.
+    """
     dynamodb, table = client("dynamodb"), get_settings().require("analytics_table")
     first_90, _ = inventory.window(today, inventory.ABC_DAYS)
     first_28, _ = inventory.window(today, inventory.COVER_DAYS)
-    # Three independent reads: side by side (boto3 clients are thread-safe), each in a copy of
-    # the caller's context (its context variables follow the work into the threads).
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    sold = reads.day_sku_sales(dynamodb, table, list(days(first_90, today)))
+    recent = products.totals(sales for day, sales in sold.items() if day >= first_28)
+    units_28d = {sku: figures.units for sku, figures in recent.items()}
+    revenue_90d = {sku: figures.revenue for sku, figures in products.totals(sold.values()).items()}
+    rows: list[inventory.InventoryRow] = []
+    examined = 0
+    while True:
+        chunk, more = stock_page(dynamodb, table, after, limit)
+        for row in inventory.inventory_rows(
+            {s.sku: inventory.CatalogueEntry(s.name, s.category, s.reorder_point) for s in chunk},
+            {s.sku: inventory.StockLevel(s.on_hand) for s in chunk},
+            units_28d,
+            revenue_90d,
+        ):
+            examined += 1
+            after = row.sku
+            if status is None or row.status == status:
+                rows.append(row)
+                if len(rows) == limit:
+                    last = row.sku == chunk[-1].sku
+                    return InventoryPage(rows, None if last and not more else after)
+        if not more:
+            return InventoryPage(rows, None)
+        if examined >= MAX_EXAMINED:
+            return InventoryPage(rows, after)
 
-        def submit(read: Callable[..., Any], *args: Any) -> Future[Any]:
-            return pool.submit(contextvars.copy_context().run, read, dynamodb, table, *args)
 
-        sold_read = submit(reads.day_sku_sales, list(days(first_90, today)))
-        catalogue = submit(reads.catalogue)
-        stock = submit(reads.stock_levels)
-    sold = sold_read.result()
-    units_28d = products.totals(s for day, s in sold.items() if day >= first_28)
-    revenue_90d = products.totals(sold.values())
-    return inventory.inventory_rows(
-        catalogue.result(),
-        stock.result(),
-        {sku: s.units for sku, s in units_28d.items()},
-        {sku: s.revenue for sku, s in revenue_90d.items()},
-    )
+def inventory_report(today: date) -> list[inventory.InventoryRow]:
+    """Every SKU of the catalogue or of the stock, page after page (for reports)."""
+    rows: list[inventory.InventoryRow] = []
+    after = None
+    while True:
+        page = inventory_page(today, after=after, limit=1000)
+        rows.extend(page.rows)
+        if page.next_after is None:
+            return rows
+        after = page.next_after

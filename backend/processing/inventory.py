@@ -10,7 +10,6 @@ from backend.adapters.batch import Parsed
 from backend.adapters.dynamo import Claim, Counted, count_once, set_if_newer
 from backend.domain.events import Event, InventoryAdjusted, ProductUpserted
 from backend.domain.sales import Contributions
-from backend.domain.stock import bucket_of
 from backend.processing import stock
 
 if TYPE_CHECKING:
@@ -51,7 +50,8 @@ def apply(
 
 
 def upsert_product(dynamodb: DynamoDBClient, table: str, event: Event) -> None:
-    """The catalogue entry and the SKU's reorder point, each kept at its latest version."""
+    """The catalogue entry (reorder point included) at its latest version, on the SKU's own item
+    (which also holds its stock: :mod:`backend.domain.stock`)."""
     product: ProductUpserted = event.data
     version = event.version
     set_if_newer(
@@ -66,13 +66,5 @@ def upsert_product(dynamodb: DynamoDBClient, table: str, event: Event) -> None:
             "reorder_point": product.reorder_point,
         },
         version_attribute="version",
-        version=version,
-    )
-    set_if_newer(
-        dynamodb,
-        table,
-        ("STOCK", bucket_of(product.sku)),
-        {f"rp:{product.sku}": product.reorder_point},
-        version_attribute=f"rpv:{product.sku}",
         version=version,
     )

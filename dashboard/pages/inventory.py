@@ -39,7 +39,7 @@ COLUMNS: list[dict[str, Any]] = [
 
 def stock(status: str) -> Any:
     try:
-        body = api.get("/inventory", status=None if status == "all" else status)
+        body = api.get_all("/inventory", status=None if status == "all" else status)
     except api.ApiProblem as exc:
         return problem(exc, "The stock table", "inventory-problem")
     rows = figures.inventory_rows(body.get("items", []))

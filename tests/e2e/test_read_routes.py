@@ -252,6 +252,37 @@ def test_inventory_equals_the_oracle_and_filters_by_status(store: Store) -> None
         assert filtered == [i for i in body["items"] if i["status"] == status], status
 
 
+def _pages(store: Store, **params: Any) -> tuple[list[dict[str, Any]], int]:
+    """Every item of /v1/inventory, following next_cursor; and how many pages it took."""
+    items: list[dict[str, Any]] = []
+    pages, cursor = 0, None
+    while True:
+        body = store.ok("/v1/inventory", **params, **({"cursor": cursor} if cursor else {}))
+        assert len(body["items"]) <= int(params.get("limit", 500))
+        items += body["items"]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items, pages
+
+
+def test_inventory_pages_hold_every_sku_once_in_order(store: Store) -> None:
+    # Given the whole table in one page (the store has fewer than 500 SKUs)
+    whole = store.ok("/v1/inventory")
+    assert whole["next_cursor"] is None
+    skus = [i["sku"] for i in whole["items"]]
+    # When it is read 7 at a time, and each status 5 at a time
+    paged, pages = _pages(store, limit=7)
+    # Then every SKU comes once, in order, with the same figures, and only the last page ends it
+    assert [i["sku"] for i in paged] == skus and pages == -(-len(skus) // 7)
+    assert [(i["sku"], i["on_hand"], i["abc_class"]) for i in paged] == [
+        (i["sku"], i["on_hand"], i["abc_class"]) for i in whole["items"]
+    ]
+    for status in ("ok", "low", "out"):
+        filtered, _ = _pages(store, limit=5, status=status)
+        assert [i["sku"] for i in filtered] == [i["sku"] for i in whole["items"] if i["status"] == status]
+
+
 def test_alerts_newest_first_since_and_limit(store: Store) -> None:
     everything = store.ok("/v1/alerts", limit=1000)
     alerts = everything["alerts"]
@@ -321,6 +352,11 @@ RANGE = {"start": "2025-03-01", "end": "2025-03-31"}
         ("/v1/products/top", {**RANGE, "limit": "101"}, 422, "limit"),
         ("/v1/products/top", {**RANGE, "limit": "ten"}, 422, "limit"),
         ("/v1/inventory", {"status": "empty"}, 422, "status"),
+        ("/v1/inventory", {"limit": "0"}, 422, "limit"),
+        ("/v1/inventory", {"limit": "1001"}, 422, "limit"),
+        ("/v1/inventory", {"limit": "ten"}, 422, "limit"),
+        ("/v1/inventory", {"cursor": "SKU-1"}, 422, "cursor"),
+        ("/v1/inventory", {"cursor": "c1.%%%"}, 422, "cursor"),
         ("/v1/alerts", {"since": "2025-03-01T10:00:00"}, 422, "since"),  # no offset
         ("/v1/alerts", {"since": "last week"}, 422, "since"),
         ("/v1/alerts", {"limit": "1001"}, 422, "limit"),

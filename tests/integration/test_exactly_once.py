@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from backend.handlers import _sqs as processors
+from backend.processing import stock as stock_processing
 from tests import oracle, pipeline
 from tests.figures import assert_same_figures, assert_same_stock
 
@@ -227,9 +228,14 @@ def test_every_aws_call_of_the_orders_processor_can_fail(
             _expected_all(history, first, last)
 
 
+@pytest.mark.parametrize("settle", [False, True], ids=["inbox", "settling"])
 def test_every_aws_call_of_the_inventory_processor_can_fail(
-    history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, settle: bool
 ) -> None:
+    if settle:
+        # Every inbox item is settled into the SKUs' own items after every batch, so that the
+        # settle's reads and transactions fail too
+        monkeypatch.setattr(stock_processing, "SETTLE_AT_BYTES", 0)
     routed = pipeline.by_function(history)
     stock = routed[("inventory", "storepulse-inventory")]
     orders = routed[("orders", "storepulse-orders")]

@@ -1,23 +1,26 @@
-"""On-hand counters in their own items, and the move from the layout of older releases.
+"""Stock kept in the SKUs' own items and a small inbox, and the move from older layouts.
 
-Given a table written by a release that kept ``oh:`` counters in the 16 stock buckets, when
-``move_on_hand`` runs (as the local stack runs it after loading a snapshot, and as the
-``alert-sweep`` job runs it), then every counter is in its ``OH#<n>`` item with the same value,
-the buckets keep their reorder points, and orders counted before the move add to the new items
-while the stock evaluation counts both places.
+Given a table written by a release that kept ``oh:`` counters, reorder points, statuses and
+pending alerts in the 16 stock buckets, when ``migrate_buckets`` runs (as the local stack runs
+it at start, and as the ``alert-sweep`` job runs it), then every SKU keeps its stock and its
+status, the pending alert is sent once, and the buckets are empty; orders counted before the
+move add to the inbox while the stock evaluation counts both places. And an inbox item that
+grows is settled into the SKUs' items, exactly, beside an order counted at the same time.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from backend.adapters.dynamo import to_ddb
-from backend.domain.stock import bucket_of, on_hand_item
+from backend.domain.stock import bucket_of
 from backend.processing import stock
 from backend.settings import get_settings
-from tests import pipeline
+from tests import oracle, pipeline
+from tests.figures import assert_same_stock
 
 
 @pytest.fixture
@@ -40,70 +43,124 @@ def _order(n: int, sku: str, quantity: int) -> dict[str, Any]:
     }
 
 
-def test_counters_left_in_the_buckets_are_moved(fresh: None) -> None:
-    # Given the layout of an older release: counters beside the reorder points in the buckets
+def _bucket(client: Any, table: str, sku: str, values: dict[str, Any]) -> None:
+    names = {f"#a{i}": f"{prefix}{sku}" for i, prefix in enumerate(values)}
+    client.update_item(
+        TableName=table,
+        Key={"pk": {"S": "STOCK"}, "sk": {"S": bucket_of(sku)}},
+        UpdateExpression="SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(values))),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues={f":a{i}": to_ddb(v) for i, v in enumerate(values.values())},
+    )
+
+
+def _own(client: Any, table: str, sku: str) -> dict[str, Any]:
+    return client.get_item(
+        TableName=table, Key={"pk": {"S": "CATALOG"}, "sk": {"S": sku}}, ConsistentRead=True
+    ).get("Item", {})
+
+
+def _record_alerts(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The alerts the stock module sends from now on (still sent for real)."""
+    sent: list[dict[str, Any]] = []
+    real = stock.send_alert
+
+    def record(events: Any, bus: str, alert: dict[str, Any]) -> None:
+        real(events, bus, alert)
+        sent.append(alert)
+
+    monkeypatch.setattr(stock, "send_alert", record)
+    return sent
+
+
+def test_an_older_releases_buckets_are_migrated(fresh: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent = _record_alerts(monkeypatch)
+    # Given the layout of an older release: every SKU's stock and bookkeeping in the buckets,
+    # LEGACY-1 already low (its alert sent), LEGACY-5 out with its alert still pending
     table = get_settings().require("analytics_table")
     client = pipeline.dynamodb()
     skus = [f"LEGACY-{n}" for n in range(40)]
     for sku in skus:
-        client.update_item(
-            TableName=table,
-            Key={"pk": {"S": "STOCK"}, "sk": {"S": bucket_of(sku)}},
-            UpdateExpression="SET #oh = :oh, #rp = :rp",
-            ExpressionAttributeNames={"#oh": f"oh:{sku}", "#rp": f"rp:{sku}"},
-            ExpressionAttributeValues={":oh": to_ddb(100 + len(sku)), ":rp": to_ddb(3)},
-        )
+        _bucket(client, table, sku, {"oh:": 100 + len(sku), "rp:": 3, "rpv:": "2025-03-01T00:00:00Z"})
+    _bucket(client, table, "LEGACY-1", {"oh:": 2, "st:": "low", "seq:": 1})
+    pending = {
+        "alert_id": "al_legacy5",
+        "sku": "LEGACY-5",
+        "type": "out_of_stock",
+        "on_hand": 0,
+        "reorder_point": 3,
+        "raised_at": "2025-03-01T09:00:00.000+00:00",
+    }
+    _bucket(client, table, "LEGACY-5", {"oh:": 0, "st:": "out", "seq:": 1, "pend:": json.dumps(pending)})
     before = pipeline.on_hand()
-    assert before == {sku: 100 + len(sku) for sku in skus}
-    # And orders counted by this release before the move (their counters go to OH#<n>)
-    pipeline.deliver(pipeline.pipeline_form([_order(1, "LEGACY-1", 2), _order(2, "LEGACY-2", 200)]))
-    counters = {
-        (item["sk"]["S"], name)
-        for item in client.query(
-            TableName=table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": "STOCK"}},
-            ConsistentRead=True,
-        )["Items"]
-        for name in item
-        if name.startswith("oh:")
-    }
-    assert (on_hand_item("LEGACY-1"), "oh:LEGACY-1") in counters
-    assert (bucket_of("LEGACY-1"), "oh:LEGACY-1") in counters
-    # Then the evaluation that followed counted both places: LEGACY-2 went out (106 - 200)
-    status = {
-        sku: client.get_item(
-            TableName=table, Key={"pk": {"S": "STOCK"}, "sk": {"S": bucket_of(sku)}}, ConsistentRead=True
-        )["Item"].get(f"st:{sku}", {"S": "ok"})["S"]
-        for sku in ("LEGACY-1", "LEGACY-2")
-    }
-    assert status == {"LEGACY-1": "ok", "LEGACY-2": "out"}
-    # When the counters are moved, twice (the second time finds nothing)
-    assert stock.move_on_hand(client, table) == len(skus)
-    assert stock.move_on_hand(client, table) == 0
-    # Then every SKU keeps its stock, each counter in one place, its own item
-    after = pipeline.on_hand()
-    assert after == {**before, "LEGACY-1": before["LEGACY-1"] - 2, "LEGACY-2": before["LEGACY-2"] - 200}
-    items = client.query(
-        TableName=table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "STOCK"}},
-        ConsistentRead=True,
-    )["Items"]
-    for item in items:
-        for name in item:
-            if name.startswith("oh:"):
-                assert item["sk"]["S"] == on_hand_item(name[3:]), name
-            if name.startswith("rp:"):
-                assert item["sk"]["S"] == bucket_of(name[3:]), name
-    assert sum(1 for item in items for name in item if name.startswith("rp:")) == len(skus)
-    # When an older processor still adds to a bucket, the alert-sweep job moves that too
-    client.update_item(
-        TableName=table,
-        Key={"pk": {"S": "STOCK"}, "sk": {"S": bucket_of("LEGACY-3")}},
-        UpdateExpression="ADD #oh :d",
-        ExpressionAttributeNames={"#oh": "oh:LEGACY-3"},
-        ExpressionAttributeValues={":d": to_ddb(-4)},
+    assert before["LEGACY-1"] == 2 and before["LEGACY-5"] == 0 and len(before) == len(skus)
+    # When orders are counted by this release before the move (their counters go to the inbox)
+    pipeline.deliver(
+        pipeline.pipeline_form(
+            [_order(1, "LEGACY-1", 1), _order(2, "LEGACY-2", 200), _order(3, "LEGACY-5", 1)]
+        )
     )
-    pipeline.handler("jobs")({"job": "alert-sweep"}, pipeline.context("jobs"))
-    assert pipeline.on_hand() == {**after, "LEGACY-3": after["LEGACY-3"] - 4}
+    # Then the evaluation counted both places: LEGACY-2 went out (109 - 200), LEGACY-1 stayed
+    # low and LEGACY-5 out without a second alert (their statuses came from their buckets)
+    assert [(a["sku"], a["type"]) for a in sent] == [("LEGACY-2", "out_of_stock")]
+    # When the buckets are migrated, twice (the second time finds nothing)
+    assert stock.migrate_buckets(client, table) > 0
+    stock.migrate_buckets(client, table)
+    # Then every SKU keeps its stock, its status is on its own item, and the pending alert waits
+    # in STOCK#PENDING for the alert-sweep job
+    expected = {**before, "LEGACY-1": 1, "LEGACY-2": before["LEGACY-2"] - 200, "LEGACY-5": -1}
+    assert pipeline.on_hand() == expected
+    assert _own(client, table, "LEGACY-1")["st"]["S"] == "low"
+    assert _own(client, table, "LEGACY-2")["st"]["S"] == "out"
+    # And the buckets hold nothing of a SKU any more
+    for n in range(16):
+        item = client.get_item(
+            TableName=table, Key={"pk": {"S": "STOCK"}, "sk": {"S": f"{n:02d}"}}, ConsistentRead=True
+        ).get("Item", {})
+        assert not [name for name in item if ":" in name], item
+    assert _own(client, table, "LEGACY-5")["st"]["S"] == "out"
+    # When an older processor still adds to a bucket, the alert-sweep job moves that too, and
+    # sends the pending alert, once
+    _bucket(client, table, "LEGACY-3", {"oh:": -4})
+    sweep = pipeline.handler("jobs")
+    assert sweep({"job": "alert-sweep"}, pipeline.context("jobs"))["resent"] == 1
+    assert sweep({"job": "alert-sweep"}, pipeline.context("jobs"))["resent"] == 0
+    assert pipeline.on_hand() == {**expected, "LEGACY-3": expected["LEGACY-3"] - 4}
+    assert [a["alert_id"] for a in sent] == [sent[0]["alert_id"], "al_legacy5"]
+
+
+def test_a_grown_inbox_is_settled_exactly(fresh: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a tiny settle threshold, so that every inbox item settles after every batch
+    monkeypatch.setattr(stock, "SETTLE_AT_BYTES", 0)
+    history = [
+        {
+            "event_id": f"settle-adj-{n}",
+            "type": "inventory.adjusted",
+            "occurred_at": "2025-03-01T08:00:00Z",
+            "data": {"sku": f"SETTLE-{n % 30}", "delta": 5 + n % 4, "reason": "restock"},
+        }
+        for n in range(120)
+    ] + [_order(n, f"SETTLE-{n % 30}", 1 + n % 3) for n in range(40)]
+    events = pipeline.pipeline_form(history)
+    # When adjustments and orders are counted in small batches, then delivered again
+    pipeline.deliver(events, batch_size=7)
+    pipeline.deliver(events[::3], batch_size=11)
+    # Then on hand is exact, and almost all of it sits in the SKUs' own items
+    table = get_settings().require("analytics_table")
+    client = pipeline.dynamodb()
+    assert_same_stock(pipeline.on_hand(), oracle.on_hand(history))
+    settled = sum(int(_own(client, table, f"SETTLE-{n}").get("oh", {"N": "0"})["N"]) for n in range(30))
+    assert settled != 0
+    # And /v1/inventory reads the same figures, in pages of 7
+    seen: dict[str, int] = {}
+    cursor = None
+    while True:
+        status, body = pipeline.api_get(
+            "/v1/inventory", {"limit": "7"} | ({"cursor": cursor} if cursor else {})
+        )
+        assert status == 200, body
+        seen |= {item["sku"]: item["on_hand"] for item in body["items"]}
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == oracle.on_hand(history)

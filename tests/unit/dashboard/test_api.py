@@ -3,6 +3,7 @@ short-lived cache of GET answers."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -30,6 +31,21 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             return Response(
                 '{"report_id": "r1", "status": "pending"}', status=202, mimetype="application/json"
             )
+        if request.path == "/v1/inventory" and request.args.get("status") == "low":
+            # Seven SKUs, served `limit` at a time after the cursor (the SKU last sent)
+            skus = [f"S{n}" for n in range(7)]
+            after = request.args.get("cursor")
+            rest = [s for s in skus if after is None or s > after]
+            page = rest[: int(request.args["limit"])]
+            more = len(rest) > len(page)
+            body = json.dumps(
+                {
+                    "as_of": "2025-05-07",
+                    "items": [{"sku": s} for s in page],
+                    "next_cursor": page[-1] if more else None,
+                }
+            )
+            return Response(body, mimetype="application/json")
         if request.path == "/v1/inventory":
             body = '{"error": {"code": "bad", "message": "status: unknown value", "details": []}}'
             return Response(body, status=422, mimetype="application/json")
@@ -61,6 +77,15 @@ def test_get_answers_are_reused_and_a_change_forgets_them(served: dict[str, Any]
     assert api.request("POST", "/reports", json={"type": "inventory"})["report_id"] == "r1"
     api.get("/metrics/summary", start="2025-05-01", end="2025-05-07")
     assert len(served["requests"]) == 5 and served["keys"] == {"the-read-key"}
+
+
+def test_a_paged_route_is_read_to_its_end(served: dict[str, Any]) -> None:
+    # Given a route that pages seven SKUs, when it is read three at a time
+    body = api.get_all("/inventory", page_size=3, status="low")
+    # Then every SKU comes once, in order, from three requests, with the first page's fields
+    assert [item["sku"] for item in body["items"]] == [f"S{n}" for n in range(7)]
+    assert body["as_of"] == "2025-05-07" and body["next_cursor"] is None
+    assert served["requests"].count(("GET", "/v1/inventory")) == 3
 
 
 def test_failures_are_words(served: dict[str, Any]) -> None:

@@ -1,0 +1,206 @@
+"""The stock items: reading a SKU's stock exactly, paging through SKUs, settling the inbox.
+
+The layout is :mod:`backend.domain.stock`'s: each SKU's own item (``CATALOG``/``<sku>``: ``oh``,
+``st``, ``seq``, catalogue fields), the on-hand inbox (``STOCK``/``OH#<n>``, ``oh:<sku>``) that
+counting transactions add to, and the pending alerts (``STOCK#PENDING``/``<sku>``). Releases
+before the SKUs' own items kept ``oh:``, ``rp:``, ``rpv:``, ``st:``, ``seq:`` and ``pend:`` per
+SKU in 16 buckets (``STOCK``/``00``..``15``); they are read as well until :func:`settle` and
+``backend.processing.stock.migrate_buckets`` have emptied them.
+
+A SKU's on hand is the sum of its ``oh`` and its counters in the inbox (and in a bucket). A
+settle moves counters from an inbox item (or bucket) into the SKUs' items in one transaction and
+bumps that source's ``gen``. Readers read the sources, then the SKUs' items, then the sources
+again: if no ``gen`` moved in between, no settle fell between the reads and the sum is exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from backend.adapters.dynamo import Key, batch_get, key, query_partition, to_ddb
+from backend.domain.stock import (
+    ON_HAND_COUNTER,
+    ON_HAND_ITEMS,
+    ON_HAND_PREFIX,
+    STOCK_BUCKETS,
+    Status,
+    bucket_of,
+    on_hand_item,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+SKU_PK = "CATALOG"
+STOCK_PK = "STOCK"
+PENDING_PK = "STOCK#PENDING"
+GENERATION = "gen"
+READ_ATTEMPTS = 8
+# Counters moved per transaction: one update of the source plus one per SKU item (<= 100).
+SETTLE_CHUNK = 90
+
+INBOX_KEYS: list[Key] = [(STOCK_PK, f"{ON_HAND_PREFIX}{n}") for n in range(ON_HAND_ITEMS)]
+BUCKET_KEYS: list[Key] = [(STOCK_PK, f"{n:02d}") for n in range(STOCK_BUCKETS)]
+
+T = TypeVar("T")
+
+
+class StockChanging(RuntimeError):
+    """The stock items kept changing under a read or a settle; try again later."""
+
+
+@dataclass(frozen=True)
+class SkuStock:
+    """What the stock items say of one SKU."""
+
+    sku: str
+    on_hand: int
+    reorder_point: int | None
+    status: Status
+    crossings: int
+    name: str | None = None
+    category: str | None = None
+    has_status: bool = False
+
+
+def _sources(sku: str) -> list[Key]:
+    return [(STOCK_PK, on_hand_item(sku)), (STOCK_PK, bucket_of(sku))]
+
+
+def _stock_of(sku: str, own: Mapping[str, Any], sources: Mapping[Key, Mapping[str, Any]]) -> SkuStock:
+    counter = ON_HAND_COUNTER + sku
+    on_hand = int(own.get("oh", 0)) + sum(
+        int(sources.get(k, {}).get(counter, 0)) for k in dict.fromkeys(_sources(sku))
+    )
+    bucket = sources.get((STOCK_PK, bucket_of(sku)), {})
+    if "st" in own:
+        status, crossings = own["st"], int(own.get("seq", 0))
+    else:  # the bookkeeping of an older release, until migrated
+        status, crossings = bucket.get(f"st:{sku}", "ok"), int(bucket.get(f"seq:{sku}", 0))
+    point = own.get("reorder_point", bucket.get(f"rp:{sku}"))
+    return SkuStock(
+        sku=sku,
+        on_hand=on_hand,
+        reorder_point=None if point is None else int(point),
+        status=status,
+        crossings=crossings,
+        name=own.get("name"),
+        category=own.get("category"),
+        has_status="st" in own,
+    )
+
+
+def _between_settles(
+    client: DynamoDBClient, table: str, sources: Iterable[Key], read_own: Callable[[], T]
+) -> tuple[T, dict[Key, dict[str, Any]]]:
+    """``read_own()`` and the source items, read so that no settle fell between the two."""
+    keys = sorted(set(sources))
+    for _ in range(READ_ATTEMPTS):
+        before = batch_get(client, table, keys, projection=[GENERATION], consistent=True)
+        own = read_own()
+        after = batch_get(client, table, keys, consistent=True)
+        if all(before.get(k, {}).get(GENERATION) == after.get(k, {}).get(GENERATION) for k in keys):
+            return own, after
+    raise StockChanging("the stock was being settled during every read; try again")
+
+
+def read_stock(client: DynamoDBClient, table: str, skus: Iterable[str]) -> dict[str, SkuStock]:
+    """The exact stock of these SKUs (strongly consistent), whether or not they have an item."""
+    wanted = sorted(set(skus))
+    if not wanted:
+        return {}
+    own, sources = _between_settles(
+        client,
+        table,
+        (k for sku in wanted for k in _sources(sku)),
+        lambda: batch_get(client, table, [(SKU_PK, sku) for sku in wanted], consistent=True),
+    )
+    return {sku: _stock_of(sku, own.get((SKU_PK, sku), {}), sources) for sku in wanted}
+
+
+def source_items(client: DynamoDBClient, table: str, keys: Iterable[Key]) -> dict[Key, dict[str, Any]]:
+    """The inbox items (or buckets) with these keys, strongly consistent."""
+    return batch_get(client, table, list(keys), consistent=True)
+
+
+def stock_page(
+    client: DynamoDBClient, table: str, after: str | None, limit: int
+) -> tuple[list[SkuStock], bool]:
+    """Up to ``limit`` SKUs after ``after`` (all from the first when ``None``), by sku, with
+    their exact stock, and whether more follow.
+
+    The SKUs are those with an item of their own (the catalogue's, or settled stock) and those
+    still only in the inbox. Cost: one Query of ``limit + 1`` SKU items and the 4 inbox items
+    (and the 16 buckets of an older release), read twice: in proportion to the page, not to the
+    store.
+    """
+    extra: dict[str, Any] = {"ConsistentRead": True, "Limit": limit + 1}
+    if after is not None:
+        extra["KeyConditionExpression"] = "pk = :pk AND sk > :after"
+        extra["ExpressionAttributeValues"] = {":pk": {"S": SKU_PK}, ":after": {"S": after}}
+
+    def own_items() -> list[dict[str, Any]]:
+        found = []
+        for item in query_partition(client, table, SKU_PK, **extra):
+            found.append(item)
+            if len(found) > limit:
+                break
+        return found
+
+    own, sources = _between_settles(client, table, [*INBOX_KEYS, *BUCKET_KEYS], own_items)
+    by_sku = {item["sk"]: item for item in own}
+    counted = {
+        name.split(":", 1)[1]
+        for item in sources.values()
+        for name in item
+        if name.startswith((ON_HAND_COUNTER, "st:", "rp:"))
+    }
+    candidates = sorted(set(by_sku) | {sku for sku in counted if after is None or sku > after})
+    skus = candidates[:limit]
+    more = len(candidates) > limit
+    return [_stock_of(sku, by_sku.get(sku, {}), sources) for sku in skus], more
+
+
+def move_counters(client: DynamoDBClient, table: str, source: Key, counters: Mapping[str, int]) -> bool:
+    """Move these ``oh:<sku>`` counters of ``source`` into their SKUs' items (one transaction,
+    on the condition that each still holds the value read); returns whether it committed."""
+    names = {f"#c{i}": name for i, name in enumerate(counters)}
+    values = {f":c{i}": to_ddb(value) for i, value in enumerate(counters.values())}
+    actions: list[dict[str, Any]] = [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": key(*source),
+                "UpdateExpression": "REMOVE " + ", ".join(names) + " ADD #gen :one",
+                "ConditionExpression": " AND ".join(f"#c{i} = :c{i}" for i in range(len(names))),
+                "ExpressionAttributeNames": {**names, "#gen": GENERATION},
+                "ExpressionAttributeValues": {**values, ":one": to_ddb(1)},
+            }
+        }
+    ]
+    for name, value in counters.items():
+        actions.append(
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": key(SKU_PK, name[len(ON_HAND_COUNTER) :]),
+                    "UpdateExpression": "ADD #oh :oh",
+                    "ExpressionAttributeNames": {"#oh": "oh"},
+                    "ExpressionAttributeValues": {":oh": to_ddb(value)},
+                }
+            }
+        )
+    try:
+        client.transact_write_items(TransactItems=actions)
+    except client.exceptions.TransactionCanceledException:
+        return False
+    return True
+
+
+def counters_of(item: Mapping[str, Any]) -> dict[str, int]:
+    """The ``oh:<sku>`` counters an inbox item (or bucket) holds."""
+    return {name: int(value) for name, value in item.items() if name.startswith(ON_HAND_COUNTER)}
