@@ -51,14 +51,7 @@ def test_concurrent_requests_never_mix_their_bodies(stack: Any) -> None:
     # Then each answer counts that client's own batch, and every event reached the stock
     assert results == [[number + 1] * 40 for number in range(16)]
     stack.wait_idle(60)
-    items = stack.client("dynamodb").query(
-        TableName="storepulse-analytics",
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "STOCK"}},
-        ConsistentRead=True,
-    )["Items"]
-    on_hand = {k[3:]: int(v["N"]) for item in items for k, v in item.items() if k.startswith("oh:")}
-    assert on_hand == {f"SKU-{number}": 40 * (number + 1) for number in range(16)}
+    assert _on_hand(stack) == {f"SKU-{number}": 40 * (number + 1) for number in range(16)}
 
 
 def _adjustment(event_id: str, sku: str, delta: int) -> dict[str, Any]:
