@@ -76,10 +76,18 @@ def test_a_poison_packet_fails_whole_and_alone() -> None:
 
 
 def test_a_packet_without_events_for_this_processor_succeeds_without_apply() -> None:
+    # Given a packet none of whose events this processor takes
     calls: list[Sequence[Parsed]] = []
-    processor = GroupBatchProcessor(apply=lambda items: calls.append(items) or {}, failures=Failures)  # type: ignore[arg-type,return-value]
+
+    def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
+        calls.append(items)
+        return {}
+
+    failures = Failures()
+    processor = GroupBatchProcessor(apply=apply, failures=lambda: failures)  # type: ignore[arg-type,return-value]
     event = {"Records": [_record("m1", ["a"])]}
     result = process_partial_response(
         event=event, record_handler=lambda record: Many("p-x", ()), processor=processor, context=None
     )
-    assert result == {"batchItemFailures": []} and calls == []
+    # Then it succeeds without applying anything
+    assert result == {"batchItemFailures": []} and calls == [] and failures.recorded == []
