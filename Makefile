@@ -4,7 +4,7 @@
 #   make test   lint, then the test suite (what CI runs)
 #   make lint   ruff and mypy
 #   make bench  the pipeline benchmark (request counts per event, latencies)
-#   make package  the deployment packages: build/backend.zip (the Lambdas) and build/dashboard.zip (Zappa)
+#   make package  the deployment packages: build/lambda/<function>.zip (the Lambdas) and build/dashboard.zip (Zappa)
 #   make clean  build and tool caches and .venv; keeps your local store in .data/
 #
 # Works from a fresh clone with python3 (3.11+), make and git: the first target that needs
@@ -28,7 +28,7 @@ help:
 	@echo "make test        lint, then pytest (PYTEST_ARGS='-k ingest' to narrow it)"
 	@echo "make lint        ruff check, mypy"
 	@echo "make bench       bench/pipeline.py: request counts per event and latencies"
-	@echo "make package     build/backend.zip (Lambda, arm64) and build/dashboard.zip (zappa package dev)"
+	@echo "make package     build/lambda/<function>.zip (Lambda, arm64) and build/dashboard.zip (zappa package dev)"
 	@echo "make tools-venv  .venv-checkov: checkov, actionlint, terraform fmt (make test makes it too)"
 	@echo "make clean       remove .venv and caches (keeps $(DATA_DIR))"
 	@echo "make clean-data  delete the local store in $(DATA_DIR)"
@@ -67,9 +67,13 @@ bench: $(STAMP)
 # The deployment packages: the backend's and the dashboard's Lambda zips.
 package: package-backend package-dashboard
 
-# The backend's Lambda zip: requirements.txt as manylinux aarch64 wheels + backend/ (infra/ uses it).
+# One Lambda zip per function of infra/stack.json, each with only what its handler imports, from
+# requirements.txt as arm64 manylinux wheels (LAMBDA_PLATFORM=local: this machine's, as the deploy
+# rehearsal in tests/deploy builds them into build/lambda-local).
+LAMBDA_PLATFORM ?= lambda
 package-backend: $(STAMP)
-	$(BIN)/python infra/scripts/package_backend.py
+	$(BIN)/python infra/scripts/package_backend.py --platform $(LAMBDA_PLATFORM) \
+		$(if $(filter local,$(LAMBDA_PLATFORM)),--out build/lambda-local)
 
 # checkov pins its own boto3: the infrastructure tools live in their own virtualenv, remade
 # when requirements-checkov.txt changes.

@@ -2,6 +2,10 @@
 
 In AWS, Terraform sets these variables on each function; locally the stack sets them from
 ``infra/stack.json``. A handler asks for the settings it needs; a missing one is a clear error.
+
+Secrets (``PII_HASH_KEY``, ``UNSUBSCRIBE_SIGNING_KEY``) hold their value locally; in AWS they
+hold ``ssm:<parameter name>`` and the value is read from that SecureString parameter through
+Powertools Parameters, once per container (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -53,6 +57,27 @@ class Settings:
         return str(value)
 
 
+# The prefix of a secret's variable that names its SSM parameter instead of holding its value.
+SSM_REFERENCE = "ssm:"
+# Powertools caches a parameter this long; settings are read once per container anyway.
+SECRET_MAX_AGE_SECONDS = 300
+
+
+def _secret(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value.startswith(SSM_REFERENCE):
+        return value
+    from aws_lambda_powertools.utilities import parameters
+
+    from backend.adapters.clients import client
+
+    provider = parameters.SSMProvider(boto3_client=client("ssm"))
+    secret = provider.get(value[len(SSM_REFERENCE) :], decrypt=True, max_age=SECRET_MAX_AGE_SECONDS)
+    if not secret:
+        raise SettingMissing(f"{name}: the SSM parameter {value[len(SSM_REFERENCE) :]} is empty")
+    return str(secret)
+
+
 def _hashes(name: str) -> frozenset[str]:
     # Comma separated, so a key can be rotated: add the new digest, deploy, drop the old one.
     return frozenset(h.strip().lower() for h in os.environ.get(name, "").split(",") if h.strip())
@@ -83,12 +108,12 @@ def get_settings() -> Settings:
         event_bus_name=env("EVENT_BUS_NAME", ""),
         ingest_key_sha256=_hashes("INGEST_KEY_SHA256"),
         read_key_sha256=_hashes("READ_KEY_SHA256"),
-        pii_hash_key=env("PII_HASH_KEY", ""),
+        pii_hash_key=_secret("PII_HASH_KEY"),
         reports_table=env("REPORTS_TABLE", ""),
         reports_bucket=env("REPORTS_BUCKET", ""),
         reports_queue_url=env("REPORTS_QUEUE_URL", ""),
         report_url_ttl=_seconds("REPORT_URL_TTL", 900),
-        unsubscribe_signing_key=env("UNSUBSCRIBE_SIGNING_KEY", ""),
+        unsubscribe_signing_key=_secret("UNSUBSCRIBE_SIGNING_KEY"),
         public_api_url=env("PUBLIC_API_URL", "").rstrip("/"),
         digest_sender=env("DIGEST_SENDER", ""),
         digest_transport=env("DIGEST_TRANSPORT", "ses"),

@@ -17,10 +17,9 @@ from urllib.parse import urlencode
 
 import requests
 from flask import Flask, redirect, render_template_string, request, session
-from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
-from dashboard.settings import DashSettings, get_settings
+from dashboard.settings import DashSettings, get_settings, password_matches
 
 PUBLIC_PATHS = ("/login", "/login/cognito", "/login/callback", "/_favicon.ico")
 PUBLIC_PREFIXES = ("/assets/",)
@@ -117,7 +116,7 @@ def login() -> Response:
     password = request.form.get("password", "")
     # Both checks always run, so the time taken does not tell a wrong user from a wrong password.
     user_ok = hmac.compare_digest(username.encode(), settings.user.encode())
-    password_ok = check_password_hash(settings.password_hash, password)
+    password_ok = password_matches(settings.password_hash, password)
     if user_ok and password_ok:
         return _sign_in_as(username)
     return _page("Wrong user name or password.", status=401, username=username)

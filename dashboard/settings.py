@@ -8,6 +8,8 @@ domain or locally).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +60,8 @@ class DashSettings:
         How long a GET answer is reused (``STOREPULSE_API_CACHE_SECONDS``, default 30; 0: never).
     user, password_hash
         The sign-in: ``STOREPULSE_DASH_USER`` and the hash of ``STOREPULSE_DASH_PASSWORD`` (or
-        ``STOREPULSE_DASH_PASSWORD_HASH``, a Werkzeug hash, so AWS never holds it in clear).
+        ``STOREPULSE_DASH_PASSWORD_HASH``, a Werkzeug or ``sha256$salt$hex`` hash, so AWS never
+        holds it in clear). Each of the secrets may be ``ssm:<parameter name>`` instead.
     secret
         ``STOREPULSE_DASH_SECRET``, which signs the session cookie.
     pathname_prefix
@@ -91,6 +94,48 @@ class DashSettings:
     def password_sign_in(self) -> bool:
         """A user name and a password are configured."""
         return bool(self.user and self.password_hash)
+
+
+# A secret's variable may name an SSM parameter instead of holding the value: in AWS the Lambda
+# environment holds only "ssm:/storepulse/dashboard/session-secret" (docs/deploy.md).
+SSM_REFERENCE = "ssm:"
+
+
+def secret_value(env: dict[str, str], name: str) -> str:
+    """The value of secret ``name``: the variable itself, or the SecureString parameter it names.
+
+    Examples
+    --------
+    >>> secret_value({"STOREPULSE_DASH_SECRET": "s3cret"}, "STOREPULSE_DASH_SECRET")
+    's3cret'
+    """
+    value = env.get(name, "")
+    if not value.startswith(SSM_REFERENCE):
+        return value
+    # boto3 comes with the Lambda runtime (the zip leaves it out); read once per process.
+    import boto3
+
+    parameter = boto3.client("ssm").get_parameter(Name=value[len(SSM_REFERENCE) :], WithDecryption=True)
+    return str(parameter["Parameter"]["Value"])
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    """Whether ``password`` matches ``password_hash``: a Werkzeug hash, or ``sha256$salt$hex``,
+    the salted SHA-256 Terraform can compute for the random password it generates (a 24-character
+    random password needs no key stretching; a chosen one should be stored as a Werkzeug hash).
+
+    Examples
+    --------
+    >>> password_matches("sha256$ab$" + hashlib.sha256(b"abpw").hexdigest(), "pw")
+    True
+    >>> password_matches(generate_password_hash("pw"), "nope")
+    False
+    """
+    if password_hash.startswith("sha256$"):
+        _, salt, digest = password_hash.split("$", 2)
+        expected = hashlib.sha256((salt + password).encode("utf-8")).hexdigest()
+        return hmac.compare_digest(expected, digest)
+    return bool(password_hash) and check_password_hash(password_hash, password)
 
 
 def normalise_prefix(prefix: str) -> str:
@@ -130,12 +175,12 @@ def settings_from(env: dict[str, str]) -> DashSettings:
     ('http://127.0.0.1:9000', False, '/')
     """
     port = env.get("STOREPULSE_API_PORT") or "8000"
-    password = env.get("STOREPULSE_DASH_PASSWORD", "")
-    password_hash = env.get("STOREPULSE_DASH_PASSWORD_HASH", "")
+    password = secret_value(env, "STOREPULSE_DASH_PASSWORD")
+    password_hash = secret_value(env, "STOREPULSE_DASH_PASSWORD_HASH")
     if password and not password_hash:
         # Kept only as a hash: the clear password is not held past this line.
         password_hash = generate_password_hash(password)
-    secret = env.get("STOREPULSE_DASH_SECRET", "")
+    secret = secret_value(env, "STOREPULSE_DASH_SECRET")
     if not secret:
         logger.warning(
             "STOREPULSE_DASH_SECRET is not set: sessions are signed with a random key and end "
@@ -144,7 +189,7 @@ def settings_from(env: dict[str, str]) -> DashSettings:
         secret = secrets.token_urlsafe(32)
     settings = DashSettings(
         api_url=(env.get("STOREPULSE_API_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
-        read_key=env.get("STOREPULSE_READ_KEY", ""),
+        read_key=secret_value(env, "STOREPULSE_READ_KEY"),
         api_timeout=float(env.get("STOREPULSE_API_TIMEOUT") or 5),
         api_cache_seconds=float(env.get("STOREPULSE_API_CACHE_SECONDS") or 30),
         user=env.get("STOREPULSE_DASH_USER", ""),

@@ -6,8 +6,11 @@
 # then the function checks the same header against the SHA-256 digest of its role's key
 # (INGEST_KEY_SHA256 / READ_KEY_SHA256). The gateway cannot tell routes apart by key (a usage
 # plan covers the whole stage), so which key may call which route is the application's rule:
-# the read key cannot ingest, the ingest key cannot read. /v1/health and /v1/unsubscribe need
-# no key (CONTRACT section 4).
+# the read key cannot ingest, the ingest key cannot read. Which routes need a key at all is the
+# route table below, the same as infra/stack.json's "routes" that the local HTTP front follows
+# (backend/local/gateway.py; tests/infra checks they agree): /v1/health, /v1/unsubscribe (GET and
+# the RFC 8058 one-click POST) and a digest's report link /v1/reports/{report_id}/download
+# (?token=) need none, their signed token being the credential.
 
 resource "aws_api_gateway_rest_api" "this" {
   name           = "${local.prefix}storepulse"
@@ -30,40 +33,78 @@ resource "aws_api_gateway_resource" "v1" {
 }
 
 locals {
-  # path under /v1 -> (method, function, key required)
+  # path under /v1 -> (methods, function, key required); the most specific path wins.
   routes = {
-    events      = { path = "events", method = "POST", function = "ingest", key = true }
-    health      = { path = "health", method = "GET", function = "api", key = false }
-    unsubscribe = { path = "unsubscribe", method = "GET", function = "api", key = false }
-    read        = { path = "{proxy+}", method = "ANY", function = "api", key = true }
+    events      = { path = "events", methods = ["POST"], function = "ingest", key = true }
+    health      = { path = "health", methods = ["GET"], function = "api", key = false }
+    unsubscribe = { path = "unsubscribe", methods = ["GET", "POST"], function = "api", key = false }
+    reports     = { path = "reports", methods = ["ANY"], function = "api", key = true }
+    report      = { path = "reports/{report_id}", methods = ["ANY"], function = "api", key = true }
+    download    = { path = "reports/{report_id}/download", methods = ["GET"], function = "api", key = false }
+    docs        = { path = "docs", methods = ["GET"], function = "api", key = false }
+    docs_assets = { path = "docs/{proxy+}", methods = ["GET"], function = "api", key = false }
+    read        = { path = "{proxy+}", methods = ["ANY"], function = "api", key = true }
   }
+
+  # One method per route and HTTP method, and every resource of the tree (a path's prefixes too).
+  route_methods = merge([
+    for name, route in local.routes : {
+      for method in route.methods : "${name}-${method}" => merge(route, { method = method })
+    }
+  ]...)
+  route_paths = toset(flatten([
+    for route in local.routes : [
+      for depth in range(length(split("/", route.path))) : join("/", slice(split("/", route.path), 0, depth + 1))
+    ]
+  ]))
+  route_resource_ids = merge(
+    { for path, resource in aws_api_gateway_resource.depth1 : path => resource.id },
+    { for path, resource in aws_api_gateway_resource.depth2 : path => resource.id },
+    { for path, resource in aws_api_gateway_resource.depth3 : path => resource.id },
+  )
 }
 
-resource "aws_api_gateway_resource" "route" {
-  for_each = local.routes
+resource "aws_api_gateway_resource" "depth1" {
+  for_each = { for path in local.route_paths : path => path if length(split("/", path)) == 1 }
 
   rest_api_id = aws_api_gateway_rest_api.this.id
   parent_id   = aws_api_gateway_resource.v1.id
-  path_part   = each.value.path
+  path_part   = each.value
+}
+
+resource "aws_api_gateway_resource" "depth2" {
+  for_each = { for path in local.route_paths : path => split("/", path) if length(split("/", path)) == 2 }
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.depth1[each.value[0]].id
+  path_part   = each.value[1]
+}
+
+resource "aws_api_gateway_resource" "depth3" {
+  for_each = { for path in local.route_paths : path => split("/", path) if length(split("/", path)) == 3 }
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.depth2[join("/", slice(each.value, 0, 2))].id
+  path_part   = each.value[2]
 }
 
 resource "aws_api_gateway_method" "route" {
-  for_each = local.routes
-  #checkov:skip=CKV_AWS_59:Keys are API Gateway API keys (usage plans) checked again by the function against their digests; /v1/health and /v1/unsubscribe (a signed token) are public by contract.
+  for_each = local.route_methods
+  #checkov:skip=CKV_AWS_59:Keys are API Gateway API keys (usage plans) checked again by the function against their digests; /v1/health, /v1/unsubscribe and the report link (a signed token) are public by contract.
   #checkov:skip=CKV2_AWS_53:The functions validate every request with pydantic models (extra fields forbidden) and answer the contract's error shape; a gateway validator would answer in another shape.
 
   rest_api_id      = aws_api_gateway_rest_api.this.id
-  resource_id      = aws_api_gateway_resource.route[each.key].id
+  resource_id      = local.route_resource_ids[each.value.path]
   http_method      = each.value.method
   authorization    = "NONE"
   api_key_required = each.value.key
 }
 
 resource "aws_api_gateway_integration" "route" {
-  for_each = local.routes
+  for_each = local.route_methods
 
   rest_api_id             = aws_api_gateway_rest_api.this.id
-  resource_id             = aws_api_gateway_resource.route[each.key].id
+  resource_id             = local.route_resource_ids[each.value.path]
   http_method             = aws_api_gateway_method.route[each.key].http_method
   type                    = "AWS_PROXY"
   integration_http_method = "POST"
@@ -108,7 +149,9 @@ resource "aws_api_gateway_deployment" "this" {
 
   triggers = {
     redeployment = sha1(jsonencode([
-      aws_api_gateway_resource.route,
+      aws_api_gateway_resource.depth1,
+      aws_api_gateway_resource.depth2,
+      aws_api_gateway_resource.depth3,
       aws_api_gateway_method.route,
       aws_api_gateway_integration.route,
       aws_api_gateway_gateway_response.this,
@@ -183,9 +226,10 @@ data "aws_iam_policy_document" "apigateway_assume" {
 }
 
 resource "aws_iam_role" "apigateway_logs" {
-  name               = "${local.prefix}storepulse-apigateway-logs"
-  description        = "API Gateway's account-wide role for writing execution and access logs."
-  assume_role_policy = data.aws_iam_policy_document.apigateway_assume.json
+  name                 = "${local.prefix}storepulse-apigateway-logs"
+  description          = "API Gateway's account-wide role for writing execution and access logs."
+  assume_role_policy   = data.aws_iam_policy_document.apigateway_assume.json
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 resource "aws_iam_role_policy_attachment" "apigateway_logs" {

@@ -12,9 +12,38 @@ resource "random_password" "dashboard" {
 resource "aws_ssm_parameter" "dashboard_password" {
   #checkov:skip=CKV_AWS_337:Encrypted with the AWS-managed SSM key; a customer-managed key adds $1/month (docs/deploy.md).
   name        = "/${local.prefix}storepulse/dashboard-password"
-  description = "Sign-in password of the dashboard (user: storepulse)."
+  description = "Sign-in password of the dashboard (user: storepulse), for the operator; the dashboard reads only its hash."
   type        = "SecureString"
   value       = random_password.dashboard.result
+}
+
+# What the dashboard function reads at start (its environment names the parameters, "ssm:<name>"):
+# the key that signs session cookies, the same in every container so a session survives a cold
+# start, and the password as a salted SHA-256 (dashboard/settings.py password_matches).
+resource "random_password" "dashboard_session" {
+  length  = 64
+  special = false
+}
+
+resource "random_id" "dashboard_salt" {
+  byte_length = 16
+}
+
+locals {
+  dashboard_secrets = {
+    session-secret = random_password.dashboard_session.result
+    password-hash  = format("sha256$%s$%s", random_id.dashboard_salt.hex, sha256("${random_id.dashboard_salt.hex}${random_password.dashboard.result}"))
+  }
+}
+
+resource "aws_ssm_parameter" "dashboard" {
+  for_each = toset(keys(local.dashboard_secrets))
+  #checkov:skip=CKV_AWS_337:Encrypted with the AWS-managed SSM key; a customer-managed key adds $1/month (docs/deploy.md).
+
+  name        = "/${local.prefix}storepulse/dashboard/${each.key}"
+  description = "The dashboard's ${each.key}, read by its Lambda at start (STOREPULSE_DASH_* = ssm:<this name>)."
+  type        = "SecureString"
+  value       = local.dashboard_secrets[each.key]
 }
 
 module "zappa_bucket" {
@@ -37,9 +66,10 @@ data "aws_iam_policy_document" "zappa_assume" {
 }
 
 resource "aws_iam_role" "zappa" {
-  name               = "${local.prefix}storepulse-dashboard"
-  description        = "The dashboard's Lambda (Zappa, manage_roles false): logs and traces only; it reads storepulse through the HTTP API."
-  assume_role_policy = data.aws_iam_policy_document.zappa_assume.json
+  name                 = "${local.prefix}storepulse-dashboard"
+  description          = "The dashboard's Lambda (Zappa, manage_roles false): logs, traces and its own secrets; it reads storepulse through the HTTP API."
+  assume_role_policy   = data.aws_iam_policy_document.zappa_assume.json
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "zappa" {
@@ -53,6 +83,13 @@ data "aws_iam_policy_document" "zappa" {
     sid       = "Traces"
     actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
     resources = ["*"]
+  }
+  statement {
+    # SecureStrings under the AWS-managed key aws/ssm: its key policy lets SSM decrypt for any
+    # principal of the account allowed to read the parameter, so no kms:Decrypt is granted.
+    sid       = "ReadSecrets"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.dashboard["password-hash"].arn, aws_ssm_parameter.dashboard["session-secret"].arn, aws_ssm_parameter.api_key["read"].arn]
   }
 }
 

@@ -1,4 +1,5 @@
-# Every Lambda function, all from the one package built by `make package-backend`.
+# Every Lambda function, each from its own package built by `make package-backend`
+# (build/lambda/<function>.zip: its handler's modules and only the requirements they import).
 
 module "function" {
   source   = "./modules/function"
@@ -6,10 +7,12 @@ module "function" {
 
   name         = "${local.prefix}storepulse-${replace(each.key, "_", "-")}"
   handler      = each.value.handler
-  package_path = local.package_path
+  package_path = "${local.package_dir}/${each.key}.zip"
   timeout      = each.value.timeout
   memory       = each.value.memory
   policy_json  = local.function_policies[each.key]
+
+  permissions_boundary_arn = var.permissions_boundary_arn
 
   environment = merge(
     { for name in each.value.env : name => local.env_values[name] },

@@ -31,6 +31,13 @@ data "aws_iam_policy_document" "function_ingest" {
     actions   = ["sns:Publish"]
     resources = [aws_sns_topic.this["events"].arn]
   }
+  statement {
+    # A SecureString under the AWS-managed key aws/ssm, whose key policy lets SSM decrypt for any
+    # principal of the account allowed to read the parameter: no kms:Decrypt grant is needed.
+    sid       = "ReadSecretPiiHashKey"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.secret["pii_hash_key"].arn]
+  }
 }
 
 data "aws_iam_policy_document" "function_api" {
@@ -54,6 +61,13 @@ data "aws_iam_policy_document" "function_api" {
     sid       = "PresignReports"
     actions   = ["s3:GetObject"]
     resources = ["${module.bucket["reports"].arn}/reports/*"]
+  }
+  statement {
+    # A SecureString under the AWS-managed key aws/ssm, whose key policy lets SSM decrypt for any
+    # principal of the account allowed to read the parameter: no kms:Decrypt grant is needed.
+    sid       = "ReadSecretUnsubscribeSigningKey"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.secret["unsubscribe_signing_key"].arn]
   }
 }
 
@@ -161,6 +175,13 @@ data "aws_iam_policy_document" "function_jobs" {
     sid       = "SendDigests"
     actions   = ["ses:SendRawEmail"]
     resources = [aws_sesv2_email_identity.digest_sender.arn, aws_sesv2_configuration_set.digests.arn]
+  }
+  statement {
+    # A SecureString under the AWS-managed key aws/ssm, whose key policy lets SSM decrypt for any
+    # principal of the account allowed to read the parameter: no kms:Decrypt grant is needed.
+    sid       = "ReadSecretUnsubscribeSigningKey"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.secret["unsubscribe_signing_key"].arn]
   }
 }
 

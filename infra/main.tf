@@ -14,7 +14,8 @@ locals {
   # S3 names are global: buckets carry the account id and the region after the local name.
   bucket_suffix = "-${local.account_id}-${local.region}"
 
-  package_path = abspath(startswith(var.lambda_package_path, "/") ? var.lambda_package_path : "${path.module}/${var.lambda_package_path}")
+  # One zip per function (make package-backend): each carries only what its handler imports.
+  package_dir = abspath(startswith(var.lambda_package_dir, "/") ? var.lambda_package_dir : "${path.module}/${var.lambda_package_dir}")
 
   tables = {
     ingest = {
@@ -228,7 +229,8 @@ locals {
 
   api_url = "https://${aws_api_gateway_rest_api.this.id}.execute-api.${local.region}.amazonaws.com/${var.api_stage_name}"
 
-  # The value of each environment variable a function may be given.
+  # The value of each environment variable a function may be given. Secrets are given as
+  # "ssm:<parameter name>", read at start (backend/settings.py), never as their value.
   env_values = {
     STORE_TIMEZONE          = var.store_timezone
     STORE_CURRENCY          = var.store_currency
@@ -249,8 +251,8 @@ locals {
     STORE_NAME              = var.store_name
     INGEST_KEY_SHA256       = sha256(random_password.api_key["ingest"].result)
     READ_KEY_SHA256         = sha256(random_password.api_key["read"].result)
-    PII_HASH_KEY            = aws_ssm_parameter.secret["pii_hash_key"].value
-    UNSUBSCRIBE_SIGNING_KEY = aws_ssm_parameter.secret["unsubscribe_signing_key"].value
+    PII_HASH_KEY            = "ssm:${aws_ssm_parameter.secret["pii_hash_key"].name}"
+    UNSUBSCRIBE_SIGNING_KEY = "ssm:${aws_ssm_parameter.secret["unsubscribe_signing_key"].name}"
     STOREPULSE_DATA_DIR     = "/tmp" # only the local "outbox" digest transport writes there
   }
 }

@@ -71,16 +71,17 @@ output "zappa_aws_region" {
 }
 
 output "zappa_environment" {
-  description = "aws_environment_variables of zappa_settings.json: the API the dashboard reads, its read key and its sign-in."
+  description = "aws_environment_variables of zappa_settings.json: the API the dashboard reads, its read key, its sign-in and session secret (the last two as SSM parameter names, read at start)."
   sensitive   = true
   value = {
-    STOREPULSE_API_URL       = local.api_url
-    STOREPULSE_READ_KEY      = random_password.api_key["read"].result
-    STOREPULSE_DASH_USER     = "storepulse"
-    STOREPULSE_DASH_PASSWORD = random_password.dashboard.result
-    STOREPULSE_ASSETS_URL    = var.dashboard_domain != "" ? "https://${var.dashboard_domain}" : "https://${aws_cloudfront_distribution.dashboard_assets.domain_name}"
-    STORE_TIMEZONE           = var.store_timezone
-    STORE_CURRENCY           = var.store_currency
+    STOREPULSE_API_URL            = local.api_url
+    STOREPULSE_READ_KEY           = "ssm:${aws_ssm_parameter.api_key["read"].name}"
+    STOREPULSE_DASH_USER          = "storepulse"
+    STOREPULSE_DASH_PASSWORD_HASH = "ssm:${aws_ssm_parameter.dashboard["password-hash"].name}"
+    STOREPULSE_DASH_SECRET        = "ssm:${aws_ssm_parameter.dashboard["session-secret"].name}"
+    STOREPULSE_ASSETS_URL         = var.dashboard_domain != "" ? "https://${var.dashboard_domain}" : "https://${aws_cloudfront_distribution.dashboard_assets.domain_name}"
+    STORE_TIMEZONE                = var.store_timezone
+    STORE_CURRENCY                = var.store_currency
   }
 }
 

@@ -43,9 +43,10 @@ data "aws_iam_policy_document" "scheduler_assume" {
 }
 
 resource "aws_iam_role" "scheduler" {
-  name               = "${local.prefix}storepulse-scheduler"
-  description        = "EventBridge Scheduler: invokes the jobs function, dead-letters what it cannot."
-  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+  name                 = "${local.prefix}storepulse-scheduler"
+  description          = "EventBridge Scheduler: invokes the jobs function, dead-letters what it cannot."
+  assume_role_policy   = data.aws_iam_policy_document.scheduler_assume.json
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "scheduler" {

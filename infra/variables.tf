@@ -94,10 +94,10 @@ variable "log_retention_days" {
   }
 }
 
-variable "lambda_package_path" {
-  description = "The backend's Lambda zip built by `make package-backend`, relative to infra/ or absolute."
+variable "lambda_package_dir" {
+  description = "The directory of the functions' Lambda zips (<function>.zip each) built by `make package-backend`, relative to infra/ or absolute."
   type        = string
-  default     = "../build/backend.zip"
+  default     = "../build/lambda"
 }
 
 variable "lambda_log_level" {
@@ -151,4 +151,10 @@ variable "tags" {
   description = "Extra tags put on every resource, on top of Project, Environment and ManagedBy."
   type        = map(string)
   default     = {}
+}
+
+variable "permissions_boundary_arn" {
+  description = "The permissions boundary every role of the stack carries (infra/bootstrap output permissions_boundary_arn); the CI apply role can create roles only with it. null for an administrator's own apply without bootstrap."
+  type        = string
+  default     = null
 }

@@ -46,6 +46,12 @@ def check_months(start_month: str, end_month: str) -> None:
         raise ApiError(
             400, "invalid_range", "end_month: must be on or after start_month", [{"parameter": "end_month"}]
         )
+    for name, value in (("start_month", start_month), ("end_month", end_month)):
+        # The calendar has no year 0 (YYYY-MM allows 0000), and a month's cohort needs the month before.
+        if value < "0001-02":
+            raise ApiError(
+                400, "invalid_parameter", f"{name}: months start at 0001-02", [{"parameter": name}]
+            )
     first = date.fromisoformat(f"{start_month}-01")
     year, month = int(end_month[:4]), int(end_month[5:])
     last = date(year, month, calendar.monthrange(year, month)[1])

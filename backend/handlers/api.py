@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from backend.api import (
     customer_routes,
+    docs,
     ingest_routes,
     metrics_routes,
     read_routes,
@@ -17,7 +18,8 @@ from backend.api import (
     stock_routes,
 )
 from backend.api.app import build_app
-from backend.api.errors import json_response
+from backend.api.errors import error_response, json_response
+from backend.api.openapi import complete
 
 logger = Logger(service="storepulse-api")
 READ_ROUTERS = (
@@ -32,15 +34,29 @@ app = build_app(*READ_ROUTERS)
 _described = build_app(ingest_routes.router, *READ_ROUTERS)
 
 
-@app.get("/v1/openapi.json", summary="This description (OpenAPI 3)", tags=["meta"])
-def openapi() -> Response[Any]:
-    read_routes.require_read_key()
+def _document() -> dict[str, Any]:
     schema = _described.get_openapi_json_schema(
         title="storepulse API",
         version="1",
         description="Ingest store events and read exact e-commerce analytics. Keys per role in x-api-key.",
     )
-    return json_response(200, json.loads(schema))
+    return complete(json.loads(schema))
+
+
+@app.get("/v1/openapi.json", summary="This description (OpenAPI 3)", tags=["meta"])
+def openapi() -> Response[Any]:
+    read_routes.require_read_key()
+    return json_response(200, _document())
+
+
+@app.get("/v1/docs", include_in_schema=False)
+def swagger_ui() -> Response[str]:
+    return docs.page(_document())
+
+
+@app.get("/v1/docs/<name>", include_in_schema=False)
+def swagger_ui_asset(name: str) -> Response[Any]:
+    return docs.asset(name) or error_response(404, "not_found", f"no file {name} in /v1/docs")
 
 
 @logger.inject_lambda_context

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from backend.local.aws import port_in_use
+from backend.local.gateway import Refusal
 from backend.local.runtime import Handler, new_context
 
 if TYPE_CHECKING:
@@ -81,6 +82,8 @@ class Route:
 
 
 Router = Callable[[str, str], Route]
+# gate(method, path, x-api-key) -> the gateway's refusal, or None to let the request through.
+Gate = Callable[[str, str, str | None], "Refusal | None"]
 
 
 def error_body(code: str, message: str) -> bytes:
@@ -240,6 +243,8 @@ class ApiGateway:
         For the Lambda context and ``requestContext``.
     max_payload_bytes
         Bodies above this get 413 before any handler runs.
+    gate
+        API Gateway's key and route rules (:func:`backend.local.gateway.admit`); none by default.
     journal
         Where the events of each ``202`` of the ingest function go, on disk before the answer
         is sent (see :mod:`backend.local.journal`).
@@ -253,8 +258,10 @@ class ApiGateway:
         region: str,
         account_id: str,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        gate: Gate | None = None,
         journal: Journal | None = None,
     ):
+        self.gate = gate
         self.journal = journal
         self.router = router
         self.activity = activity
@@ -301,6 +308,9 @@ class ApiGateway:
             )
         method = environ["REQUEST_METHOD"]
         path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace") or "/"
+        refusal = self.gate(method, path, environ.get("HTTP_X_API_KEY")) if self.gate else None
+        if refusal is not None:
+            return refusal.status, json_type, error_body(refusal.code, refusal.message)
         route = self.router(method, path)
         event = build_proxy_event(
             method=method,

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backend.local.gateway import ApiRoute
+
 # A link to infra/stack.json in a checkout; the file itself in an installed package.
 DEFAULT_STACK_FILE = Path(__file__).with_name("stack.json")
 DLQ_SUFFIX = "-dlq"
@@ -123,6 +125,7 @@ class StackSpec:
     common_env: tuple[str, ...] = ()
     visibility_timeout_factor: int = 6
     path: Path | None = field(default=None, compare=False)
+    routes: tuple[ApiRoute, ...] = ()
 
     def function(self, name: str) -> FunctionSpec:
         """The function called ``name``; :class:`StackSpecError` when there is none."""
@@ -257,6 +260,10 @@ def _parse(raw: Mapping[str, Any], source: Path) -> StackSpec:
             for r in raw.get("rules", [])
         ),
         schedules=tuple(ScheduleSpec(s["name"], s["job"], s["expression"]) for s in raw.get("schedules", [])),
+        routes=tuple(
+            ApiRoute(r["path"], tuple(r["methods"]), r["function"], bool(r["api_key"]))
+            for r in raw.get("routes", [])
+        ),
         functions=tuple(
             FunctionSpec(
                 name=f["name"],

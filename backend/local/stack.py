@@ -33,9 +33,10 @@ from backend.local.aws import (
 )
 from backend.local.datalock import DataDirInUse, DataDirLock
 from backend.local.downloads import PresignedDownloads, local_reports_environment, with_downloads
+from backend.local.gateway import Refusal, admit, match
 from backend.local.http_api import ApiGateway, HttpServer, Route, requests_held
 from backend.local.journal import JOURNAL_FILE, Journal, replay
-from backend.local.keys import DevKeys, ensure_data_dir, load_or_create_keys
+from backend.local.keys import DevKeys, ensure_data_dir, load_or_create_keys, sha256_hex
 from backend.local.pollers import Activity, EventSourceMapping, SqsPoller, forward_to_topic
 from backend.local.provision import Resources, ensure_queue_with_dlq, provision
 from backend.local.runtime import Handler, HandlerNotFound, HandlerRef, new_context
@@ -52,8 +53,6 @@ from backend.processing.stock import move_on_hand
 
 logger = logging.getLogger(__name__)
 
-INGEST_ROUTE = ("POST", "/v1/events")
-INGEST_FUNCTION = "ingest"
 API_FUNCTION = "api"
 JOBS_FUNCTION = "jobs"
 SERVICE_NAME = "storepulse"
@@ -448,11 +447,21 @@ class LocalStack:
         self._schedules.start()
 
     def route(self, method: str, path: str) -> Route:
-        """The function API Gateway calls for ``method path``: ingest for ``POST /v1/events``,
-        the read API for everything else (it answers 404 for unknown routes itself)."""
-        name = INGEST_FUNCTION if (method, path) == INGEST_ROUTE else API_FUNCTION
+        """The function API Gateway calls for ``method path``, by the routes of ``stack.json``:
+        ingest for ``POST /v1/events``, the read API for everything else (it answers 404 for
+        unknown routes itself)."""
+        matched = match(self.spec.routes, path)
+        name = matched.function if matched is not None and matched.allows(method) else API_FUNCTION
         function = self.spec.function(name)
         return Route(name, self.handlers[name], self._function_timeout(function), function.memory)
+
+    def _gate(self, method: str, path: str, api_key: str | None) -> Refusal | None:
+        """API Gateway's refusals under ``/v1`` (the keys of its usage plans are the dev keys)."""
+        if not path.startswith("/v1/") or self.keys is None:
+            return None
+        digests = {sha256_hex(self.keys.ingest_key), sha256_hex(self.keys.read_key)}
+        admitted = admit(self.spec.routes, method, path, api_key, digests)
+        return admitted if isinstance(admitted, Refusal) else None
 
     def _start_http(self) -> None:
         _, resources = self._require_started()
@@ -461,6 +470,7 @@ class LocalStack:
             self.activity,
             region=self.options.region,
             account_id=resources.account_id,
+            gate=self._gate,
             journal=self.journal,
         )
         # Presigned report downloads are served beside the API, checked as S3 checks them.

@@ -101,9 +101,62 @@ locals {
   oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
 }
 
-# Only this repository's main branch (apply) and its pull requests (plan) get the role;
-# the `production` environment's reviewers gate the apply (.github/workflows/deploy.yml).
+locals {
+  # Reads of every service the stack uses: what terraform plan needs to refresh the stack.
+  read_actions = [
+    "apigateway:GET", "cloudfront:Get*", "cloudfront:List*", "cloudwatch:Describe*", "cloudwatch:Get*",
+    "cloudwatch:List*", "dynamodb:Describe*", "dynamodb:List*", "events:Describe*", "events:List*",
+    "glue:Get*", "athena:Get*", "athena:List*", "iam:Get*", "iam:List*", "lambda:Get*", "lambda:List*",
+    "logs:Describe*", "logs:List*", "s3:GetBucket*", "s3:GetLifecycleConfiguration", "s3:GetEncryptionConfiguration",
+    "s3:ListAllMyBuckets", "scheduler:Get*", "scheduler:List*", "ses:Get*", "ses:List*", "sns:Get*", "sns:List*",
+  "sqs:Get*", "sqs:List*", "ssm:Describe*", "ssm:GetParameter*", "ssm:ListTagsForResource", "sts:GetCallerIdentity"]
+  # The stack's services on resources named after the stack.
+  stack_actions = ["dynamodb:*", "sqs:*", "sns:*", "lambda:*", "s3:*", "events:*", "scheduler:*", "logs:*", "ssm:*", "glue:*", "athena:*", "cloudwatch:*"]
+  stack_resources = [
+    "${local.arn}:dynamodb:*:${local.account}:table/${local.name}-*",
+    "${local.arn}:sqs:*:${local.account}:${local.name}-*",
+    "${local.arn}:sns:*:${local.account}:${local.name}-*",
+    "${local.arn}:lambda:*:${local.account}:function:${local.name}-*",
+    "${local.arn}:lambda:*:${local.account}:event-source-mapping:*",
+    "${local.arn}:s3:::${local.name}-*",
+    "${local.arn}:s3:::${local.name}-*/*",
+    "${local.arn}:events:*:${local.account}:event-bus/${local.name}",
+    "${local.arn}:events:*:${local.account}:rule/${local.name}/*",
+    "${local.arn}:scheduler:*:${local.account}:schedule/${local.name}/*",
+    "${local.arn}:scheduler:*:${local.account}:schedule-group/${local.name}",
+    "${local.arn}:logs:*:${local.account}:log-group:/aws/lambda/${local.name}-*",
+    "${local.arn}:logs:*:${local.account}:log-group:/aws/apigateway/${local.name}-*",
+    "${local.arn}:ssm:*:${local.account}:parameter/${local.name}/*",
+    "${local.arn}:glue:*:${local.account}:catalog",
+    "${local.arn}:glue:*:${local.account}:database/${replace(local.name, "-", "_")}_lake",
+    "${local.arn}:glue:*:${local.account}:table/${replace(local.name, "-", "_")}_lake/*",
+    "${local.arn}:athena:*:${local.account}:workgroup/${local.name}",
+    "${local.arn}:cloudwatch:*:${local.account}:alarm:${local.name}-*",
+    "${local.arn}:cloudwatch::${local.account}:dashboard/${local.name}",
+  ]
+  # Writes to services whose ARNs carry generated ids, not names.
+  unnamed_actions = [
+    "apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT", "cloudfront:*",
+    "ses:CreateEmailIdentity", "ses:DeleteEmailIdentity", "ses:CreateConfigurationSet", "ses:DeleteConfigurationSet",
+    "ses:PutConfigurationSet*", "ses:PutEmailIdentity*", "ses:TagResource", "ses:UntagResource",
+  "lambda:CreateEventSourceMapping", "xray:PutTraceSegments"]
+  # Creating and changing the stack's roles and their inline and attached policies.
+  role_actions = [
+    "iam:CreateRole", "iam:DeleteRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary",
+  ]
+}
+
+# Two roles for GitHub Actions (OIDC). The apply role trusts only jobs of this repository's
+# protected `production` environment (its reviewers gate the apply, .github/workflows/deploy.yml);
+# pull requests get only the read-only plan role, so a branch cannot reach the apply role.
+
 data "aws_iam_policy_document" "trust" {
+  for_each = {
+    deploy = "repo:${var.github_repository}:environment:production"
+    plan   = "repo:${var.github_repository}:pull_request"
+  }
+
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
     principals {
@@ -116,21 +169,100 @@ data "aws_iam_policy_document" "trust" {
       values   = ["sts.amazonaws.com"]
     }
     condition {
-      test     = "StringLike"
+      test     = "StringEquals"
       variable = "token.actions.githubusercontent.com:sub"
-      values = [
-        "repo:${var.github_repository}:environment:production",
-        "repo:${var.github_repository}:pull_request",
-      ]
+      values   = [each.value]
     }
   }
+}
+
+resource "aws_iam_role" "plan" {
+  name                 = "${local.name}-plan"
+  description          = "GitHub Actions (OIDC) pull requests: terraform plan of the storepulse stack, read-only."
+  assume_role_policy   = data.aws_iam_policy_document.trust["plan"].json
+  max_session_duration = 3600
+  permissions_boundary = aws_iam_policy.boundary.arn
+}
+
+# terraform plan -lock=false refreshes every resource and reads the state: reads only.
+data "aws_iam_policy_document" "plan" {
+  #checkov:skip=CKV_AWS_356:Terraform refreshes every resource of the stack (Get/List/Describe); the read-only describes have no name-scoped ARNs.
+  #checkov:skip=CKV_AWS_108:Terraform refreshes every resource of the stack, the SSM parameters included (their values are in the state it reads anyway).
+  statement {
+    sid       = "ReadState"
+    actions   = ["s3:ListBucket", "s3:GetObject"]
+    resources = [aws_s3_bucket.state.arn, "${aws_s3_bucket.state.arn}/*"]
+  }
+  statement {
+    sid       = "ReadEverythingForPlans"
+    actions   = local.read_actions
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "plan" {
+  name   = "plan-storepulse"
+  role   = aws_iam_role.plan.id
+  policy = data.aws_iam_policy_document.plan.json
+}
+
+# The most any role of the stack may do, whatever policy is attached to it: the stack's services
+# on the stack's resources. The apply role can create or change a role only with this boundary
+# on it, so it cannot make a role more powerful than the stack (no path to account admin).
+data "aws_iam_policy_document" "boundary" {
+  #checkov:skip=CKV_AWS_356:X-Ray, CloudFront, API Gateway and the read-only describes have no name-scoped ARNs.
+  #checkov:skip=CKV_AWS_111:A boundary grants nothing by itself; it caps the stack's roles to the stack's resources.
+  #checkov:skip=CKV_AWS_108:A boundary grants nothing by itself; the reads it allows are the plan's.
+  #checkov:skip=CKV_AWS_109:A boundary grants nothing by itself; the iam actions it allows are the apply role's, conditioned on this boundary.
+  statement {
+    sid       = "StackServicesOnStackResources"
+    actions   = local.stack_actions
+    resources = local.stack_resources
+  }
+  statement {
+    # What the functions, the scheduler and API Gateway's logging role do where ARNs carry no
+    # stack name: traces, SES sends from the digest identity, API Gateway's own log groups.
+    sid = "ServicesWithoutNamedArns"
+    actions = concat(local.unnamed_actions, local.read_actions, [
+      "xray:PutTelemetryRecords", "ses:SendEmail", "ses:SendRawEmail", "logs:CreateLogGroup",
+      "logs:CreateLogStream", "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents",
+    ])
+    resources = ["*"]
+  }
+  statement {
+    sid       = "StateBucket"
+    actions   = ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = [aws_s3_bucket.state.arn, "${aws_s3_bucket.state.arn}/*"]
+  }
+  statement {
+    sid       = "StackRolesWithThisBoundary"
+    actions   = local.role_actions
+    resources = ["${local.arn}:iam::${local.account}:role/${local.name}-*"]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = ["${local.arn}:iam::${local.account}:policy/${local.name}-boundary"]
+    }
+  }
+  statement {
+    sid       = "UpdateAndPassStackRoles"
+    actions   = ["iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:PassRole"]
+    resources = ["${local.arn}:iam::${local.account}:role/${local.name}-*"]
+  }
+}
+
+resource "aws_iam_policy" "boundary" {
+  name        = "${local.name}-boundary"
+  description = "Permissions boundary of every storepulse role: the stack's services on the stack's resources."
+  policy      = data.aws_iam_policy_document.boundary.json
 }
 
 resource "aws_iam_role" "deploy" {
   name                 = "${local.name}-deploy"
   description          = "GitHub Actions (OIDC) plans and applies the storepulse stack and updates the dashboard with Zappa."
-  assume_role_policy   = data.aws_iam_policy_document.trust.json
+  assume_role_policy   = data.aws_iam_policy_document.trust["deploy"].json
   max_session_duration = 3600
+  permissions_boundary = aws_iam_policy.boundary.arn
 }
 
 # What applying infra/ takes: the stack's services, on resources named after the stack where
@@ -146,61 +278,41 @@ data "aws_iam_policy_document" "deploy" {
     resources = [aws_s3_bucket.state.arn, "${aws_s3_bucket.state.arn}/*"]
   }
   statement {
-    sid = "ReadEverythingForPlans"
-    actions = [
-      "apigateway:GET", "cloudfront:Get*", "cloudfront:List*", "cloudwatch:Describe*", "cloudwatch:Get*",
-      "cloudwatch:List*", "dynamodb:Describe*", "dynamodb:List*", "events:Describe*", "events:List*",
-      "glue:Get*", "athena:Get*", "athena:List*", "iam:Get*", "iam:List*", "lambda:Get*", "lambda:List*",
-      "logs:Describe*", "logs:List*", "s3:GetBucket*", "s3:GetLifecycleConfiguration", "s3:GetEncryptionConfiguration",
-      "s3:ListAllMyBuckets", "scheduler:Get*", "scheduler:List*", "ses:Get*", "ses:List*", "sns:Get*", "sns:List*",
-      "sqs:Get*", "sqs:List*", "ssm:Describe*", "ssm:GetParameter*", "ssm:ListTagsForResource", "sts:GetCallerIdentity",
-    ]
+    sid       = "ReadEverythingForPlans"
+    actions   = local.read_actions
     resources = ["*"]
   }
   statement {
-    sid     = "StackResourcesByName"
-    actions = ["dynamodb:*", "sqs:*", "sns:*", "lambda:*", "s3:*", "events:*", "scheduler:*", "logs:*", "ssm:*", "glue:*", "athena:*", "cloudwatch:*"]
-    resources = [
-      "${local.arn}:dynamodb:*:${local.account}:table/${local.name}-*",
-      "${local.arn}:sqs:*:${local.account}:${local.name}-*",
-      "${local.arn}:sns:*:${local.account}:${local.name}-*",
-      "${local.arn}:lambda:*:${local.account}:function:${local.name}-*",
-      "${local.arn}:lambda:*:${local.account}:event-source-mapping:*",
-      "${local.arn}:s3:::${local.name}-*",
-      "${local.arn}:s3:::${local.name}-*/*",
-      "${local.arn}:events:*:${local.account}:event-bus/${local.name}",
-      "${local.arn}:events:*:${local.account}:rule/${local.name}/*",
-      "${local.arn}:scheduler:*:${local.account}:schedule/${local.name}/*",
-      "${local.arn}:scheduler:*:${local.account}:schedule-group/${local.name}",
-      "${local.arn}:logs:*:${local.account}:log-group:/aws/lambda/${local.name}-*",
-      "${local.arn}:logs:*:${local.account}:log-group:/aws/apigateway/${local.name}-*",
-      "${local.arn}:ssm:*:${local.account}:parameter/${local.name}/*",
-      "${local.arn}:glue:*:${local.account}:catalog",
-      "${local.arn}:glue:*:${local.account}:database/${replace(local.name, "-", "_")}_lake",
-      "${local.arn}:glue:*:${local.account}:table/${replace(local.name, "-", "_")}_lake/*",
-      "${local.arn}:athena:*:${local.account}:workgroup/${local.name}",
-      "${local.arn}:cloudwatch:*:${local.account}:alarm:${local.name}-*",
-      "${local.arn}:cloudwatch::${local.account}:dashboard/${local.name}",
-    ]
+    sid       = "StackResourcesByName"
+    actions   = local.stack_actions
+    resources = local.stack_resources
   }
   statement {
-    sid = "ServicesWithoutNamedArns"
-    actions = [
-      "apigateway:DELETE", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT", "cloudfront:*",
-      "ses:CreateEmailIdentity", "ses:DeleteEmailIdentity", "ses:CreateConfigurationSet", "ses:DeleteConfigurationSet",
-      "ses:PutConfigurationSet*", "ses:PutEmailIdentity*", "ses:TagResource", "ses:UntagResource",
-      "lambda:CreateEventSourceMapping", "xray:PutTraceSegments",
-    ]
+    sid       = "ServicesWithoutNamedArns"
+    actions   = local.unnamed_actions
     resources = ["*"]
   }
   statement {
-    sid = "StackRoles"
-    actions = [
-      "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole",
-      "iam:UntagRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
-      "iam:PassRole",
-    ]
+    # Only roles that carry the boundary: a role made or changed without it is refused.
+    sid       = "StackRolesWithTheBoundary"
+    actions   = local.role_actions
     resources = ["${local.arn}:iam::${local.account}:role/${local.name}-*"]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [aws_iam_policy.boundary.arn]
+    }
+  }
+  statement {
+    sid       = "StackRolesUpdateAndPass"
+    actions   = ["iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:PassRole"]
+    resources = ["${local.arn}:iam::${local.account}:role/${local.name}-*"]
+  }
+  statement {
+    sid       = "KeepTheBoundary"
+    effect    = "Deny"
+    actions   = ["iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"]
+    resources = ["${local.arn}:iam::${local.account}:role/${local.name}-*", aws_iam_policy.boundary.arn]
   }
 }
 

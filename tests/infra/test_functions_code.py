@@ -28,6 +28,12 @@ INFRASTRUCTURE_ACTIONS = {
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }
+# Secrets the settings read from SSM (backend/settings.py _secret): a function given one of these
+# variables may read exactly its parameter, whatever else its code calls.
+SECRET_PARAMETERS = {
+    "PII_HASH_KEY": 'aws_ssm_parameter.secret["pii_hash_key"]',
+    "UNSUBSCRIBE_SIGNING_KEY": 'aws_ssm_parameter.secret["unsubscribe_signing_key"]',
+}
 # Data services: no wildcard action, no "*" resource on them.
 DATA_SERVICES = ("dynamodb", "s3", "sqs", "sns", "events", "ses", "ssm", "kms", "glue", "athena")
 
@@ -87,7 +93,8 @@ def test_grants_cover_every_aws_call_of_the_code(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_no_grant_beyond_the_calls_of_the_code(name: str) -> None:
-    extra = granted(name) - aws_calls(handler_module(name)).actions() - INFRASTRUCTURE_ACTIONS
+    secrets = {"ssm:GetParameter"} if set(FUNCTIONS[name]["env"]) & set(SECRET_PARAMETERS) else set()
+    extra = granted(name) - aws_calls(handler_module(name)).actions() - INFRASTRUCTURE_ACTIONS - secrets
     assert sorted(extra) == [], f"{name} is granted {sorted(extra)} that its code never calls"
 
 
@@ -100,6 +107,7 @@ def resource_variable(expression: str) -> str | None:
         (r"aws_cloudwatch_event_bus\.this", lambda _: LOCALS["event_bus"]["env"]),
         (r'module\.queue\["reports"\]', lambda _: "REPORTS_QUEUE_URL"),
         (r"aws_sesv2_email_identity\.digest_sender", lambda _: "DIGEST_SENDER"),
+        (r'aws_ssm_parameter\.secret\["(\w+)"\]', lambda k: k.upper()),
         # the sender identity's default configuration set: SES authorises sends on it too
         (r"aws_sesv2_configuration_set\.digests", lambda _: "DIGEST_SENDER"),
     ]
@@ -160,3 +168,20 @@ def test_handler_code_needs_nothing_the_package_leaves_out(name: str) -> None:
         assert path is not None
         imported = set(imports(ast.parse(path.read_text()), module))
         assert not [m for m in imported if m.startswith(left_out)], f"{module} imports {sorted(imported)}"
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_a_function_reads_exactly_the_secrets_it_is_given_from_ssm(name: str) -> None:
+    # Given the secret variables Terraform sets on the function
+    given = sorted(set(FUNCTIONS[name]["env"]) & set(SECRET_PARAMETERS))
+    # Then each holds its parameter's name, not its value
+    for variable in given:
+        assert LOCALS["env_values"][variable].strip('"') == f'ssm:${{{SECRET_PARAMETERS[variable]}.name}}'
+    # and the function may read exactly those parameters, and nothing else of SSM
+    readable = sorted(
+        resource
+        for statement in statements(name)
+        if any(action.startswith("ssm:") for action in statement["actions"])
+        for resource in statement["resources"]
+    )
+    assert readable == sorted(f"${{{SECRET_PARAMETERS[v]}.arn}}" for v in given)

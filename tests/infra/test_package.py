@@ -1,8 +1,13 @@
-"""make package-backend's zip: what goes in, and the same bytes for the same tree."""
+"""make package-backend's zips: what goes in each function's, and the same bytes for the same tree.
+
+The packages themselves are installed and run in tests/deploy (the rehearsal)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
+import re
+import sys
 import zipfile
 from pathlib import Path
 from types import ModuleType
@@ -15,8 +20,10 @@ def load_script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("package_backend", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    # dataclasses look their module up in sys.modules
+    sys.modules.setdefault(spec.name, module)
+    spec.loader.exec_module(sys.modules[spec.name])
+    return sys.modules[spec.name]
 
 
 def test_backend_goes_in_without_the_local_stack_and_caches() -> None:
@@ -51,3 +58,60 @@ def test_the_zip_is_reproducible(tmp_path: Path) -> None:
     with zipfile.ZipFile(first) as archive:
         assert archive.namelist() == ["pkg/a.py", "pkg/b.py"]
         assert archive.getinfo("pkg/a.py").date_time == package.FIXED_TIME
+
+
+def _requirement_names(path: Path) -> set[str]:
+    names = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            names.add(re.split(r"[\[<>=!~ ]", line, maxsplit=1)[0].lower().replace("_", "-"))
+    return names
+
+
+def _provided_top_levels(requirements: set[str]) -> set[str]:
+    """Top-level import names of ``requirements`` and of everything they depend on."""
+    by_distribution: dict[str, set[str]] = {}
+    for top, distributions in importlib.metadata.packages_distributions().items():
+        for distribution in distributions:
+            by_distribution.setdefault(distribution.lower().replace("_", "-"), set()).add(top)
+    provided: set[str] = set()
+    todo, seen = list(requirements), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name not in by_distribution:
+            continue  # a dependency for another platform (colorama on Windows)
+        provided |= by_distribution[name]
+        for requirement in importlib.metadata.requires(name) or []:
+            if "extra ==" not in requirement:
+                todo.append(re.split(r"[\[<>=!~ ;(]", requirement, maxsplit=1)[0].lower().replace("_", "-"))
+    return provided
+
+
+def test_every_handler_imports_only_what_requirements_txt_provides() -> None:
+    # Given the runtime requirements (what the Lambda packages are built from)
+    package = load_script()
+    provided = _provided_top_levels(_requirement_names(terraform.ROOT / "requirements.txt"))
+    for name, handler in package.function_handlers(terraform.INFRA / "stack.json").items():
+        # When the handler's imports are followed through backend/ and reports/
+        reached = package.closure(handler)
+        # Then every third-party package it imports is one requirements.txt installs
+        assert sorted(reached.third_party - provided) == [], f"{name} imports what its package lacks"
+
+
+def test_only_the_jobs_function_carries_pyarrow() -> None:
+    package = load_script()
+    handlers = package.function_handlers(terraform.INFRA / "stack.json")
+    carrying = sorted(
+        name for name, handler in handlers.items() if "pyarrow" in package.closure(handler).third_party
+    )
+    assert carrying == ["jobs"]
+
+
+def test_lambda_platform_accepts_pyarrow_manylinux_2_28_wheels() -> None:
+    # pyarrow 26's aarch64 wheels are manylinux_2_28 only; manylinux2014 alone finds none.
+    package = load_script()
+    assert "manylinux_2_28_aarch64" in package.PLATFORMS["lambda"]

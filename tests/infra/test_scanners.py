@@ -9,7 +9,8 @@ from tests.infra.code_settings import settings_variables, variables_read
 
 def test_ingest_calls_found() -> None:
     calls = aws_calls("backend.handlers.ingest")
-    assert calls.services == {"dynamodb", "sns"}
+    # ssm: backend/settings.py reads a secret from the parameter its variable names (ssm:<name>)
+    assert calls.services == {"dynamodb", "sns", "ssm"}
     # batch_get / batch_put in backend.adapters.dynamo, publish_batch in backend.adapters.bus
     assert {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "sns:Publish"} <= calls.actions()
     assert "backend.adapters.bus" in calls.modules

@@ -53,7 +53,7 @@ def test_required_variables_are_the_documented_ones() -> None:
         "dashboard_domain",
         "dashboard_certificate_arn",
         "log_retention_days",
-        "lambda_package_path",
+        "lambda_package_dir",
     } <= names
 
 
@@ -125,9 +125,30 @@ def test_lake_tables_follow_the_agreed_parquet_layout() -> None:
 
 def test_api_routes_reach_the_two_functions() -> None:
     routes = TF.locals["routes"]
-    assert routes["events"] == {"path": "events", "method": "POST", "function": "ingest", "key": True}
+    assert routes["events"] == {"path": "events", "methods": ["POST"], "function": "ingest", "key": True}
     assert routes["read"]["path"] == "{proxy+}" and routes["read"]["function"] == "api"
     assert not routes["health"]["key"] and not routes["unsubscribe"]["key"]
+
+
+def test_api_routes_are_the_route_table_the_local_front_follows() -> None:
+    # Given the route table of infra/stack.json (backend/local/gateway.py applies it locally)
+    from backend.local.spec import load_stack_spec
+
+    table = {
+        (route.path, tuple(route.methods), route.function, route.api_key)
+        for route in load_stack_spec().routes
+    }
+    # Then API Gateway gets exactly those resources, methods and key requirements
+    terraform_routes = {
+        (f"/v1/{route['path']}", tuple(route["methods"]), route["function"], route["key"])
+        for route in TF.locals["routes"].values()
+    }
+    assert terraform_routes == table
+    # and the links a digest e-mail carries need no key, in AWS as locally
+    public = {path for path, _, _, key in table if not key}
+    assert {"/v1/unsubscribe", "/v1/reports/{report_id}/download", "/v1/health"} <= public
+    unsubscribe = next(methods for path, methods, _, _ in table if path == "/v1/unsubscribe")
+    assert set(unsubscribe) == {"GET", "POST"}
 
 
 def test_cost_model_counts_the_alarms_terraform_declares() -> None:

@@ -99,8 +99,8 @@ def _runtime_dir(tmp_path: Path) -> Path:
     return runtime
 
 
-def test_the_zappa_package_serves_the_dashboard_under_the_dev_prefix(tmp_path: Path) -> None:
-    # Given the zip that `make package-dashboard` builds
+def build_dashboard_zip() -> None:
+    """``make package-dashboard``: build/dashboard.zip (its venv cached by the requirements' hash)."""
     build = subprocess.run(
         ["make", "--no-print-directory", "package-dashboard"],
         cwd=ROOT,
@@ -109,6 +109,11 @@ def test_the_zappa_package_serves_the_dashboard_under_the_dev_prefix(tmp_path: P
         timeout=900,
     )
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+
+
+def test_the_zappa_package_serves_the_dashboard_under_the_dev_prefix(tmp_path: Path) -> None:
+    # Given the zip that `make package-dashboard` builds
+    build_dashboard_zip()
     assert ZIP.stat().st_size <= MAX_ZIPPED
     unpacked = tmp_path / "lambda"
     with zipfile.ZipFile(ZIP) as archive:

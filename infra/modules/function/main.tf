@@ -14,9 +14,10 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "this" {
-  name               = "${var.name}-function"
-  description        = "Runs the ${var.name} function: its logs, its traces and what its code calls."
-  assume_role_policy = data.aws_iam_policy_document.assume.json
+  name                 = "${var.name}-function"
+  description          = "Runs the ${var.name} function: its logs, its traces and what its code calls."
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 resource "aws_cloudwatch_log_group" "this" {
@@ -60,7 +61,7 @@ resource "aws_iam_role_policy" "this" {
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:Queue consumers dead-letter on their SQS queue's redrive policy; the jobs function is invoked by Scheduler, whose target has its own dead-letter queue.
   #checkov:skip=CKV_AWS_117:No VPC: the functions reach only AWS service endpoints; a VPC would need NAT gateways or endpoints (about $30+/month) for no private resource.
-  #checkov:skip=CKV_AWS_173:Environment encrypted at rest with Lambda's AWS-managed key; the two secrets in it come from SSM SecureString parameters (docs/deploy.md).
+  #checkov:skip=CKV_AWS_173:Environment encrypted at rest with Lambda's AWS-managed key; it holds no secret: secrets are read from SSM SecureString parameters it names (docs/deploy.md).
   #checkov:skip=CKV_AWS_272:Code signing needs AWS Signer profiles in the pipeline; the package is built and deployed by the OIDC-authenticated workflow only.
   #checkov:skip=CKV_AWS_115:Concurrency is bounded by the queue mappings' batching and the API's usage-plan throttling; reserving it would take from a new account's small unreserved pool.
   function_name    = var.name

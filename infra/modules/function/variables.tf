@@ -72,3 +72,9 @@ variable "alarm_topic_arn" {
   description = "SNS topic the function's error and throttle alarms notify."
   type        = string
 }
+
+variable "permissions_boundary_arn" {
+  description = "The permissions boundary of the function's role (null: none)."
+  type        = string
+  default     = null
+}

@@ -1,0 +1,148 @@
+"""The typed parts of ``/v1/openapi.json`` that Powertools cannot infer from the routes.
+
+Powertools describes the routes and their parameters; this adds what a client generator needs:
+the ``x-api-key`` security scheme (and the routes that need no key), the ``POST /v1/events``
+request body built from the pydantic event models, its ``202`` body, and the one error body every
+refusal has (``{"error": {"code", "message", "details"}}``) in place of the validation body
+Powertools advertises but the API never sends.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from backend.domain.events import EVENT_TYPES, INBOUND_DATA, Envelope
+
+# The routes API Gateway lets through without a key (infra/stack.json "routes"; a test keeps the
+# two the same): the signed token of a digest link is their credential.
+PUBLIC_PATHS = frozenset({"/v1/health", "/v1/unsubscribe", "/v1/reports/{report_id}/download"})
+MAX_EVENTS = 500
+REF = "#/components/schemas/{model}"
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "examples": ["invalid_parameter"]},
+                "message": {"type": "string", "examples": ["invalid parameter: start"]},
+                "details": {"type": "array", "items": {}},
+            },
+        }
+    },
+    "examples": [
+        {"error": {"code": "unauthorized", "message": "x-api-key is not a valid key", "details": []}}
+    ],
+}
+INGEST_RESULT = {
+    "type": "object",
+    "required": ["accepted", "duplicates", "rejected"],
+    "properties": {
+        "accepted": {"type": "integer", "minimum": 0},
+        "duplicates": {"type": "integer", "minimum": 0},
+        "rejected": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["index", "errors"],
+                "properties": {
+                    "index": {"type": "integer", "minimum": 0},
+                    "event_id": {"type": ["string", "null"]},
+                    "errors": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    },
+    "examples": [{"accepted": 2, "duplicates": 1, "rejected": []}],
+}
+EXAMPLE_EVENT = {
+    "event_id": "evt-1001",
+    "type": "order.placed",
+    "occurred_at": "2025-03-01T10:00:00Z",
+    "data": {
+        "order_id": "1001",
+        "customer_id": "c-42",
+        "currency": "USD",
+        "lines": [{"sku": "MUG-1", "quantity": 2, "unit_price": "12.00"}],
+    },
+}
+
+
+def _event_schemas(components: dict[str, Any]) -> list[dict[str, Any]]:
+    """One envelope schema per event type, its ``data`` the type's pydantic model."""
+    envelope = Envelope.model_json_schema(ref_template=REF)
+    variants = []
+    for event_type in EVENT_TYPES:
+        model = INBOUND_DATA[event_type]
+        data = model.model_json_schema(ref_template=REF)
+        components.update(data.pop("$defs", {}))
+        name = f"{model.__name__}Data"
+        components[name] = data
+        variant = copy.deepcopy(envelope)
+        variant.pop("$defs", None)
+        variant["title"] = event_type
+        variant["properties"]["type"] = {"const": event_type}
+        variant["properties"]["data"] = {"$ref": REF.format(model=name)}
+        variants.append(variant)
+    return variants
+
+
+def complete(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` (Powertools' description) with the security scheme, the events body and the
+    error body."""
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    schemas["Error"] = ERROR
+    schemas["IngestResult"] = INGEST_RESULT
+    schemas["Event"] = {"oneOf": _event_schemas(schemas), "examples": [EXAMPLE_EVENT]}
+    schemas["EventBatch"] = {
+        "type": "object",
+        "required": ["events"],
+        "additionalProperties": False,
+        "properties": {
+            "events": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_EVENTS,
+                "items": {"$ref": REF.format(model="Event")},
+            }
+        },
+        "examples": [{"events": [EXAMPLE_EVENT]}],
+    }
+    components["securitySchemes"] = {
+        "apiKey": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "x-api-key",
+            "description": "the ingest or the read key",
+        }
+    }
+    schema["security"] = [{"apiKey": []}]
+    error = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            if path in PUBLIC_PATHS:
+                operation["security"] = []
+            responses = operation.setdefault("responses", {})
+            # Powertools advertises its own validation body; the API answers 422 with Error.
+            responses["422"] = {"description": "A parameter or the body is invalid"}
+            # Any other refusal (no key, unknown id, throttled, ...) has the same body.
+            responses.setdefault("default", {"description": "Refused: the error says what and where"})
+            for status, response in responses.items():
+                if status.startswith(("4", "5")) or status == "default":
+                    response["content"] = error
+            if (path, method) == ("/v1/events", "post"):
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": REF.format(model="EventBatch")}}},
+                }
+                responses["202"]["content"] = {
+                    "application/json": {"schema": {"$ref": REF.format(model="IngestResult")}}
+                }
+    return schema

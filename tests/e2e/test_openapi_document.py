@@ -1,0 +1,125 @@
+"""``/v1/openapi.json`` is typed: the key scheme and the routes that need none, the events body
+from the pydantic models, and the error body the API really sends; live answers validate
+against it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jsonschema
+import requests
+
+from backend.api.openapi import PUBLIC_PATHS
+from backend.local.spec import load_stack_spec
+from tests.conftest import StackFixture
+
+EVENT = {
+    "event_id": "openapi-1",
+    "type": "product.upserted",
+    "occurred_at": "2025-03-01T10:00:00Z",
+    "data": {"sku": "MUG-1", "name": "Mug", "category": "kitchen", "price": "12.00", "reorder_point": 5},
+}
+
+
+def _document(stack: StackFixture) -> dict[str, Any]:
+    response = requests.get(
+        stack.api_url + "/v1/openapi.json", headers={"x-api-key": stack.read_key}, timeout=10
+    )
+    assert response.status_code == 200
+    return dict(response.json())
+
+
+def _validator(document: dict[str, Any], name: str) -> jsonschema.protocols.Validator:
+    # The components resolve against the whole document ($ref: #/components/schemas/...).
+    schema = {**document["components"]["schemas"][name], "components": document["components"]}
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_the_document_names_the_key_scheme_and_the_public_routes(stack: StackFixture) -> None:
+    document = _document(stack)
+    assert document["openapi"].startswith("3.1")
+    assert document["components"]["securitySchemes"]["apiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-api-key",
+        "description": "the ingest or the read key",
+    }
+    assert document["security"] == [{"apiKey": []}]
+    for path in PUBLIC_PATHS:
+        for operation in document["paths"][path].values():
+            assert operation["security"] == [], path
+    # The public routes are those API Gateway lets through without a key
+    keyless = {route.path for route in load_stack_spec().routes if not route.api_key}
+    assert keyless - {"/v1/docs", "/v1/docs/{proxy+}"} == PUBLIC_PATHS
+
+
+def test_every_refusal_is_described_with_the_error_body(stack: StackFixture) -> None:
+    document = _document(stack)
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/Error"}, (path, method, status)
+
+
+def test_live_answers_validate_against_the_document(stack: StackFixture) -> None:
+    document = _document(stack)
+    batch = {"events": [EVENT]}
+    # The events body is described by the pydantic models: a valid batch validates, a wrong one not
+    _validator(document, "EventBatch").validate(batch)
+    wrong = {"events": [{**EVENT, "data": {**EVENT["data"], "surprise": 1}}]}
+    assert list(_validator(document, "EventBatch").iter_errors(wrong))
+    accepted = requests.post(
+        stack.api_url + "/v1/events", json=batch, headers={"x-api-key": stack.ingest_key}, timeout=10
+    )
+    assert accepted.status_code == 202
+    _validator(document, "IngestResult").validate(accepted.json())
+    # Each refusal's body is the Error schema: bad parameters, no key, unknown route
+    refusals = [
+        requests.get(
+            stack.api_url + "/v1/metrics/summary?start=2025-13-01&end=x",
+            headers={"x-api-key": stack.read_key},
+            timeout=10,
+        ),
+        requests.get(stack.api_url + "/v1/alerts", timeout=10),
+        requests.get(stack.api_url + "/v1/nothing-here", headers={"x-api-key": stack.read_key}, timeout=10),
+        requests.post(
+            stack.api_url + "/v1/events",
+            data="{not json",
+            headers={"x-api-key": stack.ingest_key},
+            timeout=10,
+        ),
+    ]
+    for refusal in refusals:
+        assert 400 <= refusal.status_code < 500, refusal.text
+        _validator(document, "Error").validate(refusal.json())
+
+
+def test_swagger_ui_is_served_without_a_cdn_or_a_key(stack: StackFixture) -> None:
+    # Given the docs page, fetched as a browser would (no key)
+    page = requests.get(stack.api_url + "/v1/docs", timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    # Then everything it loads comes from the API itself, relative to /v1/docs
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources == ["docs/swagger-ui.css", "docs/swagger-ui-bundle.js"]
+    for source in sources:
+        loaded = requests.get(f"{stack.api_url}/v1/{source}", timeout=10)
+        assert loaded.status_code == 200 and len(loaded.text) > 10_000, source
+    # and the page holds the document itself
+    assert '"securitySchemes"' in page.text and '"/v1/events"' in page.text
+    assert requests.get(stack.api_url + "/v1/docs/../../etc/passwd", timeout=10).status_code == 404
+    assert requests.get(stack.api_url + "/v1/docs/index.j2", timeout=10).status_code == 404
+
+
+def test_a_cohort_month_in_year_zero_is_a_named_400_not_a_500(stack: StackFixture) -> None:
+    # Found by schemathesis (tests/e2e/test_schemathesis.py): 0000-01 matches YYYY-MM
+    response = requests.get(
+        stack.api_url + "/v1/customers/cohorts?start_month=0000-01&end_month=0000-01",
+        headers={"x-api-key": stack.read_key},
+        timeout=10,
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["details"] == [{"parameter": "start_month"}]
