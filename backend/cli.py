@@ -268,6 +268,14 @@ def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def _contents(letter: Any) -> str:
+    """What a dead letter holds, in words: its event id, or its packet's size and first ids."""
+    if not letter.packet_id:
+        return letter.event_id or "-"
+    more = ", ..." if letter.events > len(letter.event_ids) else ""
+    return f"packet {letter.packet_id[:14]}: {letter.events} events ({', '.join(letter.event_ids)}{more})"
+
+
 def run_dlq_list(args: argparse.Namespace) -> int:
     from backend.local.dlq import list_dead_letters
 
@@ -288,7 +296,7 @@ def run_dlq_list(args: argparse.Namespace) -> int:
     rows = [
         (
             letter.queue,
-            letter.event_id or "-",
+            _contents(letter),
             letter.type or "-",
             str(letter.receive_count),
             letter.failed_at or "-",
@@ -296,7 +304,7 @@ def run_dlq_list(args: argparse.Namespace) -> int:
         )
         for letter in letters
     ]
-    print(_table(rows, ("queue", "event_id", "type", "receives", "failed_at", "reason")))
+    print(_table(rows, ("queue", "events", "type", "receives", "failed_at", "reason")))
     print(f"\n{len(letters)} message(s). `storepulse dlq replay` sends them back once fixed.")
     return 0
 

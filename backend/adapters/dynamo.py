@@ -540,6 +540,13 @@ def _count_group(
     while group:
         guarded = guards.guarded(group) if guards else []
         items = _build_transaction(table, group, guarded)
+        if len(items) > MAX_TRANSACTION_ITEMS and len(group) > 1:
+            # The groups were cut from the state read first; an earlier group's commit changed
+            # the guarded writes this one needs (more customers' cohort moves, say). Halve it.
+            middle = len(group) // 2
+            _count_group(client, table, group[:middle], stats, guards)
+            _count_group(client, table, group[middle:], stats, guards)
+            return
         try:
             client.transact_write_items(TransactItems=items)
         except client.exceptions.TransactionCanceledException as exc:

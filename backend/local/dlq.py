@@ -5,7 +5,10 @@ DLQ of the queue named without the suffix. The reason of each failure is what th
 wrote to the analytics table (``pk="FAILURE"``, ``sk="<queue>#<message id>"``). SQS keeps the
 message id when it redrives a message to its DLQ, so the two are matched by message id; a
 message sent to the DLQ again (a restored snapshot) has a new id and is matched by its
-``event_id`` instead.
+``packet_id`` (or, for a message from before packets, its ``event_id``) instead.
+
+A pipeline message is a packet of events (:mod:`backend.adapters.packets`): it is listed once,
+with its packet id, how many events it holds and the first few event ids, and replayed whole.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from tqdm import tqdm
 
+from backend.adapters.packets import SHOWN_EVENT_IDS, describe
 from backend.local.aws import AwsClients
 from backend.local.snapshot import peek_messages
 from backend.local.spec import DLQ_SUFFIX
@@ -39,6 +43,11 @@ class DeadLetter:
     receive_count: int
     reason: str | None
     failed_at: str | None
+    #: A packet's id ("" for a message holding one event, as before packets).
+    packet_id: str = ""
+    #: How many events the message holds, and the first few of their ids.
+    events: int = 1
+    event_ids: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,7 +79,8 @@ def dead_letter_queues(aws: AwsClients, *, prefix: str = "", queue: str | None =
 
 
 def describe_body(body: str) -> tuple[str | None, str | None]:
-    """``(event_id, type)`` of a message body: a pipeline event or an EventBridge event.
+    """``(event_id, type)`` of a message body: a pipeline event or an EventBridge event (for a
+    packet, see :func:`backend.adapters.packets.describe`).
 
     Examples
     --------
@@ -143,16 +153,21 @@ def list_dead_letters(
         if not messages:
             continue
         by_message: dict[str, dict[str, Any]] = {}
-        by_event: dict[str, dict[str, Any]] = {}
+        by_content: dict[str, dict[str, Any]] = {}
         for failure in sorted(
             _failures(aws, analytics_table, source), key=lambda f: str(f.get("failed_at", ""))
         ):
             by_message[str(failure.get("message_id", ""))] = failure
-            if failure.get("event_id"):
-                by_event[str(failure["event_id"])] = failure
+            for name in ("event_id", "packet_id"):
+                if failure.get(name):
+                    by_content[str(failure[name])] = failure
         for message in messages:
-            event_id, kind = describe_body(message["Body"])
-            failure = by_message.get(message["MessageId"]) or by_event.get(event_id or "") or {}
+            contents = describe(message["Body"])
+            packet_id = contents.packet_id
+            event_id, kind = (None, ",".join(contents.types)) if packet_id else describe_body(message["Body"])
+            failure = (
+                by_message.get(message["MessageId"]) or by_content.get(packet_id or event_id or "") or {}
+            )
             letters.append(
                 DeadLetter(
                     queue=source,
@@ -162,6 +177,9 @@ def list_dead_letters(
                     receive_count=int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
                     reason=failure.get("reason"),
                     failed_at=failure.get("failed_at"),
+                    packet_id=packet_id,
+                    events=contents.count if packet_id else 1,
+                    event_ids=contents.event_ids[:SHOWN_EVENT_IDS] if packet_id else (),
                 )
             )
     return letters

@@ -268,3 +268,16 @@ def test_an_event_twice_in_one_batch_counts_once(history: list[dict[str, Any]]) 
     # Then nothing fails and every figure counts each order once
     assert failed == []
     _expected_all(history, date(2025, 3, 7), date(2025, 3, 11))
+
+
+def test_packets_count_once_when_delivered_twice_in_other_company(history: list[dict[str, Any]]) -> None:
+    # Given the history in packets of mixed types (several events per SQS message, each
+    # processor keeping its own types), delivered in batches of packets
+    pipeline.deliver_packets(history, packet_size=4, batch_size=3)
+    # When every packet is delivered again, in other packets and batches, and once more as
+    # one event per message (the body from before packets)
+    shuffled = random.Random(11).sample(history, len(history))
+    pipeline.deliver_packets(shuffled, packet_size=7, batch_size=2)
+    pipeline.deliver(history, batch_size=5)
+    # Then the figures are the oracle's
+    _expected_all(history, date(2025, 3, 7), date(2025, 3, 11))
