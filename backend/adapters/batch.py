@@ -37,6 +37,12 @@ class Parsed:
 
     message_id: str
     value: Any
+    packet_id: str = ""
+
+    @property
+    def packet(self) -> str:
+        """The packet the event travelled in (its own message before packets)."""
+        return self.packet_id or self.message_id
 
 
 ApplyFn = Callable[[Sequence[Parsed]], dict[str, BaseException]]
