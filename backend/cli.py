@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -472,12 +473,13 @@ def run_cost_command(args: argparse.Namespace) -> int:
 
     if args.events_per_month < 0:
         raise CliError("--events-per-month must be zero or more")
-    root = Path(__file__).resolve().parents[1]
+    # backend/cost/pipeline.json: a link to bench/results/pipeline.json, packaged as a file.
+    committed = (Path(__file__).with_name("cost") / "pipeline.json").resolve()
     data_dir = Path(os.environ.get("STOREPULSE_DATA_DIR") or ".data")
     try:
         prices = load_prices()
         measured = load_measurement(
-            [data_dir / "bench" / "pipeline.json", root / "bench" / "results" / "pipeline.json"]
+            [data_dir / "bench" / "pipeline.json", committed]
         )
         spec = load_stack_spec()
         shape = deployment(
@@ -523,6 +525,14 @@ COMMANDS: tuple[Callable[[Any], None], ...] = (
 )
 
 
+def installed_version() -> str:
+    """The version of the installed ``storepulse`` distribution (pyproject.toml's)."""
+    try:
+        return metadata.version("storepulse")
+    except metadata.PackageNotFoundError:
+        return "(not installed: run make venv or pip install .)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``storepulse`` parser with every subcommand of :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(
@@ -530,6 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="storepulse: serverless e-commerce analytics, on AWS or on this machine.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (debug)")
+    parser.add_argument("--version", action="version", version=f"storepulse {installed_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add_command in COMMANDS:
         add_command(subparsers)
