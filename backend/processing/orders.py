@@ -53,6 +53,14 @@ else:
     DynamoDBClient = EventBridgeClient = Any
 
 
+def owner(item: Parsed) -> str:
+    """The packet that owns what an event claims: its packet, or, for a message that is one
+    event (before ingest packs events), the event itself. A message's id changes when it is
+    replayed from its DLQ or published again; the event's id does not, so a replayed event
+    is still its own packet and counts what it claimed before failing."""
+    return item.packet_id or item.value.event_id
+
+
 def business_claim(item: Parsed) -> BusinessClaim:
     """The store-wide claim an order or refund event makes, owned by its packet."""
     event: Event = item.value
@@ -63,7 +71,7 @@ def business_claim(item: Parsed) -> BusinessClaim:
             "order_id",
             data.order_id,
             event.event_id,
-            item.packet,
+            owner(item),
             returns.link_attributes(data),
         )
     if isinstance(data, OrderRefunded):
@@ -72,7 +80,7 @@ def business_claim(item: Parsed) -> BusinessClaim:
             "refund_id",
             data.refund_id,
             event.event_id,
-            item.packet,
+            owner(item),
             {"order_id": data.order_id},
         )
     raise TypeError(f"the orders processor does not take {event.type}")
@@ -115,7 +123,7 @@ def apply(
             continue
         counted_events[item.value.event_id] = item.value
         if result.outcome is Outcome.OURS:
-            ours[item.packet][item.value.event_id] = item
+            ours[owner(item)][item.value.event_id] = item
 
     placed = {e.data.order_id: e for e in counted_events.values() if isinstance(e.data, OrderPlaced)}
     refunds = [e for e in counted_events.values() if isinstance(e.data, OrderRefunded)]
