@@ -272,3 +272,27 @@ def test_an_event_twice_in_one_batch_counts_once(history: list[dict[str, Any]]) 
     # Then nothing fails and every figure counts each order once
     assert failed == []
     _expected_all(history, date(2025, 3, 7), date(2025, 3, 11))
+
+
+def test_a_batch_replayed_from_the_dlq_counts_what_it_claimed_before_failing(
+    history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the orders' claims made, and the processor failing before it counted them
+    from backend.processing import orders as orders_processing
+
+    routed = pipeline.by_function(history)
+    orders = routed[("orders", "storepulse-orders")]
+    pipeline.deliver([e for e in history if e["type"] not in {"order.placed", "order.refunded"}])
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("counting is broken")
+
+    monkeypatch.setattr(orders_processing, "count_once", broken)
+    assert sorted(pipeline.invoke_batch("orders", "storepulse-orders", orders)) == sorted(
+        e["event_id"] for e in orders
+    )
+    monkeypatch.undo()
+    # When the messages come back from the DLQ (new message ids, the same events)
+    pipeline.deliver(orders, batch_size=len(orders))
+    # Then every order counts once
+    _expected_all(history, date(2025, 3, 7), date(2025, 3, 11))
