@@ -384,7 +384,9 @@ def run_lake_query(args: argparse.Namespace) -> int:
         aws.client("s3"),
         bucket,
         cache,
-        progress=lambda files: tqdm(files, desc="lake files", unit="file", disable=None, leave=False),
+        progress=lambda files, total: tqdm(
+            files, total=total, desc="lake files", unit="file", disable=None, leave=False
+        ),
     )
     conn = query.connect(cache, os.environ.get("STORE_TIMEZONE") or "UTC")
     try:
@@ -408,7 +410,7 @@ def run_lake_query(args: argparse.Namespace) -> int:
 
 
 def run_lake_compact(args: argparse.Namespace) -> int:
-    from datetime import UTC, date, datetime, timedelta
+    from datetime import UTC, date, datetime
     from zoneinfo import ZoneInfo
 
     from tqdm import tqdm
@@ -422,14 +424,13 @@ def run_lake_compact(args: argparse.Namespace) -> int:
         days = [date.fromisoformat(d) for d in args.day] if args.day else None
     except ValueError as exc:
         raise CliError(f"--day: {exc}; use YYYY-MM-DD") from None
-    zone = ZoneInfo(os.environ.get("STORE_TIMEZONE") or "UTC")
-    yesterday = datetime.now(UTC).astimezone(zone).date() - timedelta(days=1)
     result = compaction.run(
         aws.client("s3"),
         bucket,
-        up_to=yesterday,
+        zone=ZoneInfo(os.environ.get("STORE_TIMEZONE") or "UTC"),
+        now=datetime.now(UTC),
         days=days,
-        progress=lambda parts: tqdm(parts, desc="compacting", unit="file", disable=None),
+        progress=lambda parts, total: tqdm(parts, total=total, desc="compacting", unit="file", disable=None),
     )
     print(json.dumps(result, indent=2))
     return 0
@@ -456,8 +457,8 @@ def add_lake_command(subparsers: Any) -> None:
     compact = actions.add_parser(
         "compact",
         help="run the lake-compaction job here, with progress",
-        description="What `storepulse run-job lake-compaction` does (every changed day up to "
-        "yesterday), or rebuild given days.",
+        description="What `storepulse run-job lake-compaction` does (merge what arrived since "
+        "the last run into its store days), or rebuild given days from every raw object.",
     )
     compact.add_argument("--day", action="append", metavar="YYYY-MM-DD", help="rebuild this day (repeatable)")
     compact.set_defaults(run=run_lake_compact)
