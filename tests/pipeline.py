@@ -145,10 +145,19 @@ def by_function(events: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[
     return out
 
 
-def invoke_batch(function: str, queue: str, events: Sequence[dict[str, Any]]) -> list[str]:
-    """Invoke a processor with one batch; returns the event ids it reported as failed."""
-    records = [sqs_record(e, queue) for e in events]
-    result = handler(function)({"Records": records}, context(function))
+def invoke_batch(
+    function: str,
+    queue: str,
+    events: Sequence[dict[str, Any]],
+    records: Sequence[dict[str, Any]] | None = None,
+) -> list[str]:
+    """Invoke a processor with one batch; returns the event ids it reported as failed.
+
+    ``records`` are the SQS records to deliver (to deliver the same messages again, as SQS does
+    after a failure); by default each event gets a record with a fresh message id."""
+    if records is None:
+        records = [sqs_record(e, queue) for e in events]
+    result = handler(function)({"Records": list(records)}, context(function))
     failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
     return [json.loads(r["body"])["event_id"] for r in records if r["messageId"] in failed]
 

@@ -9,6 +9,11 @@ message sent to the DLQ again (a restored snapshot) has a new id and is matched 
 
 A pipeline message is a packet of events (:mod:`backend.adapters.packets`): it is listed once,
 with its packet id, how many events it holds and the first few event ids, and replayed whole.
+
+Beside them, :func:`list_conflicts` lists the *conflicts*: events that were delivered and
+processed but not counted, because their ``order_id`` or ``refund_id`` had been counted from
+another event (``pk="CONFLICT"``, written by the orders processor, see
+:mod:`backend.adapters.claims`). They are kept, not retried: replaying one would change nothing.
 """
 
 from __future__ import annotations
@@ -51,6 +56,72 @@ class DeadLetter:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+CONFLICT_PK = "CONFLICT"
+CONFLICTS = "conflicts"
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """An event not counted because its business id was counted from another event."""
+
+    event_id: str
+    type: str
+    kind: str
+    business_id: str
+    counted_event_id: str
+    found_at: str
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"conflict: {self.kind} {self.business_id} was counted from event {self.counted_event_id}; "
+            "this event is kept, not counted"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape of a :class:`DeadLetter` (queue ``conflicts``), for one listing."""
+        return {
+            "queue": CONFLICTS,
+            "message_id": None,
+            "event_id": self.event_id,
+            "type": self.type,
+            "receive_count": 0,
+            "reason": self.reason,
+            "failed_at": self.found_at,
+            "kind": self.kind,
+            "business_id": self.business_id,
+            "counted_event_id": self.counted_event_id,
+        }
+
+
+def list_conflicts(aws: AwsClients, *, analytics_table: str | None) -> list[Conflict]:
+    """Every conflict the orders processor kept, oldest first (a query of one partition)."""
+    if not analytics_table:
+        return []
+    found = []
+    try:
+        for page in aws.dynamodb.get_paginator("query").paginate(
+            TableName=analytics_table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": CONFLICT_PK}},
+        ):
+            for raw in page.get("Items", []):
+                item = {name: next(iter(value.values())) for name, value in raw.items()}
+                found.append(
+                    Conflict(
+                        event_id=str(item.get("event_id", "")),
+                        type=str(item.get("type", "")),
+                        kind=str(item.get("kind", "")),
+                        business_id=str(item.get("business_id", "")),
+                        counted_event_id=str(item.get("counted_event_id", "")),
+                        found_at=str(item.get("found_at", "")),
+                    )
+                )
+    except ClientError as exc:
+        logger.warning("cannot read conflicts from %s: %s", analytics_table, exc)
+    return sorted(found, key=lambda c: (c.found_at, c.event_id))
 
 
 def dead_letter_queues(aws: AwsClients, *, prefix: str = "", queue: str | None = None) -> dict[str, str]:

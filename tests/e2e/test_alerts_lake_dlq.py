@@ -188,14 +188,14 @@ def test_poison_message_ends_in_the_dlq_with_its_reason_and_replay_counts_it_onc
 ) -> None:
     # Given a bug that breaks the orders processor after it counted customer c-bug's order
     stack.reset()
-    real = orders_processing.update_customer_sets
+    real = orders_processing.customer_days.group
 
-    def broken(dynamodb: Any, table: str, since: dict[str, Any], profiles: dict[str, Any]) -> set[Any]:
-        if "c-bug" in since:
+    def broken(memberships: dict[str, Any]) -> dict[Any, Any]:
+        if "c-bug" in memberships:
             raise RuntimeError("customer sets are broken for c-bug")
-        return real(dynamodb, table, since, profiles)
+        return real(memberships)
 
-    monkeypatch.setattr(orders_processing, "update_customer_sets", broken)
+    monkeypatch.setattr(orders_processing.customer_days, "group", broken)
     # (one request, so one packet, holds c-bug's order and another; a second request a third)
     send(
         [_order(1, "MUG", 2, customer="c-bug"), _order(3, "MUG", 1, customer="c-3")],
@@ -227,7 +227,7 @@ def test_poison_message_ends_in_the_dlq_with_its_reason_and_replay_counts_it_onc
     listing = capsys.readouterr().out
     assert f"packet {letters[0].packet_id[:14]}: 2 events (order-1, order-3)" in listing, listing
     # When the bug is fixed and the DLQ replayed
-    monkeypatch.setattr(orders_processing, "update_customer_sets", real)
+    monkeypatch.setattr(orders_processing.customer_days, "group", real)
     assert sum(replay_dead_letters(aws, queue="storepulse-orders", progress=False).values()) == 1
     stack.wait_idle(60)
     # Then the order counts exactly once, although it was counted before each failure
