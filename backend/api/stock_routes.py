@@ -14,6 +14,7 @@ from backend.adapters import reads
 from backend.adapters.clients import client
 from backend.api.errors import json_response
 from backend.api.read_routes import require_read_key
+from backend.domain.calendar import within_calendar
 from backend.domain.stock import Status
 from backend.processing.figures import inventory_report
 from backend.settings import get_settings
@@ -57,11 +58,12 @@ def inventory_list(
 def _one_problem(value: Any, handler: ValidatorFunctionWrapHandler) -> datetime | date:
     # Either form failing is one mistake: say what is expected once, not once per form.
     try:
-        return handler(value)
+        moment: datetime | date = handler(value)
     except ValidationError:
         raise ValueError(
             "must be a store day (2025-03-01) or an instant with its offset (2025-03-01T09:30:00Z)"
         ) from None
+    return within_calendar(moment)
 
 
 Since = Annotated[AwareDatetime | date, WrapValidator(_one_problem)]

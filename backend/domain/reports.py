@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
+from backend.domain.calendar import within_calendar
+
 ReportType = Literal["sales_summary", "inventory", "customers"]
 REPORT_TYPES: tuple[ReportType, ...] = ("sales_summary", "inventory", "customers")
 ReportStatus = Literal["pending", "ready", "failed"]
@@ -53,8 +55,8 @@ class ReportRequest(_Model):
     """The body of ``POST /v1/reports``."""
 
     type: ReportType = Field(description="sales_summary, inventory or customers")
-    start: date = Field(description="First store day, YYYY-MM-DD")
-    end: date = Field(description="Last store day, inclusive")
+    start: Annotated[date, AfterValidator(within_calendar)] = Field(description="First store day, YYYY-MM-DD")
+    end: Annotated[date, AfterValidator(within_calendar)] = Field(description="Last store day, inclusive")
 
 
 class SubscriptionRequest(_Model):
