@@ -38,6 +38,13 @@ locals {
       range_key = "sk"
       ttl       = "expires_at"
     }
+    dashboard_sessions = {
+      name      = "storepulse-dashboard-sessions"
+      env       = "DASH_SESSIONS_TABLE"
+      hash_key  = "key"
+      range_key = null
+      ttl       = "expires_at"
+    }
   }
 
   buckets = {

@@ -78,6 +78,7 @@ output "zappa_environment" {
     STOREPULSE_READ_KEY      = random_password.api_key["read"].result
     STOREPULSE_DASH_USER     = "storepulse"
     STOREPULSE_DASH_PASSWORD = random_password.dashboard.result
+    DASH_SESSIONS_TABLE      = aws_dynamodb_table.this["dashboard_sessions"].name
     STOREPULSE_ASSETS_URL    = var.dashboard_domain != "" ? "https://${var.dashboard_domain}" : "https://${aws_cloudfront_distribution.dashboard_assets.domain_name}"
     STORE_TIMEZONE           = var.store_timezone
     STORE_CURRENCY           = var.store_currency
