@@ -226,7 +226,10 @@ class LocalStack:
                 "choose another port for the API with STOREPULSE_API_PORT"
             )
         self.data_dir = ensure_data_dir(self.options.data_dir)
-        self.keys = load_or_create_keys(self.data_dir)
+        try:
+            self.keys = load_or_create_keys(self.data_dir)
+        except ValueError as exc:
+            raise StackError(str(exc)) from None
         self.endpoint_url = self._start_endpoint()
         self.aws = AwsClients(self.endpoint_url, self.options.region)
         self.resources = provision(self.spec, self.aws, visibility_timeout=self.options.visibility_timeout)
