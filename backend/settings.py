@@ -97,9 +97,4 @@ def get_settings() -> Settings:
         store_name=env("STORE_NAME", "storepulse"),
     )
     settings.zone  # noqa: B018 - an unknown time zone fails at start, not on the first event
-    if settings.ingest_key_sha256 & settings.read_key_sha256:
-        raise SettingMissing(
-            "INGEST_KEY_SHA256 and READ_KEY_SHA256 share a key: one key would both ingest and "
-            "read; give each role its own key"
-        )
     return settings
