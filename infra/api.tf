@@ -6,8 +6,9 @@
 # then the function checks the same header against the SHA-256 digest of its role's key
 # (INGEST_KEY_SHA256 / READ_KEY_SHA256). The gateway cannot tell routes apart by key (a usage
 # plan covers the whole stage), so which key may call which route is the application's rule:
-# the read key cannot ingest, the ingest key cannot read. /v1/health and /v1/unsubscribe need
-# no key (CONTRACT section 4).
+# the read key cannot ingest, the ingest key cannot read. /v1/health, /v1/unsubscribe (GET shows
+# a page, POST is RFC 8058's one-click) and /v1/confirm (double opt-in) need no key: a signed
+# token in the link is the credential (CONTRACT section 4).
 
 resource "aws_api_gateway_rest_api" "this" {
   name           = "${local.prefix}storepulse"
@@ -34,7 +35,8 @@ locals {
   routes = {
     events      = { path = "events", method = "POST", function = "ingest", key = true }
     health      = { path = "health", method = "GET", function = "api", key = false }
-    unsubscribe = { path = "unsubscribe", method = "GET", function = "api", key = false }
+    unsubscribe = { path = "unsubscribe", method = "ANY", function = "api", key = false }
+    confirm     = { path = "confirm", method = "ANY", function = "api", key = false }
     read        = { path = "{proxy+}", method = "ANY", function = "api", key = true }
   }
 }
