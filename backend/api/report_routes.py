@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -297,71 +298,95 @@ def delete_subscription(subscription_id: str) -> Response[Any]:
     return json_response(200, body)
 
 
-def _subject(purpose: str, token: str | None, what: str) -> str | Response[Any]:
-    """The subscription id a link's token names, or the page that says what is wrong with it."""
+Page = tuple[int, str, str]
+
+
+def _follow_link(
+    purpose: str,
+    token: str | None,
+    *,
+    act: bool,
+    ask: tuple[str, str, str],
+    action: Callable[[str], str],
+    pages: dict[str, Page],
+) -> Response[Any]:
+    """A link from an e-mail: ``GET`` (``act`` false) shows ``ask`` (title, message, button) and
+    changes nothing; ``POST`` runs ``action`` on the token's subscription id and shows the page
+    of its outcome."""
+    what = "unsubscribe" if purpose == UNSUBSCRIBE else "confirmation"
     try:
-        return verify_token(
+        subscription_id = verify_token(
             get_settings().require("unsubscribe_signing_key"), purpose, token or "", now=_now()
         )
     except TokenExpired:
-        return html_page(
-            400,
-            "Link expired",
-            f"This {what} link has expired. Nothing was changed.",
-        )
+        return html_page(400, "Link expired", f"This {what} link has expired. Nothing was changed.")
     except TokenInvalid:
         return html_page(
             400,
             "Link not valid",
             f"This {what} link is not valid (it may have been cut when copied). Nothing was changed.",
         )
+    if not act:
+        title, message, button = ask
+        return html_page(200, title, message, button=button)
+    return html_page(*pages[action(subscription_id)])
+
+
+UNSUBSCRIBE_PAGES: dict[str, Page] = {
+    "cancelled": (200, "Unsubscribed", "You are unsubscribed: this address gets no more of these digests."),
+    "already_cancelled": (
+        200,
+        "Already unsubscribed",
+        "This subscription was already cancelled: nothing more will be sent.",
+    ),
+    "missing": (
+        404,
+        "Subscription not found",
+        "This subscription no longer exists: nothing more will be sent.",
+    ),
+}
+CONFIRM_PAGES: dict[str, Page] = {
+    "confirmed": (200, "Subscription confirmed", "Subscription confirmed: the digests will come."),
+    "already_confirmed": (200, "Already confirmed", "This subscription was already confirmed."),
+    "missing": (
+        404,
+        "Subscription not found",
+        "This subscription was cancelled or not confirmed in time; ask for it again.",
+    ),
+}
 
 
 def _unsubscribe(token: str | None, *, act: bool) -> Response[Any]:
-    subscription_id = _subject(UNSUBSCRIBE, token, "unsubscribe")
-    if not isinstance(subscription_id, str):
-        return subscription_id
-    if not act:
-        return html_page(
-            200,
+    return _follow_link(
+        UNSUBSCRIBE,
+        token,
+        act=act,
+        ask=(
             "Unsubscribe?",
             "Press the button to stop receiving this digest. Nothing changes until you do.",
-            button="Unsubscribe",
-        )
-    outcome = store.cancel_subscription(client("dynamodb"), _table(), subscription_id, _now())
-    if outcome == "cancelled":
-        return html_page(
-            200, "Unsubscribed", "You are unsubscribed: this address gets no more of these digests."
-        )
-    if outcome == "already_cancelled":
-        return html_page(
-            200, "Already unsubscribed", "This subscription was already cancelled: nothing more will be sent."
-        )
-    return html_page(
-        404, "Subscription not found", "This subscription no longer exists: nothing more will be sent."
+            "Unsubscribe",
+        ),
+        action=lambda subscription_id: store.cancel_subscription(
+            client("dynamodb"), _table(), subscription_id, _now()
+        ),
+        pages=UNSUBSCRIBE_PAGES,
     )
 
 
 def _confirm(token: str | None, *, act: bool) -> Response[Any]:
-    subscription_id = _subject(subscriptions.CONFIRM, token, "confirmation")
-    if not isinstance(subscription_id, str):
-        return subscription_id
-    if not act:
-        return html_page(
-            200,
+    return _follow_link(
+        subscriptions.CONFIRM,
+        token,
+        act=act,
+        ask=(
             "Confirm the subscription?",
             "Press the button to start receiving this digest at this address. Nothing is sent until you do.",
-            button="Confirm",
-        )
-    outcome = store.confirm_subscription(client("dynamodb"), _table(), subscription_id, _now())
-    if outcome == "confirmed":
-        return html_page(200, "Subscription confirmed", "Subscription confirmed: the digests will come.")
-    if outcome == "already_confirmed":
-        return html_page(200, "Already confirmed", "This subscription was already confirmed.")
-    return html_page(
-        404,
-        "Subscription not found",
-        "This subscription was cancelled or not confirmed in time; ask for it again.",
+            "Confirm",
+        ),
+        action=lambda subscription_id: store.confirm_subscription(
+            client("dynamodb"), _table(), subscription_id, _now()
+        ),
+        pages=CONFIRM_PAGES,
     )
 
 
