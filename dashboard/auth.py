@@ -138,6 +138,9 @@ def _page(message: str = "", tone: str = "danger", status: int = 200, username: 
     return Response(body, status=status, mimetype="text/html")
 
 
+SESSION_KEYS = ("user", "generation", "password")
+
+
 def _open_session(user: str, fingerprint: str, target: str | None) -> Response:
     """Start a session of ``user`` under their current generation; ``fingerprint`` is the
     password's (empty for a Cognito sign-in, which no password of ours governs)."""
@@ -300,7 +303,9 @@ def require_sign_in() -> Response | None:
     path = request.path
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or signed_in_user():
         return None
-    session.clear()
+    # An ended session is forgotten; a sign-in under way (Cognito's state) is kept.
+    for name in SESSION_KEYS:
+        session.pop(name, None)
     if path.startswith("/_dash-") or path.startswith("/_reload-hash"):
         return Response('{"error": "sign in first"}', status=401, mimetype="application/json")
     settings = _settings()
