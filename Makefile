@@ -35,7 +35,7 @@ help:
 
 venv $(VENV): $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-dashboard.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-dashboard.txt requirements-local.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "storepulse needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." \
 		     "Run: make PYTHON=python3.11 ..." >&2; exit 1; }

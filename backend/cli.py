@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -367,7 +368,9 @@ def run_lake_query(args: argparse.Namespace) -> int:
         aws.client("s3"),
         bucket,
         cache,
-        progress=lambda files: tqdm(files, desc="lake files", unit="file", disable=None, leave=False),
+        progress=lambda files, total: tqdm(
+            files, total=total, desc="lake files", unit="file", disable=None, leave=False
+        ),
     )
     conn = query.connect(cache, os.environ.get("STORE_TIMEZONE") or "UTC")
     try:
@@ -391,7 +394,7 @@ def run_lake_query(args: argparse.Namespace) -> int:
 
 
 def run_lake_compact(args: argparse.Namespace) -> int:
-    from datetime import UTC, date, datetime, timedelta
+    from datetime import UTC, date, datetime
     from zoneinfo import ZoneInfo
 
     from tqdm import tqdm
@@ -405,14 +408,13 @@ def run_lake_compact(args: argparse.Namespace) -> int:
         days = [date.fromisoformat(d) for d in args.day] if args.day else None
     except ValueError as exc:
         raise CliError(f"--day: {exc}; use YYYY-MM-DD") from None
-    zone = ZoneInfo(os.environ.get("STORE_TIMEZONE") or "UTC")
-    yesterday = datetime.now(UTC).astimezone(zone).date() - timedelta(days=1)
     result = compaction.run(
         aws.client("s3"),
         bucket,
-        up_to=yesterday,
+        zone=ZoneInfo(os.environ.get("STORE_TIMEZONE") or "UTC"),
+        now=datetime.now(UTC),
         days=days,
-        progress=lambda parts: tqdm(parts, desc="compacting", unit="file", disable=None),
+        progress=lambda parts, total: tqdm(parts, total=total, desc="compacting", unit="file", disable=None),
     )
     print(json.dumps(result, indent=2))
     return 0
@@ -439,8 +441,8 @@ def add_lake_command(subparsers: Any) -> None:
     compact = actions.add_parser(
         "compact",
         help="run the lake-compaction job here, with progress",
-        description="What `storepulse run-job lake-compaction` does (every changed day up to "
-        "yesterday), or rebuild given days.",
+        description="What `storepulse run-job lake-compaction` does (merge what arrived since "
+        "the last run into its store days), or rebuild given days from every raw object.",
     )
     compact.add_argument("--day", action="append", metavar="YYYY-MM-DD", help="rebuild this day (repeatable)")
     compact.set_defaults(run=run_lake_compact)
@@ -456,12 +458,13 @@ def run_cost_command(args: argparse.Namespace) -> int:
 
     if args.events_per_month < 0:
         raise CliError("--events-per-month must be zero or more")
-    root = Path(__file__).resolve().parents[1]
+    # backend/cost/pipeline.json: a link to bench/results/pipeline.json, packaged as a file.
+    committed = (Path(__file__).with_name("cost") / "pipeline.json").resolve()
     data_dir = Path(os.environ.get("STOREPULSE_DATA_DIR") or ".data")
     try:
         prices = load_prices()
         measured = load_measurement(
-            [data_dir / "bench" / "pipeline.json", root / "bench" / "results" / "pipeline.json"]
+            [data_dir / "bench" / "pipeline.json", committed]
         )
         spec = load_stack_spec()
         shape = deployment(
@@ -507,6 +510,14 @@ COMMANDS: tuple[Callable[[Any], None], ...] = (
 )
 
 
+def installed_version() -> str:
+    """The version of the installed ``storepulse`` distribution (pyproject.toml's)."""
+    try:
+        return metadata.version("storepulse")
+    except metadata.PackageNotFoundError:
+        return "(not installed: run make venv or pip install .)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``storepulse`` parser with every subcommand of :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(
@@ -514,6 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="storepulse: serverless e-commerce analytics, on AWS or on this machine.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (debug)")
+    parser.add_argument("--version", action="version", version=f"storepulse {installed_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add_command in COMMANDS:
         add_command(subparsers)

@@ -61,13 +61,13 @@ from tqdm import tqdm
 from backend.adapters.dynamo import DAY_SKU_SHARDS, batch_get, batch_put, day_pk
 from backend.domain.calendar import store_day
 from backend.domain.events import parse_event
-from backend.local.aws import free_port
 from backend.local.runtime import HandlerRef, new_context
 from backend.local.spec import load_stack_spec
-from backend.local.stack import LocalStack, StackError, StackOptions
+from backend.local.stack import LocalStack, StackError
 from backend.processing.ingest import hash_pii
 from backend.simulate import generate
 from bench.meter import Meter, percentile
+from bench.stack import throwaway_options
 
 ROOT = Path(__file__).resolve().parents[1]
 TZ = "America/New_York"
@@ -96,25 +96,25 @@ def day_of(event: dict[str, Any]) -> date:
 
 
 def write_lake(events: Sequence[dict[str, Any]], root: Path) -> int:
-    """The events as the lake holds them: ``events/type=<t>/dt=<day>/<name>.ndjson.gz``."""
-    partitions: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for event in events:
-        partitions[(event["type"], day_of(event).isoformat())].append(
-            json.dumps(event, separators=(",", ":"))
-        )
-    for (event_type, day), lines in partitions.items():
-        folder = root / "events" / f"type={event_type}" / f"dt={day}"
+    """The events as the lake holds them: ``events/arrived=<hour>/<name>.ndjson.gz``, one object
+    per lake batch of up to 2,000 events (the lake function's batch size), an hour apart."""
+    size = 2000
+    for number, start in enumerate(range(0, len(events), size)):
+        lines = [json.dumps(event, separators=(",", ":")) for event in events[start : start + size]]
+        folder = root / "events" / f"arrived=2026-01-01-{number % 24:02d}"
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "part-0.ndjson.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))
-    return len(partitions)
+        body = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+        (folder / f"part-{number}.ndjson.gz").write_bytes(body)
+    return -(-len(events) // size)
 
 
 def _read_type(root: Path, event_type: str) -> pd.DataFrame:
     frames = [
         pd.read_json(path, lines=True, compression="gzip", dtype=False)
-        for path in sorted((root / "events" / f"type={event_type}").glob("dt=*/*.ndjson.gz"))
+        for path in sorted((root / "events").glob("arrived=*/*.ndjson.gz"))
     ]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    every = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["type"])
+    return every[every["type"] == event_type].reset_index(drop=True)
 
 
 def summary_from_lake(root: Path, start: date, end: date) -> dict[str, Any]:
@@ -393,16 +393,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
         lake = Path(tmp) / "lake"
         objects = write_lake(events, lake)
         out(f"  written as the raw lake: {objects} objects")
-        options = StackOptions(
-            data_dir=Path(tmp) / "data",
-            api_port=free_port(),
-            aws_port=free_port(),
-            store_timezone=TZ,
-            snapshot_interval=None,
-            restore=False,
-            run_schedules=False,
-        )
-        stack = LocalStack(options)
+        stack = LocalStack(throwaway_options(Path(tmp) / "data", store_timezone=TZ))
         try:
             stack.start()
         except StackError as exc:

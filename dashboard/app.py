@@ -20,7 +20,8 @@ from dashboard.settings import get_settings
 HERE = Path(__file__).resolve().parent
 # The dashboard's static files live at the top of the repository (the project's layout), beside
 # the package: Zappa ships both, CloudFront serves the same folder (.github/workflows/deploy.yml).
-ASSETS = HERE.parent / "assets"
+# dashboard/assets links to it, so that `pip install .` packages them (as files) too.
+ASSETS = HERE.parent / "assets" if (HERE.parent / "assets").is_dir() else HERE / "assets"
 
 
 def navbar(app: Dash) -> dbc.Navbar:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import plotly.graph_objects as go
+from babel.numbers import format_currency, get_currency_precision
 
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 STATUS_COLOURS = {"ok": "#2f9e44", "low": "#f08c00", "out": "#e03131"}
 SERIES_COLOURS = {
     "gross_sales": "#4263eb",
@@ -41,21 +41,23 @@ _LAYOUT: dict[str, Any] = {
 }
 
 
-def money(value: str | Decimal | None, currency: str = "USD") -> str:
+def money(value: str | Decimal | None, currency: str = "USD", locale: str = "en_US") -> str:
     """``"1234.5"`` -> ``"$1,234.50"``; ``None`` -> ``"–"``.
+
+    Babel knows every currency's symbol and digits and every locale's conventions; the amount is
+    rounded half-up to the currency's digits first (Babel itself rounds half-even), as the
+    metrics are (CONTRACT section 3).
 
     Examples
     --------
-    >>> money("1234.5"), money("-3.10", "EUR"), money("12.00", "CHF"), money(None)
-    ('$1,234.50', '-€3.10', '12.00 CHF', '–')
+    >>> money("1234.5"), money("-3.10", "EUR"), money("1234.5", "JPY"), money(None)
+    ('$1,234.50', '-€3.10', '¥1,235', '–')
     """
     if value is None:
         return "–"
-    amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    sign = "-" if amount < 0 else ""
-    text = f"{abs(amount):,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+    digits = get_currency_precision(currency)
+    amount = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return format_currency(amount, currency, locale=locale)
 
 
 def percent(share: float | str | None, digits: int = 1) -> str:

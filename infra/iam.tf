@@ -138,9 +138,15 @@ data "aws_iam_policy_document" "function_jobs" {
     resources = [module.bucket["lake"].arn]
   }
   statement {
-    sid       = "LakeCompactionObjects"
-    actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${module.bucket["lake"].arn}/events/*", "${module.bucket["lake"].arn}/parquet/*"]
+    # Reads the raw objects by arrival hour; reads and rewrites the Parquet files and its
+    # watermark (compaction/state.json).
+    sid     = "LakeCompactionObjects"
+    actions = ["s3:GetObject", "s3:PutObject"]
+    resources = [
+      "${module.bucket["lake"].arn}/events/*",
+      "${module.bucket["lake"].arn}/parquet/*",
+      "${module.bucket["lake"].arn}/compaction/*",
+    ]
   }
   statement {
     sid       = "DigestSubscriptions"

@@ -1,5 +1,7 @@
 # The Parquet lake in Glue and Athena: one table per event type over
-# s3://<lake>/parquet/<table>/dt=<YYYY-MM-DD>/part-00000.parquet (written by lake-compaction).
+# s3://<lake>/parquet/<table>/dt=<YYYY-MM-DD>/part-00000.parquet, dt the store day, written by
+# lake-compaction from the raw NDJSON (s3://<lake>/events/arrived=<YYYY-MM-DD-HH>/, by arrival
+# hour, which no table reads: it is at-least-once; these tables hold each event once).
 # Columns and types are backend/lake/schema.py's, in its order (tests/infra/test_lake_tables.py
 # checks them); e-mails are hashed at ingest.
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -44,12 +44,13 @@ def segments_job() -> dict[str, Any]:
 
 
 def lake_compaction(days: Sequence[str] | None = None) -> dict[str, Any]:
-    """Turn the lake's NDJSON into Parquet: every day up to yesterday (store zone) whose
-    objects changed since its file was written; ``{"days": ["2025-03-09"]}`` rebuilds those."""
+    """Merge the raw NDJSON that arrived since the last run into the Parquet files of its store
+    days; ``{"days": ["2025-03-09"]}`` rebuilds those days from every raw object."""
     settings = get_settings()
-    yesterday = datetime.now(UTC).astimezone(settings.zone).date() - timedelta(days=1)
     chosen = None if days is None else [date.fromisoformat(day) for day in days]
-    return compaction.run(client("s3"), settings.require("lake_bucket"), up_to=yesterday, days=chosen)
+    return compaction.run(
+        client("s3"), settings.require("lake_bucket"), zone=settings.zone, now=datetime.now(UTC), days=chosen
+    )
 
 
 def month_rollups(months: Sequence[str] | None = None) -> dict[str, Any]:

@@ -1,8 +1,8 @@
-"""Rows to Parquet bytes (pyarrow), with the manifest of the NDJSON objects they came from.
+"""Rows to Parquet bytes (pyarrow) and back.
 
 A file is a pure function of its rows' events: rows are de-duplicated by ``event_id`` and
 sorted by ``occurred_at`` then ``event_id``, and the writer options are fixed, so compacting
-the same objects twice gives the same bytes.
+the same events twice, in one run or merged over many, gives the same bytes.
 """
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ import pyarrow.parquet as pq
 from backend.lake.schema import MONEY, Column, Table, to_row
 
 COMPRESSION = "zstd"
-# Written into the file's key-value metadata and, by the job, into the S3 object's metadata.
-MANIFEST_KEY = "storepulse.sources_sha256"
-SOURCES_KEY = "storepulse.sources"
 
 
 def _arrow_type(column: Column) -> pa.DataType:
@@ -57,7 +54,12 @@ def distinct_rows(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for event in events:
         if event["event_id"] not in rows:
             rows[event["event_id"]] = to_row(event)
-    return sorted(rows.values(), key=lambda row: (row["occurred_at"], row["event_id"]))
+    return sorted_rows(rows.values())
+
+
+def sorted_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows in a file's order: by ``occurred_at``, then ``event_id``."""
+    return sorted(rows, key=lambda row: (row["occurred_at"], row["event_id"]))
 
 
 def to_parquet(table: Table, rows: list[dict[str, Any]], metadata: Mapping[str, str]) -> bytes:

@@ -6,6 +6,9 @@ partition column, as in Glue. Reading local files needs only DuckDB's built-in P
 no extension is installed or downloaded at run time, and it works the same against the local
 stack's moto server and against S3.
 
+The user's SQL reads the lake and nothing else: only queries run, and the connection is locked
+to the cache's Parquet directory (:func:`connect`).
+
 A developer tool (DuckDB is a dev dependency); Athena answers the same SQL in AWS.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,19 +31,28 @@ else:
 
 PARQUET_PREFIX = "parquet/"
 _INDEX = ".etags.json"
+_DOWNLOADS = 8
 
 
 class QueryError(Exception):
     """SQL that DuckDB refused; the message is one line."""
 
 
+def _no_progress(items: Iterator[str], total: int) -> Iterable[str]:
+    return items
+
+
 def sync(
     s3: S3Client,
     bucket: str,
     cache: Path,
-    progress: Callable[[list[dict[str, Any]]], Iterable[dict[str, Any]]] = iter,
+    progress: Callable[[Iterator[str], int], Iterable[str]] = _no_progress,
 ) -> int:
-    """Mirror ``s3://bucket/parquet/`` into ``cache``; returns the number of files downloaded."""
+    """Mirror ``s3://bucket/parquet/`` into ``cache``; returns the number of files downloaded.
+
+    ``progress`` wraps the downloads as they finish (tqdm from the CLI); a few run at a time,
+    since a lake of years holds thousands of small files.
+    """
     cache.mkdir(parents=True, exist_ok=True)
     index_path = cache / _INDEX
     index: dict[str, str] = json.loads(index_path.read_text()) if index_path.exists() else {}
@@ -53,16 +66,23 @@ def sync(
     for key in [k for k in index if k not in wanted]:
         (cache / key).unlink(missing_ok=True)
         del index[key]
-    changed = [
-        obj for obj in listed if index.get(obj["Key"]) != obj["ETag"] or not (cache / obj["Key"]).exists()
-    ]
-    for obj in progress(changed):
-        path = cache / obj["Key"]
+    changed = {
+        obj["Key"]: obj["ETag"]
+        for obj in listed
+        if index.get(obj["Key"]) != obj["ETag"] or not (cache / obj["Key"]).exists()
+    }
+
+    def download(key: str) -> str:
+        path = cache / key
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".part")
-        s3.download_file(bucket, obj["Key"], str(partial))
+        partial.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
         partial.replace(path)
-        index[obj["Key"]] = obj["ETag"]
+        return key
+
+    with ThreadPoolExecutor(_DOWNLOADS) as pool:
+        for key in progress(pool.map(download, changed), len(changed)):
+            index[key] = changed[key]
     index_path.write_text(json.dumps(index, sort_keys=True))
     return len(changed)
 
@@ -97,31 +117,81 @@ def _view(table: Table, cache: Path) -> str:
     return f"CREATE OR REPLACE VIEW {table.name} AS {source}"
 
 
+# What a user's SQL may be: queries. Everything else (COPY, ATTACH, INSTALL/LOAD, SET, CREATE,
+# EXPORT, PRAGMA, CALL) is refused before DuckDB sees it, and the connection is locked as well.
+_QUERIES = ("SELECT", "EXPLAIN")
+_REFUSED_AS = {"LOAD": "INSTALL/LOAD", "VARIABLE_SET": "SET"}
+
+
+def _literal(text: str | Path) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
 def connect(cache: Path, timezone: str) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with one view per lake table over the cached files.
+    """An in-memory DuckDB with one view per lake table over the cached files, locked to them.
 
     Timestamps show in ``timezone`` (the store's), so ``occurred_at::DATE`` is the store day.
+    Once the views exist the connection may touch only the cache's ``parquet/`` directory
+    (``enable_external_access = false`` with it as the one allowed directory: no other file,
+    no URL, no database to attach), loads no extension (none is installed or auto-loaded: the
+    Parquet reader is built in), and its configuration is locked, so no SQL can undo any of it.
     """
     import duckdb
 
-    conn = duckdb.connect(config={"autoinstall_known_extensions": False})
-    conn.execute(f"SET TimeZone = '{timezone}'")
+    tables = cache / PARQUET_PREFIX
+    spill = cache / ".tmp"
+    for folder in (tables, spill):
+        folder.mkdir(parents=True, exist_ok=True)
+    conn = duckdb.connect(
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "allow_community_extensions": False,
+        }
+    )
+    conn.execute(f"SET TimeZone = {_literal(timezone)}")
+    conn.execute(f"SET temp_directory = {_literal(spill)}")
     for table in TABLES.values():
         conn.execute(_view(table, cache))
+    conn.execute(f"SET allowed_directories = [{_literal(tables)}, {_literal(spill)}]")
+    conn.execute("SET enable_external_access = false")
+    conn.execute("SET lock_configuration = true")
     return conn
 
 
-def run(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Column names and rows of ``sql``; :class:`QueryError` with DuckDB's first line if refused."""
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_queries_only(conn: duckdb.DuckDBPyConnection, sql: str) -> None:
     import duckdb
 
+    try:
+        statements = conn.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(_first_line(exc)) from None
+    if not statements:
+        raise QueryError("no SQL to run")
+    for statement in statements:
+        kind = statement.type.name
+        if kind not in _QUERIES:
+            shown = _REFUSED_AS.get(kind, kind)
+            raise QueryError(f"the lake is read-only: {shown} statements are refused; ask with SELECT")
+
+
+def run(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Column names and rows of ``sql`` (queries only); :class:`QueryError` in one line if
+    DuckDB refuses it or it is not a query."""
+    import duckdb
+
+    _check_queries_only(conn, sql)
     try:
         relation = conn.execute(sql)
         headers = [d[0] for d in relation.description or []]
         return headers, relation.fetchall() if headers else []
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise QueryError(first) from None
+        raise QueryError(_first_line(exc)) from None
 
 
 def clear(cache: Path) -> None:

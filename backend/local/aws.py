@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import logging
 import os
 import signal
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError, URLError
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 import boto3
 from botocore.config import Config
@@ -28,6 +29,7 @@ from botocore.config import Config
 logger = logging.getLogger(__name__)
 
 DEFAULT_REGION = "us-east-1"
+SNAPSHOT_ROUTE = "/_storepulse/snapshot"  # served by backend.local.moto_main
 _PR_SET_PDEATHSIG = 1
 
 
@@ -197,6 +199,8 @@ class MotoServer:
         TCP port on 127.0.0.1.
     log_path
         Where moto's warnings and errors go (rewritten at each start); discarded when ``None``.
+    snapshot_path
+        Where :meth:`snapshot` makes moto write its point-in-time snapshot.
 
     Examples
     --------
@@ -204,10 +208,18 @@ class MotoServer:
     ...     AwsClients(moto.endpoint_url).sqs.list_queues()
     """
 
-    def __init__(self, port: int, *, host: str = "127.0.0.1", log_path: Path | None = None):
+    def __init__(
+        self,
+        port: int,
+        *,
+        host: str = "127.0.0.1",
+        log_path: Path | None = None,
+        snapshot_path: Path | None = None,
+    ):
         self.host = host
         self.port = port
         self.log_path = log_path
+        self.snapshot_path = snapshot_path
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -237,8 +249,11 @@ class MotoServer:
             if self.log_path is not None:
                 log = files.enter_context(open(self.log_path, "wb"))
             # The child keeps its own copy of the log's descriptor; ours closes on exit.
+            command = [sys.executable, "-m", "backend.local.moto_main", "-H", self.host, "-p", str(self.port)]
+            if self.snapshot_path is not None:
+                command += ["--snapshot", str(self.snapshot_path)]
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "backend.local.moto_main", "-H", self.host, "-p", str(self.port)],
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
@@ -270,6 +285,16 @@ class MotoServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+
+    def snapshot(self, *, tables: list[str], buckets: list[str], queues: list[str]) -> dict[str, Any]:
+        """Have moto write one instant of ``tables``, ``buckets`` and ``queues`` (every message,
+        in flight or not) to ``snapshot_path``, its requests paused meanwhile; its counts.
+        """
+        body = json.dumps({"tables": tables, "buckets": buckets, "queues": queues}).encode()
+        request = Request(self.endpoint_url + SNAPSHOT_ROUTE, data=body, method="POST")
+        with urlopen(request, timeout=600) as response:
+            counts: dict[str, Any] = json.loads(response.read())
+        return counts
 
     def kill(self) -> None:
         """Stop moto at once (the forced second Ctrl-C); safe in a signal handler."""

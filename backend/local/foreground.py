@@ -1,8 +1,9 @@
 """``storepulse stack``: the local stack in the foreground until Ctrl-C (``make run``).
 
 It prints where everything is, seeds demo data through the public ingest API when the store
-is empty, keeps a live trickle flowing, and on Ctrl-C stops in the order that loses nothing
-(see :meth:`LocalStack.stop`). A second Ctrl-C stops at once.
+is empty, keeps a live trickle flowing, and on Ctrl-C stops within seconds, losing nothing
+(see :meth:`LocalStack.stop`). A second Ctrl-C stops at once: what was acknowledged is in the
+journal and the last snapshot, and comes back at the next start.
 """
 
 from __future__ import annotations
@@ -118,13 +119,17 @@ def run_stack(
         interrupts += 1
         if interrupts == 1:
             print(
-                "\nStopping: draining the queues and saving the state (Ctrl-C again to force).",
+                "\nStopping: saving the state (Ctrl-C again to force).",
                 file=sys.stderr,
                 flush=True,
             )
             stopping.set()
             return
-        print("Forced stop: changes since the last snapshot are lost.", file=sys.stderr, flush=True)
+        print(
+            "Forced stop: every accepted event is in the journal and comes back at the next start.",
+            file=sys.stderr,
+            flush=True,
+        )
         stack.kill()
         os._exit(130)
 

@@ -29,6 +29,7 @@ from backend.local.runtime import Handler, new_context
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
+    from backend.local.journal import Journal
     from backend.local.pollers import Activity
 
 logger = logging.getLogger(__name__)
@@ -239,6 +240,9 @@ class ApiGateway:
         For the Lambda context and ``requestContext``.
     max_payload_bytes
         Bodies above this get 413 before any handler runs.
+    journal
+        Where the events of each ``202`` of the ingest function go, on disk before the answer
+        is sent (see :mod:`backend.local.journal`).
     """
 
     def __init__(
@@ -249,7 +253,9 @@ class ApiGateway:
         region: str,
         account_id: str,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        journal: Journal | None = None,
     ):
+        self.journal = journal
         self.router = router
         self.activity = activity
         self.region = region
@@ -314,10 +320,13 @@ class ApiGateway:
             account_id=self.account_id,
         )
         started = time.monotonic()
+        now = datetime.now(UTC)
         with self.activity.working(route.function_name):
             try:
                 with _ONE_REQUEST_AT_A_TIME:
                     result = route.handler(event, context)
+                    if self.journal is not None and isinstance(result, Mapping):
+                        self.journal.record(route.function_name, event, result, now)
             except Exception:
                 logger.exception(
                     "%s raised on %s %s (request %s)", route.function_name, method, path, request_id
@@ -346,6 +355,12 @@ class ApiGateway:
         except MalformedResponse as exc:
             logger.error("%s on %s %s: %s", route.function_name, method, path, exc)
             return 502, json_type, error_body("internal", f"malformed response from {route.function_name}")
+
+
+def requests_held() -> threading.Lock:
+    """Held, no request of any local API Gateway runs (a snapshot takes it: an ingest request
+    is then either wholly before the snapshot, journalled, or wholly after it)."""
+    return _ONE_REQUEST_AT_A_TIME
 
 
 def _headers_from_environ(environ: WSGIEnvironment) -> list[tuple[str, str]]:

@@ -26,6 +26,12 @@ wrote in the meantime. So this server:
    per member of a string or number set to measure it, twice per item read) and the conversion
    of an answer's attribute values to plain dicts (one recursive call per set member).
 
+6. refuses requests from web pages (an ``Origin``, a cross-site ``Sec-Fetch-Site``, a ``Host``
+   that is not a loopback name): moto answers CORS preflights from any origin, which let any
+   page the developer visits read and write the local AWS (:func:`browser_refusal`);
+7. writes point-in-time snapshots (``POST /_storepulse/snapshot``, :class:`Gate`): every request
+   pauses while the tables, buckets and every message, in flight or not, are written out.
+
 Everything else is moto's own server. The fix is applied only to the moto version it was
 written for; with another version moto runs unchanged and a warning says so.
 """
@@ -34,19 +40,29 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import copy
+import dataclasses
+import io
 import json
 import logging
+import math
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
+
+from backend.local.aws import SNAPSHOT_ROUTE
 
 logger = logging.getLogger(__name__)
 
 PATCHED_MOTO_VERSION = "5.2.5"
 _DYNAMODB_TARGET = "DynamoDB_"
+_RECEIVE_TARGET = "AmazonSQS.ReceiveMessage"
+_POLL_SLICE_SECONDS = 1
 
 
 def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -258,19 +274,249 @@ def _fast_to_dict(to_dict: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return convert
 
 
-class SerialDynamoDB:
-    """WSGI middleware: one DynamoDB request at a time, everything else concurrent (SQS long
-    polls must not wait behind each other)."""
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
 
-    def __init__(self, app: Callable[..., Iterable[bytes]]):
+
+def _hostname(host: str) -> str:
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0].lower()
+
+
+def browser_refusal(environ: dict[str, Any]) -> str | None:
+    """Why a request looks like it comes from a web page (or through a rebound DNS name), or
+    ``None`` for a local SDK call.
+
+    boto3 sends no ``Origin`` and names the endpoint by a loopback address; a browser names the
+    page's origin in ``Origin`` on every cross-origin request (its CORS preflight included) and
+    in ``Sec-Fetch-Site``. Without this, any page the developer visits could read and write the
+    local AWS (moto answers CORS preflights from any origin).
+    """
+    host = environ.get("HTTP_HOST", "")
+    hostname = _hostname(host)
+    if hostname not in _LOCAL_HOSTS and not hostname.endswith(".localhost"):
+        return f"the host {host!r} is not this machine's loopback address"
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is not None and origin != f"http://{host}":
+        return f"cross-origin requests ({origin}) are refused"
+    if environ.get("HTTP_SEC_FETCH_SITE", "same-origin") not in ("same-origin", "none"):
+        return "cross-site browser requests are refused"
+    return None
+
+
+class Pause:
+    """Requests run side by side until a snapshot pauses them: it waits for those in progress
+    to finish, holds new ones back while it dumps, then lets them go (a readers-writer lock
+    that favours the snapshot)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._running = 0
+        self._paused = False
+
+    @contextlib.contextmanager
+    def request(self) -> Iterator[None]:
+        with self._changed:
+            while self._paused:
+                self._changed.wait()
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._running -= 1
+                self._changed.notify_all()
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        with self._changed:
+            while self._paused:
+                self._changed.wait()
+            self._paused = True
+            while self._running:
+                self._changed.wait()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._paused = False
+                self._changed.notify_all()
+
+
+def _dynamo_json(value: Any) -> dict[str, Any]:
+    """A moto ``DynamoType`` in the snapshot's DynamoDB JSON (binary values as ``B64``/``BS64``)."""
+    kind, inner = value.type, value.value
+    if kind == "M":
+        return {"M": {name: _dynamo_json(member) for name, member in inner.items()}}
+    if kind == "L":
+        return {"L": [_dynamo_json(member) for member in inner]}
+    if kind == "B":
+        return {"B64": _base64(inner)}
+    if kind == "BS":
+        return {"BS64": [_base64(member) for member in inner]}
+    return {kind: inner}
+
+
+def _base64(value: bytes | str) -> str:
+    # moto keeps a binary value as the base64 text it was sent, or as bytes.
+    return value if isinstance(value, str) else base64.b64encode(value).decode("ascii")
+
+
+_OBJECT_HEADERS = {
+    "content-type": "ContentType",
+    "content-encoding": "ContentEncoding",
+    "content-disposition": "ContentDisposition",
+    "cache-control": "CacheControl",
+}
+
+
+def _object_record(bucket: str, key: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {"kind": "object", "bucket": bucket, "key": key.name}
+    record["body"] = base64.b64encode(key.value).decode("ascii")
+    metadata = {}
+    for name, value in key.metadata.items():
+        lowered = name.lower()
+        if lowered.startswith("x-amz-meta-"):
+            metadata[lowered.removeprefix("x-amz-meta-")] = value
+        elif lowered in _OBJECT_HEADERS:
+            record[_OBJECT_HEADERS[lowered]] = value
+    record["metadata"] = metadata
+    return record
+
+
+def _message_record(queue: str, message: Any) -> dict[str, Any]:
+    attributes = {}
+    for name, value in message.message_attributes.items():
+        attribute = {"DataType": value["DataType"]}
+        if value.get("StringValue") is not None:
+            attribute["StringValue"] = value["StringValue"]
+        if value.get("BinaryValue") is not None:
+            attribute["BinaryValue"] = _base64(value["BinaryValue"])
+        attributes[name] = attribute
+    return {"kind": "message", "queue": queue, "body": message.body, "attributes": attributes}
+
+
+def _backends(backend_dict: Any) -> Iterator[Any]:
+    for regions in list(backend_dict.values()):
+        yield from list(regions.values())
+
+
+def state_records(
+    tables: Iterable[str], buckets: Iterable[str], queues: Iterable[str]
+) -> Iterator[dict[str, Any]]:
+    """This server's state as snapshot records: every item of ``tables``, every object of
+    ``buckets`` and every message of ``queues``, in flight or not (requests must be paused)."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.s3.models import FakeKey, s3_backends
+    from moto.sqs.models import sqs_backends
+
+    wanted_tables, wanted_buckets, wanted_queues = set(tables), set(buckets), set(queues)
+    for backend in _backends(dynamodb_backends):
+        for name, table in backend.tables.items():
+            if name not in wanted_tables:
+                continue
+            for stored in table.items.values():
+                for item in stored.values() if table.range_key_attr else [stored]:
+                    attributes = {k: _dynamo_json(v) for k, v in item.attrs.items()}
+                    yield {"kind": "item", "table": name, "item": attributes}
+    for backend in _backends(s3_backends):
+        for name, bucket in backend.buckets.items():
+            if name in wanted_buckets:
+                for _, key in bucket.keys.items():
+                    if isinstance(key, FakeKey):
+                        yield _object_record(name, key)
+    for backend in _backends(sqs_backends):
+        for name, queue in backend.queues.items():
+            if name in wanted_queues:
+                for message in list(queue._messages):
+                    yield _message_record(name, message)
+
+
+class Gate:
+    """WSGI middleware in front of moto: refuses browsers, runs DynamoDB requests one at a
+    time (everything else concurrently: SQS long polls must not wait behind each other), and
+    serves ``POST /_storepulse/snapshot``, a point-in-time dump to ``snapshot_path``.
+
+    The dump pauses every request (those in progress finish first), so the file holds one
+    instant of every table, bucket and queue, messages in flight included.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], snapshot_path: Path | None = None):
         self.app = app
-        self.lock = threading.Lock()
+        self.snapshot_path = snapshot_path
+        self.dynamodb = threading.Lock()
+        self.pause = Pause()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith(_DYNAMODB_TARGET):
-            with self.lock:
+        refusal = browser_refusal(environ)
+        if refusal is not None:
+            return _answer(start_response, "403 Forbidden", {"error": refusal})
+        if environ.get("PATH_INFO") == SNAPSHOT_ROUTE and environ.get("REQUEST_METHOD") == "POST":
+            return self._snapshot(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target == _RECEIVE_TARGET:
+            return self._receive(environ, start_response)
+        with self.pause.request():
+            if target.startswith(_DYNAMODB_TARGET):
+                with self.dynamodb:
+                    return list(self.app(environ, start_response))
+            return list(self.app(environ, start_response))
+
+    def _receive(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """An SQS long poll as a series of polls of at most a second each, so that a snapshot
+        never waits behind a 20 s poll (the answer is the same: messages as soon as any come)."""
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        request = json.loads(body or b"{}")
+        if "WaitTimeSeconds" not in request:  # the queue's own default applies: moto's business
+            environ = dict(environ, CONTENT_LENGTH=str(len(body)))
+            environ["wsgi.input"] = io.BytesIO(body)
+            with self.pause.request():
                 return list(self.app(environ, start_response))
-        return self.app(environ, start_response)
+        deadline = time.monotonic() + int(request.get("WaitTimeSeconds") or 0)
+        answer: dict[str, Any] = {}
+
+        def keep(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
+            answer.update(status=status, headers=headers)
+            return lambda data: None
+
+        while True:
+            request["WaitTimeSeconds"] = max(
+                0, min(_POLL_SLICE_SECONDS, math.ceil(deadline - time.monotonic()))
+            )
+            sliced = json.dumps(request).encode()
+            poll = dict(environ, CONTENT_LENGTH=str(len(sliced)))
+            poll["wsgi.input"] = io.BytesIO(sliced)
+            with self.pause.request():
+                payload = b"".join(self.app(poll, keep))
+            if (
+                not answer["status"].startswith("200")
+                or time.monotonic() >= deadline
+                or json.loads(payload or b"{}").get("Messages")
+            ):
+                start_response(answer["status"], answer["headers"])
+                return [payload]
+
+    def _snapshot(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        from backend.local.snapshot import write_snapshot
+
+        if self.snapshot_path is None:
+            return _answer(start_response, "404 Not Found", {"error": "started without --snapshot"})
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        wanted = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        with self.pause.paused():
+            counts = write_snapshot(
+                self.snapshot_path,
+                state_records(wanted.get("tables", []), wanted.get("buckets", []), wanted.get("queues", [])),
+            )
+        return _answer(start_response, "200 OK", dataclasses.asdict(counts))
+
+
+def _answer(start_response: Callable[..., Any], status: str, body: dict[str, Any]) -> list[bytes]:
+    payload = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+    return [payload]
 
 
 def patch_moto() -> bool:
@@ -308,10 +554,12 @@ def patch_moto() -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m backend.local.moto_main -H HOST -p PORT``: serve until SIGTERM or SIGINT."""
+    """``python -m backend.local.moto_main -H HOST -p PORT [--snapshot PATH]``: serve until
+    SIGTERM or SIGINT."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
+    parser.add_argument("--snapshot", type=Path, help="where POST /_storepulse/snapshot writes")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     # One line per request would grow without bound while the live trickle runs; errors stay.
@@ -331,7 +579,7 @@ def main(argv: list[str] | None = None) -> None:
     run_simple(
         args.host,
         args.port,
-        SerialDynamoDB(dispatcher),
+        Gate(dispatcher, args.snapshot),
         threaded=True,
         request_handler=MotoRequestHandler,
     )

@@ -8,26 +8,21 @@ with ``ScheduleExpressionTimezone``.
 
 from __future__ import annotations
 
-import calendar
 import logging
 import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
+
+from cronsim import CronSim, CronSimError
 
 logger = logging.getLogger(__name__)
 
 _RATE_RE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
 _CRON_RE = re.compile(r"^cron\((.*)\)$")
-_MONTHS = {
-    "JAN": 1, "FEB": 2, "MAR": 3, "APR": 4, "MAY": 5, "JUN": 6,
-    "JUL": 7, "AUG": 8, "SEP": 9, "OCT": 10, "NOV": 11, "DEC": 12,
-}  # fmt: skip
-_DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
-_SEARCH_DAYS = 366 * 5
 
 
 class ScheduleError(ValueError):
@@ -75,115 +70,94 @@ def _parse_rate(expression: str, anchor: datetime) -> RateSchedule:
     return RateSchedule(expression, value * unit_length[unit.rstrip("s")], anchor)
 
 
-def _name_to_number(token: str, names: dict[str, int] | None) -> int:
-    if names and token.upper() in names:
-        return names[token.upper()]
-    if not token.isdigit():
-        raise ValueError(f"{token!r} is not a number")
-    return int(token)
+_AWS_DAYS = {"SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6}
+# cronsim's name of each standard field, and ours (AWS's).
+_FIELD_NAMES = {
+    "minute": "minutes",
+    "hour": "hours",
+    "day-of-month": "day-of-month",
+    "month": "month",
+    "day-of-week": "day-of-week",
+}
+_READS = "numbers, names, *, ranges, lists, steps, L and #"
 
 
-def _parse_field(text: str, low: int, high: int, names: dict[str, int] | None = None) -> frozenset[int]:
-    """Values of one cron field made of ``*``, ``N``, ``A-B``, ``X/S`` and lists of those."""
-    values: set[int] = set()
+def _standard_weekday(token: str) -> str:
+    """One day-of-week token of AWS's dialect (``1``-``7`` from Sunday, names) in the standard
+    dialect cronsim reads (``0``-``6`` from Sunday)."""
+    if token.upper() in _AWS_DAYS:
+        return str(_AWS_DAYS[token.upper()])
+    if not token.isdigit() or not 1 <= int(token) <= 7:
+        raise ScheduleError(f"day-of-week {token!r} is not 1-7 or SUN-SAT")
+    return str(int(token) - 1)
+
+
+def _standard_day_of_week(text: str) -> str:
+    """AWS's day-of-week field (``?``, ``MON-FRI``, ``2,4``, ``6L``, ``MON#2``, ``*/2``) in
+    the standard dialect."""
+    if text == "?":
+        return "*"
+    parts = []
     for part in text.split(","):
-        base, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
-        if step < 1:
-            raise ValueError(f"step {step_text!r} must be at least 1")
-        if base == "*":
-            start, end = low, high
+        base, slash, step = part.partition("/")
+        if base.endswith("L") and len(base) > 1:
+            converted = _standard_weekday(base[:-1]) + "L"
+        elif "#" in base:
+            weekday, _, occurrence = base.partition("#")
+            converted = f"{_standard_weekday(weekday)}#{occurrence}"
         elif "-" in base:
-            first, last = base.split("-", 1)
-            start, end = _name_to_number(first, names), _name_to_number(last, names)
+            first, _, last = base.partition("-")
+            converted = f"{_standard_weekday(first)}-{_standard_weekday(last)}"
+        elif base == "*":
+            converted = base
         else:
-            start = _name_to_number(base, names)
-            end = high if step_text else start
-        if not (low <= start <= high and low <= end <= high):
-            raise ValueError(f"{part!r} is outside {low}-{high}")
-        if end < start:
-            raise ValueError(f"{part!r} is a range that ends before it starts")
-        values.update(range(start, end + 1, step))
-    return frozenset(values)
+            converted = _standard_weekday(base)
+        parts.append(converted + slash + step)
+    return ",".join(parts)
 
 
-@dataclass(frozen=True)
-class _DayOfMonth:
-    """The day-of-month field: values, ``L`` (last day) or ``NW`` (nearest weekday)."""
-
-    days: frozenset[int] = frozenset()
-    last: bool = False
-    nearest_weekday: int | None = None
-
-    def matches(self, day: date) -> bool:
-        month_length = calendar.monthrange(day.year, day.month)[1]
-        if self.last:
-            return day.day == month_length
-        if self.nearest_weekday is not None:
-            target = min(self.nearest_weekday, month_length)
-            wanted = date(day.year, day.month, target)
-            if wanted.weekday() == 5:  # Saturday: the Friday before, unless that is last month
-                wanted = wanted - timedelta(days=1) if target > 1 else wanted + timedelta(days=2)
-            elif wanted.weekday() == 6:  # Sunday: the Monday after, unless that is next month
-                wanted = wanted + timedelta(days=1) if target < month_length else wanted - timedelta(days=2)
-            return day == wanted
-        return day.day in self.days
-
-
-@dataclass(frozen=True)
-class _DayOfWeek:
-    """The day-of-week field (1 = Sunday): values, ``NL`` (last N of month) or ``N#K``."""
-
-    days: frozenset[int] = frozenset()
-    last_of_month: int | None = None
-    nth: tuple[int, int] | None = None
-
-    def matches(self, day: date) -> bool:
-        aws_weekday = (day.weekday() + 1) % 7 + 1  # Monday=0 in Python, SUN=1 in AWS
-        if self.last_of_month is not None:
-            month_length = calendar.monthrange(day.year, day.month)[1]
-            return aws_weekday == self.last_of_month and day.day + 7 > month_length
-        if self.nth is not None:
-            weekday, occurrence = self.nth
-            return aws_weekday == weekday and (day.day - 1) // 7 + 1 == occurrence
-        return aws_weekday in self.days
+def _years(text: str) -> frozenset[int] | None:
+    """The year field: ``*`` (None: every year), or years and ranges ``2026,2028-2030``."""
+    if text == "*":
+        return None
+    years: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        if not first.isdigit() or (last and not last.isdigit()):
+            raise ScheduleError(f"year {part!r} is not a year or a range of years")
+        start, end = int(first), int(last or first)
+        if not 1970 <= start <= end <= 2199:
+            raise ScheduleError(f"year {part!r} is outside 1970-2199")
+        years.update(range(start, end + 1))
+    return frozenset(years)
 
 
 @dataclass(frozen=True)
 class CronSchedule:
-    """``cron(minutes hours day-of-month month day-of-week year)`` in a time zone."""
+    """``cron(minutes hours day-of-month month day-of-week year)`` in a time zone.
+
+    cronsim does the calendar work on the five standard fields (L, ``#``, names, ranges and
+    steps; a wall time skipped by a DST change fires when the clock jumps, a repeated one once);
+    this class translates AWS's dialect to it and keeps the year field, which cronsim lacks.
+    """
 
     expression: str
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    day_of_month: _DayOfMonth | None
-    months: frozenset[int]
-    day_of_week: _DayOfWeek | None
-    years: frozenset[int]
+    standard: str
+    years: frozenset[int] | None
     zone: ZoneInfo
 
-    def _day_matches(self, day: date) -> bool:
-        if day.year not in self.years or day.month not in self.months:
-            return False
-        if self.day_of_month is not None:
-            return self.day_of_month.matches(day)
-        assert self.day_of_week is not None
-        return self.day_of_week.matches(day)
-
     def next_after(self, moment: datetime) -> datetime:
-        local = moment.astimezone(self.zone)
-        day = local.date()
-        for _ in range(_SEARCH_DAYS):
-            if self._day_matches(day):
-                for hour in sorted(self.hours):
-                    for minute in sorted(self.minutes):
-                        # A wall time skipped by a DST change resolves to the hour after, and
-                        # a repeated one fires once (fold=0), as EventBridge Scheduler does.
-                        candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=self.zone)
-                        if candidate > moment:
-                            return candidate.astimezone(UTC)
-            day += timedelta(days=1)
-        raise ScheduleError(f"{self.expression!r} never fires in the next five years")
+        # cronsim's first firing is at or after its start: start a microsecond after moment.
+        times = CronSim(self.standard, (moment + timedelta(microseconds=1)).astimezone(self.zone))
+        for fired in times:
+            if fired.year > _LAST_YEAR or (self.years is not None and fired.year > max(self.years)):
+                break
+            if fired > moment and (self.years is None or fired.year in self.years):
+                return fired.astimezone(UTC)
+        raise ScheduleError(f"{self.expression!r} never fires again")
+
+
+_LAST_YEAR = 2199
 
 
 def _parse_cron(expression: str, zone: ZoneInfo) -> CronSchedule:
@@ -198,42 +172,21 @@ def _parse_cron(expression: str, zone: ZoneInfo) -> CronSchedule:
     if (dom == "?") == (dow == "?"):
         raise ScheduleError(f"{expression!r}: exactly one of day-of-month and day-of-week must be '?'")
     try:
-        day_of_month = None if dom == "?" else _parse_day_of_month(dom)
-        day_of_week = None if dow == "?" else _parse_day_of_week(dow)
-        return CronSchedule(
-            expression=expression,
-            minutes=_parse_field(minutes, 0, 59),
-            hours=_parse_field(hours, 0, 23),
-            day_of_month=day_of_month,
-            months=_parse_field(month, 1, 12, _MONTHS),
-            day_of_week=day_of_week,
-            years=_parse_field(year, 1970, 2199),
-            zone=zone,
-        )
-    except ValueError as exc:
-        raise ScheduleError(f"{expression!r}: {exc}") from None
+        standard = " ".join([minutes, hours, "*" if dom == "?" else dom, month, _standard_day_of_week(dow)])
+        years = _years(year)
+        CronSim(standard, datetime(2000, 1, 1, tzinfo=zone))  # cronsim checks the fields here
+    except (ScheduleError, CronSimError) as exc:
+        raise ScheduleError(f"{expression!r}: {_in_words(exc)}") from None
+    return CronSchedule(expression, standard, years, zone)
 
 
-def _parse_day_of_month(text: str) -> _DayOfMonth:
-    if text == "L":
-        return _DayOfMonth(last=True)
-    if text.endswith("W") and text[:-1].isdigit():
-        day = int(text[:-1])
-        if not 1 <= day <= 31:
-            raise ValueError(f"{text!r} is outside 1-31")
-        return _DayOfMonth(nearest_weekday=day)
-    return _DayOfMonth(days=_parse_field(text, 1, 31))
-
-
-def _parse_day_of_week(text: str) -> _DayOfWeek:
-    if text.endswith("L") and len(text) > 1:
-        return _DayOfWeek(last_of_month=_name_to_number(text[:-1], _DAYS))
-    if "#" in text:
-        weekday, occurrence = text.split("#", 1)
-        if not occurrence.isdigit() or not 1 <= int(occurrence) <= 5:
-            raise ValueError(f"{text!r}: the occurrence after '#' must be 1-5")
-        return _DayOfWeek(nth=(_name_to_number(weekday, _DAYS), int(occurrence)))
-    return _DayOfWeek(days=_parse_field(text, 1, 7, _DAYS))
+def _in_words(error: Exception) -> str:
+    """cronsim says ``Bad hour``; say which field and what this runner reads."""
+    text = str(error)
+    for standard_name, name in _FIELD_NAMES.items():
+        if text == f"Bad {standard_name}":
+            return f"the {name} field is not valid (this runner reads {_READS})"
+    return text
 
 
 def parse_schedule(expression: str, zone: ZoneInfo, anchor: datetime | None = None) -> Schedule:

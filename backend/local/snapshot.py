@@ -152,36 +152,61 @@ def save_snapshot(
     cache
         Objects read by an earlier snapshot, reused when their ETag is unchanged.
     """
+    cache = cache if cache is not None else ObjectCache()
+
+    def records() -> Iterator[dict[str, Any]]:
+        for table in tables:
+            for item in _scan(aws, table):
+                yield {"kind": "item", "table": table, "item": _binary_out(item)}
+        for bucket in buckets:
+            yield from _objects(aws, bucket, cache)
+        for queue, url in queues.items():
+            for message in peek_messages(aws, url):
+                yield _message_record(queue, message)
+
+    return write_snapshot(path, records())
+
+
+def write_snapshot(path: Path, records: Iterable[Mapping[str, Any]]) -> SnapshotCounts:
+    """Write ``records`` (items, objects, messages) to ``path`` as a snapshot, atomically.
+
+    The file is written beside ``path``, flushed to disk and renamed into place (then the
+    directory is flushed too), so a crash at any moment leaves either the previous snapshot or
+    this one, whole.
+    """
     started = time.monotonic()
     counts = SnapshotCounts()
-    cache = cache if cache is not None else ObjectCache()
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        with (
-            os.fdopen(descriptor, "wb") as raw,
-            gzip.open(raw, "wt", encoding="utf-8", compresslevel=1) as out,
-        ):
-            out.write(json.dumps({"kind": "header", "version": FORMAT_VERSION}) + "\n")
-            for table in tables:
-                for item in _scan(aws, table):
-                    out.write(json.dumps({"kind": "item", "table": table, "item": _binary_out(item)}) + "\n")
-                    counts.items += 1
-            for bucket in buckets:
-                for record in _objects(aws, bucket, cache):
+        with os.fdopen(descriptor, "wb") as raw:
+            with gzip.open(raw, "wt", encoding="utf-8", compresslevel=1) as out:
+                out.write(json.dumps({"kind": "header", "version": FORMAT_VERSION}) + "\n")
+                for record in records:
                     out.write(json.dumps(record) + "\n")
-                    counts.objects += 1
-            for queue, url in queues.items():
-                for message in peek_messages(aws, url):
-                    out.write(json.dumps(_message_record(queue, message)) + "\n")
-                    counts.messages += 1
+                    kind = record["kind"]
+                    counts.items += kind == "item"
+                    counts.objects += kind == "object"
+                    counts.messages += kind == "message"
+            raw.flush()
+            os.fsync(raw.fileno())
         os.replace(temporary, path)
+        sync_directory(path.parent)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     counts.seconds = time.monotonic() - started
     logger.debug("saved %s to %s in %.1f s", counts, path, counts.seconds)
     return counts
+
+
+def sync_directory(directory: Path) -> None:
+    """Flush a directory's entries (a rename into it) to disk."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _binary_out(value: Any) -> Any:

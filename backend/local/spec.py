@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEFAULT_STACK_FILE = Path(__file__).resolve().parents[2] / "infra" / "stack.json"
+# A link to infra/stack.json in a checkout; the file itself in an installed package.
+DEFAULT_STACK_FILE = Path(__file__).with_name("stack.json")
 DLQ_SUFFIX = "-dlq"
 
 

@@ -3,7 +3,9 @@
 :class:`LocalStack` wires the very handler functions that are deployed to Lambda to a moto
 server the way AWS wires them: API Gateway proxy events from real HTTP requests, SQS batches
 with partial batch failure and redrive, EventBridge rules and schedules. Its state survives
-restarts through snapshots in the data directory.
+restarts: a journal of what the API acknowledged (:mod:`backend.local.journal`), point-in-time
+snapshots of moto's state (:mod:`backend.local.snapshot`), and a lock that keeps a second stack
+off the same data directory (:mod:`backend.local.datalock`).
 """
 
 from __future__ import annotations
@@ -29,14 +31,22 @@ from backend.local.aws import (
     port_in_use,
     wait_for_endpoint,
 )
+from backend.local.datalock import DataDirInUse, DataDirLock
 from backend.local.downloads import PresignedDownloads, local_reports_environment, with_downloads
-from backend.local.http_api import ApiGateway, HttpServer, Route
+from backend.local.http_api import ApiGateway, HttpServer, Route, requests_held
+from backend.local.journal import JOURNAL_FILE, Journal, replay
 from backend.local.keys import DevKeys, ensure_data_dir, load_or_create_keys
 from backend.local.pollers import Activity, EventSourceMapping, SqsPoller, forward_to_topic
 from backend.local.provision import Resources, ensure_queue_with_dlq, provision
 from backend.local.runtime import Handler, HandlerNotFound, HandlerRef, new_context
 from backend.local.schedules import ScheduledJob, ScheduleRunner, parse_schedule
-from backend.local.snapshot import SNAPSHOT_FILE, ObjectCache, SnapshotCounts, restore_snapshot, save_snapshot
+from backend.local.snapshot import (
+    SNAPSHOT_FILE,
+    ObjectCache,
+    SnapshotCounts,
+    restore_snapshot,
+    save_snapshot,
+)
 from backend.local.spec import FunctionSpec, StackSpec, load_stack_spec
 from backend.processing.stock import move_on_hand
 
@@ -49,6 +59,9 @@ JOBS_FUNCTION = "jobs"
 SERVICE_NAME = "storepulse"
 _BUSY_SNAPSHOT_FACTOR = 10
 POLLER_STOP_SECONDS = 30.0
+# Once the final snapshot holds every message (in flight too), a batch still running changes
+# nothing that matters: it is not waited for longer than this.
+POLLER_LEAVE_SECONDS = 3.0
 
 
 class StackError(RuntimeError):
@@ -64,6 +77,19 @@ def _int_setting(environ: Mapping[str, str], name: str, default: int) -> int:
     return int(value)
 
 
+def _seconds_setting(environ: Mapping[str, str], name: str, default: float) -> float:
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise StackError(f"{name} must be a number of seconds above 0, not {value!r}")
+    return seconds
+
+
 @dataclass
 class StackOptions:
     """How to run a stack; :meth:`from_environment` reads the documented variables.
@@ -71,7 +97,8 @@ class StackOptions:
     Parameters
     ----------
     data_dir
-        ``STOREPULSE_DATA_DIR``: keys, snapshots, moto's log, the e-mail outbox.
+        ``STOREPULSE_DATA_DIR``: keys, the ingest journal, snapshots, the lock, moto's log,
+        the e-mail outbox.
     api_port, aws_port
         ``STOREPULSE_API_PORT`` (8000) and ``STOREPULSE_AWS_PORT`` (4566).
     endpoint_url
@@ -85,7 +112,8 @@ class StackOptions:
     batching_window_seconds
         Tests: every mapping's batching window (else the one in ``stack.json``).
     snapshot_interval
-        Seconds between snapshots while running; ``None`` saves only at shutdown.
+        ``STOREPULSE_SNAPSHOT_SECONDS`` (60): seconds between snapshots while running (each
+        lets the journal start afresh); ``None`` saves only at shutdown.
     restore
         Load the data directory's snapshot at start (into an empty store only).
     run_schedules
@@ -129,6 +157,7 @@ class StackOptions:
             region=environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
             store_timezone=environ.get("STORE_TIMEZONE") or "UTC",
             store_currency=environ.get("STORE_CURRENCY") or "USD",
+            snapshot_interval=_seconds_setting(environ, "STOREPULSE_SNAPSHOT_SECONDS", 60.0),
         )
         return replace(options, **overrides)
 
@@ -175,6 +204,8 @@ class LocalStack:
         self._snapshot_stop = threading.Event()
         self._snapshot_thread: threading.Thread | None = None
         self._object_cache = ObjectCache()
+        self._lock: DataDirLock | None = None
+        self.journal: Journal | None = None
         self._started = False
 
     # -- properties -------------------------------------------------------------------
@@ -186,6 +217,10 @@ class LocalStack:
     @property
     def snapshot_path(self) -> Path:
         return self.data_dir / SNAPSHOT_FILE
+
+    @property
+    def journal_path(self) -> Path:
+        return self.data_dir / JOURNAL_FILE
 
     @property
     def moto_pid(self) -> int | None:
@@ -210,7 +245,7 @@ class LocalStack:
         try:
             self._start()
         except BaseException:
-            self._shutdown(drain_timeout=0, save=False)
+            self._shutdown(save=False)
             raise
         self._started = True
         return self
@@ -226,6 +261,12 @@ class LocalStack:
                 "choose another port for the API with STOREPULSE_API_PORT"
             )
         self.data_dir = ensure_data_dir(self.options.data_dir)
+        self._lock = DataDirLock(self.data_dir)
+        try:
+            self._lock.acquire()
+        except DataDirInUse as exc:
+            self._lock = None
+            raise StackError(str(exc)) from None
         try:
             self.keys = load_or_create_keys(self.data_dir)
         except ValueError as exc:
@@ -244,6 +285,7 @@ class LocalStack:
                 )
             else:
                 logger.info("the endpoint already holds data; the snapshot was not loaded")
+        self._replay_journal()
         # A store written by an older release keeps the on-hand counters in the stock buckets.
         move_on_hand(self.aws.dynamodb, self.resources.environment["ANALYTICS_TABLE"])
         self._apply_environment()
@@ -258,6 +300,25 @@ class LocalStack:
             )
             self._snapshot_thread.start()
 
+    def _replay_journal(self) -> None:
+        """Publish again what was acknowledged after the last snapshot (before the pollers
+        start: a restored queue's messages come first)."""
+        aws, resources = self._require_started()
+        assert self.keys is not None
+        currency = self.options.store_currency
+        if self.options.restore:
+            try:
+                count = replay(
+                    aws.sns, resources.environment["EVENTS_TOPIC_ARN"], self.journal_path, currency=currency
+                )
+            except RuntimeError as exc:
+                raise StackError(f"{exc}; the journal {self.journal_path} is kept: start again") from None
+            if count:
+                logger.info("published again the %d events acknowledged after the last snapshot", count)
+        else:
+            self.journal_path.unlink(missing_ok=True)
+        self.journal = Journal(self.journal_path, currency=currency, pii_key=self.keys.pii_hash_key)
+
     def _start_endpoint(self) -> str:
         if self.options.endpoint_url:
             try:
@@ -266,7 +327,9 @@ class LocalStack:
                 raise StackError(f"AWS_ENDPOINT_URL is set but {exc}") from None
             logger.info("using the AWS endpoint at %s", self.options.endpoint_url)
             return self.options.endpoint_url
-        self._moto = MotoServer(self.options.aws_port, log_path=self.data_dir / "moto.log")
+        self._moto = MotoServer(
+            self.options.aws_port, log_path=self.data_dir / "moto.log", snapshot_path=self.snapshot_path
+        )
         try:
             self._moto.start()
         except EndpointUnavailable as exc:
@@ -397,7 +460,11 @@ class LocalStack:
     def _start_http(self) -> None:
         _, resources = self._require_started()
         app = ApiGateway(
-            self.route, self.activity, region=self.options.region, account_id=resources.account_id
+            self.route,
+            self.activity,
+            region=self.options.region,
+            account_id=resources.account_id,
+            journal=self.journal,
         )
         # Presigned report downloads are served beside the API, checked as S3 checks them.
         assert self.aws is not None
@@ -542,25 +609,42 @@ class LocalStack:
         return not self._store_is_empty()
 
     def snapshot(self, *, final: bool = False) -> SnapshotCounts:
-        """Save the state to the data directory now.
+        """Save the state to the data directory now, then drop the journal it covers.
 
-        While running only DLQ messages are saved with the tables and buckets (the pollers
-        own the other queues); ``final`` saves every queue, once the pollers have stopped.
+        With the stack's own moto the snapshot is one instant of every table, bucket and queue
+        (messages in flight included), taken while no API request and no moto request runs.
+        With an endpoint of ``AWS_ENDPOINT_URL`` it is read through the API, as it goes: while
+        running only DLQ messages are saved with the tables and buckets (the pollers own the
+        other queues); ``final`` saves every queue, once the pollers have stopped.
         """
         aws, resources = self._require_started()
-        queues = {**resources.queue_urls} if final else self.dlq_urls()
+        queues = {**resources.queue_urls} if final or self._moto else self.dlq_urls()
         for function in self.test_functions.values():
             queues.pop(function.name, None)
             queues.pop(f"{function.name}-dlq", None)
-        with self._snapshot_lock:
-            return save_snapshot(
-                aws,
-                self.snapshot_path,
-                tables=resources.tables.values(),
-                buckets=resources.buckets.values(),
-                queues=queues,
-                cache=self._object_cache,
-            )
+        with self._snapshot_lock, requests_held():
+            covered = self.journal.position if self.journal else 0
+            if self._moto is not None:
+                started = time.monotonic()
+                answer = self._moto.snapshot(
+                    tables=list(resources.tables.values()),
+                    buckets=list(resources.buckets.values()),
+                    queues=list(queues),
+                )
+                counts = SnapshotCounts(answer["items"], answer["objects"], answer["messages"])
+                counts.seconds = time.monotonic() - started
+            else:
+                counts = save_snapshot(
+                    aws,
+                    self.snapshot_path,
+                    tables=resources.tables.values(),
+                    buckets=resources.buckets.values(),
+                    queues=queues,
+                    cache=self._object_cache,
+                )
+            if self.journal is not None:
+                self.journal.drop_through(covered)
+        return counts
 
     def _snapshot_loop(self) -> None:
         assert self.options.snapshot_interval is not None
@@ -598,15 +682,16 @@ class LocalStack:
 
     # -- stop -------------------------------------------------------------------------
 
-    def stop(self, drain_timeout: float = 30.0) -> None:
-        """Stop in the order that loses nothing: HTTP first, then drain the queues for up to
-        ``drain_timeout`` seconds, stop the pollers, save the final snapshot, stop moto."""
+    def stop(self, drain_timeout: float = 0.0) -> None:
+        """Stop within seconds, losing nothing: HTTP first, then (after waiting up to
+        ``drain_timeout`` seconds for idle queues, for tests) the final snapshot, the pollers,
+        moto. Nothing needs draining: the snapshot holds every message, in flight or not."""
         if not self._started:
             return
         self._started = False
-        self._shutdown(drain_timeout=drain_timeout, save=True)
+        self._shutdown(save=True, drain_timeout=drain_timeout)
 
-    def _shutdown(self, *, drain_timeout: float, save: bool) -> None:
+    def _shutdown(self, *, save: bool, drain_timeout: float = 0.0) -> None:
         if self._http is not None:
             self._http.stop()
             self._http = None
@@ -621,38 +706,63 @@ class LocalStack:
             try:
                 self.wait_idle(drain_timeout)
             except TimeoutError as exc:
-                logger.warning("stopping before the queues drained: %s", exc)
+                logger.info("stopping before the queues drained (the snapshot keeps them): %s", exc)
             except Exception:
                 logger.exception("could not check that the queues drained")
         for poller in self.pollers.values():
             poller.request_stop()
-        # One budget for all: each poller finishes the batch in hand, in parallel.
-        deadline = time.monotonic() + POLLER_STOP_SECONDS
-        for poller in self.pollers.values():
-            poller.stop(timeout=max(0.1, deadline - time.monotonic()))
-        if save:
-            self._release_and_save()
+        if self._moto is not None:
+            if save:
+                self._save("the final snapshot")
+            self._stop_pollers(POLLER_LEAVE_SECONDS)
+        else:
+            # An outside endpoint is read through its API: in-flight messages must be
+            # released by their pollers before they can be saved.
+            self._stop_pollers(POLLER_STOP_SECONDS)
+            if save:
+                for poller in self.pollers.values():
+                    poller.release_held()
+                self._save("the final snapshot")
         self.pollers.clear()
         self.test_functions.clear()
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
         self._restore_environment()
 
-    def _release_and_save(self) -> None:
+    def _stop_pollers(self, budget: float) -> None:
+        # One budget for all: each poller finishes the batch in hand, in parallel.
+        deadline = time.monotonic() + budget
+        for poller in self.pollers.values():
+            poller.stop(timeout=max(0.1, deadline - time.monotonic()))
+
+    def _save(self, what: str) -> None:
         try:
-            for poller in self.pollers.values():
-                poller.release_held()
             counts = self.snapshot(final=True)
         except Exception:
-            logger.exception("the final snapshot failed; the previous one is kept")
+            logger.exception("%s failed; the previous one and the journal are kept", what)
             return
         logger.info("state saved in %.1f s: %s", counts.seconds, counts)
 
     def kill(self) -> None:
-        """Stop moto at once, without saving (the forced second Ctrl-C)."""
+        """Stop moto at once, without saving (the forced second Ctrl-C): the last snapshot and
+        the journal bring back everything acknowledged at the next start."""
         if self._moto is not None:
             self._moto.kill()
+
+    def crash(self) -> None:
+        """Die as under kill -9 (tests): moto is killed and nothing is saved, so what comes back
+        at the next start comes from the last snapshot and the journal. Threads and ports are
+        let go, as the kernel would."""
+        self.kill()
+        self._started = False
+        self._shutdown(save=False)
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -1,43 +1,60 @@
-"""The ``lake-compaction`` job: a store day's NDJSON objects -> one Parquet file per table.
+"""The ``lake-compaction`` job: what arrived in the raw lake -> one Parquet file per table and day.
 
-Layout (agreed with the Glue tables): ``parquet/<table>/dt=<YYYY-MM-DD>/part-00000.parquet``.
-The raw NDJSON under ``events/`` is the source of truth and is never changed or deleted: a
-Parquet file can always be rebuilt from it.
+The lake processor writes raw NDJSON by arrival hour,
+``events/arrived=<YYYY-MM-DD-HH>/<digest>.ndjson.gz``; the tables are by store day,
+``parquet/<table>/dt=<YYYY-MM-DD>/part-00000.parquet``. The raw NDJSON is the source of truth and
+is never changed or deleted: a Parquet file can always be rebuilt from it.
 
-Which days are compacted
-    Every day up to ``up_to`` (yesterday in the store's zone, for the nightly schedule) whose
-    NDJSON objects differ from those its Parquet file was built from: a day never compacted, or
-    one that received late events since. Each file records the SHA-256 of its sources (the sorted
-    ``key etag`` pairs) in its S3 metadata and in its Parquet metadata; a day is looked at only
-    when one of its NDJSON objects is newer than its file (less a margin longer than a run), and
-    rebuilt only when the digest differs. ``days`` rebuilds the given days whatever their state.
+An ordinary run (nightly) is incremental
+    It lists only the arrival hours since its last run (a watermark in
+    ``compaction/state.json``), reads the objects it has not merged yet, files their events
+    under (table, store day), and merges each touched day into its Parquet file: the file's rows
+    plus the events it does not hold yet (by ``event_id``). A late event for an old day arrives
+    in a new hour like any other, so it reaches its day. The watermark trails the run's start by
+    :data:`MARGIN` (longer than a lake invocation), so an object written while a run lists, in
+    an hour the run already passed, is still seen by the next one; the state remembers which
+    objects of those trailing hours were merged already.
+A rebuild (``days``)
+    Reads every raw object and rewrites the given days from the raw events alone, whatever their
+    files hold. It lists the whole ``events/`` prefix: a repair, not a nightly operation.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
-from backend.lake.parquet import MANIFEST_KEY, SOURCES_KEY, distinct_rows, to_parquet
-from backend.lake.schema import TABLE_OF_TYPE, TABLES, Table
+from backend.domain.calendar import store_day
+from backend.lake.parquet import read_rows, sorted_rows, to_parquet
+from backend.lake.schema import TABLE_OF_TYPE, TABLES, Table, to_row
+from backend.processing.lake import ARRIVED, EVENTS_PREFIX, arrival_hour
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 else:
     S3Client = Any
 
-EVENTS_PREFIX = "events/"
 PARQUET_PREFIX = "parquet/"
-S3_MANIFEST_KEY = "sources-sha256"
-# Longer than a run of the job (the jobs function times out after 5 minutes): an object written
-# while a file was being built, but after its listing, is newer than the file minus this.
-_RUN_MARGIN = timedelta(minutes=15)
+STATE_KEY = "compaction/state.json"
+# How far the watermark trails a run's start: far more than a lake invocation (30 s timeout)
+# takes from choosing its object's hour to writing it, and than clocks disagree.
+MARGIN = timedelta(hours=1)
+# S3 answers each request in tens of milliseconds: a few at a time keep a big backlog short.
+WORKERS = 8
+
+T = TypeVar("T")
+Progress = Callable[[Iterator[T], int], Iterable[T]]
+
+
+def _no_progress(items: Iterator[T], total: int) -> Iterable[T]:
+    return items
 
 
 def parquet_key(table: str, day: str) -> str:
@@ -49,24 +66,59 @@ def parquet_key(table: str, day: str) -> str:
     return f"{PARQUET_PREFIX}{table}/dt={day}/part-00000.parquet"
 
 
+def hour_of(key: str) -> str | None:
+    """The arrival hour of a raw object's key; None for a key of another layout.
+
+    >>> hour_of("events/arrived=2026-03-08-06/abc.ndjson.gz")
+    '2026-03-08-06'
+    >>> hour_of("events/type=order.placed/dt=2026-03-08/abc.ndjson.gz") is None
+    True
+    """
+    parts = key.split("/")
+    if len(parts) == 3 and parts[1].startswith(ARRIVED):
+        return parts[1].removeprefix(ARRIVED)
+    return None
+
+
+@dataclass
+class State:
+    """The watermark: arrival hours before ``from_hour`` are merged; of the hours since, the
+    objects in ``merged`` are. No state yet: everything is to be read."""
+
+    from_hour: str | None = None
+    merged: set[str] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, s3: S3Client, bucket: str) -> State:
+        try:
+            body = s3.get_object(Bucket=bucket, Key=STATE_KEY)["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return cls()
+        saved = json.loads(body)
+        return cls(saved["from_hour"], set(saved["merged"]))
+
+    def save(self, s3: S3Client, bucket: str) -> None:
+        body = json.dumps({"from_hour": self.from_hour, "merged": sorted(self.merged)}, indent=1)
+        s3.put_object(Bucket=bucket, Key=STATE_KEY, Body=body.encode(), ContentType="application/json")
+
+    def advanced(self, started: datetime, read: Collection[str]) -> State:
+        """The state after a run that began listing at ``started`` and merged ``read``."""
+        hour = arrival_hour(started - MARGIN)
+        kept = {key for key in self.merged | set(read) if (hour_of(key) or "") >= hour}
+        return State(hour, kept)
+
+
 @dataclass
 class Partition:
-    """One table's store day: its NDJSON objects (key -> ETag) and its Parquet file if any."""
+    """One table's store day and the raw events a run files under it."""
 
     table: Table
     day: str
-    sources: dict[str, str] = field(default_factory=dict)
-    newest_source: datetime | None = None
-    parquet_written: datetime | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def key(self) -> str:
         return parquet_key(self.table.name, self.day)
-
-    @property
-    def digest(self) -> str:
-        listing = "\n".join(f"{key} {etag}" for key, etag in sorted(self.sources.items()))
-        return hashlib.sha256(listing.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -74,137 +126,122 @@ class Compacted:
     table: str
     day: str
     rows: int
-    sources: int
+    written: bool
 
 
-def _objects(s3: S3Client, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        yield from page.get("Contents", [])
+def _listing(s3: S3Client, bucket: str, prefix: str, start_after: str = "") -> Iterator[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, StartAfter=start_after)
+    for page in pages:
+        for obj in page.get("Contents", []):
+            yield obj["Key"]
 
 
-def _partition_of(key: str) -> tuple[str, str] | None:
-    """``events/type=<type>/dt=<day>/<name>`` -> (type, day); None for anything else."""
-    parts = key.split("/")
-    if len(parts) != 4 or not parts[1].startswith("type=") or not parts[2].startswith("dt="):
-        return None
-    return parts[1].removeprefix("type="), parts[2].removeprefix("dt=")
+def new_objects(s3: S3Client, bucket: str, state: State) -> list[str]:
+    """The raw objects not merged yet: the arrival hours from the watermark on (every raw
+    object, older layouts included, when there is no watermark yet)."""
+    if state.from_hour is None:
+        listed = _listing(s3, bucket, EVENTS_PREFIX)
+    else:
+        # Keys sort by hour: everything after "events/arrived=<hour>" is that hour or later.
+        listed = _listing(s3, bucket, EVENTS_PREFIX + ARRIVED, f"{EVENTS_PREFIX}{ARRIVED}{state.from_hour}")
+    return [key for key in listed if key.endswith(".ndjson.gz") and key not in state.merged]
 
 
-def partitions(s3: S3Client, bucket: str) -> list[Partition]:
-    """Every (table, day) that has NDJSON, with what the bucket says about its Parquet file."""
+def _events(s3: S3Client, bucket: str, key: str) -> list[dict[str, Any]]:
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return [json.loads(line) for line in gzip.decompress(body).decode().splitlines() if line.strip()]
+
+
+def file_by_day(
+    events: Iterable[Mapping[str, Any]], zone: ZoneInfo, days: Collection[str] | None = None
+) -> list[Partition]:
+    """The events under their table and store day (only ``days``, when given)."""
     found: dict[tuple[str, str], Partition] = {}
-    for event_type, table in TABLE_OF_TYPE.items():
-        for obj in _objects(s3, bucket, f"{EVENTS_PREFIX}type={event_type}/"):
-            where = _partition_of(obj["Key"])
-            if where is None:
-                continue
-            part = found.setdefault((table.name, where[1]), Partition(table, where[1]))
-            part.sources[obj["Key"]] = obj["ETag"]
-            if part.newest_source is None or obj["LastModified"] > part.newest_source:
-                part.newest_source = obj["LastModified"]
-    for obj in _objects(s3, bucket, PARQUET_PREFIX):
-        parts = obj["Key"].split("/")
-        if len(parts) == 4 and parts[2].startswith("dt=") and (parts[1], parts[2][3:]) in found:
-            found[(parts[1], parts[2][3:])].parquet_written = obj["LastModified"]
+    for event in events:
+        table = TABLE_OF_TYPE[event["type"]]
+        day = store_day(datetime.fromisoformat(event["occurred_at"]), zone).isoformat()
+        if days is not None and day not in days:
+            continue
+        found.setdefault((table.name, day), Partition(table, day)).events.append(dict(event))
     return sorted(found.values(), key=lambda p: (p.day, p.table.name))
 
 
-def _stale(s3: S3Client, bucket: str, part: Partition) -> bool:
-    if part.parquet_written is None:
-        return True
-    assert part.newest_source is not None
-    if part.newest_source < part.parquet_written - _RUN_MARGIN:
-        return False
-    head = s3.head_object(Bucket=bucket, Key=part.key)
-    return bool(head.get("Metadata", {}).get(S3_MANIFEST_KEY) != part.digest)
+def _existing_rows(s3: S3Client, bucket: str, key: str) -> list[dict[str, Any]]:
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return []
+    return read_rows(body)
 
 
-def plan(
-    s3: S3Client, bucket: str, *, up_to: date, days: Collection[date] | None = None
-) -> tuple[list[Partition], int]:
-    """The partitions to (re)build and how many were found up to date.
-
-    Parameters
-    ----------
-    up_to
-        The last day considered when ``days`` is not given.
-    days
-        Rebuild exactly these days (every table that has NDJSON on them), stale or not.
-    """
-    wanted = {d.isoformat() for d in days} if days is not None else None
-    todo: list[Partition] = []
-    current = 0
-    for part in partitions(s3, bucket):
-        if wanted is not None:
-            if part.day in wanted:
-                todo.append(part)
-        elif part.day <= up_to.isoformat():
-            if _stale(s3, bucket, part):
-                todo.append(part)
-            else:
-                current += 1
-    return todo, current
-
-
-def _events(s3: S3Client, bucket: str, key: str) -> Iterator[dict[str, Any]]:
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    for line in gzip.decompress(body).decode().splitlines():
-        if line.strip():
-            yield json.loads(line)
-
-
-def compact(s3: S3Client, bucket: str, part: Partition) -> Compacted:
-    """Build and write one partition's Parquet file from its NDJSON objects.
-
-    The objects are read in key order and the rows de-duplicated by ``event_id``: the lake is
-    written at least once, so a redelivered event may sit in two objects.
-    """
-    events = (event for key in sorted(part.sources) for event in _events(s3, bucket, key))
-    rows = distinct_rows(events)
-    digest = part.digest
-    body = to_parquet(
-        part.table,
-        rows,
-        {MANIFEST_KEY: digest, SOURCES_KEY: "\n".join(sorted(part.sources))},
-    )
+def compact(s3: S3Client, bucket: str, part: Partition, *, merge: bool) -> Compacted:
+    """Write one partition's Parquet file: its file's rows (when ``merge``) and its events, each
+    ``event_id`` once. A merge that adds nothing writes nothing."""
+    rows = {row["event_id"]: row for row in (_existing_rows(s3, bucket, part.key) if merge else [])}
+    before = len(rows)
+    for event in part.events:
+        if event["event_id"] not in rows:
+            rows[event["event_id"]] = to_row(event)
+    if merge and len(rows) == before:
+        return Compacted(part.table.name, part.day, before, written=False)
     s3.put_object(
         Bucket=bucket,
         Key=part.key,
-        Body=body,
+        Body=to_parquet(part.table, sorted_rows(rows.values()), {}),
         ContentType="application/vnd.apache.parquet",
-        Metadata={S3_MANIFEST_KEY: digest},
     )
-    return Compacted(part.table.name, part.day, len(rows), len(part.sources))
+    return Compacted(part.table.name, part.day, len(rows), written=True)
 
 
 def run(
     s3: S3Client,
     bucket: str,
     *,
-    up_to: date,
+    zone: ZoneInfo,
+    now: datetime,
     days: Collection[date] | None = None,
-    progress: Callable[[list[Partition]], Iterator[Partition]] = iter,
+    progress: Progress[Compacted] = _no_progress,
 ) -> dict[str, Any]:
-    """Plan, then compact each partition; ``progress`` wraps the loop (tqdm from the CLI).
+    """Merge what arrived since the last run, or rebuild ``days`` from every raw object.
+
+    ``now`` is when the listing starts (the watermark follows it); ``progress`` wraps the
+    partitions as they are written (tqdm from the CLI).
 
     Returns
     -------
     dict
-        ``compacted`` (files written), ``rows``, ``up_to_date`` (files left as they were),
-        ``days`` (the first and last day written, if any).
+        ``objects`` (raw objects read), ``compacted`` (files written), ``rows`` (rows in the
+        files written, per table), ``up_to_date`` (days touched whose file held every event
+        already), ``days`` (the first and last day written, if any).
     """
-    todo, current = plan(s3, bucket, up_to=up_to, days=days)
-    done = [compact(s3, bucket, part) for part in progress(todo)]
+    state = State.load(s3, bucket)
+    if days is None:
+        keys = new_objects(s3, bucket, state)
+        wanted = None
+    else:
+        keys = [key for key in _listing(s3, bucket, EVENTS_PREFIX) if key.endswith(".ndjson.gz")]
+        wanted = {d.isoformat() for d in days}
+    with ThreadPoolExecutor(WORKERS) as pool:
+        events = (event for batch in pool.map(lambda key: _events(s3, bucket, key), keys) for event in batch)
+        todo = file_by_day(events, zone, wanted)
+        # One listing says which days have a file already: a new day costs a PUT, not a GET too.
+        files = set(_listing(s3, bucket, PARQUET_PREFIX)) if days is None and todo else set()
+        results = pool.map(lambda part: compact(s3, bucket, part, merge=part.key in files), todo)
+        done = list(progress(results, len(todo)))
+    if days is None:
+        state.advanced(now, keys).save(s3, bucket)
+    written = [item for item in done if item.written]
     by_table: dict[str, int] = defaultdict(int)
-    for item in done:
+    for item in written:
         by_table[item.table] += item.rows
-    written = sorted({item.day for item in done})
+    written_days = sorted({item.day for item in written})
     return {
-        "compacted": len(done),
+        "objects": len(keys),
+        "compacted": len(written),
         "rows": dict(sorted(by_table.items())),
-        "up_to_date": current,
-        "days": [written[0], written[-1]] if written else [],
+        "up_to_date": len(done) - len(written),
+        "days": [written_days[0], written_days[-1]] if written_days else [],
     }
 
 
-__all__ = ["TABLES", "Compacted", "Partition", "compact", "parquet_key", "partitions", "plan", "run"]
+__all__ = ["TABLES", "Compacted", "Partition", "State", "compact", "file_by_day", "parquet_key", "run"]

@@ -1,10 +1,11 @@
 """The lake-compaction job and ``storepulse lake query``, against the local stack's moto S3.
 
 Given a shuffled, partly duplicated history written to the lake by the real lake processor
-(one NDJSON object per batch, so a redelivered event sits in two objects), when the
-``lake-compaction`` job runs, then each table's Parquet files hold each event once and the
-money adds up to the oracle's figures to the cent; a second run writes nothing, a forced
-rebuild writes the same bytes, and late NDJSON on a compacted day rebuilds that day only.
+(one NDJSON object per batch under its arrival hour, so a redelivered event sits in two
+objects), when the ``lake-compaction`` job runs, then each table's Parquet files hold each event
+once, under its store day, and the money adds up to the oracle's figures to the cent; a second
+run reads and writes nothing, a forced rebuild writes the same bytes, a late event for a
+compacted day rewrites that day only, and a run lists only the hours since its watermark.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import random
 import uuid
 from collections import Counter
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from backend.adapters.batch import Parsed
 from backend.domain.events import parse_event
 from backend.handlers import jobs
 from backend.lake.schema import TABLE_OF_TYPE, TABLES
-from backend.processing import lake
+from backend.processing import compaction, lake
 from backend.settings import get_settings
 from tests import oracle, pipeline
 from tests.histories import small_history
@@ -38,8 +39,14 @@ TZ = "America/New_York"
 TABLE_OF = {event_type: table.name for event_type, table in TABLE_OF_TYPE.items()}
 
 
-def _write_lake(s3: Any, events: list[dict[str, Any]], rng: random.Random) -> None:
-    """What the lake processor does with batches of random sizes (fresh message ids)."""
+# When the history arrives; the test never reads the wall clock.
+ARRIVED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def _write_lake(
+    s3: Any, events: list[dict[str, Any]], rng: random.Random, arrived: datetime = ARRIVED
+) -> None:
+    """What the lake processor does with batches of random sizes, a minute apart."""
     settings = get_settings()
     start = 0
     while start < len(events):
@@ -49,7 +56,8 @@ def _write_lake(s3: Any, events: list[dict[str, Any]], rng: random.Random) -> No
             Parsed(str(uuid.uuid4()), parse_event(e, currency=settings.store_currency, inbound=False))
             for e in batch
         ]
-        lake.apply(s3, bucket=BUCKET, zone=settings.zone, items=items)
+        lake.apply(s3, bucket=BUCKET, items=items, now=arrived)
+        arrived += timedelta(minutes=1)
         start += size
 
 
@@ -58,8 +66,12 @@ def oracle_day(event: dict[str, Any]) -> str:
     return datetime.fromisoformat(event["occurred_at"]).astimezone(ZoneInfo(TZ)).date().isoformat()
 
 
-def _compact(**options: Any) -> dict[str, Any]:
-    return jobs.handler({"job": "lake-compaction", **options}, pipeline.context("jobs"))
+def _compact(
+    s3: Any, now: datetime = ARRIVED + timedelta(hours=3), days: list[str] | None = None
+) -> dict[str, Any]:
+    """The job's run at ``now`` (the jobs handler's own clock is the wall clock's)."""
+    chosen = None if days is None else [date.fromisoformat(day) for day in days]
+    return compaction.run(s3, BUCKET, zone=ZoneInfo(TZ), now=now, days=chosen)
 
 
 def _parquet(s3: Any) -> dict[str, dict[str, Any]]:
@@ -96,14 +108,20 @@ def test_compaction_keeps_each_event_once_and_the_money_exact(
     stack: Any, lake_written: list[dict[str, Any]]
 ) -> None:
     s3 = stack.client("s3")
-    # When the nightly job runs
-    result = _compact()
+    # Given the raw lake holds a few objects per batch, by arrival hour, not by store day
+    raw = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="events/")["Contents"]]
+    assert {k.split("/")[1] for k in raw} == {"arrived=2026-01-05-09"}
+    assert len(raw) < len(lake_written) / 5
 
-    # Then every table/day with NDJSON got one file at the agreed place
+    # When the nightly job runs
+    result = _compact(s3)
+
+    # Then every table/day with events got one file at the agreed place
     files = _parquet(s3)
     days = {(TABLE_OF[e["type"]], oracle_day(e)) for e in lake_written}
     assert set(files) == {f"parquet/{t}/dt={d}/part-00000.parquet" for t, d in days}
     assert result["compacted"] == len(days) and result["up_to_date"] == 0
+    assert result["objects"] == len(raw)
 
     # And each event is there once, in the table of its type and the file of its store day
     distinct = {e["event_id"]: e for e in lake_written}
@@ -139,28 +157,30 @@ def test_compaction_is_idempotent_and_late_ndjson_rebuilds_its_day(
     stack: Any, lake_written: list[dict[str, Any]]
 ) -> None:
     s3 = stack.client("s3")
-    _compact()
+    _compact(s3)
     before = _parquet(s3)
 
-    # When it runs again, nothing has changed: nothing is written
-    again = _compact()
-    assert again["compacted"] == 0 and again["up_to_date"] == len(before)
-    # And a forced rebuild of every day writes byte-identical files
+    # When it runs again, nothing has arrived: nothing is read or written
+    again = _compact(s3, ARRIVED + timedelta(hours=4))
+    assert again["objects"] == 0 and again["compacted"] == 0
+    # And a forced rebuild of every day from the raw objects writes byte-identical files
     days = sorted({key.split("/")[2][3:] for key in before})
-    forced = _compact(days=days)
+    forced = _compact(s3, days=days)
     assert forced["compacted"] == len(before)
     assert {k: f["etag"] for k, f in _parquet(s3).items()} == {k: f["etag"] for k, f in before.items()}
 
-    # When a late order (and a redelivery of an old one) lands on an already compacted day
+    # When a late order (and a redelivery of an old one) arrives for an already compacted day
     old = next(e for e in lake_written if e["type"] == "order.placed")
     late = json.loads(json.dumps(old))
     late["event_id"] = "late-order-1"
     late["data"]["order_id"] = "late-order-1"
-    _write_lake(s3, [late, old], random.Random(1))
-    result = _compact()
+    _write_lake(s3, [late, old], random.Random(1), arrived=ARRIVED + timedelta(hours=5))
+    result = _compact(s3, ARRIVED + timedelta(hours=6))
 
-    # Then that day's orders file alone is rebuilt, with the late order once and the old one once
+    # Then the run reads that object alone and rewrites that day's orders file alone, with the
+    # late order once and the old one once
     key = f"parquet/orders/dt={oracle_day(old)}/part-00000.parquet"
+    assert result["objects"] == 1
     assert result["compacted"] == 1 and result["days"] == [oracle_day(old)] * 2
     after = _parquet(s3)
     ids = [r["event_id"] for r in after[key]["rows"]]
@@ -169,9 +189,37 @@ def test_compaction_is_idempotent_and_late_ndjson_rebuilds_its_day(
     assert {k: f["etag"] for k, f in after.items() if k != key} == {
         k: f["etag"] for k, f in before.items() if k != key
     }
+    # And the merged file is the file a rebuild from the raw lake would write, byte for byte
+    rebuilt = _compact(s3, days=[oracle_day(old)])
+    assert rebuilt["compacted"] >= 1 and _parquet(s3)[key]["etag"] == after[key]["etag"]
     # And the raw NDJSON is kept: the source of truth is never deleted
     raw = s3.list_objects_v2(Bucket=BUCKET, Prefix="events/")["KeyCount"]
     assert raw > 0
+
+
+def test_a_run_lists_only_the_hours_since_its_watermark(
+    stack: Any, lake_written: list[dict[str, Any]]
+) -> None:
+    s3 = stack.client("s3")
+    # Given a run at 12:00 (its watermark trails it by an hour: 11:00)
+    _compact(s3, ARRIVED + timedelta(hours=3))
+    order = next(e for e in lake_written if e["type"] == "order.placed")
+
+    # When an object lands in an hour before the watermark (which a lake invocation, 30 s long,
+    # cannot do) and another, written while that run was listing, in its trailing hour
+    hidden, straggler = (json.loads(json.dumps(order)) for _ in range(2))
+    hidden["event_id"] = hidden["data"]["order_id"] = "before-watermark"
+    straggler["event_id"] = straggler["data"]["order_id"] = "straggler"
+    _write_lake(s3, [hidden], random.Random(2), arrived=ARRIVED + timedelta(hours=1))
+    _write_lake(s3, [straggler], random.Random(3), arrived=ARRIVED + timedelta(hours=2, minutes=59))
+    result = _compact(s3, ARRIVED + timedelta(hours=27))
+
+    # Then the next run reads the straggler and nothing older than its watermark
+    assert result["objects"] == 1 and result["compacted"] == 1
+    ids = {r["event_id"] for r in _rows(_parquet(s3), "orders")}
+    assert "straggler" in ids and "before-watermark" not in ids
+    # And the run after that has nothing to read
+    assert _compact(s3, ARRIVED + timedelta(hours=51))["objects"] == 0
 
 
 def test_lake_query_through_the_cli(
@@ -183,7 +231,12 @@ def test_lake_query_through_the_cli(
 ) -> None:
     monkeypatch.setenv("STOREPULSE_LAKE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("STOREPULSE_TARGET", "local")
-    _compact()
+    # The nightly job, through the jobs function
+    result = jobs.handler({"job": "lake-compaction"}, pipeline.context("jobs"))
+    assert result["compacted"] > 0 and result["objects"] > 0
+    # And `storepulse lake compact` right after finds nothing new
+    assert cli.main(["lake", "compact"]) == 0
+    assert json.loads(capsys.readouterr().out)["objects"] == 0
     figures = oracle.summary(lake_written, date(2000, 1, 1), date(2100, 1, 1), tz=TZ)
 
     # When a user asks the lake for gross sales and refunds by SQL
@@ -221,3 +274,11 @@ def test_lake_query_through_the_cli(
     assert cli.main(["lake", "query", "SELECT nope FROM orders"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "nope" in err
+
+    # When the SQL reaches outside the lake, it is refused in words and reads nothing
+    assert cli.main(["lake", "query", "SELECT * FROM read_text('/etc/passwd')"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "root:" not in err and "disabled by configuration" in err
+    assert cli.main(["lake", "query", f"COPY orders TO '{tmp_path}/orders.csv'"]) == 1
+    assert "COPY statements are refused" in capsys.readouterr().err
+    assert not (tmp_path / "orders.csv").exists()

@@ -193,3 +193,41 @@ def test_storepulse_stack_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     assert "Traceback" not in stderr
     assert (tmp_path / "data" / "snapshot.jsonl.gz").exists()
     assert not port_in_use(aws_port) and not port_in_use(api_port)
+
+
+def test_the_aws_endpoint_refuses_web_pages_and_serves_sdks(stack: StackFixture) -> None:
+    endpoint = stack.endpoint_url
+    # Given a page on another origin asking the browser for a preflight
+    preflight = requests.options(
+        f"{endpoint}/",
+        headers={
+            "Origin": "http://evil.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-amz-target,content-type",
+        },
+        timeout=10,
+    )
+    # Then the endpoint refuses it, and grants no CORS access
+    assert preflight.status_code == 403
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+    # And a request carrying that origin (a form post, a no-cors fetch) does nothing
+    queue_name = "storepulse-cors-probe"
+    attack = requests.post(
+        f"{endpoint}/",
+        data={"Action": "CreateQueue", "QueueName": queue_name},
+        headers={"Origin": "http://evil.example"},
+        timeout=10,
+    )
+    assert attack.status_code == 403
+    # And so does a page that rebinds its own DNS name to this machine
+    rebound = requests.post(
+        f"{endpoint}/",
+        data={"Action": "CreateQueue", "QueueName": queue_name},
+        headers={"Host": "evil.example"},
+        timeout=10,
+    )
+    assert rebound.status_code == 403
+    # While boto3, which sends no Origin, works as before
+    sqs = stack.client("sqs")
+    names = [url.rsplit("/", 1)[-1] for url in sqs.list_queues().get("QueueUrls", [])]
+    assert "storepulse-orders" in names and queue_name not in names

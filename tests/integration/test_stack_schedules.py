@@ -19,6 +19,17 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def test_a_wall_time_skipped_by_dst_fires_when_the_clock_jumps() -> None:
+    # 02:30 does not exist in New York on 2025-03-09: it fires at 03:00 EDT (07:00 UTC), once
+    nightly = parse_schedule("cron(30 2 * * ? *)", NEW_YORK)
+    assert nightly.next_after(_at("2025-03-08T12:00:00+00:00")) == _at("2025-03-09T07:00:00+00:00")
+    # 01:30 happens twice on 2025-11-02: it fires at the first (EDT, 05:30 UTC) only
+    repeated = parse_schedule("cron(30 1 * * ? *)", NEW_YORK)
+    first = repeated.next_after(_at("2025-11-02T00:00:00+00:00"))
+    assert first == _at("2025-11-02T05:30:00+00:00")
+    assert repeated.next_after(first) == _at("2025-11-03T06:30:00+00:00")
+
+
 def test_rate_counts_from_its_anchor() -> None:
     schedule = parse_schedule("rate(15 minutes)", UTC_ZONE, anchor=_at("2025-01-01T00:00:00+00:00"))
     assert schedule.next_after(_at("2025-01-01T00:00:00+00:00")) == _at("2025-01-01T00:15:00+00:00")
@@ -49,8 +60,9 @@ def test_weekly_cron_runs_on_mondays() -> None:
         ("cron(0 0 L * ? *)", "2025-02-01T00:00:00", "2025-02-28T00:00:00"),
         ("cron(0 0 ? * 6L *)", "2025-01-01T00:00:00", "2025-01-31T00:00:00"),
         ("cron(0 0 ? * MON#2 *)", "2025-01-01T00:00:00", "2025-01-13T00:00:00"),
-        ("cron(0 0 15W * ? *)", "2025-03-01T00:00:00", "2025-03-14T00:00:00"),
         ("cron(30 8 1 JAN,JUL ? 2026)", "2025-01-01T00:00:00", "2026-01-01T08:30:00"),
+        ("cron(0 9 ? * MON-FRI *)", "2025-01-03T09:00:00", "2025-01-06T09:00:00"),
+        ("cron(0 9 ? * 1,7 *)", "2025-01-01T00:00:00", "2025-01-04T09:00:00"),
     ],
 )
 def test_cron_fields(expression: str, after: str, expected: str) -> None:
@@ -66,7 +78,10 @@ def test_cron_fields(expression: str, after: str, expected: str) -> None:
         ("rate(0 hours)", "at least 1"),
         ("cron(0 7 * * * *)", "exactly one"),
         ("cron(0 7 * *)", "6-field"),
-        ("cron(0 25 * * ? *)", "outside 0-23"),
+        ("cron(0 25 * * ? *)", "the hours field is not valid"),
+        ("cron(0 0 15W * ? *)", "day-of-month field is not valid"),
+        ("cron(0 0 ? * 8 *)", "day-of-week '8' is not 1-7"),
+        ("cron(0 0 1 * ? 1969)", "outside 1970-2199"),
         ("every day", "neither"),
     ],
 )

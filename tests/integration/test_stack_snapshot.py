@@ -1,4 +1,5 @@
-"""The local store survives a restart: snapshot at shutdown (and periodically), restore at start.
+"""The local store survives a restart, a Ctrl-C and a kill -9: the journal of what was
+acknowledged, point-in-time snapshots at shutdown and periodically, restore and replay at start.
 
 Each test runs stacks of its own on one data directory, each with a fresh moto server, so that
 what comes back can only have come from the snapshot.
@@ -8,20 +9,29 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import stat
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
-from backend.local import LocalStack, StackOptions, free_port
+from backend.local import LocalStack, StackError, StackOptions, free_port
+from backend.local.journal import JOURNAL_FILE
 from backend.local.snapshot import SNAPSHOT_FILE
 
 
 def _options(data_dir: Path, **overrides: Any) -> StackOptions:
-    settings: dict[str, Any] = {"snapshot_interval": None, "run_schedules": False, **overrides}
+    settings: dict[str, Any] = {
+        "snapshot_interval": None,
+        "run_schedules": False,
+        "batching_window_seconds": 0.2,
+        "visibility_timeout": 2,
+        **overrides,
+    }
     return StackOptions.from_environment(
         {}, data_dir=data_dir, api_port=free_port(), aws_port=free_port(), **settings
     )
@@ -145,3 +155,131 @@ def test_a_periodic_snapshot_follows_activity(data_dir: Path) -> None:
         assert {"kind": "item", "table": "storepulse-ingest", "item": {"event_id": {"S": "p1"}}} in records
     finally:
         stack.stop(drain_timeout=1)
+
+
+def _order(n: int, day: str = "2025-06-02") -> dict[str, Any]:
+    return {
+        "event_id": f"kill-{n}",
+        "type": "order.placed",
+        "occurred_at": f"{day}T12:00:00Z",
+        "data": {
+            "order_id": f"K-{n}",
+            "customer_id": f"C-{n % 4}",
+            "lines": [{"sku": "MUG", "quantity": 1, "unit_price": "10.00"}],
+            "currency": "USD",
+        },
+    }
+
+
+def _post(stack: LocalStack, events: list[dict[str, Any]]) -> requests.Response:
+    assert stack.keys is not None
+    return requests.post(
+        f"{stack.api_url}/v1/events",
+        json={"events": events},
+        headers={"x-api-key": stack.keys.ingest_key},
+        timeout=30,
+    )
+
+
+def _orders_counted(stack: LocalStack, day: str = "2025-06-02") -> tuple[int, str]:
+    assert stack.keys is not None
+    summary = requests.get(
+        f"{stack.api_url}/v1/metrics/summary",
+        params={"start": day, "end": day},
+        headers={"x-api-key": stack.keys.read_key},
+        timeout=10,
+    ).json()["current"]
+    return summary["orders"], summary["gross_sales"]
+
+
+def test_what_was_acknowledged_survives_a_kill_9_and_the_data_dir_is_locked(data_dir: Path) -> None:
+    # Given a stack that has acknowledged 30 orders, and no snapshot taken since
+    first = LocalStack(_options(data_dir)).start()
+    try:
+        for start in range(0, 30, 10):
+            response = _post(first, [_order(n) for n in range(start, start + 10)])
+            assert response.status_code == 202, response.text
+        # And a second stack on the same data directory is refused, naming the first
+        second_try = LocalStack(_options(data_dir))
+        with pytest.raises(StackError, match=f"in use by the stack with pid {os.getpid()}"):
+            second_try.start()
+    finally:
+        # When the stack dies as under kill -9: moto and everything in memory is gone
+        first.crash()
+    assert not (data_dir / SNAPSHOT_FILE).exists()
+    journal = (data_dir / JOURNAL_FILE).read_text()
+    assert journal.count('"event_id":"kill-') == 30
+
+    # Then a new stack on the same directory counts every acknowledged order, once
+    second = LocalStack(_options(data_dir)).start()
+    try:
+        second.wait_idle(60)
+        assert _orders_counted(second) == (30, "300.00")
+        # And sending some again (a client that missed the answers) changes nothing
+        assert _post(second, [_order(n) for n in range(10)]).status_code == 202
+        second.wait_idle(30)
+        assert _orders_counted(second) == (30, "300.00")
+    finally:
+        second.stop()
+
+
+class Holding:
+    """A stand-in for the orders function that keeps its batch in flight until released."""
+
+    def __init__(self) -> None:
+        self.seen = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        self.seen.set()
+        self.release.wait(60)
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+
+
+def test_a_snapshot_is_one_instant_holding_messages_in_flight(data_dir: Path) -> None:
+    # Given an order acknowledged while the orders function holds its message in flight
+    holding = Holding()
+    first = LocalStack(_options(data_dir, handlers={"orders": holding})).start()
+    try:
+        assert _post(first, [_order(1)]).status_code == 202
+        assert holding.seen.wait(15)
+        # When a snapshot is taken while running, and then the stack dies as under kill -9
+        first.snapshot()
+        # the snapshot covers the journal, which starts afresh
+        assert (data_dir / JOURNAL_FILE).read_text() == ""
+    finally:
+        first.crash()
+        holding.release.set()
+
+    # Then the new stack delivers the message that was in flight (the ingest table, which
+    # remembers its event id, came back from the same instant)
+    second = LocalStack(_options(data_dir)).start()
+    try:
+        second.wait_idle(60)
+        assert _orders_counted(second) == (1, "10.00")
+        assert _post(second, [_order(1)]).json()["duplicates"] == 1
+    finally:
+        second.stop()
+
+
+def test_ctrl_c_does_not_wait_for_a_busy_function(data_dir: Path) -> None:
+    # Given the orders function busy with a batch that takes a minute
+    holding = Holding()
+    first = LocalStack(_options(data_dir, handlers={"orders": holding})).start()
+    try:
+        assert _post(first, [_order(2)]).status_code == 202
+        assert holding.seen.wait(15)
+        # When the stack stops (Ctrl-C)
+        started = time.monotonic()
+        first.stop()
+        stopped_in = time.monotonic() - started
+    finally:
+        holding.release.set()
+    # Then it stops within seconds, and the next start counts the order
+    assert stopped_in < 8, f"stop took {stopped_in:.1f} s"
+    second = LocalStack(_options(data_dir)).start()
+    try:
+        second.wait_idle(60)
+        assert _orders_counted(second) == (1, "10.00")
+    finally:
+        second.stop()

@@ -57,16 +57,21 @@ def test_without_inventory_there_is_no_low_stock_card() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "currency", "shown"),
+    ("value", "currency", "locale", "shown"),
     [
-        ("0", "USD", "$0.00"),
-        ("1234567.891", "USD", "$1,234,567.89"),
-        ("-5", "GBP", "-£5.00"),
-        ("7.1", "SEK", "7.10 SEK"),
+        ("0", "USD", "en_US", "$0.00"),
+        ("1234567.891", "USD", "en_US", "$1,234,567.89"),
+        ("-5", "GBP", "en_US", "-£5.00"),
+        ("7.1", "SEK", "en_US", "SEK7.10"),
+        # yen have no minor unit; half a yen rounds up, as the metrics do (Babel alone rounds
+        # half-even: 1,234)
+        ("1234.5", "JPY", "en_US", "¥1,235"),
+        ("1234.5", "EUR", "de_DE", "1.234,50\xa0€"),
+        ("1234.5", "CHF", "de_CH", "CHF\xa01'234.50"),
     ],
 )
-def test_money_is_formatted_from_decimal_strings(value: str, currency: str, shown: str) -> None:
-    assert figures.money(value, currency) == shown
+def test_money_is_formatted_from_decimal_strings(value: str, currency: str, locale: str, shown: str) -> None:
+    assert figures.money(value, currency, locale) == shown
 
 
 def test_sales_trend_draws_net_sales_and_the_previous_period() -> None:

@@ -1,0 +1,241 @@
+"""Each fix of ``backend.local.moto_main`` against moto's own behaviour.
+
+The local stack's moto server patches moto 5.2.5 in five places (module docstring there). Each
+test here shows the behaviour the patch works around with moto as it ships (``unpatched``), and
+that the patched moto no longer has it while answering the same (``patched``). moto 5.2.6, the
+newest release on 2026-12-06, still has every one of these behaviours (its DynamoDB and SQS
+models differ from 5.2.5's only in backup listing and number sizes), so the fixes stay.
+
+moto runs in this process (``mock_aws``): the patches replace class attributes, and the
+``patched`` fixture puts moto's own back after each test.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from backend.local import moto_main
+
+
+def test_the_fixes_are_for_the_pinned_moto() -> None:
+    # A new moto runs unpatched (with a warning): check each behaviour below again, then move
+    # PATCHED_MOTO_VERSION, or drop the fixes it made unnecessary.
+    import moto
+
+    assert moto.__version__ == moto_main.PATCHED_MOTO_VERSION
+
+
+def _patched_attributes() -> list[tuple[Any, str]]:
+    """Every (owner, attribute) that ``patch_moto`` replaces."""
+    from moto import backends
+    from moto.dynamodb import responses as dynamodb_responses
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.responses import DynamoResult
+    from moto.sqs.models import Queue, SQSBackend
+
+    return [
+        (DynamoDBBackend, "transact_write_items"),
+        (DynamoResult, "execute_result"),
+        (dynamodb_responses, "dynamo_to_dict"),
+        (DynamoType, "size"),
+        (SQSBackend, "is_message_valid_based_on_retention_period"),
+        (SQSBackend, "send_message"),
+        *[(Queue, name) for name in moto_main._COUNTS],
+        (backends, "list_of_moto_modules"),
+    ]
+
+
+@pytest.fixture(params=["unpatched", "patched"])
+def moto_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto as it ships, then moto as the local stack runs it; moto's own restored after."""
+    for owner, name in _patched_attributes():
+        monkeypatch.setattr(owner, name, inspect.getattr_static(owner, name))
+    if request.param == "patched":
+        assert moto_main.patch_moto()
+    with mock_aws():
+        yield request.param
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[Any]:
+    """Record the first argument of each call of ``owner.name`` (a function attribute)."""
+    calls: list[Any] = []
+    original: Callable[..., Any] = getattr(owner, name)
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0] if args else None)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+    return calls
+
+
+def _set_n(pk: str, value: str) -> dict[str, Any]:
+    return {
+        "TableName": "t",
+        "Key": {"pk": {"S": pk}},
+        "UpdateExpression": "SET n = :v",
+        "ExpressionAttributeValues": {":v": {"N": value}},
+    }
+
+
+def _table(items: int = 0) -> Any:
+    dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
+    table = dynamodb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    with table.batch_writer() as batch:
+        for i in range(items):
+            batch.put_item(Item={"pk": f"item-{i}", "n": i})
+    return table
+
+
+def test_a_transaction_copies_what_it_touches_not_the_table(
+    moto_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a table of 300 items
+    table = _table(300)
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    whole_table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].tables["t"]
+    copied = _spy(monkeypatch, copy, "deepcopy")
+    # When a transaction of two updates is cancelled by its second condition
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(
+            TransactItems=[
+                {"Update": _set_n("item-1", "-1")},
+                {"Update": {**_set_n("item-2", "-2"), "ConditionExpression": "attribute_not_exists(pk)"}},
+            ]
+        )
+    # Then nothing changed, as in AWS, either way
+    assert table.get_item(Key={"pk": "item-1"})["Item"]["n"] == Decimal(1)
+    # but moto as it ships copied the whole table once per item of the transaction (the cost
+    # grows with the store), the patched moto only the items the transaction touched
+    assert sum(c is whole_table for c in copied) == (2 if moto_kind == "unpatched" else 0)
+
+
+def test_sending_and_receiving_do_not_count_the_queue(
+    moto_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.sqs.models import Queue
+
+    # Given a queue with 50 messages, and a count of how often moto counts its messages
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    for i in range(5):
+        batch = [{"Id": str(j), "MessageBody": f"{i}-{j}"} for j in range(10)]
+        sqs.send_message_batch(QueueUrl=url, Entries=batch)
+    scanning = Queue.__dict__["messages"]  # a property: a pass over every message of the queue
+    scans: list[Any] = []
+
+    def scanned(queue: Any) -> Any:
+        scans.append(queue)
+        return scanning.fget(queue)
+
+    monkeypatch.setattr(Queue, "messages", property(scanned))
+    # When ten more are sent
+    entries = [{"Id": str(j), "MessageBody": "x"} for j in range(10)]
+    sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    scans_sending = len(scans)
+    # and ten received
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    scans_receiving = len(scans) - scans_sending
+    # Then the messages are the same either way, but moto as it ships scanned the queue for each
+    # message sent and received (to count it, for attributes nobody asked for); the patched moto
+    # not while sending, and once to receive
+    assert len(received) == 10
+    if moto_kind == "unpatched":
+        assert scans_sending >= 10 and scans_receiving >= 10
+    else:
+        assert scans_sending == 0 and scans_receiving <= 2
+    # and the queue's attributes still count, when asked for
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "50"
+
+
+def test_reads_answer_the_same_without_moto_s_generic_serializer(
+    moto_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an item of every plain attribute type, big sets included
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    _table()
+    item: dict[str, Any] = {
+        "pk": {"S": "k"},
+        "s": {"S": "text é"},
+        "n": {"N": "12.50"},
+        "flag": {"BOOL": True},
+        "none": {"NULL": True},
+        "ids": {"SS": [f"customer-{i}" for i in range(500)]},
+        "numbers": {"NS": ["1", "2.5", "-3"]},
+        "list": {"L": [{"S": "a"}, {"N": "1"}]},
+        "map": {"M": {"inner": {"SS": ["x", "y"]}}},
+    }
+    client.put_item(TableName="t", Item=item)
+    from moto.core import responses as core_responses
+
+    serialized = _spy(monkeypatch, core_responses, "XFormedAttributePicker")
+    # When it is read by GetItem
+    got = client.get_item(TableName="t", Key={"pk": {"S": "k"}}, ConsistentRead=True)["Item"]
+    # Then it is the item written, either way
+    assert {name: _canonical(value) for name, value in got.items()} == {
+        name: _canonical(value) for name, value in item.items()
+    }
+    # but moto as it ships walked the answer through its model-driven serializer; the patched
+    # moto wrote the DynamoDB JSON it already had with json.dumps
+    assert len(serialized) == (1 if moto_kind == "unpatched" else 0)
+
+
+def test_a_set_is_measured_without_an_object_per_member(
+    moto_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    # Given a string set of 500 customer ids and a number set
+    ids = DynamoType({"SS": [f"customer-{i}" for i in range(500)] + ["é"]})
+    numbers = DynamoType({"NS": ["1", "22", "-3.5"]})
+    made = _spy(monkeypatch, DynamoType, "__init__")
+    # When moto measures them (it does for every item read and written)
+    sizes = ids.size(), numbers.size()
+    # Then the sizes are DynamoDB's either way (UTF-8 bytes of the members; digits of numbers)
+    assert sizes == (sum(len(f"customer-{i}") for i in range(500)) + 2, 1 + 2 + 4)
+    # but moto as it ships made an object per member to measure it, the patched moto none
+    assert len(made) >= 500 if moto_kind == "unpatched" else made == []
+
+
+def _canonical(value: dict[str, Any]) -> Any:
+    (kind, inner), = value.items()
+    if kind in ("SS", "NS"):
+        return kind, sorted(inner)
+    if kind == "L":
+        return kind, [_canonical(v) for v in inner]
+    if kind == "M":
+        return kind, {k: _canonical(v) for k, v in inner.items()}
+    return kind, inner
+
+
+def test_moto_s_service_folders_are_listed_once(moto_kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from moto import backends
+
+    # Given a count of directory listings
+    listed = _spy(monkeypatch, os, "listdir")
+    # When moto's dispatcher asks for its service folders three times (once per request)
+    modules = [tuple(backends.list_of_moto_modules()) for _ in range(3)]
+    # Then the answer is the same each time; moto as it ships lists its package directory each
+    # time, the patched moto never again
+    assert modules[0] == modules[1] == modules[2] and "dynamodb" in modules[0]
+    assert len(listed) == (3 if moto_kind == "unpatched" else 0)
