@@ -276,6 +276,6 @@ def test_throttling_computes_no_password_hash(shared: Any, monkeypatch: pytest.M
     for _ in range(5):
         guesser.post("/login", data={"username": "bob", "password": "x"})
     hashed: list[str] = []
-    monkeypatch.setattr(auth, "check_password_hash", lambda stored, given: hashed.append(given) or False)
+    monkeypatch.setattr(auth, "password_matches", lambda stored, given: hashed.append(given) or False)
     assert guesser.post("/login", data={"username": "bob", "password": "y"}).status_code == 429
     assert hashed == []
