@@ -154,16 +154,32 @@ def timed_lake(local: LocalStack, window: float = WINDOW_SECONDS) -> Iterator[La
 
 
 def import_history(
-    local: LocalStack, events: Sequence[Any], window: float = WINDOW_SECONDS, timeout: float = 600.0
+    local: LocalStack,
+    events: Sequence[Any],
+    window: float = WINDOW_SECONDS,
+    timeout: float = 600.0,
+    *,
+    paced: bool = False,
 ) -> LakeRun:
     """Send ``events`` through the ingest API in 500-event requests while the lake function
-    takes them in (timed), with the other processors held; return once the lake has them all."""
+    takes them in (timed), with the other processors held; return once the lake has them all.
+
+    ``paced``: each request waits until the lake has taken the previous one in, as a client
+    importing at the pace the pipeline keeps. moto's receive scans the whole queue, so an
+    unpaced import of thousands of one-event messages spends minutes in SQS, not in the lake.
+    """
     assert local.keys is not None
+    size = 500
     with held(local, HELD), timed_lake(local, window) as run:
-        sent = send(list(events), local.api_url, local.keys.ingest_key, batch_size=500, progress=False)
-        if sent["accepted"] != len(events):
-            raise RuntimeError(f"the ingest API did not accept the whole history: {sent}")
-        _wait_drained(local, local.pollers[LAKE].mapping.queue_url, timeout)
+        queue_url = local.pollers[LAKE].mapping.queue_url
+        for start in range(0, len(events), size if paced else len(events)):
+            chunk = list(events[start : start + (size if paced else len(events))])
+            sent = send(chunk, local.api_url, local.keys.ingest_key, batch_size=size, progress=False)
+            if sent["accepted"] != len(chunk):
+                raise RuntimeError(f"the ingest API did not accept the whole history: {sent}")
+            if paced:
+                _wait_drained(local, queue_url, timeout)
+        _wait_drained(local, queue_url, timeout)
     return run
 
 

@@ -61,6 +61,9 @@ def moto_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.setattr(owner, name, inspect.getattr_static(owner, name))
     if request.param == "patched":
         assert moto_main.patch_moto()
+    # A local stack started earlier in the session points every boto3 client of this process at
+    # its moto server (AWS_ENDPOINT_URL); mock_aws only answers requests to AWS's own endpoints.
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         yield request.param
 
@@ -216,7 +219,7 @@ def test_a_set_is_measured_without_an_object_per_member(
 
 
 def _canonical(value: dict[str, Any]) -> Any:
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind in ("SS", "NS"):
         return kind, sorted(inner)
     if kind == "L":
