@@ -49,8 +49,8 @@ from tests.figures import assert_same_figures
 from tests.processes import Running, clean_environment
 
 ROOT = Path(__file__).resolve().parents[1]
-INGEST_KEY = "chaos-ingest-key-0123456789"
-READ_KEY = "chaos-read-key-0123456789"
+INGEST_KEY = "chaos-ingest-key-0123456789abcdefghij"
+READ_KEY = "chaos-read-key-0123456789abcdefghijklm"
 END = date(2025, 6, 30)
 NOW = datetime(2025, 7, 1, 12, tzinfo=UTC)
 READY = "Ctrl-C stops it"

@@ -5,21 +5,39 @@ session cookie signed with ``STOREPULSE_DASH_SECRET``). Pages are redirected to 
 page; Dash's own requests (``/_dash-...``) get a 401 so the browser does not follow a redirect
 into JSON. With Cognito configured, the same page offers the user pool's hosted UI: the
 authorization-code flow, the code exchanged server-side, the user read from ``userInfo``.
+
+A session holds only while the server agrees (docs/security.md): it carries the user's session
+generation, which a sign-out increments (every copy of every cookie of that user ends), and a
+fingerprint of the password it was opened with (a new password ends them all). Wrong passwords
+are limited per user and per client address (:data:`MAX_WRONG_PER_MINUTE`); past the limit the
+answer is ``429`` with ``Retry-After``, before any password hash is computed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
+import posixpath
 import secrets
+import time
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from flask import Flask, redirect, render_template_string, request, session
 from werkzeug.wrappers import Response
 
+from dashboard.sessions import SignInState, state_for
 from dashboard.settings import DashSettings, get_settings, password_matches
+
+# Wrong passwords allowed per user name and per client address in one clock minute.
+MAX_WRONG_PER_MINUTE = 5
+clock: Callable[[], float] = time.time
+# Characters a browser drops from or reads into a URL (tabs, newlines), which must never reach a
+# Location header: "/\t/evil.com" is "//evil.com" to a browser.
+_NOT_IN_A_PATH = frozenset(chr(c) for c in range(0x21)) | {"\x7f", "\\"}
 
 PUBLIC_PATHS = ("/login", "/login/cognito", "/login/callback", "/_favicon.ico")
 PUBLIC_PREFIXES = ("/assets/",)
@@ -75,11 +93,33 @@ def _settings() -> DashSettings:
     return get_settings()
 
 
+def _state() -> SignInState:
+    settings = _settings()
+    return state_for(settings.sessions_table, settings.aws_endpoint)
+
+
 def _safe_next(target: str | None, prefix: str) -> str:
-    """Only a path of this dashboard: never another site (an open redirect)."""
-    if target and target.startswith(prefix) and not target.startswith("//") and "\\" not in target:
-        return target
-    return prefix
+    """``target`` when it is a path of this dashboard once normalised, else the dashboard's home:
+    never another site (an open redirect), never a character a header or a browser would twist.
+
+    Examples
+    --------
+    >>> _safe_next("/sales?start=2025-01-01", "/"), _safe_next("/\t/evil.com", "/")
+    ('/sales?start=2025-01-01', '/')
+    >>> _safe_next("/dev/./../evil", "/dev/"), _safe_next("/dev/inventory", "/dev/")
+    ('/dev/', '/dev/inventory')
+    """
+    if not target or any(ch in _NOT_IN_A_PATH for ch in target):
+        return prefix
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.fragment or not parts.path.startswith("/"):
+        return prefix
+    path = posixpath.normpath(parts.path)
+    if parts.path.endswith("/") and path != "/":
+        path += "/"
+    if path.startswith("//") or not (path + "/").startswith(prefix):
+        return prefix
+    return path + (f"?{parts.query}" if parts.query else "")
 
 
 def _page(message: str = "", tone: str = "danger", status: int = 200, username: str = "") -> Response:
@@ -97,11 +137,51 @@ def _page(message: str = "", tone: str = "danger", status: int = 200, username: 
     return Response(body, status=status, mimetype="text/html")
 
 
-def _sign_in_as(user: str) -> Response:
+SESSION_KEYS = ("user", "generation", "password")
+
+
+def _open_session(user: str, fingerprint: str, target: str | None) -> Response:
+    """Start a session of ``user`` under their current generation; ``fingerprint`` is the
+    password's (empty for a Cognito sign-in, which no password of ours governs)."""
     session.clear()
     session["user"] = user
+    session["generation"] = _state().generation(user)
+    session["password"] = fingerprint
     session.permanent = True
-    return redirect(_safe_next(request.values.get("next"), _settings().pathname_prefix))
+    return redirect(_safe_next(target, _settings().pathname_prefix))
+
+
+def signed_in_user() -> str | None:
+    """The user of this request's session, if the server still honours it."""
+    user = session.get("user")
+    if not isinstance(user, str) or not user:
+        return None
+    fingerprint = session.get("password")
+    if fingerprint and fingerprint != _settings().password_fingerprint:
+        return None
+    if fingerprint is None or session.get("generation") != _state().generation(user):
+        return None
+    return user
+
+
+def _window() -> tuple[int, int]:
+    """The current clock minute and the seconds left in it (at least 1)."""
+    now = clock()
+    return int(now // 60), 60 - int(now % 60)
+
+
+def _throttle_scopes(username: str) -> tuple[str, str]:
+    # A digest keeps a megabyte-long user name a short key.
+    name = hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"user:{name}", f"address:{request.remote_addr or 'unknown'}"
+
+
+def _too_many(retry_after: int) -> Response:
+    answer = _page(
+        f"Too many wrong passwords; try again in {retry_after} seconds.", status=429, tone="warning"
+    )
+    answer.headers["Retry-After"] = str(retry_after)
+    return answer
 
 
 def login() -> Response:
@@ -114,15 +194,27 @@ def login() -> Response:
         return _page("Password sign-in is not configured.", status=403)
     username = request.form.get("username", "")
     password = request.form.get("password", "")
+    state = _state()
+    window, retry_after = _window()
+    scopes = _throttle_scopes(username)
+    if any(state.failures(scope, window) >= MAX_WRONG_PER_MINUTE for scope in scopes):
+        return _too_many(retry_after)
     # Both checks always run, so the time taken does not tell a wrong user from a wrong password.
-    user_ok = hmac.compare_digest(username.encode(), settings.user.encode())
+    user_ok = hmac.compare_digest(username.encode("utf-8", "surrogatepass"), settings.user.encode())
     password_ok = password_matches(settings.password_hash, password)
     if user_ok and password_ok:
-        return _sign_in_as(username)
+        return _open_session(username, settings.password_fingerprint, request.values.get("next"))
+    for scope in scopes:
+        # Kept two minutes, then DynamoDB's TTL removes it.
+        state.add_failure(scope, window, expires_at=(window + 2) * 60)
     return _page("Wrong user name or password.", status=401, username=username)
 
 
 def logout() -> Response:
+    """End the session everywhere: every copy of this user's cookies stops working."""
+    user = signed_in_user()
+    if user:
+        _state().end_sessions(user)
     session.clear()
     return redirect(f"{_settings().pathname_prefix}login?signed_out=1")
 
@@ -202,17 +294,17 @@ def cognito_callback() -> Response:
     user = str(claims.get("email") or claims.get("username") or claims.get("sub") or "")
     if not user:
         return _page("Cognito did not say who signed in; please try again.", status=401)
-    session.clear()
-    session["user"] = user
-    session.permanent = True
-    return redirect(_safe_next(target, settings.pathname_prefix))
+    return _open_session(user, "", target)
 
 
 def require_sign_in() -> Response | None:
     """``before_request``: let the public paths through, ask everyone else to sign in."""
     path = request.path
-    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or session.get("user"):
+    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or signed_in_user():
         return None
+    # An ended session is forgotten; a sign-in under way (Cognito's state) is kept.
+    for name in SESSION_KEYS:
+        session.pop(name, None)
     if path.startswith("/_dash-") or path.startswith("/_reload-hash"):
         return Response('{"error": "sign in first"}', status=401, mimetype="application/json")
     settings = _settings()

@@ -537,6 +537,10 @@ def report_watch_ms(reports: Iterable[Mapping[str, Any]], now: datetime) -> int 
     return int(max(WATCH_PENDING_MS, min(RENEW_LINKS_MAX_MS, remaining_ms / 2)))
 
 
+# Double opt-in: nothing is sent to a pending address (docs/security.md).
+SUBSCRIPTION_STATUSES = {"pending": "Pending: waiting for the address to confirm", "confirmed": "Confirmed"}
+
+
 def subscription_rows(subscriptions: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Rows of the digest subscriptions table (``GET /v1/subscriptions``, oldest first)."""
     frequencies = {"daily": "Daily (07:00)", "weekly": "Weekly (Mondays)"}
@@ -546,6 +550,7 @@ def subscription_rows(subscriptions: Iterable[Mapping[str, Any]]) -> list[dict[s
             "email": s.get("email") or "",
             "frequency": frequencies.get(s.get("frequency", ""), s.get("frequency", "")),
             "report_type": REPORT_TYPES.get(s.get("report_type", ""), s.get("report_type", "")),
+            "status": SUBSCRIPTION_STATUSES.get(s.get("status", ""), s.get("status", "")),
             "created_at": _moment(s.get("created_at")),
         }
         for s in subscriptions

@@ -72,6 +72,14 @@ class DashSettings:
         ``STORE_CURRENCY``, for the money labels.
     cognito
         Set when ``COGNITO_DOMAIN``, ``COGNITO_CLIENT_ID`` and ``COGNITO_CLIENT_SECRET`` are.
+    password_fingerprint
+        A keyed digest of the configured password, carried by every password session: changing
+        the password ends them all (``dashboard.auth``).
+    sessions_table
+        ``DASH_SESSIONS_TABLE``: where session generations and wrong passwords are counted
+        (``dashboard.sessions``); empty keeps them in this process.
+    aws_endpoint
+        ``AWS_ENDPOINT_URL`` (the local stack's moto server); empty in AWS.
     """
 
     api_url: str
@@ -85,6 +93,9 @@ class DashSettings:
     store_timezone: str
     currency: str
     cognito: CognitoSettings | None
+    password_fingerprint: str = ""
+    sessions_table: str = ""
+    aws_endpoint: str = ""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -150,6 +161,18 @@ def normalise_prefix(prefix: str) -> str:
     return f"/{stripped}/" if stripped else "/"
 
 
+def fingerprint(secret: str, password: str) -> str:
+    """A digest of the password under the session secret: the same in every process (unlike
+    its salted hash), and saying nothing about the password to whoever reads a cookie.
+
+    Examples
+    --------
+    >>> fingerprint("s", "a") == fingerprint("s", "a") != fingerprint("s", "b")
+    True
+    """
+    return hmac.new(secret.encode(), b"password:" + password.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def _cognito(env: dict[str, str]) -> CognitoSettings | None:
     names = ("COGNITO_DOMAIN", "COGNITO_CLIENT_ID", "COGNITO_CLIENT_SECRET")
     if not all(env.get(name) for name in names):
@@ -199,6 +222,9 @@ def settings_from(env: dict[str, str]) -> DashSettings:
         store_timezone=env.get("STORE_TIMEZONE") or "UTC",
         currency=env.get("STORE_CURRENCY") or "USD",
         cognito=_cognito(env),
+        password_fingerprint=fingerprint(secret, password or password_hash),
+        sessions_table=env.get("DASH_SESSIONS_TABLE", ""),
+        aws_endpoint=env.get("AWS_ENDPOINT_URL", ""),
     )
     settings.zone  # noqa: B018 - an unknown time zone fails at start, not on the first page
     return settings

@@ -9,8 +9,9 @@
 # the read key cannot ingest, the ingest key cannot read. Which routes need a key at all is the
 # route table below, the same as infra/stack.json's "routes" that the local HTTP front follows
 # (backend/local/gateway.py; tests/infra checks they agree): /v1/health, /v1/unsubscribe (GET and
-# the RFC 8058 one-click POST) and a digest's report link /v1/reports/{report_id}/download
-# (?token=) need none, their signed token being the credential.
+# the RFC 8058 one-click POST), /v1/confirm (double opt-in: GET shows a page, POST confirms)
+# and a digest's report link /v1/reports/{report_id}/download (?token=) need none, their signed
+# token being the credential.
 
 resource "aws_api_gateway_rest_api" "this" {
   name           = "${local.prefix}storepulse"
@@ -38,6 +39,7 @@ locals {
     events      = { path = "events", methods = ["POST"], function = "ingest", key = true }
     health      = { path = "health", methods = ["GET"], function = "api", key = false }
     unsubscribe = { path = "unsubscribe", methods = ["GET", "POST"], function = "api", key = false }
+    confirm     = { path = "confirm", methods = ["GET", "POST"], function = "api", key = false }
     reports     = { path = "reports", methods = ["ANY"], function = "api", key = true }
     report      = { path = "reports/{report_id}", methods = ["ANY"], function = "api", key = true }
     download    = { path = "reports/{report_id}/download", methods = ["GET"], function = "api", key = false }

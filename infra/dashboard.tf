@@ -67,7 +67,7 @@ data "aws_iam_policy_document" "zappa_assume" {
 
 resource "aws_iam_role" "zappa" {
   name                 = "${local.prefix}storepulse-dashboard"
-  description          = "The dashboard's Lambda (Zappa, manage_roles false): logs, traces and its own secrets; it reads storepulse through the HTTP API."
+  description          = "The dashboard's Lambda (Zappa, manage_roles false): logs, traces, its own secrets and its sign-in table; it reads storepulse through the HTTP API."
   assume_role_policy   = data.aws_iam_policy_document.zappa_assume.json
   permissions_boundary = var.permissions_boundary_arn
 }
@@ -77,6 +77,12 @@ data "aws_iam_policy_document" "zappa" {
     sid       = "Logs"
     actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/storepulse-dashboard-*"]
+  }
+  statement {
+    # Sign-outs and wrong passwords, shared by every container (dashboard/sessions.py).
+    sid       = "SignInState"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.this["dashboard_sessions"].arn]
   }
   statement {
     # X-Ray's write actions have no resource-level permissions.

@@ -69,6 +69,12 @@ data "aws_iam_policy_document" "function_api" {
     actions   = ["ssm:GetParameter"]
     resources = [aws_ssm_parameter.secret["unsubscribe_signing_key"].arn]
   }
+  statement {
+    # The confirmation e-mail of a new digest subscription (double opt-in).
+    sid       = "SendConfirmations"
+    actions   = ["ses:SendRawEmail"]
+    resources = [aws_sesv2_email_identity.digest_sender.arn, aws_sesv2_configuration_set.digests.arn]
+  }
 }
 
 data "aws_iam_policy_document" "function_orders" {

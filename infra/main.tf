@@ -39,6 +39,13 @@ locals {
       range_key = "sk"
       ttl       = "expires_at"
     }
+    dashboard_sessions = {
+      name      = "storepulse-dashboard-sessions"
+      env       = "DASH_SESSIONS_TABLE"
+      hash_key  = "key"
+      range_key = null
+      ttl       = "expires_at"
+    }
   }
 
   buckets = {
@@ -142,7 +149,7 @@ locals {
       handler = "backend.handlers.api.handler"
       timeout = 10
       memory  = 512
-      env     = ["ANALYTICS_TABLE", "READ_KEY_SHA256", "INGEST_KEY_SHA256", "REPORTS_TABLE", "REPORTS_BUCKET", "REPORTS_QUEUE_URL", "REPORT_URL_TTL", "UNSUBSCRIBE_SIGNING_KEY"]
+      env     = ["ANALYTICS_TABLE", "READ_KEY_SHA256", "INGEST_KEY_SHA256", "REPORTS_TABLE", "REPORTS_BUCKET", "REPORTS_QUEUE_URL", "REPORT_URL_TTL", "UNSUBSCRIBE_SIGNING_KEY", "PUBLIC_API_URL", "DIGEST_SENDER", "DIGEST_TRANSPORT", "STORE_NAME", "STOREPULSE_DATA_DIR"]
       source  = null
     }
     orders = {

@@ -79,6 +79,7 @@ output "zappa_environment" {
     STOREPULSE_DASH_USER          = "storepulse"
     STOREPULSE_DASH_PASSWORD_HASH = "ssm:${aws_ssm_parameter.dashboard["password-hash"].name}"
     STOREPULSE_DASH_SECRET        = "ssm:${aws_ssm_parameter.dashboard["session-secret"].name}"
+    DASH_SESSIONS_TABLE           = aws_dynamodb_table.this["dashboard_sessions"].name
     STOREPULSE_ASSETS_URL         = var.dashboard_domain != "" ? "https://${var.dashboard_domain}" : "https://${aws_cloudfront_distribution.dashboard_assets.domain_name}"
     STORE_TIMEZONE                = var.store_timezone
     STORE_CURRENCY                = var.store_currency

@@ -8,7 +8,10 @@ pk                        sk                        holds
 ``REPORT#<id>``           ``REPORT``                type, start, end, status, object key, reason
 ``REPORTS``               ``<created_at>#<id>``     the recent reports, newest last (by key)
 ``SUB#<id>``              ``SUB``                   e-mail, frequency, report type, status
-``SUBS``                  ``<created_at>#<id>``     the active subscriptions (removed on cancel)
+                                                    (``pending``, ``confirmed``; on cancel a
+                                                    tombstone without the address)
+``SUBS``                  ``<created_at>#<id>``     the listed subscriptions (removed on cancel)
+``CONFIRM#<address key>`` ``CONFIRM``               until when no other confirmation goes there
 ``SUB#<id>``              ``SEND#<period>``         one digest send: ``claimed`` -> ``sent``/``failed``
 ``DIGEST_REPORT``         ``<type>#<start>#<end>``  the report digests of that period link to
 ========================  ========================  ===============================================
@@ -26,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from backend.adapters.dynamo import batch_get, from_ddb, key, to_ddb
-from backend.domain.reports import REPORT_KEEP_DAYS
+from backend.domain.reports import CONFIRM_LINK_DAYS, CONFIRMATION_EVERY, REPORT_KEEP_DAYS, TOMBSTONE_DAYS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -213,14 +216,18 @@ def create_subscription(
     report_type: str,
     now: datetime,
 ) -> dict[str, Any]:
+    """A ``pending`` subscription: listed, never sent to, gone after
+    :data:`CONFIRM_LINK_DAYS` unless its address confirms it."""
     created = _iso(now)
+    expires = _ttl(now, CONFIRM_LINK_DAYS)
     item = {
         "subscription_id": subscription_id,
         "email": email,
         "frequency": frequency,
         "report_type": report_type,
-        "status": "active",
+        "status": "pending",
         "created_at": created,
+        "expires_at": expires,
     }
     _create_listed(
         client,
@@ -228,7 +235,7 @@ def create_subscription(
         (f"SUB#{subscription_id}", "SUB"),
         item,
         ("SUBS", f"{created}#{subscription_id}"),
-        {"subscription_id": subscription_id},
+        {"subscription_id": subscription_id, "expires_at": expires},
     )
     return item
 
@@ -238,8 +245,19 @@ def get_subscription(client: DynamoDBClient, table: str, subscription_id: str) -
     return from_ddb(found["Item"]) if "Item" in found else None
 
 
-def active_subscriptions(client: DynamoDBClient, table: str) -> list[dict[str, Any]]:
-    """Every active subscription, oldest first (the ``SUBS`` partition, page by page)."""
+def _live(subscription: dict[str, Any] | None, now: datetime) -> bool:
+    """Pending and not yet expired, or confirmed (DynamoDB's TTL deletes within days, not at once)."""
+    if subscription is None:
+        return False
+    if subscription.get("status") == "confirmed":
+        return True
+    return (
+        subscription.get("status") == "pending" and int(subscription.get("expires_at", 0)) > now.timestamp()
+    )
+
+
+def listed_subscriptions(client: DynamoDBClient, table: str, now: datetime) -> list[dict[str, Any]]:
+    """Every pending or confirmed subscription, oldest first (the ``SUBS`` partition, page by page)."""
     ids: list[str] = []
     request: dict[str, Any] = {
         "TableName": table,
@@ -254,16 +272,22 @@ def active_subscriptions(client: DynamoDBClient, table: str) -> list[dict[str, A
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     found = batch_get(client, table, [(f"SUB#{i}", "SUB") for i in ids])
     subscriptions = [found.get((f"SUB#{i}", "SUB")) for i in ids]
-    return [s for s in subscriptions if s is not None and s.get("status") == "active"]
+    return [s for s in subscriptions if s is not None and _live(s, now)]
 
 
-def cancel_subscription(client: DynamoDBClient, table: str, subscription_id: str, now: datetime) -> str:
-    """Cancel; returns ``"cancelled"``, ``"already_cancelled"`` or ``"missing"``."""
+def confirmed_subscriptions(client: DynamoDBClient, table: str, now: datetime) -> list[dict[str, Any]]:
+    """The subscriptions whose address confirmed them: the only ones digests go to."""
+    return [s for s in listed_subscriptions(client, table, now) if s["status"] == "confirmed"]
+
+
+def confirm_subscription(client: DynamoDBClient, table: str, subscription_id: str, now: datetime) -> str:
+    """Confirm; returns ``"confirmed"``, ``"already_confirmed"`` or ``"missing"`` (expired too)."""
     current = get_subscription(client, table, subscription_id)
-    if current is None:
+    if current is not None and current.get("status") == "confirmed":
+        return "already_confirmed"
+    if not _live(current, now):
         return "missing"
-    if current.get("status") != "active":
-        return "already_cancelled"
+    assert current is not None
     try:
         client.transact_write_items(
             TransactItems=[
@@ -271,14 +295,65 @@ def cancel_subscription(client: DynamoDBClient, table: str, subscription_id: str
                     "Update": {
                         "TableName": table,
                         "Key": key(f"SUB#{subscription_id}", "SUB"),
-                        "UpdateExpression": "SET #status = :cancelled, cancelled_at = :at",
-                        "ConditionExpression": "#status = :active",
+                        "UpdateExpression": "SET #status = :confirmed, confirmed_at = :at REMOVE expires_at",
+                        "ConditionExpression": "#status = :pending",
                         "ExpressionAttributeNames": {"#status": "status"},
                         "ExpressionAttributeValues": {
-                            ":cancelled": {"S": "cancelled"},
-                            ":active": {"S": "active"},
+                            ":confirmed": {"S": "confirmed"},
+                            ":pending": {"S": "pending"},
                             ":at": {"S": _iso(now)},
                         },
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": key("SUBS", f"{current['created_at']}#{subscription_id}"),
+                        "UpdateExpression": "REMOVE expires_at",
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+    except ClientError as exc:
+        if _conditional_failed(exc):
+            return (
+                "confirmed"
+                if (get_subscription(client, table, subscription_id) or {}).get("status") == "confirmed"
+                else "missing"
+            )
+        raise
+    return "confirmed"
+
+
+def cancel_subscription(client: DynamoDBClient, table: str, subscription_id: str, now: datetime) -> str:
+    """Cancel, forgetting the address; returns ``"cancelled"``, ``"already_cancelled"`` or ``"missing"``.
+
+    The subscription's item is replaced by a tombstone without the address (kept
+    :data:`TOMBSTONE_DAYS`, so that cancelling twice says so) and leaves the listing.
+    """
+    current = get_subscription(client, table, subscription_id)
+    if current is None:
+        return "missing"
+    if current.get("status") not in ("pending", "confirmed"):
+        return "already_cancelled"
+    tombstone = {
+        "subscription_id": subscription_id,
+        "status": "cancelled",
+        "created_at": current["created_at"],
+        "cancelled_at": _iso(now),
+        "expires_at": _ttl(now, TOMBSTONE_DAYS),
+    }
+    try:
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {**key(f"SUB#{subscription_id}", "SUB"), **_put(tombstone)},
+                        "ConditionExpression": "#status = :status",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {":status": {"S": current["status"]}},
                     }
                 },
                 {
@@ -294,6 +369,54 @@ def cancel_subscription(client: DynamoDBClient, table: str, subscription_id: str
             return "already_cancelled"
         raise
     return "cancelled"
+
+
+def claim_confirmation(client: DynamoDBClient, table: str, address_key: str, now: datetime) -> int:
+    """Claim the one confirmation e-mail an address may get per :data:`CONFIRMATION_EVERY`;
+    returns 0 when claimed, else the seconds until the address may get another."""
+    until = now + CONFIRMATION_EVERY
+    try:
+        client.put_item(
+            TableName=table,
+            Item={
+                **key(f"CONFIRM#{address_key}", "CONFIRM"),
+                "until": {"N": str(int(until.timestamp()))},
+                "expires_at": {"N": str(int(until.timestamp()))},
+            },
+            ConditionExpression="attribute_not_exists(pk) OR #until <= :now",
+            ExpressionAttributeNames={"#until": "until"},
+            ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}},
+        )
+    except ClientError as exc:
+        if not _conditional_failed(exc):
+            raise
+        found = client.get_item(
+            TableName=table, Key=key(f"CONFIRM#{address_key}", "CONFIRM"), ConsistentRead=True
+        ).get("Item")
+        left = int(found["until"]["N"]) - int(now.timestamp()) if found else 1
+        return max(left, 1)
+    return 0
+
+
+def release_confirmation(client: DynamoDBClient, table: str, address_key: str) -> None:
+    """Undo :func:`claim_confirmation` when the e-mail could not be sent."""
+    client.delete_item(TableName=table, Key=key(f"CONFIRM#{address_key}", "CONFIRM"))
+
+
+def delete_subscription(client: DynamoDBClient, table: str, subscription: dict[str, Any]) -> None:
+    """Remove a pending subscription whose confirmation could not be sent, and its listing."""
+    subscription_id = subscription["subscription_id"]
+    client.transact_write_items(
+        TransactItems=[
+            {"Delete": {"TableName": table, "Key": key(f"SUB#{subscription_id}", "SUB")}},
+            {
+                "Delete": {
+                    "TableName": table,
+                    "Key": key("SUBS", f"{subscription['created_at']}#{subscription_id}"),
+                }
+            },
+        ]
+    )
 
 
 # -- digest sends ----------------------------------------------------------------------------

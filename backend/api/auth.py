@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from backend.api.errors import ApiError
+from backend.settings import SettingMissing
 
 Role = Literal["ingest", "read"]
 
@@ -21,7 +22,19 @@ def key_digest(key: str) -> str:
 
 
 def check_key(presented: str | None, allowed: Iterable[str], others: Iterable[str], role: Role) -> None:
-    """Raise 401 for a missing or unknown key, 403 for a key of the other role."""
+    """Raise 401 for a missing or unknown key, 403 for a key of the other role.
+
+    Raises
+    ------
+    SettingMissing
+        When one digest is both roles' (``INGEST_KEY_SHA256`` and ``READ_KEY_SHA256`` share a
+        key): the function serves no request rather than let one key both ingest and read.
+    """
+    if set(allowed) & set(others):
+        raise SettingMissing(
+            "INGEST_KEY_SHA256 and READ_KEY_SHA256 share a key: one key would both ingest and "
+            "read; give each role its own key"
+        )
     if not presented:
         raise ApiError(401, "unauthorized", "missing x-api-key header")
     digest = key_digest(presented)

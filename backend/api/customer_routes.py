@@ -20,7 +20,8 @@ from backend.settings import get_settings
 
 router = APIGatewayRouter()
 
-MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+# Months of the years 1900 to 2999 (backend.domain.calendar.FIRST_DAY .. LAST_DAY).
+MONTH_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
 StartMonth = Annotated[
     str,
     Query(

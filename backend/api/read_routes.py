@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import AfterValidator
 
 from backend.api.auth import check_key, header
 from backend.api.errors import ApiError, json_response
 from backend.domain import metrics
-from backend.domain.calendar import previous_period
+from backend.domain.calendar import previous_period, within_calendar
 from backend.processing.figures import summary_for
 from backend.settings import get_settings
 
@@ -20,10 +21,14 @@ MAX_RANGE_DAYS = 731
 
 router = APIGatewayRouter()
 
+CalendarDay = Annotated[date, AfterValidator(within_calendar)]
 StartDate = Annotated[
-    date, Query(description="First day of the range, YYYY-MM-DD (store time zone)", examples=["2025-03-01"])
+    CalendarDay,
+    Query(description="First day of the range, YYYY-MM-DD (store time zone)", examples=["2025-03-01"]),
 ]
-EndDate = Annotated[date, Query(description="Last day of the range, inclusive", examples=["2025-03-31"])]
+EndDate = Annotated[
+    CalendarDay, Query(description="Last day of the range, inclusive", examples=["2025-03-31"])
+]
 
 
 def require_read_key() -> None:

@@ -1,7 +1,9 @@
 """Reports, digest subscriptions and the one-click unsubscribe (CONTRACT sections 4 and 5).
 
-``/reports`` and ``/subscriptions`` take the read key; ``/unsubscribe`` and the digest's
-download link take no key: a signed token in the link is the credential.
+``/reports`` and ``/subscriptions`` take the read key; ``/confirm``, ``/unsubscribe`` and the
+digest's download link take no key: a signed token in the link is the credential. Opening a
+confirmation or unsubscribe link (``GET``) shows a page and changes nothing; its button
+``POST``s the same link, which acts (mail scanners follow links, RFC 8058).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -20,9 +23,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from backend.adapters import reports_store as store
 from backend.adapters.clients import client, presigner
-from backend.api.errors import ApiError, json_response
+from backend.api.errors import ApiError, error_response, json_response
 from backend.api.read_routes import check_range, require_read_key
 from backend.domain.reports import (
+    MAX_SUBSCRIPTIONS,
     ReportRequest,
     SubscriptionRequest,
     TokenExpired,
@@ -30,6 +34,7 @@ from backend.domain.reports import (
     file_name,
     verify_token,
 )
+from backend.processing import subscriptions
 from backend.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -153,13 +158,21 @@ def get_report(report_id: str) -> Response[Any]:
     return json_response(200, report_view(_find_report(report_id), _now()))
 
 
-def html_page(status: int, title: str, message: str) -> Response[Any]:
-    """A small page for people who followed a link from an e-mail."""
+def html_page(status: int, title: str, message: str, button: str = "") -> Response[Any]:
+    """A small page for people who followed a link from an e-mail; with ``button``, a form that
+    POSTs back to the same URL (token included): opening the link alone changes nothing."""
+    form = (
+        f'<form method="post"><button type="submit" style="font-size: 1.1em; padding: .5em 1.2em">'
+        f"{html.escape(button)}</button></form>"
+        if button
+        else ""
+    )
     body = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title></head>"
         '<body style="font-family: Helvetica, Arial, sans-serif; max-width: 36em; margin: 3em auto;">'
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>{form}</body></html>"
     )
     return Response(
         status_code=status,
@@ -214,44 +227,53 @@ def subscription_view(item: dict[str, Any]) -> dict[str, Any]:
 
 @router.post(
     "/v1/subscriptions",
-    summary="Subscribe an e-mail address to the daily or weekly digest",
+    summary="Subscribe an e-mail address to the daily or weekly digest (double opt-in)",
     description=(
         "Daily digests go out at 07:00 store time for the previous store day; weekly ones on "
         "Mondays for the previous Monday-to-Sunday week. Each links to a PDF of `report_type` "
-        "and carries a one-click unsubscribe link. Read key."
+        "and carries a one-click unsubscribe link. Read key. The subscription is `pending`: the "
+        "address gets one e-mail, a confirmation link, and no digest until its owner confirms "
+        f"(GET /v1/confirm shows a page, POST confirms). At most {MAX_SUBSCRIPTIONS} subscriptions "
+        "per store, pending ones included (409 beyond); one confirmation e-mail per address a "
+        "day (429 with Retry-After otherwise)."
     ),
-    responses={201: {"description": "{subscription_id, email, frequency, report_type, status, created_at}"}},
+    responses={
+        201: {"description": "{subscription_id, email, frequency, report_type, status: pending, created_at}"},
+        409: {"description": "the store holds the most subscriptions it may"},
+        429: {"description": "a confirmation went to this address less than a day ago"},
+    },
     tags=["digests"],
 )
 def post_subscription(request: Annotated[SubscriptionRequest, Body(embed=False)]) -> Response[Any]:
     require_read_key()
-    item = store.create_subscription(
-        client("dynamodb"),
-        _table(),
-        secrets.token_urlsafe(18),
-        email=request.email,
-        frequency=request.frequency,
-        report_type=request.report_type,
-        now=_now(),
-    )
+    try:
+        item = subscriptions.subscribe(request, _now())
+    except subscriptions.TooManySubscriptions as exc:
+        raise ApiError(409, "too_many_subscriptions", str(exc), [{"parameter": "subscriptions"}]) from None
+    except subscriptions.ConfirmationSentRecently as exc:
+        answer = error_response(429, "confirmation_sent_recently", str(exc), [{"parameter": "email"}])
+        answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
+    except subscriptions.ConfirmationNotSent as exc:
+        raise ApiError(503, "confirmation_not_sent", str(exc)) from None
     return json_response(201, subscription_view(item))
 
 
 @router.get(
     "/v1/subscriptions",
-    summary="The active digest subscriptions",
+    summary="The digest subscriptions: pending (not yet confirmed by their address) and confirmed",
     responses={200: {"description": "{subscriptions: [...]}"}},
     tags=["digests"],
 )
 def list_subscriptions() -> Response[Any]:
     require_read_key()
-    found = store.active_subscriptions(client("dynamodb"), _table())
+    found = store.listed_subscriptions(client("dynamodb"), _table(), _now())
     return json_response(200, {"subscriptions": [subscription_view(s) for s in found]})
 
 
 @router.delete(
     "/v1/subscriptions/<subscription_id>",
-    summary="Cancel a digest subscription",
+    summary="Cancel a digest subscription (its address is deleted)",
     description="Cancelling twice is fine (the answer says it was already cancelled). Unknown ids get 404.",
     responses={200: {"description": "{subscription_id, status: cancelled, already_cancelled}"}},
     tags=["digests"],
@@ -276,36 +298,95 @@ def delete_subscription(subscription_id: str) -> Response[Any]:
     return json_response(200, body)
 
 
-def _unsubscribe(token: str | None) -> Response[Any]:
-    settings = get_settings()
+Page = tuple[int, str, str]
+
+
+def _follow_link(
+    purpose: str,
+    token: str | None,
+    *,
+    act: bool,
+    ask: tuple[str, str, str],
+    action: Callable[[str], str],
+    pages: dict[str, Page],
+) -> Response[Any]:
+    """A link from an e-mail: ``GET`` (``act`` false) shows ``ask`` (title, message, button) and
+    changes nothing; ``POST`` runs ``action`` on the token's subscription id and shows the page
+    of its outcome."""
+    what = "unsubscribe" if purpose == UNSUBSCRIBE else "confirmation"
     try:
         subscription_id = verify_token(
-            settings.require("unsubscribe_signing_key"), UNSUBSCRIBE, token or "", now=_now()
+            get_settings().require("unsubscribe_signing_key"), purpose, token or "", now=_now()
         )
     except TokenExpired:
-        return html_page(
-            400,
-            "Link expired",
-            "This unsubscribe link has expired. Use the link in a more recent digest, or ask the store's "
-            "staff to cancel the subscription.",
-        )
+        return html_page(400, "Link expired", f"This {what} link has expired. Nothing was changed.")
     except TokenInvalid:
         return html_page(
             400,
             "Link not valid",
-            "This unsubscribe link is not valid (it may have been cut when copied). Nothing was changed.",
+            f"This {what} link is not valid (it may have been cut when copied). Nothing was changed.",
         )
-    outcome = store.cancel_subscription(client("dynamodb"), _table(), subscription_id, _now())
-    if outcome == "cancelled":
-        return html_page(
-            200, "Unsubscribed", "You are unsubscribed: this address gets no more of these digests."
-        )
-    if outcome == "already_cancelled":
-        return html_page(
-            200, "Already unsubscribed", "This subscription was already cancelled: nothing more will be sent."
-        )
-    return html_page(
-        404, "Subscription not found", "This subscription no longer exists: nothing more will be sent."
+    if not act:
+        title, message, button = ask
+        return html_page(200, title, message, button=button)
+    return html_page(*pages[action(subscription_id)])
+
+
+UNSUBSCRIBE_PAGES: dict[str, Page] = {
+    "cancelled": (200, "Unsubscribed", "You are unsubscribed: this address gets no more of these digests."),
+    "already_cancelled": (
+        200,
+        "Already unsubscribed",
+        "This subscription was already cancelled: nothing more will be sent.",
+    ),
+    "missing": (
+        404,
+        "Subscription not found",
+        "This subscription no longer exists: nothing more will be sent.",
+    ),
+}
+CONFIRM_PAGES: dict[str, Page] = {
+    "confirmed": (200, "Subscription confirmed", "Subscription confirmed: the digests will come."),
+    "already_confirmed": (200, "Already confirmed", "This subscription was already confirmed."),
+    "missing": (
+        404,
+        "Subscription not found",
+        "This subscription was cancelled or not confirmed in time; ask for it again.",
+    ),
+}
+
+
+def _unsubscribe(token: str | None, *, act: bool) -> Response[Any]:
+    return _follow_link(
+        UNSUBSCRIBE,
+        token,
+        act=act,
+        ask=(
+            "Unsubscribe?",
+            "Press the button to stop receiving this digest. Nothing changes until you do.",
+            "Unsubscribe",
+        ),
+        action=lambda subscription_id: store.cancel_subscription(
+            client("dynamodb"), _table(), subscription_id, _now()
+        ),
+        pages=UNSUBSCRIBE_PAGES,
+    )
+
+
+def _confirm(token: str | None, *, act: bool) -> Response[Any]:
+    return _follow_link(
+        subscriptions.CONFIRM,
+        token,
+        act=act,
+        ask=(
+            "Confirm the subscription?",
+            "Press the button to start receiving this digest at this address. Nothing is sent until you do.",
+            "Confirm",
+        ),
+        action=lambda subscription_id: store.confirm_subscription(
+            client("dynamodb"), _table(), subscription_id, _now()
+        ),
+        pages=CONFIRM_PAGES,
     )
 
 
@@ -314,23 +395,50 @@ _TOKEN = Annotated[str | None, Query(description="The signed token of the e-mail
 
 @router.get(
     "/v1/unsubscribe",
-    summary="One-click unsubscribe from a digest (no key)",
-    description="The link of every digest e-mail. Answers an HTML page saying what happened.",
+    summary="The unsubscribe link of a digest (no key): a page that asks, changing nothing",
+    description=(
+        "The link of every digest e-mail. Mail scanners open links, so a GET only shows a page "
+        "whose button POSTs the same URL."
+    ),
     responses={
-        200: {"description": "HTML: unsubscribed, or already"},
+        200: {"description": "HTML: a page with an Unsubscribe button"},
         400: {"description": "HTML: bad link"},
     },
     tags=["digests"],
 )
 def unsubscribe(token: _TOKEN = None) -> Response[Any]:
-    return _unsubscribe(token)
+    return _unsubscribe(token, act=False)
 
 
 @router.post(
     "/v1/unsubscribe",
     summary="One-click unsubscribe (RFC 8058 List-Unsubscribe-Post; no key)",
+    description="Unsubscribes at once and deletes the address.",
     responses={200: {"description": "HTML: unsubscribed, or already"}},
     tags=["digests"],
 )
 def unsubscribe_post(token: _TOKEN = None) -> Response[Any]:
-    return _unsubscribe(token)
+    return _unsubscribe(token, act=True)
+
+
+@router.get(
+    "/v1/confirm",
+    summary="The confirmation link of a subscription (no key): a page that asks, changing nothing",
+    responses={
+        200: {"description": "HTML: a page with a Confirm button"},
+        400: {"description": "HTML: bad link"},
+    },
+    tags=["digests"],
+)
+def confirm(token: _TOKEN = None) -> Response[Any]:
+    return _confirm(token, act=False)
+
+
+@router.post(
+    "/v1/confirm",
+    summary="Confirm a subscription (no key): digests start",
+    responses={200: {"description": "HTML: confirmed, or already"}, 404: {"description": "HTML: expired"}},
+    tags=["digests"],
+)
+def confirm_post(token: _TOKEN = None) -> Response[Any]:
+    return _confirm(token, act=True)

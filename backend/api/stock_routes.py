@@ -15,6 +15,7 @@ from backend.adapters import reads
 from backend.adapters.clients import client
 from backend.api.errors import ApiError, json_response
 from backend.api.read_routes import require_read_key
+from backend.domain.calendar import within_calendar
 from backend.domain.stock import Status
 from backend.processing.figures import MAX_EXAMINED, inventory_page
 from backend.settings import get_settings
@@ -120,11 +121,12 @@ def cursor_position(cursor: str) -> str:
 def _one_problem(value: Any, handler: ValidatorFunctionWrapHandler) -> datetime | date:
     # Either form failing is one mistake: say what is expected once, not once per form.
     try:
-        return handler(value)
+        moment: datetime | date = handler(value)
     except ValidationError:
         raise ValueError(
             "must be a store day (2025-03-01) or an instant with its offset (2025-03-01T09:30:00Z)"
         ) from None
+    return within_calendar(moment)
 
 
 Since = Annotated[AwareDatetime | date, WrapValidator(_one_problem)]

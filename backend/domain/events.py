@@ -32,6 +32,11 @@ from backend.domain.money import parse_money
 MAX_EVENTS_PER_REQUEST = 500
 MAX_BODY_BYTES = 1024 * 1024
 MAX_FUTURE_SKEW = timedelta(days=1)
+# The earliest instant an event may carry (CONTRACT section 2): store days, weeks and months of
+# anything earlier could leave the calendar (year 1 minus a day is an OverflowError).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+# How deep an event's JSON may nest: the deepest valid event is 4 levels deep.
+MAX_DEPTH = 32
 
 EventType = Literal[
     "order.placed", "order.refunded", "customer.registered", "product.upserted", "inventory.adjusted"
@@ -191,6 +196,15 @@ def _aware_iso(value: Any) -> datetime:
         raise ValueError("is not an ISO-8601 date-time; use a form such as 2025-03-01T10:00:00Z") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("has no time-zone offset; add Z or +hh:mm")
+    try:
+        instant = parsed.astimezone(UTC)
+    except OverflowError:
+        # Only the first and last days of the calendar cannot be moved to UTC.
+        instant = EARLIEST - timedelta(days=1) if parsed.year == 1 else datetime.max.replace(tzinfo=UTC)
+    if instant < EARLIEST:
+        raise ValueError("is before 1970-01-01T00:00:00Z; times that early are not accepted")
+    if instant.year > 9998:
+        raise ValueError("is more than a day in the future")
     return parsed
 
 
@@ -262,6 +276,43 @@ def describe_errors(error: ValidationError, prefix: str = "") -> list[str]:
     return messages
 
 
+def not_text(raw: object) -> list[str]:
+    r"""What makes a decoded JSON value unusable as text: nesting deeper than :data:`MAX_DEPTH`,
+    or a lone UTF-16 surrogate (``"\ud800"``), which JSON can spell but UTF-8 cannot carry.
+
+    Examples
+    --------
+    >>> not_text({"data": {"email": "a\ud800@b.example"}})
+    ['data.email: contains a lone UTF-16 surrogate (\\ud800), which is not text']
+    >>> not_text({"data": [[[]]]})
+    []
+    """
+    problems: list[str] = []
+    pending: list[tuple[object, tuple[int | str, ...]]] = [(raw, ())]
+    while pending:
+        value, loc = pending.pop()
+        if len(loc) > MAX_DEPTH:
+            return [f"{_where(loc[:MAX_DEPTH])}: nested more than {MAX_DEPTH} levels deep"]
+        if isinstance(value, str):
+            problems += _surrogate(value, loc)
+        elif isinstance(value, Mapping):
+            for key, inner in value.items():
+                problems += _surrogate(str(key), (*loc, str(key)))
+                pending.append((inner, (*loc, str(key))))
+        elif isinstance(value, list):
+            pending.extend((inner, (*loc, index)) for index, inner in enumerate(value))
+    return sorted(set(problems))
+
+
+def _surrogate(text: str, loc: tuple[int | str, ...]) -> list[str]:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = f"\\u{ord(text[exc.start]):04x}"
+        return [f"{_where(loc)}: contains a lone UTF-16 surrogate ({code}), which is not text"]
+    return []
+
+
 def parse_event(
     raw: object,
     *,
@@ -296,6 +347,9 @@ def parse_event(
     """
     if not isinstance(raw, Mapping):
         raise EventError(["event: must be a JSON object"])
+    unreadable = not_text(raw)
+    if unreadable:
+        raise EventError(unreadable)
     models = INBOUND_DATA if inbound else PIPELINE_DATA
     errors: list[str] = []
     try:

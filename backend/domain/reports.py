@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
+from backend.domain.calendar import within_calendar
+
 ReportType = Literal["sales_summary", "inventory", "customers"]
 REPORT_TYPES: tuple[ReportType, ...] = ("sales_summary", "inventory", "customers")
 ReportStatus = Literal["pending", "ready", "failed"]
@@ -24,6 +26,15 @@ Frequency = Literal["daily", "weekly"]
 REPORT_KEEP_DAYS = 30
 # An unsubscribe link keeps working for a quarter after the e-mail that carries it.
 UNSUBSCRIBE_LINK_DAYS = 90
+# Double opt-in: a subscription is pending until its address follows the confirmation link,
+# which works this long; then the pending subscription is forgotten.
+CONFIRM_LINK_DAYS = 7
+# At most one confirmation e-mail per address in this time, however often it is subscribed.
+CONFIRMATION_EVERY = timedelta(days=1)
+# The most subscriptions (pending or confirmed) one store may hold.
+MAX_SUBSCRIPTIONS = 50
+# A cancelled subscription is remembered, without its address, this long (to say "already").
+TOMBSTONE_DAYS = 90
 
 _EMAIL_RE = re.compile(
     r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -53,8 +64,8 @@ class ReportRequest(_Model):
     """The body of ``POST /v1/reports``."""
 
     type: ReportType = Field(description="sales_summary, inventory or customers")
-    start: date = Field(description="First store day, YYYY-MM-DD")
-    end: date = Field(description="Last store day, inclusive")
+    start: Annotated[date, AfterValidator(within_calendar)] = Field(description="First store day, YYYY-MM-DD")
+    end: Annotated[date, AfterValidator(within_calendar)] = Field(description="Last store day, inclusive")
 
 
 class SubscriptionRequest(_Model):
@@ -65,6 +76,16 @@ class SubscriptionRequest(_Model):
     )
     frequency: Frequency = Field(description="daily (the previous store day) or weekly (the previous week)")
     report_type: ReportType = Field(default="sales_summary", description="The PDF linked from each digest")
+
+
+def link_lifetime(start: date, end: date) -> timedelta:
+    """How long a digest's report link works: the length of the digest's period, so a daily
+    digest's link lasts until the next daily digest, a weekly one's until the next week's.
+
+    >>> link_lifetime(date(2025, 3, 3), date(2025, 3, 9)).days
+    7
+    """
+    return timedelta(days=(end - start).days + 1)
 
 
 def file_name(report_type: str, start: date, end: date) -> str:

@@ -1,11 +1,13 @@
 """Dead-letter queues: what is in them, why, and sending it back.
 
-Works the same against the local stack and AWS: every queue whose name ends in ``-dlq`` is the
-DLQ of the queue named without the suffix. The reason of each failure is what the processors
-wrote to the analytics table (``pk="FAILURE"``, ``sk="<queue>#<message id>"``). SQS keeps the
-message id when it redrives a message to its DLQ, so the two are matched by message id; a
-message sent to the DLQ again (a restored snapshot) has a new id and is matched by its
-``packet_id`` (or, for a message from before packets, its ``event_id``) instead.
+Works the same against the local stack and AWS: the DLQs are those of this deployment's queues
+(``infra/stack.json``'s queues and local bridges, under the deployment's name prefix), each named
+``<queue>-dlq``; other queues of the account, whatever their names, are never read or replayed.
+The reason of each failure is what the processors wrote to the analytics table
+(``pk="FAILURE"``, ``sk="<queue>#<message id>"``). SQS keeps the message id when it redrives a
+message to its DLQ, so the two are matched by message id; a message sent to the DLQ again (a
+restored snapshot) has a new id and is matched by its ``packet_id`` (or, for a message from
+before packets, its ``event_id``) instead.
 
 A pipeline message is a packet of events (:mod:`backend.adapters.packets`): it is listed once,
 with its packet id, how many events it holds and the first few event ids, and replayed whole.
@@ -30,7 +32,7 @@ from tqdm import tqdm
 from backend.adapters.packets import SHOWN_EVENT_IDS, describe
 from backend.local.aws import AwsClients
 from backend.local.snapshot import peek_messages
-from backend.local.spec import DLQ_SUFFIX
+from backend.local.spec import DLQ_SUFFIX, StackSpec, load_stack_spec
 
 logger = logging.getLogger(__name__)
 
@@ -124,21 +126,28 @@ def list_conflicts(aws: AwsClients, *, analytics_table: str | None) -> list[Conf
     return sorted(found, key=lambda c: (c.found_at, c.event_id))
 
 
-def dead_letter_queues(aws: AwsClients, *, prefix: str = "", queue: str | None = None) -> dict[str, str]:
-    """DLQ URLs by source queue name.
+def dead_letter_queues(
+    aws: AwsClients, *, prefix: str = "", queue: str | None = None, spec: StackSpec | None = None
+) -> dict[str, str]:
+    """DLQ URLs by source queue name, for this deployment's queues only.
 
     Parameters
     ----------
     prefix
-        Only queues whose name starts with it (the deployment's prefix in AWS).
+        The deployment's name prefix (AWS); its queues are ``<prefix><name>``.
     queue
         Only this source queue (its name with or without ``-dlq``).
+    spec
+        The deployment's description (``infra/stack.json`` by default).
     """
+    spec = spec or load_stack_spec()
+    ours = {f"{prefix}{q.name}{DLQ_SUFFIX}" for q in spec.queues}
+    ours |= {f"{prefix}{b.queue_name}{DLQ_SUFFIX}" for b in spec.bridges()}
     found: dict[str, str] = {}
     for page in aws.sqs.get_paginator("list_queues").paginate(QueueNamePrefix=prefix):
         for url in page.get("QueueUrls", []):
             name = url.rsplit("/", 1)[-1]
-            if name.endswith(DLQ_SUFFIX):
+            if name in ours:
                 found[name.removesuffix(DLQ_SUFFIX)] = url
     if queue is not None:
         source = queue.removesuffix(DLQ_SUFFIX)

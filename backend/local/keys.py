@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 KEYS_FILE = "keys.json"
+# A key set by hand must be at least this long (a generated one is 43 characters): 32 random
+# characters are beyond guessing, a word or a short phrase is not.
+MIN_KEY_LENGTH = 32
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,37 @@ def read_stored_keys(data_dir: Path) -> dict[str, str]:
     return {k: v for k, v in stored.items() if isinstance(v, str)}
 
 
+def check_hand_set_keys(environ: Mapping[str, str]) -> None:
+    """Refuse keys set by hand that are too short, or one key for both roles.
+
+    Raises
+    ------
+    ValueError
+        Saying which variable is at fault and what to do.
+
+    Examples
+    --------
+    >>> check_hand_set_keys({"STOREPULSE_READ_KEY": "r" * 32})
+    >>> check_hand_set_keys({"STOREPULSE_READ_KEY": "short"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: STOREPULSE_READ_KEY is 5 characters; use at least 32 (...)
+    """
+    for name in ("STOREPULSE_INGEST_KEY", "STOREPULSE_READ_KEY", "PII_HASH_KEY", "UNSUBSCRIBE_SIGNING_KEY"):
+        value = environ.get(name) or ""
+        if value and len(value) < MIN_KEY_LENGTH:
+            raise ValueError(
+                f"{name} is {len(value)} characters; use at least {MIN_KEY_LENGTH} "
+                '(python -c "import secrets; print(secrets.token_urlsafe(32))")'
+            )
+    ingest, read = environ.get("STOREPULSE_INGEST_KEY"), environ.get("STOREPULSE_READ_KEY")
+    if ingest and ingest == read:
+        raise ValueError(
+            "STOREPULSE_INGEST_KEY and STOREPULSE_READ_KEY are the same: a client could then both "
+            "send events and read the figures; set two different keys (or unset them to generate both)"
+        )
+
+
 def load_or_create_keys(data_dir: Path, environ: Mapping[str, str] | None = None) -> DevKeys:
     """The stack's keys: from the environment, else from ``data_dir``, else new ones.
 
@@ -126,6 +160,7 @@ def load_or_create_keys(data_dir: Path, environ: Mapping[str, str] | None = None
     }
     if generated != stored:
         write_private(data_dir / KEYS_FILE, json.dumps(generated, indent=2) + "\n")
+    check_hand_set_keys(environ)
     return DevKeys(
         ingest_key=environ.get("STOREPULSE_INGEST_KEY") or generated["ingest_key"],
         read_key=environ.get("STOREPULSE_READ_KEY") or generated["read_key"],

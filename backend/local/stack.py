@@ -266,7 +266,10 @@ class LocalStack:
         except DataDirInUse as exc:
             self._lock = None
             raise StackError(str(exc)) from None
-        self.keys = load_or_create_keys(self.data_dir)
+        try:
+            self.keys = load_or_create_keys(self.data_dir)
+        except ValueError as exc:
+            raise StackError(str(exc)) from None
         self.endpoint_url = self._start_endpoint()
         self.aws = AwsClients(self.endpoint_url, self.options.region)
         self.resources = provision(self.spec, self.aws, visibility_timeout=self.options.visibility_timeout)

@@ -11,9 +11,12 @@ that made them and stay visible in the table.
 
 The PDF is made synchronously by the job (the same code as the report Lambda), once per report
 type and period whatever the number of subscribers, and linked through
-``/v1/reports/<id>/download?token=...``: a signed link valid as long as the report is kept,
-which redirects to a fresh presigned URL (a presigned URL itself would expire within minutes,
-long before the e-mail is read).
+``/v1/reports/<id>/download?token=...``: a signed link valid for one period of the digest (a
+day for a daily digest, a week for a weekly one: the next digest brings the next link), which
+redirects to a fresh presigned URL valid ``REPORT_URL_TTL`` (a presigned URL itself would expire
+within minutes, long before the e-mail is read).
+
+Digests go only to confirmed subscriptions (:mod:`backend.processing.subscriptions`).
 """
 
 from __future__ import annotations
@@ -23,27 +26,25 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from backend.adapters import mail
 from backend.adapters import reports_store as store
 from backend.adapters.clients import client
 from backend.domain.reports import (
-    REPORT_KEEP_DAYS,
     UNSUBSCRIBE_LINK_DAYS,
     digest_period,
+    link_lifetime,
     period_key,
     sign_token,
 )
 from backend.processing import reports
-from backend.settings import SettingMissing, Settings, get_settings
+from backend.processing.subscriptions import Transport, transport
+from backend.settings import Settings, get_settings
 from reports.digest import Digest, compose
 from reports.model import Kpi
 
@@ -54,8 +55,6 @@ SEND_ATTEMPTS = 3
 # quota (per second, per account) is the real bound in AWS; a throttled send is retried.
 SENDERS = 8
 DIGEST_KPIS = ("net_sales", "orders", "average_order_value", "units", "customers", "new_customers", "returns")
-
-Transport = Callable[[EmailMessage], str]
 
 
 @dataclass
@@ -79,17 +78,6 @@ class DigestRun:
             "uncertain": self.uncertain,
             "reports": self.reports,
         }
-
-
-def transport(settings: Settings) -> Transport:
-    """The configured way out: ``ses`` (AWS) or ``outbox`` (``STOREPULSE_DATA_DIR/outbox``)."""
-    if settings.digest_transport == "outbox":
-        outbox = Path(settings.data_dir) / "outbox"
-        return lambda message: mail.write_outbox(outbox, message)
-    if settings.digest_transport == "ses":
-        ses = client("ses")
-        return lambda message: mail.send_ses(ses, message)
-    raise SettingMissing(f"DIGEST_TRANSPORT must be ses or outbox, not {settings.digest_transport!r}")
 
 
 def _send_with_retries(send: Transport, message: EmailMessage) -> str:
@@ -168,7 +156,8 @@ def build(subscription: dict[str, Any], start: date, end: date, periods: _Period
     key = settings.require("unsubscribe_signing_key")
     base = settings.require("public_api_url")
     report_id = periods.report_id(subscription["report_type"], start, end)
-    report_token = sign_token(key, "download", report_id, now + timedelta(days=REPORT_KEEP_DAYS))
+    # The link lasts one period: the next digest carries the next link (docs/security.md).
+    report_token = sign_token(key, "download", report_id, now + link_lifetime(start, end))
     unsubscribe_token = sign_token(
         key, "unsubscribe", subscription["subscription_id"], now + timedelta(days=UNSUBSCRIBE_LINK_DAYS)
     )
@@ -208,7 +197,7 @@ def run_digests(today: date, now: datetime | None = None, send: Transport | None
     send = send or transport(settings)
     run = DigestRun()
     periods = _Periods(settings, now, run)
-    subscriptions = store.active_subscriptions(client("dynamodb"), settings.require("reports_table"))
+    subscriptions = store.confirmed_subscriptions(client("dynamodb"), settings.require("reports_table"), now)
 
     def deliver(subscription: dict[str, Any]) -> tuple[str, str | None]:
         return _deliver(subscription, today, now, periods, send)

@@ -17,6 +17,7 @@ from backend.adapters.ingest_table import IngestTable, payload_digest
 from backend.api.errors import ApiError
 from backend.domain.events import (
     MAX_BODY_BYTES,
+    MAX_DEPTH,
     MAX_EVENTS_PER_REQUEST,
     CustomerRegistered,
     CustomerRegisteredIn,
@@ -62,7 +63,7 @@ def read_request(
     Raises :class:`ApiError` (400 or 413) when the body itself is unusable.
     """
     raw = body or ""
-    if len(raw.encode()) > MAX_BODY_BYTES:
+    if len(raw.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
         raise ApiError(
             413,
             "payload_too_large",
@@ -72,6 +73,10 @@ def read_request(
         payload = json.loads(raw, parse_constant=_no_constants)
     except ValueError as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(
+            400, "invalid_body", f"the body is nested too deeply; an event is at most {MAX_DEPTH} levels deep"
+        ) from None
     if not isinstance(payload, dict) or set(payload) != {"events"}:
         raise ApiError(
             400, "invalid_body", 'the body must be a JSON object {"events": [...]} and nothing else'

@@ -1,4 +1,7 @@
-"""Digests (``/digests``): subscribe an address to a daily or weekly e-mail; cancel one."""
+"""Digests (``/digests``): subscribe an address to a daily or weekly e-mail; cancel one.
+
+A new subscription is pending until its address confirms it (double opt-in); the table says
+which are pending and which confirmed."""
 
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ def listing() -> Any:
             {"field": "email", "headerName": "E-mail", "flex": 2, "minWidth": 220},
             {"field": "frequency", "headerName": "Frequency", "width": 170},
             {"field": "report_type", "headerName": "Report", "width": 160},
+            {"field": "status", "headerName": "Status", "flex": 1, "minWidth": 200},
             {"field": "created_at", "headerName": "Since (UTC)", "width": 170},
         ],
         "storepulse-digests.csv",
@@ -117,8 +121,9 @@ def subscribe(
     except api.ApiProblem as exc:
         return problem(exc, "The subscription", "digests-subscribe-problem"), dash.no_update, dash.no_update
     done = dbc.Alert(
-        f"Subscribed {created.get('email', email)} to the {frequency} "
-        f"{figures.REPORT_TYPES.get(report_type, report_type).lower()} digest.",
+        f"A confirmation e-mail went to {created.get('email', email)}: the {frequency} "
+        f"{figures.REPORT_TYPES.get(report_type, report_type).lower()} digest starts once its "
+        "link is followed and confirmed.",
         color="success",
         class_name="py-2 m-0",
         id="digests-subscribed",

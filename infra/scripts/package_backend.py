@@ -224,10 +224,11 @@ def distributions_for(
     return [chosen[name] for name in sorted(chosen)]
 
 
-# What no import of ours reads: C/C++ headers, Cython sources and the packages' own test suites, and
+# What no import of ours reads: C/C++ headers, Cython sources, JavaScript source maps (Swagger UI's
+# 7 MB; /v1/docs serves only its bundle) and the packages' own test suites, and
 # pyarrow's Arrow Flight RPC (35 MB; no other pyarrow library links it, see readelf -d).
 UNUSED_AT_RUN_TIME = re.compile(
-    r"(^|/)(tests?|include|src)/|\.(h|hpp|pxd|pxi|pyx|pyi|cmake)$"
+    r"(^|/)(tests?|include|src)/|\.(h|hpp|pxd|pxi|pyx|pyi|cmake|map)$"
     r"|^pyarrow/(_flight\.|flight\.py|libarrow_flight\.|libarrow_python_flight\.)"
 )
 

@@ -169,10 +169,11 @@ def test_a_digest_is_subscribed_listed_and_cancelled(dash_duo: Any, dashboard: D
     (created,) = [
         s for s in api(dashboard, "GET", "/subscriptions")["subscriptions"] if s["email"] == address
     ]
-    assert created["frequency"] == "daily"
+    assert created["frequency"] == "daily" and created["status"] == "pending"
+    assert "confirmation e-mail" in text(dash_duo, "#digests-subscribed")
     dash_duo.wait_for_element("#digests-list-table .ag-row", timeout=15)
-    rows = grid_rows(dash_duo, "#digests-list-table", ("email", "frequency", "report_type"))
-    assert (address, "Daily (07:00)", "Sales summary") in rows
+    rows = grid_rows(dash_duo, "#digests-list-table", ("email", "frequency", "report_type", "status"))
+    assert (address, "Daily (07:00)", "Sales summary", "Pending: waiting for the address to confirm") in rows
     assert dash_duo.find_element("#digests-email").get_attribute("value") == ""
     # When they select it and cancel it
     row = next(

@@ -53,6 +53,26 @@ CORPUS = [
     ("bad event_id", _body(_with("event_id", "has space")), 400, "event_id"),
     ("too many events", _body(*[_with("event_id", f"e{i}") for i in range(501)]), 413, "500"),
     ("oversize body", _body(_with("data.customer_id", "x" * (1024 * 1024))), 413, "bytes"),
+    ("year 1", _body(_with("occurred_at", "0001-01-01T00:00:00Z")), 400, "occurred_at: is before 1970"),
+    ("year 1 with an offset", _body(_with("occurred_at", "0001-01-01T00:00:00+05:00")), 400, "occurred_at"),
+    ("before 1970", _body(_with("occurred_at", "1969-12-31T23:59:59Z")), 400, "occurred_at: is before 1970"),
+    (
+        "year 9999",
+        _body(_with("occurred_at", "9999-12-31T23:59:59-05:00")),
+        400,
+        "occurred_at: is more than a day",
+    ),
+    (
+        "lone surrogate in an e-mail",
+        '{"events": [{"event_id": "r-1", "type": "customer.registered", "occurred_at": '
+        '"2025-03-01T10:00:00Z", "data": {"customer_id": "c-1", "country": "US", '
+        '"email": "a\\ud800@b.example"}}]}',
+        400,
+        "data.email: ",
+    ),
+    ("lone surrogate in a name", _body(_with("data.customer_id", "c\ud83d")), 400, "data.customer_id"),
+    ("deeply nested body", '{"events": [' + "[" * 100_000 + "]" * 100_000 + "]}", 400, "nested"),
+    ("nested 64 deep", _body(_with("data.gift", json.loads("[" * 64 + "]" * 64))), 400, "nested"),
 ]
 
 
@@ -112,6 +132,9 @@ def test_read_api_needs_the_read_key(stack: Any) -> None:
         ("start=2025-3-1&end=2025-03-01", 422, "start"),
         ("end=2025-03-01", 422, "start"),
         ("start=2025-03-01&end=2025-03-02&compare=yesterday", 422, "compare"),
+        ("start=0001-01-01&end=0001-01-31&compare=previous_period", 422, "start"),
+        ("start=9999-12-01&end=9999-12-31", 422, "end"),
+        ("start=1899-12-31&end=1900-01-01", 422, "start"),
     ],
 )
 def test_bad_read_parameters_name_the_parameter(stack: Any, query: str, status: int, parameter: str) -> None:
@@ -119,6 +142,41 @@ def test_bad_read_parameters_name_the_parameter(stack: Any, query: str, status: 
         f"{stack.api_url}/v1/metrics/summary?{query}", headers={"x-api-key": stack.read_key}, timeout=10
     )
     _assert_error(response, status, parameter)
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "parameter"),
+    [
+        ("/v1/metrics/sales", "start=9999-12-01&end=9999-12-31&granularity=month", "end"),
+        ("/v1/metrics/sales", "start=0001-01-01&end=0001-01-31&granularity=week", "start"),
+        ("/v1/metrics/channels", "start=0001-01-01&end=0001-01-02", "start"),
+        ("/v1/products/top", "start=9999-12-30&end=9999-12-31", "end"),
+        ("/v1/customers/cohorts", "start_month=0000-01&end_month=0000-02", "start_month"),
+        ("/v1/customers/cohorts", "start_month=2025-01&end_month=9999-12", "end_month"),
+        ("/v1/alerts", "since=0001-01-01T00:00:00%2B05:00", "since"),
+        ("/v1/alerts", "since=0001-01-01", "since"),
+        ("/v1/alerts", "since=9999-12-31T23:00:00-05:00", "since"),
+    ],
+)
+def test_dates_outside_the_calendar_name_the_parameter(
+    stack: Any, path: str, query: str, parameter: str
+) -> None:
+    # Given a date whose arithmetic (a previous period, a week, a month, a time zone) would
+    # leave the calendar: it is refused naming the parameter, never a 500
+    response = requests.get(
+        f"{stack.api_url}{path}?{query}", headers={"x-api-key": stack.read_key}, timeout=10
+    )
+    _assert_error(response, 422, parameter)
+
+
+def test_a_report_outside_the_calendar_is_refused(stack: Any) -> None:
+    response = requests.post(
+        f"{stack.api_url}/v1/reports",
+        json={"type": "sales_summary", "start": "0001-01-01", "end": "0001-01-31"},
+        headers={"x-api-key": stack.read_key},
+        timeout=10,
+    )
+    _assert_error(response, 422, "start")
 
 
 def test_unknown_route_is_404(stack: Any) -> None:

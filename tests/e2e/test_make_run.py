@@ -47,8 +47,8 @@ def test_make_run_serves_the_api_and_keeps_data_across_a_restart(tmp_path: Path)
         STOREPULSE_API_PORT=str(api_port),
         STOREPULSE_AWS_PORT=str(free_port()),
         STOREPULSE_DASH_PORT=str(dash_port),
-        STOREPULSE_INGEST_KEY="ingest-key-for-this-test",
-        STOREPULSE_READ_KEY="read-key-for-this-test",
+        STOREPULSE_INGEST_KEY="ingest-key-for-this-test-0123456789",
+        STOREPULSE_READ_KEY="read-key-for-this-test-0123456789",
         SEED="0",
         PYTHONUNBUFFERED="1",
     )
@@ -56,19 +56,19 @@ def test_make_run_serves_the_api_and_keeps_data_across_a_restart(tmp_path: Path)
     first = Running(["make", "--no-print-directory", "run"], environment, cwd=ROOT)
     try:
         first.wait_for("Ctrl-C", timeout=120)
-        assert api in first.output and "ingest-key-for-this-test" in first.output
+        assert api in first.output and "ingest-key-for-this-test-0123456789" in first.output
         assert requests.get(f"{api}/v1/health", timeout=10).json() == {"status": "ok"}
         # and the dashboard answers with its sign-in page, whose generated password is printed
         assert dashboard in first.output and "Dashboard password" in first.output
         sign_in = requests.get(f"{dashboard}/", timeout=10)
         assert sign_in.status_code == 200 and 'id="login-password"' in sign_in.text
         # When an order comes in
-        assert send([ORDER], api, "ingest-key-for-this-test", progress=False)["accepted"] == 1
+        assert send([ORDER], api, "ingest-key-for-this-test-0123456789", progress=False)["accepted"] == 1
         for _ in range(100):
-            if _summary(api, "read-key-for-this-test")["orders"] == 1:
+            if _summary(api, "read-key-for-this-test-0123456789")["orders"] == 1:
                 break
             time.sleep(0.2)
-        assert _summary(api, "read-key-for-this-test")["net_sales"] == "21.75"
+        assert _summary(api, "read-key-for-this-test-0123456789")["net_sales"] == "21.75"
     finally:
         code = first.interrupt()
     # make itself dies of the SIGINT it shares with the stack (as in a terminal); the stack says
@@ -79,7 +79,7 @@ def test_make_run_serves_the_api_and_keeps_data_across_a_restart(tmp_path: Path)
     second = Running(["make", "--no-print-directory", "run"], environment, cwd=ROOT)
     try:
         second.wait_for("Ctrl-C", timeout=120)
-        summary = _summary(api, "read-key-for-this-test")
+        summary = _summary(api, "read-key-for-this-test-0123456789")
         assert (summary["orders"], summary["units"], summary["net_sales"]) == (1, 3, "21.75")
     finally:
         second.interrupt()

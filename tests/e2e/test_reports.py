@@ -22,6 +22,7 @@ from decimal import Decimal
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -29,7 +30,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from backend.domain.reports import sign_token
+from backend.domain.reports import TokenExpired, sign_token, verify_token
 from backend.processing import digests
 from backend.settings import get_settings
 from backend.simulate import send
@@ -45,6 +46,7 @@ class Store:
     api_url: str
     read_key: str
     events: list[dict[str, Any]]
+    data_dir: Path
 
     def post(self, path: str, body: Any, key: str | None = None) -> requests.Response:
         headers = {"x-api-key": self.read_key if key is None else key}
@@ -68,7 +70,7 @@ def store(stack: Any) -> Store:
     totals = send(delivered, stack.api_url, stack.ingest_key, batch_size=150, progress=False)
     assert totals["accepted"] == len(events) and totals["rejected"] == 0, totals
     stack.wait_idle(120)
-    return Store(stack.api_url, stack.read_key, delivered)
+    return Store(stack.api_url, stack.read_key, delivered, stack.data_dir)
 
 
 def make_report(stack: Any, store: Store, report_type: str, start: date, end: date) -> dict[str, Any]:
@@ -254,10 +256,11 @@ def test_unknown_reports_and_bad_requests_get_4xx(store: Store) -> None:
 
 
 def listed_reports(store: Store) -> list[dict[str, Any]]:
-    """The report listing without its download links: a link is signed afresh on every request,
-    so two listings a second apart differ in X-Amz-Date and signature but not in what they list."""
+    """The report listing without its download links and their expiry: a link is signed afresh
+    on every request, so two listings a second apart differ in X-Amz-Date, signature and
+    expires_at but not in what they list."""
     return [
-        {field: value for field, value in report.items() if field != "download_url"}
+        {field: value for field, value in report.items() if field not in ("download_url", "expires_at")}
         for report in store.get("/v1/reports").json()["reports"]
     ]
 
@@ -266,6 +269,7 @@ def listed_reports(store: Store) -> list[dict[str, Any]]:
 
 
 def outbox_mails(stack: Any) -> list[EmailMessage]:
+    """The mails in the outbox of ``stack`` (the stack, or the store it holds)."""
     folder = stack.data_dir / "outbox"
     if not folder.is_dir():
         return []
@@ -277,16 +281,41 @@ def outbox_mails(stack: Any) -> list[EmailMessage]:
     return found
 
 
+def _confirmation(mail: EmailMessage) -> bool:
+    return str(mail["Subject"]).startswith("Confirm your")
+
+
 def to(mails: list[EmailMessage], address: str) -> list[EmailMessage]:
-    return [m for m in mails if str(m["To"]) == address]
+    """The digests sent to ``address``."""
+    return [m for m in mails if str(m["To"]) == address and not _confirmation(m)]
+
+
+def confirmations_to(mails: list[EmailMessage], address: str) -> list[EmailMessage]:
+    """The confirmation e-mails sent to ``address``."""
+    return [m for m in mails if str(m["To"]) == address and _confirmation(m)]
 
 
 def subscribe(store: Store, email: str, frequency: str, report_type: str = "sales_summary") -> dict[str, Any]:
+    """A confirmed subscription: subscribed, then confirmed through the link of its e-mail."""
+    created = ask(store, email, frequency, report_type)
+    confirmed = requests.post(confirmation_link(store, created["email"]), timeout=30)
+    assert confirmed.status_code == 200 and "confirmed" in confirmed.text, confirmed.text
+    return created
+
+
+def ask(store: Store, email: str, frequency: str, report_type: str = "sales_summary") -> dict[str, Any]:
+    """A subscription asked for: pending until its address confirms it."""
     response = store.post(
         "/v1/subscriptions", {"email": email, "frequency": frequency, "report_type": report_type}
     )
     assert response.status_code == 201, response.text
+    assert response.json()["status"] == "pending"
     return response.json()
+
+
+def confirmation_link(store: Store, address: str) -> str:
+    (mail,) = confirmations_to(outbox_mails(store), address)
+    return link(parts(mail)["text/plain"], "/v1/confirm")
 
 
 def cancel_all(store: Store) -> None:
@@ -343,7 +372,7 @@ def test_daily_digest_once_per_period_with_working_links(
     cancel_all(store)
     # Given a daily subscriber and a weekly one, on a Thursday
     daily = subscribe(store, " Ada.Lovelace@Example.COM ", "daily")
-    assert daily["email"] == "Ada.Lovelace@example.com" and daily["status"] == "active"
+    assert daily["email"] == "Ada.Lovelace@example.com"
     subscribe(store, "grace@example.org", "weekly", "inventory")
     assert END.weekday() == 3
     before = len(outbox_mails(stack))
@@ -376,8 +405,15 @@ def test_daily_digest_once_per_period_with_working_links(
     # And the address never reached a log line
     logged = capsys.readouterr()
     assert "lovelace" not in (logged.out + logged.err + caplog.text).lower()
-    # When the one-click link is followed (no key), then again, then with a broken token
-    done = requests.get(unsubscribe_url, timeout=30)
+    # When the link is followed (a GET, as a mail scanner does): a page asks, nothing changes
+    asked = requests.get(unsubscribe_url, timeout=30)
+    assert asked.status_code == 200 and "text/html" in asked.headers["Content-Type"]
+    assert '<form method="post"' in asked.text and "Unsubscribe" in asked.text
+    assert "Ada.Lovelace@example.com" in {
+        s["email"] for s in store.get("/v1/subscriptions").json()["subscriptions"]
+    }
+    # When the one-click POST comes (RFC 8058, no key), then again
+    done = requests.post(unsubscribe_url, timeout=30)
     assert done.status_code == 200 and "text/html" in done.headers["Content-Type"]
     assert "You are unsubscribed" in done.text
     again = requests.post(unsubscribe_url, timeout=30)
@@ -397,6 +433,116 @@ def test_daily_digest_once_per_period_with_working_links(
     assert [s["email"] for s in store.get("/v1/subscriptions").json()["subscriptions"]] == [
         "grace@example.org"
     ]
+
+
+def reports_table_text(stack: Any) -> str:
+    """Every item of the reports table, as text (a test may scan; the product never does)."""
+    items = stack.client("dynamodb").scan(TableName="storepulse-reports")["Items"]
+    return json.dumps(items)
+
+
+def test_a_subscription_sends_nothing_but_its_confirmation_until_confirmed(stack: Any, store: Store) -> None:
+    cancel_all(store)
+    address = "double.opt.in@example.com"
+    # Given an address subscribed with the read key
+    created = ask(store, address, "daily")
+    # Then the only mail it gets is one confirmation, and the subscription is listed as pending
+    (mail,) = confirmations_to(outbox_mails(stack), address)
+    assert "/v1/confirm?token=" in parts(mail)["text/plain"]
+    assert to(outbox_mails(stack), address) == []
+    listed = {
+        s["subscription_id"]: s["status"] for s in store.get("/v1/subscriptions").json()["subscriptions"]
+    }
+    assert listed == {created["subscription_id"]: "pending"}
+    # And the digests job sends it nothing
+    assert digests.run_digests(END).sent == 0
+    assert to(outbox_mails(stack), address) == []
+    # When the link is opened (a GET, as a mail scanner may): a page asks, nothing changes
+    link_url = confirmation_link(store, address)
+    page = requests.get(link_url, timeout=30)
+    assert page.status_code == 200 and '<form method="post"' in page.text
+    assert store.get("/v1/subscriptions").json()["subscriptions"][0]["status"] == "pending"
+    assert digests.run_digests(END).sent == 0
+    # When the person confirms (the page's button POSTs the same link)
+    done = requests.post(link_url, timeout=30)
+    assert done.status_code == 200 and "confirmed" in done.text
+    assert store.get("/v1/subscriptions").json()["subscriptions"][0]["status"] == "confirmed"
+    # Then digests go out
+    assert digests.run_digests(END).sent == 1
+    assert len(to(outbox_mails(stack), address)) == 1
+    # And a forged or cut link confirms nothing
+    assert requests.post(link_url[:-3] + "abc", timeout=30).status_code == 400
+    # And asking again for the same address within a day sends no second confirmation
+    again = store.post("/v1/subscriptions", {"email": address, "frequency": "weekly"})
+    assert again.status_code == 429 and "email" in again.json()["error"]["message"]
+    assert int(again.headers["Retry-After"]) > 0
+    assert len(confirmations_to(outbox_mails(stack), address)) == 1
+
+
+def test_subscriptions_are_capped_per_store(stack: Any, store: Store) -> None:
+    cancel_all(store)
+    # Given the most subscriptions a store may hold (pending ones count)
+    for n in range(50):
+        ask(store, f"reader{n}@cap.example.com", "daily")
+    # Then one more is refused in words, and no mail goes to it
+    refused = store.post("/v1/subscriptions", {"email": "one-too-many@cap.example.com", "frequency": "daily"})
+    assert refused.status_code == 409, refused.text
+    assert "50" in refused.json()["error"]["message"]
+    assert confirmations_to(outbox_mails(stack), "one-too-many@cap.example.com") == []
+    # When one is cancelled, a new one fits
+    cancel_all(store)
+    ask(store, "one-more@cap.example.com", "daily")
+
+
+def test_cancelling_deletes_the_address(stack: Any, store: Store) -> None:
+    cancel_all(store)
+    # Given a confirmed subscription and a pending one
+    kept = subscribe(store, "forget.me@example.com", "daily")
+    pending = ask(store, "forget.me.too@example.com", "weekly")
+    assert "forget.me@example.com" in reports_table_text(stack)
+    # When both are cancelled (the API's DELETE, and the e-mail's one-click POST)
+    gone = requests.delete(
+        f"{store.api_url}/v1/subscriptions/{kept['subscription_id']}",
+        headers={"x-api-key": store.read_key},
+        timeout=30,
+    )
+    assert gone.status_code == 200 and gone.json()["status"] == "cancelled"
+    key = get_settings().unsubscribe_signing_key
+    token = sign_token(key, "unsubscribe", pending["subscription_id"], datetime.now(UTC) + timedelta(days=1))
+    assert (
+        requests.post(f"{store.api_url}/v1/unsubscribe", params={"token": token}, timeout=30).status_code
+        == 200
+    )
+    # Then neither address is stored any more; cancelling again says it already was
+    text = reports_table_text(stack)
+    assert "forget.me@example.com" not in text and "forget.me.too@example.com" not in text
+    again = requests.delete(
+        f"{store.api_url}/v1/subscriptions/{kept['subscription_id']}",
+        headers={"x-api-key": store.read_key},
+        timeout=30,
+    )
+    assert again.status_code == 200 and again.json()["already_cancelled"] is True
+
+
+@pytest.mark.parametrize(
+    ("frequency", "today", "days"), [("daily", END, 1), ("weekly", date(2025, 3, 17), 7)]
+)
+def test_the_digest_download_link_expires_with_its_period(
+    stack: Any, store: Store, frequency: str, today: date, days: int
+) -> None:
+    cancel_all(store)
+    address = f"link.{frequency}@example.com"
+    subscribe(store, address, frequency)
+    sent_at = datetime(2025, 3, 21, 11, 0, tzinfo=UTC)
+    assert digests.run_digests(today, now=sent_at).sent == 1
+    (mail,) = to(outbox_mails(stack), address)
+    token = dict(parse_qsl(urlsplit(link(parts(mail)["text/plain"], "/download")).query))["token"]
+    key = get_settings().unsubscribe_signing_key
+    # The link works until the next digest of its kind is due, and not after
+    period = timedelta(days=days)
+    assert verify_token(key, "download", token, now=sent_at + period - timedelta(minutes=1))
+    with pytest.raises(TokenExpired):
+        verify_token(key, "download", token, now=sent_at + period + timedelta(minutes=1))
 
 
 def test_weekly_digest_goes_out_on_monday_for_the_week_before(stack: Any, store: Store) -> None:

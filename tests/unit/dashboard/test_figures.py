@@ -199,16 +199,18 @@ def test_the_reports_list_is_watched_while_pending_and_renewed_before_links_expi
     assert figures.report_watch_ms([], now) is None
 
 
-def test_subscription_rows_say_the_frequency_and_report_in_words() -> None:
+def test_subscription_rows_say_the_frequency_report_and_status_in_words() -> None:
     first, second = figures.subscription_rows(load("subscriptions")["subscriptions"])
     assert first == {
         "subscription_id": "s1AAAAAAAAAAAAAAAAAAAAAA",
         "email": "ada@example.com",
         "frequency": "Weekly (Mondays)",
         "report_type": "Sales summary",
+        "status": "Confirmed",
         "created_at": "2025-06-01 09:00",
     }
     assert second["frequency"] == "Daily (07:00)" and second["report_type"] == "Inventory"
+    assert second["status"] == "Pending: waiting for the address to confirm"
 
 
 def test_new_vs_returning_compares_both_periods() -> None:
