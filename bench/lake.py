@@ -144,7 +144,10 @@ def timed_lake(local: LocalStack, window: float = WINDOW_SECONDS) -> Iterator[La
     # As in AWS, a message stays hidden longer than a batch is gathered and handled (the test
     # stack shortens the visibility timeout to 2 s, which would redeliver within the window).
     sqs, url = local.aws.sqs, original_mapping.queue_url
-    visibility = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
+    # (moto drops a queue's Policy when another attribute is set: put both back afterwards)
+    visibility = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout", "Policy"])[
+        "Attributes"
+    ]
     poller.stop()
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": str(int(window) + 60)})
     poller.handler, poller.mapping = timed, replace(original_mapping, batching_window_seconds=window)
