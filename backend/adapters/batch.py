@@ -69,7 +69,7 @@ class FailureLog:
     def record(self, record: SQSRecord, reason: BaseException) -> None:
         queue = record.event_source_arn.rsplit(":", 1)[-1]
         contents = describe(record.body)
-        event_id = contents.event_ids[0] if contents.count == 1 else None
+        event_id = contents.event_ids[0] if contents.count == 1 and contents.event_ids else None
         item = {
             "queue": queue,
             "message_id": record.message_id,
