@@ -161,10 +161,24 @@ def _record_failure(stack: StackFixture, record: dict[str, Any], reason: str) ->
     )
 
 
+def _deploy_queue(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Make a test's queue one of the deployment's, as ``stack.json`` names them."""
+    import dataclasses
+
+    from backend.local import dlq
+    from backend.local.spec import QueueSpec, load_stack_spec
+
+    spec = load_stack_spec()
+    extra = QueueSpec(name=name, function="test", max_receive_count=5)
+    deployed = dataclasses.replace(spec, queues=(*spec.queues, extra))
+    monkeypatch.setattr(dlq, "load_stack_spec", lambda: deployed)
+
+
 def test_poison_message_is_dead_lettered_listed_and_replayed(
     stack: StackFixture,
     queue_function: Callable[..., QueueFunction],
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a function that rejects every message while it is broken, saying why
     broken = threading.Event()
@@ -181,6 +195,8 @@ def test_poison_message_is_dead_lettered_listed_and_replayed(
 
     handled: list[list[dict[str, Any]]] = []
     function = queue_function(handler, visibility_timeout=0, max_receive_count=5)
+    # (the dlq commands take only the deployment's queues: this test's queue is one of them)
+    _deploy_queue(monkeypatch, function.name)
     body = json.dumps({"event_id": "evt-poison-1", "type": "order.placed", "data": {}})
     # When a message fails five times
     (message_id,) = _send(stack, function.url, body)
