@@ -268,27 +268,49 @@ def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def _contents(letter: Any) -> str:
+    """What a dead letter holds, in words: its event id, or its packet's size and first ids."""
+    if not letter.packet_id:
+        return letter.event_id or "-"
+    more = ", ..." if letter.events > len(letter.event_ids) else ""
+    return f"packet {letter.packet_id[:14]}: {letter.events} events ({', '.join(letter.event_ids)}{more})"
+
+
 def run_dlq_list(args: argparse.Namespace) -> int:
-    from backend.local.dlq import list_dead_letters
+    from backend.local.dlq import CONFLICTS, list_conflicts, list_dead_letters
 
     target = resolve_target()
     aws = _connect(target)
+    table = _analytics_table(target)
+    wants_conflicts = args.queue in (None, CONFLICTS)
     try:
-        letters = list_dead_letters(
-            aws, analytics_table=_analytics_table(target), queue=args.queue, prefix=target.prefix
+        letters = (
+            list_dead_letters(aws, analytics_table=table, queue=args.queue, prefix=target.prefix)
+            if args.queue != CONFLICTS
+            else []
         )
     except LookupError as exc:
         raise CliError(str(exc)) from None
+    conflicts = list_conflicts(aws, analytics_table=table) if wants_conflicts else []
     if args.json:
-        print(json.dumps([letter.to_json() for letter in letters], indent=2))
+        print(json.dumps([*(x.to_json() for x in letters), *(c.to_json() for c in conflicts)], indent=2))
         return 0
+    if conflicts:
+        found = [
+            (c.event_id, c.type, c.kind, c.business_id, c.counted_event_id, c.found_at) for c in conflicts
+        ]
+        print(_table(found, ("event_id", "type", "id", "value", "counted from", "found_at")))
+        print(
+            f"\n{len(conflicts)} conflict(s): events not counted because their order_id or refund_id "
+            "was counted from another event (kept here; nothing to replay).\n"
+        )
     if not letters:
         print(f"No dead-lettered messages on {target.describe()}.")
         return 0
     rows = [
         (
             letter.queue,
-            letter.event_id or "-",
+            _contents(letter),
             letter.type or "-",
             str(letter.receive_count),
             letter.failed_at or "-",
@@ -296,7 +318,7 @@ def run_dlq_list(args: argparse.Namespace) -> int:
         )
         for letter in letters
     ]
-    print(_table(rows, ("queue", "event_id", "type", "receives", "failed_at", "reason")))
+    print(_table(rows, ("queue", "events", "type", "receives", "failed_at", "reason")))
     print(f"\n{len(letters)} message(s). `storepulse dlq replay` sends them back once fixed.")
     return 0
 
@@ -326,7 +348,9 @@ def add_dlq_command(subparsers: Any) -> None:
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="show the messages in the DLQs and why they failed")
-    listing.add_argument("--queue", help="only this queue (e.g. storepulse-orders)")
+    listing.add_argument(
+        "--queue", help="only this queue (e.g. storepulse-orders), or `conflicts` for the conflicts only"
+    )
     listing.add_argument("--json", action="store_true", help="JSON for machines")
     listing.set_defaults(run=run_dlq_list)
     replay = actions.add_parser("replay", help="send DLQ messages back to their queue")

@@ -32,6 +32,7 @@ from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
+from backend.adapters.packets import describe
 from backend.domain.events import parse_event
 from backend.local import LocalStack
 from backend.local.runtime import new_context
@@ -58,16 +59,19 @@ def history(years: int, orders_per_day: int = 1, seed: int = 11, end: date = dat
 
 @dataclass
 class LakeRun:
-    """What each lake invocation did: messages in, seconds taken, objects written."""
+    """What each lake invocation did: messages in (packets: one per ingest request), the events
+    they held, seconds taken, objects written."""
 
     messages: list[int] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     objects: list[int] = field(default_factory=list)
+    events: list[int] = field(default_factory=list)
 
     def figures(self) -> dict[str, Any]:
         return {
             "invocations": len(self.seconds),
             "messages_per_invocation_max": max(self.messages, default=0),
+            "events_per_invocation_max": max(self.events, default=0),
             "seconds_median": round(percentile(self.seconds, 0.5), 3) if self.seconds else 0.0,
             "seconds_max": round(max(self.seconds, default=0.0), 3),
             "objects_per_invocation_max": max(self.objects, default=0),
@@ -134,6 +138,7 @@ def timed_lake(local: LocalStack, window: float = WINDOW_SECONDS) -> Iterator[La
         finally:
             run.seconds.append(time.perf_counter() - started)
             run.messages.append(len(event["Records"]))
+            run.events.append(sum(describe(r["body"]).count for r in event["Records"]))
             run.objects.append(_object_count(local, bucket) - before)
 
     # As in AWS, a message stays hidden longer than a batch is gathered and handled (the test
@@ -223,6 +228,7 @@ def direct_batches(local: LocalStack, events: Sequence[dict[str, Any]], size: in
         if result.get("batchItemFailures"):
             raise RuntimeError(f"the lake function failed {len(result['batchItemFailures'])} messages")
         run.messages.append(len(records))
+        run.events.append(sum(describe(r["body"]).count for r in records))
         run.objects.append(_object_count(local, bucket) - before)
     return run
 

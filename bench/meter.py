@@ -35,13 +35,15 @@ import json
 import math
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
 import boto3
+
+from backend.adapters.packets import NotAPacket, unpack
 
 WRITE_UNIT_BYTES = 1024
 READ_UNIT_BYTES = 4096
@@ -327,6 +329,9 @@ class Meter:
         self._lock = threading.Lock()
         self._calls: dict[CallKey, Usage] = defaultdict(Usage)
         self._functions: dict[str, Invocations] = defaultdict(Invocations)
+        # Events by type in the SQS messages each function's poller received ("received") and
+        # its handler was handed ("handed"): a message is a packet of many events.
+        self._events: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
         self._local = threading.local()
         # Also a context variable: code that hands work to threads with a copy of its context
         # (``backend.adapters.dynamo.batch_get``) keeps its calls counted as the function's.
@@ -358,6 +363,23 @@ class Meter:
         with self._lock:
             found = self._functions.get(function)
             return found.records if found else 0
+
+    def events_in_messages(self, function: str, stage: str, types: Iterable[str] | None = None) -> int:
+        """Events (of ``types``; all when None) in the SQS messages ``function``'s poller has
+        ``"received"`` or its handler was ``"handed"`` so far (for progress)."""
+        with self._lock:
+            found = self._events.get((function, stage), Counter())
+            return sum(n for t, n in found.items() if types is None or t in types)
+
+    def _count_events(self, function: str, stage: str, bodies: Iterable[Any]) -> None:
+        types: Counter[str] = Counter()
+        for body in bodies:
+            try:
+                types.update(str(e.get("type")) for e in unpack(str(body)).events)
+            except NotAPacket:
+                continue
+        with self._lock:
+            self._events[(function, stage)].update(types)
 
     def messages_received(self, function: str) -> int:
         """SQS messages the poller of ``function`` has received so far (for progress)."""
@@ -392,6 +414,8 @@ class Meter:
             local.function, local.overhead = name, 0.0
             token = self._function_var.set(name)
             records = len(event.get("Records") or []) if isinstance(event, Mapping) else 0
+            if records:
+                self._count_events(name, "handed", (r.get("body", "") for r in event["Records"]))
             failed = records
             started = time.perf_counter()
             try:
@@ -487,6 +511,10 @@ class Meter:
             status = int(getattr(http_response, "status_code", 500))
             used = _request_usage(service, model.name, params, parsed)
             used.calls, used.seconds = 1, elapsed
+            if service == "sqs" and model.name == "ReceiveMessage":
+                self._count_events(
+                    pending.function, "received", (m.get("Body", "") for m in parsed.get("Messages") or [])
+                )
             if status >= 300:
                 used.errors = 1
             if self.precise and service == "dynamodb":

@@ -229,16 +229,25 @@ def send_concurrently(
     return dict(totals)
 
 
-def routed(types: Mapping[str, int]) -> dict[str, int]:
-    """How many records each function should get for events of these types, by the SNS
-    subscriptions' filter policies in ``infra/stack.json``."""
-    expected: dict[str, int] = {}
+def accepted_types() -> dict[str, frozenset[str] | None]:
+    """The event types each subscribed function takes, by the SNS subscriptions' filter
+    policies in ``infra/stack.json`` (None: every type)."""
+    found: dict[str, frozenset[str] | None] = {}
     for queue in load_stack_spec().queues:
         if queue.subscription is None:
             continue
         policy = (queue.subscription.filter_policy or {}).get("event_type")
-        expected[queue.function] = sum(n for t, n in types.items() if policy is None or t in policy)
-    return expected
+        found[queue.function] = None if policy is None else frozenset(policy)
+    return found
+
+
+def routed(types: Mapping[str, int]) -> dict[str, int]:
+    """How many events each function should get for events of these types (in packets: a
+    function counts only the events of its own types)."""
+    return {
+        function: sum(n for t, n in types.items() if policy is None or t in policy)
+        for function, policy in accepted_types().items()
+    }
 
 
 def windowed_functions(stack: LocalStack) -> set[str]:
@@ -261,7 +270,9 @@ def flush_batches(stack: LocalStack, functions: Iterable[str]) -> None:
 
 
 def _progress(meter: Meter, function: str, windowed: bool) -> int:
-    return meter.messages_received(function) if windowed else meter.records_processed(function)
+    """Events of its types ``function`` was handed (its poller received, when ``windowed``)."""
+    stage = "received" if windowed else "handed"
+    return meter.events_in_messages(function, stage, accepted_types().get(function))
 
 
 def drain(
@@ -291,7 +302,7 @@ def drain(
     deadline = time.monotonic() + timeout
     total = sum(expected.values())
     seen, last_change, last_progress = -1, time.monotonic(), time.perf_counter()
-    with tqdm(total=total, unit="records", desc=desc, disable=not progress) as bar:
+    with tqdm(total=total, unit="events", desc=desc, disable=not progress) as bar:
         while True:
             done = {f: _progress(meter, f, f in windowed) - start[f] for f in expected}
             handled = min(total, sum(min(done[f], n) for f, n in expected.items()))

@@ -58,7 +58,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 import pandas as pd
 from tqdm import tqdm
 
-from backend.adapters.dynamo import DAY_SKU_SHARDS, batch_get, batch_put, day_pk
+from backend.adapters.dynamo import batch_get, batch_put, day_pk, query_partition
 from backend.domain.calendar import store_day
 from backend.domain.events import parse_event
 from backend.local.runtime import HandlerRef, new_context
@@ -72,7 +72,6 @@ from bench.stack import throwaway_options
 ROOT = Path(__file__).resolve().parents[1]
 TZ = "America/New_York"
 ZONE = ZoneInfo(TZ)
-DAY_ITEMS = ("SALES", "CUSTOMERS", *(f"SKUS#{n}" for n in range(DAY_SKU_SHARDS)))
 QUEUE_OF = {
     "order.placed": ("orders", "storepulse-orders"),
     "order.refunded": ("orders", "storepulse-orders"),
@@ -210,7 +209,8 @@ def process(events: Sequence[dict[str, Any]], *, progress: bool, batch: int = 10
 
 
 def _renamed(item: dict[str, Any], copy: int) -> dict[str, Any]:
-    """A ``CUSTOMERS`` item with every customer id made distinct for copy number ``copy``."""
+    """A customer item (``CB#``, or ``CUSTOMERS`` of older releases) with every customer id made
+    distinct for copy number ``copy`` (``C:<id>`` members become ``C:<id>~<copy>``)."""
     return {
         name: ({f"{member}~{copy}" for member in value} if isinstance(value, set) else value)
         for name, value in item.items()
@@ -221,15 +221,14 @@ def copy_days(
     dynamodb: Any, table: str, sources: Sequence[date], targets: Iterable[date], first_copy: int
 ) -> int:
     """Copy the rollup items of the processed ``sources`` days onto ``targets``, round robin."""
-    found = batch_get(dynamodb, table, [(day_pk(d), sk) for d in sources for sk in DAY_ITEMS])
+    # A day's partition: its counters, SKU shards and customer member items (or the single
+    # customer-set item of older releases).
+    found = {d: list(query_partition(dynamodb, table, day_pk(d))) for d in sources}
     written = []
     for n, target in enumerate(targets):
-        source = sources[n % len(sources)]
-        for sk in DAY_ITEMS:
-            item = found.get((day_pk(source), sk))
-            if item is None:
-                continue
-            copy = dict(_renamed(item, first_copy + n) if sk == "CUSTOMERS" else item)
+        for item in found[sources[n % len(sources)]]:
+            customers = item["sk"] == "CUSTOMERS" or item["sk"].startswith("CB#")
+            copy = dict(_renamed(item, first_copy + n) if customers else item)
             copy["pk"] = day_pk(target)
             written.append(copy)
     batch_put(dynamodb, table, written)

@@ -20,8 +20,10 @@ locals {
 
 data "aws_iam_policy_document" "function_ingest" {
   statement {
-    sid       = "DuplicateCheckAndRecord"
-    actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"]
+    # BatchGetItem: the duplicate look-up; PutItem: the conditional claims (each Put of the
+    # claim transactions); BatchWriteItem: the published markers.
+    sid       = "DuplicateCheckClaimAndRecord"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"]
     resources = [local.table_arn["ingest"]]
   }
   statement {
@@ -79,9 +81,10 @@ data "aws_iam_policy_document" "function_orders" {
   statement {
     # UpdateItem: the counting transaction holds Update actions only; PutItem: the failure log
     # and a crossing's pending alert; DeleteItem: that alert once sent; BatchWriteItem: order
-    # links and directory items (immutable, put before counting).
+    # links and directory items (immutable, put before counting); Query: a day's customer items
+    # (one partition per day, read to place a late order's customer).
     sid       = "CountOrders"
-    actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
     resources = [local.table_arn["analytics"]]
   }
   statement {

@@ -19,6 +19,7 @@ from typing import Any
 
 import boto3
 
+from backend.adapters.packets import pack_json
 from backend.api.auth import key_digest
 from backend.domain.events import parse_event
 from backend.local.runtime import new_context
@@ -94,6 +95,47 @@ def sqs_record(event: dict[str, Any], queue: str, receive_count: int = 1) -> dic
     }
 
 
+def packet_record(events: Sequence[dict[str, Any]], queue: str, receive_count: int = 1) -> dict[str, Any]:
+    """A Lambda SQS record for a packet of events, as the ingest function publishes it."""
+    record = sqs_record(events[0], queue, receive_count)
+    record["body"] = pack_json(events)
+    types = sorted({e["type"] for e in events})
+    record["messageAttributes"] = {
+        "event_type": {"stringValue": json.dumps(types), "dataType": "String.Array"}
+    }
+    return record
+
+
+def deliver_packets(
+    events: Sequence[dict[str, Any]],
+    packet_size: int = 5,
+    batch_size: int = 3,
+    skip: Iterable[str] = ("lake",),
+) -> None:
+    """Deliver pipeline events in packets of ``packet_size`` (mixed types, as requests make
+    them) to every processor whose filter matches one of a packet's types, ``batch_size``
+    packets per invocation, redelivering failed packets."""
+    packets = [list(events[i : i + packet_size]) for i in range(0, len(events), packet_size)]
+    routes: dict[tuple[str, str], list[list[dict[str, Any]]]] = defaultdict(list)
+    for packet in packets:
+        for route in sorted({r for e in packet for r in ROUTES[e["type"]]}):
+            routes[route].append(packet)
+    for (function, queue), routed in routes.items():
+        if function in set(skip):
+            continue
+        for start in range(0, len(routed), batch_size):
+            batch = routed[start : start + batch_size]
+            for _ in range(5):
+                records = [packet_record(p, queue) for p in batch]
+                result = handler(function)({"Records": records}, context(function))
+                failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+                batch = [p for p, r in zip(batch, records, strict=True) if r["messageId"] in failed]
+                if not batch:
+                    break
+            else:
+                raise AssertionError(f"{function} kept failing on {len(batch)} packets")
+
+
 def by_function(events: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """Split pipeline events the way the SNS filter policies do (the lake gets everything)."""
     out: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -103,10 +145,19 @@ def by_function(events: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[
     return out
 
 
-def invoke_batch(function: str, queue: str, events: Sequence[dict[str, Any]]) -> list[str]:
-    """Invoke a processor with one batch; returns the event ids it reported as failed."""
-    records = [sqs_record(e, queue) for e in events]
-    result = handler(function)({"Records": records}, context(function))
+def invoke_batch(
+    function: str,
+    queue: str,
+    events: Sequence[dict[str, Any]],
+    records: Sequence[dict[str, Any]] | None = None,
+) -> list[str]:
+    """Invoke a processor with one batch; returns the event ids it reported as failed.
+
+    ``records`` are the SQS records to deliver (to deliver the same messages again, as SQS does
+    after a failure); by default each event gets a record with a fresh message id."""
+    if records is None:
+        records = [sqs_record(e, queue) for e in events]
+    result = handler(function)({"Records": list(records)}, context(function))
     failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
     return [json.loads(r["body"])["event_id"] for r in records if r["messageId"] in failed]
 

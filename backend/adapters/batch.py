@@ -3,14 +3,15 @@
 Powertools' :class:`BatchProcessor` calls a record handler per record. Exactly-once counting
 wants the whole batch at once (one transaction per group of events), so
 :class:`GroupBatchProcessor` keeps Powertools' partial-batch bookkeeping and response, parses
-each record with the record handler, then hands every parsed record to an ``apply`` function
-that says which of them failed. Each failure's reason is written where ``storepulse dlq list``
-finds it.
+each record with the record handler, then hands every parsed value to an ``apply`` function
+that says which messages failed. A record handler may return :class:`Many` for a message that
+carries several values (a packet of events): each becomes its own :class:`Parsed`, all sharing
+the message id, and the message fails or succeeds as a whole. Each failure's reason is written
+where ``storepulse dlq list`` finds it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from backend.adapters.dynamo import key, to_ddb
+from backend.adapters.packets import SHOWN_EVENT_IDS, describe
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -37,6 +39,21 @@ class Parsed:
 
     message_id: str
     value: Any
+    packet_id: str = ""
+
+    @property
+    def packet(self) -> str:
+        """The packet the event travelled in (its own message before packets)."""
+        return self.packet_id or self.message_id
+
+
+@dataclass(frozen=True)
+class Many:
+    """A record handler's result for a message holding several values: a packet's events (of
+    the types the processor takes; none is fine)."""
+
+    packet_id: str
+    values: tuple[Any, ...]
 
 
 ApplyFn = Callable[[Sequence[Parsed]], dict[str, BaseException]]
@@ -51,11 +68,15 @@ class FailureLog:
 
     def record(self, record: SQSRecord, reason: BaseException) -> None:
         queue = record.event_source_arn.rsplit(":", 1)[-1]
-        event_id = _event_id(record.body)
+        contents = describe(record.body)
+        event_id = contents.event_ids[0] if contents.count == 1 and contents.event_ids else None
         item = {
             "queue": queue,
             "message_id": record.message_id,
             "event_id": event_id or "",
+            "packet_id": contents.packet_id,
+            "events": contents.count,
+            "event_ids": " ".join(contents.event_ids[:SHOWN_EVENT_IDS]),
             "reason": _reason(reason),
             "failed_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "receive_count": int(record.attributes.approximate_receive_count or 0),
@@ -76,19 +97,11 @@ class FailureLog:
                 "queue": queue,
                 "message_id": record.message_id,
                 "event_id": event_id,
+                "packet_id": contents.packet_id,
+                "events": contents.count,
                 "reason": item["reason"],
             },
         )
-
-
-def _event_id(body: str) -> str | None:
-    try:
-        value = json.loads(body)
-    except ValueError:
-        return None
-    if isinstance(value, dict) and isinstance(value.get("event_id"), str):
-        return value["event_id"][:64]
-    return None
 
 
 def _reason(error: BaseException) -> str:
@@ -105,7 +118,7 @@ class GroupBatchProcessor(BatchProcessor):
         self._failures = failures
 
     def process(self) -> list[tuple]:
-        parsed: list[tuple[SQSRecord, Parsed]] = []
+        parsed: list[tuple[SQSRecord, list[Parsed]]] = []
         results: list[tuple] = []
         for raw in self.records:
             record = SQSRecord(raw)
@@ -114,33 +127,39 @@ class GroupBatchProcessor(BatchProcessor):
             except Exception as exc:
                 results.append(self._fail(record, exc))
                 continue
-            parsed.append((record, Parsed(record.message_id, value)))
-        failed = self._apply_isolating([p for _, p in parsed])
-        for record, item in parsed:
-            if item.message_id in failed:
-                results.append(self._fail(record, failed[item.message_id]))
+            if isinstance(value, Many):
+                items = [Parsed(record.message_id, v, value.packet_id) for v in value.values]
             else:
-                results.append(self.success_handler(record=record, result=item.value))
+                items = [Parsed(record.message_id, value)]
+            parsed.append((record, items))
+        failed = self._apply_isolating([items for _, items in parsed])
+        for record, items in parsed:
+            if record.message_id in failed:
+                results.append(self._fail(record, failed[record.message_id]))
+            else:
+                results.append(self.success_handler(record=record, result=[i.value for i in items]))
         return results
 
-    def _apply_isolating(self, items: list[Parsed]) -> dict[str, BaseException]:
-        """Apply the batch; if it fails as a whole, apply each record alone, so that one poison
-        message fails by itself instead of taking its batch to the dead-letter queue. Applying
-        is idempotent, so what the whole-batch attempt already wrote is not counted twice."""
-        if not items:
+    def _apply_isolating(self, messages: list[list[Parsed]]) -> dict[str, BaseException]:
+        """Apply the batch; if it fails as a whole, apply each message (a whole packet) alone,
+        so that one poison message fails by itself instead of taking its batch to the
+        dead-letter queue. Applying is idempotent, so what the whole-batch attempt already
+        wrote is not counted twice."""
+        messages = [items for items in messages if items]
+        if not messages:
             return {}
         try:
-            return self._apply(items)
+            return self._apply([item for items in messages for item in items])
         except Exception as exc:
-            if len(items) == 1:
-                return {items[0].message_id: exc}
-            logger.warning("batch of %d failed (%s); applying records one by one", len(items), exc)
+            if len(messages) == 1:
+                return {messages[0][0].message_id: exc}
+            logger.warning("batch of %d messages failed (%s); applying them one by one", len(messages), exc)
         failed: dict[str, BaseException] = {}
-        for item in items:
+        for items in messages:
             try:
-                failed.update(self._apply([item]))
+                failed.update(self._apply(items))
             except Exception as exc:
-                failed[item.message_id] = exc
+                failed[items[0].message_id] = exc
         return failed
 
     def _fail(self, record: SQSRecord, error: BaseException) -> tuple:

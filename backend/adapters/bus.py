@@ -1,4 +1,10 @@
-"""SNS: publishing accepted events with their ``event_type`` attribute, ten per call."""
+"""SNS: publishing a request's accepted events as packets (:mod:`backend.adapters.packets`).
+
+One message per packet, usually one per request, carrying an ``event_type`` attribute of type
+``String.Array`` with the distinct types in the packet: SNS delivers it to every queue whose
+filter policy matches one of them, so each processor gets one message per request instead of
+one per event, and ignores the events of the types it does not take.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from backend.adapters.packets import MAX_BODY_BYTES, Packet, pack
 from backend.domain.events import Event
 
 if TYPE_CHECKING:
@@ -16,35 +23,44 @@ else:
     SNSClient = Any
 
 MAX_BATCH_ENTRIES = 10
-MAX_BATCH_BYTES = 256 * 1024 - 4096  # room for attributes and the envelope
+#: A ``PublishBatch`` call takes 256 KB in all, attributes included.
+MAX_BATCH_BYTES = 256 * 1024 - 4096
 PUBLISHERS = 8
 
 
-def _batches(events: Sequence[Event]) -> list[list[tuple[Event, str]]]:
-    batches: list[list[tuple[Event, str]]] = []
-    current: list[tuple[Event, str]] = []
+def attributes(packet: Packet) -> dict[str, Any]:
+    """The message attributes of a packet: what the subscriptions' filter policies match."""
+    return {
+        "event_type": {"DataType": "String.Array", "StringValue": json.dumps(packet.types)},
+        "packet_id": {"DataType": "String", "StringValue": packet.packet_id},
+    }
+
+
+def _batches(packets: Sequence[Packet]) -> list[list[Packet]]:
+    batches: list[list[Packet]] = []
+    current: list[Packet] = []
     size = 0
-    for event in events:
-        body = json.dumps(event.to_json(), separators=(",", ":"))
-        if current and (len(current) == MAX_BATCH_ENTRIES or size + len(body) > MAX_BATCH_BYTES):
+    for packet in packets:
+        length = len(packet.body.encode()) + 512
+        if current and (len(current) == MAX_BATCH_ENTRIES or size + length > MAX_BATCH_BYTES):
             batches.append(current)
             current, size = [], 0
-        current.append((event, body))
-        size += len(body)
+        current.append(packet)
+        size += length
     if current:
         batches.append(current)
     return batches
 
 
 def publish(sns: SNSClient, topic_arn: str, events: Sequence[Event]) -> list[Event]:
-    """Publish each event; returns those SNS did not take (the caller retries or reports).
+    """Publish the events in packets; returns those SNS did not take (the caller retries or
+    reports). A packet is taken or not as a whole.
 
-    The ``PublishBatch`` calls of a request (50 for 500 events) are made up to
-    :data:`PUBLISHERS` at a time (boto3 clients are thread-safe): a Lambda is billed for the
-    time it waits, and the calls do not depend on each other. Each runs in a copy of the
-    caller's context (logging, tracing and metering state follow the work into the threads).
+    The ``PublishBatch`` calls of a request (one for a typical request of 500 events) are made
+    up to :data:`PUBLISHERS` at a time (boto3 clients are thread-safe). Each runs in a copy of
+    the caller's context (logging, tracing and metering state follow the work into the threads).
     """
-    batches = _batches(events)
+    batches = _batches(pack(events, MAX_BODY_BYTES))
     if len(batches) <= 1:
         results = [_publish_batch(sns, topic_arn, batch) for batch in batches]
     else:
@@ -57,17 +73,13 @@ def publish(sns: SNSClient, topic_arn: str, events: Sequence[Event]) -> list[Eve
     return [event for failed in results for event in failed]
 
 
-def _publish_batch(sns: SNSClient, topic_arn: str, batch: list[tuple[Event, str]]) -> list[Event]:
+def _publish_batch(sns: SNSClient, topic_arn: str, batch: list[Packet]) -> list[Event]:
     entries = [
-        {
-            "Id": str(i),
-            "Message": body,
-            "MessageAttributes": {"event_type": {"DataType": "String", "StringValue": event.type}},
-        }
-        for i, (event, body) in enumerate(batch)
+        {"Id": str(i), "Message": packet.body, "MessageAttributes": attributes(packet)}
+        for i, packet in enumerate(batch)
     ]
     try:
         response = sns.publish_batch(TopicArn=topic_arn, PublishBatchRequestEntries=entries)
     except Exception:
-        return [event for event, _ in batch]
-    return [batch[int(f["Id"])][0] for f in response.get("Failed", [])]
+        return [event for packet in batch for event in packet.events]
+    return [event for f in response.get("Failed", []) for event in batch[int(f["Id"])].events]

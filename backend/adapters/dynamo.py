@@ -7,19 +7,23 @@ pk                          sk                     holds
 ==========================  =====================  ==============================================
 ``DAY#<date>``              ``SALES``              money and count counters, also per channel
 ``DAY#<date>``              ``SKUS#<n>``           units ``u:<sku>`` and line revenue ``r:<sku>``
-``DAY#<date>``              ``CUSTOMERS``          the ``C``, ``P``, ``M`` sets of customer ids
+``DAY#<date>``              ``CB#<digest>``        members ``C:``/``P:``/``M:<customer>`` of a batch
+                                                   (immutable, < 4 KB; ``CUSTOMERS``: older)
 ``MONTHS``                  ``<YYYY-MM>``          ``v``: the month's change stamp (see below)
 ``MONTH#<YYYY-MM>``         ``ROLLUP``[``#<i>``]   the month's days folded (``rollups`` job)
-``CUST#<id>``               ``PROFILE``            ``o:<order_id>`` per order; ``cohort_state``,
-                                                   ``order_count`` (its version); ``r:<refund_id>``
-                                                   refunds (older: country, e-mail hash)
+``CUST#<id>``               ``PROFILE``            ``first``, ``first_ids`` (<= 2), ``cohort_state``,
+                                                   ``version`` (older: ``o:``/``r:`` per order/refund)
 ``REGISTRATIONS#<n>``       ``B#<digest>``         registrations (8 shards): ``entries`` of a batch,
                                                    ``<customer>|<country>|<e-mail hash>|<version>``
 ``COHORT#<YYYY-MM>``        ``COUNTS``             ``n:<YYYY-MM>`` active customers per month
-``CUSTOMERS#<n>``           ``B#<digest>``         the customer directory (8 shards): ``ids`` of a
-                                                   batch's new customers (older: sk = customer id)
+``FACTS#<n>``               ``B#<digest>``         orders and refunds per customer, for the
+                                                   segments job (8 shards, immutable, < 4 KB)
 ``SEGMENTS``                ``LATEST``             the last RFM snapshot of the ``segments`` job
-``ORDER#<id>``              ``LINK``               channel, customer (immutable, plain put)
+``ORDER#<id>``              ``LINK``               the order's store-wide claim: ``event_id``,
+                                                   ``owner`` (packet), channel, customer
+``REFUND#<id>``             ``CLAIM``              the refund's store-wide claim
+``PACKET#<packet>``         ``PART#<n>``           marker: that part of the packet is counted
+``CONFLICT``                ``<kind>#<id>#<event>`` an event not counted: its id was counted
 ``ORDER#<id>``              ``REFUNDS``            ``r:`` (the refund's claim), ``a:`` per refund
 ``REFUNDS``                 ``ORPHANS``            ``orders`` refunded before their link was known
 ``ADJ#<event_id>``          ``MARKER``             the adjustment was counted
@@ -151,10 +155,18 @@ def batch_get(
 
 
 def content_keyed_items(
-    members: Iterable[str], *, prefix: str, shards: int, attribute: str, max_bytes: int
+    members: Iterable[str],
+    *,
+    prefix: str,
+    shards: int,
+    attribute: str,
+    max_bytes: int,
+    partition: str | None = None,
+    sort_prefix: str = "B#",
 ) -> list[dict[str, Any]]:
     """Immutable items listing ``members`` in the string set ``attribute``, up to ``max_bytes``
-    of members each, under ``<prefix><n>``/``B#<digest of its members>``.
+    of members each, under ``<prefix><n>``/``B#<digest of its members>`` (or all under
+    ``partition``, sort keys ``<sort_prefix><digest>``, when it is given).
 
     An item's key follows from its content, so putting it again (a redelivered batch) rewrites
     the same item, and a batch redelivered with other company writes another item that repeats
@@ -180,8 +192,8 @@ def content_keyed_items(
         if not chunk:
             continue
         digest = hashlib.sha256("\n".join(chunk).encode()).hexdigest()
-        shard = int(digest[:8], 16) % shards
-        items.append({"pk": f"{prefix}{shard}", "sk": f"B#{digest[:20]}", attribute: set(chunk)})
+        pk = partition if partition is not None else f"{prefix}{int(digest[:8], 16) % shards}"
+        items.append({"pk": pk, "sk": f"{sort_prefix}{digest[:20]}", attribute: set(chunk)})
     return items
 
 
@@ -284,7 +296,7 @@ class Counted:
     """An event ready to be counted: its claim, what it adds, and the notes it leaves."""
 
     ref: str
-    claim: Claim
+    claim: Claim | None
     contributions: Contributions
     notes: tuple[Note, ...] = ()
 
@@ -374,7 +386,8 @@ def _build_transaction(
 ) -> list[dict[str, Any]]:
     claims: dict[Key, _Expression] = defaultdict(_Expression)
     for counted in group:
-        claims[counted.claim.item].set_new(counted.claim.attribute, counted.claim.value)
+        if counted.claim is not None:
+            claims[counted.claim.item].set_new(counted.claim.attribute, counted.claim.value)
         for note in counted.notes:
             claims[note.item].set_if_absent(note.attribute, note.value)
     for guard in guarded:
@@ -425,6 +438,58 @@ def _groups(table: str, events: Sequence[Counted], guards: Guards | None = None)
     if current:
         groups.append(current)
     return groups
+
+
+MARKER_PREFIX = "PACKET#"
+# A packet part's items in a transaction at most, estimated from its events' content alone (so
+# the split is the same on every delivery), leaving room for the markers of a group.
+PART_ITEMS = 90
+
+
+def marker_key(packet: str, part: int) -> Key:
+    """The marker of part ``part`` of a packet: it exists once the part is counted."""
+    return (f"{MARKER_PREFIX}{packet}", f"PART#{part}")
+
+
+def packet_parts(
+    packet: str, events: Sequence[Counted], other_items: Mapping[str, set[Key]] | None = None
+) -> list[tuple[Counted, list[Counted]]]:
+    """Split a packet's events to count into parts that each fit a transaction, and make each
+    part one :class:`Counted` claimed by its marker (``PACKET#<packet>``/``PART#<n>``), with
+    the merged contributions and notes of its events.
+
+    The split depends only on the events (sorted by ref, cut where the items they touch would
+    pass :data:`PART_ITEMS`), so a packet delivered again is cut the same way, and a part
+    whose marker exists was counted whole. ``other_items`` adds, per event ref, the items its
+    guarded writes may touch (a customer's profile and cohort counters).
+
+    Returns ``(part, its events)`` pairs.
+    """
+    extra = other_items or {}
+    chunks: list[list[Counted]] = [[]]
+    touched: set[Key] = set()
+    for event in sorted(events, key=lambda e: e.ref):
+        keys = (
+            set(_counter_actions([event.contributions]))
+            | {n.item for n in event.notes}
+            | extra.get(event.ref, set())
+        )
+        if chunks[-1] and len(touched | keys) > PART_ITEMS:
+            chunks.append([])
+            touched = set()
+        chunks[-1].append(event)
+        touched |= keys
+    parts = []
+    for number, chunk in enumerate(c for c in chunks if c):
+        marker = marker_key(packet, number)
+        part = Counted(
+            ref=f"{packet}#{number}",
+            claim=Claim(marker, "events", len(chunk)),
+            contributions=_merge_counters(e.contributions for e in chunk),
+            notes=tuple(note for e in chunk for note in e.notes),
+        )
+        parts.append((part, chunk))
+    return parts
 
 
 def already_claimed(client: DynamoDBClient, table: str, claims: Iterable[Claim]) -> set[Claim]:
@@ -490,6 +555,8 @@ def count_once(
     # beforehand cost one read unit per event on every first delivery.
     todo: dict[tuple[Key, str], Counted] = {}
     for event in events:
+        if event.claim is None:
+            raise ValueError(f"{event.ref} has no claim")
         slot = (event.claim.item, event.claim.attribute)
         if slot in todo:
             # Twice in this batch (a redelivery beside its original): the first one counts, as
@@ -540,6 +607,13 @@ def _count_group(
     while group:
         guarded = guards.guarded(group) if guards else []
         items = _build_transaction(table, group, guarded)
+        if len(items) > MAX_TRANSACTION_ITEMS and len(group) > 1:
+            # The groups were cut from the state read first; an earlier group's commit changed
+            # the guarded writes this one needs (more customers' cohort moves, say). Halve it.
+            middle = len(group) // 2
+            _count_group(client, table, group[:middle], stats, guards)
+            _count_group(client, table, group[middle:], stats, guards)
+            return
         try:
             client.transact_write_items(TransactItems=items)
         except client.exceptions.TransactionCanceledException as exc:
@@ -552,7 +626,7 @@ def _count_group(
                 ) from exc
             stats.retries += 1
             if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
-                done = already_claimed(client, table, (e.claim for e in group))
+                done = already_claimed(client, table, (e.claim for e in group if e.claim is not None))
                 stats.already_counted.extend(e.ref for e in group if e.claim in done)
                 group = [e for e in group if e.claim not in done]
                 if guards:

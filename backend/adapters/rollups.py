@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from backend.adapters import reads
-from backend.adapters.dynamo import MONTHS_PK, batch_get, day_pk
+from backend.adapters import customer_days, reads
+from backend.adapters.dynamo import MONTHS_PK, batch_get
 from backend.adapters.reads import READ_PARALLELISM
 from backend.domain import rollups
 from backend.domain.calendar import days as days_between
@@ -34,7 +34,7 @@ ROLLUP_SK = "ROLLUP"
 PART_BYTES = 350_000
 
 DaySales = dict[str, Any]
-DaySets = dict[str, set[str]]
+DaySets = customer_days.DaySets
 
 
 def month_pk(month: str) -> str:
@@ -75,22 +75,7 @@ def day_rollups(
     client: DynamoDBClient, table: str, days: Sequence[date], *, consistent: bool = False
 ) -> tuple[list[DaySales], list[DaySets]]:
     """The sales counters and the customer sets of each day (absent days are empty)."""
-    keys = [(day_pk(d), sk) for d in days for sk in ("SALES", "CUSTOMERS")]
-    items = batch_get(client, table, keys, parallel=READ_PARALLELISM, consistent=consistent)
-    return _days(items, days)
-
-
-def _days(items: dict[Any, dict[str, Any]], days: Sequence[date]) -> tuple[list[DaySales], list[DaySets]]:
-    sales = [_counters(items.get((day_pk(d), "SALES"), {})) for d in days]
-    customers = [
-        {name: set(items.get((day_pk(d), "CUSTOMERS"), {}).get(name, set())) for name in ("C", "P", "M")}
-        for d in days
-    ]
-    return sales, customers
-
-
-def _counters(item: dict[str, Any]) -> DaySales:
-    return {name: value for name, value in item.items() if name not in ("pk", "sk")}
+    return customer_days.read_days(client, table, days, consistent=consistent)
 
 
 def month_stamps(
@@ -153,11 +138,9 @@ def range_rollups(
         month_read = pool.submit(
             contextvars.copy_context().run, batch_get, client, table, _month_keys(months)
         )
-        day_keys = [(day_pk(d), sk) for d in edges for sk in ("SALES", "CUSTOMERS")]
-        items = batch_get(client, table, day_keys, parallel=READ_PARALLELISM)
-        items.update(month_read.result())
+        sales, customers = day_rollups(client, table, edges)
+        items = month_read.result()
     current, stale = _current(client, table, months, items)
-    sales, customers = _days(items, edges)
     if stale:
         stale_sales, stale_customers = day_rollups(client, table, _days_of_months(stale))
         sales += stale_sales

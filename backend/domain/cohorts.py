@@ -66,6 +66,20 @@ def state(order_days: Iterable[date]) -> str | None:
     return f"{months[0]}:{','.join(months)}"
 
 
+def joined(before: str | None, order_days: Iterable[date]) -> str | None:
+    """The state of a customer in state ``before`` once orders on these days are added (the
+    state is a set of months: adding an order twice changes nothing).
+
+    >>> joined("2025-03:2025-03", [date(2025, 1, 9), date(2025, 3, 1)])
+    '2025-01:2025-01,2025-03'
+    """
+    months = {month for _, month in _cells(before)} | {month_of(day) for day in order_days}
+    if not months:
+        return None
+    ordered = sorted(months)
+    return f"{ordered[0]}:{','.join(ordered)}"
+
+
 def _cells(customer_state: str | None) -> list[tuple[str, str]]:
     if not customer_state:
         return []

@@ -9,9 +9,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from backend.adapters.batch import FailureLog, GroupBatchProcessor, Parsed
+from backend.adapters.batch import FailureLog, GroupBatchProcessor, Many, Parsed
 from backend.adapters.clients import client
-from backend.domain.events import Event
 from backend.processing.common import parse_record
 from backend.settings import get_settings
 
@@ -42,10 +41,10 @@ def stock_keeping(processor_apply: Callable[..., dict[str, BaseException]]) -> A
     return apply
 
 
-def pipeline_events(accepts: frozenset[str]) -> Callable[[SQSRecord], Event]:
-    """Parse records holding pipeline events of the ``accepts`` types."""
+def pipeline_events(accepts: frozenset[str]) -> Callable[[SQSRecord], Many]:
+    """Parse records holding pipeline events (packets): those of the ``accepts`` types."""
 
-    def parse(record: SQSRecord) -> Event:
+    def parse(record: SQSRecord) -> Many:
         return parse_record(record, get_settings().store_currency, accepts)
 
     return parse

@@ -6,7 +6,16 @@ Works the same against the local stack and AWS: the DLQs are those of this deplo
 The reason of each failure is what the processors wrote to the analytics table
 (``pk="FAILURE"``, ``sk="<queue>#<message id>"``). SQS keeps the message id when it redrives a
 message to its DLQ, so the two are matched by message id; a message sent to the DLQ again (a
-restored snapshot) has a new id and is matched by its ``event_id`` instead.
+restored snapshot) has a new id and is matched by its ``packet_id`` (or, for a message from
+before packets, its ``event_id``) instead.
+
+A pipeline message is a packet of events (:mod:`backend.adapters.packets`): it is listed once,
+with its packet id, how many events it holds and the first few event ids, and replayed whole.
+
+Beside them, :func:`list_conflicts` lists the *conflicts*: events that were delivered and
+processed but not counted, because their ``order_id`` or ``refund_id`` had been counted from
+another event (``pk="CONFLICT"``, written by the orders processor, see
+:mod:`backend.adapters.claims`). They are kept, not retried: replaying one would change nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from tqdm import tqdm
 
+from backend.adapters.packets import SHOWN_EVENT_IDS, describe
 from backend.local.aws import AwsClients
 from backend.local.snapshot import peek_messages
 from backend.local.spec import DLQ_SUFFIX, StackSpec, load_stack_spec
@@ -40,9 +50,80 @@ class DeadLetter:
     receive_count: int
     reason: str | None
     failed_at: str | None
+    #: A packet's id ("" for a message holding one event, as before packets).
+    packet_id: str = ""
+    #: How many events the message holds, and the first few of their ids.
+    events: int = 1
+    event_ids: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+CONFLICT_PK = "CONFLICT"
+CONFLICTS = "conflicts"
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """An event not counted because its business id was counted from another event."""
+
+    event_id: str
+    type: str
+    kind: str
+    business_id: str
+    counted_event_id: str
+    found_at: str
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"conflict: {self.kind} {self.business_id} was counted from event {self.counted_event_id}; "
+            "this event is kept, not counted"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape of a :class:`DeadLetter` (queue ``conflicts``), for one listing."""
+        return {
+            "queue": CONFLICTS,
+            "message_id": None,
+            "event_id": self.event_id,
+            "type": self.type,
+            "receive_count": 0,
+            "reason": self.reason,
+            "failed_at": self.found_at,
+            "kind": self.kind,
+            "business_id": self.business_id,
+            "counted_event_id": self.counted_event_id,
+        }
+
+
+def list_conflicts(aws: AwsClients, *, analytics_table: str | None) -> list[Conflict]:
+    """Every conflict the orders processor kept, oldest first (a query of one partition)."""
+    if not analytics_table:
+        return []
+    found = []
+    try:
+        for page in aws.dynamodb.get_paginator("query").paginate(
+            TableName=analytics_table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": CONFLICT_PK}},
+        ):
+            for raw in page.get("Items", []):
+                item = {name: next(iter(value.values())) for name, value in raw.items()}
+                found.append(
+                    Conflict(
+                        event_id=str(item.get("event_id", "")),
+                        type=str(item.get("type", "")),
+                        kind=str(item.get("kind", "")),
+                        business_id=str(item.get("business_id", "")),
+                        counted_event_id=str(item.get("counted_event_id", "")),
+                        found_at=str(item.get("found_at", "")),
+                    )
+                )
+    except ClientError as exc:
+        logger.warning("cannot read conflicts from %s: %s", analytics_table, exc)
+    return sorted(found, key=lambda c: (c.found_at, c.event_id))
 
 
 def dead_letter_queues(
@@ -78,7 +159,8 @@ def dead_letter_queues(
 
 
 def describe_body(body: str) -> tuple[str | None, str | None]:
-    """``(event_id, type)`` of a message body: a pipeline event or an EventBridge event.
+    """``(event_id, type)`` of a message body: a pipeline event or an EventBridge event (for a
+    packet, see :func:`backend.adapters.packets.describe`).
 
     Examples
     --------
@@ -151,16 +233,21 @@ def list_dead_letters(
         if not messages:
             continue
         by_message: dict[str, dict[str, Any]] = {}
-        by_event: dict[str, dict[str, Any]] = {}
+        by_content: dict[str, dict[str, Any]] = {}
         for failure in sorted(
             _failures(aws, analytics_table, source), key=lambda f: str(f.get("failed_at", ""))
         ):
             by_message[str(failure.get("message_id", ""))] = failure
-            if failure.get("event_id"):
-                by_event[str(failure["event_id"])] = failure
+            for name in ("event_id", "packet_id"):
+                if failure.get(name):
+                    by_content[str(failure[name])] = failure
         for message in messages:
-            event_id, kind = describe_body(message["Body"])
-            failure = by_message.get(message["MessageId"]) or by_event.get(event_id or "") or {}
+            contents = describe(message["Body"])
+            packet_id = contents.packet_id
+            event_id, kind = (None, ",".join(contents.types)) if packet_id else describe_body(message["Body"])
+            failure = (
+                by_message.get(message["MessageId"]) or by_content.get(packet_id or event_id or "") or {}
+            )
             letters.append(
                 DeadLetter(
                     queue=source,
@@ -170,6 +257,9 @@ def list_dead_letters(
                     receive_count=int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
                     reason=failure.get("reason"),
                     failed_at=failure.get("failed_at"),
+                    packet_id=packet_id,
+                    events=contents.count if packet_id else 1,
+                    event_ids=contents.event_ids[:SHOWN_EVENT_IDS] if packet_id else (),
                 )
             )
     return letters

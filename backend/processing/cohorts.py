@@ -1,31 +1,41 @@
-"""Cohort counters kept exact under late events (see :mod:`backend.domain.cohorts`).
+"""Customer profiles: the bounded state that new/returning customers and cohorts need, kept
+exact under late events (see :mod:`backend.domain.customers` and :mod:`backend.domain.cohorts`).
 
-The orders processor reads the profiles of its batch's customers (strongly consistent) before
-counting, and folds each customer's cohort state change into the counting transaction itself:
-the profile's update that claims the orders (``o:<order_id>``) also sets the new
-``cohort_state`` and ``order_count``, on the condition that ``order_count`` is still the one
-read, and the transaction adds the counter moves to the ``COHORT#<month>``/``COUNTS`` items. A
-profile changes only with its orders and its state together, so the state read is always the
-state of the orders read; a failed condition means another processor added orders meanwhile:
-the profiles are read again and the difference recomputed. After the transaction the processor
-knows each profile exactly as written (the orders read plus its own), which the day sets use.
+A profile (``CUST#<id>``/``PROFILE``) holds, whatever the number of the customer's orders:
 
-A customer's first order also enters them in the customer directory (``CUSTOMERS#<n>``), which
-the ``segments`` job queries instead of scanning: items shared by the new customers of a batch
-(:func:`directory_items`), immutable, put with a plain ``BatchWriteItem`` before the
-transaction, so a crash in between only puts them again.
+- ``first`` and ``first_ids``: the store day of their first order ever and the (at most two)
+  smallest order ids of that day (:class:`backend.domain.customers.FirstOrders`);
+- ``cohort_state``: their cohort month and the months they ordered in (bounded by months);
+- ``version``: bumped with every change, the condition of the next one.
+
+The orders processor reads the profiles of its batch's customers (strongly consistent) and
+folds each customer's change into the counting transaction of the packet part that counts the
+orders: the profile is set to the joined state on the condition that ``version`` is still the
+one read, and the transaction adds the cohort counter moves (``COHORT#<month>``/``COUNTS``). An
+order that changes nothing (a later order in a month already active) writes nothing here. A
+failed condition means another processor changed the profile meanwhile: it is read again and
+the difference computed anew. The states are joins (idempotent, commutative), so an order
+joined twice or by two processors changes the state, and moves the counters, once.
+
+When an order arrives on a day before the customer's known first day, that day stops being the
+first: the customer joins its ``P`` set. That membership is written *before* the profile moves
+(:meth:`Profiles.prepare`), so a crash in between cannot lose it: whoever reads the profile
+after the move no longer knows the old first day.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from backend.adapters.dynamo import Counted, Guarded, batch_get, content_keyed_items
+from backend.adapters import customer_days
+from backend.adapters.dynamo import Counted, Guarded, Key, batch_get, profile_key, touch_months
 from backend.domain import cohorts
+from backend.domain.customers import FirstOrders
+from backend.domain.rollups import month_of
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -33,127 +43,141 @@ else:
     DynamoDBClient = Any
 
 STATE = "cohort_state"
-ORDER_COUNT = "order_count"
-DIRECTORY_SHARDS = 8
-DIRECTORY_ITEM_BYTES = 900
+FIRST = "first"
+FIRST_IDS = "first_ids"
+VERSION = "version"
+LEGACY_ORDER_PREFIX = "o:"
 
-Key = tuple[str, str]
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """What the profiles need of one counted order."""
+
+    customer_id: str
+    order_id: str
+    day: date
 
 
 def cohort_key(month: str) -> Key:
     return (f"COHORT#{month}", "COUNTS")
 
 
-def directory_key(customer_id: str) -> Key:
-    shard = int(hashlib.sha256(customer_id.encode()).hexdigest()[:8], 16) % DIRECTORY_SHARDS
-    return (f"CUSTOMERS#{shard}", customer_id)
+def _legacy_orders(profile: Mapping[str, Any]) -> list[tuple[date, str]]:
+    """The orders a profile of an older release lists (``o:<order_id> = "<time>|<day>|..."``)."""
+    return [
+        (date.fromisoformat(str(value).split("|")[1]), name[len(LEGACY_ORDER_PREFIX) :])
+        for name, value in profile.items()
+        if name.startswith(LEGACY_ORDER_PREFIX)
+    ]
 
 
-def directory_items(customer_ids: Iterable[str]) -> list[dict[str, Any]]:
-    """Directory items listing these customers, shared by the customers of one batch.
-
-    Each item holds up to :data:`DIRECTORY_ITEM_BYTES` of customer ids in the string set
-    ``ids``, under ``CUSTOMERS#<n>``/``B#<digest of its ids>``: its key follows from its content,
-    so putting it again (a redelivery of the same batch) rewrites the same item, and a batch
-    redelivered with other company writes another item that repeats some ids, which the reader
-    ignores. One write unit then enters about 30 customers instead of one.
-    """
-    return content_keyed_items(
-        customer_ids,
-        prefix="CUSTOMERS#",
-        shards=DIRECTORY_SHARDS,
-        attribute="ids",
-        max_bytes=DIRECTORY_ITEM_BYTES,
-    )
-
-
-def directory_members(item: Mapping[str, Any]) -> list[str]:
-    """The customers a directory item lists (a shared item's ``ids``, or its sort key)."""
-    if "ids" in item:
-        return sorted(str(c) for c in item["ids"])
-    return [str(item["sk"])]
+def first_orders(profile: Mapping[str, Any]) -> FirstOrders:
+    """The :class:`FirstOrders` state a profile holds."""
+    if FIRST in profile:
+        return FirstOrders(
+            date.fromisoformat(str(profile[FIRST])), tuple(str(i) for i in profile.get(FIRST_IDS, ()))
+        )
+    return FirstOrders().join(_legacy_orders(profile))
 
 
 class Profiles:
-    """The profiles of a batch's customers, as last read or written, and the cohort state
-    changes their new orders make (the :class:`backend.adapters.dynamo.Guards` of the orders'
-    counting transaction).
+    """The profiles of a batch's customers, as last read or written, and the changes their
+    counted orders make (the :class:`backend.adapters.dynamo.Guards` of the counting
+    transactions).
 
     Parameters
     ----------
     dynamodb, table
         Where the profiles are.
-    customers
-        The customers whose orders the batch holds.
-    profile_key
-        Where a customer's profile is.
-    order_days, order_prefix
-        The store days of the orders a profile holds; the prefix of an order's attribute.
+    orders
+        Every order of the batch that counts (by this batch or by another packet), by customer.
+    part_orders
+        The orders each packet part counts, by the part's ref.
     """
 
     def __init__(
         self,
         dynamodb: DynamoDBClient,
         table: str,
-        customers: Iterable[str],
-        *,
-        profile_key: Callable[[str], Key],
-        order_days: Callable[[Mapping[str, Any]], list[date]],
-        order_prefix: str,
+        orders: Mapping[str, Sequence[PlacedOrder]],
+        part_orders: Mapping[str, Sequence[PlacedOrder]],
     ) -> None:
         self._dynamodb = dynamodb
         self._table = table
-        self._key = profile_key
-        self._order_days = order_days
-        self._prefix = order_prefix
-        self._customer_of = {profile_key(c): c for c in customers}
+        self._orders = orders
+        self._part_orders = part_orders
         self.views: dict[str, dict[str, Any]] = {}
-        self._read(self._customer_of)
+        self._read(orders)
 
-    def _read(self, keys: Iterable[Key]) -> None:
-        wanted = list(keys)
+    def _read(self, customers: Iterable[str]) -> None:
+        wanted = {profile_key(c): c for c in customers}
         found = batch_get(self._dynamodb, self._table, wanted, consistent=True)
-        for item_key in wanted:
-            self.views[self._customer_of[item_key]] = dict(found.get(item_key, {}))
+        for item_key, customer in wanted.items():
+            self.views[customer] = dict(found.get(item_key, {}))
 
-    def new_customers(self) -> list[str]:
-        """Customers without any order on their profile (as read)."""
-        return [c for c, view in self.views.items() if not self._order_days(view)]
+    def prepare(self, customers: Iterable[str] | None = None) -> None:
+        """Put these customers (all: ``None``) in ``P`` of their known first day when the batch
+        holds an earlier order of theirs (a true fact whatever happens next)."""
+        per_day: dict[date, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for customer in self._orders if customers is None else customers:
+            old_first = first_orders(self.views[customer]).earlier(o.day for o in self._orders[customer])
+            if old_first is not None:
+                per_day[old_first]["P"].add(customer)
+        if per_day:
+            customer_days.write(self._dynamodb, self._table, per_day)
+            # Bumped at once: a redelivery after the profile moved no longer finds these days.
+            touch_months(self._dynamodb, self._table, {month_of(day) for day in per_day})
 
-    def _new_orders(self, group: Sequence[Counted]) -> dict[str, dict[str, Any]]:
-        per_item: dict[Key, dict[str, Any]] = defaultdict(dict)
+    def memberships(self) -> dict[str, dict[date, set[str]]]:
+        """Customer -> day -> the sets their batch orders put them in, from the profiles as
+        counted (call after counting)."""
+        return {
+            customer: first_orders(self.views[customer]).memberships(o.day for o in orders)
+            for customer, orders in self._orders.items()
+        }
+
+    def _group_orders(self, group: Sequence[Counted]) -> dict[str, list[PlacedOrder]]:
+        per_customer: dict[str, list[PlacedOrder]] = defaultdict(list)
         for counted in group:
-            claim = counted.claim
-            if claim.item in self._customer_of and claim.attribute.startswith(self._prefix):
-                per_item[claim.item][claim.attribute] = claim.value
-        return {self._customer_of[k]: v for k, v in per_item.items()}
+            for order in self._part_orders.get(counted.ref, ()):
+                per_customer[order.customer_id].append(order)
+        return per_customer
 
     def guarded(self, group: Sequence[Counted]) -> list[Guarded]:
         out = []
-        for customer, orders in sorted(self._new_orders(group).items()):
+        for customer, orders in sorted(self._group_orders(group).items()):
             view = self.views[customer]
-            count = view.get(ORDER_COUNT)
-            held = int(count) if count is not None else len(self._order_days(view))
+            before_first = first_orders(view)
+            after_first = before_first.join((o.day, o.order_id) for o in orders)
             before = view.get(STATE)
-            after = cohorts.state([*self._order_days(view), *self._order_days(orders)])
+            after = cohorts.joined(before, (o.day for o in orders))
+            if after_first == before_first and after == before and FIRST in view:
+                continue
             moves: dict[Key, dict[str, int]] = defaultdict(dict)
             for (cohort, month), delta in cohorts.deltas(before, after).items():
                 moves[cohort_key(cohort)][cohorts.COUNT_PREFIX + month] = delta
+            version = view.get(VERSION)
             out.append(
                 Guarded(
-                    item=self._key(customer),
-                    sets={STATE: after, ORDER_COUNT: held + len(orders)},
-                    expected={ORDER_COUNT: count},
+                    item=profile_key(customer),
+                    sets={
+                        FIRST: after_first.first.isoformat() if after_first.first else None,
+                        FIRST_IDS: list(after_first.ids),
+                        STATE: after,
+                        VERSION: int(version or 0) + 1,
+                    },
+                    expected={VERSION: version},
                     moves=moves,
                 )
             )
         return out
 
     def stale(self, group: Sequence[Counted]) -> None:
-        self._read(self._key(c) for c in self._new_orders(group))
+        customers = list(self._group_orders(group))
+        self._read(customers)
+        self.prepare(customers)
 
     def committed(self, group: Sequence[Counted], guarded: Sequence[Guarded]) -> None:
-        for customer, orders in self._new_orders(group).items():
-            self.views[customer].update(orders)
+        by_key = {profile_key(c): c for c in self.views}
         for guard in guarded:
-            self.views[self._customer_of[guard.item]].update(guard.sets)
+            self.views[by_key[guard.item]].update(guard.sets)

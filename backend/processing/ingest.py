@@ -1,4 +1,4 @@
-"""Ingest: validate a request, drop duplicates, publish, and only then say accepted."""
+"""Ingest: validate a request, claim the new event ids, publish, and only then say accepted."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import hmac
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters import bus
-from backend.adapters.dynamo import batch_get, batch_put
+from backend.adapters.ingest_table import IngestTable, payload_digest
 from backend.api.errors import ApiError
 from backend.domain.events import (
     MAX_BODY_BYTES,
@@ -131,43 +132,56 @@ def accept(
     events: list[Event],
     rejected: list[Rejection],
 ) -> Outcome:
-    """Publish the events not seen before, then remember them.
+    """Claim the events not seen before, publish them, then mark them published.
 
-    An event is remembered only once SNS has it, so when publishing fails the client can send
-    the same batch again: what was published is then reported as duplicate, what was not is
-    published. A 503 is raised when some events could not be published.
+    Each ``event_id`` is claimed with a condition before it is published (see
+    :mod:`backend.adapters.ingest_table`): of two concurrent requests carrying it with different
+    payloads, one publishes it and the other answers duplicate. A claim whose publishing did not
+    happen (a crash, SNS refusing) stays with its payload: the same payload sent again publishes
+    it (the processors absorb a repeat), another payload is a duplicate. A 503 is raised when
+    some events could not be claimed or published; the client sends the same batch again.
     """
     outcome = Outcome(rejected=rejected)
-    seen = batch_get(
-        dynamodb, table, [(e.event_id,) for e in events], consistent=True, key_names=("event_id",)
-    )
-    fresh: list[Event] = []
-    ids: set[str] = set()
+    unique: dict[str, Event] = {}
     for event in events:
-        if (event.event_id,) in seen or event.event_id in ids:
+        if event.event_id in unique:
             outcome.duplicates += 1
-            continue
-        ids.add(event.event_id)
-        fresh.append(event)
-    pending = fresh
+        else:
+            unique[event.event_id] = event
+    claims = IngestTable(dynamodb, table)
+    digests = {event_id: payload_digest(event) for event_id, event in unique.items()}
+    known = claims.read(list(unique))
+    fresh: list[Event] = []
+    for event_id, event in unique.items():
+        claim = known.get(event_id)
+        if claim is None or (not claim.published and claim.digest == digests[event_id]):
+            fresh.append(event)
+        else:
+            outcome.duplicates += 1
+    request = uuid.uuid4().hex
+    claimed = claims.claim(fresh, digests, request)
+    outcome.duplicates += len(claimed.held)
+    pending = claimed.taken
     for attempt in range(PUBLISH_ATTEMPTS):
         pending = bus.publish(sns, topic_arn, pending)
         if not pending:
             break
         time.sleep(0.1 * 2**attempt)
     failed_ids = {e.event_id for e in pending}
-    published = [e for e in fresh if e.event_id not in failed_ids]
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    batch_put(
-        dynamodb, table, ({"event_id": e.event_id, "type": e.type, "accepted_at": now} for e in published)
-    )
-    if pending:
-        logger.error("could not publish %d of %d events", len(pending), len(fresh))
+    published = [e for e in claimed.taken if e.event_id not in failed_ids]
+    if published:
+        try:
+            claims.published(request, published, digests, whole_request=not pending)
+        except Exception:  # SNS has them: a resend publishes them again, and that counts once
+            logger.exception("could not mark %d published events", len(published))
+    not_queued = [*claimed.unclaimed, *pending]
+    if not_queued:
+        logger.error("could not queue %d of %d events", len(not_queued), len(fresh))
         raise ApiError(
             503,
             "publish_failed",
-            f"{len(pending)} events could not be queued; nothing was lost: send the same batch again",
-            [{"event_id": e.event_id} for e in pending],
+            f"{len(not_queued)} events could not be queued; nothing was lost: send the same batch again",
+            [{"event_id": e.event_id} for e in not_queued],
         )
     outcome.accepted = len(published)
     return outcome

@@ -1,31 +1,50 @@
-"""The orders processor: sales rollups, distinct customers and stock, exactly once."""
+"""The orders processor: sales rollups, distinct customers and stock, exactly once.
+
+A batch is folded in memory and written in a few calls (docs/architecture.md, "Exactly once"):
+
+1. **Claims.** Each ``order_id`` and ``refund_id`` is claimed store-wide, by a conditional put
+   owned by the event's packet (:mod:`backend.adapters.claims`). An event whose id was counted
+   from another event is a *conflict*, kept for ``storepulse dlq list`` and never counted; the
+   same event from another packet is a duplicate, which that packet counts.
+2. **Counting.** Each packet's claimed events are cut into parts that fit a transaction (the
+   cut depends only on the events); each part is counted by one ``TransactWriteItems`` with
+   its marker (``PACKET#<packet>``/``PART#<n>``, conditional on not existing), and the parts of
+   the batch share transactions: the marker(s), the customers' profile changes (guarded by
+   their version) and the merged ``ADD`` of every counter item touched, each item once. A part
+   whose marker exists was counted before (a redelivery, or a concurrent copy): it is dropped
+   and the rest retried.
+3. **Idempotent writes, always repeated:** refund attribution, the day customer sets, the
+   customers' facts for the segments, the months' change stamps and stock alerts. A crash
+   anywhere heals on the next delivery of the packet.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from backend.adapters import claims as claim_store
+from backend.adapters import customer_days
 from backend.adapters.batch import Parsed
+from backend.adapters.claims import BusinessClaim, Outcome
 from backend.adapters.dynamo import (
-    Claim,
     Counted,
-    add_to_sets,
+    Key,
     batch_put,
     count_once,
-    day_pk,
     days_of,
+    packet_parts,
     profile_key,
     touch_months,
 )
 from backend.domain.calendar import store_day
-from backend.domain.customers import memberships
 from backend.domain.events import Event, OrderPlaced, OrderRefunded
 from backend.domain.rollups import month_of
 from backend.domain.sales import Contributions
-from backend.processing import cohorts, returns, stock
+from backend.processing import cohorts, returns, segments, stock
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -33,33 +52,50 @@ if TYPE_CHECKING:
 else:
     DynamoDBClient = EventBridgeClient = Any
 
-ORDER_PREFIX = "o:"
+
+def owner(item: Parsed) -> str:
+    """The packet that owns what an event claims: its packet, or, for a message that is one
+    event (before ingest packs events), the event itself. A message's id changes when it is
+    replayed from its DLQ or published again; the event's id does not, so a replayed event
+    is still its own packet and counts what it claimed before failing."""
+    return item.packet_id or item.value.event_id
 
 
-def order_entry(event: Event, zone: ZoneInfo) -> str:
-    """What a customer's profile keeps of an order: ``<utc time>|<store day>|<net of discounts>``."""
-    order: OrderPlaced = event.data
-    moment = event.occurred_at.astimezone(ZoneInfo("UTC")).isoformat()
-    net = order.gross_sales - order.discount
-    return f"{moment}|{store_day(event.occurred_at, zone).isoformat()}|{net}"
-
-
-def order_days(profile: Mapping[str, Any]) -> list[date]:
-    """The store day of each order in a customer profile."""
-    return [
-        date.fromisoformat(str(value).split("|")[1])
-        for name, value in profile.items()
-        if name.startswith(ORDER_PREFIX)
-    ]
-
-
-def _claim(event: Event, zone: ZoneInfo) -> Claim:
+def business_claim(item: Parsed) -> BusinessClaim:
+    """The store-wide claim an order or refund event makes, owned by its packet."""
+    event: Event = item.value
     data = event.data
     if isinstance(data, OrderPlaced):
-        return Claim(profile_key(data.customer_id), ORDER_PREFIX + data.order_id, order_entry(event, zone))
+        return BusinessClaim(
+            claim_store.order_claim_key(data.order_id),
+            "order_id",
+            data.order_id,
+            event.event_id,
+            owner(item),
+            returns.link_attributes(data),
+        )
     if isinstance(data, OrderRefunded):
-        return returns.refund_claim(event, zone)
+        return BusinessClaim(
+            claim_store.refund_claim_key(data.refund_id),
+            "refund_id",
+            data.refund_id,
+            event.event_id,
+            owner(item),
+            {"order_id": data.order_id},
+        )
     raise TypeError(f"the orders processor does not take {event.type}")
+
+
+def _placed(event: Event, zone: ZoneInfo) -> cohorts.PlacedOrder:
+    data: OrderPlaced = event.data
+    return cohorts.PlacedOrder(data.customer_id, data.order_id, store_day(event.occurred_at, zone))
+
+
+def _guarded_items(order: cohorts.PlacedOrder) -> set[Key]:
+    """What counting an order may touch beyond its counters: its customer's profile and the
+    cohort counters of its month and of the customer's earlier cohort."""
+    old_cohort = ("COHORT#?", order.customer_id)  # unknown until read: one more item
+    return {profile_key(order.customer_id), cohorts.cohort_key(month_of(order.day)), old_cohort}
 
 
 def apply(
@@ -71,87 +107,88 @@ def apply(
     zone: ZoneInfo,
     items: Sequence[Parsed],
 ) -> dict[str, BaseException]:
-    """Count a batch of orders and refunds once, then bring the returns per channel, the
-    customer sets and stock alerts up to date.
+    """Count a batch of orders and refunds once each, store-wide, then bring the returns per
+    channel, the customer sets, the segments' facts and stock alerts up to date."""
+    business = [business_claim(item) for item in items]
+    found = claim_store.claim_all(dynamodb, table, business)
+    conflicts = claim_store.conflict_items(
+        (claim, result.stored, item.value.to_json())
+        for item, claim, result in zip(items, business, found, strict=True)
+        if result.outcome is Outcome.CONFLICT
+    )
+    ours: dict[str, dict[str, Parsed]] = defaultdict(dict)  # packet -> event id -> item
+    counted_events: dict[str, Event] = {}  # every event that counts (ours or duplicate), by id
+    for item, result in zip(items, found, strict=True):
+        if result.outcome is Outcome.CONFLICT:
+            continue
+        counted_events[item.value.event_id] = item.value
+        if result.outcome is Outcome.OURS:
+            ours[owner(item)][item.value.event_id] = item
 
-    The customers' profiles are read first (strongly consistent): orders already on them were
-    counted before and are not counted again, and each customer's cohort state change goes into
-    the counting transaction (:class:`backend.processing.cohorts.Profiles`). The orders' link
-    items and new customers' directory entries are immutable facts, put (plain, idempotent)
-    before the transaction; every step after it is idempotent and repeated on redelivery, so a
-    crash anywhere heals on the next delivery."""
-    counted = []
-    links: dict[str, dict[str, Any]] = {}
-    refunds: list[tuple[str, Event]] = []
+    placed = {e.data.order_id: e for e in counted_events.values() if isinstance(e.data, OrderPlaced)}
+    refunds = [e for e in counted_events.values() if isinstance(e.data, OrderRefunded)]
+    placed_links = {order_id: returns.link_attributes(e.data) for order_id, e in placed.items()}
+    unknown = {e.data.order_id for e in refunds} - set(placed_links)
+    known = {**returns.read_links(dynamodb, table, unknown), **placed_links}
+
+    parts: list[Counted] = []
+    part_orders: dict[str, list[cohorts.PlacedOrder]] = {}
+    for packet, own in sorted(ours.items()):
+        to_count: list[Counted] = []
+        guarded: dict[str, set[Key]] = {}
+        for event_id, item in own.items():
+            event = item.value
+            if isinstance(event.data, OrderPlaced):
+                contributions = Contributions()
+                contributions.add(event, zone)
+                to_count.append(Counted(event_id, None, contributions))
+                guarded[event_id] = _guarded_items(_placed(event, zone))
+        to_count += returns.counted_refund(
+            dynamodb,
+            table,
+            zone,
+            [
+                (event_id, item.value)
+                for event_id, item in own.items()
+                if isinstance(item.value.data, OrderRefunded)
+            ],
+            known,
+        )
+        for part, events in packet_parts(packet, to_count, guarded):
+            parts.append(part)
+            part_orders[part.ref] = [_placed(own[e.ref].value, zone) for e in events if e.ref in guarded]
+
+    orders_of: dict[str, list[cohorts.PlacedOrder]] = defaultdict(list)
+    for event in placed.values():
+        order = _placed(event, zone)
+        orders_of[order.customer_id].append(order)
+    profiles = cohorts.Profiles(dynamodb, table, orders_of, part_orders)
+    profiles.prepare()
+    count_once(dynamodb, table, parts, guards=profiles, touch=False)
+
+    returns.attribute(dynamodb, table, (e.data.order_id for e in refunds), placed_links, known)
+    per_day = customer_days.group(profiles.memberships())
+    # The idempotent facts of the batch, in as few calls as they fit: conflicts, customer sets,
+    # the segments' facts.
+    facts = segments.fact_items(
+        segments.order_fact(
+            e.data.customer_id,
+            e.data.order_id,
+            store_day(e.occurred_at, zone),
+            e.data.gross_sales - e.data.discount,
+        )
+        for e in placed.values()
+    )
+    batch_put(dynamodb, table, [*conflicts, *customer_days.membership_items(per_day), *facts])
+    touched_days: set[date] = set(per_day)
     touched_skus: set[str] = set()
-    touched_days: set[date] = set()
-    first_new_day: dict[str, date] = {}
-    for item in items:
-        event: Event = item.value
+    for event in counted_events.values():
         contributions = Contributions()
         contributions.add(event, zone)
-        touched_skus.update(contributions.stock)
-        touched_days.update(days_of(contributions))
-        if isinstance(event.data, OrderRefunded):
-            refunds.append((item.message_id, event))
-            continue
-        counted.append(Counted(item.message_id, _claim(event, zone), contributions))
-        if isinstance(event.data, OrderPlaced):
-            day = store_day(event.occurred_at, zone)
-            customer = event.data.customer_id
-            first_new_day[customer] = min(day, first_new_day.get(customer, day))
-            links[event.data.order_id] = returns.link_item(event.data)
-    profiles = cohorts.Profiles(
-        dynamodb,
-        table,
-        first_new_day,
-        profile_key=profile_key,
-        order_days=order_days,
-        order_prefix=ORDER_PREFIX,
-    )
-    directory = cohorts.directory_items(profiles.new_customers())
-    batch_put(dynamodb, table, [*links.values(), *directory])
-    views = profiles.views
-    unknown = {event.data.order_id for _, event in refunds} - set(links)
-    known = {**returns.read_links(dynamodb, table, unknown), **links}
-    counted += returns.counted_refund(dynamodb, table, zone, refunds, known)
-    todo = [
-        c
-        for c in counted
-        if not (c.claim.attribute.startswith(ORDER_PREFIX) and c.claim.attribute in views.get(_owner(c), {}))
-    ]
-    count_once(dynamodb, table, todo, guards=profiles, touch=False)
-    returns.attribute(dynamodb, table, (item.value for item in items), known)
-    customer_days = update_customer_sets(dynamodb, table, first_new_day, profiles.views)
+        touched_days |= days_of(contributions)
+        touched_skus |= set(contributions.stock)
     # After every write to the batch's days, whether this delivery counted its events or found
     # them counted before (a crash may have come between those writes and this bump).
-    touch_months(dynamodb, table, (month_of(d) for d in customer_days | touched_days))
+    touch_months(dynamodb, table, (month_of(d) for d in touched_days))
     stock.evaluate(dynamodb, events_client, table, bus, touched_skus)
     return {}
-
-
-def _owner(counted: Counted) -> str:
-    """The customer whose profile an order's claim is on."""
-    return counted.claim.item[0].split("#", 1)[1]
-
-
-def update_customer_sets(
-    dynamodb: DynamoDBClient, table: str, since: Mapping[str, date], profiles: Mapping[str, Mapping[str, Any]]
-) -> set[date]:
-    """Add these customers to the day sets their orders call for; returns the days written.
-
-    Parameters
-    ----------
-    since
-        Customer id -> the earliest store day of their orders in the batch.
-    profiles
-        Customer id -> their profile as counted (read, plus the orders this batch wrote).
-    """
-    per_day: dict[date, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for customer, first_day in since.items():
-        for day, names in memberships(order_days(profiles.get(customer, {})), first_day).items():
-            for name in names:
-                per_day[day][name].add(customer)
-    for day, members in sorted(per_day.items()):
-        add_to_sets(dynamodb, table, (day_pk(day), "CUSTOMERS"), members)
-    return set(per_day)

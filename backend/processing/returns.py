@@ -2,12 +2,11 @@
 
 See :mod:`backend.domain.returns`. Two items per order:
 
-- ``ORDER#<order_id>``/``LINK``: the order's ``channel`` and ``customer_id``. An immutable fact,
-  so the orders processor puts it with a plain ``BatchWriteItem`` (1 write unit, not the 2 of a
-  transactional write) *before* counting the order; repeating the put changes nothing.
+- ``ORDER#<order_id>``/``LINK``: the order's ``channel`` and ``customer_id``, put with the
+  order's store-wide claim (:mod:`backend.adapters.claims`) *before* counting the order.
 - ``ORDER#<order_id>``/``REFUNDS``: each refund's note ``r:<refund_id> = "<amount>|<day>"``,
-  which is also the refund's claim in its counting transaction (so a refund needs no marker item
-  of its own), and ``a:<refund_id>`` once the refund is attributed.
+  set (if absent) in the refund's counting transaction, and ``a:<refund_id>`` once the refund
+  is attributed.
 
 A refund whose order's link is known when it is counted (its order is in the batch, or its link
 was read, strongly consistent, before counting: the usual case, a refund comes after its order)
@@ -23,14 +22,13 @@ only for the rare one refunded before it was counted. Whoever has read an order'
 its link takes the order out of the set. A refund found with its order is attributed in a
 transaction that claims ``a:<refund_id>`` and adds its amount to ``returns@<channel>`` of the
 refund's day, so it counts once however often and by whomever it is found. The refund is also
-noted on the customer's profile (``r:<refund_id> = <amount>``, for the segments job), by a plain
-idempotent update made *before* that transaction: a redelivery after a crash in between finds
-the refund unattributed and writes both again.
+kept as a fact of the customer's (for the segments job, :mod:`backend.processing.segments`), by
+a plain idempotent put made *before* that transaction: a redelivery after a crash in between
+finds the refund unattributed and writes both again.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -43,12 +41,13 @@ from backend.adapters.dynamo import (
     batch_get,
     count_once,
     remove_from_sets,
-    set_attributes,
 )
 from backend.domain.calendar import store_day
 from backend.domain.events import Event, OrderPlaced, OrderRefunded
-from backend.domain.returns import ATTRIBUTED_PREFIX, REFUND_PREFIX, Attribution, attributions, refund_note
+from backend.domain.returns import ATTRIBUTED_PREFIX, REFUND_PREFIX, Attribution, attributions
+from backend.domain.returns import refund_note as refund_note_value
 from backend.domain.sales import Contributions, channel_counter
+from backend.processing.segments import record_facts, refund_fact
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -66,17 +65,17 @@ def refunds_key(order_id: str) -> tuple[str, str]:
     return (f"ORDER#{order_id}", "REFUNDS")
 
 
-def link_item(order: OrderPlaced) -> dict[str, Any]:
-    """The order's link item (immutable: safe to put again)."""
-    pk, sk = link_key(order.order_id)
-    return {"pk": pk, "sk": sk, "channel": order.channel, "customer_id": order.customer_id}
+def link_attributes(order: OrderPlaced) -> dict[str, Any]:
+    """What an order's link item holds beside its claim (immutable)."""
+    return {"channel": order.channel, "customer_id": order.customer_id}
 
 
-def refund_claim(event: Event, zone: ZoneInfo) -> Claim:
-    """A refund's claim: its note on its order's ``REFUNDS`` item, set only if absent."""
+def refund_note(event: Event, zone: ZoneInfo) -> Note:
+    """A refund's note on its order's ``REFUNDS`` item, set if absent in its counting
+    transaction (what finds its channel once the order's link is known)."""
     data: OrderRefunded = event.data
-    note = refund_note(data.amount, store_day(event.occurred_at, zone))
-    return Claim(refunds_key(data.order_id), REFUND_PREFIX + data.refund_id, note)
+    note = refund_note_value(data.amount, store_day(event.occurred_at, zone))
+    return Note(refunds_key(data.order_id), REFUND_PREFIX + data.refund_id, note)
 
 
 def read_links(dynamodb: DynamoDBClient, table: str, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -104,25 +103,28 @@ def counted_refund(
     refunds: Iterable[tuple[str, Event]],
     links: Mapping[str, Mapping[str, Any]],
 ) -> list[Counted]:
-    """The refunds to count (``(ref, event)`` pairs), each attributed in its own counting
-    transaction when its order's link is in ``links``. Their notes on the customers' profiles
+    """What each refund to count (``(ref, event)`` pairs) adds and notes, attributed in its own
+    counting transaction when its order's link is in ``links``. Their facts for the segments
     are written first (idempotent)."""
     out = []
     found = []
     for ref, event in refunds:
         contributions = Contributions()
         contributions.add(event, zone)
+        notes = [refund_note(event, zone)]
         link = links.get(event.data.order_id)
-        if link is None:
-            out.append(Counted(ref, refund_claim(event, zone), contributions))
-            continue
-        attribution = _attribution(event, zone, link)
-        found.append(attribution)
-        channel = attribution.channel
-        contributions.day_sales[attribution.day][channel_counter("returns", channel)] += attribution.amount
-        note = Note(refunds_key(attribution.order_id), ATTRIBUTED_PREFIX + attribution.refund_id, channel)
-        out.append(Counted(ref, refund_claim(event, zone), contributions, (note,)))
-    _note_on_profiles(dynamodb, table, found)
+        if link is not None:
+            attribution = _attribution(event, zone, link)
+            found.append(attribution)
+            channel = attribution.channel
+            contributions.day_sales[attribution.day][channel_counter("returns", channel)] += (
+                attribution.amount
+            )
+            notes.append(
+                Note(refunds_key(attribution.order_id), ATTRIBUTED_PREFIX + attribution.refund_id, channel)
+            )
+        out.append(Counted(ref, None, contributions, tuple(notes)))
+    _record_refund_facts(dynamodb, table, found)
     return out
 
 
@@ -133,16 +135,11 @@ def _counted(found: Attribution) -> Counted:
     return Counted(f"attribution:{found.refund_id}", claim, contributions)
 
 
-def _note_on_profiles(dynamodb: DynamoDBClient, table: str, found: Iterable[Attribution]) -> None:
-    """``r:<refund_id> = <amount>`` on each customer's profile: idempotent, outside any
-    transaction (one update per customer)."""
-    per_customer: dict[str, dict[str, str]] = defaultdict(dict)
-    for attribution in found:
-        if attribution.customer_id:
-            note = REFUND_PREFIX + attribution.refund_id
-            per_customer[attribution.customer_id][note] = str(attribution.amount)
-    for customer, notes in sorted(per_customer.items()):
-        set_attributes(dynamodb, table, (f"CUST#{customer}", "PROFILE"), notes)
+def _record_refund_facts(dynamodb: DynamoDBClient, table: str, found: Iterable[Attribution]) -> None:
+    """The refunds as facts of their customers (idempotent, outside any transaction)."""
+    record_facts(
+        dynamodb, table, (refund_fact(a.customer_id, a.refund_id, a.amount) for a in found if a.customer_id)
+    )
 
 
 def orphans_key() -> tuple[str, str]:
@@ -152,15 +149,17 @@ def orphans_key() -> tuple[str, str]:
 def attribute(
     dynamodb: DynamoDBClient,
     table: str,
-    events: Iterable[Event],
+    refunded_orders: Iterable[str],
+    placed: Mapping[str, Mapping[str, Any]],
     links: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Attribution]:
-    """Attribute every refund of these events' orders whose order is known and that is not
-    attributed yet (the orders' links and the refunds' notes must be written already).
+    """Attribute every refund of these orders whose order is known and that is not attributed
+    yet (the orders' links and the refunds' notes must be written already).
 
-    ``links`` are link items already read (by order id): links never change, so they are not
-    read again. A refund whose order's link is not in ``links`` is an *orphan*: its order is
-    noted in the ``REFUNDS``/``ORPHANS`` item before its link is read again, and an order's
+    ``refunded`` are the orders of the batch's counted refunds, ``placed`` the links of its
+    counted orders (by order id), ``links`` link items already read: links never change, so
+    they are not read again. A refund whose order's link is not known is an *orphan*: its order
+    is noted in the ``REFUNDS``/``ORPHANS`` item before its link is read again, and an order's
     ``REFUNDS`` item is read only when the order is noted there (not for every order: a refund
     before its order is rare). Of a refund and its order processed at once, the refund notes
     its order before reading the link, the order writes its link before reading the notes, so
@@ -168,16 +167,8 @@ def attribute(
 
     Returns every refund of these orders that is attributed (now or before).
     """
-    known: dict[str, Mapping[str, Any]] = dict(links or {})
-    refunded: dict[str, None] = {}
-    placed: dict[str, None] = {}
-    for event in events:
-        data = event.data
-        if isinstance(data, OrderPlaced):
-            known[data.order_id] = link_item(data)
-            placed[data.order_id] = None
-        else:
-            refunded[data.order_id] = None
+    known: dict[str, Mapping[str, Any]] = {**(links or {}), **placed}
+    refunded = dict.fromkeys(refunded_orders)
     orphans = [o for o in refunded if o not in known]
     if orphans:
         add_to_sets(dynamodb, table, orphans_key(), {ORPHAN_ORDERS: set(orphans)})
@@ -212,7 +203,7 @@ def attribute(
             if ATTRIBUTED_PREFIX + attribution.refund_id not in refunds:
                 todo.append(attribution)
     if todo:
-        _note_on_profiles(dynamodb, table, todo)
+        _record_refund_facts(dynamodb, table, todo)
         count_once(dynamodb, table, [_counted(a) for a in todo])
     # An order whose link was known before its notes were read needs no note any more: a
     # refund whose note that read missed noted its order later and reads the link itself.

@@ -1,26 +1,28 @@
 """The ``segments`` job: RFM scores of every customer, summed into a snapshot per segment.
 
-A batch job may read every customer, but never scans the table: it queries the eight shards of
-the customer directory (``CUSTOMERS#<n>``, filled by the orders processor, see
-:mod:`backend.processing.cohorts`; a customer may be listed twice), reads the profiles by key
-(BatchGetItem, 100 at a time), scores them (:mod:`backend.domain.segments`) and writes one snapshot item
+What the scores need of each customer (last order day, order count, money net of refunds) is
+kept as *facts*: the orders processor puts, for the orders and refunds it counts, immutable
+items shared by a batch (``FACTS#<n>``/``B#<digest>``, 8 shards; :func:`fact_items`), one JSON
+member per order ``["o", order_id, day, net, customer]`` or attributed refund ``["r", refund_id,
+amount, customer]``. A redelivered batch puts the same items again, or others repeating some
+facts, which the job reads once (by order and refund id). So no item grows with a customer's
+orders. A batch job may read every fact, but never scans the table: it queries the eight
+shards, scores the customers (:mod:`backend.domain.segments`) and writes one snapshot item
 (``SEGMENTS``/``LATEST``) that ``GET /v1/customers/segments`` reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from backend.adapters.dynamo import batch_get, batch_put, query_partition
+from backend.adapters.dynamo import batch_put, content_keyed_items, query_partition
 from backend.domain import segments
-from backend.domain.returns import REFUND_PREFIX
-from backend.processing.cohorts import DIRECTORY_SHARDS, directory_members
-from backend.processing.orders import ORDER_PREFIX, profile_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,25 +30,63 @@ else:
     DynamoDBClient = Any
 
 SNAPSHOT_KEY = ("SEGMENTS", "LATEST")
-PROFILES_PER_READ = 100
+FACT_SHARDS = 8
+FACT_BYTES = 3_900
+FACTS = "facts"
 
 
-def customer_of(customer_id: str, profile: Mapping[str, Any]) -> segments.Customer | None:
-    """Last order day, order count and monetary value from a profile (None without orders).
+def order_fact(customer_id: str, order_id: str, day: date, net: Decimal) -> str:
+    """An order counted for ``customer_id``: its store day and ``gross − discount``."""
+    return json.dumps(["o", order_id, day.isoformat(), str(net), customer_id], separators=(",", ":"))
 
-    Each order entry is ``<utc time>|<store day>|<gross − discount>``; each refund of the
-    customer's orders ``r:<refund_id> = <amount>``.
-    """
-    orders = [str(v).split("|") for name, v in profile.items() if name.startswith(ORDER_PREFIX)]
-    if not orders:
-        return None
-    refunds = sum((Decimal(v) for name, v in profile.items() if name.startswith(REFUND_PREFIX)), Decimal(0))
-    return segments.Customer(
-        customer_id=customer_id,
-        last_order=max(date.fromisoformat(o[1]) for o in orders),
-        orders=len(orders),
-        monetary=sum((Decimal(o[2]) for o in orders), Decimal(0)) - refunds,
+
+def refund_fact(customer_id: str, refund_id: str, amount: Decimal) -> str:
+    """A refund of one of ``customer_id``'s orders."""
+    return json.dumps(["r", refund_id, str(amount), customer_id], separators=(",", ":"))
+
+
+def fact_items(facts: Iterable[str]) -> list[dict[str, Any]]:
+    """The shared immutable items that hold these facts (each under 4 KB)."""
+    return content_keyed_items(
+        facts, prefix="FACTS#", shards=FACT_SHARDS, attribute=FACTS, max_bytes=FACT_BYTES
     )
+
+
+def record_facts(dynamodb: DynamoDBClient, table: str, facts: Iterable[str]) -> None:
+    """Put the items of these facts (plain puts: idempotent)."""
+    batch_put(dynamodb, table, fact_items(facts))
+
+
+def customers_of(facts: Iterable[str]) -> list[segments.Customer]:
+    """Each customer with an order, from facts (each order and refund taken once).
+
+    >>> c = customers_of([order_fact("c1", "o1", date(2025, 1, 2), Decimal("9")),
+    ...                   order_fact("c1", "o1", date(2025, 1, 2), Decimal("9")),
+    ...                   refund_fact("c1", "r1", Decimal("2"))])
+    >>> [(x.customer_id, x.orders, str(x.monetary)) for x in c]
+    [('c1', 1, '7')]
+    """
+    orders: dict[str, tuple[str, date, Decimal]] = {}
+    refunds: dict[str, tuple[str, Decimal]] = {}
+    for fact in facts:
+        kind, *fields = json.loads(fact)
+        if kind == "o":
+            order_id, day, net, customer = fields
+            orders.setdefault(order_id, (customer, date.fromisoformat(day), Decimal(net)))
+        elif kind == "r":
+            refund_id, amount, customer = fields
+            refunds.setdefault(refund_id, (customer, Decimal(amount)))
+    last: dict[str, date] = {}
+    count: dict[str, int] = {}
+    money: dict[str, Decimal] = {}
+    for customer, day, net in orders.values():
+        last[customer] = max(day, last.get(customer, day))
+        count[customer] = count.get(customer, 0) + 1
+        money[customer] = money.get(customer, Decimal(0)) + net
+    for customer, amount in refunds.values():
+        if customer in money:
+            money[customer] -= amount
+    return [segments.Customer(c, last[c], count[c], money[c]) for c in sorted(last)]
 
 
 def run(dynamodb: DynamoDBClient, table: str, as_of: date, *, progress: bool | None = None) -> dict[str, Any]:
@@ -55,21 +95,11 @@ def run(dynamodb: DynamoDBClient, table: str, as_of: date, *, progress: bool | N
     ``progress`` shows progress bars (``None``: only on a terminal, as with
     ``storepulse run-job segments``).
     """
-    listed: dict[str, None] = {}
-    for shard in tqdm(range(DIRECTORY_SHARDS), desc="directory", unit="shard", disable=_quiet(progress)):
-        for item in query_partition(dynamodb, table, f"CUSTOMERS#{shard}", projection=["sk", "ids"]):
-            listed.update(dict.fromkeys(directory_members(item)))
-    ids = list(listed)
-    customers = []
-    with tqdm(total=len(ids), desc="profiles", unit="customers", disable=_quiet(progress)) as bar:
-        for start in range(0, len(ids), PROFILES_PER_READ):
-            chunk = ids[start : start + PROFILES_PER_READ]
-            profiles = batch_get(dynamodb, table, [profile_key(c) for c in chunk])
-            for customer_id in chunk:
-                found = customer_of(customer_id, profiles.get(profile_key(customer_id), {}))
-                if found is not None:
-                    customers.append(found)
-            bar.update(len(chunk))
+    facts: list[str] = []
+    for shard in tqdm(range(FACT_SHARDS), desc="facts", unit="shard", disable=_quiet(progress)):
+        for item in query_partition(dynamodb, table, f"FACTS#{shard}", projection=[FACTS]):
+            facts.extend(str(f) for f in item.get(FACTS, ()))
+    customers = customers_of(facts)
     rows = segments.summary(segments.score(customers, as_of))
     snapshot = {
         "pk": SNAPSHOT_KEY[0],

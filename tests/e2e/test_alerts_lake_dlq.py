@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 import time
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from backend.cli import main
 from backend.local.dlq import list_dead_letters, replay_dead_letters
 from backend.processing import orders as orders_processing
 from backend.simulate import send
@@ -182,24 +184,26 @@ def test_lake_holds_every_event_partitioned_with_emails_hashed(stack: Any) -> No
 
 
 def test_poison_message_ends_in_the_dlq_with_its_reason_and_replay_counts_it_once(
-    stack: Any, monkeypatch: pytest.MonkeyPatch
+    stack: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given a bug that breaks the orders processor after it counted customer c-bug's order
     stack.reset()
-    real = orders_processing.update_customer_sets
+    real = orders_processing.customer_days.group
 
-    def broken(dynamodb: Any, table: str, since: dict[str, Any], profiles: dict[str, Any]) -> set[Any]:
-        if "c-bug" in since:
+    def broken(memberships: dict[str, Any]) -> dict[Any, Any]:
+        if "c-bug" in memberships:
             raise RuntimeError("customer sets are broken for c-bug")
-        return real(dynamodb, table, since, profiles)
+        return real(memberships)
 
-    monkeypatch.setattr(orders_processing, "update_customer_sets", broken)
+    monkeypatch.setattr(orders_processing.customer_days, "group", broken)
+    # (one request, so one packet, holds c-bug's order and another; a second request a third)
     send(
-        [_order(1, "MUG", 2, customer="c-bug"), _order(2, "MUG", 1)],
+        [_order(1, "MUG", 2, customer="c-bug"), _order(3, "MUG", 1, customer="c-3")],
         stack.api_url,
         stack.ingest_key,
         progress=False,
     )
+    send([_order(2, "MUG", 1)], stack.api_url, stack.ingest_key, progress=False)
     # When it has failed five times
     aws = stack.local.aws
     deadline = time.monotonic() + 60
@@ -207,11 +211,23 @@ def test_poison_message_ends_in_the_dlq_with_its_reason_and_replay_counts_it_onc
     while time.monotonic() < deadline and not letters:
         letters = list_dead_letters(aws, analytics_table="storepulse-analytics", queue="storepulse-orders")
         time.sleep(0.5)
-    # Then it waits in the DLQ with the reason, and the good order was counted
-    assert [(d.event_id, d.queue) for d in letters] == [("order-1", "storepulse-orders")]
+    # Then its packet waits in the DLQ, whole, with the reason; the other packet was counted
+    assert [(d.queue, d.events, d.event_ids) for d in letters] == [
+        ("storepulse-orders", 2, ("order-1", "order-3"))
+    ]
+    assert letters[0].packet_id.startswith("p-")
     assert "customer sets are broken for c-bug" in (letters[0].reason or "")
+    # And the command line says so in words
+    saved = dict(os.environ)
+    try:
+        assert main(["dlq", "list"]) == 0
+    finally:  # the command line sets the handlers' variables in this process
+        os.environ.clear()
+        os.environ.update(saved)
+    listing = capsys.readouterr().out
+    assert f"packet {letters[0].packet_id[:14]}: 2 events (order-1, order-3)" in listing, listing
     # When the bug is fixed and the DLQ replayed
-    monkeypatch.setattr(orders_processing, "update_customer_sets", real)
+    monkeypatch.setattr(orders_processing.customer_days, "group", real)
     assert sum(replay_dead_letters(aws, queue="storepulse-orders", progress=False).values()) == 1
     stack.wait_idle(60)
     # Then the order counts exactly once, although it was counted before each failure
@@ -222,9 +238,9 @@ def test_poison_message_ends_in_the_dlq_with_its_reason_and_replay_counts_it_onc
         timeout=10,
     ).json()["current"]
     assert (summary["orders"], summary["units"], summary["gross_sales"], summary["customers"]) == (
-        2,
         3,
-        "36.00",
-        2,
+        4,
+        "48.00",
+        3,
     )
     assert list_dead_letters(aws, analytics_table="storepulse-analytics") == []

@@ -1,11 +1,19 @@
-"""Concurrent clients: every accepted event is the one its client sent, none lost."""
+"""Concurrent clients: every accepted event is the one its client sent, none lost, and an
+event_id raced by several requests (or retried after a crash) counts once."""
 
 from __future__ import annotations
 
+import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 import requests
+
+from backend.adapters import bus
+from backend.processing import ingest
+from backend.settings import get_settings
 
 
 def _batch(client: int, request: int) -> list[dict[str, Any]]:
@@ -43,11 +51,106 @@ def test_concurrent_requests_never_mix_their_bodies(stack: Any) -> None:
     # Then each answer counts that client's own batch, and every event reached the stock
     assert results == [[number + 1] * 40 for number in range(16)]
     stack.wait_idle(60)
+    assert _on_hand(stack) == {f"SKU-{number}": 40 * (number + 1) for number in range(16)}
+
+
+def _adjustment(event_id: str, sku: str, delta: int) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "type": "inventory.adjusted",
+        "occurred_at": "2025-07-01T12:00:00Z",
+        "data": {"sku": sku, "delta": delta, "reason": "restock"},
+    }
+
+
+def _on_hand(stack: Any) -> dict[str, int]:
     items = stack.client("dynamodb").query(
         TableName="storepulse-analytics",
         KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": "STOCK"}},
         ConsistentRead=True,
     )["Items"]
-    on_hand = {k[3:]: int(v["N"]) for item in items for k, v in item.items() if k.startswith("oh:")}
-    assert on_hand == {f"SKU-{number}": 40 * (number + 1) for number in range(16)}
+    return {k[3:]: int(v["N"]) for item in items for k, v in item.items() if k.startswith("oh:")}
+
+
+class ReadTogether:
+    """A real DynamoDB client whose first ``batch_get_item`` in each thread waits for the other
+    clients' reads: every request looks its event ids up before any of them writes, the widest
+    race two requests can run (the local HTTP API may serve them one after the other)."""
+
+    def __init__(self, client: Any, parties: int):
+        self._client = client
+        self._barrier = threading.Barrier(parties)
+        self._waited = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def batch_get_item(self, **request: Any) -> Any:
+        response = self._client.batch_get_item(**request)
+        if not getattr(self._waited, "done", False):
+            self._waited.done = True
+            self._barrier.wait(timeout=30)
+        return response
+
+
+def test_racing_requests_with_one_event_id_and_different_payloads_count_it_once(stack: Any) -> None:
+    # Given eight requests at once carrying the same 50 event ids, each its own delta, each
+    # looking the ids up before any of them claims or publishes
+    stack.reset()
+    settings = get_settings()
+    dynamodb = ReadTogether(stack.client("dynamodb"), 8)
+    sns = stack.client("sns")
+
+    def request(number: int) -> dict[str, Any]:
+        body = json.dumps({"events": [_adjustment(f"race-{n}", "RACE", number + 1) for n in range(50)]})
+        events, rejected = ingest.read_request(body, currency="USD", pii_key="test-pepper")
+        outcome = ingest.accept(
+            dynamodb,
+            sns,
+            table=settings.require("ingest_table"),
+            topic_arn=settings.require("events_topic_arn"),
+            events=events,
+            rejected=rejected,
+        )
+        return {"delta": number + 1, **outcome.to_json()}
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(request, range(8)))
+    # Then every event id was accepted by exactly one request, the others answered duplicate
+    assert sum(a["accepted"] for a in answers) == 50
+    assert all(a["accepted"] + a["duplicates"] == 50 for a in answers)
+    # And the stock counts each event once, with the payload of the request that accepted it
+    stack.wait_idle(60)
+    assert _on_hand(stack) == {"RACE": sum(a["delta"] * a["accepted"] for a in answers)}
+
+
+def test_a_crash_between_claim_and_publish_then_a_retry_counts_once(
+    stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an ingest function that crashes after claiming its events, before publishing them
+    stack.reset()
+
+    def crash(sns: Any, topic_arn: str, events: list[Any]) -> list[Any]:
+        raise RuntimeError("the ingest function crashed")
+
+    real = bus.publish
+    monkeypatch.setattr(bus, "publish", crash)
+    batch = [_adjustment(f"crash-{n}", "CRASH", 2) for n in range(5)]
+    url, headers = f"{stack.api_url}/v1/events", {"x-api-key": stack.ingest_key}
+    first = requests.post(url, json={"events": batch}, headers=headers, timeout=30)
+    assert first.status_code >= 500
+    # When another payload for one of those ids comes, it is a duplicate (the claim holds it)
+    monkeypatch.setattr(bus, "publish", real)
+    other = requests.post(
+        url, json={"events": [_adjustment("crash-0", "CRASH", 100)]}, headers=headers, timeout=30
+    )
+    assert other.json() == {"accepted": 0, "duplicates": 1, "rejected": []}
+    # When the client sends its batch again, it is published; a third time, all duplicates
+    retry = requests.post(url, json={"events": batch}, headers=headers, timeout=30)
+    assert retry.json() == {"accepted": 5, "duplicates": 0, "rejected": []}
+    again = requests.post(url, json={"events": batch}, headers=headers, timeout=30)
+    assert again.json() == {"accepted": 0, "duplicates": 5, "rejected": []}
+    # Then each event counts once, with the claimed payload
+    stack.wait_idle(60)
+    assert _on_hand(stack) == {"CRASH": 10}
