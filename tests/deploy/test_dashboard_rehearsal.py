@@ -74,6 +74,9 @@ print(json.dumps({"cookie": cookie}))
 """
 
 
+SESSIONS_TABLE = "storepulse-dashboard-sessions-dev"
+
+
 def deployed_environment() -> dict[str, str]:
     """The dev stage's Lambda environment after ``zappa_settings.py`` merged the outputs."""
     declared = terraform.load().block("output", "zappa_environment").body["value"]
@@ -85,6 +88,7 @@ def deployed_environment() -> dict[str, str]:
             values[name] = f"ssm:{PARAMETERS[reference.group(1)][0]}"
         else:
             values[name] = text if "${" not in text else "UTC" if name == "STORE_TIMEZONE" else "USD"
+    values["DASH_SESSIONS_TABLE"] = SESSIONS_TABLE  # the table Terraform names, made on moto below
     values["STOREPULSE_API_URL"] = "http://127.0.0.1:9"  # no API: pages say so in words
     values["STOREPULSE_ASSETS_URL"] = ""
     outputs = {
@@ -137,6 +141,13 @@ def test_a_session_survives_another_container_with_secrets_from_ssm(tmp_path: Pa
         ssm = AwsClients(moto.endpoint_url).client("ssm")
         for name, value in PARAMETERS.values():
             ssm.put_parameter(Name=name, Value=value, Type="SecureString")
+        # the sign-in table (session generations, wrong passwords) both containers share
+        AwsClients(moto.endpoint_url).client("dynamodb").create_table(
+            TableName=SESSIONS_TABLE,
+            KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         environment = {
             **deployed,
             **fake_aws_environment(moto.endpoint_url),
