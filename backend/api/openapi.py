@@ -16,7 +16,7 @@ from backend.domain.events import EVENT_TYPES, INBOUND_DATA, Envelope
 
 # The routes API Gateway lets through without a key (infra/stack.json "routes"; a test keeps the
 # two the same): the signed token of a digest link is their credential.
-PUBLIC_PATHS = frozenset({"/v1/health", "/v1/unsubscribe", "/v1/reports/{report_id}/download"})
+PUBLIC_PATHS = frozenset({"/v1/health", "/v1/unsubscribe", "/v1/confirm", "/v1/reports/{report_id}/download"})
 MAX_EVENTS = 500
 REF = "#/components/schemas/{model}"
 
