@@ -18,6 +18,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= $(or $(STOREPULSE_DATA_DIR),.data)
 PYTEST_ARGS ?=
+# Test files run on this many processes (pytest-xdist, a file stays on one worker); 1 runs them in turn.
+PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help venv $(VENV) run test lint bench clean clean-data
@@ -54,7 +56,7 @@ lint: $(STAMP)
 
 # pytest exits 5 when it collected no test at all: a suite that ran nothing has not passed.
 test: lint
-	@status=0; $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(BIN)/pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --durations=20 $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then \
 		echo "make test: FAILED - pytest collected no tests (exit 5); a run that tests nothing is not a pass." >&2; \
 		exit 1; \

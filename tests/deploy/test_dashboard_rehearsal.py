@@ -24,7 +24,14 @@ import pytest
 from backend.local.aws import AwsClients, MotoServer, fake_aws_environment, free_port
 from infra.scripts.zappa_settings import merge
 from tests.infra import terraform
-from tests.integration.test_dashboard_package import ROOT, ZIP, _runtime_dir, build_dashboard_zip, event
+from tests.integration.test_dashboard_package import (
+    INVOKE,
+    ROOT,
+    ZIP,
+    _runtime_dir,
+    build_dashboard_zip,
+    event,
+)
 
 PASSWORD = "rehearsal-pa55word-0123456789"
 SALT = "00112233445566778899aabbccddeeff"
@@ -37,42 +44,6 @@ PARAMETERS = {
     'aws_ssm_parameter.dashboard["session-secret"]': ("/storepulse/dashboard/session-secret", "s" * 64),
     'aws_ssm_parameter.api_key["read"]': ("/storepulse/api-keys/read", "rehearsal-read-key"),
 }
-
-# One cold start of the packaged handler, then the events, carrying the cookie it is given and
-# the ones it is sent. Prints one JSON line per response, then the cookie.
-INVOKE = r"""
-import base64, json, sys
-request = json.loads(sys.stdin.read())
-import handler
-
-class Context:
-    aws_request_id = "rehearsal"
-    function_name = "storepulse-dashboard-dev"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:storepulse-dashboard-dev"
-    memory_limit_in_mb = 1024
-    log_group_name = log_stream_name = "rehearsal"
-    def get_remaining_time_in_millis(self):
-        return 30000
-
-cookie = request["cookie"]
-for event in request["events"]:
-    if cookie:
-        event["headers"]["Cookie"] = cookie
-        event["multiValueHeaders"]["Cookie"] = [cookie]
-    response = handler.lambda_handler(event, Context())
-    headers = dict(response.get("headers") or {})
-    for name, values in (response.get("multiValueHeaders") or {}).items():
-        headers.setdefault(name, values[-1])
-    for name, value in headers.items():
-        if name.lower() == "set-cookie":
-            cookie = value.split(";", 1)[0]
-    body = response.get("body") or ""
-    if response.get("isBase64Encoded"):
-        body = base64.b64decode(body).decode("utf-8", "replace")
-    print(json.dumps({"status": response["statusCode"], "headers": headers, "body": body[:2000]}))
-print(json.dumps({"cookie": cookie}))
-"""
-
 
 SESSIONS_TABLE = "storepulse-dashboard-sessions-dev"
 

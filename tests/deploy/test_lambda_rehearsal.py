@@ -33,6 +33,7 @@ from backend.local.keys import DevKeys
 from backend.local.pollers import lambda_sqs_record
 from backend.local.provision import Resources, provision
 from backend.local.spec import StackSpec, load_stack_spec
+from tests.locks import exclusive
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ROOT / "build" / "lambda-local"
@@ -173,13 +174,21 @@ class Rehearsal:
 def build_packages() -> dict[str, Any]:
     """``make package-backend``'s script for this platform (cached under build/ by the
     requirements' hash and by each zip's contents)."""
-    build = subprocess.run(
-        [sys.executable, "infra/scripts/package_backend.py", "--platform", "local", "--out", str(PACKAGES)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
+    with exclusive("lambda-local"):
+        build = subprocess.run(
+            [
+                sys.executable,
+                "infra/scripts/package_backend.py",
+                "--platform",
+                "local",
+                "--out",
+                str(PACKAGES),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     return dict(json.loads((PACKAGES / "sizes.json").read_text())["functions"])
 

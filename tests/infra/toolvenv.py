@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.locks import exclusive
+
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = ROOT / "requirements-checkov.txt"
 DEFAULT_DIR = ROOT / ".venv-checkov"
@@ -32,7 +34,13 @@ def _digest() -> str:
 
 
 def ensure(log: bool = True) -> Path:
-    """The bin directory of an up-to-date tools virtualenv, made or remade if needed."""
+    """The bin directory of an up-to-date tools virtualenv, made or remade if needed (one process
+    at a time: test workers that both need it take turns, the second finds it made)."""
+    with exclusive("tools-venv"):
+        return _ensure(log)
+
+
+def _ensure(log: bool) -> Path:
     venv = tool_dir()
     stamp = venv / f".installed-{_digest()}"
     if stamp.exists():

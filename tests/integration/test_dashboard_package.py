@@ -16,6 +16,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from tests.locks import exclusive
+
 ROOT = Path(__file__).resolve().parents[2]
 ZIP = ROOT / "build" / "dashboard.zip"
 VENV = ROOT / ".venv-dashboard"
@@ -24,24 +26,26 @@ LAMBDA_RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateu
 HOST = "abc123defg.execute-api.us-east-1.amazonaws.com"
 
 # Runs inside the bare interpreter: one cold start, then the events in order, carrying the
-# session cookie as a browser would. Prints one JSON line per response.
+# session cookie it is given (stdin: {"cookie", "events"}) and the ones it is sent, as a browser
+# would. Prints one JSON line per response, then {"cookie", "cold_start_seconds"}. The deploy
+# rehearsal (tests/deploy/test_dashboard_rehearsal.py) runs the same script.
 INVOKE = r"""
 import base64, json, sys, time
 started = time.perf_counter()
+request = json.loads(sys.stdin.read())
 import handler
-events = json.loads(sys.stdin.read())
 
 class Context:
     aws_request_id = "test-request"
     function_name = "storepulse-dashboard-dev"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:storepulse-dashboard-dev"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:storepulse-dashboard-dev"
     memory_limit_in_mb = 1024
     log_group_name = log_stream_name = "test"
     def get_remaining_time_in_millis(self):
         return 30000
 
-cookie = None
-for event in events:
+cookie = request["cookie"]
+for event in request["events"]:
     if cookie:
         event["headers"]["Cookie"] = cookie
         event["multiValueHeaders"]["Cookie"] = [cookie]
@@ -49,15 +53,14 @@ for event in events:
     headers = dict(response.get("headers") or {})
     for name, values in (response.get("multiValueHeaders") or {}).items():
         headers.setdefault(name, values[-1])
+    for name, value in headers.items():
         if name.lower() == "set-cookie":
-            cookie = values[-1].split(";", 1)[0]
-    if "Set-Cookie" in headers:
-        cookie = headers["Set-Cookie"].split(";", 1)[0]
+            cookie = value.split(";", 1)[0]
     body = response.get("body") or ""
     if response.get("isBase64Encoded"):
         body = base64.b64decode(body).decode("utf-8", "replace")
     print(json.dumps({"status": response["statusCode"], "headers": headers, "body": body}))
-print(json.dumps({"cold_start_seconds": time.perf_counter() - started}))
+print(json.dumps({"cookie": cookie, "cold_start_seconds": time.perf_counter() - started}))
 """
 
 
@@ -101,13 +104,14 @@ def _runtime_dir(tmp_path: Path) -> Path:
 
 def build_dashboard_zip() -> None:
     """``make package-dashboard``: build/dashboard.zip (its venv cached by the requirements' hash)."""
-    build = subprocess.run(
-        ["make", "--no-print-directory", "package-dashboard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    with exclusive("dashboard-zip"):
+        build = subprocess.run(
+            ["make", "--no-print-directory", "package-dashboard"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
 
 
@@ -149,7 +153,7 @@ def test_the_zappa_package_serves_the_dashboard_under_the_dev_prefix(tmp_path: P
     run = subprocess.run(
         [sys.executable, "-I", "-S", "-c", script],
         cwd=unpacked,
-        input=json.dumps(events),
+        input=json.dumps({"cookie": None, "events": events}),
         capture_output=True,
         text=True,
         timeout=120,
