@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -44,7 +45,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backend.local import free_port  # noqa: E402
+from backend.local import free_port, memtrace  # noqa: E402
 from backend.simulate import generate  # noqa: E402
 from bench.meter import percentile  # noqa: E402
 
@@ -99,7 +100,9 @@ class Recorder:
             self.errors[kind].append(text)
 
 
-def start_stack(data_dir: Path, keys: dict[str, str]) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start_stack(
+    data_dir: Path, keys: dict[str, str], trace: Path | None = None
+) -> tuple[subprocess.Popen[str], dict[str, str]]:
     """``storepulse stack`` on free ports; returns the process and its URLs once it is up."""
     ports = {"api": free_port(), "dash": free_port(), "aws": free_port()}
     env = {
@@ -116,6 +119,9 @@ def start_stack(data_dir: Path, keys: dict[str, str]) -> tuple[subprocess.Popen[
         PYTHONUNBUFFERED="1",
         **keys,
     )
+    if trace is not None:
+        trace.mkdir(parents=True, exist_ok=True)
+        env[memtrace.VARIABLE] = str(trace)
     log = open(data_dir.parent / "stack.log", "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the stack
     process = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "storepulse"), "stack"],
@@ -345,6 +351,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-seconds", type=float, default=10.0, help="memory sampling period")
     parser.add_argument("--warmup-minutes", type=float, default=1.0, help="left out of the memory slope")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--trace-memory",
+        type=Path,
+        metavar="DIR",
+        help="trace the stack's and moto's allocations (tracemalloc, about 2x their CPU) and write "
+        "the sites that grew in each interval to DIR/stack.txt and DIR/moto.txt",
+    )
     args = parser.parse_args(argv)
 
     keys = {
@@ -359,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     window = (datetime.now(UTC).date() - timedelta(days=days + 1), datetime.now(UTC).date())
     with tempfile.TemporaryDirectory(prefix="storepulse-soak-") as folder:
         data_dir = Path(folder) / "data"
-        process, urls = start_stack(data_dir, keys)
+        process, urls = start_stack(data_dir, keys, args.trace_memory)
         print(f"Stack up (pid {process.pid}): API {urls['api']}, dashboard {urls['dash']}")
         print(f"Soak: {args.rate} events/s for {args.minutes:g} minutes, read API and dashboard polled")
         recorder = Recorder(started=time.monotonic())
@@ -390,7 +403,12 @@ def main(argv: list[str] | None = None) -> int:
             for thread in threads:
                 thread.start()
             ends = time.monotonic() + args.minutes * 60
+            next_trace = time.monotonic() + 60 * args.warmup_minutes
             while time.monotonic() < ends:
+                if args.trace_memory is not None and time.monotonic() >= next_trace:
+                    for traced in stack_processes(root).values():
+                        traced.send_signal(signal.SIGUSR1)
+                    next_trace += 60 * args.interval_minutes
                 time.sleep(min(30.0, max(0.0, ends - time.monotonic())))
                 done = (time.monotonic() - recorder.started) / 60
                 print(

@@ -70,9 +70,11 @@ def request(method: str, path: str, *, params: dict[str, Any] | None = None, jso
 
     Examples
     --------
-    >>> params = {"start": "2025-05-01", "end": "2025-05-07"}
-    >>> request("GET", "/metrics/summary", params=params)  # doctest: +SKIP
-    {'start': '2025-05-01', 'end': '2025-05-07', 'current': {...}}
+    With the read API running (so not run as a doctest)::
+
+        params = {"start": "2025-05-01", "end": "2025-05-07"}
+        request("GET", "/metrics/summary", params=params)
+        # {'start': '2025-05-01', 'end': '2025-05-07', 'current': {...}}
     """
     settings = get_settings()
     if method != "GET":

@@ -187,8 +187,10 @@ def render_pdf(data: ReportData) -> bytes:
 
     Examples
     --------
-    >>> render_pdf(data)[:5]  # doctest: +SKIP
-    b'%PDF-'
+    With a report's data (so not run as a doctest)::
+
+        render_pdf(data)[:5]
+        # b'%PDF-'
     """
     styles = _styles()
     buffer = BytesIO()

@@ -204,8 +204,10 @@ class MotoServer:
 
     Examples
     --------
-    >>> with MotoServer(free_port()) as moto:  # doctest: +SKIP
-    ...     AwsClients(moto.endpoint_url).sqs.list_queues()
+    With a free port and a second to start moto (so not run as a doctest)::
+
+        with MotoServer(free_port()) as moto:
+            AwsClients(moto.endpoint_url).sqs.list_queues()
     """
 
     def __init__(

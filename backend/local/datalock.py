@@ -26,9 +26,15 @@ class DataDirLock:
 
     Examples
     --------
-    >>> lock = DataDirLock(Path(".data"))  # doctest: +SKIP
-    >>> lock.acquire()  # doctest: +SKIP
-    >>> lock.release()  # doctest: +SKIP
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> lock = DataDirLock(folder)
+    >>> lock.acquire()
+    >>> DataDirLock(folder).acquire()  # a second stack on the same directory
+    Traceback (most recent call last):
+    ...
+    backend.local.datalock.DataDirInUse: ...
+    >>> lock.release()
     """
 
     def __init__(self, data_dir: Path):

@@ -224,8 +224,10 @@ def list_dead_letters(
 
     Examples
     --------
-    >>> for letter in list_dead_letters(aws, analytics_table="storepulse-analytics"):  # doctest: +SKIP
-    ...     print(letter.queue, letter.event_id, letter.reason)
+    With the stack's moto server (so not run as a doctest)::
+
+        for letter in list_dead_letters(aws, analytics_table="storepulse-analytics"):
+            print(letter.queue, letter.event_id, letter.reason)
     """
     letters: list[DeadLetter] = []
     for source, url in dead_letter_queues(aws, prefix=prefix, queue=queue).items():
@@ -280,8 +282,10 @@ def replay_dead_letters(
 
     Examples
     --------
-    >>> replay_dead_letters(aws, queue="storepulse-orders")  # doctest: +SKIP
-    {'storepulse-orders': 3}
+    With the stack's moto server (so not run as a doctest)::
+
+        replay_dead_letters(aws, queue="storepulse-orders")
+        # {'storepulse-orders': 3}
     """
     queues = dead_letter_queues(aws, prefix=prefix, queue=queue)
     waiting = {

@@ -18,6 +18,7 @@ import threading
 from types import FrameType
 from typing import Any, TextIO
 
+from backend.local import memtrace
 from backend.local.http_api import HttpServer
 from backend.local.stack import LocalStack, StackError, StackOptions
 
@@ -110,6 +111,7 @@ def run_stack(
     StackError
         When the stack cannot start.
     """
+    memtrace.install("stack")
     stack = LocalStack(options)
     stopping = threading.Event()
     interrupts = 0

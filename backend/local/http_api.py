@@ -401,9 +401,11 @@ class HttpServer:
 
     Examples
     --------
-    >>> server = HttpServer(app, port=8000)  # doctest: +SKIP
-    >>> server.start(); server.url  # doctest: +SKIP
-    'http://127.0.0.1:8000'
+    With a WSGI app to serve (so not run as a doctest)::
+
+        server = HttpServer(app, port=8000)
+        server.start(); server.url
+        # 'http://127.0.0.1:8000'
     """
 
     def __init__(self, app: Any, *, port: int, host: str = "127.0.0.1", name: str = "http"):

@@ -55,8 +55,10 @@ class Journal:
 
     Examples
     --------
-    >>> journal = Journal(Path(".data/ingest-journal.jsonl"), currency="USD", pii_key="k")  # doctest: +SKIP
-    >>> journal.record("ingest", proxy_event, 202)  # doctest: +SKIP
+    With an API Gateway proxy event (so not run as a doctest)::
+
+        journal = Journal(Path(".data/ingest-journal.jsonl"), currency="USD", pii_key="k")
+        journal.record("ingest", proxy_event, 202)
     """
 
     def __init__(self, path: Path, *, currency: str, pii_key: str):

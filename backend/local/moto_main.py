@@ -55,6 +55,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from backend.local import memtrace
 from backend.local.aws import SNAPSHOT_ROUTE
 
 logger = logging.getLogger(__name__)
@@ -573,6 +574,7 @@ def main(argv: list[str] | None = None) -> None:
     from werkzeug.serving import run_simple
 
     patch_moto()
+    memtrace.install("moto")
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: sys.exit(0))
     dispatcher = DomainDispatcherApplication(create_backend_app)

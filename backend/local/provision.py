@@ -254,9 +254,11 @@ def provision(
 
     Examples
     --------
-    >>> resources = provision(load_stack_spec(), AwsClients("http://127.0.0.1:4566"))  # doctest: +SKIP
-    >>> resources.environment["ANALYTICS_TABLE"]  # doctest: +SKIP
-    'storepulse-analytics'
+    With a moto server listening (so not run as a doctest)::
+
+        resources = provision(load_stack_spec(), AwsClients("http://127.0.0.1:4566"))
+        resources.environment["ANALYTICS_TABLE"]
+        # 'storepulse-analytics'
     """
     resources = Resources(account_id="", region=aws.region)
     for table in spec.tables:

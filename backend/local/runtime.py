@@ -75,7 +75,13 @@ class HandlerRef:
 
     Examples
     --------
-    >>> HandlerRef("json.dumps")({"a": 1}, None)  # doctest: +SKIP
+    >>> handler = HandlerRef("operator.add")  # nothing is imported yet
+    >>> handler(2, 3)  # called as Lambda calls a handler: (event, context)
+    5
+    >>> HandlerRef("no.such.handler").resolve()
+    Traceback (most recent call last):
+    ...
+    backend.local.runtime.HandlerNotFound: cannot import no.such: No module named 'no'
     """
 
     def __init__(self, dotted: str):

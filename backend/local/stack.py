@@ -177,9 +177,11 @@ class LocalStack:
 
     Examples
     --------
-    >>> with LocalStack(StackOptions(data_dir=Path(".data"))) as stack:  # doctest: +SKIP
-    ...     print(stack.api_url, stack.keys.ingest_key)
-    ...     stack.wait_idle()
+    With free ports and minutes to spare (so not run as a doctest)::
+
+        with LocalStack(StackOptions(data_dir=Path(".data"))) as stack:
+            print(stack.api_url, stack.keys.ingest_key)
+            stack.wait_idle()
     """
 
     def __init__(self, options: StackOptions | None = None):
