@@ -22,6 +22,7 @@ from backend.logs import CORRELATION_ATTRIBUTE, current_correlation_id
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sns.type_defs import PublishBatchRequestEntryTypeDef
 else:
     SNSClient = Any
 
@@ -88,7 +89,7 @@ def publish(sns: SNSClient, topic_arn: str, events: Sequence[Event]) -> list[Eve
 def _publish_batch(
     sns: SNSClient, topic_arn: str, batch: list[Packet], correlation_id: str | None
 ) -> list[Event]:
-    entries = [
+    entries: list[PublishBatchRequestEntryTypeDef] = [
         {"Id": str(i), "Message": packet.body, "MessageAttributes": attributes(packet, correlation_id)}
         for i, packet in enumerate(batch)
     ]
