@@ -168,4 +168,7 @@ def test_functions_log_json_at_info() -> None:
     function = MODULES["function"].block("resource", "aws_lambda_function", "this")
     (logging_config,) = terraform.plain(function.body["logging_config"])
     assert logging_config["log_format"] == "JSON"
-    assert logging_config["application_log_level"] == "INFO"
+    # at the level Powertools is given (POWERTOOLS_LOG_LEVEL, var.lambda_log_level)
+    assert "var.log_level" in logging_config["application_log_level"]
+    (functions,) = [b for b in TF.blocks("module") if b.labels == ("function",)]
+    assert terraform.plain(functions.body["log_level"]) == "${var.lambda_log_level}"
