@@ -82,22 +82,22 @@ package-backend: $(STAMP)
 tools-venv: $(STAMP)
 	$(BIN)/python -m tests.infra.toolvenv
 
-# The dashboard ships from its own venv holding only requirements-dashboard.txt and Zappa, so the
-# zip holds what the dashboard imports and nothing of the backend. The venv is rebuilt only when
-# those requirements (or the Zappa pin) change: its stamp is named after their hash.
+# The dashboard ships from its own venv holding only requirements-dashboard.txt and Zappa (pinned
+# in requirements-zappa.txt), so the zip holds what the dashboard imports and nothing of the
+# backend. The venv is rebuilt only when those files change: its stamp is named after their hash.
 DASH_VENV ?= .venv-dashboard
-ZAPPA_VERSION := 0.63.0
+DASH_REQUIREMENTS := requirements-dashboard.txt requirements-zappa.txt
 DASH_STAGE ?= dev
 
 package-dashboard:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
 		|| { echo "make package needs Python 3.11 (the Lambda runtime); run make PYTHON=python3.11 package" >&2; exit 1; }
-	@hash=$$( (cat requirements-dashboard.txt; echo "zappa==$(ZAPPA_VERSION)") | sha256sum | cut -c1-16 ); \
+	@hash=$$(cat $(DASH_REQUIREMENTS) | sha256sum | cut -c1-16 ); \
 	if [ ! -f "$(DASH_VENV)/.installed-$$hash" ]; then \
-		echo "Creating $(DASH_VENV) (requirements-dashboard.txt + zappa==$(ZAPPA_VERSION))"; \
+		echo "Creating $(DASH_VENV) ($(DASH_REQUIREMENTS))"; \
 		rm -rf "$(DASH_VENV)" && $(PYTHON) -m venv "$(DASH_VENV)" \
 		&& "$(DASH_VENV)/bin/python" -m pip install --disable-pip-version-check --no-compile -q \
-			-r requirements-dashboard.txt "zappa==$(ZAPPA_VERSION)" \
+			$(addprefix -r ,$(DASH_REQUIREMENTS)) \
 		&& touch "$(DASH_VENV)/.installed-$$hash" || exit 1; \
 	fi
 	mkdir -p build

@@ -121,14 +121,21 @@ def _target_environment(target: Target, aws: Any) -> tuple[dict[str, str], str]:
         if os.environ.get(name):
             environment[name] = os.environ[name]
     environment.setdefault("POWERTOOLS_SERVICE_NAME", "storepulse")
-    environment.setdefault("POWERTOOLS_LOG_LEVEL", os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"))
     if target.is_local:
+        from backend.local.stack import function_log_path
+        from backend.logs import LOG_FILE_ENV
+
         assert target.endpoint_url is not None
+        # The function's JSON lines join the local stack's log (warnings also on stderr).
+        environment[LOG_FILE_ENV] = os.environ.get(LOG_FILE_ENV) or str(function_log_path(target.data_dir))
+        environment.setdefault("POWERTOOLS_LOG_LEVEL", os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
         environment.update(fake_aws_environment(target.endpoint_url, aws.region))
         environment.update(load_or_create_keys(target.data_dir).handler_environment())
         environment["STOREPULSE_DATA_DIR"] = str(target.data_dir.resolve())
         api_port = os.environ.get("STOREPULSE_API_PORT") or "8000"
         environment.update(local_reports_environment(f"http://127.0.0.1:{api_port}"))
+    # Standard output is the command's result: the function's lines there only when they matter.
+    environment.setdefault("POWERTOOLS_LOG_LEVEL", os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"))
     return environment, resources.account_id
 
 

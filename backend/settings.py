@@ -10,29 +10,51 @@ Powertools Parameters, once per container (docs/deploy.md).
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from functools import cache
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
+
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class SettingMissing(RuntimeError):
     """A function was started without a variable its code needs."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    store_timezone: str
-    store_currency: str
-    ingest_table: str
-    analytics_table: str
-    events_topic_arn: str
-    alerts_topic_arn: str
-    lake_bucket: str
-    event_bus_name: str
-    ingest_key_sha256: frozenset[str]
-    read_key_sha256: frozenset[str]
-    pii_hash_key: str
+# The prefix of a secret's variable that names its SSM parameter instead of holding its value.
+SSM_REFERENCE = "ssm:"
+# Powertools caches a parameter this long; settings are read once per container anyway.
+SECRET_MAX_AGE_SECONDS = 300
+# S3 refuses presigned URLs valid for more than 7 days.
+MAX_URL_TTL = 604800
+
+
+class Settings(BaseSettings):
+    """Every setting a function reads: each field from the variable of its name in capitals
+    (``ingest_table`` from ``INGEST_TABLE``), ``data_dir`` from ``STOREPULSE_DATA_DIR``.
+
+    Examples
+    --------
+    >>> s = Settings(ingest_key_sha256="AB, cd", public_api_url="https://x/", report_url_ttl="")
+    >>> sorted(s.ingest_key_sha256), s.public_api_url, s.report_url_ttl, s.store_timezone
+    (['ab', 'cd'], 'https://x', 900, 'UTC')
+    """
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    store_timezone: str = "UTC"
+    store_currency: str = "USD"
+    ingest_table: str = ""
+    analytics_table: str = ""
+    events_topic_arn: str = ""
+    alerts_topic_arn: str = ""
+    lake_bucket: str = ""
+    event_bus_name: str = ""
+    # Comma separated, so a key can be rotated: add the new digest, deploy, drop the old one.
+    ingest_key_sha256: Annotated[frozenset[str], NoDecode] = frozenset()
+    read_key_sha256: Annotated[frozenset[str], NoDecode] = frozenset()
+    pii_hash_key: str = ""
     reports_table: str = ""
     reports_bucket: str = ""
     reports_queue_url: str = ""
@@ -41,9 +63,42 @@ class Settings:
     public_api_url: str = ""
     digest_sender: str = ""
     digest_transport: str = "ses"
-    data_dir: str = ".data"
+    data_dir: str = Field(default=".data", validation_alias="STOREPULSE_DATA_DIR")
     s3_presign_endpoint: str = ""
     store_name: str = "storepulse"
+
+    @field_validator("ingest_key_sha256", "read_key_sha256", mode="before")
+    @classmethod
+    def _digests(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return frozenset(h.strip().lower() for h in value.split(",") if h.strip())
+        return value
+
+    @field_validator("report_url_ttl", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return 900
+        if not text.isdigit() or not 1 <= int(text) <= MAX_URL_TTL:
+            # Raised as it is (not a ValueError): pydantic passes it through, the words unchanged.
+            name = (info.field_name or "").upper()
+            raise SettingMissing(f"{name} must be a number of seconds from 1 to {MAX_URL_TTL}, not {text!r}")
+        return int(text)
+
+    @field_validator("pii_hash_key", "unsubscribe_signing_key", mode="before")
+    @classmethod
+    def _secret(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and value.startswith(SSM_REFERENCE):
+            return _ssm_secret((info.field_name or "").upper(), value[len(SSM_REFERENCE) :])
+        return value
+
+    @field_validator("public_api_url", mode="after")
+    @classmethod
+    def _without_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
 
     @property
     def zone(self) -> ZoneInfo:
@@ -57,69 +112,21 @@ class Settings:
         return str(value)
 
 
-# The prefix of a secret's variable that names its SSM parameter instead of holding its value.
-SSM_REFERENCE = "ssm:"
-# Powertools caches a parameter this long; settings are read once per container anyway.
-SECRET_MAX_AGE_SECONDS = 300
-
-
-def _secret(name: str) -> str:
-    value = os.environ.get(name, "")
-    if not value.startswith(SSM_REFERENCE):
-        return value
+def _ssm_secret(variable: str, parameter: str) -> str:
     from aws_lambda_powertools.utilities import parameters
 
     from backend.adapters.clients import client
 
     provider = parameters.SSMProvider(boto3_client=client("ssm"))
-    secret = provider.get(value[len(SSM_REFERENCE) :], decrypt=True, max_age=SECRET_MAX_AGE_SECONDS)
+    secret = provider.get(parameter, decrypt=True, max_age=SECRET_MAX_AGE_SECONDS)
     if not secret:
-        raise SettingMissing(f"{name}: the SSM parameter {value[len(SSM_REFERENCE) :]} is empty")
+        raise SettingMissing(f"{variable}: the SSM parameter {parameter} is empty")
     return str(secret)
-
-
-def _hashes(name: str) -> frozenset[str]:
-    # Comma separated, so a key can be rotated: add the new digest, deploy, drop the old one.
-    return frozenset(h.strip().lower() for h in os.environ.get(name, "").split(",") if h.strip())
-
-
-def _seconds(name: str, default: int) -> int:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or not 1 <= int(text) <= 604800:
-        # S3 refuses presigned URLs valid for more than 7 days.
-        raise SettingMissing(f"{name} must be a number of seconds from 1 to 604800, not {text!r}")
-    return int(text)
 
 
 @cache
 def get_settings() -> Settings:
     """Read the environment once per process."""
-    env = os.environ.get
-    settings = Settings(
-        store_timezone=env("STORE_TIMEZONE", "UTC"),
-        store_currency=env("STORE_CURRENCY", "USD"),
-        ingest_table=env("INGEST_TABLE", ""),
-        analytics_table=env("ANALYTICS_TABLE", ""),
-        events_topic_arn=env("EVENTS_TOPIC_ARN", ""),
-        alerts_topic_arn=env("ALERTS_TOPIC_ARN", ""),
-        lake_bucket=env("LAKE_BUCKET", ""),
-        event_bus_name=env("EVENT_BUS_NAME", ""),
-        ingest_key_sha256=_hashes("INGEST_KEY_SHA256"),
-        read_key_sha256=_hashes("READ_KEY_SHA256"),
-        pii_hash_key=_secret("PII_HASH_KEY"),
-        reports_table=env("REPORTS_TABLE", ""),
-        reports_bucket=env("REPORTS_BUCKET", ""),
-        reports_queue_url=env("REPORTS_QUEUE_URL", ""),
-        report_url_ttl=_seconds("REPORT_URL_TTL", 900),
-        unsubscribe_signing_key=_secret("UNSUBSCRIBE_SIGNING_KEY"),
-        public_api_url=env("PUBLIC_API_URL", "").rstrip("/"),
-        digest_sender=env("DIGEST_SENDER", ""),
-        digest_transport=env("DIGEST_TRANSPORT", "ses"),
-        data_dir=env("STOREPULSE_DATA_DIR", ".data"),
-        s3_presign_endpoint=env("S3_PRESIGN_ENDPOINT", ""),
-        store_name=env("STORE_NAME", "storepulse"),
-    )
+    settings = Settings()
     settings.zone  # noqa: B018 - an unknown time zone fails at start, not on the first event
     return settings

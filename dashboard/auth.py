@@ -4,7 +4,8 @@ Every request but the sign-in page and the static assets needs a signed-in sessi
 session cookie signed with ``STOREPULSE_DASH_SECRET``). Pages are redirected to the sign-in
 page; Dash's own requests (``/_dash-...``) get a 401 so the browser does not follow a redirect
 into JSON. With Cognito configured, the same page offers the user pool's hosted UI: the
-authorization-code flow, the code exchanged server-side, the user read from ``userInfo``.
+authorization-code flow with PKCE through Authlib's Flask client, the code exchanged
+server-side, the user read from the id_token once its signature and claims are verified.
 
 A session holds only while the server agrees (docs/security.md): it carries the user's session
 generation, which a sign-out increments (every copy of every cookie of that user ends), and a
@@ -19,18 +20,27 @@ import hashlib
 import hmac
 import os
 import posixpath
-import secrets
 import time
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
+from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
+from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
 from flask import Flask, redirect, render_template_string, request, session
+from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from dashboard.sessions import SignInState, state_for
-from dashboard.settings import DashSettings, get_settings, password_matches
+from dashboard.settings import (
+    COGNITO_VARIABLES,
+    CognitoSettings,
+    DashSettings,
+    get_settings,
+    password_matches,
+)
 
 # Wrong passwords allowed per user name and per client address in one clock minute.
 MAX_WRONG_PER_MINUTE = 5
@@ -82,8 +92,8 @@ SIGN_IN_PAGE = """<!doctype html>
     {% endif %}
     {% if not password and not cognito %}
     <p id="login-not-configured" class="text-danger">Sign-in is not configured: set
-      STOREPULSE_DASH_USER and STOREPULSE_DASH_PASSWORD (or COGNITO_DOMAIN, COGNITO_CLIENT_ID and
-      COGNITO_CLIENT_SECRET) for the dashboard.</p>
+      STOREPULSE_DASH_USER and STOREPULSE_DASH_PASSWORD (or COGNITO_DOMAIN, COGNITO_ISSUER,
+      COGNITO_CLIENT_ID and COGNITO_CLIENT_SECRET) for the dashboard.</p>
     {% endif %}
   </div>
 </main></body></html>"""
@@ -226,72 +236,62 @@ def _redirect_uri(settings: DashSettings) -> str:
     return f"{request.host_url.rstrip('/')}{settings.pathname_prefix}login/callback"
 
 
+@cache
+def _oidc(cognito: CognitoSettings) -> FlaskOAuth2App:
+    """Authlib's Flask client of the user pool: the authorization-code flow with PKCE (S256), a
+    state and a nonce kept in the session, and the id_token's signature (the pool's JWKS, from
+    its discovery document), issuer, audience, nonce and expiry checked."""
+    return FlaskOAuth2App(
+        FlaskIntegration("cognito"),
+        name="cognito",
+        client_id=cognito.client_id,
+        client_secret=cognito.client_secret,
+        authorize_url=f"{cognito.domain}/oauth2/authorize",
+        access_token_url=f"{cognito.domain}/oauth2/token",
+        server_metadata_url=f"{cognito.issuer}/.well-known/openid-configuration",
+        client_kwargs={
+            "scope": "openid email profile",
+            "code_challenge_method": "S256",
+            "token_endpoint_auth_method": "client_secret_basic",
+            "default_timeout": 10,
+        },
+    )
+
+
 def cognito_start() -> Response:
-    """Send the browser to the user pool's hosted UI (authorization-code flow, with a state)."""
+    """Send the browser to the user pool's hosted UI (authorization-code flow with PKCE)."""
     settings = _settings()
     if settings.cognito is None:
-        return _page(
-            "Cognito sign-in is not configured (COGNITO_DOMAIN, COGNITO_CLIENT_ID, COGNITO_CLIENT_SECRET).",
-            status=404,
-        )
-    state = secrets.token_urlsafe(24)
-    session["oidc_state"] = state
+        return _page(f"Cognito sign-in is not configured ({', '.join(COGNITO_VARIABLES)}).", status=404)
     session["oidc_next"] = _safe_next(request.args.get("next"), settings.pathname_prefix)
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": settings.cognito.client_id,
-            "redirect_uri": _redirect_uri(settings),
-            "scope": "openid email profile",
-            "state": state,
-        }
-    )
-    return redirect(f"{settings.cognito.domain}/oauth2/authorize?{query}")
+    try:
+        answer: Response = _oidc(settings.cognito).authorize_redirect(_redirect_uri(settings))
+    except (requests.RequestException, ValueError):  # its discovery document, read once
+        return _page("Cognito cannot be reached right now; please try again.", status=502)
+    return answer
 
 
 def cognito_callback() -> Response:
-    """Exchange the code for tokens, read the user from ``userInfo``, start the session.
-
-    The tokens come straight from the user pool's token endpoint over TLS with the client
-    secret, and ``userInfo`` only answers for a valid access token, so no JWT parsing is needed
-    to know who signed in.
-    """
+    """Exchange the code (with the PKCE verifier), verify the id_token, start the session of the
+    user it names."""
     settings = _settings()
     if settings.cognito is None:
         return _page("Cognito sign-in is not configured.", status=404)
-    expected = session.pop("oidc_state", None)
     target = session.pop("oidc_next", settings.pathname_prefix)
-    if request.args.get("error"):
-        return _page(f"Cognito refused the sign-in: {request.args['error']}.", status=401)
-    state = request.args.get("state", "")
-    if not expected or not hmac.compare_digest(state, expected):
-        return _page("The sign-in expired or did not start here; please try again.", status=400)
-    cognito = settings.cognito
     try:
-        token = requests.post(
-            f"{cognito.domain}/oauth2/token",
-            data={
-                "grant_type": "authorization_code",
-                "code": request.args.get("code", ""),
-                "redirect_uri": _redirect_uri(settings),
-                "client_id": cognito.client_id,
-            },
-            auth=(cognito.client_id, cognito.client_secret),
-            timeout=10,
-        )
-        if token.status_code != 200:
-            return _page("Cognito did not accept the sign-in code; please try again.", status=401)
-        info = requests.get(
-            f"{cognito.domain}/oauth2/userInfo",
-            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
-            timeout=10,
-        )
+        token = _oidc(settings.cognito).authorize_access_token()
+    except MismatchingStateError:
+        return _page("The sign-in expired or did not start here; please try again.", status=400)
+    except OAuthError as exc:
+        if request.args.get("error"):
+            return _page(f"Cognito refused the sign-in: {exc.error}.", status=401)
+        return _page("Cognito did not accept the sign-in code; please try again.", status=401)
+    except JoseError:
+        return _page("Cognito's answer could not be verified; please try again.", status=401)
     except (requests.RequestException, ValueError, KeyError):
         return _page("Cognito cannot be reached right now; please try again.", status=502)
-    if info.status_code != 200:
-        return _page("Cognito did not say who signed in; please try again.", status=401)
-    claims: dict[str, Any] = info.json()
-    user = str(claims.get("email") or claims.get("username") or claims.get("sub") or "")
+    claims: dict[str, Any] = dict(token.get("userinfo") or {})
+    user = str(claims.get("email") or claims.get("cognito:username") or claims.get("sub") or "")
     if not user:
         return _page("Cognito did not say who signed in; please try again.", status=401)
     return _open_session(user, "", target)

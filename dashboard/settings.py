@@ -30,7 +30,10 @@ class CognitoSettings:
     ----------
     domain
         The user pool's domain, ``https://<prefix>.auth.<region>.amazoncognito.com`` or a custom
-        one; the authorize, token and userInfo endpoints live under it.
+        one; the authorize and token endpoints live under it.
+    issuer
+        The user pool's issuer, ``https://cognito-idp.<region>.amazonaws.com/<user pool id>``:
+        its discovery document names the keys that sign the id_token, and its ``iss``.
     client_id, client_secret
         The app client (a confidential client: the code is exchanged server-side).
     redirect_uri
@@ -39,6 +42,7 @@ class CognitoSettings:
     """
 
     domain: str
+    issuer: str
     client_id: str
     client_secret: str
     redirect_uri: str = ""
@@ -71,7 +75,8 @@ class DashSettings:
     currency
         ``STORE_CURRENCY``, for the money labels.
     cognito
-        Set when ``COGNITO_DOMAIN``, ``COGNITO_CLIENT_ID`` and ``COGNITO_CLIENT_SECRET`` are.
+        Set when ``COGNITO_DOMAIN``, ``COGNITO_ISSUER``, ``COGNITO_CLIENT_ID`` and
+        ``COGNITO_CLIENT_SECRET`` are.
     password_fingerprint
         A keyed digest of the configured password, carried by every password session: changing
         the password ends them all (``dashboard.auth``).
@@ -173,15 +178,22 @@ def fingerprint(secret: str, password: str) -> str:
     return hmac.new(secret.encode(), b"password:" + password.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+COGNITO_VARIABLES = ("COGNITO_DOMAIN", "COGNITO_ISSUER", "COGNITO_CLIENT_ID", "COGNITO_CLIENT_SECRET")
+
+
 def _cognito(env: dict[str, str]) -> CognitoSettings | None:
-    names = ("COGNITO_DOMAIN", "COGNITO_CLIENT_ID", "COGNITO_CLIENT_SECRET")
-    if not all(env.get(name) for name in names):
+    given = [name for name in COGNITO_VARIABLES if env.get(name)]
+    if len(given) != len(COGNITO_VARIABLES):
+        if given:
+            missing = ", ".join(name for name in COGNITO_VARIABLES if name not in given)
+            logger.warning("Cognito sign-in is off: %s not set", missing)
         return None
     domain = env["COGNITO_DOMAIN"].rstrip("/")
     if "://" not in domain:
         domain = f"https://{domain}"
     return CognitoSettings(
         domain=domain,
+        issuer=env["COGNITO_ISSUER"].rstrip("/"),
         client_id=env["COGNITO_CLIENT_ID"],
         client_secret=env["COGNITO_CLIENT_SECRET"],
         redirect_uri=env.get("COGNITO_REDIRECT_URI", ""),

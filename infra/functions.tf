@@ -24,5 +24,6 @@ module "function" {
   batching_window_seconds = each.value.source == null ? 0 : each.value.source.batching_window_seconds
 
   log_retention_days = var.log_retention_days
+  log_level          = var.lambda_log_level
   alarm_topic_arn    = aws_sns_topic.ops.arn
 }

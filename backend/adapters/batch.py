@@ -24,6 +24,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from backend.adapters.dynamo import key, to_ddb
 from backend.adapters.packets import SHOWN_EVENT_IDS, describe
+from backend.logs import keys as log_keys
+from backend.logs import message_correlation_id
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -91,15 +93,40 @@ class FailureLog:
             )
         except Exception:  # the message is retried anyway; its reason is a convenience
             logger.exception("could not record the failure of message %s", record.message_id)
-        logger.warning(
-            "message failed",
+        with log_keys(correlation_id=correlation_id(record)):
+            logger.warning(
+                "message failed",
+                extra={
+                    "queue": queue,
+                    "message_id": record.message_id,
+                    "event_id": event_id,
+                    "event_ids": list(contents.event_ids),
+                    "packet_id": contents.packet_id,
+                    "events": contents.count,
+                    "reason": item["reason"],
+                },
+            )
+
+
+def correlation_id(record: SQSRecord) -> str | None:
+    """The correlation id ingest gave the request this message comes from (its
+    ``correlation_id`` message attribute), if any."""
+    return message_correlation_id(record.raw_event.get("messageAttributes"))
+
+
+def log_applied(record: SQSRecord, items: Sequence[Parsed]) -> None:
+    """One line per message applied: the ids of the events this function took from it, with
+    the correlation id of the request that sent them (how an event is followed, in
+    docs/operations.md)."""
+    event_ids = [i.value.event_id for i in items if isinstance(getattr(i.value, "event_id", None), str)]
+    with log_keys(correlation_id=correlation_id(record)):
+        logger.info(
+            "message applied",
             extra={
-                "queue": queue,
                 "message_id": record.message_id,
-                "event_id": event_id,
-                "packet_id": contents.packet_id,
-                "events": contents.count,
-                "reason": item["reason"],
+                "packet_id": items[0].packet if items else record.message_id,
+                "event_ids": event_ids,
+                "events": len(event_ids),
             },
         )
 
@@ -137,6 +164,7 @@ class GroupBatchProcessor(BatchProcessor):
             if record.message_id in failed:
                 results.append(self._fail(record, failed[record.message_id]))
             else:
+                log_applied(record, items)
                 results.append(self.success_handler(record=record, result=[i.value for i in items]))
         return results
 

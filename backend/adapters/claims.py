@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from backend.adapters.dynamo import Key, batch_put, from_ddb, key, to_ddb
 
@@ -89,7 +89,7 @@ def _put(client: DynamoDBClient, table: str, claim: BusinessClaim) -> dict[str, 
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except client.exceptions.ConditionalCheckFailedException as exc:
-        return from_ddb(exc.response.get("Item") or {})
+        return from_ddb(cast(dict[str, Any], exc.response.get("Item") or {}))
     return from_ddb(item)
 
 

@@ -7,10 +7,19 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import boto3
 from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_ses import SESClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_ssm import SSMClient
 
 _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5},
@@ -20,6 +29,22 @@ _CONFIG = Config(
 )
 
 
+# Each service the functions call is typed by boto3-stubs (requirements-dev.txt); at run time the
+# stubs are not installed and these names are never imported.
+@overload
+def client(service: Literal["dynamodb"]) -> DynamoDBClient: ...
+@overload
+def client(service: Literal["events"]) -> EventBridgeClient: ...
+@overload
+def client(service: Literal["s3"]) -> S3Client: ...
+@overload
+def client(service: Literal["ses"]) -> SESClient: ...
+@overload
+def client(service: Literal["sns"]) -> SNSClient: ...
+@overload
+def client(service: Literal["sqs"]) -> SQSClient: ...
+@overload
+def client(service: Literal["ssm"]) -> SSMClient: ...
 def client(service: str) -> Any:
     """The shared client for ``service`` (``"dynamodb"``, ``"sns"``, ``"s3"``, ``"events"``)."""
     return _client(service, os.environ.get("AWS_ENDPOINT_URL"))
@@ -29,7 +54,8 @@ def client(service: str) -> Any:
 def _client(service: str, endpoint: str | None) -> Any:
     # Keyed by endpoint so that a process pointed at another endpoint (tests) never reuses a
     # client bound to the old one.
-    return boto3.session.Session().client(service, config=_CONFIG)
+    # boto3-stubs types each service by its literal name; this one is chosen by the caller.
+    return cast(Any, boto3.session.Session()).client(service, config=_CONFIG)
 
 
 def presigner() -> Any:
@@ -43,6 +69,6 @@ def presigner() -> Any:
 
 @cache
 def _presigner(endpoint: str | None, _aws_endpoint: str | None) -> Any:
-    style = "path" if endpoint else "auto"
+    style: Literal["path", "auto"] = "path" if endpoint else "auto"
     config = _CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": style}))
     return boto3.session.Session().client("s3", endpoint_url=endpoint, config=config)

@@ -51,7 +51,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -61,6 +61,7 @@ from backend.domain.stock import bucket_of, on_hand_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 else:
     DynamoDBClient = Any
 
@@ -76,7 +77,7 @@ _deserializer = TypeDeserializer()
 
 
 def to_ddb(value: Any) -> dict[str, Any]:
-    return _serializer.serialize(value)
+    return cast(dict[str, Any], _serializer.serialize(value))
 
 
 def from_ddb(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -615,7 +616,7 @@ def _count_group(
             _count_group(client, table, group[middle:], stats, guards)
             return
         try:
-            client.transact_write_items(TransactItems=items)
+            client.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", items))
         except client.exceptions.TransactionCanceledException as exc:
             reasons = exc.response.get("CancellationReasons", [])
             attempt += 1

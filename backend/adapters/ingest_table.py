@@ -22,13 +22,14 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from backend.adapters.dynamo import _backoff, batch_get, batch_put, to_ddb
 from backend.domain.events import Event
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 else:
     DynamoDBClient = Any
 
@@ -141,7 +142,9 @@ class IngestTable:
                 break
             try:
                 self.client.transact_write_items(
-                    TransactItems=[self._put(e, digests, request, now) for e in todo]
+                    TransactItems=cast(
+                        "list[TransactWriteItemTypeDef]", [self._put(e, digests, request, now) for e in todo]
+                    )
                 )
             except self.client.exceptions.TransactionCanceledException as exc:
                 reasons = exc.response.get("CancellationReasons", [])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from backend.adapters.dynamo import Key, batch_get, key, query_partition, to_ddb
 from backend.domain.stock import (
@@ -32,6 +32,7 @@ from backend.domain.stock import (
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 else:
     DynamoDBClient = Any
 
@@ -195,7 +196,7 @@ def move_counters(client: DynamoDBClient, table: str, source: Key, counters: Map
             }
         )
     try:
-        client.transact_write_items(TransactItems=actions)
+        client.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", actions))
     except client.exceptions.TransactionCanceledException:
         return False
     return True

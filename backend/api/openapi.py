@@ -4,7 +4,8 @@ Powertools describes the routes and their parameters; this adds what a client ge
 the ``x-api-key`` security scheme (and the routes that need no key), the ``POST /v1/events``
 request body built from the pydantic event models, its ``202`` body, and the one error body every
 refusal has (``{"error": {"code", "message", "details"}}``) in place of the validation body
-Powertools advertises but the API never sends.
+Powertools advertises but the API never sends, and the ``200`` body of each read route from its
+pydantic model (:data:`backend.api.responses.RESPONSES`), examples included.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from pydantic import BaseModel
+
+from backend.api.responses import RESPONSES
 from backend.domain.events import EVENT_TYPES, INBOUND_DATA, Envelope
 
 # The routes API Gateway lets through without a key (infra/stack.json "routes"; a test keeps the
@@ -91,6 +95,14 @@ def _event_schemas(components: dict[str, Any]) -> list[dict[str, Any]]:
     return variants
 
 
+def _component(schemas: dict[str, Any], model: type[BaseModel]) -> dict[str, str]:
+    """Put ``model``'s schema (and those it uses) among the components; its ``$ref``."""
+    body = model.model_json_schema(ref_template=REF, mode="serialization")
+    schemas.update(body.pop("$defs", {}))
+    schemas[model.__name__] = body
+    return {"$ref": REF.format(model=model.__name__)}
+
+
 def complete(schema: dict[str, Any]) -> dict[str, Any]:
     """``schema`` (Powertools' description) with the security scheme, the events body and the
     error body."""
@@ -137,6 +149,13 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
             for status, response in responses.items():
                 if status.startswith(("4", "5")) or status == "default":
                     response["content"] = error
+            model = RESPONSES.get((path, method))
+            if model is not None:
+                # The route's success status: the one it declares (201, 202), else 200.
+                status = next((s for s in responses if s.startswith("2")), "200")
+                responses.setdefault(status, {"description": "OK"})["content"] = {
+                    "application/json": {"schema": _component(schemas, model)}
+                }
             if (path, method) == ("/v1/events", "post"):
                 operation["requestBody"] = {
                     "required": True,

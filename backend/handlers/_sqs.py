@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from backend.adapters.batch import FailureLog, GroupBatchProcessor, Many, Parsed
 from backend.adapters.clients import client
+from backend.logs import function, function_logger
 from backend.processing.common import parse_record
 from backend.settings import get_settings
 
@@ -60,10 +60,10 @@ def sqs_handler(
     Each record is parsed on its own (a poison record fails alone, with its reason recorded for
     ``storepulse dlq list``), then ``apply`` gets every parsed record at once.
     """
-    logger = Logger(service=service)
+    logger = function_logger(service)
     processor = GroupBatchProcessor(apply=apply, failures=_failure_log)
 
-    @logger.inject_lambda_context
+    @function(logger)
     def handler(event: dict[str, Any], context: Any) -> Any:
         return process_partial_response(
             event=event, record_handler=parse, processor=processor, context=context

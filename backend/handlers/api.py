@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 
 from backend.api import (
@@ -20,8 +19,9 @@ from backend.api import (
 from backend.api.app import build_app
 from backend.api.errors import error_response, json_response
 from backend.api.openapi import complete
+from backend.logs import function_logger, http_function
 
-logger = Logger(service="storepulse-api")
+logger = function_logger("storepulse-api")
 READ_ROUTERS = (
     read_routes.router,
     metrics_routes.router,
@@ -59,6 +59,6 @@ def swagger_ui_asset(name: str) -> Response[Any]:
     return docs.asset(name) or error_response(404, "not_found", f"no file {name} in /v1/docs")
 
 
-@logger.inject_lambda_context
+@http_function(logger)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from backend.api.app import build_app
 from backend.api.ingest_routes import router
+from backend.logs import function_logger, http_function
 
-logger = Logger(service="storepulse-ingest")
+logger = function_logger("storepulse-ingest")
 app = build_app(router)
 
 
-@logger.inject_lambda_context
+@http_function(logger)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

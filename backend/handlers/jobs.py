@@ -9,13 +9,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from backend.adapters.clients import client
+from backend.logs import function, function_logger
 from backend.processing import compaction, digests, rollups, segments, stock
 from backend.settings import get_settings
 
-logger = Logger(service="storepulse-jobs")
+logger = function_logger("storepulse-jobs")
 
 
 def alert_sweep() -> dict[str, Any]:
@@ -76,7 +75,7 @@ class UnknownJob(ValueError):
     pass
 
 
-@logger.inject_lambda_context
+@function(logger)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     name = event.get("job")
     if name not in JOBS:

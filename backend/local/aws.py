@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
@@ -77,10 +77,10 @@ class AwsClients:
     def __init__(self, endpoint_url: str | None, region: str = DEFAULT_REGION):
         self.endpoint_url = endpoint_url
         self.region = region
-        credentials: dict[str, str] = {}
-        if endpoint_url is not None:
-            credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        self._session = boto3.session.Session(region_name=region, **credentials)
+        fake = "testing" if endpoint_url is not None else None
+        self._session = boto3.session.Session(
+            region_name=region, aws_access_key_id=fake, aws_secret_access_key=fake
+        )
         self._config = Config(
             region_name=region,
             retries={"mode": "standard", "max_attempts": 4},
@@ -95,7 +95,8 @@ class AwsClients:
         """The shared client for ``service`` (``"sqs"``, ``"dynamodb"``, ...)."""
         with self._lock:
             if service not in self._clients:
-                self._clients[service] = self._session.client(
+                # boto3-stubs types each service by its literal name; this one is a parameter.
+                self._clients[service] = cast(Any, self._session).client(
                     service, endpoint_url=self.endpoint_url, config=self._config
                 )
             return self._clients[service]

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
 from backend.local.aws import (
     DEFAULT_REGION,
     AwsClients,
@@ -49,6 +51,7 @@ from backend.local.snapshot import (
     save_snapshot,
 )
 from backend.local.spec import FunctionSpec, StackSpec, load_stack_spec
+from backend.logs import LOG_FILE_ENV, Sink, close_files
 from backend.processing.stock import migrate_buckets
 
 logger = logging.getLogger(__name__)
@@ -201,6 +204,7 @@ class LocalStack:
         self._http: HttpServer | None = None
         self._schedules: ScheduleRunner | None = None
         self._saved_environ: dict[str, str | None] = {}
+        self._log_sink: Sink | None = None
         self._snapshot_lock = threading.Lock()
         self._snapshot_stop = threading.Event()
         self._snapshot_thread: threading.Thread | None = None
@@ -357,8 +361,11 @@ class LocalStack:
             "STORE_TIMEZONE": self.options.store_timezone,
             "STORE_CURRENCY": self.options.store_currency,
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-            # Handler logs share the terminal with the simulator's progress bar.
-            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            # Every function's JSON lines go to the data directory's log (INFO: the line per
+            # packet that follows an event); only warnings share the terminal with the
+            # simulator's progress bar (backend.logs).
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
+            LOG_FILE_ENV: os.environ.get(LOG_FILE_ENV) or str(function_log_path(self.data_dir)),
             "STOREPULSE_DATA_DIR": str(self.data_dir),
             **local_reports_environment(self.api_url),
         }
@@ -370,8 +377,17 @@ class LocalStack:
             self._saved_environ.setdefault(name, os.environ.get(name))
             os.environ[name] = value
         clear_process_caches()
+        # The stack's own lines (a function that failed, a poller's retries) join the trail.
+        self._log_sink = Sink()
+        self._log_sink.setFormatter(LambdaPowertoolsFormatter(service=f"{SERVICE_NAME}-local", utc=True))
+        self._log_sink.setLevel(logging.INFO)
+        logging.getLogger("backend.local").addHandler(self._log_sink)
 
     def _restore_environment(self) -> None:
+        if self._log_sink is not None:
+            logging.getLogger("backend.local").removeHandler(self._log_sink)
+            self._log_sink = None
+        close_files()
         for name, value in self._saved_environ.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -818,6 +834,11 @@ def _empty_bucket(aws: AwsClients, bucket: str) -> None:
         objects = [{"Key": summary["Key"]} for summary in page.get("Contents", [])]
         if objects:
             aws.s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+
+
+def function_log_path(data_dir: Path) -> Path:
+    """Where the local stack's functions write their JSON lines (``backend.logs``)."""
+    return data_dir / "logs" / "functions.jsonl"
 
 
 def clear_process_caches() -> None:

@@ -22,7 +22,7 @@ import random
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from backend.adapters.dynamo import Key, batch_get, key, query_partition, to_ddb
 from backend.adapters.stock import (
@@ -41,6 +41,7 @@ from backend.domain.stock import SETTLE_AT_BYTES, crossing, item_size, on_hand_i
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
     from mypy_boto3_events import EventBridgeClient
 else:
     DynamoDBClient = EventBridgeClient = Any
@@ -225,7 +226,7 @@ def _migrate_states(
         },
     )
     try:
-        dynamodb.transact_write_items(TransactItems=actions)
+        dynamodb.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", actions))
     except dynamodb.exceptions.TransactionCanceledException:
         logger.info("statuses in %s/%s changed while moving them; the next sweep moves them", *bucket_key)
         return 0
@@ -326,7 +327,8 @@ def _transition(
         "ConditionExpression": "attribute_not_exists(pk)",
     }
     try:
-        dynamodb.transact_write_items(TransactItems=[{"Update": update}, {"Put": pending}])
+        items = [{"Update": update}, {"Put": pending}]
+        dynamodb.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", items))
     except dynamodb.exceptions.TransactionCanceledException as exc:
         reasons = exc.response.get("CancellationReasons", [])
         if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):

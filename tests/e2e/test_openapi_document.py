@@ -11,6 +11,7 @@ import jsonschema
 import requests
 
 from backend.api.openapi import PUBLIC_PATHS
+from backend.api.responses import RESPONSES
 from backend.local.spec import load_stack_spec
 from tests.conftest import StackFixture
 
@@ -125,3 +126,137 @@ def test_a_cohort_month_in_year_zero_is_a_named_4xx_not_a_500(stack: StackFixtur
     assert response.status_code in (400, 422), response.text
     named = {detail["parameter"] for detail in response.json()["error"]["details"]}
     assert named == {"start_month", "end_month"}
+
+
+# Routes whose success is not a JSON body: pages (HTML), a redirect, the document itself.
+NOT_JSON = {
+    ("/v1/unsubscribe", "get"),
+    ("/v1/unsubscribe", "post"),
+    ("/v1/confirm", "get"),
+    ("/v1/confirm", "post"),
+    ("/v1/reports/{report_id}/download", "get"),
+    ("/v1/openapi.json", "get"),
+}
+
+
+def test_every_route_with_a_json_body_has_a_typed_one(stack: StackFixture) -> None:
+    # Given the document's routes
+    document = _document(stack)
+    routes = {(path, method) for path, operations in document["paths"].items() for method in operations}
+    # Then each that answers JSON has a model in backend/api/responses.py (or the ingest body)
+    untyped = sorted(routes - set(RESPONSES) - NOT_JSON - {("/v1/events", "post")})
+    assert untyped == [], f"add a model for each to RESPONSES in backend/api/responses.py: {untyped}"
+    assert set(RESPONSES) <= routes
+    for path, method in RESPONSES:
+        responses = document["paths"][path][method]["responses"]
+        (status,) = [s for s in responses if s.startswith("2")]
+        schema = responses[status]["content"]["application/json"]["schema"]
+        model = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        assert model["examples"], (path, method)
+        # the examples are themselves valid bodies
+        for example in model["examples"]:
+            _validator(document, schema["$ref"].rsplit("/", 1)[1]).validate(example)
+
+
+def test_every_typed_route_answers_what_the_document_says(stack: StackFixture) -> None:
+    # Given a store with a product, stock, a customer and an order
+    day = "2025-03-03"
+    events = [
+        EVENT,
+        {
+            "event_id": "openapi-stock",
+            "type": "inventory.adjusted",
+            "occurred_at": f"{day}T08:00:00Z",
+            "data": {"sku": "MUG-1", "delta": 20, "reason": "restock"},
+        },
+        {
+            "event_id": "openapi-customer",
+            "type": "customer.registered",
+            "occurred_at": f"{day}T08:00:00Z",
+            "data": {"customer_id": "c-openapi", "country": "FR"},
+        },
+        {
+            "event_id": "openapi-order",
+            "type": "order.placed",
+            "occurred_at": f"{day}T09:00:00Z",
+            "data": {
+                "order_id": "o-openapi",
+                "customer_id": "c-openapi",
+                "lines": [{"sku": "MUG-1", "quantity": 2, "unit_price": "12.00"}],
+                "currency": "USD",
+            },
+        },
+    ]
+    sent = requests.post(
+        stack.api_url + "/v1/events",
+        json={"events": events},
+        headers={"x-api-key": stack.ingest_key},
+        timeout=10,
+    )
+    assert sent.status_code == 202, sent.text
+    stack.wait_idle(30)
+    document = _document(stack)
+    key = {"x-api-key": stack.read_key}
+    api = stack.api_url
+    report = requests.post(
+        api + "/v1/reports", json={"type": "sales_summary", "start": day, "end": day}, headers=key, timeout=10
+    )
+    subscription = requests.post(
+        api + "/v1/subscriptions",
+        json={"email": "openapi@example.com", "frequency": "weekly", "report_type": "inventory"},
+        headers=key,
+        timeout=10,
+    )
+    assert report.status_code == 202 and subscription.status_code == 201, (report.text, subscription.text)
+    report_id, subscription_id = report.json()["report_id"], subscription.json()["subscription_id"]
+    range_ = {"start": day, "end": "2025-03-09"}
+    # When every typed route is asked
+    answers = {
+        ("/v1/health", "get"): requests.get(api + "/v1/health", timeout=10),
+        ("/v1/metrics/summary", "get"): requests.get(
+            api + "/v1/metrics/summary",
+            params={**range_, "compare": "previous_period"},
+            headers=key,
+            timeout=10,
+        ),
+        ("/v1/metrics/sales", "get"): requests.get(
+            api + "/v1/metrics/sales", params={**range_, "granularity": "week"}, headers=key, timeout=10
+        ),
+        ("/v1/metrics/channels", "get"): requests.get(
+            api + "/v1/metrics/channels", params=range_, headers=key, timeout=10
+        ),
+        ("/v1/products/top", "get"): requests.get(
+            api + "/v1/products/top", params=range_, headers=key, timeout=10
+        ),
+        ("/v1/customers/cohorts", "get"): requests.get(
+            api + "/v1/customers/cohorts",
+            params={"start_month": "2025-02", "end_month": "2025-03"},
+            headers=key,
+            timeout=10,
+        ),
+        ("/v1/customers/segments", "get"): requests.get(
+            api + "/v1/customers/segments", headers=key, timeout=10
+        ),
+        ("/v1/inventory", "get"): requests.get(api + "/v1/inventory", headers=key, timeout=10),
+        ("/v1/alerts", "get"): requests.get(api + "/v1/alerts", headers=key, timeout=10),
+        ("/v1/reports", "get"): requests.get(api + "/v1/reports", headers=key, timeout=10),
+        ("/v1/reports", "post"): report,
+        ("/v1/reports/{report_id}", "get"): requests.get(
+            api + f"/v1/reports/{report_id}", headers=key, timeout=10
+        ),
+        ("/v1/subscriptions", "get"): requests.get(api + "/v1/subscriptions", headers=key, timeout=10),
+        ("/v1/subscriptions", "post"): subscription,
+        ("/v1/subscriptions/{subscription_id}", "delete"): requests.delete(
+            api + f"/v1/subscriptions/{subscription_id}", headers=key, timeout=10
+        ),
+    }
+    # Then each answer validates against its route's success schema in the document
+    assert set(answers) == set(RESPONSES)
+    for (path, method), answer in answers.items():
+        assert answer.status_code < 300, (path, answer.text)
+        schema = document["paths"][path][method]["responses"][str(answer.status_code)]["content"]
+        name = schema["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        _validator(document, name).validate(answer.json())
+    # and the data is really there (not only empty lists validating)
+    assert answers[("/v1/inventory", "get")].json()["items"]
+    assert answers[("/v1/products/top", "get")].json()["products"]

@@ -1,6 +1,6 @@
 """Which environment variables a handler's code reads, from ``backend/settings.py``.
 
-``get_settings()`` reads each variable into a field (``ingest_table=env("INGEST_TABLE", "")``);
+``get_settings()`` reads each variable into a field (``ingest_table`` from ``INGEST_TABLE``);
 a handler's code uses a field by name (``settings.require("analytics_table")``,
 ``get_settings().store_currency``, ``settings.zone`` for the time zone). The variables a
 function needs are those of the fields its reachable code names (``aws_calls.reachable_code``).
@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import re
 from functools import cache
-from pathlib import Path
 
 from tests.infra.aws_calls import ROOT, reachable_code
 
@@ -22,27 +21,14 @@ _VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
 @cache
-def settings_variables(path: Path = SETTINGS) -> dict[str, str]:
-    """Field of :class:`backend.settings.Settings` -> the environment variable it is read from."""
-    fields: dict[str, str] = {}
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Settings":
-            for keyword in node.keywords:
-                # env("NAME", ...) possibly inside a method chain: env("NAME", "").rstrip("/")
-                names = [
-                    inner.args[0].value
-                    for inner in ast.walk(keyword.value)
-                    if isinstance(inner, ast.Call)
-                    and inner.args
-                    and isinstance(inner.args[0], ast.Constant)
-                    and isinstance(inner.args[0].value, str)
-                    and _VARIABLE.match(inner.args[0].value)
-                ]
-                if names and keyword.arg is not None:
-                    fields[keyword.arg] = names[0]
-    if not fields:
-        raise AssertionError(f"found no Settings(...) fields read from the environment in {path}")
-    return fields
+def settings_variables() -> dict[str, str]:
+    """Field of :class:`backend.settings.Settings` -> the environment variable it is read from
+    (pydantic-settings: the field's name in capitals, or its alias)."""
+    from backend.settings import Settings
+
+    return {
+        name: str(field.validation_alias or name).upper() for name, field in Settings.model_fields.items()
+    }
 
 
 @cache

@@ -160,3 +160,15 @@ def test_cost_model_counts_the_alarms_terraform_declares() -> None:
     assert alarms(MODULES["function"]) == ALARMS_PER_FUNCTION
     assert alarms(MODULES["queue"]) == 1
     assert alarms(TF) == OTHER_ALARMS
+
+
+def test_functions_log_json_at_info() -> None:
+    # Given the function module: Lambda keeps the functions' JSON lines as objects and Logs
+    # Insights reads event_id and correlation_id as fields only in the JSON log format.
+    function = MODULES["function"].block("resource", "aws_lambda_function", "this")
+    (logging_config,) = terraform.plain(function.body["logging_config"])
+    assert logging_config["log_format"] == "JSON"
+    # at the level Powertools is given (POWERTOOLS_LOG_LEVEL, var.lambda_log_level)
+    assert "var.log_level" in logging_config["application_log_level"]
+    (functions,) = [b for b in TF.blocks("module") if b.labels == ("function",)]
+    assert terraform.plain(functions.body["log_level"]) == "${var.lambda_log_level}"

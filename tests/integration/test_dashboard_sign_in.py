@@ -1,15 +1,22 @@
 """Sign-in of the dashboard through its Flask server: the password form, and Cognito (OIDC)
-against a small OIDC provider served on a local port (authorize, token and userInfo)."""
+against a small OIDC provider served on a local port (discovery, JWKS, token) that signs real
+id_tokens, through Authlib's Flask client."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -17,11 +24,12 @@ from backend.local import free_port
 from dashboard.settings import get_settings
 
 CLIENT_ID, CLIENT_SECRET, CODE, TOKEN = "dash-client", "dash-client-secret", "the-code", "the-access-token"
+COGNITO_VARIABLES = ("COGNITO_DOMAIN", "COGNITO_ISSUER", "COGNITO_CLIENT_ID", "COGNITO_CLIENT_SECRET")
 
 
 @pytest.fixture
 def dash_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("COGNITO_DOMAIN", "COGNITO_CLIENT_ID", "COGNITO_CLIENT_SECRET", "COGNITO_REDIRECT_URI"):
+    for name in (*COGNITO_VARIABLES, "COGNITO_REDIRECT_URI"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("STOREPULSE_DASH_USER", "ana")
     monkeypatch.setenv("STOREPULSE_DASH_PASSWORD", "pa55word")
@@ -34,31 +42,113 @@ def dash_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     get_settings.cache_clear()
 
 
-@pytest.fixture
-def provider() -> Iterator[str]:
-    """An OIDC provider with Cognito's endpoints that knows one code and one user."""
+@dataclass
+class Provider:
+    """A small OIDC provider with a Cognito user pool's endpoints: discovery and JWKS at the
+    issuer, authorize and token under the domain (here the same URL). It knows the codes the
+    test hands out with :meth:`issue`, each bound to the authorize request's nonce and PKCE
+    challenge, and signs id_tokens with its key (or with :attr:`signing_key`, a test's forgery)."""
 
-    @Request.application
-    def app(request: Request) -> Response:
+    url: str = ""
+    key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, parameters={"kid": "k1"}))
+    signing_key: RSAKey | None = None
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def issue(self, location: str, code: str = CODE, **claims: Any) -> str:
+        """Bind ``code`` to the authorize request at ``location``; returns its state."""
+        query = {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
+        self.codes[code] = {
+            "nonce": query.get("nonce"),
+            "challenge": query.get("code_challenge"),
+            "redirect_uri": query.get("redirect_uri"),
+            "claims": claims,
+        }
+        return query["state"]
+
+    def id_token(self, nonce: str | None, /, **claims: Any) -> str:
+        now = int(time.time())
+        body = {
+            "iss": self.url,
+            "aud": CLIENT_ID,
+            "sub": "u-1",
+            "email": "ana@example.com",
+            "iat": now,
+            "exp": now + 3600,
+            "nonce": nonce,
+            "token_use": "id",
+            **claims,
+        }
+        key = self.signing_key or self.key
+        return jwt.encode(
+            {"alg": "RS256", "kid": "k1"}, {k: v for k, v in body.items() if v is not None}, key
+        )
+
+    def app(self, request: Request) -> Response:
+        if request.path == "/.well-known/openid-configuration":
+            return _json(
+                {
+                    "issuer": self.url,
+                    "authorization_endpoint": f"{self.url}/oauth2/authorize",
+                    "token_endpoint": f"{self.url}/oauth2/token",
+                    "jwks_uri": f"{self.url}/.well-known/jwks.json",
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                }
+            )
+        if request.path == "/.well-known/jwks.json":
+            return _json({"keys": [self.key.as_dict(private=False)]})
         if request.path == "/oauth2/token":
             expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
-            if request.headers.get("Authorization") != expected or request.form.get("code") != CODE:
-                return Response('{"error": "invalid_grant"}', status=400, mimetype="application/json")
-            return Response(f'{{"access_token": "{TOKEN}", "id_token": "x"}}', mimetype="application/json")
-        if request.path == "/oauth2/userInfo":
-            if request.headers.get("Authorization") != f"Bearer {TOKEN}":
-                return Response("{}", status=401, mimetype="application/json")
-            return Response('{"sub": "u-1", "email": "ana@example.com"}', mimetype="application/json")
+            grant = self.codes.pop(request.form.get("code", ""), None)
+            verifier = request.form.get("code_verifier", "")
+            challenge = (
+                base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            )
+            if (
+                request.headers.get("Authorization") != expected
+                or grant is None
+                or challenge != grant["challenge"]
+                or request.form.get("redirect_uri") != grant["redirect_uri"]
+            ):
+                return _json({"error": "invalid_grant"}, status=400)
+            return _json(
+                {
+                    "access_token": TOKEN,
+                    "token_type": "Bearer",
+                    "expires_in": 3600,
+                    "id_token": self.id_token(grant["nonce"], **grant["claims"]),
+                }
+            )
         return Response("not found", status=404)
 
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+@pytest.fixture
+def provider() -> Iterator[Provider]:
+    """The provider on a local port."""
+    served = Provider()
     port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    served.url = f"http://127.0.0.1:{port}"
+    server = make_server("127.0.0.1", port, Request.application(served.app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield served
     finally:
         server.shutdown()
+
+
+@pytest.fixture
+def cognito(dash_server: Any, provider: Provider, monkeypatch: pytest.MonkeyPatch) -> Provider:
+    """Cognito configured for the dashboard, pointing at the provider."""
+    monkeypatch.setenv("COGNITO_DOMAIN", provider.url)
+    monkeypatch.setenv("COGNITO_ISSUER", provider.url)
+    monkeypatch.setenv("COGNITO_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("COGNITO_CLIENT_SECRET", CLIENT_SECRET)
+    get_settings.cache_clear()
+    return provider
 
 
 def test_the_password_form_signs_in_and_never_redirects_off_site(dash_server: Any) -> None:
@@ -87,39 +177,110 @@ def test_cognito_not_configured_says_so(dash_server: Any) -> None:
     assert answer.status_code == 404 and b"Cognito sign-in is not configured" in answer.data
 
 
-def test_cognito_sign_in_exchanges_the_code_and_reads_the_user(
-    dash_server: Any, provider: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cognito_sign_in_exchanges_the_code_and_reads_the_user(dash_server: Any, cognito: Provider) -> None:
     # Given Cognito configured for the dashboard
-    monkeypatch.setenv("COGNITO_DOMAIN", provider)
-    monkeypatch.setenv("COGNITO_CLIENT_ID", CLIENT_ID)
-    monkeypatch.setenv("COGNITO_CLIENT_SECRET", CLIENT_SECRET)
-    get_settings.cache_clear()
     client = dash_server.test_client()
     assert b'id="login-cognito"' in client.get("/login").data
-    # When the person chooses Cognito, they are sent to its hosted UI with a state
+    # When the person chooses Cognito, they are sent to its hosted UI with a state, a nonce
+    # and a PKCE challenge (S256)
     start = client.get("/login/cognito?next=/sales")
     authorize = urlparse(start.headers["Location"])
     query = parse_qs(authorize.query)
-    assert f"{authorize.scheme}://{authorize.netloc}{authorize.path}" == f"{provider}/oauth2/authorize"
+    assert f"{authorize.scheme}://{authorize.netloc}{authorize.path}" == f"{cognito.url}/oauth2/authorize"
     assert query["client_id"] == [CLIENT_ID] and query["response_type"] == ["code"]
     assert query["redirect_uri"] == ["http://localhost/login/callback"]
+    assert query["code_challenge_method"] == ["S256"] and query["nonce"] and query["state"]
     # A callback with another state is refused
     forged = client.get(f"/login/callback?code={CODE}&state=forged")
     assert forged.status_code == 400 and client.get("/_dash-layout").status_code == 401
     # When Cognito sends them back with the code and the state
-    state = parse_qs(urlparse(client.get("/login/cognito?next=/sales").headers["Location"]).query)["state"][0]
+    state = cognito.issue(client.get("/login/cognito?next=/sales").headers["Location"])
     back = client.get(f"/login/callback?code={CODE}&state={state}")
-    # Then they are signed in as the user Cognito names, on the page they asked for
+    # Then they are signed in as the user the id_token names, on the page they asked for
     assert back.status_code == 302 and back.headers["Location"] == "/sales"
     assert client.get("/_dash-layout").status_code == 200
     with client.session_transaction() as session:
         assert session["user"] == "ana@example.com"
     # And a wrong code signs nobody in
     client.get("/logout")
-    state = parse_qs(urlparse(client.get("/login/cognito").headers["Location"]).query)["state"][0]
+    state = cognito.issue(client.get("/login/cognito").headers["Location"])
     refused = client.get(f"/login/callback?code=stolen&state={state}")
     assert refused.status_code == 401 and client.get("/_dash-layout").status_code == 401
+
+
+def _callback(client: Any, cognito: Provider, **claims: Any) -> Any:
+    state = cognito.issue(client.get("/login/cognito").headers["Location"], **claims)
+    return client.get(f"/login/callback?code={CODE}&state={state}")
+
+
+@pytest.mark.parametrize(
+    ("claims", "words"),
+    [
+        ({"aud": "another-client"}, b"could not be verified"),
+        ({"iss": "https://evil.example"}, b"could not be verified"),
+        ({"nonce": "replayed"}, b"could not be verified"),
+        ({"exp": 1_000_000_000, "iat": 999_990_000}, b"could not be verified"),
+        # an id_token always names its subject: one that names nobody is not valid
+        ({"email": None, "sub": None}, b"could not be verified"),
+    ],
+    ids=["audience", "issuer", "nonce", "expired", "no-subject"],
+)
+def test_cognito_id_token_claims_are_checked(
+    dash_server: Any, cognito: Provider, claims: dict[str, Any], words: bytes
+) -> None:
+    # Given an id_token whose audience, issuer, nonce or expiry is not this sign-in's, or that
+    # names nobody
+    client = dash_server.test_client()
+    # When it comes back from the token endpoint
+    answer = _callback(client, cognito, **claims)
+    # Then nobody is signed in, and the page says why in words
+    assert answer.status_code == 401 and words in answer.data
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_cognito_id_token_signed_by_another_key_is_refused(dash_server: Any, cognito: Provider) -> None:
+    # Given a token endpoint whose id_token is signed by a key the pool does not publish
+    cognito.signing_key = RSAKey.generate_key(2048, parameters={"kid": "k1"})
+    client = dash_server.test_client()
+    # Then the signature check refuses it
+    answer = _callback(client, cognito)
+    assert answer.status_code == 401 and b"could not be verified" in answer.data
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_cognito_code_without_its_pkce_verifier_is_refused(dash_server: Any, cognito: Provider) -> None:
+    # Given a code bound to another sign-in's PKCE challenge (a code stolen in the redirect)
+    client = dash_server.test_client()
+    thief = dash_server.test_client()
+    cognito.issue(client.get("/login/cognito").headers["Location"])
+    state = parse_qs(urlparse(thief.get("/login/cognito").headers["Location"]).query)["state"][0]
+    # When the thief's browser brings it back with its own state
+    answer = thief.get(f"/login/callback?code={CODE}&state={state}")
+    # Then the token endpoint refuses the exchange: the verifier is not the victim's
+    assert answer.status_code == 401 and b"did not accept the sign-in code" in answer.data
+    assert thief.get("/_dash-layout").status_code == 401
+
+
+def test_cognito_refusal_and_outage_are_said_in_words(
+    dash_server: Any, cognito: Provider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = dash_server.test_client()
+    # Given the person declined at the hosted UI
+    state = cognito.issue(client.get("/login/cognito").headers["Location"])
+    declined = client.get(f"/login/callback?error=access_denied&state={state}")
+    assert declined.status_code == 401 and b"Cognito refused the sign-in: access_denied." in declined.data
+    # Given a token endpoint that cannot be reached when the person comes back
+    monkeypatch.setenv("COGNITO_DOMAIN", f"http://127.0.0.1:{free_port()}")
+    get_settings.cache_clear()
+    state = cognito.issue(client.get("/login/cognito").headers["Location"])
+    down = client.get(f"/login/callback?code={CODE}&state={state}")
+    assert down.status_code == 502 and b"cannot be reached" in down.data
+    # Given a user pool whose discovery document cannot be read when the sign-in starts
+    monkeypatch.setenv("COGNITO_ISSUER", f"http://127.0.0.1:{free_port()}")
+    get_settings.cache_clear()
+    start = client.get("/login/cognito")
+    assert start.status_code == 502 and b"cannot be reached" in start.data
+    assert client.get("/_dash-layout").status_code == 401
 
 
 @pytest.mark.parametrize(

@@ -91,3 +91,33 @@ def test_the_wheel_carries_what_the_cli_reads_outside_the_packages(tmp_path: Pat
     with zipfile.ZipFile(wheel) as archive:
         for name, source in linked.items():
             assert archive.read(name) == source.read_bytes(), name
+
+
+def test_zappa_is_pinned_in_a_requirements_file_not_the_makefile() -> None:
+    # Given the file the dashboard's packaging venv is made from
+    pins = _pins(ROOT / "requirements-zappa.txt")
+    assert re.fullmatch(r"==\d+\.\d+\.\d+", pins["zappa"])
+    # Then the Makefile installs it from there and names no version of its own
+    makefile = (ROOT / "Makefile").read_text()
+    assert "requirements-zappa.txt" in makefile
+    assert not re.search(r"zappa\s*==|ZAPPA_VERSION", makefile, re.I)
+    # and neither the Lambdas nor the dashboard's zip carry it as a dependency
+    assert all("zappa" not in _pins(ROOT / name) for name in DECLARED_FILES)
+
+
+def test_boto3_stubs_cover_every_service_the_code_calls() -> None:
+    # Given the services the code makes clients of
+    code = "\n".join(p.read_text() for p in (ROOT / "backend").rglob("*.py"))
+    code += "\n".join(p.read_text() for p in (ROOT / "dashboard").rglob("*.py"))
+    services = set(re.findall(r"""\bclient\(\s*["']([a-z0-9-]+)["']""", code))
+    assert {"dynamodb", "sns", "s3"} <= services
+    # Then requirements-dev.txt brings boto3-stubs with each of them, and no file the Lambdas or
+    # the dashboard install from carries stubs
+    (stubs,) = [
+        Requirement(line)
+        for line in (ROOT / "requirements-dev.txt").read_text().splitlines()
+        if line.startswith("boto3-stubs")
+    ]
+    assert services <= stubs.extras
+    for name in (*DECLARED_FILES, "requirements-zappa.txt"):
+        assert not [pin for pin in _pins(ROOT / name) if "stubs" in pin or pin.startswith("mypy-boto3")]

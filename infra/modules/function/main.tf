@@ -83,9 +83,16 @@ resource "aws_lambda_function" "this" {
     mode = "Active"
   }
 
+  # JSON: the function's own lines (Powertools' JSON, backend.logs) stay one object each, and
+  # Lambda's platform lines are JSON too, so Logs Insights reads event_id and correlation_id as
+  # fields (docs/operations.md). The application level is what Powertools reads
+  # (AWS_LAMBDA_LOG_LEVEL), the same as POWERTOOLS_LOG_LEVEL; INFO keeps the one line per packet
+  # that follows an event. Lambda spells WARNING as WARN.
   logging_config {
-    log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.this.name
+    log_format            = "JSON"
+    application_log_level = var.log_level == "WARNING" ? "WARN" : var.log_level
+    system_log_level      = "WARN"
+    log_group             = aws_cloudwatch_log_group.this.name
   }
 
   depends_on = [aws_iam_role_policy.this]

@@ -39,6 +39,12 @@ variable "log_retention_days" {
   type        = number
 }
 
+variable "log_level" {
+  description = "Level of the function's own log lines: DEBUG, INFO, WARNING or ERROR."
+  type        = string
+  default     = "INFO"
+}
+
 variable "queue_arn" {
   description = "ARN of the SQS queue the function consumes, or null for a function invoked otherwise."
   type        = string

@@ -28,6 +28,7 @@ def test_stage_prefix_and_cognito_come_from_the_environment() -> None:
             "STOREPULSE_API_URL": "https://api.example.com/",
             "DASH_REQUESTS_PATHNAME_PREFIX": "dev",
             "COGNITO_DOMAIN": "shop.auth.eu-west-1.amazoncognito.com",
+            "COGNITO_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool/",
             "COGNITO_CLIENT_ID": "id",
             "COGNITO_CLIENT_SECRET": "secret",
         }
@@ -35,3 +36,11 @@ def test_stage_prefix_and_cognito_come_from_the_environment() -> None:
     assert settings.api_url == "https://api.example.com" and settings.pathname_prefix == "/dev/"
     assert settings.cognito is not None
     assert settings.cognito.domain == "https://shop.auth.eu-west-1.amazoncognito.com"
+    assert settings.cognito.issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool"
+
+
+def test_cognito_without_its_issuer_is_off() -> None:
+    # Given the three settings of the hand-written flow but no issuer (the id_token's keys)
+    env = {"COGNITO_DOMAIN": "d.example", "COGNITO_CLIENT_ID": "id", "COGNITO_CLIENT_SECRET": "s"}
+    # Then Cognito sign-in is off rather than signing in without checking the id_token
+    assert settings_from(env).cognito is None
