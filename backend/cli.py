@@ -277,24 +277,38 @@ def _contents(letter: Any) -> str:
 
 
 def run_dlq_list(args: argparse.Namespace) -> int:
-    from backend.local.dlq import CONFLICTS, list_conflicts, list_dead_letters
+    from backend.local.dlq import CONFLICTS, WEBHOOKS, list_conflicts, list_dead_letters, list_webhooks
 
     target = resolve_target()
     aws = _connect(target)
     table = _analytics_table(target)
     wants_conflicts = args.queue in (None, CONFLICTS)
+    wants_webhooks = args.queue in (None, WEBHOOKS)
     try:
         letters = (
             list_dead_letters(aws, analytics_table=table, queue=args.queue, prefix=target.prefix)
-            if args.queue != CONFLICTS
+            if args.queue not in (CONFLICTS, WEBHOOKS)
             else []
         )
     except LookupError as exc:
         raise CliError(str(exc)) from None
     conflicts = list_conflicts(aws, analytics_table=table) if wants_conflicts else []
+    webhooks = list_webhooks(aws, analytics_table=table) if wants_webhooks else []
     if args.json:
-        print(json.dumps([*(x.to_json() for x in letters), *(c.to_json() for c in conflicts)], indent=2))
+        kept = [
+            *(x.to_json() for x in letters),
+            *(c.to_json() for c in conflicts),
+            *(w.to_json() for w in webhooks),
+        ]
+        print(json.dumps(kept, indent=2))
         return 0
+    if webhooks:
+        rows = [(w.platform, w.topic, w.delivery_id, w.received_at, w.reason[:120]) for w in webhooks]
+        print(_table(rows, ("platform", "topic", "delivery", "received_at", "reason")))
+        print(
+            f"\n{len(webhooks)} webhook(s) answered 200 but not counted: they could not be mapped "
+            "(docs/connectors.md). Fix the cause, then resend them from the store's admin.\n"
+        )
     if conflicts:
         found = [
             (c.event_id, c.type, c.kind, c.business_id, c.counted_event_id, c.found_at) for c in conflicts
@@ -349,7 +363,9 @@ def add_dlq_command(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="show the messages in the DLQs and why they failed")
     listing.add_argument(
-        "--queue", help="only this queue (e.g. storepulse-orders), or `conflicts` for the conflicts only"
+        "--queue",
+        help="only this queue (e.g. storepulse-orders), `conflicts` for the conflicts only, or "
+        "`webhooks` for the store webhooks that could not be mapped",
     )
     listing.add_argument("--json", action="store_true", help="JSON for machines")
     listing.set_defaults(run=run_dlq_list)

@@ -3,7 +3,8 @@
 In AWS, Terraform sets these variables on each function; locally the stack sets them from
 ``infra/stack.json``. A handler asks for the settings it needs; a missing one is a clear error.
 
-Secrets (``PII_HASH_KEY``, ``UNSUBSCRIBE_SIGNING_KEY``) hold their value locally; in AWS they
+Secrets (``PII_HASH_KEY``, ``UNSUBSCRIBE_SIGNING_KEY``, the webhook secrets
+``STOREPULSE_SHOPIFY_SECRET`` and ``STOREPULSE_WOOCOMMERCE_SECRET``) hold their value locally; in AWS they
 hold ``ssm:<parameter name>`` and the value is read from that SecureString parameter through
 Powertools Parameters, once per container (docs/deploy.md).
 """
@@ -44,6 +45,8 @@ class Settings:
     data_dir: str = ".data"
     s3_presign_endpoint: str = ""
     store_name: str = "storepulse"
+    shopify_secret: str = ""
+    woocommerce_secret: str = ""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -120,6 +123,8 @@ def get_settings() -> Settings:
         data_dir=env("STOREPULSE_DATA_DIR", ".data"),
         s3_presign_endpoint=env("S3_PRESIGN_ENDPOINT", ""),
         store_name=env("STORE_NAME", "storepulse"),
+        shopify_secret=_secret("STOREPULSE_SHOPIFY_SECRET"),
+        woocommerce_secret=_secret("STOREPULSE_WOOCOMMERCE_SECRET"),
     )
     settings.zone  # noqa: B018 - an unknown time zone fails at start, not on the first event
     return settings

@@ -12,10 +12,12 @@ before packets, its ``event_id``) instead.
 A pipeline message is a packet of events (:mod:`backend.adapters.packets`): it is listed once,
 with its packet id, how many events it holds and the first few event ids, and replayed whole.
 
-Beside them, :func:`list_conflicts` lists the *conflicts*: events that were delivered and
-processed but not counted, because their ``order_id`` or ``refund_id`` had been counted from
-another event (``pk="CONFLICT"``, written by the orders processor, see
-:mod:`backend.adapters.claims`). They are kept, not retried: replaying one would change nothing.
+Beside them, :func:`list_webhooks` lists the store webhooks the connectors function answered
+``200`` but could not map (``pk="UNMAPPED"``), and :func:`list_conflicts` lists the
+*conflicts*: events that were delivered and processed but not counted, because their
+``order_id`` or ``refund_id`` had been counted from another event (``pk="CONFLICT"``, written
+by the orders processor, see :mod:`backend.adapters.claims`). They are kept, not retried:
+replaying one would change nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from tqdm import tqdm
 
+from backend.adapters.connector_state import Unmapped, list_unmapped
 from backend.adapters.packets import SHOWN_EVENT_IDS, describe
 from backend.local.aws import AwsClients
 from backend.local.snapshot import peek_messages
@@ -62,6 +65,7 @@ class DeadLetter:
 
 CONFLICT_PK = "CONFLICT"
 CONFLICTS = "conflicts"
+WEBHOOKS = "webhooks"
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,18 @@ def list_conflicts(aws: AwsClients, *, analytics_table: str | None) -> list[Conf
     except ClientError as exc:
         logger.warning("cannot read conflicts from %s: %s", analytics_table, exc)
     return sorted(found, key=lambda c: (c.found_at, c.event_id))
+
+
+def list_webhooks(aws: AwsClients, *, analytics_table: str | None) -> list[Unmapped]:
+    """Every store webhook the connectors function answered but could not map, oldest first
+    (:mod:`backend.adapters.connector_state`)."""
+    if not analytics_table:
+        return []
+    try:
+        return list_unmapped(aws.dynamodb, analytics_table)
+    except ClientError as exc:
+        logger.warning("cannot read unmapped webhooks from %s: %s", analytics_table, exc)
+        return []
 
 
 def dead_letter_queues(
