@@ -18,7 +18,7 @@ list`` shows them (:mod:`backend.local.dlq`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -103,26 +103,23 @@ def keep_unmapped(dynamodb: DynamoDBClient, table: str, unmapped: Unmapped, payl
     )
 
 
-def list_unmapped(dynamodb: DynamoDBClient, table: str) -> list[Unmapped]:
-    """Every kept webhook, oldest first (one partition)."""
-    found = []
+def partition_items(dynamodb: DynamoDBClient, table: str, pk: str) -> Iterator[dict[str, Any]]:
+    """Every item of one partition of the analytics table, its attributes as plain values."""
     for page in dynamodb.get_paginator("query").paginate(
         TableName=table,
         KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": UNMAPPED_PK}},
+        ExpressionAttributeValues={":pk": {"S": pk}},
     ):
         for raw in page.get("Items", []):
-            item = {name: next(iter(value.values())) for name, value in raw.items()}
-            found.append(
-                Unmapped(
-                    platform=str(item.get("platform", "")),
-                    delivery_id=str(item.get("delivery_id", "")),
-                    topic=str(item.get("topic", "")),
-                    reason=str(item.get("reason", "")),
-                    received_at=str(item.get("received_at", "")),
-                    payload=str(item.get("payload", "")),
-                )
-            )
+            yield {name: next(iter(value.values())) for name, value in raw.items()}
+
+
+def list_unmapped(dynamodb: DynamoDBClient, table: str) -> list[Unmapped]:
+    """Every kept webhook, oldest first (one partition)."""
+    found = [
+        Unmapped(**{name: str(item.get(name, "")) for name in Unmapped.__dataclass_fields__})
+        for item in partition_items(dynamodb, table, UNMAPPED_PK)
+    ]
     return sorted(found, key=lambda u: (u.received_at, u.delivery_id))
 
 

@@ -31,7 +31,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from tqdm import tqdm
 
-from backend.adapters.connector_state import Unmapped, list_unmapped
+from backend.adapters.connector_state import Unmapped, list_unmapped, partition_items
 from backend.adapters.packets import SHOWN_EVENT_IDS, describe
 from backend.local.aws import AwsClients
 from backend.local.snapshot import peek_messages
@@ -108,23 +108,10 @@ def list_conflicts(aws: AwsClients, *, analytics_table: str | None) -> list[Conf
         return []
     found = []
     try:
-        for page in aws.dynamodb.get_paginator("query").paginate(
-            TableName=analytics_table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": CONFLICT_PK}},
-        ):
-            for raw in page.get("Items", []):
-                item = {name: next(iter(value.values())) for name, value in raw.items()}
-                found.append(
-                    Conflict(
-                        event_id=str(item.get("event_id", "")),
-                        type=str(item.get("type", "")),
-                        kind=str(item.get("kind", "")),
-                        business_id=str(item.get("business_id", "")),
-                        counted_event_id=str(item.get("counted_event_id", "")),
-                        found_at=str(item.get("found_at", "")),
-                    )
-                )
+        for item in partition_items(aws.dynamodb, analytics_table, CONFLICT_PK):
+            found.append(
+                Conflict(**{name: str(item.get(name, "")) for name in Conflict.__dataclass_fields__})
+            )
     except ClientError as exc:
         logger.warning("cannot read conflicts from %s: %s", analytics_table, exc)
     return sorted(found, key=lambda c: (c.found_at, c.event_id))
