@@ -198,7 +198,7 @@ def receive(
     clock = now or datetime.now(UTC)
     topic = headers.get(platform.topic_header, "").strip()
     delivery = delivery_of(headers, platform, body)
-    if platform.name == "woocommerce" and not topic and body.startswith(b"webhook_id="):
+    if _is_ping(platform, topic, body):
         return Receipt("ignored", reason="WooCommerce's ping on saving the webhook: nothing to count")
     try:
         payload = json.loads(body)
@@ -207,13 +207,7 @@ def receive(
             pipeline, platform, delivery, topic, "the body is not JSON", body.decode(errors="replace"), clock
         )
     try:
-        mapped = platform.mapper(
-            topic,
-            payload,
-            delivery_id=delivery,
-            currency=pipeline.currency,
-            customers=customer_ids(platform.name, pipeline.pii_key),
-        )
+        mapped = _map(platform, topic, payload, delivery, pipeline.currency, pipeline.pii_key)
         if mapped.item_skus:
             state.remember_skus(pipeline.dynamodb, pipeline.ingest_table, platform.name, mapped.item_skus)
         if mapped.level is not None:
@@ -253,6 +247,46 @@ def receive(
     )
 
 
+def _is_ping(platform: Platform, topic: str, body: bytes) -> bool:
+    return platform.name == "woocommerce" and not topic and body.startswith(b"webhook_id=")
+
+
+def _map(platform: Platform, topic: str, payload: Any, delivery: str, currency: str, pii_key: str) -> Mapped:
+    mapper = platform.mapper
+    return mapper(
+        topic,
+        payload,
+        delivery_id=delivery,
+        currency=currency,
+        customers=customer_ids(platform.name, pii_key),
+    )
+
+
+def webhook_events(
+    platform: Platform, *, headers: Mapping[str, str], body: bytes, currency: str, pii_key: str, now: datetime
+) -> list[Event]:
+    """The events a webhook maps to, as the pipeline carries them (e-mails hashed), computed
+    again from the request alone: what the local stack journals of a connector's answer
+    (:mod:`backend.local.journal`). A stock level's adjustment depends on what was stored
+    before it, so it is not among them."""
+    topic = headers.get(platform.topic_header, "").strip()
+    if _is_ping(platform, topic, body):
+        return []
+    try:
+        mapped = _map(
+            platform, topic, json.loads(body), delivery_of(headers, platform, body), currency, pii_key
+        )
+    except (ValueError, Unmappable):
+        return []
+    events = []
+    for raw in mapped.events:
+        try:
+            events.append(ingest.hash_pii(parse_event(raw, currency=currency, now=now), pii_key))
+        except EventError:
+            continue
+    return events
+
+
 def _keep(
     pipeline: Pipeline,
     platform: Platform,
@@ -274,6 +308,25 @@ def _keep(
 
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _on_hand_and_counted(pipeline: Pipeline, sku: str, pending: Mapping[str, Any]) -> tuple[int, set[str]]:
+    """The SKU's on-hand, and which of its pending adjustments it includes.
+
+    An adjustment's marker and its counters are written in one transaction, so reading the
+    markers before and after the on-hand, and finding the same ones, means the on-hand holds
+    exactly those (a marker that appears in between would have been counted twice, or not at
+    all): read again until they agree.
+    """
+    table = pipeline.analytics_table
+    before = state.counted_adjustments(pipeline.dynamodb, table, pending)
+    for _ in range(LEVEL_ATTEMPTS):
+        on_hand = read_stock(pipeline.dynamodb, table, [sku])[sku].on_hand
+        after = state.counted_adjustments(pipeline.dynamodb, table, pending) if pending else before
+        if after == before:
+            return on_hand, after
+        before = after
+    raise ApiError(503, "busy", f"stock of {sku} is changing too fast; send the webhook again")
 
 
 def _level_adjustment(
@@ -308,12 +361,11 @@ def _level_adjustment(
             return []  # this location's level is already as new (a redelivery, or a late older level)
         levels = {**current.levels, level.location_id: [level.available, level.updated_at]}
         target = sum(int(v[0]) for v in levels.values())
-        counted = state.counted_adjustments(pipeline.dynamodb, pipeline.analytics_table, current.pending)
+        on_hand, counted = _on_hand_and_counted(pipeline, sku, current.pending)
         horizon = now - PENDING_HORIZON
         in_flight = {
             e: v for e, v in current.pending.items() if e not in counted and _instant(str(v[1])) > horizon
         }
-        on_hand = read_stock(pipeline.dynamodb, pipeline.analytics_table, [sku])[sku].on_hand
         delta = target - on_hand - sum(int(v[0]) for v in in_flight.values())
         pending = {**in_flight, event_id: [delta, now.isoformat()]} if delta else in_flight
         if state.write_level(
