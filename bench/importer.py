@@ -131,12 +131,15 @@ def wait_counted(stack: LocalStack, meant: list[dict[str, Any]], orders: int, ti
     days = sorted(datetime.fromisoformat(e["occurred_at"]).astimezone(zone).date() for e in meant)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        answer = requests.get(
-            f"{stack.api_url}/v1/metrics/summary",
-            params={"start": days[0].isoformat(), "end": days[-1].isoformat()},
-            headers={"x-api-key": stack.keys.read_key},
-            timeout=30,
-        )
+        try:
+            answer = requests.get(
+                f"{stack.api_url}/v1/metrics/summary",
+                params={"start": days[0].isoformat(), "end": days[-1].isoformat()},
+                headers={"x-api-key": stack.keys.read_key},
+                timeout=300,
+            )
+        except requests.Timeout:
+            continue  # a busy machine: ask again
         if answer.status_code == 200 and answer.json()["current"]["orders"] >= orders:
             return
         time.sleep(POLL_SECONDS)
