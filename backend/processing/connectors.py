@@ -203,9 +203,9 @@ def receive(
     try:
         payload = json.loads(body)
     except ValueError:
-        return _keep(
-            pipeline, platform, delivery, topic, "the body is not JSON", body.decode(errors="replace"), clock
-        )
+        # Not kept as it came: text that is not JSON cannot be cleared of personal data.
+        shape = f"({len(body)} bytes, not JSON)"
+        return _keep(pipeline, platform, delivery, topic, "the body is not JSON", shape, clock)
     try:
         mapped = _map(platform, topic, payload, delivery, pipeline.currency, pipeline.pii_key)
         if mapped.item_skus:
