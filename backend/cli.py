@@ -284,24 +284,38 @@ def _contents(letter: Any) -> str:
 
 
 def run_dlq_list(args: argparse.Namespace) -> int:
-    from backend.local.dlq import CONFLICTS, list_conflicts, list_dead_letters
+    from backend.local.dlq import CONFLICTS, WEBHOOKS, list_conflicts, list_dead_letters, list_webhooks
 
     target = resolve_target()
     aws = _connect(target)
     table = _analytics_table(target)
     wants_conflicts = args.queue in (None, CONFLICTS)
+    wants_webhooks = args.queue in (None, WEBHOOKS)
     try:
         letters = (
             list_dead_letters(aws, analytics_table=table, queue=args.queue, prefix=target.prefix)
-            if args.queue != CONFLICTS
+            if args.queue not in (CONFLICTS, WEBHOOKS)
             else []
         )
     except LookupError as exc:
         raise CliError(str(exc)) from None
     conflicts = list_conflicts(aws, analytics_table=table) if wants_conflicts else []
+    webhooks = list_webhooks(aws, analytics_table=table) if wants_webhooks else []
     if args.json:
-        print(json.dumps([*(x.to_json() for x in letters), *(c.to_json() for c in conflicts)], indent=2))
+        kept = [
+            *(x.to_json() for x in letters),
+            *(c.to_json() for c in conflicts),
+            *(w.to_json() for w in webhooks),
+        ]
+        print(json.dumps(kept, indent=2))
         return 0
+    if webhooks:
+        kept_rows = [(w.platform, w.topic, w.delivery_id, w.received_at, w.reason[:120]) for w in webhooks]
+        print(_table(kept_rows, ("platform", "topic", "delivery", "received_at", "reason")))
+        print(
+            f"\n{len(webhooks)} webhook(s) answered 200 but not counted: they could not be mapped "
+            "(docs/connectors.md). Fix the cause, then resend them from the store's admin.\n"
+        )
     if conflicts:
         found = [
             (c.event_id, c.type, c.kind, c.business_id, c.counted_event_id, c.found_at) for c in conflicts
@@ -356,7 +370,9 @@ def add_dlq_command(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="show the messages in the DLQs and why they failed")
     listing.add_argument(
-        "--queue", help="only this queue (e.g. storepulse-orders), or `conflicts` for the conflicts only"
+        "--queue",
+        help="only this queue (e.g. storepulse-orders), `conflicts` for the conflicts only, or "
+        "`webhooks` for the store webhooks that could not be mapped",
     )
     listing.add_argument("--json", action="store_true", help="JSON for machines")
     listing.set_defaults(run=run_dlq_list)
@@ -529,6 +545,98 @@ def add_cost_command(subparsers: Any) -> None:
     parser.set_defaults(run=run_cost_command)
 
 
+# -- storepulse import -----------------------------------------------------------------
+
+
+def _pii_key(data_dir: Path) -> str:
+    """The key e-mails are hashed with (customer ids of an export are the keyed hash of their
+    e-mail, as the webhooks make them): ``PII_HASH_KEY``, else the local stack's, else AWS's
+    SSM parameter ``/<prefix>storepulse/pii_hash_key``."""
+    from backend.local.keys import read_stored_keys
+
+    value = os.environ.get("PII_HASH_KEY", "")
+    if value and not value.startswith("ssm:"):
+        return value
+    for directory in (data_dir, Path(__file__).resolve().parents[1] / data_dir):
+        stored = read_stored_keys(directory) if directory.exists() else {}
+        if stored.get("pii_hash_key"):
+            return stored["pii_hash_key"]
+    import boto3
+
+    name = (
+        value.removeprefix("ssm:")
+        or f"/{os.environ.get('STOREPULSE_NAME_PREFIX', '')}storepulse/pii_hash_key"
+    )
+    try:
+        answer = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
+    except (BotoCoreError, ClientError) as exc:
+        raise CliError(
+            "no PII hashing key: set PII_HASH_KEY, run the local stack (make run), "
+            f"or allow reading {name} ({exc})"
+        ) from None
+    return str(answer["Parameter"]["Value"])
+
+
+def run_import_command(args: argparse.Namespace) -> int:
+    from backend import importer
+    from backend.processing.connectors import customer_ids
+    from backend.settings import get_settings
+    from backend.simulate import SimulatorError, api_target
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"{path}: no such file")
+    data_dir = Path(os.environ.get("STOREPULSE_DATA_DIR") or ".data")
+    try:
+        api_url, key = api_target()
+        if args.kind == "shopify-orders":
+            currency = get_settings().store_currency
+            customers = customer_ids("shopify", _pii_key(data_dir))
+            items = list(importer.read_shopify_orders(path, currency=currency, customers=customers))
+        else:
+            items = list(importer.read_ndjson(path))
+    except importer.ImportError_ as exc:
+        raise CliError(str(exc)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"{path}: cannot read it: {exc}") from None
+    except SimulatorError as exc:
+        raise CliError(str(exc)) from None
+    checkpoint = importer.checkpoint_for(path, data_dir)
+    if args.restart:
+        checkpoint.clear()
+    print(f"Importing {path} ({len(items)} events) into {api_url}")
+    try:
+        summary = importer.send_events(items, api_url, key, checkpoint)
+    except KeyboardInterrupt:
+        done = checkpoint.load()
+        sent = done.events if done else 0
+        print(f"\nInterrupted after {sent} events; run the same command again to resume.", file=sys.stderr)
+        raise
+    except SimulatorError as exc:
+        raise CliError(f"{exc}; run the same command again to resume") from None
+    importer.report(summary)
+    return 0
+
+
+def add_import_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "import",
+        help="a store's history into the pipeline through the ingest API",
+        description="Sends a file's events through POST /v1/events (STOREPULSE_API_URL, else the local "
+        "stack's) in requests of 500, with a progress bar. Event ids are deterministic, so running it "
+        "again or resuming after Ctrl-C counts nothing twice. docs/connectors.md.",
+    )
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+    for kind, help_text in (
+        ("events", "events of the contract, one JSON object per line (NDJSON)"),
+        ("shopify-orders", "Shopify's orders export (CSV, one row per line item)"),
+    ):
+        sub = kinds.add_parser(kind, help=help_text)
+        sub.add_argument("file", metavar="FILE", help="the file to import")
+        sub.add_argument("--restart", action="store_true", help="ignore an interrupted run's progress")
+        sub.set_defaults(run=run_import_command)
+
+
 COMMANDS: tuple[Callable[[Any], None], ...] = (
     add_stack_command,
     add_simulate_command,
@@ -536,6 +644,7 @@ COMMANDS: tuple[Callable[[Any], None], ...] = (
     add_dlq_command,
     add_lake_command,
     add_cost_command,
+    add_import_command,
 )
 
 

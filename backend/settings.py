@@ -3,7 +3,8 @@
 In AWS, Terraform sets these variables on each function; locally the stack sets them from
 ``infra/stack.json``. A handler asks for the settings it needs; a missing one is a clear error.
 
-Secrets (``PII_HASH_KEY``, ``UNSUBSCRIBE_SIGNING_KEY``) hold their value locally; in AWS they
+Secrets (``PII_HASH_KEY``, ``UNSUBSCRIBE_SIGNING_KEY``, the webhook secrets
+``STOREPULSE_SHOPIFY_SECRET`` and ``STOREPULSE_WOOCOMMERCE_SECRET``) hold their value locally; in AWS they
 hold ``ssm:<parameter name>`` and the value is read from that SecureString parameter through
 Powertools Parameters, once per container (docs/deploy.md).
 """
@@ -66,6 +67,8 @@ class Settings(BaseSettings):
     data_dir: str = Field(default=".data", validation_alias="STOREPULSE_DATA_DIR")
     s3_presign_endpoint: str = ""
     store_name: str = "storepulse"
+    shopify_secret: str = Field(default="", validation_alias="STOREPULSE_SHOPIFY_SECRET")
+    woocommerce_secret: str = Field(default="", validation_alias="STOREPULSE_WOOCOMMERCE_SECRET")
 
     @field_validator("ingest_key_sha256", "read_key_sha256", mode="before")
     @classmethod
@@ -88,7 +91,9 @@ class Settings(BaseSettings):
             raise SettingMissing(f"{name} must be a number of seconds from 1 to {MAX_URL_TTL}, not {text!r}")
         return int(text)
 
-    @field_validator("pii_hash_key", "unsubscribe_signing_key", mode="before")
+    @field_validator(
+        "pii_hash_key", "unsubscribe_signing_key", "shopify_secret", "woocommerce_secret", mode="before"
+    )
     @classmethod
     def _secret(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str) and value.startswith(SSM_REFERENCE):

@@ -710,10 +710,18 @@ class ApiUnreachable(SimulatorError):
 
 
 class IngestRefused(SimulatorError):
-    """The ingest API refused a request (4xx); sending it again would not help."""
+    """The ingest API refused a request (4xx); sending it again would not help.
+
+    ``status`` and ``error`` (the body's ``error`` object, when it has one) say how.
+    """
+
+    def __init__(self, message: str, status: int = 0, error: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.error = error or {}
 
 
-def _batches(events: Sequence[Event], batch_size: int) -> Iterator[tuple[int, bytes]]:
+def batch_bodies(events: Sequence[Event], batch_size: int) -> Iterator[tuple[int, bytes]]:
     """Request bodies of at most ``batch_size`` events and the API's byte limit."""
     encoded: list[bytes] = []
     size = len(b'{"events":[]}')
@@ -737,7 +745,7 @@ def _api_message(response: requests.Response) -> str:
         return response.text.strip()[:300] or response.reason or "no message"
 
 
-def _post(
+def post_batch(
     http: requests.Session,
     url: str,
     ingest_key: str,
@@ -768,8 +776,15 @@ def _post(
             hint = (
                 " Check the ingest key (STOREPULSE_INGEST_KEY)." if response.status_code in (401, 403) else ""
             )
+            try:
+                error = response.json().get("error")
+            except (ValueError, AttributeError):
+                error = None
+            message = _api_message(response)
             raise IngestRefused(
-                f"the ingest API refused a batch with {response.status_code}: {_api_message(response)}.{hint}"
+                f"the ingest API refused a batch with {response.status_code}: {message}.{hint}",
+                response.status_code,
+                error if isinstance(error, dict) else None,
             )
         try:
             result: dict[str, Any] = response.json()
@@ -841,8 +856,8 @@ def send(
     shown_rejections = 0
     try:
         with tqdm(total=len(events), unit="events", disable=not progress, desc="ingest") as bar:
-            for count, body in _batches(events, batch_size):
-                answer = _post(
+            for count, body in batch_bodies(events, batch_size):
+                answer = post_batch(
                     http,
                     url,
                     ingest_key,
@@ -1060,7 +1075,7 @@ def _replay(
 # --------------------------------------------------------------------------------------------
 
 
-def _api_target(env: Mapping[str, str] = os.environ) -> tuple[str, str]:
+def api_target(env: Mapping[str, str] = os.environ) -> tuple[str, str]:
     """The API's URL and the ingest key, from the environment or the local stack's key file."""
     api_url = env.get("STOREPULSE_API_URL") or (f"http://127.0.0.1:{env.get('STOREPULSE_API_PORT') or 8000}")
     key = env.get("STOREPULSE_INGEST_KEY", "")
@@ -1116,7 +1131,7 @@ def run_cli(namespace: Any) -> int:
             raise SimulatorError("--days and --orders-per-day must not be negative")
         if days == 0 and not keep_going:
             raise SimulatorError("nothing to do: give --days N, --live, or both")
-        api_url, key = _api_target()
+        api_url, key = api_target()
         zone_name, currency = _store_settings(None, None)
         now = datetime.now(UTC)
         store, history = _replay(days, orders_per_day, seed, ZoneInfo(zone_name), currency, now)

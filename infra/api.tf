@@ -37,6 +37,8 @@ locals {
   # path under /v1 -> (methods, function, key required); the most specific path wins.
   routes = {
     events      = { path = "events", methods = ["POST"], function = "ingest", key = true }
+    shopify     = { path = "connectors/shopify", methods = ["POST"], function = "connectors", key = false }
+    woocommerce = { path = "connectors/woocommerce", methods = ["POST"], function = "connectors", key = false }
     health      = { path = "health", methods = ["GET"], function = "api", key = false }
     unsubscribe = { path = "unsubscribe", methods = ["GET", "POST"], function = "api", key = false }
     confirm     = { path = "confirm", methods = ["GET", "POST"], function = "api", key = false }
@@ -92,7 +94,7 @@ resource "aws_api_gateway_resource" "depth3" {
 
 resource "aws_api_gateway_method" "route" {
   for_each = local.route_methods
-  #checkov:skip=CKV_AWS_59:Keys are API Gateway API keys (usage plans) checked again by the function against their digests; /v1/health, /v1/unsubscribe and the report link (a signed token) are public by contract.
+  #checkov:skip=CKV_AWS_59:Keys are API Gateway API keys (usage plans) checked again by the function against their digests; /v1/health, /v1/unsubscribe, the report link (a signed token) and the store webhooks (an HMAC of the body) are public by contract.
   #checkov:skip=CKV2_AWS_53:The functions validate every request with pydantic models (extra fields forbidden) and answer the contract's error shape; a gateway validator would answer in another shape.
 
   rest_api_id      = aws_api_gateway_rest_api.this.id
@@ -114,7 +116,7 @@ resource "aws_api_gateway_integration" "route" {
 }
 
 resource "aws_lambda_permission" "api" {
-  for_each = toset(["ingest", "api"])
+  for_each = toset(["ingest", "connectors", "api"])
 
   statement_id  = "ApiGatewayInvoke"
   action        = "lambda:InvokeFunction"

@@ -7,6 +7,7 @@ locals {
 
   function_policies = {
     ingest     = data.aws_iam_policy_document.function_ingest.json
+    connectors = data.aws_iam_policy_document.function_connectors.json
     api        = data.aws_iam_policy_document.function_api.json
     orders     = data.aws_iam_policy_document.function_orders.json
     customers  = data.aws_iam_policy_document.function_customers.json
@@ -37,6 +38,35 @@ data "aws_iam_policy_document" "function_ingest" {
     sid       = "ReadSecretPiiHashKey"
     actions   = ["ssm:GetParameter"]
     resources = [aws_ssm_parameter.secret["pii_hash_key"].arn]
+  }
+}
+
+data "aws_iam_policy_document" "function_connectors" {
+  statement {
+    # The ingest path's calls (BatchGetItem: duplicates; PutItem: claims; BatchWriteItem: the
+    # published markers), plus the connector's own items in the same table: BatchWriteItem the
+    # inventory items' SKUs, BatchGetItem and a conditional PutItem a SKU's stock levels.
+    sid       = "IngestPathAndConnectorState"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"]
+    resources = [local.table_arn["ingest"]]
+  }
+  statement {
+    # BatchGetItem: a SKU's on-hand and whether its adjustments are counted (stock levels);
+    # PutItem: a webhook kept because it could not be mapped (storepulse dlq list).
+    sid       = "StockAndUnmapped"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
+    resources = [local.table_arn["analytics"]]
+  }
+  statement {
+    sid       = "PublishEvents"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.this["events"].arn]
+  }
+  statement {
+    # SecureStrings under the AWS-managed key aws/ssm (no kms:Decrypt grant needed, see ingest).
+    sid       = "ReadSecretsPiiHashKeyAndWebhooks"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.secret["pii_hash_key"].arn, aws_ssm_parameter.webhook_secret["shopify"].arn, aws_ssm_parameter.webhook_secret["woocommerce"].arn]
   }
 }
 

@@ -145,6 +145,13 @@ locals {
       env     = ["INGEST_TABLE", "EVENTS_TOPIC_ARN", "INGEST_KEY_SHA256", "READ_KEY_SHA256", "PII_HASH_KEY"]
       source  = null
     }
+    connectors = {
+      handler = "backend.handlers.connectors.handler"
+      timeout = 10
+      memory  = 512
+      env     = ["INGEST_TABLE", "ANALYTICS_TABLE", "EVENTS_TOPIC_ARN", "PII_HASH_KEY", "STOREPULSE_SHOPIFY_SECRET", "STOREPULSE_WOOCOMMERCE_SECRET"]
+      source  = null
+    }
     api = {
       handler = "backend.handlers.api.handler"
       timeout = 10
@@ -239,27 +246,29 @@ locals {
   # The value of each environment variable a function may be given. Secrets are given as
   # "ssm:<parameter name>", read at start (backend/settings.py), never as their value.
   env_values = {
-    STORE_TIMEZONE          = var.store_timezone
-    STORE_CURRENCY          = var.store_currency
-    POWERTOOLS_LOG_LEVEL    = var.lambda_log_level
-    INGEST_TABLE            = aws_dynamodb_table.this["ingest"].name
-    ANALYTICS_TABLE         = aws_dynamodb_table.this["analytics"].name
-    REPORTS_TABLE           = aws_dynamodb_table.this["reports"].name
-    LAKE_BUCKET             = module.bucket["lake"].name
-    REPORTS_BUCKET          = module.bucket["reports"].name
-    EVENTS_TOPIC_ARN        = aws_sns_topic.this["events"].arn
-    ALERTS_TOPIC_ARN        = aws_sns_topic.this["alerts"].arn
-    EVENT_BUS_NAME          = aws_cloudwatch_event_bus.this.name
-    REPORTS_QUEUE_URL       = module.queue["reports"].url
-    REPORT_URL_TTL          = tostring(var.report_url_ttl)
-    PUBLIC_API_URL          = var.public_api_url != "" ? var.public_api_url : local.api_url
-    DIGEST_SENDER           = var.digest_sender
-    DIGEST_TRANSPORT        = "ses"
-    STORE_NAME              = var.store_name
-    INGEST_KEY_SHA256       = sha256(random_password.api_key["ingest"].result)
-    READ_KEY_SHA256         = sha256(random_password.api_key["read"].result)
-    PII_HASH_KEY            = "ssm:${aws_ssm_parameter.secret["pii_hash_key"].name}"
-    UNSUBSCRIBE_SIGNING_KEY = "ssm:${aws_ssm_parameter.secret["unsubscribe_signing_key"].name}"
-    STOREPULSE_DATA_DIR     = "/tmp" # only the local "outbox" digest transport writes there
+    STORE_TIMEZONE                = var.store_timezone
+    STORE_CURRENCY                = var.store_currency
+    POWERTOOLS_LOG_LEVEL          = var.lambda_log_level
+    INGEST_TABLE                  = aws_dynamodb_table.this["ingest"].name
+    ANALYTICS_TABLE               = aws_dynamodb_table.this["analytics"].name
+    REPORTS_TABLE                 = aws_dynamodb_table.this["reports"].name
+    LAKE_BUCKET                   = module.bucket["lake"].name
+    REPORTS_BUCKET                = module.bucket["reports"].name
+    EVENTS_TOPIC_ARN              = aws_sns_topic.this["events"].arn
+    ALERTS_TOPIC_ARN              = aws_sns_topic.this["alerts"].arn
+    EVENT_BUS_NAME                = aws_cloudwatch_event_bus.this.name
+    REPORTS_QUEUE_URL             = module.queue["reports"].url
+    REPORT_URL_TTL                = tostring(var.report_url_ttl)
+    PUBLIC_API_URL                = var.public_api_url != "" ? var.public_api_url : local.api_url
+    DIGEST_SENDER                 = var.digest_sender
+    DIGEST_TRANSPORT              = "ses"
+    STORE_NAME                    = var.store_name
+    INGEST_KEY_SHA256             = sha256(random_password.api_key["ingest"].result)
+    READ_KEY_SHA256               = sha256(random_password.api_key["read"].result)
+    PII_HASH_KEY                  = "ssm:${aws_ssm_parameter.secret["pii_hash_key"].name}"
+    UNSUBSCRIBE_SIGNING_KEY       = "ssm:${aws_ssm_parameter.secret["unsubscribe_signing_key"].name}"
+    STOREPULSE_SHOPIFY_SECRET     = "ssm:${aws_ssm_parameter.webhook_secret["shopify"].name}"
+    STOREPULSE_WOOCOMMERCE_SECRET = "ssm:${aws_ssm_parameter.webhook_secret["woocommerce"].name}"
+    STOREPULSE_DATA_DIR           = "/tmp" # only the local "outbox" digest transport writes there
   }
 }

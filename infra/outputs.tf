@@ -100,3 +100,16 @@ output "cloudwatch_dashboard" {
   description = "Name of the CloudWatch dashboard."
   value       = aws_cloudwatch_dashboard.this.dashboard_name
 }
+
+output "webhook_urls" {
+  description = "Register these as the store's webhook URLs (docs/connectors.md); no API key, the HMAC signature is the credential."
+  value = {
+    shopify     = "${local.api_url}/v1/connectors/shopify"
+    woocommerce = "${local.api_url}/v1/connectors/woocommerce"
+  }
+}
+
+output "webhook_secret_parameters" {
+  description = "The SSM parameters holding the webhook secrets (WooCommerce: paste its value into the webhook; Shopify: put the app's secret into it)."
+  value       = { for name, parameter in aws_ssm_parameter.webhook_secret : name => parameter.name }
+}

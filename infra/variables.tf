@@ -158,3 +158,10 @@ variable "permissions_boundary_arn" {
   type        = string
   default     = null
 }
+
+variable "shopify_webhook_secret" {
+  description = "The Shopify app's secret (its webhooks' HMAC key); empty: set the SSM parameter /<prefix>storepulse/webhooks/shopify later (docs/connectors.md)."
+  type        = string
+  default     = ""
+  sensitive   = true
+}

@@ -20,7 +20,18 @@ from backend.domain.events import EVENT_TYPES, INBOUND_DATA, Envelope
 
 # The routes API Gateway lets through without a key (infra/stack.json "routes"; a test keeps the
 # two the same): the signed token of a digest link is their credential.
-PUBLIC_PATHS = frozenset({"/v1/health", "/v1/unsubscribe", "/v1/confirm", "/v1/reports/{report_id}/download"})
+# The store connectors need none either: the platform's HMAC signature of the body is theirs.
+CONNECTOR_PATHS = {
+    "/v1/connectors/shopify": ("X-Shopify-Hmac-Sha256", "X-Shopify-Topic", "X-Shopify-Webhook-Id"),
+    "/v1/connectors/woocommerce": (
+        "X-WC-Webhook-Signature",
+        "X-WC-Webhook-Topic",
+        "X-WC-Webhook-Delivery-ID",
+    ),
+}
+PUBLIC_PATHS = frozenset(
+    {"/v1/health", "/v1/unsubscribe", "/v1/confirm", "/v1/reports/{report_id}/download", *CONNECTOR_PATHS}
+)
 MAX_EVENTS = 500
 REF = "#/components/schemas/{model}"
 
@@ -62,6 +73,18 @@ INGEST_RESULT = {
         },
     },
     "examples": [{"accepted": 2, "duplicates": 1, "rejected": []}],
+}
+CONNECTOR_RECEIPT = {
+    "type": "object",
+    "required": ["status", "accepted", "duplicates"],
+    "properties": {
+        "status": {"enum": ["accepted", "duplicate", "ignored", "kept"]},
+        "accepted": {"type": "integer", "minimum": 0},
+        "duplicates": {"type": "integer", "minimum": 0},
+        "reason": {"type": "string"},
+        "event_ids": {"type": "array", "items": {"type": "string"}},
+    },
+    "examples": [{"status": "accepted", "accepted": 1, "duplicates": 0, "event_ids": ["shopify:b54557e4:0"]}],
 }
 EXAMPLE_EVENT = {
     "event_id": "evt-1001",
@@ -112,6 +135,7 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
         schemas.pop(unused, None)
     schemas["Error"] = ERROR
     schemas["IngestResult"] = INGEST_RESULT
+    schemas["ConnectorReceipt"] = CONNECTOR_RECEIPT
     schemas["Event"] = {"oneOf": _event_schemas(schemas), "examples": [EXAMPLE_EVENT]}
     schemas["EventBatch"] = {
         "type": "object",
@@ -164,4 +188,27 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
                 responses["202"]["content"] = {
                     "application/json": {"schema": {"$ref": REF.format(model="IngestResult")}}
                 }
+            if path in CONNECTOR_PATHS and method == "post":
+                _describe_connector(operation, CONNECTOR_PATHS[path])
     return schema
+
+
+def _describe_connector(operation: dict[str, Any], headers: tuple[str, str, str]) -> None:
+    """A webhook route: the platform's JSON as the body, its three headers, the receipt."""
+    signature, topic, delivery = headers
+    operation["requestBody"] = {
+        "required": True,
+        "description": "The platform's webhook payload, exactly as signed (docs/connectors.md).",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    operation["parameters"] = [
+        {"name": signature, "in": "header", "required": True, "schema": {"type": "string"},
+         "description": "base64 HMAC-SHA256 of the raw body under the platform's secret"},
+        {"name": topic, "in": "header", "required": True, "schema": {"type": "string"},
+         "description": "the webhook's topic; an unknown one is acknowledged and ignored"},
+        {"name": delivery, "in": "header", "required": False, "schema": {"type": "string"},
+         "description": "the delivery id, the same on the platform's retries: the idempotency key"},
+    ]  # fmt: skip
+    operation["responses"]["200"]["content"] = {
+        "application/json": {"schema": {"$ref": REF.format(model="ConnectorReceipt")}}
+    }

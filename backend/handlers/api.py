@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 
 from backend.api import (
+    connector_routes,
     customer_routes,
     docs,
     ingest_routes,
@@ -30,8 +31,8 @@ READ_ROUTERS = (
     report_routes.router,
 )
 app = build_app(*READ_ROUTERS)
-# The description covers every route, the ingest function's too.
-_described = build_app(ingest_routes.router, *READ_ROUTERS)
+# The description covers every route, the ingest and connectors functions' too.
+_described = build_app(ingest_routes.router, connector_routes.router, *READ_ROUTERS)
 
 
 def _document() -> dict[str, Any]:

@@ -12,10 +12,12 @@ before packets, its ``event_id``) instead.
 A pipeline message is a packet of events (:mod:`backend.adapters.packets`): it is listed once,
 with its packet id, how many events it holds and the first few event ids, and replayed whole.
 
-Beside them, :func:`list_conflicts` lists the *conflicts*: events that were delivered and
-processed but not counted, because their ``order_id`` or ``refund_id`` had been counted from
-another event (``pk="CONFLICT"``, written by the orders processor, see
-:mod:`backend.adapters.claims`). They are kept, not retried: replaying one would change nothing.
+Beside them, :func:`list_webhooks` lists the store webhooks the connectors function answered
+``200`` but could not map (``pk="UNMAPPED"``), and :func:`list_conflicts` lists the
+*conflicts*: events that were delivered and processed but not counted, because their
+``order_id`` or ``refund_id`` had been counted from another event (``pk="CONFLICT"``, written
+by the orders processor, see :mod:`backend.adapters.claims`). They are kept, not retried:
+replaying one would change nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from tqdm import tqdm
 
+from backend.adapters.connector_state import Unmapped, list_unmapped, partition_items
 from backend.adapters.packets import SHOWN_EVENT_IDS, describe
 from backend.local.aws import AwsClients
 from backend.local.snapshot import peek_messages
@@ -62,6 +65,7 @@ class DeadLetter:
 
 CONFLICT_PK = "CONFLICT"
 CONFLICTS = "conflicts"
+WEBHOOKS = "webhooks"
 
 
 @dataclass(frozen=True)
@@ -104,26 +108,25 @@ def list_conflicts(aws: AwsClients, *, analytics_table: str | None) -> list[Conf
         return []
     found = []
     try:
-        for page in aws.dynamodb.get_paginator("query").paginate(
-            TableName=analytics_table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": CONFLICT_PK}},
-        ):
-            for raw in page.get("Items", []):
-                item = {name: next(iter(value.values())) for name, value in raw.items()}
-                found.append(
-                    Conflict(
-                        event_id=str(item.get("event_id", "")),
-                        type=str(item.get("type", "")),
-                        kind=str(item.get("kind", "")),
-                        business_id=str(item.get("business_id", "")),
-                        counted_event_id=str(item.get("counted_event_id", "")),
-                        found_at=str(item.get("found_at", "")),
-                    )
-                )
+        for item in partition_items(aws.dynamodb, analytics_table, CONFLICT_PK):
+            found.append(
+                Conflict(**{name: str(item.get(name, "")) for name in Conflict.__dataclass_fields__})
+            )
     except ClientError as exc:
         logger.warning("cannot read conflicts from %s: %s", analytics_table, exc)
     return sorted(found, key=lambda c: (c.found_at, c.event_id))
+
+
+def list_webhooks(aws: AwsClients, *, analytics_table: str | None) -> list[Unmapped]:
+    """Every store webhook the connectors function answered but could not map, oldest first
+    (:mod:`backend.adapters.connector_state`)."""
+    if not analytics_table:
+        return []
+    try:
+        return list_unmapped(aws.dynamodb, analytics_table)
+    except ClientError as exc:
+        logger.warning("cannot read unmapped webhooks from %s: %s", analytics_table, exc)
+        return []
 
 
 def dead_letter_queues(

@@ -73,6 +73,10 @@ def _banner(stack: LocalStack, dashboard_url: str | None, out: TextIO) -> None:
         ("Data", str(stack.data_dir)),
         ("Ingest key", stack.keys.ingest_key),
         ("Read key", stack.keys.read_key),
+        ("Shopify webhook URL", f"{stack.api_url}/v1/connectors/shopify"),
+        ("Shopify secret", stack.keys.shopify_secret),
+        ("WooCommerce webhook URL", f"{stack.api_url}/v1/connectors/woocommerce"),
+        ("WooCommerce secret", stack.keys.woocommerce_secret),
     ]
     if dashboard_url:
         rows += [
@@ -83,6 +87,7 @@ def _banner(stack: LocalStack, dashboard_url: str | None, out: TextIO) -> None:
     print("\nstorepulse is running", file=out)
     for label, value in rows:
         print(f"  {label.ljust(width)}  {value}", file=out)
+    print("Webhooks from a real store need a public URL: a tunnel to the API (docs/connectors.md).", file=out)
     print("Ctrl-C stops it; the data is kept for the next start.\n", file=out, flush=True)
 
 

@@ -4,8 +4,10 @@ hears it.
 moto keeps everything in memory, and the snapshot is taken now and then: an event accepted
 between two snapshots would die with the stack (kill -9, a power cut). So the local API
 Gateway appends the events of every ``202`` of ``POST /v1/events`` to this journal, as the
-pipeline carries them (validated, e-mails already hashed: no clear PII on disk), and flushes
-it to disk before the answer leaves. At start the stack publishes the journal's events again
+pipeline carries them (validated, e-mails already hashed: no clear PII on disk), and the events
+of every store webhook the connectors function accepted (mapped again from the request; a stock
+level's adjustment, which depends on stored levels, is the one thing left out), and flushes it
+to disk before the answer leaves. At start the stack publishes the journal's events again
 (:func:`replay`): processors count by event id and business id, so an event that was counted
 already counts nothing. A snapshot covers what the journal held when it was taken, which is
 then dropped (:meth:`Journal.drop_through`).
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from backend.adapters import bus
 from backend.domain.events import Event, EventError, parse_event
 from backend.local.snapshot import sync_directory
+from backend.processing import connectors
 from backend.processing.ingest import read_request
 
 if TYPE_CHECKING:
@@ -39,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 JOURNAL_FILE = "ingest-journal.jsonl"
 ACCEPTED = 202
+# The function behind POST /v1/connectors/*: its 200s with events accepted are journalled too.
+CONNECTORS = "connectors"
 _PUBLISH_ATTEMPTS = 5
 
 
@@ -89,12 +94,37 @@ class Journal:
         nothing; otherwise every valid event of the request is journalled, each id once (the
         answer does not say which were the duplicates, and a replay counts an id once anyway).
         """
+        if function_name == CONNECTORS:
+            self._record_webhook(proxy_event, result, now)
+            return
         if function_name != "ingest" or result.get("statusCode") != ACCEPTED or not _accepted(result):
             return
         events, _ = read_request(
             proxy_event.get("body"), currency=self.currency, pii_key=self.pii_key, now=now
         )
         self.append(events)
+
+    def _record_webhook(
+        self, proxy_event: Mapping[str, Any], result: Mapping[str, Any], now: datetime
+    ) -> None:
+        """A store webhook the connectors function answered with events accepted: its events,
+        mapped again from the request (:func:`backend.processing.connectors.webhook_events`)."""
+        if result.get("statusCode") != 200 or not _accepted(result):
+            return
+        platform = connectors.PLATFORMS.get(str(proxy_event.get("path", "")).rstrip("/").rsplit("/", 1)[-1])
+        if platform is None:
+            return
+        headers = {name.lower(): value for name, value in (proxy_event.get("headers") or {}).items()}
+        self.append(
+            connectors.webhook_events(
+                platform,
+                headers=headers,
+                body=connectors.raw_body(proxy_event),
+                currency=self.currency,
+                pii_key=self.pii_key,
+                now=now,
+            )
+        )
 
     def append(self, events: list[Event]) -> None:
         """Write ``events`` as one line and flush it to disk."""

@@ -34,6 +34,9 @@ class DevKeys:
     dash_user: str = "storepulse"
     dash_password: str = ""
     dash_secret: str = ""
+    # The store webhooks' HMAC keys (a Shopify app's own secret when set by hand).
+    shopify_secret: str = ""
+    woocommerce_secret: str = ""
 
     def dashboard_environment(self) -> dict[str, str]:
         """What the dashboard process gets (it hashes the password as it reads it)."""
@@ -57,6 +60,8 @@ class DevKeys:
             "READ_KEY_SHA256": sha256_hex(self.read_key),
             "PII_HASH_KEY": self.pii_hash_key,
             "UNSUBSCRIBE_SIGNING_KEY": self.unsubscribe_signing_key,
+            "STOREPULSE_SHOPIFY_SECRET": self.shopify_secret,
+            "STOREPULSE_WOOCOMMERCE_SECRET": self.woocommerce_secret,
         }
 
 
@@ -133,8 +138,9 @@ def load_or_create_keys(data_dir: Path, environ: Mapping[str, str] | None = None
         ``STOREPULSE_DATA_DIR``; created when missing.
     environ
         Where ``STOREPULSE_INGEST_KEY``, ``STOREPULSE_READ_KEY``, ``PII_HASH_KEY``,
-        ``UNSUBSCRIBE_SIGNING_KEY``, ``STOREPULSE_DASH_USER``, ``STOREPULSE_DASH_PASSWORD`` and
-        ``STOREPULSE_DASH_SECRET`` may be set; ``os.environ`` by default.
+        ``UNSUBSCRIBE_SIGNING_KEY``, ``STOREPULSE_DASH_USER``, ``STOREPULSE_DASH_PASSWORD``,
+        ``STOREPULSE_DASH_SECRET``, ``STOREPULSE_SHOPIFY_SECRET`` and
+        ``STOREPULSE_WOOCOMMERCE_SECRET`` may be set; ``os.environ`` by default.
 
     Examples
     --------
@@ -156,6 +162,8 @@ def load_or_create_keys(data_dir: Path, environ: Mapping[str, str] | None = None
             "unsubscribe_signing_key",
             "dash_password",
             "dash_secret",
+            "shopify_secret",
+            "woocommerce_secret",
         )
     }
     if generated != stored:
@@ -171,4 +179,6 @@ def load_or_create_keys(data_dir: Path, environ: Mapping[str, str] | None = None
         dash_user=environ.get("STOREPULSE_DASH_USER") or "storepulse",
         dash_password=environ.get("STOREPULSE_DASH_PASSWORD") or generated["dash_password"],
         dash_secret=environ.get("STOREPULSE_DASH_SECRET") or generated["dash_secret"],
+        shopify_secret=environ.get("STOREPULSE_SHOPIFY_SECRET") or generated["shopify_secret"],
+        woocommerce_secret=environ.get("STOREPULSE_WOOCOMMERCE_SECRET") or generated["woocommerce_secret"],
     )

@@ -55,9 +55,10 @@ ACTION_OF = {
 }
 
 # Modules a handler imports for something other than running their AWS calls. The read API
-# imports the ingest routes only to describe them in /v1/openapi.json; it never serves them.
+# imports the ingest and connector routes only to describe them in /v1/openapi.json; it never
+# serves them.
 DESCRIBED_ONLY: Mapping[str, frozenset[str]] = {
-    "backend.handlers.api": frozenset({"backend.api.ingest_routes"}),
+    "backend.handlers.api": frozenset({"backend.api.ingest_routes", "backend.api.connector_routes"}),
 }
 
 

@@ -33,6 +33,8 @@ INFRASTRUCTURE_ACTIONS = {
 SECRET_PARAMETERS = {
     "PII_HASH_KEY": 'aws_ssm_parameter.secret["pii_hash_key"]',
     "UNSUBSCRIBE_SIGNING_KEY": 'aws_ssm_parameter.secret["unsubscribe_signing_key"]',
+    "STOREPULSE_SHOPIFY_SECRET": 'aws_ssm_parameter.webhook_secret["shopify"]',
+    "STOREPULSE_WOOCOMMERCE_SECRET": 'aws_ssm_parameter.webhook_secret["woocommerce"]',
 }
 # Data services: no wildcard action, no "*" resource on them.
 DATA_SERVICES = ("dynamodb", "s3", "sqs", "sns", "events", "ses", "ssm", "kms", "glue", "athena")
@@ -108,6 +110,7 @@ def resource_variable(expression: str) -> str | None:
         (r'module\.queue\["reports"\]', lambda _: "REPORTS_QUEUE_URL"),
         (r"aws_sesv2_email_identity\.digest_sender", lambda _: "DIGEST_SENDER"),
         (r'aws_ssm_parameter\.secret\["(\w+)"\]', lambda k: k.upper()),
+        (r'aws_ssm_parameter\.webhook_secret\["(\w+)"\]', lambda k: f"STOREPULSE_{k.upper()}_SECRET"),
         # the sender identity's default configuration set: SES authorises sends on it too
         (r"aws_sesv2_configuration_set\.digests", lambda _: "DIGEST_SENDER"),
     ]
@@ -176,7 +179,7 @@ def test_a_function_reads_exactly_the_secrets_it_is_given_from_ssm(name: str) ->
     given = sorted(set(FUNCTIONS[name]["env"]) & set(SECRET_PARAMETERS))
     # Then each holds its parameter's name, not its value
     for variable in given:
-        assert LOCALS["env_values"][variable].strip('"') == f'ssm:${{{SECRET_PARAMETERS[variable]}.name}}'
+        assert LOCALS["env_values"][variable].strip('"') == f"ssm:${{{SECRET_PARAMETERS[variable]}.name}}"
     # and the function may read exactly those parameters, and nothing else of SSM
     readable = sorted(
         resource

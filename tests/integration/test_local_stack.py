@@ -176,6 +176,7 @@ def test_storepulse_stack_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         text = "".join(stdout)
         assert f"http://127.0.0.1:{api_port}" in text
         assert "Ingest key" in text and "Read key" in text
+        assert f"http://127.0.0.1:{api_port}/v1/connectors/shopify" in text and "WooCommerce secret" in text
         assert requests.get(f"http://127.0.0.1:{api_port}/v1/health", timeout=10).status_code == 200
         # When Ctrl-C reaches it
         process.send_signal(signal.SIGINT)

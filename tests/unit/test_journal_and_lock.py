@@ -94,3 +94,32 @@ def test_one_stack_per_data_dir_and_a_dead_holder_s_lock_is_taken_over(tmp_path:
     lock.acquire()
     assert lock.holder() == os.getpid()
     lock.release()
+
+
+def test_an_accepted_store_webhook_is_journalled_as_its_events_without_clear_email(tmp_path: Path) -> None:
+    # Given a Shopify orders/create and customers/create the connectors function accepted,
+    # and one it answered without accepting anything (a redelivery)
+    fixtures = Path(__file__).parents[1] / "fixtures" / "connectors"
+    path = tmp_path / "journal.jsonl"
+    journal = Journal(path, currency="USD", pii_key="pii-key")
+
+    def webhook(topic: str, name: str, delivery: str) -> dict[str, object]:
+        return {
+            "path": "/v1/connectors/shopify",
+            "headers": {"X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": delivery},
+            "body": (fixtures / f"{name}.json").read_text(),
+        }
+
+    accepted = {"statusCode": 200, "body": '{"status": "accepted", "accepted": 1, "duplicates": 0}'}
+    duplicate = {"statusCode": 200, "body": '{"status": "duplicate", "accepted": 0, "duplicates": 1}'}
+    journal.record("connectors", webhook("orders/create", "shopify_orders_create", "d1"), accepted, NOW)
+    journal.record("connectors", webhook("customers/create", "shopify_customers_create", "d2"), accepted, NOW)
+    journal.record("connectors", webhook("orders/create", "shopify_orders_create", "d3"), duplicate, NOW)
+    journal.close()
+    # Then the journal holds their events, as the pipeline carries them
+    events = list(journalled_events(path, currency="USD"))
+    assert [(e.event_id, e.type) for e in events] == [
+        ("shopify:d1:0", "order.placed"),
+        ("shopify:d2:0", "customer.registered"),
+    ]
+    assert "example.com" not in path.read_text().lower()

@@ -425,7 +425,7 @@ def test_the_environment_key_and_port_win(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv("STOREPULSE_API_URL", raising=False)
     monkeypatch.setenv("STOREPULSE_API_PORT", "8123")
     monkeypatch.setenv("STOREPULSE_INGEST_KEY", "from-env")
-    assert simulate._api_target() == ("http://127.0.0.1:8123", "from-env")
+    assert simulate.api_target() == ("http://127.0.0.1:8123", "from-env")
 
 
 def test_cli_says_in_words_when_the_api_is_down(

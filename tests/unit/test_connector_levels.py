@@ -1,0 +1,60 @@
+"""A stock level becomes the adjustment that reaches it, even when the adjustment sent for the
+previous level is counted while this one is being computed (the race that made the e2e stock test
+flaky: the on-hand read after the marker check already held the previous adjustment, which was
+then subtracted once more). The table adapters are stubbed: the race is in the order of reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from backend.adapters import connector_state as state
+from backend.connectors.common import StockLevel
+from backend.processing import connectors
+
+NOW = datetime(2025, 3, 2, 16, 5, tzinfo=UTC)
+
+
+def test_an_adjustment_counted_between_two_reads_is_not_subtracted_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given location A at 42 reached by a pending adjustment of +44 (the order took 2 before it),
+    # which the inventory processor counts right after the connector's first marker read
+    kept = state.LevelState(
+        levels={"A": [42, "2025-03-02T10:00:00-05:00"]},
+        pending={"shopify:d-l1:0": [44, NOW.isoformat()]},
+        version=3,
+    )
+    markers = iter([set(), {"shopify:d-l1:0"}, {"shopify:d-l1:0"}])
+    written: list[state.LevelState] = []
+    monkeypatch.setattr(state, "sku_of_item", lambda *a: "457924702")
+    monkeypatch.setattr(state, "read_level", lambda *a: kept)
+    monkeypatch.setattr(state, "counted_adjustments", lambda *a: next(markers))
+    monkeypatch.setattr(state, "write_level", lambda *a: written.append(a[-1]) or True)
+    monkeypatch.setattr(connectors, "read_stock", lambda *a: {"457924702": SimpleNamespace(on_hand=42)})
+    pipeline: Any = SimpleNamespace(dynamodb=None, ingest_table="i", analytics_table="a")
+    # When location B reports 40
+    level = StockLevel("457924702", "B", 40, "2025-03-02T11:00:00-05:00")
+    (event,) = connectors._level_adjustment(pipeline, "shopify", level, "d-l2", NOW)
+    # Then the adjustment is 82 - 42 = 40, and the counted one is no longer pending
+    assert event["data"] == {"sku": "457924702", "delta": 40, "reason": "correction"}
+    assert written[0].pending == {"shopify:d-l2:0": [40, NOW.isoformat()]}
+    assert written[0].levels == {
+        "A": [42, "2025-03-02T10:00:00-05:00"],
+        "B": [40, "2025-03-02T11:00:00-05:00"],
+    }
+
+
+def test_a_level_no_newer_than_the_one_kept_for_its_location_is_ignored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kept = state.LevelState(levels={"A": [42, "2025-03-02T10:00:00-05:00"]}, pending={}, version=1)
+    monkeypatch.setattr(state, "sku_of_item", lambda *a: "S")
+    monkeypatch.setattr(state, "read_level", lambda *a: kept)
+    pipeline: Any = SimpleNamespace(dynamodb=None, ingest_table="i", analytics_table="a")
+    # 15:00 UTC is 10:00 in New York: the same instant in another offset
+    level = StockLevel("1", "A", 7, "2025-03-02T15:00:00+00:00")
+    assert connectors._level_adjustment(pipeline, "shopify", level, "d-old", NOW) == []
