@@ -44,6 +44,7 @@ class Settings:
     data_dir: str = ".data"
     s3_presign_endpoint: str = ""
     store_name: str = "storepulse"
+    default_lead_time_days: int = 7
 
     @property
     def zone(self) -> ZoneInfo:
@@ -93,6 +94,15 @@ def _seconds(name: str, default: int) -> int:
     return int(text)
 
 
+def _days(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) > 365:
+        raise SettingMissing(f"{name} must be a number of days from 0 to 365, not {text!r}")
+    return int(text)
+
+
 @cache
 def get_settings() -> Settings:
     """Read the environment once per process."""
@@ -120,6 +130,7 @@ def get_settings() -> Settings:
         data_dir=env("STOREPULSE_DATA_DIR", ".data"),
         s3_presign_endpoint=env("S3_PRESIGN_ENDPOINT", ""),
         store_name=env("STORE_NAME", "storepulse"),
+        default_lead_time_days=_days("LEAD_TIME_DAYS", 7),
     )
     settings.zone  # noqa: B018 - an unknown time zone fails at start, not on the first event
     return settings
