@@ -235,6 +235,10 @@ def run_job_command(args: argparse.Namespace) -> int:
         if args.name != "rollups":
             raise CliError("--month goes with the rollups job only")
         job_input["months"] = args.month
+    if args.day:
+        if args.name != "anomalies":
+            raise CliError("--day goes with the anomalies job only")
+        job_input["day"] = args.day
     started = time.monotonic()
     try:
         result = jobs.handler(job_input, context)
@@ -253,13 +257,20 @@ def add_run_job_command(subparsers: Any) -> None:
         description='Calls the jobs function with {"job": NAME}, the input its schedule sends.',
     )
     parser.add_argument(
-        "name", metavar="NAME", help="the job: alert-sweep, digests, segments, lake-compaction, rollups"
+        "name",
+        metavar="NAME",
+        help="the job: alert-sweep, digests, segments, lake-compaction, rollups, forecast, anomalies",
     )
     parser.add_argument(
         "--month",
         action="append",
         metavar="YYYY-MM",
         help="rollups only: roll up this month if it is stale (repeatable; default: every stale month)",
+    )
+    parser.add_argument(
+        "--day",
+        metavar="YYYY-MM-DD",
+        help="anomalies only: check this store day (default: the last closed day, yesterday)",
     )
     parser.set_defaults(run=run_job_command)
 

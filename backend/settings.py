@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     store_name: str = "storepulse"
     shopify_secret: str = Field(default="", validation_alias="STOREPULSE_SHOPIFY_SECRET")
     woocommerce_secret: str = Field(default="", validation_alias="STOREPULSE_WOOCOMMERCE_SECRET")
+    # The lead time of a SKU that does not say its own (product.upserted's lead_time_days).
+    default_lead_time_days: int = Field(default=7, validation_alias="LEAD_TIME_DAYS")
 
     @field_validator("ingest_key_sha256", "read_key_sha256", mode="before")
     @classmethod
@@ -89,6 +91,18 @@ class Settings(BaseSettings):
             # Raised as it is (not a ValueError): pydantic passes it through, the words unchanged.
             name = (info.field_name or "").upper()
             raise SettingMissing(f"{name} must be a number of seconds from 1 to {MAX_URL_TTL}, not {text!r}")
+        return int(text)
+
+    @field_validator("default_lead_time_days", mode="before")
+    @classmethod
+    def _days(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return 7
+        if not text.isdigit() or int(text) > 365:
+            raise SettingMissing(f"LEAD_TIME_DAYS must be a number of days from 0 to 365, not {text!r}")
         return int(text)
 
     @field_validator(

@@ -173,6 +173,15 @@ _LEAD_DAYS = (2, 6)
 _LATE_SUPPLIER_CHANCE, _LATE_LEAD_DAYS = 0.15, (7, 14)
 _COVER_DAYS_ON_RESTOCK = 35
 _CASE_PACK = 6
+# What the forecast and anomaly checks should find (issue 14), planted in a history at least
+# this long, at these days before its last day: a bad day (demand times the factor), a refund
+# wave (a share of one day's orders refunded together), a best seller out of stock for a week;
+# and all along, one product trending up and one fading.
+_PLANT_MIN_DAYS = 42
+_BAD_DAY, _BAD_DAY_FACTOR = 9, 0.3
+_WAVE_ORDERS_DAY, _WAVE_DAY, _WAVE_SHARE = 6, 4, 0.45
+_STOCKOUT_FROM, _STOCKOUT_UNTIL = 12, 3
+_TREND_GAIN, _FADE_LOSS = 2.0, 0.75
 
 
 @dataclass
@@ -332,6 +341,8 @@ class _Store:
         self._browsers: list[_Customer] = []
         self._customer_serial = 0
         self._emitted: list[tuple[datetime, int, Event]] = []
+        self._planted: tuple[str, str, _Product] | None = None
+        self._wave_orders_day: date | None = None
         self._open_store()
 
     # -- time ---------------------------------------------------------------------------------
@@ -389,7 +400,8 @@ class _Store:
         trend = 0.9 + 0.2 * min(1.0, index / span)  # a gentle growth over the window
         promo = self.rng.random() < _PROMO_DAY_CHANCE
         mean = (
-            self.orders_per_day
+            self._plant(day)
+            * self.orders_per_day
             * _WEEKDAY_FACTOR[day.weekday()]
             / 1.0071
             * trend
@@ -408,6 +420,50 @@ class _Store:
             self._schedule(self._at(day, self._random_second((8, 18))), "adjust")
         if self.rng.random() < 0.1:
             self._schedule(self._at(day, self._random_second((6, 9))), "reprice")
+
+    # -- what the insights should find (issue 14) ------------------------------------------------
+
+    def _plant(self, day: date) -> float:
+        """Plant the day's share of the insights and return its demand factor: a trending and a
+        fading product (their popularity moves with the day), a best seller's stock lost a few
+        days before the end and replenished late, and the bad day."""
+        if self.live or self.last_day is None or (self.last_day - self.first_day).days + 1 < _PLANT_MIN_DAYS:
+            self._wave_orders_day = None
+            return 1.0
+        if self._planted is None:
+            ranked = sorted(self.products, key=lambda p: (-p.daily_units, p.sku))
+            self._planted = (ranked[4].sku, ranked[2].sku, ranked[0])
+            self._wave_orders_day = self.last_day - timedelta(days=_WAVE_ORDERS_DAY)
+        trending, fading, best = self._planted
+        progress = (day - self.first_day).days / max(1, (self.last_day - self.first_day).days)
+        weights = {trending: 1 + _TREND_GAIN * progress, fading: 1 - _FADE_LOSS * progress}
+        self._cum_popularity = list(
+            itertools.accumulate(p.daily_units * weights.get(p.sku, 1.0) for p in self.products)
+        )
+        if day == self.last_day - timedelta(days=_STOCKOUT_FROM) and best.stock > 0:
+            # A damaged shipment takes the whole stock, and the supplier is late.
+            at = self._at(day, 6 * 3600)
+            self._emit(
+                at,
+                f"planted-stockout-{best.sku}",
+                "inventory.adjusted",
+                {"sku": best.sku, "delta": -best.stock, "reason": "damage"},
+            )
+            best.stock, best.replenishing = 0, True
+            arrival = self._at(self.last_day - timedelta(days=_STOCKOUT_UNTIL), 9 * 3600)
+            self._schedule(arrival, "restock", (best.sku, _restock_target(best)))
+        return _BAD_DAY_FACTOR if day == self.last_day - timedelta(days=_BAD_DAY) else 1.0
+
+    def _planted_refund_at(self, at: datetime) -> datetime | None:
+        """When an order of the refund wave's day is refunded (a faulty batch: a share of that
+        day's orders all come back on the same later day); ``None`` for the other orders."""
+        if self._wave_orders_day is None or self._local_day(at) != self._wave_orders_day:
+            return None
+        if self.rng.random() >= _WAVE_SHARE:
+            return None
+        return self._at(
+            self._wave_orders_day + timedelta(days=_WAVE_ORDERS_DAY - _WAVE_DAY), self._random_second((9, 17))
+        )
 
     def _execute(self, action: _Action) -> None:
         if action.kind == "order":
@@ -552,9 +608,11 @@ class _Store:
         )
         for line in lines:
             self._take_stock(at, self.by_sku[line.sku], line.quantity)
-        if self.rng.random() < _REFUND_SHARE and gross - discount >= CENT:
+        refund_at = self._planted_refund_at(at)
+        if refund_at is None and self.rng.random() < _REFUND_SHARE:
             delay = timedelta(days=1 + min(self.rng.expovariate(1 / 3), 20), seconds=self.rng.randrange(3600))
             refund_at = (at + delay).replace(microsecond=0)
+        if refund_at is not None and gross - discount >= CENT:
             self._schedule(refund_at, "refund", _PlacedOrder(order_id, at, tuple(lines), gross, discount))
 
     def _take_stock(self, at: datetime, product: _Product, quantity: int) -> None:

@@ -131,8 +131,11 @@ locals {
   }
 
   stock_alerts_rule = {
-    name    = "storepulse-stock-alerts"
-    pattern = { source = ["storepulse.inventory"], "detail-type" = ["LowStock", "OutOfStock"] }
+    name = "storepulse-stock-alerts"
+    pattern = {
+      source        = ["storepulse.inventory", "storepulse.insights"]
+      "detail-type" = ["LowStock", "OutOfStock", "StockoutRisk", "SalesDrop", "SalesSpike", "RefundSpike"]
+    }
   }
 
   # Every function; env lists the variables of its own on top of common_env. source: its
@@ -156,7 +159,7 @@ locals {
       handler = "backend.handlers.api.handler"
       timeout = 10
       memory  = 512
-      env     = ["ANALYTICS_TABLE", "READ_KEY_SHA256", "INGEST_KEY_SHA256", "REPORTS_TABLE", "REPORTS_BUCKET", "REPORTS_QUEUE_URL", "REPORT_URL_TTL", "UNSUBSCRIBE_SIGNING_KEY", "PUBLIC_API_URL", "DIGEST_SENDER", "DIGEST_TRANSPORT", "STORE_NAME", "STOREPULSE_DATA_DIR"]
+      env     = ["ANALYTICS_TABLE", "READ_KEY_SHA256", "INGEST_KEY_SHA256", "REPORTS_TABLE", "REPORTS_BUCKET", "REPORTS_QUEUE_URL", "REPORT_URL_TTL", "UNSUBSCRIBE_SIGNING_KEY", "PUBLIC_API_URL", "DIGEST_SENDER", "DIGEST_TRANSPORT", "STORE_NAME", "STOREPULSE_DATA_DIR", "LEAD_TIME_DAYS"]
       source  = null
     }
     orders = {
@@ -198,14 +201,14 @@ locals {
       handler = "backend.handlers.jobs.handler"
       timeout = 300
       memory  = 512
-      env     = ["ANALYTICS_TABLE", "EVENT_BUS_NAME", "LAKE_BUCKET", "REPORTS_TABLE", "REPORTS_BUCKET", "UNSUBSCRIBE_SIGNING_KEY", "PUBLIC_API_URL", "DIGEST_SENDER", "DIGEST_TRANSPORT", "STORE_NAME", "STOREPULSE_DATA_DIR"]
+      env     = ["ANALYTICS_TABLE", "EVENT_BUS_NAME", "LAKE_BUCKET", "REPORTS_TABLE", "REPORTS_BUCKET", "UNSUBSCRIBE_SIGNING_KEY", "PUBLIC_API_URL", "DIGEST_SENDER", "DIGEST_TRANSPORT", "STORE_NAME", "STOREPULSE_DATA_DIR", "LEAD_TIME_DAYS"]
       source  = null
     }
     reports = {
       handler = "backend.handlers.reports.handler"
       timeout = 60
       memory  = 1024
-      env     = ["ANALYTICS_TABLE", "REPORTS_TABLE", "REPORTS_BUCKET", "STORE_NAME"]
+      env     = ["ANALYTICS_TABLE", "REPORTS_TABLE", "REPORTS_BUCKET", "STORE_NAME", "LEAD_TIME_DAYS"]
       source  = { queue = "reports", batch_size = 1, batching_window_seconds = 0 }
     }
   }
@@ -214,6 +217,16 @@ locals {
 
   # Jobs run by the jobs function with {"job": NAME}; cron expressions in the store's zone.
   schedules = {
+    anomalies = {
+      name       = "storepulse-anomalies"
+      job        = "anomalies"
+      expression = "cron(30 0 * * ? *)"
+    }
+    forecast = {
+      name       = "storepulse-forecast"
+      job        = "forecast"
+      expression = "cron(45 0 * * ? *)"
+    }
     alert_sweep = {
       name       = "storepulse-alert-sweep"
       job        = "alert-sweep"
@@ -263,6 +276,7 @@ locals {
     DIGEST_SENDER                 = var.digest_sender
     DIGEST_TRANSPORT              = "ses"
     STORE_NAME                    = var.store_name
+    LEAD_TIME_DAYS                = tostring(var.lead_time_days)
     INGEST_KEY_SHA256             = sha256(random_password.api_key["ingest"].result)
     READ_KEY_SHA256               = sha256(random_password.api_key["read"].result)
     PII_HASH_KEY                  = "ssm:${aws_ssm_parameter.secret["pii_hash_key"].name}"

@@ -43,6 +43,17 @@ variable "store_name" {
   default     = "storepulse"
 }
 
+variable "lead_time_days" {
+  description = "Days from ordering stock to having it, for SKUs whose product.upserted sets no lead_time_days (LEAD_TIME_DAYS): the forecast's reorder_by."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.lead_time_days >= 0 && var.lead_time_days <= 365 && floor(var.lead_time_days) == var.lead_time_days
+    error_message = "lead_time_days must be a whole number of days from 0 to 365."
+  }
+}
+
 variable "alert_email" {
   description = "Address subscribed to the stock-alert topic and the operations alarms (each subscription must be confirmed from the e-mail AWS sends). Empty: no e-mail subscription."
   type        = string

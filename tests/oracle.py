@@ -542,6 +542,12 @@ def inventory_items(
             "sell_through_28d": through,
             "status": stock_status(units_on_hand, point),
             "abc_class": classes[sku],
+            # Before the nightly forecast job has run (tests/integration/test_insights_jobs.py
+            # checks the forecast fields after it), with the default lead time.
+            "forecast_daily_units": None,
+            "stockout_date": None,
+            "reorder_by": None,
+            "lead_time_days": 7,
         }
     return items
 

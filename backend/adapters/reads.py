@@ -75,9 +75,11 @@ def catalogue_entries(client: DynamoDBClient, table: str, skus: Sequence[str]) -
 
 
 def alert_feed(
-    client: DynamoDBClient, table: str, since: datetime | None, limit: int
+    client: DynamoDBClient, table: str, since: datetime | None, limit: int, *, alert_type: str | None = None
 ) -> tuple[list[dict[str, Any]], bool]:
-    """The newest alerts raised at or after ``since`` (all when ``None``), at most ``limit``.
+    """The newest alerts raised at or after ``since`` (all when ``None``), at most ``limit``; only
+    those of ``alert_type`` if given (a filter on the same Query: the alerts of other types since
+    ``since`` are read and skipped, so narrow it with ``since`` on a long feed).
 
     The feed's sort key starts with ``raised_at`` as ``datetime.isoformat()`` in UTC (the stock
     processor raises alerts in UTC), and such strings sort as their instants do, so
@@ -85,12 +87,16 @@ def alert_feed(
     Returns the alerts and whether there were more than ``limit``.
     """
     extra: dict[str, Any] = {"ScanIndexForward": False, "Limit": limit + 1}
+    values: dict[str, Any] = {":pk": {"S": "ALERTS"}}
     if since is not None:
         extra["KeyConditionExpression"] = "pk = :pk AND sk >= :since"
-        extra["ExpressionAttributeValues"] = {
-            ":pk": {"S": "ALERTS"},
-            ":since": {"S": since.astimezone(UTC).isoformat()},
-        }
+        values[":since"] = {"S": since.astimezone(UTC).isoformat()}
+    if alert_type is not None:
+        extra["FilterExpression"] = "#type = :type"
+        extra["ExpressionAttributeNames"] = {"#type": "type"}
+        values[":type"] = {"S": alert_type}
+    if len(values) > 1:
+        extra["ExpressionAttributeValues"] = values
     alerts = []
     for item in query_partition(client, table, "ALERTS", **extra):
         alerts.append(item)

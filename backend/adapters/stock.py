@@ -66,6 +66,7 @@ class SkuStock:
     name: str | None = None
     category: str | None = None
     has_status: bool = False
+    lead_time_days: int | None = None
 
 
 def _sources(sku: str) -> list[Key]:
@@ -92,6 +93,7 @@ def _stock_of(sku: str, own: Mapping[str, Any], sources: Mapping[Key, Mapping[st
         name=own.get("name"),
         category=own.get("category"),
         has_status="st" in own,
+        lead_time_days=None if own.get("lead_time_days") is None else int(own["lead_time_days"]),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -15,7 +16,9 @@ from backend.adapters import reads
 from backend.adapters.clients import client
 from backend.api.errors import ApiError, json_response
 from backend.api.read_routes import require_read_key
+from backend.domain.alerts import ANOMALY_TYPES, AlertType
 from backend.domain.calendar import within_calendar
+from backend.domain.money import format_money
 from backend.domain.stock import Status
 from backend.processing.figures import MAX_EXAMINED, inventory_page
 from backend.settings import get_settings
@@ -141,14 +144,19 @@ def _instant(since: datetime | date | None) -> datetime | None:
 
 @router.get(
     "/v1/alerts",
-    summary="Low-stock and out-of-stock alerts, newest first",
+    summary="Stock alerts, stock-out risks and anomalies, newest first",
     description=(
-        "One alert per crossing into low or out (CONTRACT section 6). `since` keeps the alerts raised "
-        "at or after that instant (an ISO-8601 time with its offset, `Z` for UTC; `+` must be sent as "
-        "`%2B`) or that store day (YYYY-MM-DD, from its midnight in the store's time zone). At most "
-        "`limit` are returned, the newest; `more` says whether older ones were left out."
+        "One alert per crossing into low or out (`low_stock`, `out_of_stock`, with `sku`, `on_hand`, "
+        "`reorder_point`); one per stock-out risk (`stockout_risk`: also `forecast_daily_units`, "
+        "`stockout_date`, `reorder_by`, `lead_time_days`); one per unusual day and metric "
+        "(`sales_drop`, `sales_spike`, `refund_spike`, with `metric`, `day`, `value`, `expected` and "
+        "`score`; money as decimal strings, orders as numbers) (CONTRACT section 6). `since` keeps the "
+        "alerts raised at or after that instant (an ISO-8601 time with its offset, `Z` for UTC; `+` "
+        "must be sent as `%2B`) or that store day (YYYY-MM-DD, from its midnight in the store's time "
+        "zone); `type` keeps one type. At most `limit` are returned, the newest; `more` says whether "
+        "older ones were left out."
     ),
-    responses={200: {"description": "{alerts: [{alert_id, sku, type, on_hand, ...}], more}"}},
+    responses={200: {"description": "{alerts: [{alert_id, type, raised_at, sku, on_hand, ...}], more}"}},
     tags=["inventory"],
 )
 def alerts_list(
@@ -162,19 +170,46 @@ def alerts_list(
     limit: Annotated[
         int, Query(ge=1, le=MAX_ALERTS, description=f"How many at most, 1 to {MAX_ALERTS}", examples=[100])
     ] = 100,
+    type: Annotated[  # the contract names it `type`
+        AlertType | None, Query(description="Only the alerts of this type", examples=["stockout_risk"])
+    ] = None,
 ) -> Response[Any]:
     require_read_key()
     table = get_settings().require("analytics_table")
-    found, more = reads.alert_feed(client("dynamodb"), table, _instant(since), limit)
-    alerts = [
-        {
-            "alert_id": item["alert_id"],
-            "sku": item["sku"],
-            "type": item["type"],
-            "on_hand": int(item["on_hand"]),
-            "reorder_point": int(item["reorder_point"]),
-            "raised_at": item["raised_at"],
-        }
-        for item in found
-    ]
-    return json_response(200, {"alerts": alerts, "more": more})
+    found, more = reads.alert_feed(client("dynamodb"), table, _instant(since), limit, alert_type=type)
+    return json_response(200, {"alerts": [alert_json(item) for item in found], "more": more})
+
+
+_COUNTS = ("on_hand", "reorder_point", "lead_time_days")
+_OPTIONAL = ("forecast_daily_units", "stockout_date", "reorder_by", *_COUNTS)
+
+
+def alert_json(item: dict[str, Any]) -> dict[str, Any]:
+    """An alert of the feed as ``/v1/alerts`` shows it: the fields of its type.
+
+    >>> alert_json({"alert_id": "an_1", "type": "sales_drop", "raised_at": "2025-03-11T00:30:00+00:00",
+    ...             "metric": "orders", "day": "2025-03-10", "value": "6", "expected": "20.5", "score": -4.2})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'alert_id': 'an_1', 'type': 'sales_drop', 'raised_at': '2025-03-11T00:30:00+00:00', 'metric': 'orders',
+     'day': '2025-03-10', 'value': 6, 'expected': 20.5, 'score': -4.2}
+    """
+    out: dict[str, Any] = {name: item[name] for name in ("alert_id", "type", "raised_at")}
+    if item["type"] in ANOMALY_TYPES:
+        money = item["metric"] != "orders"
+        out["metric"], out["day"] = item["metric"], item["day"]
+        for name in ("value", "expected"):
+            amount = Decimal(str(item[name]))
+            out[name] = (
+                format_money(amount)
+                if money
+                else (int(amount) if amount == amount.to_integral() else float(amount))
+            )
+        out["score"] = float(item["score"])
+        return out
+    out["sku"] = item["sku"]
+    for name in _OPTIONAL:
+        if name in item:
+            out[name] = int(item[name]) if name in _COUNTS else item[name]
+    if "forecast_daily_units" in out:
+        out["forecast_daily_units"] = float(out["forecast_daily_units"])
+    return out

@@ -160,6 +160,9 @@ class ProductUpserted(_Model):
     category: Annotated[StrictStr, Field(min_length=1, max_length=100)]
     price: NonNegativeMoney
     reorder_point: StrictInt = Field(ge=0, le=1_000_000_000)
+    # Days from ordering stock to having it (the forecast's reorder_by); absent: unchanged, and
+    # the store's LEAD_TIME_DAYS (7) until a product sets its own.
+    lead_time_days: StrictInt | None = Field(default=None, ge=0, le=365)
 
 
 class InventoryAdjusted(_Model):

@@ -11,6 +11,10 @@ report is made (that day included, up to the moment of the report): :func:`windo
   share stays between 0 and 1: everything there was has sold (1), or nothing sold (0).
 - ABC class, over each SKU's line revenue of the last 90 days (:func:`abc_classes`).
 - Status: :func:`backend.domain.stock.status` of ``on_hand`` and the reorder point.
+- ``forecast_daily_units``, ``stockout_date``, ``reorder_by``: the SKU's demand forecast (the
+  nightly ``forecast`` job's, :mod:`backend.domain.forecast`) applied to its current on hand
+  from today on, and its lead time (its own, else the store's); ``None`` before the first
+  forecast, and ``stockout_date`` when nothing is forecast to sell.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
+from backend.domain import forecast as demand
 from backend.domain.money import ZERO
 from backend.domain.stock import Status, status
 
@@ -111,6 +116,7 @@ class CatalogueEntry:
     name: str | None = None
     category: str | None = None
     reorder_point: int | None = None
+    lead_time_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -133,13 +139,21 @@ class InventoryRow:
     sell_through_28d: Decimal | None
     status: Status
     abc_class: AbcClass
+    forecast_daily_units: Decimal | None = None
+    stockout_date: date | None = None
+    reorder_by: date | None = None
+    lead_time_days: int = demand.DEFAULT_LEAD_TIME_DAYS
 
     def to_json(self) -> dict[str, Any]:
-        """Wire form: counts as integers, cover and sell-through as numbers (or null)."""
+        """Wire form: counts as integers, cover, sell-through and forecast as numbers, dates as
+        ``YYYY-MM-DD`` (or null)."""
         out = asdict(self)
-        for name in ("days_of_cover", "sell_through_28d"):
+        for name in ("days_of_cover", "sell_through_28d", "forecast_daily_units"):
             value = out[name]
             out[name] = None if value is None else float(value)
+        for name in ("stockout_date", "reorder_by"):
+            value = out[name]
+            out[name] = None if value is None else value.isoformat()
         return out
 
 
@@ -148,12 +162,18 @@ def inventory_rows(
     stock: Mapping[str, StockLevel],
     units_sold_28d: Mapping[str, int],
     revenue_90d: Mapping[str, Decimal],
+    *,
+    today: date | None = None,
+    forecasts: Mapping[str, demand.Forecast] | None = None,
+    default_lead_time: int = demand.DEFAULT_LEAD_TIME_DAYS,
 ) -> list[InventoryRow]:
     """One row per SKU in the catalogue or in stock, by sku (the ABC classes ranked over all of
     ``revenue_90d``).
 
     The reorder point is the stock's (kept with the latest product version), else the
-    catalogue's, else 0 for a SKU never described.
+    catalogue's, else 0 for a SKU never described. With ``today`` and ``forecasts`` (the
+    ``forecast`` job's, by SKU), a SKU with a forecast gets ``forecast_daily_units``,
+    ``stockout_date`` and ``reorder_by`` (its lead time, else ``default_lead_time``).
 
     Examples
     --------
@@ -176,6 +196,9 @@ def inventory_rows(
             0,
         )
         sold = int(units_sold_28d.get(sku, 0))
+        lead_time = default_lead_time if entry.lead_time_days is None else entry.lead_time_days
+        plan = None if forecasts is None or today is None else forecasts.get(sku)
+        stockout = None if plan is None or today is None else demand.stockout_date(level.on_hand, plan, today)
         rows.append(
             InventoryRow(
                 sku=sku,
@@ -188,6 +211,10 @@ def inventory_rows(
                 sell_through_28d=sell_through(sold, level.on_hand),
                 status=status(level.on_hand, reorder_point),
                 abc_class=classes[sku],
+                forecast_daily_units=None if plan is None else plan.daily_units,
+                stockout_date=stockout,
+                reorder_by=demand.reorder_by(stockout, lead_time),
+                lead_time_days=lead_time,
             )
         )
     return rows

@@ -1,4 +1,5 @@
-"""Alert feed Lambda: stock alerts routed by the EventBridge rule, kept for ``GET /v1/alerts``."""
+"""Alert feed Lambda: stock alerts, stock-out risks and anomalies routed by the EventBridge
+rule, kept for ``GET /v1/alerts``."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
         {
             "pk": "ALERTS",
             "sk": f"{alert.raised_at.isoformat()}#{alert.alert_id}",
-            **alert.model_dump(mode="json"),
+            **alert.model_dump(mode="json", exclude_none=True),
         }
         for alert in (item.value for item in items)
     ]

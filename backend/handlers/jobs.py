@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from backend.adapters.clients import client
 from backend.logs import function, function_logger
-from backend.processing import compaction, digests, rollups, segments, stock
+from backend.processing import anomalies, compaction, digests, forecasts, rollups, segments, stock
 from backend.settings import get_settings
 
 logger = function_logger("storepulse-jobs")
@@ -61,9 +61,44 @@ def month_rollups(months: Sequence[str] | None = None) -> dict[str, Any]:
     return rollups.run(client("dynamodb"), settings.require("analytics_table"), today, months=chosen)
 
 
+def forecast_job() -> dict[str, Any]:
+    """Recompute every SKU's demand forecast from the closed days; raise stock-out risks."""
+    settings = get_settings()
+    now = datetime.now(UTC)
+    return forecasts.run(
+        client("dynamodb"),
+        client("events"),
+        settings.require("analytics_table"),
+        settings.require("event_bus_name"),
+        now.astimezone(settings.zone).date(),
+        now,
+        default_lead_time=settings.default_lead_time_days,
+    )
+
+
+def anomalies_job(day: str | None = None) -> dict[str, Any]:
+    """Compare a closed store day (``{"day": "2025-03-09"}``; yesterday by default) with the same
+    weekday of the 8 weeks before; raise its anomaly alerts."""
+    settings = get_settings()
+    now = datetime.now(UTC)
+    checked = (
+        now.astimezone(settings.zone).date() - timedelta(days=1) if day is None else date.fromisoformat(day)
+    )
+    return anomalies.run(
+        client("dynamodb"),
+        client("events"),
+        settings.require("analytics_table"),
+        settings.require("event_bus_name"),
+        checked,
+        now,
+    )
+
+
 # A job takes its options from the rest of its input: {"job": NAME, **options}.
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "alert-sweep": alert_sweep,
+    "anomalies": anomalies_job,
+    "forecast": forecast_job,
     "digests": send_digests,
     "lake-compaction": lake_compaction,
     "rollups": month_rollups,

@@ -12,6 +12,7 @@ from typing import Any
 
 from backend.adapters import reads
 from backend.adapters.clients import client
+from backend.adapters.forecasts import forecasts
 from backend.adapters.rollups import range_rollups
 from backend.adapters.stock import stock_page
 from backend.domain import inventory, metrics, products
@@ -63,10 +64,16 @@ def inventory_page(
     while True:
         chunk, more = stock_page(dynamodb, table, after, limit)
         for row in inventory.inventory_rows(
-            {s.sku: inventory.CatalogueEntry(s.name, s.category, s.reorder_point) for s in chunk},
+            {
+                s.sku: inventory.CatalogueEntry(s.name, s.category, s.reorder_point, s.lead_time_days)
+                for s in chunk
+            },
             {s.sku: inventory.StockLevel(s.on_hand) for s in chunk},
             units_28d,
             revenue_90d,
+            today=today,
+            forecasts=forecasts(dynamodb, table, [s.sku for s in chunk]),
+            default_lead_time=get_settings().default_lead_time_days,
         ):
             examined += 1
             after = row.sku

@@ -54,17 +54,20 @@ def upsert_product(dynamodb: DynamoDBClient, table: str, event: Event) -> None:
     (which also holds its stock: :mod:`backend.domain.stock`)."""
     product: ProductUpserted = event.data
     version = event.version
+    fields: dict[str, Any] = {
+        "sku": product.sku,
+        "name": product.name,
+        "category": product.category,
+        "price": product.price,
+        "reorder_point": product.reorder_point,
+    }
+    if product.lead_time_days is not None:
+        fields["lead_time_days"] = product.lead_time_days
     set_if_newer(
         dynamodb,
         table,
         ("CATALOG", product.sku),
-        {
-            "sku": product.sku,
-            "name": product.name,
-            "category": product.category,
-            "price": product.price,
-            "reorder_point": product.reorder_point,
-        },
+        fields,
         version_attribute="version",
         version=version,
     )

@@ -49,7 +49,18 @@ else:
 logger = logging.getLogger(__name__)
 
 ALERT_SOURCE = "storepulse.inventory"
-DETAIL_TYPES = {"low_stock": "LowStock", "out_of_stock": "OutOfStock"}
+INSIGHTS_SOURCE = "storepulse.insights"
+DETAIL_TYPES = {
+    "low_stock": "LowStock",
+    "out_of_stock": "OutOfStock",
+    "stockout_risk": "StockoutRisk",
+    "sales_drop": "SalesDrop",
+    "sales_spike": "SalesSpike",
+    "refund_spike": "RefundSpike",
+}
+# Stock alerts (stock-out risks included) come from the inventory, anomalies from the insights
+# jobs; the rule storepulse-stock-alerts routes both to the alerts topic and the feed.
+SOURCES = {"sales_drop": INSIGHTS_SOURCE, "sales_spike": INSIGHTS_SOURCE, "refund_spike": INSIGHTS_SOURCE}
 MOVE_ATTEMPTS = 6
 # Per transaction when moving an older release's bookkeeping out of a bucket.
 MIGRATE_CHUNK = 40
@@ -68,11 +79,12 @@ def _alert_id(sku: str, sequence: int) -> str:
 
 
 def send_alert(events: EventBridgeClient, bus: str, alert: dict[str, Any]) -> None:
-    """Put one alert on the bus (source ``storepulse.inventory``)."""
+    """Put one alert on the bus (source ``storepulse.inventory``, ``storepulse.insights`` for
+    anomalies)."""
     response = events.put_events(
         Entries=[
             {
-                "Source": ALERT_SOURCE,
+                "Source": SOURCES.get(alert["type"], ALERT_SOURCE),
                 "DetailType": DETAIL_TYPES[alert["type"]],
                 "Detail": json.dumps(alert),
                 "EventBusName": bus,

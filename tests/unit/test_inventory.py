@@ -122,5 +122,9 @@ def test_rows_cover_the_catalogue_and_the_stock_with_reorder_points() -> None:
         "sell_through_28d": 0.7778,
         "status": "low",
         "abc_class": "A",
+        "forecast_daily_units": None,
+        "stockout_date": None,
+        "reorder_by": None,
+        "lead_time_days": 7,
     }
     assert pen.to_json()["days_of_cover"] is None

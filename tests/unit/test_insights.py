@@ -1,0 +1,160 @@
+"""The demand forecast and the anomaly check (pure), on fixed dates, against pandas."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal as D
+
+import pandas as pd
+import pytest
+
+from backend.domain import anomalies, forecast
+from backend.domain.inventory import CatalogueEntry, StockLevel, inventory_rows
+
+MONDAY = date(2025, 3, 3)
+
+
+def _days(n: int, last: date) -> list[date]:
+    return [last - timedelta(days=k) for k in range(n)][::-1]
+
+
+def test_the_weekday_index_finds_a_real_weekly_pattern_and_ignores_chance() -> None:
+    # Given 8 weeks of a store whose Saturdays sell half again as much, with noise
+    rng = random.Random(3)
+    days = _days(56, MONDAY + timedelta(days=55))
+    seasonal = {d: rng.gauss(150 if d.weekday() == 5 else 100, 5) for d in days}
+    # And one whose weekdays differ only by chance (Poisson-like noise around 100)
+    flat = {d: rng.gauss(100, 10) for d in days}
+    # Then the first index holds the pattern (pandas: weekday mean over the overall mean)
+    frame = pd.Series(seasonal)
+    raw = frame.groupby([d.weekday() for d in frame.index]).mean() / frame.mean()
+    index = forecast.weekday_index(days, seasonal)
+    assert index[5] == pytest.approx(raw[5], rel=0.02) and index[5] > 1.3
+    assert sum(index) == pytest.approx(7)
+    # And the second stays close to flat: chance is shrunk away
+    assert max(abs(i - 1) for i in forecast.weekday_index(days, flat)) < 0.03
+
+
+def test_the_level_weighs_recent_weeks_more_than_old_ones() -> None:
+    # Given a product whose sales grew from 2 to 6 a day over 8 weeks
+    days = _days(56, MONDAY + timedelta(days=55))
+    units = {d: 2 + 4 * n / 55 for n, d in enumerate(days)}
+    # Then the weighted level is above the 8 weeks' plain mean (4), below the last day's 6
+    plan = forecast.forecast(days[-1], units, (1.0,) * 7)
+    assert 4.2 < float(plan.daily_units) < 6
+    # And it equals pandas' exponentially weighted mean with the same half-life
+    ewm = pd.Series([units[d] for d in days]).ewm(halflife=forecast.HALF_LIFE_DAYS, adjust=True).mean()
+    assert float(plan.daily_units) == pytest.approx(ewm.iloc[-1], abs=0.005)
+
+
+def test_stockout_date_walks_the_weekday_forecast_and_reorder_by_takes_the_lead_time() -> None:
+    # Given 3 a day on weekdays and 10 on weekends, 30 on hand on a Monday
+    plan = forecast.Forecast(MONDAY - timedelta(days=1), (3, 3, 3, 3, 3, 10, 10))
+    # Then Mon..Fri sell 15 and Sat 10 (25), Sunday reaches 30: out on Sunday
+    assert forecast.stockout_date(30, plan, MONDAY) == MONDAY + timedelta(days=6)
+    # And the same with pandas: the first day whose cumulative forecast reaches on hand
+    ahead = pd.Series([plan.units_on(MONDAY + timedelta(days=k)) for k in range(30)]).cumsum()
+    assert forecast.stockout_date(30, plan, MONDAY) == MONDAY + timedelta(days=int((ahead >= 30).idxmax()))
+    assert forecast.reorder_by(MONDAY + timedelta(days=6), 10) == MONDAY - timedelta(days=4)
+    # And stock that is out is out today; nothing selling never runs out
+    assert forecast.stockout_date(-2, plan, MONDAY) == MONDAY
+    assert forecast.stockout_date(30, forecast.Forecast(MONDAY, (0.0,) * 7), MONDAY) is None
+    # And the risk is a reorder-by within 3 days, for a SKU still in stock
+    assert forecast.at_risk(30, MONDAY + timedelta(days=3), MONDAY)
+    assert not forecast.at_risk(30, MONDAY + timedelta(days=4), MONDAY)
+    assert not forecast.at_risk(0, MONDAY - timedelta(days=9), MONDAY)
+
+
+def test_inventory_rows_carry_the_forecast_with_each_skus_lead_time() -> None:
+    # Given a SKU with its own lead time of 10 days and one with the store's default (7)
+    today = MONDAY
+    plan = forecast.Forecast(today - timedelta(days=1), (2.0,) * 7)
+    rows = inventory_rows(
+        {"MUG": CatalogueEntry("Mug", "Home", 5, 10), "PEN": CatalogueEntry("Pen", "Office", 2)},
+        {"MUG": StockLevel(40), "PEN": StockLevel(40)},
+        {},
+        {},
+        today=today,
+        forecasts={"MUG": plan, "PEN": plan},
+    )
+    mug, pen = (row.to_json() for row in rows)
+    # Then 40 units at 2 a day run out on the 20th day (today counts), and each reorders by its lead time
+    assert mug["forecast_daily_units"] == 2.0 and mug["stockout_date"] == "2025-03-22"
+    assert (mug["lead_time_days"], mug["reorder_by"]) == (10, "2025-03-12")
+    assert (pen["lead_time_days"], pen["reorder_by"]) == (7, "2025-03-15")
+
+
+# -- anomalies
+
+
+def _store(weeks: int, last: date, seed: int = 1) -> dict[date, dict[str, D]]:
+    """``weeks`` weeks to ``last`` of a store with a strong weekly pattern and noise."""
+    rng = random.Random(seed)
+    factor = (0.8, 0.8, 0.9, 1.0, 1.2, 1.6, 1.4)
+    out = {}
+    for day in _days(7 * weeks, last):
+        orders = round(100 * factor[day.weekday()] * rng.uniform(0.93, 1.07))
+        gross = D(orders * 50) * D(str(round(rng.uniform(0.95, 1.05), 2)))
+        out[day] = {
+            "gross_sales": gross,
+            "discounts": D(0),
+            "returns": gross * D("0.04"),
+            "orders": D(orders),
+        }
+    return out
+
+
+def test_ordinary_weekly_swings_raise_nothing() -> None:
+    # Given 12 weeks where Saturdays sell twice what Mondays do
+    figures = _store(12, MONDAY + timedelta(days=83))
+    # Then no day of the last 8 weeks is unusual
+    assert [a for day in sorted(figures)[28:] for a in anomalies.detect(day, figures)] == []
+
+
+def test_fewer_than_4_weeks_of_history_raise_nothing() -> None:
+    # Given 3 weeks and a day that sold nothing at all
+    figures = _store(3, MONDAY + timedelta(days=20))
+    empty_day = MONDAY + timedelta(days=21)
+    assert anomalies.detect(empty_day, figures) == []
+    # But with a 4th week, the same empty day is a drop
+    figures = _store(4, MONDAY + timedelta(days=27))
+    assert {a.metric for a in anomalies.detect(MONDAY + timedelta(days=28), figures)} == {
+        "net_sales",
+        "orders",
+    }
+
+
+def test_a_bad_day_a_spike_and_a_refund_wave_are_found_with_value_expected_and_score() -> None:
+    figures = _store(9, MONDAY + timedelta(days=62))
+    day = MONDAY + timedelta(days=62)  # a Sunday
+    baseline = [anomalies.day_figures(figures[d]) for d in anomalies.baseline_days(day)]
+    usual = figures[day]
+    # When the day sells a third of its usual
+    figures[day] = {name: value / 3 for name, value in usual.items()}
+    drop = {a.metric: a for a in anomalies.detect(day, figures)}
+    assert {a.type for a in drop.values()} == {"sales_drop"} and set(drop) == {"net_sales", "orders"}
+    # Then expected is the median of the same weekday over 8 weeks (pandas), and the score negative
+    expected = pd.Series([float(b["net_sales"]) for b in baseline]).median()
+    assert float(drop["net_sales"].expected) == pytest.approx(expected, abs=0.01)
+    assert drop["net_sales"].value == anomalies.day_figures(figures[day])["net_sales"]
+    assert drop["net_sales"].score < -anomalies.THRESHOLD
+    # When it sells three times its usual instead (its refunds, of earlier orders, as usual)
+    figures[day] = {name: value * 3 for name, value in usual.items()} | {"returns": usual["returns"]}
+    assert {(a.type, a.metric) for a in anomalies.detect(day, figures)} == {
+        ("sales_spike", "net_sales"),
+        ("sales_spike", "orders"),
+    }
+    # When only refunds surge (a refund wave): a refund spike
+    figures[day] = dict(usual, returns=usual["gross_sales"] * D("0.4"))
+    assert ("refund_spike", "returns") in {(a.type, a.metric) for a in anomalies.detect(day, figures)}
+
+
+def test_the_baseline_is_robust_to_a_past_anomaly() -> None:
+    # Given a huge promotion on the same weekday 2 weeks ago
+    figures = _store(9, MONDAY + timedelta(days=62))
+    day = MONDAY + timedelta(days=62)
+    promo = day - timedelta(weeks=2)
+    figures[promo] = {name: value * 10 for name, value in figures[promo].items()}
+    # Then an ordinary day is still ordinary (a mean would expect twice as much and call it a drop)
+    assert anomalies.detect(day, figures) == []
