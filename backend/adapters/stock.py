@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from backend.adapters.dynamo import Key, batch_get, key, query_partition, to_ddb
@@ -65,6 +66,9 @@ class SkuStock:
     name: str | None = None
     category: str | None = None
     has_status: bool = False
+    price: Decimal | None = None
+    # Whether the SKU has an item of its own or a counter: a SKU the store never mentioned has neither.
+    known: bool = False
 
 
 def _sources(sku: str) -> list[Key]:
@@ -73,9 +77,8 @@ def _sources(sku: str) -> list[Key]:
 
 def _stock_of(sku: str, own: Mapping[str, Any], sources: Mapping[Key, Mapping[str, Any]]) -> SkuStock:
     counter = ON_HAND_COUNTER + sku
-    on_hand = int(own.get("oh", 0)) + sum(
-        int(sources.get(k, {}).get(counter, 0)) for k in dict.fromkeys(_sources(sku))
-    )
+    counters = [sources[k][counter] for k in dict.fromkeys(_sources(sku)) if counter in sources.get(k, {})]
+    on_hand = int(own.get("oh", 0)) + sum(int(c) for c in counters)
     bucket = sources.get((STOCK_PK, bucket_of(sku)), {})
     if "st" in own:
         status, crossings = own["st"], int(own.get("seq", 0))
@@ -91,6 +94,8 @@ def _stock_of(sku: str, own: Mapping[str, Any], sources: Mapping[Key, Mapping[st
         name=own.get("name"),
         category=own.get("category"),
         has_status="st" in own,
+        price=None if own.get("price") is None else Decimal(own["price"]),
+        known=bool(own) or bool(counters) or point is not None,
     )
 
 
