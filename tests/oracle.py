@@ -678,3 +678,28 @@ def segments(events: Iterable[Mapping[str, Any]], as_of: date, tz: str = "UTC") 
             }
         )
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Products: one product's days, and products bought together
+# --------------------------------------------------------------------------------------------
+
+
+def product_series(
+    events: Iterable[Mapping[str, Any]], sku: str, start: date, end: date, tz: str = "UTC"
+) -> list[dict[str, Any]]:
+    """One SKU's units and line revenue on every store day of the range, zeros included."""
+    _, lines = _orders_and_lines(_delivered(events), tz)
+    mine = _between(lines[lines["sku"] == sku], start, end)
+    series = []
+    for offset in range((end - start).days + 1):
+        day = start + timedelta(days=offset)
+        that_day = mine[mine["day"] == day]
+        series.append(
+            {
+                "period": day,
+                "units": int(that_day["quantity"].sum()),
+                "net_sales": cents(_total(that_day["amount"])),
+            }
+        )
+    return series

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from backend.adapters.dynamo import Key, batch_get, key, query_partition, to_ddb
@@ -67,6 +68,9 @@ class SkuStock:
     category: str | None = None
     has_status: bool = False
     lead_time_days: int | None = None
+    price: Decimal | None = None
+    # Whether the SKU has an item of its own or a counter: a SKU the store never mentioned has neither.
+    known: bool = False
 
 
 def _sources(sku: str) -> list[Key]:
@@ -75,9 +79,8 @@ def _sources(sku: str) -> list[Key]:
 
 def _stock_of(sku: str, own: Mapping[str, Any], sources: Mapping[Key, Mapping[str, Any]]) -> SkuStock:
     counter = ON_HAND_COUNTER + sku
-    on_hand = int(own.get("oh", 0)) + sum(
-        int(sources.get(k, {}).get(counter, 0)) for k in dict.fromkeys(_sources(sku))
-    )
+    counters = [sources[k][counter] for k in dict.fromkeys(_sources(sku)) if counter in sources.get(k, {})]
+    on_hand = int(own.get("oh", 0)) + sum(int(c) for c in counters)
     bucket = sources.get((STOCK_PK, bucket_of(sku)), {})
     if "st" in own:
         status, crossings = own["st"], int(own.get("seq", 0))
@@ -94,6 +97,8 @@ def _stock_of(sku: str, own: Mapping[str, Any], sources: Mapping[Key, Mapping[st
         category=own.get("category"),
         has_status="st" in own,
         lead_time_days=None if own.get("lead_time_days") is None else int(own["lead_time_days"]),
+        price=None if own.get("price") is None else Decimal(own["price"]),
+        known=bool(own) or bool(counters) or point is not None,
     )
 
 

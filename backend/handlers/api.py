@@ -13,6 +13,7 @@ from backend.api import (
     docs,
     ingest_routes,
     metrics_routes,
+    product_routes,
     read_routes,
     report_routes,
     stock_routes,
@@ -26,6 +27,7 @@ logger = function_logger("storepulse-api")
 READ_ROUTERS = (
     read_routes.router,
     metrics_routes.router,
+    product_routes.router,
     stock_routes.router,
     customer_routes.router,
     report_routes.router,

@@ -6,19 +6,26 @@ importing the route modules (their routes, keys and settings are the read API's,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from backend.adapters import reads
 from backend.adapters.clients import client
 from backend.adapters.forecasts import forecasts
 from backend.adapters.rollups import range_rollups
-from backend.adapters.stock import stock_page
+from backend.adapters.stock import SkuStock, read_stock, stock_page
 from backend.domain import inventory, metrics, products
 from backend.domain.calendar import days
 from backend.domain.stock import Status
 from backend.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+else:
+    DynamoDBClient = Any
 
 
 def summary_for(start: date, end: date) -> dict[str, Any]:
@@ -42,6 +49,43 @@ class InventoryPage:
     next_after: str | None
 
 
+@dataclass(frozen=True)
+class RecentSales:
+    """What the stock table needs of the sales ending today: units of the last 28 days and line
+    revenue of the last 90, per SKU (every SKU's, since the ABC class ranks them all)."""
+
+    units_28d: dict[str, int]
+    revenue_90d: dict[str, Decimal]
+
+
+def recent_sales(dynamodb: DynamoDBClient, table: str, today: date) -> RecentSales:
+    """The 90 days' sales per SKU, read once (their cost grows with the days)."""
+    first_90, _ = inventory.window(today, inventory.ABC_DAYS)
+    first_28, _ = inventory.window(today, inventory.COVER_DAYS)
+    sold = reads.day_sku_sales(dynamodb, table, list(days(first_90, today)))
+    recent = products.totals(sales for day, sales in sold.items() if day >= first_28)
+    return RecentSales(
+        {sku: figures.units for sku, figures in recent.items()},
+        {sku: figures.revenue for sku, figures in products.totals(sold.values()).items()},
+    )
+
+
+def stock_rows(
+    dynamodb: DynamoDBClient, table: str, chunk: Sequence[SkuStock], recent: RecentSales, today: date
+) -> list[inventory.InventoryRow]:
+    """The stock table's rows of these SKUs on ``today``, with their forecasts: the one place a
+    row is made, for ``/inventory`` and for ``/products/{sku}`` alike."""
+    return inventory.inventory_rows(
+        {s.sku: inventory.CatalogueEntry(s.name, s.category, s.reorder_point, s.lead_time_days) for s in chunk},
+        {s.sku: inventory.StockLevel(s.on_hand) for s in chunk},
+        recent.units_28d,
+        recent.revenue_90d,
+        today=today,
+        forecasts=forecasts(dynamodb, table, [s.sku for s in chunk]),
+        default_lead_time=get_settings().default_lead_time_days,
+    )
+
+
 def inventory_page(
     today: date, *, after: str | None = None, limit: int = 500, status: Status | None = None
 ) -> InventoryPage:
@@ -53,28 +97,12 @@ def inventory_page(
     starts, ``None`` after the last SKU.
     """
     dynamodb, table = client("dynamodb"), get_settings().require("analytics_table")
-    first_90, _ = inventory.window(today, inventory.ABC_DAYS)
-    first_28, _ = inventory.window(today, inventory.COVER_DAYS)
-    sold = reads.day_sku_sales(dynamodb, table, list(days(first_90, today)))
-    recent = products.totals(sales for day, sales in sold.items() if day >= first_28)
-    units_28d = {sku: figures.units for sku, figures in recent.items()}
-    revenue_90d = {sku: figures.revenue for sku, figures in products.totals(sold.values()).items()}
+    recent = recent_sales(dynamodb, table, today)
     rows: list[inventory.InventoryRow] = []
     examined = 0
     while True:
         chunk, more = stock_page(dynamodb, table, after, limit)
-        for row in inventory.inventory_rows(
-            {
-                s.sku: inventory.CatalogueEntry(s.name, s.category, s.reorder_point, s.lead_time_days)
-                for s in chunk
-            },
-            {s.sku: inventory.StockLevel(s.on_hand) for s in chunk},
-            units_28d,
-            revenue_90d,
-            today=today,
-            forecasts=forecasts(dynamodb, table, [s.sku for s in chunk]),
-            default_lead_time=get_settings().default_lead_time_days,
-        ):
+        for row in stock_rows(dynamodb, table, chunk, recent, today):
             examined += 1
             after = row.sku
             if status is None or row.status == status:
@@ -86,6 +114,17 @@ def inventory_page(
             return InventoryPage(rows, None)
         if examined >= MAX_EXAMINED:
             return InventoryPage(rows, after)
+
+
+def inventory_row(today: date, sku: str) -> tuple[inventory.InventoryRow, SkuStock] | None:
+    """The stock table's row of one SKU as ``/inventory`` shows it on ``today``, with what the
+    stock items say of it (its price); ``None`` for a SKU neither in the catalogue nor in stock."""
+    dynamodb, table = client("dynamodb"), get_settings().require("analytics_table")
+    found = read_stock(dynamodb, table, [sku])[sku]
+    if not found.known:
+        return None
+    (row,) = stock_rows(dynamodb, table, [found], recent_sales(dynamodb, table, today), today)
+    return row, found
 
 
 def inventory_report(today: date) -> list[inventory.InventoryRow]:

@@ -423,3 +423,53 @@ def test_the_routes_are_described_in_openapi(store: Store) -> None:
     for path in ("/v1/customers/cohorts", "/v1/customers/segments"):
         content = paths[path]["get"]["responses"]["200"]["content"]["application/json"]
         assert content["examples"], path
+
+
+def test_a_product_is_its_inventory_row_with_its_days(store: Store) -> None:
+    # Given the inventory table and a few products: the best seller, an oversold one, one never
+    # described (stock only)
+    inventory = {i["sku"]: i for i in store.ok("/v1/inventory")["items"]}
+    best = store.ok("/v1/products/top", start=store.first, end=store.last, limit=1)["products"][0]["sku"]
+    start, end = store.last - timedelta(days=40), store.last
+    for sku in (best, "EDGE-OVERSOLD", "EDGE-UNDESCRIBED"):
+        # When its page is asked for
+        body = store.ok(f"/v1/products/{sku}", start=start, end=end)
+        # Then its stock fields are exactly its /inventory row (same day), its series the oracle's
+        assert {name: body[name] for name in inventory[sku]} == inventory[sku], sku
+        assert body["as_of"] == store.ok("/v1/inventory", limit=1)["as_of"]
+        expected = oracle.product_series(store.events, sku, start, end, tz=TZ)
+        assert [p["period"] for p in body["series"]] == [e["period"].isoformat() for e in expected]
+        for point, want in zip(body["series"], expected, strict=True):
+            assert point["units"] == want["units"], (sku, point["period"])
+            _money(point["net_sales"], want["net_sales"], f"{sku} {point['period']}")
+        assert isinstance(body["together"], list)
+        assert (body["start"], body["end"]) == (start.isoformat(), end.isoformat())
+    assert any(p["units"] for p in store.ok(f"/v1/products/{best}", start=start, end=end)["series"])
+    # The catalogue's price is there as money, null for a SKU never described
+    catalogue = oracle.catalogue(store.events)
+    _money(
+        store.ok(f"/v1/products/{best}", start=end, end=end)["price"], Decimal(catalogue[best]["price"]), best
+    )
+    assert store.ok("/v1/products/EDGE-UNDESCRIBED", start=end, end=end)["price"] is None
+
+
+def test_fixed_product_paths_are_not_skus_and_an_unknown_sku_is_404(store: Store) -> None:
+    top = store.ok("/v1/products/top", start=store.first, end=store.last)
+    assert "products" in top and "series" not in top
+    missing = store.get("/v1/products/NO-SUCH-SKU", start=store.first, end=store.last)
+    assert missing.status_code == 404
+    assert "sku" in missing.json()["error"]["message"]
+    # Its dates are checked like every range's
+    for params, status, parameter in [
+        ({"start": "2025-03-01", "end": "2025-02-28"}, 400, "end"),
+        ({"start": "2025-02-30", "end": "2025-03-01"}, 422, "start"),
+        ({"end": "2025-03-01"}, 422, "start"),
+    ]:
+        response = store.get("/v1/products/EDGE-OVERSOLD", **params)
+        assert response.status_code == status, response.text
+        assert parameter in response.json()["error"]["message"]
+    forbidden = store.get("/v1/products/EDGE-OVERSOLD", key=store.ingest_key, **RANGE)
+    assert forbidden.status_code == 403
+    operation = store.ok("/v1/openapi.json")["paths"]["/v1/products/{sku}"]["get"]
+    assert operation["summary"] and operation["description"]
+    assert {p["name"] for p in operation["parameters"]} == {"sku", "start", "end"}
