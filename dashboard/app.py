@@ -118,6 +118,8 @@ def create_app() -> Dash:
         suppress_callback_exceptions=True,
         serve_locally=True,
     )
+    # The page's language, for screen readers and axe's html-has-lang
+    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
     app.layout = html.Div(
         [
             dcc.Location(id="shell-url", refresh="callback-nav"),

@@ -134,7 +134,11 @@ def range_bar(
             )
         )
     controls.append(
-        html.Span(f"{dates.days} days", className="text-secondary small", id=f"{page}-range-days")
+        html.Span(
+            f"{dates.days} day" + ("s" if dates.days != 1 else ""),
+            className="text-secondary small",
+            id=f"{page}-range-days",
+        )
     )
     shown = {**(view or {}), **dates.params()}
     if compare is not None:

@@ -140,6 +140,7 @@ def layout(
             dcc.Store(id="overview-view", data={**dates.params(), "compare": compared}),
             dcc.Store(id="overview-seen", data=seen),
             dcc.Interval(id="overview-live", interval=LIVE_MS, disabled=not live),
+            dcc.Store(id="overview-tick"),
             html.Div(body(dates, compared), id="overview-body"),
             html.Div(_updated_text(live), className="text-secondary small", id="overview-updated"),
         ]
@@ -159,11 +160,23 @@ def low_stock(_: str) -> str:
     return f"{figures.low_stock_skus(inventory):,}"
 
 
+# A tab in the background asks nothing: the tick reaches the server only while the page is seen.
+dash.clientside_callback(
+    """function (n) {
+        if (document.hidden) { return window.dash_clientside.no_update; }
+        return n;
+    }""",
+    Output("overview-tick", "data"),
+    Input("overview-live", "n_intervals"),
+    prevent_initial_call=True,
+)
+
+
 @dash.callback(
     Output("overview-body", "children"),
     Output("overview-seen", "data"),
     Output("overview-updated", "children"),
-    Input("overview-live", "n_intervals"),
+    Input("overview-tick", "data"),
     State("overview-view", "data"),
     State("overview-seen", "data"),
     prevent_initial_call=True,

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -278,3 +279,14 @@ def test_compared_ranges() -> None:
     assert march.compared("none") is None
     leap = DateRange(date(2024, 2, 29), date(2024, 2, 29))
     assert leap.compared("previous_year") == DateRange(date(2023, 2, 28), date(2023, 2, 28))
+
+
+def test_times_are_shown_in_the_stores_zone() -> None:
+    # Given the API's UTC instants and a store in New York (EDT in May, EST in January)
+    zone = ZoneInfo("America/New_York")
+    rows = figures.alert_rows(load("alerts")["alerts"], zone)
+    assert rows[0]["raised_at"] == "2025-05-30 06:00:00"
+    report = {"report_id": "r", "status": "ready", "created_at": "2025-01-15T03:30:00Z", "expires_at": None}
+    assert figures.report_rows([report], zone)[0]["requested_at"] == "2025-01-14 22:30"
+    subscription = {"subscription_id": "s", "created_at": "2025-07-01T12:00:00.5+00:00"}
+    assert figures.subscription_rows([subscription], zone)[0]["created_at"] == "2025-07-01 08:00"
