@@ -8,10 +8,13 @@ package's size and the packaged app's cold import.
 2. Serves the dashboard from this process on a free port, signs in with headless Chromium
    (Debian's ``chromium`` + ``chromedriver``), then opens the Overview ``--runs`` times for the
    last 30 days: the time from navigation until the net-sales card shows a value and the sales
-   trend is drawn (median and worst).
-3. Opens every page once and changes the sales grouping; every Dash callback request is timed
+   trend is drawn (median and worst); the same for a product page (``/products/<sku>``: its
+   cards and its trend drawn).
+3. Live Overview: with the Overview open, sends one order through the ingest API and times
+   until the Orders card changes, without reloading (``--runs`` orders).
+4. Opens every page once and changes the sales grouping; every Dash callback request is timed
    on the server (``/_dash-update-component``, including the page layouts): the slowest ones.
-4. Builds ``build/dashboard.zip`` with ``make package-dashboard`` (unless ``--no-package``): zipped and
+5. Builds ``build/dashboard.zip`` with ``make package-dashboard`` (unless ``--no-package``): zipped and
    unzipped size, and the cold import of the packaged ``dashboard.app`` in a bare interpreter
    that sees only the unpacked zip and the Lambda runtime's own boto3 (median of 3).
 
@@ -32,7 +35,7 @@ import threading
 import time
 import zipfile
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -109,9 +112,9 @@ def browser() -> Any:
     return webdriver.Chrome(options=options)
 
 
-def wait(driver: Any, script: str, timeout: float = 30) -> None:
+def wait(driver: Any, script: str, timeout: float = 30, *args: Any) -> None:
     deadline = time.monotonic() + timeout
-    while not driver.execute_script(script):
+    while not driver.execute_script(script, *args):
         if time.monotonic() > deadline:
             raise TimeoutError(script)
         time.sleep(0.01)
@@ -128,7 +131,39 @@ IDLE = (
 )
 
 
-def measure_browser(url: str, runs: int, today: Any) -> dict[str, Any]:
+PRODUCT_USABLE = (
+    "var k = document.getElementById('product-kpi-units');"
+    "var p = document.querySelector('#product-trend-graph .js-plotly-plot');"
+    "var e = document.getElementById('product-trend-empty');"
+    "return !!(k && k.textContent && ((p && p.data && p.data.length) || e));"
+)
+ORDERS_CARD = "var k = document.getElementById('overview-kpi-orders'); return k ? k.textContent : '';"
+ORDERS_CARD_CHANGED = (
+    "var k = document.getElementById('overview-kpi-orders'); return !!k && k.textContent !== arguments[0];"
+)
+
+
+def live_order(number: int) -> dict[str, Any]:
+    """One order placed now (a SKU the simulated store sells), for the live Overview."""
+    stamp = f"{datetime.now(UTC):%H%M%S%f}-{number}"
+    return {
+        "event_id": f"bench-live-{stamp}",
+        "type": "order.placed",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "data": {
+            "order_id": f"BENCH-LIVE-{stamp}",
+            "customer_id": f"C-BENCH-LIVE-{stamp}",
+            "lines": [{"sku": "APP-1001", "quantity": 1, "unit_price": "10.00"}],
+            "discount": "0.00",
+            "shipping": "0.00",
+            "tax": "0.00",
+            "currency": "USD",
+            "channel": "web",
+        },
+    }
+
+
+def measure_browser(url: str, runs: int, today: Any, stack: LocalStack) -> dict[str, Any]:
     driver = browser()
     try:
         driver.get(f"{url}/login")
@@ -148,6 +183,30 @@ def measure_browser(url: str, runs: int, today: Any) -> dict[str, Any]:
         # A range not seen before (the dashboard asks the API) and the same again (its cache).
         first_view = [overview(today - timedelta(days=run)) for run in range(runs)]
         repeat_view = [overview(today - timedelta(days=run)) for run in range(runs)]
+
+        def product(sku: str, end: Any) -> float:
+            driver.get("about:blank")
+            started = time.perf_counter()
+            driver.get(f"{url}/products/{sku}?start={end - timedelta(days=29)}&end={end}")
+            wait(driver, PRODUCT_USABLE)
+            return time.perf_counter() - started
+
+        skus = [f"APP-{1001 + run}" for run in range(runs)]
+        product_first = [product(sku, today) for sku in skus]
+        product_repeat = [product(sku, today) for sku in skus]
+
+        assert stack.keys is not None
+        driver.get(f"{url}/")
+        wait(driver, USABLE)
+        driver.execute_script("window.__benchNotReloaded = true;")
+        live = []
+        for number in range(runs):
+            before = driver.execute_script(ORDERS_CARD)
+            sent = time.perf_counter()
+            send([live_order(number)], stack.api_url, stack.keys.ingest_key, progress=False)
+            wait(driver, ORDERS_CARD_CHANGED, 60, before)
+            live.append(time.perf_counter() - sent)
+        assert driver.execute_script("return window.__benchNotReloaded === true;"), "the Overview reloaded"
         query = f"?start={today - timedelta(days=29)}&end={today}"
         for path in PAGES:
             driver.get(f"{url}{path}{query}")
@@ -156,12 +215,17 @@ def measure_browser(url: str, runs: int, today: Any) -> dict[str, Any]:
             time.sleep(0.5)
         driver.get(f"{url}/sales{query}")
         wait(driver, IDLE)
-        driver.find_element(
-            "css selector", "label[for='_dbcprivate_radioitems_sales-granularity_input_week']"
-        ).click()
+        from selenium.webdriver.support.ui import Select
+
+        granularity = '[id=\'{"page":"sales","param":"granularity","type":"view-control"}\']'
+        Select(driver.find_element("css selector", granularity)).select_by_value("week")
         time.sleep(1.0)
         wait(driver, IDLE)
-        return {"overview_usable_seconds": {"first_view": first_view, "repeat_view": repeat_view}}
+        return {
+            "overview_usable_seconds": {"first_view": first_view, "repeat_view": repeat_view},
+            "product_usable_seconds": {"first_view": product_first, "repeat_view": product_repeat},
+            "live_order_seconds": live,
+        }
     finally:
         driver.quit()
 
@@ -241,7 +305,7 @@ def main() -> int:
             stack.wait_idle(600)
             dashboard, timings = serve_dashboard(stack)
             try:
-                results.update(measure_browser(dashboard.url, args.runs, today))
+                results.update(measure_browser(dashboard.url, args.runs, today, stack))
             finally:
                 dashboard.stop()
         finally:
@@ -255,6 +319,15 @@ def main() -> int:
     for name, usable in results["overview_usable_seconds"].items():
         median, worst = statistics.median(usable), max(usable)
         print(f"  {name}: median {median:.2f} s, worst {worst:.2f} s ({len(usable)} runs)")
+    print("Product page usable (cards + trend drawn), target <= 1.5 s:")
+    for name, usable in results["product_usable_seconds"].items():
+        median, worst = statistics.median(usable), max(usable)
+        print(f"  {name}: median {median:.2f} s, worst {worst:.2f} s ({len(usable)} runs)")
+    live = results["live_order_seconds"]
+    print(
+        "A new order on the live Overview (sent -> Orders card changed, no reload), target <= 5 s: "
+        f"median {statistics.median(live):.2f} s, worst {max(live):.2f} s ({len(live)} orders)"
+    )
     print("Slowest callbacks (server side, worst of their calls):")
     for row in results["slowest_callbacks"]:
         print(f"  {row['worst_seconds']:.2f} s  {row['output']}  ({row['calls']} calls)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -166,3 +167,12 @@ def forget() -> None:
     """Drop the cached answers (after a change: a report asked for, a subscription)."""
     with _cache_lock:
         _cache.clear()
+
+
+def path_part(value: str) -> str:
+    """``value`` made safe as one segment of a path (a SKU with ``/`` or spaces).
+
+    >>> path_part("MUG 1/2")
+    'MUG%201%2F2'
+    """
+    return quote(value, safe="")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Dash, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard import auth
 from dashboard.settings import get_settings
@@ -25,7 +25,9 @@ ASSETS = HERE.parent / "assets" if (HERE.parent / "assets").is_dir() else HERE /
 
 
 def navbar(app: Dash) -> dbc.Navbar:
-    """The top bar: the logo, one link per registered page, and sign-out."""
+    """The top bar: the logo, one link per registered page (a menu button on a phone), the
+    store's time zone (said once: every time on the pages is in it) and sign-out."""
+    zone = get_settings().store_timezone
     links = [
         dbc.NavItem(
             dbc.NavLink(
@@ -36,32 +38,69 @@ def navbar(app: Dash) -> dbc.Navbar:
             )
         )
         for page in dash.page_registry.values()
+        if not page.get("path_template")
     ]
     return dbc.Navbar(
         dbc.Container(
             [
                 dbc.NavbarBrand(
                     [
-                        html.Img(src=app.get_asset_url("logo.svg"), height="28", className="me-2"),
+                        html.Img(src=app.get_asset_url("logo.svg"), height="28", className="me-2", alt=""),
                         "storepulse",
                     ],
                     href=dash.get_relative_path("/"),
                     class_name="d-flex align-items-center",
                 ),
-                dbc.Nav(links, class_name="me-auto", navbar=True),
-                html.A(
-                    "Sign out",
-                    href=dash.get_relative_path("/logout"),
-                    id="shell-sign-out",
-                    className="btn btn-sm btn-outline-light",
+                html.Button(
+                    html.Span(className="navbar-toggler-icon"),
+                    id="shell-menu-button",
+                    n_clicks=0,
+                    className="navbar-toggler",
+                    type="button",
+                    **{"aria-label": "Menu", "aria-controls": "shell-menu", "aria-expanded": "false"},
+                ),
+                dbc.Collapse(
+                    [
+                        dbc.Nav(links, class_name="me-auto", navbar=True, id="shell-nav"),
+                        html.Div(
+                            [
+                                html.Span(f"Times in {zone}", className="sp-zone me-3", id="shell-zone"),
+                                html.A(
+                                    "Sign out",
+                                    href=dash.get_relative_path("/logout"),
+                                    id="shell-sign-out",
+                                    className="btn btn-sm btn-outline-light",
+                                ),
+                            ],
+                            className="d-flex align-items-center py-2 py-lg-0",
+                        ),
+                    ],
+                    id="shell-menu",
+                    is_open=False,
+                    navbar=True,
                 ),
             ],
             fluid=True,
         ),
         color="dark",
         dark=True,
+        expand="lg",
         class_name="mb-3",
     )
+
+
+@dash.callback(
+    Output("shell-menu", "is_open"),
+    Output("shell-menu-button", "aria-expanded"),
+    Input("shell-menu-button", "n_clicks"),
+    Input("shell-url", "pathname"),
+    State("shell-menu", "is_open"),
+    prevent_initial_call=True,
+)
+def toggle_menu(_: int, __: str, is_open: bool) -> tuple[bool, str]:
+    """The menu button opens and closes the pages menu on a phone; opening a page closes it."""
+    opened = dash.ctx.triggered_id == "shell-menu-button" and not is_open
+    return opened, "true" if opened else "false"
 
 
 def create_app() -> Dash:
@@ -79,6 +118,8 @@ def create_app() -> Dash:
         suppress_callback_exceptions=True,
         serve_locally=True,
     )
+    # The page's language, for screen readers and axe's html-has-lang
+    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
     app.layout = html.Div(
         [
             dcc.Location(id="shell-url", refresh="callback-nav"),

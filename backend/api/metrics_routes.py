@@ -15,7 +15,8 @@ from backend.api.errors import json_response
 from backend.api.read_routes import EndDate, StartDate, check_range, require_read_key
 from backend.domain import metrics, products, series
 from backend.domain.calendar import days
-from backend.domain.channels import by_channel
+from backend.domain.channels import by_channel, channel_day
+from backend.domain.events import Channel
 from backend.domain.money import format_money
 from backend.settings import get_settings
 
@@ -35,7 +36,9 @@ def _table() -> str:
         "gross_sales, discounts, returns, net_sales, orders and units of each period of start..end. "
         "A week starts on Monday and a month on the 1st; `period` is that first day. Every period is "
         "listed, with zeros when nothing happened. The first and last periods may be partial: they "
-        "count only the days inside the range (`start` and `end` of each point say which)."
+        "count only the days inside the range (`start` and `end` of each point say which). "
+        "With `channel`, the figures of that channel's orders alone (returns of refunds whose "
+        "order is unknown belong to no channel)."
     ),
     responses={200: {"description": "{granularity, series: [{period, start, end, <figures>}]}"}},
     tags=["metrics"],
@@ -47,10 +50,15 @@ def metrics_sales(
         series.Granularity,
         Query(description="day, week (from Monday) or month", examples=["week"]),
     ] = "day",
+    channel: Annotated[
+        Channel | None, Query(description="Only this channel's orders", examples=["pos"])
+    ] = None,
 ) -> Response[Any]:
     require_read_key()
     check_range(start, end)
     sales = reads.day_sales(client("dynamodb"), _table(), list(days(start, end)))
+    if channel:
+        sales = {day: channel_day(counters, channel) for day, counters in sales.items()}
     points = [
         {
             "period": period.period.isoformat(),
@@ -60,7 +68,10 @@ def metrics_sales(
         }
         for period, figures in series.sales_series(sales, start, end, granularity)
     ]
-    body = {"start": start.isoformat(), "end": end.isoformat(), "granularity": granularity, "series": points}
+    body: dict[str, Any] = {"start": start.isoformat(), "end": end.isoformat(), "granularity": granularity}
+    if channel:
+        body["channel"] = channel
+    body["series"] = points
     return json_response(200, body)
 
 

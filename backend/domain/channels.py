@@ -74,3 +74,21 @@ def by_channel(day_sales: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, A
         )
     unattributed = all_returns - sum((figures["returns"] for figures in totals.values()), ZERO)
     return out, round_money(unattributed)
+
+
+def channel_day(day: Mapping[str, Any], channel: str) -> dict[str, Decimal]:
+    """One channel's counters of a day rollup, under the store-wide names (``gross_sales@pos``
+    becomes ``gross_sales``), so that a series can be drawn for that channel alone.
+
+    Refunds whose order is unknown belong to no channel: they are not in any channel's day.
+
+    Examples
+    --------
+    >>> channel_day({"gross_sales@pos": Decimal("30"), "gross_sales": Decimal("50"),
+    ...              "returns@pos": Decimal("3")}, "pos")["gross_sales"]
+    Decimal('30')
+    """
+    return {
+        name: Decimal(day.get(channel_counter(name, channel), ZERO))
+        for name in (*CHANNEL_COUNTERS, "returns")
+    }

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import dash
 from dash import html
 
 from dashboard import api, figures
-from dashboard.components import empty, export_grid, page_range, problem, range_bar, section
+from dashboard.components import (
+    empty,
+    export_grid,
+    page_range,
+    problem,
+    range_bar,
+    section,
+    sku_link_column,
+    with_product_links,
+)
 from dashboard.dates import DateRange
+from dashboard.settings import get_settings
 
 dash.register_page(__name__, path="/alerts", name="Alerts", title="Alerts · storepulse", order=4)
 
@@ -18,13 +29,15 @@ LIMIT = 1000
 
 def alerts(dates: DateRange) -> Any:
     try:
-        body = api.get("/alerts", since=dates.start.isoformat(), limit=LIMIT)
+        # a day early: a store ahead of UTC starts its day on the UTC day before
+        body = api.get("/alerts", since=(dates.start - timedelta(days=1)).isoformat(), limit=LIMIT)
     except api.ApiProblem as exc:
         return problem(exc, "The alerts", "alerts-problem")
-    # ``since`` bounds the start; the end of the range is a store day, and raised_at is UTC, so
-    # the last day is compared by its date (an alert late on the last day in UTC+ may show).
+    # ``since`` bounds the start (a UTC day); each alert is then kept by its store day
     rows = [
-        row for row in figures.alert_rows(body["alerts"]) if row["raised_at"][:10] <= dates.end.isoformat()
+        row
+        for row in figures.alert_rows(body["alerts"], get_settings().zone)
+        if dates.start.isoformat() <= row["raised_at"][:10] <= dates.end.isoformat()
     ]
     if not rows:
         return empty(f"No stock alert between {dates.start} and {dates.end}.", "alerts-empty")
@@ -36,10 +49,10 @@ def alerts(dates: DateRange) -> Any:
             html.Div(note, className="text-secondary small mb-2", id="alerts-count"),
             export_grid(
                 "alerts-list",
-                rows,
+                with_product_links(rows),
                 [
-                    {"field": "raised_at", "headerName": "Raised at (UTC)", "flex": 1},
-                    {"field": "sku", "headerName": "SKU"},
+                    {"field": "raised_at", "headerName": "Raised at", "flex": 1, "minWidth": 170},
+                    sku_link_column(),
                     {
                         "field": "type",
                         "headerName": "Alert",
@@ -52,6 +65,7 @@ def alerts(dates: DateRange) -> Any:
                     {"field": "reorder_point", "headerName": "Reorder point", "type": "rightAligned"},
                 ],
                 f"storepulse-alerts-{dates.start}-{dates.end}.csv",
+                label="Stock alerts",
             ),
         ]
     )

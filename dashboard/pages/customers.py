@@ -11,6 +11,7 @@ from dash import html
 from dashboard import api, figures
 from dashboard.components import empty, export_grid, graph, page_range, problem, range_bar, section
 from dashboard.dates import DateRange
+from dashboard.settings import get_settings
 
 dash.register_page(__name__, path="/customers", name="Customers", title="Customers · storepulse", order=2)
 
@@ -83,16 +84,17 @@ def segments() -> Any:
             },
         ],
         f"storepulse-segments-{body['as_of']}.csv",
+        label="Customer segments",
         # all nine segments without a scroll bar
         height=440,
     )
     scored = int(body.get("customers") or sum(int(s["customers"]) for s in rows))
-    computed = str(body.get("computed_at") or "")[:16].replace("T", " ")
+    computed = figures.store_time(body.get("computed_at"), get_settings().zone)
     return html.Div(
         [
             html.Div(
                 f"{scored:,} customers scored on recency, frequency and monetary value, "
-                f"as of {body['as_of']} (computed {computed} UTC by the nightly segments job).",
+                f"as of {body['as_of']} (computed {computed} by the nightly segments job).",
                 className="text-secondary small",
                 id="customers-segments-as-of",
             ),

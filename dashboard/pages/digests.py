@@ -13,7 +13,8 @@ from dash import Input, Output, State, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import api, figures
-from dashboard.components import empty, export_grid, page_range, problem, range_bar, section
+from dashboard.components import empty, export_grid, labelled, page_range, problem, range_bar, section
+from dashboard.settings import get_settings
 
 dash.register_page(__name__, path="/digests", name="Digests", title="Digests · storepulse", order=6)
 
@@ -27,16 +28,17 @@ def listing() -> Any:
         return empty("No digest subscription yet.", "digests-empty")
     grid = export_grid(
         "digests-list",
-        figures.subscription_rows(subscriptions),
+        figures.subscription_rows(subscriptions, get_settings().zone),
         [
             {"field": "email", "headerName": "E-mail", "flex": 2, "minWidth": 220},
             {"field": "frequency", "headerName": "Frequency", "width": 170},
             {"field": "report_type", "headerName": "Report", "width": 160},
             {"field": "status", "headerName": "Status", "flex": 1, "minWidth": 200},
-            {"field": "created_at", "headerName": "Since (UTC)", "width": 170},
+            {"field": "created_at", "headerName": "Since", "width": 170},
         ],
         "storepulse-digests.csv",
         height=320,
+        label="Subscriptions",
         grid_options={
             "rowSelection": {"mode": "singleRow", "checkboxes": True, "enableClickSelection": True}
         },
@@ -52,29 +54,44 @@ def layout(start: str | None = None, end: str | None = None, **_: str) -> html.D
     dates = page_range(start, end)
     form = dbc.Row(
         [
-            dbc.Col(dbc.Input(id="digests-email", type="email", placeholder="name@example.com"), md=4),
             dbc.Col(
-                dbc.Select(
-                    id="digests-frequency",
-                    options=[
-                        {"label": "Daily (07:00)", "value": "daily"},
-                        {"label": "Weekly (Mondays)", "value": "weekly"},
-                    ],
-                    value="weekly",
+                labelled(
+                    "E-mail address",
+                    dbc.Input(id="digests-email", type="email", placeholder="name@example.com"),
+                    "digests-email",
+                ),
+                md=4,
+            ),
+            dbc.Col(
+                labelled(
+                    "Frequency",
+                    dbc.Select(
+                        id="digests-frequency",
+                        options=[
+                            {"label": "Daily (07:00)", "value": "daily"},
+                            {"label": "Weekly (Mondays)", "value": "weekly"},
+                        ],
+                        value="weekly",
+                    ),
+                    "digests-frequency",
                 ),
                 md=3,
             ),
             dbc.Col(
-                dbc.Select(
-                    id="digests-report-type",
-                    options=[{"label": v, "value": k} for k, v in figures.REPORT_TYPES.items()],
-                    value="sales_summary",
+                labelled(
+                    "Report",
+                    dbc.Select(
+                        id="digests-report-type",
+                        options=[{"label": v, "value": k} for k, v in figures.REPORT_TYPES.items()],
+                        value="sales_summary",
+                    ),
+                    "digests-report-type",
                 ),
                 md=3,
             ),
             dbc.Col(dbc.Button("Subscribe", id="digests-subscribe"), md="auto"),
         ],
-        class_name="g-2",
+        class_name="g-2 align-items-end",
     )
     return html.Div(
         [

@@ -6,16 +6,27 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, dcc, html
+from dash import html
 
 from dashboard import api, figures
-from dashboard.components import empty, export_grid, page_range, problem, range_bar, section
+from dashboard.components import (
+    empty,
+    export_grid,
+    labelled,
+    page_range,
+    problem,
+    range_bar,
+    section,
+    sku_link_column,
+    with_product_links,
+)
 
 dash.register_page(__name__, path="/inventory", name="Inventory", title="Inventory · storepulse", order=3)
 
 STATUSES = ("all", "out", "low", "ok")
+STATUS_ID = {"type": "view-control", "page": "inventory", "param": "status"}
 COLUMNS: list[dict[str, Any]] = [
-    {"field": "sku", "headerName": "SKU", "pinned": "left", "width": 120},
+    sku_link_column(pinned="left"),
     {"field": "name", "headerName": "Product", "flex": 2, "minWidth": 220},
     {"field": "category", "headerName": "Category", "minWidth": 150},
     {
@@ -35,6 +46,17 @@ COLUMNS: list[dict[str, Any]] = [
     {"field": "sell_through_28d", "headerName": "Sell-through (%)", "type": "rightAligned", "width": 150},
     {"field": "abc_class", "headerName": "ABC", "width": 80},
 ]
+# The demand forecast's columns, shown once the API's rows carry them.
+FORECAST_COLUMNS: list[dict[str, Any]] = [
+    {
+        "field": "forecast_daily_units",
+        "headerName": "Forecast (units/day)",
+        "type": "rightAligned",
+        "width": 150,
+    },
+    {"field": "stockout_date", "headerName": "Stock-out on", "width": 140},
+    {"field": "reorder_by", "headerName": "Reorder by", "width": 130},
+]
 
 
 def stock(status: str) -> Any:
@@ -43,6 +65,7 @@ def stock(status: str) -> Any:
     except api.ApiProblem as exc:
         return problem(exc, "The stock table", "inventory-problem")
     rows = figures.inventory_rows(body.get("items", []))
+    forecast = any(row.get("forecast_daily_units") is not None for row in rows)
     if not rows:
         what = "No SKU in the catalogue yet." if status == "all" else f"No SKU is '{status}' right now."
         return empty(what, "inventory-empty")
@@ -57,10 +80,11 @@ def stock(status: str) -> Any:
             ),
             export_grid(
                 "inventory-stock",
-                rows,
-                COLUMNS,
+                with_product_links(rows),
+                COLUMNS + (FORECAST_COLUMNS if forecast else []),
                 f"storepulse-inventory-{body.get('as_of', '')}.csv",
                 height=520,
+                label="Stock table",
             ),
         ]
     )
@@ -73,28 +97,20 @@ def layout(start: str | None = None, end: str | None = None, status: str = "all"
     return html.Div(
         [
             html.H1("Inventory", className="h3"),
-            range_bar("inventory", "/inventory", dates),
-            dcc.Store(id="inventory-range", data=dates.params()),
+            range_bar("inventory", "/inventory", dates, view={"status": status}),
             section(
                 "Stock today (the date range does not change stock; it is kept for the other pages)",
                 html.Div(stock(status), id="inventory-stock"),
-                extra=dbc.RadioItems(
-                    id="inventory-status",
-                    options=[{"label": s.capitalize(), "value": s} for s in STATUSES],
-                    value=status,
-                    inline=True,
-                    class_name="small",
+                extra=labelled(
+                    "Status",
+                    dbc.Select(
+                        id=STATUS_ID,
+                        options=[{"label": s.capitalize(), "value": s} for s in STATUSES],
+                        value=status,
+                        size="sm",
+                    ),
+                    STATUS_ID,
                 ),
             ),
         ]
     )
-
-
-@dash.callback(
-    Output("inventory-stock", "children"),
-    Input("inventory-status", "value"),
-    State("inventory-range", "data"),
-    prevent_initial_call=True,
-)
-def filter_status(status: str, _: dict[str, str]) -> Any:
-    return stock(status)

@@ -11,7 +11,8 @@ from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import api, figures
-from dashboard.components import empty, export_grid, page_range, problem, range_bar, section
+from dashboard.components import empty, export_grid, labelled, page_range, problem, range_bar, section
+from dashboard.settings import get_settings
 
 dash.register_page(__name__, path="/reports", name="Reports", title="Reports · storepulse", order=5)
 
@@ -27,12 +28,12 @@ def listing() -> tuple[Any, int | None]:
         return empty("No report generated yet.", "reports-empty"), None
     table = export_grid(
         "reports-list",
-        figures.report_rows(reports),
+        figures.report_rows(reports, get_settings().zone),
         [
             {"field": "type", "headerName": "Report", "width": 150},
             {"field": "range", "headerName": "Range", "width": 220},
             {"field": "status", "headerName": "Status", "flex": 1, "minWidth": 140, "tooltipField": "status"},
-            {"field": "requested_at", "headerName": "Requested (UTC)", "width": 170},
+            {"field": "requested_at", "headerName": "Requested", "width": 170},
             {
                 "field": "download",
                 "headerName": "Download",
@@ -42,10 +43,11 @@ def listing() -> tuple[Any, int | None]:
                 "sortable": False,
                 "filter": False,
             },
-            {"field": "expires_at", "headerName": "Link valid until (UTC)", "width": 215},
+            {"field": "expires_at", "headerName": "Link valid until", "width": 215},
         ],
         "storepulse-reports.csv",
         height=320,
+        label="Recent reports",
         getRowId="params.data.report_id",
     )
     return table, figures.report_watch_ms(reports, datetime.now(UTC))
@@ -71,10 +73,16 @@ def layout(start: str | None = None, end: str | None = None, **_: str) -> html.D
                 dbc.Row(
                     [
                         dbc.Col(
-                            dbc.Select(
-                                id="reports-type",
-                                options=[{"label": v, "value": k} for k, v in figures.REPORT_TYPES.items()],
-                                value="sales_summary",
+                            labelled(
+                                "Report",
+                                dbc.Select(
+                                    id="reports-type",
+                                    options=[
+                                        {"label": v, "value": k} for k, v in figures.REPORT_TYPES.items()
+                                    ],
+                                    value="sales_summary",
+                                ),
+                                "reports-type",
                             ),
                             md=4,
                         ),
@@ -84,7 +92,7 @@ def layout(start: str | None = None, end: str | None = None, **_: str) -> html.D
                         ),
                         dbc.Col(html.Div(id="reports-message"), md=True),
                     ],
-                    class_name="g-2 align-items-center",
+                    class_name="g-2 align-items-end",
                 ),
             ),
             section(

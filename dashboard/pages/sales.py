@@ -1,5 +1,9 @@
-"""Sales (``/sales``): gross, discounts, returns and net by day, week or month; channels; top
-products."""
+"""Sales (``/sales``): gross, discounts, returns and net by day, week or month, compared with
+the previous period or the same period last year; channels; top products.
+
+Every control is in the URL (``granularity``, ``compare``, ``channel``); a click on a period of
+the chart opens those days, a click on a channel shows that channel's sales alone.
+"""
 
 from __future__ import annotations
 
@@ -8,39 +12,49 @@ from typing import Any
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
 
 from dashboard import api, figures
 from dashboard.components import (
     empty,
     export_grid,
     graph,
+    labelled,
     money_column,
+    page_compare,
     page_range,
     problem,
     range_bar,
     section,
+    sku_link_column,
+    with_product_links,
 )
-from dashboard.dates import DateRange
+from dashboard.dates import COMPARISONS, DEFAULT_GRANULARITY, GRANULARITIES, DateRange, view_query
 from dashboard.settings import get_settings
 
 dash.register_page(__name__, path="/sales", name="Sales", title="Sales · storepulse", order=1)
 
-GRANULARITIES = ("day", "week", "month")
+CHANNELS = ("web", "mobile", "marketplace", "pos")
 
 
-def breakdown(dates: DateRange, granularity: str, compare: bool = False) -> Any:
+def breakdown(dates: DateRange, granularity: str, compare: str, channel: str) -> Any:
+    against = dates.compared(compare)
+    only = {"channel": channel} if channel else {}
     try:
-        series = api.get("/metrics/sales", **dates.params(), granularity=granularity)["series"]
+        series = api.get("/metrics/sales", **dates.params(), granularity=granularity, **only)["series"]
         previous = (
-            api.get("/metrics/sales", **dates.previous().params(), granularity=granularity)["series"]
-            if compare
+            api.get("/metrics/sales", **against.params(), granularity=granularity, **only)["series"]
+            if against
             else None
         )
     except api.ApiProblem as exc:
         return problem(exc, "The sales series", "sales-series-problem")
     if not figures.has_sales(series) and not (previous and figures.has_sales(previous)):
-        return empty(f"No sales between {dates.start} and {dates.end}.", "sales-series-empty")
-    figure = figures.sales_breakdown_figure(series, get_settings().currency, previous=previous)
+        where = f" on {channel}" if channel else ""
+        return empty(f"No sales{where} between {dates.start} and {dates.end}.", "sales-series-empty")
+    figure = figures.sales_breakdown_figure(
+        series, get_settings().currency, previous=previous, previous_name=COMPARISONS[compare].lower()
+    )
     return graph("sales-breakdown-graph", figure)
 
 
@@ -64,7 +78,7 @@ def top_products(dates: DateRange) -> Any:
         return empty("No product sold in this range.", "sales-products-empty")
     columns: list[dict[str, Any]] = [
         {"field": "rank", "headerName": "#", "width": 70},
-        {"field": "sku", "headerName": "SKU", "width": 120},
+        sku_link_column(),
         {"field": "name", "headerName": "Product", "flex": 2, "minWidth": 200},
         {"field": "category", "headerName": "Category", "flex": 1, "minWidth": 170},
         {"field": "units", "headerName": "Units", "type": "rightAligned", "width": 100},
@@ -72,55 +86,71 @@ def top_products(dates: DateRange) -> Any:
     ]
     return export_grid(
         "sales-products",
-        figures.product_rows(products),
+        with_product_links(figures.product_rows(products)),
         columns,
         f"storepulse-top-products-{dates.start}-{dates.end}.csv",
         height=360,
+        label="Top products",
     )
 
 
 def layout(
     start: str | None = None,
     end: str | None = None,
-    granularity: str = "day",
+    granularity: str = DEFAULT_GRANULARITY,
     compare: str | None = None,
+    channel: str = "",
     **_: str,
 ) -> html.Div:
     dates = page_range(start, end)
     if granularity not in GRANULARITIES:
-        granularity = "day"
-    comparing = compare == "previous_period"
-    previous = dates.previous()
+        granularity = DEFAULT_GRANULARITY
+    compared = page_compare(compare)
+    if channel not in CHANNELS:
+        channel = ""
+    view = {"granularity": granularity, "channel": channel}
+    granularity_id = {"type": "view-control", "page": "sales", "param": "granularity"}
+    channel_id = {"type": "view-control", "page": "sales", "param": "channel"}
+    controls = html.Div(
+        [
+            labelled(
+                "Group by",
+                dbc.Select(
+                    id=granularity_id,
+                    options=[{"label": g.capitalize(), "value": g} for g in GRANULARITIES],
+                    value=granularity,
+                    size="sm",
+                ),
+                granularity_id,
+            ),
+            labelled(
+                "Channel",
+                dbc.Select(
+                    id=channel_id,
+                    options=[{"label": "All channels", "value": ""}]
+                    + [{"label": c.capitalize() if c != "pos" else "POS", "value": c} for c in CHANNELS],
+                    value=channel,
+                    size="sm",
+                ),
+                channel_id,
+            ),
+        ],
+        className="d-flex flex-wrap align-items-end gap-3",
+    )
+    title = "Gross sales, discounts, returns and net sales" + (f" on {channel}" if channel else "")
     return html.Div(
         [
             html.H1("Sales", className="h3"),
-            range_bar("sales", "/sales", dates),
-            dcc.Store(id="sales-range", data=dates.params()),
+            range_bar("sales", "/sales", dates, compare=compared, view=view),
+            dcc.Store(id="sales-view", data={**dates.params(), "compare": compared, **view}),
             section(
-                "Gross sales, discounts, returns and net sales",
-                html.Div(breakdown(dates, granularity, comparing), id="sales-breakdown"),
-                extra=html.Div(
-                    [
-                        dbc.Switch(
-                            id="sales-compare",
-                            label=f"Compare to previous period ({previous.start} – {previous.end})",
-                            value=comparing,
-                            class_name="small m-0",
-                        ),
-                        dbc.RadioItems(
-                            id="sales-granularity",
-                            options=[{"label": g.capitalize(), "value": g} for g in GRANULARITIES],
-                            value=granularity,
-                            inline=True,
-                            class_name="small",
-                        ),
-                    ],
-                    className="d-flex flex-wrap align-items-center gap-3",
-                ),
+                title,
+                html.Div(breakdown(dates, granularity, compared, channel), id="sales-breakdown"),
+                extra=controls,
             ),
             dbc.Row(
                 [
-                    dbc.Col(section("Sales by channel", channels(dates)), lg=4),
+                    dbc.Col(section("Sales by channel (click one to see it alone)", channels(dates)), lg=4),
                     dbc.Col(section("Top products", top_products(dates)), lg=8),
                 ]
             ),
@@ -129,12 +159,28 @@ def layout(
 
 
 @dash.callback(
-    Output("sales-breakdown", "children"),
-    Input("sales-granularity", "value"),
-    Input("sales-compare", "value"),
-    State("sales-range", "data"),
+    Output("shell-url", "search", allow_duplicate=True),
+    Input("sales-breakdown-graph", "clickData"),
+    State("sales-view", "data"),
     prevent_initial_call=True,
 )
-def regroup(granularity: str, compare: bool | None, shown: dict[str, str]) -> Any:
-    """Redraw the breakdown by another granularity, with or without the previous period."""
-    return breakdown(page_range(shown["start"], shown["end"]), granularity, bool(compare))
+def open_period(click: dict[str, Any] | None, view: dict[str, str]) -> str:
+    """A click on a period opens its days, by day."""
+    span = figures.clicked_span(click)
+    if span is None:
+        raise PreventUpdate
+    return view_query({**view, "start": span[0], "end": span[1], "granularity": "day"})
+
+
+@dash.callback(
+    Output("shell-url", "search", allow_duplicate=True),
+    Input("sales-channels-graph", "clickData"),
+    State("sales-view", "data"),
+    prevent_initial_call=True,
+)
+def filter_channel(click: dict[str, Any] | None, view: dict[str, str]) -> str:
+    """A click on a channel shows that channel's sales alone (again: all channels)."""
+    channel = figures.clicked_label(click)
+    if channel not in CHANNELS:
+        raise PreventUpdate
+    return view_query({**view, "channel": "" if view.get("channel") == channel else channel})

@@ -125,3 +125,25 @@ def text(dash_duo: Any, selector: str) -> str:
 
 def elements(dash_duo: Any, selector: str) -> list[Any]:
     return list(dash_duo.driver.find_elements(By.CSS_SELECTOR, selector))
+
+
+def dom_id(page: str, kind: str, param: str | None = None) -> str:
+    """The CSS selector of a control with a pattern id (``{"type": kind, "page": page}``)."""
+    parts = {"page": page, "type": kind, **({"param": param} if param else {})}
+    inner = ",".join(f'"{key}":"{parts[key]}"' for key in sorted(parts))
+    return "[id='{" + inner + "}']"
+
+
+def choose(dash_duo: Any, selector: str, value: str) -> None:
+    """Pick ``value`` in a select, as a person does (the page then follows its URL)."""
+    from selenium.webdriver.support.ui import Select
+
+    Select(dash_duo.find_element(selector)).select_by_value(value)
+
+
+def wait_for_url(dash_duo: Any, ending: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not dash_duo.driver.current_url.endswith(ending):
+        assert time.monotonic() < deadline, f"{dash_duo.driver.current_url} does not end with {ending}"
+        time.sleep(0.1)
+    dash_duo._wait_for_callbacks()

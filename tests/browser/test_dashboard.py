@@ -15,7 +15,18 @@ import requests
 from backend.local import free_port
 from dashboard.figures import money, percent
 from dashboard.settings import get_settings
-from tests.browser.conftest import Dashboard, elements, figure_points, open_page, sign_in, start, text
+from tests.browser.conftest import (
+    Dashboard,
+    choose,
+    dom_id,
+    elements,
+    figure_points,
+    open_page,
+    sign_in,
+    start,
+    text,
+    wait_for_url,
+)
 
 pytestmark = pytest.mark.browser
 PAGES = ("/", "/sales", "/customers", "/inventory", "/alerts", "/reports", "/digests")
@@ -112,7 +123,7 @@ def test_a_range_change_redraws_the_charts_and_the_url(dash_duo: Any, dashboard:
     open_page(dash_duo, f"{url}/sales?start={dashboard.first}&end={dashboard.last}")
     assert len(figure_points(dash_duo, "sales-breakdown-graph")) == 21
     # When the person picks "Last 7 days"
-    dash_duo.find_element("#sales-preset-0").click()
+    choose(dash_duo, dom_id("sales", "range-preset"), "last_7_days")
     # Then the URL carries the new range and the chart has seven days
     dash_duo.wait_for_text_to_equal("#sales-range-days", "7 days", timeout=20)
     dash_duo._wait_for_callbacks()
@@ -121,8 +132,8 @@ def test_a_range_change_redraws_the_charts_and_the_url(dash_duo: Any, dashboard:
     )
     assert len(figure_points(dash_duo, "sales-breakdown-graph")) == 7
     # When they group by week, the same range is drawn in weeks
-    dash_duo.find_element("label[for='_dbcprivate_radioitems_sales-granularity_input_week']").click()
-    dash_duo._wait_for_callbacks()
+    choose(dash_duo, dom_id("sales", "view-control", "granularity"), "week")
+    wait_for_url(dash_duo, "&granularity=week")
     weeks = api(
         dashboard,
         "/metrics/sales",
@@ -137,17 +148,22 @@ def test_a_range_change_redraws_the_charts_and_the_url(dash_duo: Any, dashboard:
     ):
         time.sleep(0.1)
     assert figure_points(dash_duo, "sales-breakdown-graph") == [p["period"] for p in weeks["series"]]
-    # When they compare with the previous period, its net sales are drawn over the same weeks
-    dash_duo.find_element("label[for='sales-compare']").click()
-    dash_duo._wait_for_callbacks()
+    # The previous period's net sales are drawn over the same weeks; the year before, on asking
     names_script = (
         "var p = document.querySelector('#sales-breakdown-graph .js-plotly-plot');"
         "return p && p.data.map(function (t) { return t.name; });"
     )
-    until = time.monotonic() + 10
-    while "Net sales, previous period" not in (dash_duo.driver.execute_script(names_script) or []):
-        assert time.monotonic() < until, dash_duo.driver.execute_script(names_script)
-        time.sleep(0.1)
+
+    def wait_for_trace(name: str) -> None:
+        until = time.monotonic() + 10
+        while name not in (dash_duo.driver.execute_script(names_script) or []):
+            assert time.monotonic() < until, dash_duo.driver.execute_script(names_script)
+            time.sleep(0.1)
+
+    wait_for_trace("Net sales, previous period")
+    choose(dash_duo, dom_id("sales", "view-control", "compare"), "previous_year")
+    wait_for_url(dash_duo, "&compare=previous_year&granularity=week")
+    wait_for_trace("Net sales, same period last year")
     # And a range with no data says so in words instead of drawing an empty axis
     open_page(dash_duo, f"{url}/sales?start=2020-01-01&end=2020-01-31")
     assert text(dash_duo, "#sales-series-empty") == "No sales between 2020-01-01 and 2020-01-31."

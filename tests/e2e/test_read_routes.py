@@ -205,6 +205,26 @@ def test_channels_equal_the_oracle(store: Store) -> None:
     assert oracle.unattributed_returns(store.events, store.first, store.last, tz=TZ) == Decimal("7.25")
 
 
+def test_a_channels_sales_series_equals_the_oracle(store: Store) -> None:
+    # Given the last three weeks, by week (partial weeks at the edges)
+    start, end = store.last - timedelta(days=20), store.last
+    for channel in oracle.CHANNELS:
+        # When the series of one channel is asked for
+        body = store.ok("/v1/metrics/sales", start=start, end=end, granularity="week", channel=channel)
+        assert body["channel"] == channel
+        # Then each period holds that channel's figures, as the oracle counts them
+        for point in body["series"]:
+            first, last = date.fromisoformat(point["start"]), date.fromisoformat(point["end"])
+            want = oracle.channels(store.events, first, last, tz=TZ)[channel]
+            where = f"{channel} {first}..{last}"
+            for name in ("gross_sales", "discounts", "returns", "net_sales"):
+                _money(point[name], want[name], f"{where} {name}")
+            assert (point["orders"], point["units"]) == (want["orders"], want["units"]), where
+    # And a channel the store does not have is named in a 4xx
+    response = store.get("/v1/metrics/sales", start=start, end=end, channel="fax")
+    assert 400 <= response.status_code < 500 and "channel" in response.text, response.text
+
+
 @pytest.mark.parametrize(("by", "limit"), [("net_sales", 10), ("units", 7), ("units", 100)])
 def test_top_products_equal_the_oracle(store: Store, by: str, limit: int) -> None:
     for start, end in [(store.first, store.last), (store.last - timedelta(days=13), store.last)]:

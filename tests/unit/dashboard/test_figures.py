@@ -6,11 +6,12 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from dashboard import figures
-from dashboard.dates import DateRange, parse_range, presets
+from dashboard.dates import DateRange, parse_range, preset_of, presets
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -33,7 +34,7 @@ def test_overview_kpis_show_the_api_values_and_changes() -> None:
     assert cards["average_order_value"].value == "$100.00" and cards["average_order_value"].tone == "flat"
     assert cards["new_customers"].value == "4" and cards["new_customers"].tone == "bad"
     assert cards["returning_customer_rate"].value == "60.0%"
-    assert cards["returning_customer_rate"].change_text == "no previous data"
+    assert cards["returning_customer_rate"].change_text == "no data for the previous period"
     assert cards["low_stock_skus"].value == "3"
     assert cards["low_stock_skus"].change_text == "at or under reorder point, now"
     assert list(cards) == [
@@ -254,8 +255,38 @@ def test_a_bad_url_range_falls_back_with_words(start: str, end: str | None, word
     assert (dates.start, dates.end) == (date(2025, 5, 3), date(2025, 6, 1))
 
 
-def test_presets_end_today() -> None:
-    named = dict(presets(date(2025, 6, 15)))
+def test_presets_are_shopifys_on_any_day() -> None:
+    named = {label: found for _, label, found in presets(date(2025, 6, 15))}
     assert named["Last 7 days"] == DateRange(date(2025, 6, 9), date(2025, 6, 15))
     assert named["Month to date"] == DateRange(date(2025, 6, 1), date(2025, 6, 15))
     assert named["Last 90 days"].days == 90
+    # On the 1st of January: last month is December, the year to date one day
+    first = {key: found for key, _, found in presets(date(2026, 1, 1))}
+    assert first["last_month"] == DateRange(date(2025, 12, 1), date(2025, 12, 31))
+    assert first["year_to_date"] == first["today"] == first["month_to_date"]
+    assert first["yesterday"] == DateRange(date(2025, 12, 31), date(2025, 12, 31))
+    # The preset a range is, read back from the URL's dates ("custom" otherwise)
+    for key, found in first.items():
+        if key not in ("year_to_date", "month_to_date"):
+            assert preset_of(found, date(2026, 1, 1)) == key
+    assert preset_of(DateRange(date(2025, 1, 2), date(2025, 1, 9)), date(2026, 1, 1)) == "custom"
+
+
+def test_compared_ranges() -> None:
+    march = DateRange(date(2025, 3, 1), date(2025, 3, 31))
+    assert march.compared("previous_period") == DateRange(date(2025, 1, 29), date(2025, 2, 28))
+    assert march.compared("previous_year") == DateRange(date(2024, 3, 1), date(2024, 3, 31))
+    assert march.compared("none") is None
+    leap = DateRange(date(2024, 2, 29), date(2024, 2, 29))
+    assert leap.compared("previous_year") == DateRange(date(2023, 2, 28), date(2023, 2, 28))
+
+
+def test_times_are_shown_in_the_stores_zone() -> None:
+    # Given the API's UTC instants and a store in New York (EDT in May, EST in January)
+    zone = ZoneInfo("America/New_York")
+    rows = figures.alert_rows(load("alerts")["alerts"], zone)
+    assert rows[0]["raised_at"] == "2025-05-30 06:00:00"
+    report = {"report_id": "r", "status": "ready", "created_at": "2025-01-15T03:30:00Z", "expires_at": None}
+    assert figures.report_rows([report], zone)[0]["requested_at"] == "2025-01-14 22:30"
+    subscription = {"subscription_id": "s", "created_at": "2025-07-01T12:00:00.5+00:00"}
+    assert figures.subscription_rows([subscription], zone)[0]["created_at"] == "2025-07-01 08:00"
