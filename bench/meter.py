@@ -361,6 +361,8 @@ class Meter:
         self._calls: dict[CallKey, Usage] = defaultdict(Usage)
         # Write units (sized calls only) by (function, operation, item kind): where they go.
         self._kinds: dict[tuple[str, str, str], float] = defaultdict(float)
+        # Write units (sized calls only) by item key ``(table, pk, sk)``: the partition model.
+        self._items: dict[tuple[str, str, str], float] = defaultdict(float)
         self._functions: dict[str, Invocations] = defaultdict(Invocations)
         # Events by type in the SQS messages each function's poller received ("received") and
         # its handler was handed ("handed"): a message is a packet of many events.
@@ -395,6 +397,11 @@ class Meter:
         """Write units of sized calls so far by (function, operation, item kind)."""
         with self._lock:
             return dict(self._kinds)
+
+    def write_units_by_item(self) -> dict[tuple[str, str, str], float]:
+        """Write units of sized calls so far by item key ``(table, pk, sk)``."""
+        with self._lock:
+            return dict(self._items)
 
     def records_processed(self, function: str) -> int:
         """SQS records ``function`` has been handed so far (for progress bars)."""
@@ -740,7 +747,10 @@ class Meter:
             factor = 2 if operation == "TransactWriteItems" else 1
             with self._lock:
                 for (_, table, key, _), size in zip(targets, sizes, strict=True):
-                    self._kinds[(pending.function, operation, item_kind(table, key))] += factor * write_units(size)
+                    item_units = factor * write_units(size)
+                    self._kinds[(pending.function, operation, item_kind(table, key))] += item_units
+                    ids = [str(next(iter(v.values()))) for _, v in sorted(key.items())]
+                    self._items[(table, ids[0], ids[1] if len(ids) > 1 else "")] += item_units
             if ok:
                 used.write_units += units
             else:
