@@ -33,6 +33,7 @@ import contextlib
 import contextvars
 import json
 import math
+import re
 import threading
 import time
 from collections import Counter, defaultdict
@@ -161,6 +162,36 @@ def transaction_write_units(sizes: Iterable[int]) -> int:
     6
     """
     return 2 * sum(write_units(size) for size in sizes)
+
+
+def item_kind(table: str, key: Mapping[str, Any]) -> str:
+    """A written item's kind, for the write units by kind: the table's role and the item's
+    key with its ids left out (``DAY#*/SALES``, ``ORDER#*/LINK``, ``PACKET#*/PART#*``).
+
+    >>> item_kind("storepulse-ingest", {"event_id": {"S": "e1"}})
+    'ingest/claim'
+    >>> item_kind("storepulse-analytics", {"pk": {"S": "DAY#2025-01-02"}, "sk": {"S": "SKUS#3"}})
+    'DAY#*/SKUS#*'
+    >>> item_kind("storepulse-analytics", {"pk": {"S": "CUST#c9"}, "sk": {"S": "PROFILE"}})
+    'CUST#*/PROFILE'
+    >>> item_kind("storepulse-analytics", {"pk": {"S": "CATALOG"}, "sk": {"S": "BEA-7008"}})
+    'CATALOG/*'
+    """
+    if "event_id" in key and "pk" not in key:
+        value = str(next(iter(key["event_id"].values())))
+        return "ingest/request marker" if value.startswith("request#") else "ingest/claim"
+    if "pk" not in key:
+        return f"{table}/?"
+
+    def shape(text: str) -> str:
+        head, sep, _ = text.partition("#")
+        if sep:
+            return f"{head}#*"
+        return text if re.fullmatch(r"[A-Z_]+", text) else "*"
+
+    pk = str(next(iter(key["pk"].values())))
+    sk = str(next(iter(key.get("sk", {"S": ""}).values())))
+    return f"{shape(pk)}/{shape(sk)}"
 
 
 def percentile(values: Iterable[float], share: float) -> float:
@@ -328,6 +359,10 @@ class Meter:
         self.precise = precise
         self._lock = threading.Lock()
         self._calls: dict[CallKey, Usage] = defaultdict(Usage)
+        # Write units (sized calls only) by (function, operation, item kind): where they go.
+        self._kinds: dict[tuple[str, str, str], float] = defaultdict(float)
+        # Write units (sized calls only) by item key ``(table, pk, sk)``: the partition model.
+        self._items: dict[tuple[str, str, str], float] = defaultdict(float)
         self._functions: dict[str, Invocations] = defaultdict(Invocations)
         # Events by type in the SQS messages each function's poller received ("received") and
         # its handler was handed ("handed"): a message is a packet of many events.
@@ -357,6 +392,16 @@ class Meter:
                     for n, i in self._functions.items()
                 },
             )
+
+    def write_units_by_kind(self) -> dict[tuple[str, str, str], float]:
+        """Write units of sized calls so far by (function, operation, item kind)."""
+        with self._lock:
+            return dict(self._kinds)
+
+    def write_units_by_item(self) -> dict[tuple[str, str, str], float]:
+        """Write units of sized calls so far by item key ``(table, pk, sk)``."""
+        with self._lock:
+            return dict(self._items)
 
     def records_processed(self, function: str) -> int:
         """SQS records ``function`` has been handed so far (for progress bars)."""
@@ -699,6 +744,13 @@ class Meter:
                 if operation == "TransactWriteItems"
                 else sum(write_units(s) for s in sizes)
             )
+            factor = 2 if operation == "TransactWriteItems" else 1
+            with self._lock:
+                for (_, table, key, _), size in zip(targets, sizes, strict=True):
+                    item_units = factor * write_units(size)
+                    self._kinds[(pending.function, operation, item_kind(table, key))] += item_units
+                    ids = [str(next(iter(v.values()))) for _, v in sorted(key.items())]
+                    self._items[(table, ids[0], ids[1] if len(ids) > 1 else "")] += item_units
             if ok:
                 used.write_units += units
             else:

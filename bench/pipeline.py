@@ -173,6 +173,8 @@ class Phase:
     duplicates: int
     rejected: int
     cpu_seconds: dict[str, float] = field(default_factory=dict)
+    # Write units by (function, operation, item kind), sized phases only.
+    kinds: dict[tuple[str, str, str], float] = field(default_factory=dict)
 
     @property
     def events_per_second(self) -> float:
@@ -355,6 +357,7 @@ def run_phase(
     windowed = windowed_functions(stack)
     records_before = {f: _progress(meter, f, f in windowed) for f in due}
     cpu_before = cpu_seconds(stack)
+    kinds_before = meter.write_units_by_kind()
     started = time.perf_counter()
     if gap is None:
         totals = send_concurrently(
@@ -394,7 +397,21 @@ def run_phase(
         totals.get("duplicates", 0),
         totals.get("rejected", 0),
         {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds(stack).items()},
+        {
+            k: v - kinds_before.get(k, 0.0)
+            for k, v in meter.write_units_by_kind().items()
+            if v - kinds_before.get(k, 0.0)
+        },
     )
+
+
+def kinds_table(phase: Phase) -> list[dict[str, Any]]:
+    """Write units per event of a sized phase by function, operation and item kind."""
+    n = max(phase.events, 1)
+    return [
+        {"function": fn, "operation": op, "item": kind, "write_units_per_event": round(units / n, 3)}
+        for (fn, op, kind), units in sorted(phase.kinds.items(), key=lambda kv: -kv[1])
+    ]
 
 
 def cpu_seconds(stack: LocalStack) -> dict[str, float]:
@@ -816,6 +833,18 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
     figures = report(args, throughput, precise, lost, prices, memory, orders_per_day, out)
     if trickled is not None:
         figures["trickle"] = report_trickle(trickled, prices, memory, out)
+    figures["write_units_by_item"] = {}
+    for phase in [*precise.values(), *([trickled] if trickled is not None else [])]:
+        rows = kinds_table(phase)
+        figures["write_units_by_item"][phase.name] = rows
+        out("")
+        out(f"write units per event by item, {phase.name} ({phase.events} events):")
+        out(
+            table(
+                ["function", "operation", "item", "units/event"],
+                [[r["function"], r["operation"], r["item"], r["write_units_per_event"]] for r in rows],
+            )
+        )
     figures["missing_from_lake"] = {"count": len(missing), "first": missing[:20]}
     if missing:
         out("")

@@ -21,8 +21,8 @@ locals {
 
 data "aws_iam_policy_document" "function_ingest" {
   statement {
-    # BatchGetItem: the duplicate look-up; PutItem: the conditional claims (each Put of the
-    # claim transactions); BatchWriteItem: the published markers.
+    # BatchGetItem: the duplicate look-up; PutItem: the conditional claims (one plain
+    # conditional put per event); BatchWriteItem: the published markers.
     sid       = "DuplicateCheckClaimAndRecord"
     actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"]
     resources = [local.table_arn["ingest"]]

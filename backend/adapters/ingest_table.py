@@ -7,9 +7,11 @@ event id) exists, written once per request after all of its events were publishe
 part of a request was published, the claim itself says ``published``. Items written before
 claims existed (no digest) were written after publishing: they count as published.
 
-Write units (AWS): each claim is a Put inside ``TransactWriteItems`` (2 write units for an item
-under 1 KB), plus 1 for the request's marker. Reads: one strongly consistent read unit per
-event (the look-up that answers most duplicates without a write).
+Write units (AWS): each claim is a plain conditional ``PutItem`` (1 write unit for an item under
+1 KB; in a ``TransactWriteItems`` it cost 2, and a transaction buys nothing here: each claim
+stands alone, and a claim taken by a request that then fails is taken again by the same
+payload), plus 1 for the request's marker. Reads: one strongly consistent read unit per event
+(the look-up that answers most duplicates without a write).
 """
 
 from __future__ import annotations
@@ -36,10 +38,9 @@ else:
 logger = logging.getLogger(__name__)
 
 REQUEST_PREFIX = "request#"
-#: DynamoDB takes at most 100 items per transaction.
-CLAIMS_PER_TRANSACTION = 100
 CLAIM_ATTEMPTS = 5
-CLAIMERS = 5
+#: Conditional puts made side by side (boto3 clients are thread-safe).
+CLAIMERS = 16
 
 
 def payload_digest(event: Event) -> str:
@@ -108,60 +109,39 @@ class IngestTable:
         published (the same payload's claim, still pending, is taken again: its request
         crashed or failed before publishing, and this retry publishes it).
 
-        One transaction of conditional Puts per 100 events, up to :data:`CLAIMERS` at a time.
+        One conditional ``PutItem`` per event, up to :data:`CLAIMERS` at a time.
         """
-        chunks = [
-            events[i : i + CLAIMS_PER_TRANSACTION] for i in range(0, len(events), CLAIMS_PER_TRANSACTION)
-        ]
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        if len(chunks) <= 1:
-            results = [self._claim_chunk(chunk, digests, request, now) for chunk in chunks]
+        outcome = Claimed([], [], [])
+        if not events:
+            return outcome
+        if len(events) == 1:
+            results = [self._claim_one(events[0], digests, request, now)]
         else:
-            with ThreadPoolExecutor(max_workers=min(CLAIMERS, len(chunks))) as pool:
+            with ThreadPoolExecutor(max_workers=min(CLAIMERS, len(events))) as pool:
                 futures = [
-                    pool.submit(
-                        contextvars.copy_context().run, self._claim_chunk, chunk, digests, request, now
-                    )
-                    for chunk in chunks
+                    pool.submit(contextvars.copy_context().run, self._claim_one, e, digests, request, now)
+                    for e in events
                 ]
                 results = [future.result() for future in futures]
-        outcome = Claimed([], [], [])
-        for result in results:
-            outcome.taken += result.taken
-            outcome.held += result.held
-            outcome.unclaimed += result.unclaimed
+        for event, result in zip(events, results, strict=True):
+            getattr(outcome, result).append(event)
         return outcome
 
-    def _claim_chunk(
-        self, chunk: Sequence[Event], digests: Mapping[str, str], request: str, now: str
-    ) -> Claimed:
-        outcome = Claimed([], [], [])
-        todo = list(chunk)
+    def _claim_one(self, event: Event, digests: Mapping[str, str], request: str, now: str) -> str:
+        """``taken``, ``held`` (another payload holds it, or it was published) or
+        ``unclaimed`` (the table kept failing)."""
         for attempt in range(CLAIM_ATTEMPTS):
-            if not todo:
-                break
             try:
-                self.client.transact_write_items(
-                    TransactItems=cast(
-                        "list[TransactWriteItemTypeDef]", [self._put(e, digests, request, now) for e in todo]
-                    )
-                )
-            except self.client.exceptions.TransactionCanceledException as exc:
-                reasons = exc.response.get("CancellationReasons", [])
-                held = {i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
-                outcome.held += [e for i, e in enumerate(todo) if i in held]
-                todo = [e for i, e in enumerate(todo) if i not in held]
-                if not held:  # a conflict with another transaction or throttling: wait, retry
-                    _backoff(attempt)
-                continue
+                self.client.put_item(**self._put(event, digests, request, now))
+            except self.client.exceptions.ConditionalCheckFailedException:
+                return "held"
             except Exception:
-                logger.exception("claiming %d events failed (attempt %d)", len(todo), attempt + 1)
+                logger.exception("claiming %s failed (attempt %d)", event.event_id, attempt + 1)
                 _backoff(attempt)
                 continue
-            outcome.taken += todo
-            todo = []
-        outcome.unclaimed += todo
-        return outcome
+            return "taken"
+        return "unclaimed"
 
     def _put(self, event: Event, digests: Mapping[str, str], request: str, now: str) -> dict[str, Any]:
         item = {
@@ -172,14 +152,12 @@ class IngestTable:
             "claimed_at": now,
         }
         return {
-            "Put": {
-                "TableName": self.table,
-                "Item": {k: to_ddb(v) for k, v in item.items()},
-                "ConditionExpression": (
-                    "attribute_not_exists(event_id) OR (digest = :digest AND attribute_not_exists(published))"
-                ),
-                "ExpressionAttributeValues": {":digest": {"S": digests[event.event_id]}},
-            }
+            "TableName": self.table,
+            "Item": {k: to_ddb(v) for k, v in item.items()},
+            "ConditionExpression": (
+                "attribute_not_exists(event_id) OR (digest = :digest AND attribute_not_exists(published))"
+            ),
+            "ExpressionAttributeValues": {":digest": {"S": digests[event.event_id]}},
         }
 
     def published(
