@@ -15,6 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard import auth
+from dashboard.components import aria
 from dashboard.settings import get_settings
 
 HERE = Path(__file__).resolve().parent
@@ -57,7 +58,7 @@ def navbar(app: Dash) -> dbc.Navbar:
                     n_clicks=0,
                     className="navbar-toggler",
                     type="button",
-                    **{"aria-label": "Menu", "aria-controls": "shell-menu", "aria-expanded": "false"},
+                    **aria(label="Menu", controls="shell-menu", expanded="false"),
                 ),
                 dbc.Collapse(
                     [

@@ -36,6 +36,12 @@ from dashboard.figures import Kpi
 from dashboard.settings import get_settings
 
 
+def aria(**attributes: str) -> dict[str, Any]:
+    """``aria-*`` attributes for a Dash component (Python names cannot hold the dash):
+    ``aria(label="Menu")`` is ``{"aria-label": "Menu"}``."""
+    return {f"aria-{name}": value for name, value in attributes.items()}
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -326,7 +332,7 @@ def export_grid(
         id=f"{grid}-table",
         className="sp-table",
         role="region",
-        **{"aria-label": label or grid.replace("-", " ")},
+        **aria(label=label or grid.replace("-", " ")),
     )
 
 
@@ -358,8 +364,9 @@ def export_file(
 
 def product_link(sku: str, element_id: str | None = None) -> dcc.Link:
     """A SKU that opens its product page."""
-    kwargs = {"id": element_id} if element_id else {}
-    return dcc.Link(sku, href=product_href(sku), className="sp-product-link", **kwargs)
+    if element_id:
+        return dcc.Link(sku, href=product_href(sku), className="sp-product-link", id=element_id)
+    return dcc.Link(sku, href=product_href(sku), className="sp-product-link")
 
 
 def product_href(sku: str) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -195,7 +195,7 @@ def write_level(dynamodb: DynamoDBClient, table: str, platform: str, sku: str, s
                 "version": {"N": str(state.version + 1)},
             },
             ConditionExpression=condition,
-            **({"ExpressionAttributeValues": values} if values else {}),
+            **cast("dict[str, Any]", {"ExpressionAttributeValues": values} if values else {}),
         )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":

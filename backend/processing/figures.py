@@ -76,7 +76,10 @@ def stock_rows(
     """The stock table's rows of these SKUs on ``today``, with their forecasts: the one place a
     row is made, for ``/inventory`` and for ``/products/{sku}`` alike."""
     return inventory.inventory_rows(
-        {s.sku: inventory.CatalogueEntry(s.name, s.category, s.reorder_point, s.lead_time_days) for s in chunk},
+        {
+            s.sku: inventory.CatalogueEntry(s.name, s.category, s.reorder_point, s.lead_time_days)
+            for s in chunk
+        },
         {s.sku: inventory.StockLevel(s.on_hand) for s in chunk},
         recent.units_28d,
         recent.revenue_90d,

@@ -123,8 +123,7 @@ def serious_violations(duo: Any) -> list[str]:
     axe = Axe(duo.driver)
     axe.inject()
     results = duo.driver.execute_async_script(
-        "var done = arguments[arguments.length - 1];"
-        "axe.run({exclude: arguments[0]}).then(done);",
+        "var done = arguments[arguments.length - 1];axe.run({exclude: arguments[0]}).then(done);",
         AG_GRID_EMPTY_ROWGROUPS,
     )
     return [
