@@ -14,6 +14,9 @@ function accepted a batch; the jobs function gets each schedule's input.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import subprocess
 import sys
@@ -49,7 +52,10 @@ DAY = "2026-01-15"
 SECRETS = {
     "PII_HASH_KEY": ("/storepulse/pii_hash_key", KEYS.pii_hash_key),
     "UNSUBSCRIBE_SIGNING_KEY": ("/storepulse/unsubscribe_signing_key", KEYS.unsubscribe_signing_key),
+    "STOREPULSE_SHOPIFY_SECRET": ("/storepulse/webhooks/shopify", "rehearsal-shopify-secret"),
+    "STOREPULSE_WOOCOMMERCE_SECRET": ("/storepulse/webhooks/woocommerce", "rehearsal-woocommerce-secret"),
 }
+SHOPIFY_ORDER = ROOT / "tests" / "fixtures" / "connectors" / "shopify_orders_create.json"
 
 # Runs in the bare interpreter: import the handler (the cold start), invoke it with each event,
 # print one JSON line per result.
@@ -148,6 +154,25 @@ class Rehearsal:
             query_string=query,
             headers=headers,
             body=b"" if body is None else json.dumps(body).encode(),
+            source_ip="203.0.113.7",
+            account_id="123456789012",
+        )
+
+    def webhook_event(self, body: bytes, signature: str) -> dict[str, Any]:
+        """A Shopify orders/create through API Gateway, signed with ``signature``."""
+        headers = [
+            ("Host", "api.example.com"),
+            ("Content-Type", "application/json"),
+            ("X-Shopify-Topic", "orders/create"),
+            ("X-Shopify-Webhook-Id", "rehearsal-delivery"),
+            ("X-Shopify-Hmac-Sha256", signature),
+        ]
+        return build_proxy_event(
+            method="POST",
+            path="/v1/connectors/shopify",
+            query_string="",
+            headers=headers,
+            body=body,
             source_ip="203.0.113.7",
             account_id="123456789012",
         )
@@ -309,3 +334,15 @@ def test_every_function_runs_from_its_package_alone(rehearsal: Rehearsal, tmp_pa
     assert [result["job"] for result in results] == [schedule.job for schedule in rehearsal.spec.schedules]
     compacted = next(result for result in results if result["job"] == "lake-compaction")
     assert json.dumps(compacted).count(DAY) >= 1, compacted
+
+    # And the connectors package checks a webhook's signature with its secret from SSM and hands
+    # the order to the ingest path
+    body = SHOPIFY_ORDER.read_bytes()
+    secret = SECRETS["STOREPULSE_SHOPIFY_SECRET"][1].encode()
+    signature = base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest()).decode()
+    forged, taken = rehearsal.invoke(
+        "connectors",
+        [rehearsal.webhook_event(body, "Zm9yZ2Vk"), rehearsal.webhook_event(body, signature)],
+    )
+    assert forged["statusCode"] == 401, forged
+    assert (taken["statusCode"], json.loads(taken["body"])["accepted"]) == (200, 1), taken
