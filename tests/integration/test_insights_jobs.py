@@ -8,8 +8,7 @@ feed, and come back out of ``GET /v1/alerts`` and ``GET /v1/inventory``.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from backend.processing import anomalies as anomaly_job
 from backend.processing import figures
 from backend.processing import forecasts as forecast_job
 from backend.simulate import send
+from tests.pipeline import drain_queue, subscribe_alert_topic
 
 if TYPE_CHECKING:
     from tests.conftest import StackFixture
@@ -81,32 +81,11 @@ def _get(stack: StackFixture, path: str, **params: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def alert_mail(stack: StackFixture) -> Iterator[Any]:
-    """What the alerts topic (e-mail in AWS) delivers, through an SQS subscriber."""
-    sqs, sns = stack.client("sqs"), stack.client("sns")
-    url = sqs.create_queue(QueueName="test-insight-alert-mail")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    topic = next(
-        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":storepulse-alerts")
-    )
-    sub = sns.subscribe(
-        TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
-    )
-
-    def drain() -> list[dict[str, Any]]:
-        out = []
-        while True:
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-                "Messages", []
-            )
-            if not got:
-                return out
-            for message in got:
-                out.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-
-    yield drain
-    sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
+def alert_mail(stack: StackFixture) -> Any:
+    """What the alerts topic (e-mail in AWS) delivers since the last call, through a new SQS
+    subscriber of this test's own."""
+    url = subscribe_alert_topic(stack, f"test-insight-mail-{uuid.uuid4().hex[:8]}")
+    return lambda: drain_queue(stack, url)
 
 
 def _run_forecast(stack: StackFixture, today: date = TODAY) -> dict[str, Any]:
@@ -242,15 +221,6 @@ def _anomaly_history() -> list[dict[str, Any]]:
                     )
                 )
     return events
-
-
-@pytest.fixture
-def kept_environment() -> Iterator[None]:
-    """The command line sets the handlers' variables in this process; put them back after."""
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 def test_anomalies_once_per_day_and_metric_with_value_expected_and_score(
