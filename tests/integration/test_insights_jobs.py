@@ -276,3 +276,8 @@ def test_anomalies_once_per_day_and_metric_with_value_expected_and_score(
     assert json.loads(out[out.index("{") :])["sent"] == 0
     assert main(["run-job", "forecast", "--day", "2025-03-10"]) == 1
     assert "--day goes with the anomalies job only" in capsys.readouterr().err
+    # And `storepulse run-job forecast` runs the forecast through it (on the clock's today: only
+    # that it ran is asserted here; its figures are checked on fixed dates above)
+    assert main(["run-job", "forecast"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("{") :])["job"] == "forecast"
