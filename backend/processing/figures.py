@@ -6,15 +6,17 @@ importing the route modules (their routes, keys and settings are the read API's,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from backend.adapters import reads
 from backend.adapters.clients import client
 from backend.adapters.forecasts import forecasts
 from backend.adapters.rollups import range_rollups
-from backend.adapters.stock import stock_page
+from backend.adapters.stock import SkuStock, read_stock, stock_page
 from backend.domain import inventory, metrics, products
 from backend.domain.calendar import days
 from backend.domain.stock import Status
@@ -42,6 +44,51 @@ class InventoryPage:
     next_after: str | None
 
 
+@dataclass(frozen=True)
+class _RecentSales:
+    units_28d: dict[str, int]
+    revenue_90d: dict[str, Decimal]
+
+
+def _recent_sales(today: date) -> _RecentSales:
+    """Every SKU's units of the 28 days and line revenue of the 90 days ending ``today``."""
+    dynamodb, table = client("dynamodb"), get_settings().require("analytics_table")
+    first_90, _ = inventory.window(today, inventory.ABC_DAYS)
+    first_28, _ = inventory.window(today, inventory.COVER_DAYS)
+    sold = reads.day_sku_sales(dynamodb, table, list(days(first_90, today)))
+    recent = products.totals(sales for day, sales in sold.items() if day >= first_28)
+    return _RecentSales(
+        {sku: figures.units for sku, figures in recent.items()},
+        {sku: figures.revenue for sku, figures in products.totals(sold.values()).items()},
+    )
+
+
+def stock_rows(today: date, stocks: Sequence[SkuStock], recent: _RecentSales) -> list[inventory.InventoryRow]:
+    """The stock table's rows of these SKUs (read by :mod:`backend.adapters.stock`): the one
+    place stock fields are made, forecast included (each SKU's ``FORECAST#`` item)."""
+    dynamodb, table = client("dynamodb"), get_settings().require("analytics_table")
+    return inventory.inventory_rows(
+        {
+            s.sku: inventory.CatalogueEntry(s.name, s.category, s.reorder_point, s.lead_time_days)
+            for s in stocks
+        },
+        {s.sku: inventory.StockLevel(s.on_hand) for s in stocks},
+        recent.units_28d,
+        recent.revenue_90d,
+        today=today,
+        forecasts=forecasts(dynamodb, table, [s.sku for s in stocks]),
+        default_lead_time=get_settings().default_lead_time_days,
+    )
+
+
+def inventory_row(today: date, sku: str) -> inventory.InventoryRow:
+    """One SKU's row of the stock table as ``/v1/inventory`` shows it (for ``/v1/products/{sku}``):
+    its exact stock, its 28- and 90-day figures and ABC class among every SKU, its forecast."""
+    dynamodb, table = client("dynamodb"), get_settings().require("analytics_table")
+    stock = read_stock(dynamodb, table, [sku])[sku]
+    return stock_rows(today, [stock], _recent_sales(today))[0]
+
+
 def inventory_page(
     today: date, *, after: str | None = None, limit: int = 500, status: Status | None = None
 ) -> InventoryPage:
@@ -53,28 +100,12 @@ def inventory_page(
     starts, ``None`` after the last SKU.
     """
     dynamodb, table = client("dynamodb"), get_settings().require("analytics_table")
-    first_90, _ = inventory.window(today, inventory.ABC_DAYS)
-    first_28, _ = inventory.window(today, inventory.COVER_DAYS)
-    sold = reads.day_sku_sales(dynamodb, table, list(days(first_90, today)))
-    recent = products.totals(sales for day, sales in sold.items() if day >= first_28)
-    units_28d = {sku: figures.units for sku, figures in recent.items()}
-    revenue_90d = {sku: figures.revenue for sku, figures in products.totals(sold.values()).items()}
+    recent = _recent_sales(today)
     rows: list[inventory.InventoryRow] = []
     examined = 0
     while True:
         chunk, more = stock_page(dynamodb, table, after, limit)
-        for row in inventory.inventory_rows(
-            {
-                s.sku: inventory.CatalogueEntry(s.name, s.category, s.reorder_point, s.lead_time_days)
-                for s in chunk
-            },
-            {s.sku: inventory.StockLevel(s.on_hand) for s in chunk},
-            units_28d,
-            revenue_90d,
-            today=today,
-            forecasts=forecasts(dynamodb, table, [s.sku for s in chunk]),
-            default_lead_time=get_settings().default_lead_time_days,
-        ):
+        for row in stock_rows(today, chunk, recent):
             examined += 1
             after = row.sku
             if status is None or row.status == status:
