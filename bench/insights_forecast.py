@@ -26,7 +26,15 @@ noise, a trend), with bad days, spikes and refund waves planted at random days o
 weeks; :func:`backend.domain.anomalies.detect` runs over each of those days as the nightly job
 would. Precision and recall over all seeds.
 
-Run: ``.venv/bin/python -m bench.insights_forecast [--seeds 20] [--anomaly-seeds 200]``.
+Jobs (``--jobs-years 5``): a throwaway local stack takes ``N`` years of the simulated store
+(``bench.lake.history``: shuffled, through the ingest API and every processor), then the
+``forecast`` and ``anomalies`` jobs run on its last day, each timed, with its peak memory
+(``tracemalloc``: what the job's Python objects took at most). Neither reads the lake: they read
+the day aggregates of a fixed window (56 and 9 days), so their cost follows the SKUs, not the
+years.
+
+Run: ``.venv/bin/python -m bench.insights_forecast [--seeds 12] [--anomaly-seeds 500]
+[--jobs-years 5]``.
 """
 
 from __future__ import annotations
@@ -276,11 +284,66 @@ def anomaly_scores(seeds: int) -> dict[str, Any]:
     }
 
 
+def job_figures(years: int, orders_per_day: int) -> dict[str, Any]:
+    """Import ``years`` of history into a throwaway stack and time both jobs on its last day."""
+    import tempfile
+    import time
+    import tracemalloc
+
+    from backend.local import LocalStack
+    from backend.processing import anomalies as anomaly_job
+    from backend.processing import forecasts as forecast_job
+    from backend.simulate import send
+    from bench.lake import TZ, history
+    from bench.stack import throwaway_options
+
+    end = date(2025, 3, 20)
+    events = history(years, orders_per_day=orders_per_day, end=end)
+    out: dict[str, Any] = {"years": years, "events": len(events)}
+    with tempfile.TemporaryDirectory() as tmp:
+        local = LocalStack(throwaway_options(Path(tmp) / "data", store_timezone=TZ)).start()
+        try:
+            started = time.perf_counter()
+            send(events, local.api_url, local.keys.ingest_key, progress=True)
+            local.wait_idle(3600)
+            out["import_seconds"] = round(time.perf_counter() - started, 1)
+            assert local.aws is not None
+            dynamodb, bus_client = local.aws.client("dynamodb"), local.aws.client("events")
+            now = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+            jobs = {
+                "forecast": lambda: forecast_job.run(
+                    dynamodb, bus_client, "storepulse-analytics", "storepulse", end + timedelta(days=1), now
+                ),
+                "anomalies": lambda: anomaly_job.run(
+                    dynamodb, bus_client, "storepulse-analytics", "storepulse", end, now
+                ),
+            }
+            for name, job in jobs.items():
+                tracemalloc.start()
+                started = time.perf_counter()
+                result = job()
+                seconds = time.perf_counter() - started
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+                out[name] = {
+                    "seconds": round(seconds, 2),
+                    "peak_mib": round(peak / 2**20, 1),
+                    "result": result,
+                }
+        finally:
+            local.stop(drain_timeout=5)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=12, help="simulated stores for the forecast")
     parser.add_argument("--anomaly-seeds", type=int, default=200, help="planted histories")
+    parser.add_argument("--jobs-years", type=int, default=0, help="also time the jobs on N years")
+    parser.add_argument("--jobs-orders-per-day", type=int, default=3, help="orders a day of that history")
     args = parser.parse_args(argv)
+    if args.jobs_years:
+        print(json.dumps(job_figures(args.jobs_years, args.jobs_orders_per_day), indent=2, default=str))
     stores = []
     for seed in tqdm(range(1, args.seeds + 1), desc="simulated stores", file=sys.stderr):
         series = simulated_units(seed)

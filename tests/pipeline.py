@@ -254,3 +254,30 @@ def on_hand() -> dict[str, int]:
                     elif name == "oh":
                         totals[item["sk"]["S"]] = totals.get(item["sk"]["S"], 0) + int(value["N"])
     return totals
+
+
+def subscribe_alert_topic(stack: Any, queue_name: str = "test-alert-mail") -> str:
+    """An SQS queue subscribed to the alerts topic (what e-mail gets in AWS); its URL."""
+    sqs, sns = stack.client("sqs"), stack.client("sns")
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = next(
+        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":storepulse-alerts")
+    )
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    return url
+
+
+def drain_queue(stack: Any, url: str) -> list[dict[str, Any]]:
+    """Every message waiting in the queue, as JSON, deleted once read."""
+    sqs = stack.client("sqs")
+    out = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        )
+        if not messages:
+            return out
+        for message in messages:
+            out.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

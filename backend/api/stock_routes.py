@@ -46,13 +46,21 @@ def store_today(now: datetime | None = None) -> date:
         "sell_through_28d (0..1, four decimals; null when nothing sold and nothing on hand), status "
         "(ok, low, out) and abc_class (A, B, C over the line revenue of the last 90 days, ranked over "
         "every SKU). The 28 and 90 days are store days ending today (`as_of`), today included. "
+        "The demand forecast (the nightly `forecast` job's, null before its first run): "
+        "forecast_daily_units (expected units a day, two decimals), stockout_date (the day on hand "
+        "runs out at that rate from today, weekly seasonality included; null when nothing is "
+        "forecast to sell or it lasts over a year), reorder_by (stockout_date minus lead_time_days, "
+        "the SKU's own lead time from product.upserted, else the store's LEAD_TIME_DAYS, 7). "
         f"Paged: at most `limit` items (1 to {MAX_INVENTORY_PAGE}, default {DEFAULT_INVENTORY_PAGE}); "
         "pass `next_cursor` back as `cursor` for the next page; it is null on the last page. With "
         f"`status`, a page examines at most {MAX_EXAMINED} SKUs, so it may hold fewer than `limit` items "
         "and still have a `next_cursor`."
     ),
     responses={
-        200: {"description": "{as_of, items: [{sku, name, category, on_hand, ...}], next_cursor}"},
+        200: {
+            "description": "{as_of, items: [{sku, name, category, on_hand, ..., forecast_daily_units, "
+            "stockout_date, reorder_by, lead_time_days}], next_cursor}"
+        },
         422: {"description": "a malformed `limit`, `cursor` or `status`, named in the error"},
     },
     tags=["inventory"],

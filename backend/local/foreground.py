@@ -15,8 +15,11 @@ import os
 import signal
 import sys
 import threading
+import time
+from datetime import UTC, date, datetime, timedelta
 from types import FrameType
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from backend.local import memtrace
 from backend.local.http_api import HttpServer
@@ -55,12 +58,43 @@ def _seed(stack: LocalStack, stopping: threading.Event) -> None:
         if not stack.has_data():
             print(f"Backfilling {BACKFILL_DAYS} days of demo data through the ingest API...", flush=True)
             simulate.backfill(stack.api_url, stack.keys.ingest_key, days=BACKFILL_DAYS)
+            insights_after_backfill(stack)
             print("Backfill done; a live trickle of events keeps flowing.", flush=True)
         simulate.live(stack.api_url, stack.keys.ingest_key, stop=stopping)
     except Exception as exc:
         if not stopping.is_set():
             logger.error("the simulator stopped: %s", exc)
             logger.debug("simulator failure", exc_info=True)
+
+
+# The anomaly check looks back this many closed days after a backfill, so that the demo's
+# planted bad day and refund wave show as alerts without waiting for their nights.
+BACKFILL_ANOMALY_DAYS = 14
+# The queues whose processors write what those jobs read (the lake's gathers for minutes).
+_INSIGHT_SOURCES = ("storepulse-orders", "storepulse-inventory")
+
+
+def insights_after_backfill(stack: LocalStack, today: date | None = None, timeout: float = 180.0) -> None:
+    """Run the nightly insights jobs the backfilled history would have had: the anomaly check of
+    each of its last closed days before ``today`` (the store's, by default), then the forecast
+    (stock-out risks); once the orders and inventory processors have taken in the backfill."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = [
+            n
+            for n, visible, hidden in stack._queue_depths()
+            if n.endswith(_INSIGHT_SOURCES) and visible + hidden
+        ]
+        if not busy:
+            break
+        time.sleep(1)
+    today = today or datetime.now(UTC).astimezone(ZoneInfo(stack.options.store_timezone)).date()
+    try:
+        for back in range(BACKFILL_ANOMALY_DAYS, 0, -1):
+            stack.invoke_job("anomalies", day=(today - timedelta(days=back)).isoformat())
+        stack.invoke_job("forecast")
+    except Exception as exc:  # the demo goes on; the nightly schedules run them again
+        logger.warning("the insights jobs after the backfill failed: %s", exc)
 
 
 def _banner(stack: LocalStack, dashboard_url: str | None, out: TextIO) -> None:

@@ -367,6 +367,8 @@ class LocalStack:
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
             LOG_FILE_ENV: os.environ.get(LOG_FILE_ENV) or str(function_log_path(self.data_dir)),
             "STOREPULSE_DATA_DIR": str(self.data_dir),
+            # The store's default lead time of the forecast's reorder_by (README).
+            "LEAD_TIME_DAYS": os.environ.get("LEAD_TIME_DAYS") or "7",
             **local_reports_environment(self.api_url),
         }
         for name in sorted({n for f in self.spec.functions for n in f.env} | set(self.spec.common_env)):
@@ -512,8 +514,9 @@ class LocalStack:
 
     # -- running ----------------------------------------------------------------------
 
-    def invoke_job(self, job: str) -> Any:
-        """Run a scheduled job now, with the input its schedule gives: ``{"job": job}``."""
+    def invoke_job(self, job: str, **options: Any) -> Any:
+        """Run a scheduled job now, with the input its schedule gives: ``{"job": job}`` (and
+        ``options``, as ``storepulse run-job`` passes them)."""
         _, resources = self._require_started()
         function = self.spec.function(JOBS_FUNCTION)
         context = new_context(
@@ -525,7 +528,7 @@ class LocalStack:
         )
         with self.activity.working(function.name):
             logger.info("running job %s", job)
-            return self.handlers[function.name]({"job": job}, context)
+            return self.handlers[function.name]({"job": job, **options}, context)
 
     def main_queue_urls(self) -> dict[str, str]:
         """Queues that feed functions or bridges (every queue but the DLQs), by name."""

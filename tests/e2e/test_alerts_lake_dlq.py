@@ -16,6 +16,7 @@ from backend.cli import main
 from backend.local.dlq import list_dead_letters, replay_dead_letters
 from backend.processing import orders as orders_processing
 from backend.simulate import send
+from tests.pipeline import drain_queue, subscribe_alert_topic
 
 EMAIL = "Ada.Lovelace@Example.com"
 
@@ -53,35 +54,10 @@ def _feed(stack: Any) -> list[dict[str, Any]]:
     return [{k: next(iter(v.values())) for k, v in item.items()} for item in items]
 
 
-def _subscribe_alert_topic(stack: Any) -> str:
-    sqs, sns = stack.client("sqs"), stack.client("sns")
-    url = sqs.create_queue(QueueName="test-alert-mail")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    topic = next(
-        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":storepulse-alerts")
-    )
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
-    return url
-
-
-def _drain(stack: Any, url: str) -> list[dict[str, Any]]:
-    sqs = stack.client("sqs")
-    out = []
-    while True:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-            "Messages", []
-        )
-        if not messages:
-            return out
-        for message in messages:
-            out.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-
-
 def test_one_alert_per_crossing_re_armed_by_a_restock(stack: Any) -> None:
     # Given a product with reorder point 5 and 10 in stock, and someone reading the alerts topic
     stack.reset()
-    mail = _subscribe_alert_topic(stack)
+    mail = subscribe_alert_topic(stack)
     _ingest(
         stack,
         _event(
@@ -131,7 +107,7 @@ def test_one_alert_per_crossing_re_armed_by_a_restock(stack: Any) -> None:
     assert sorted(a["type"] for a in feed) == ["low_stock", "low_stock", "out_of_stock"]
     low = [a for a in feed if a["on_hand"] == "4"]
     assert len(low) == 1 and low[0]["reorder_point"] == "5" and low[0]["sku"] == "LAMP"
-    delivered = _drain(stack, mail)
+    delivered = drain_queue(stack, mail)
     assert sorted(m["detail"]["alert_id"] for m in delivered) == sorted(a["alert_id"] for a in feed)
     assert {m["source"] for m in delivered} == {"storepulse.inventory"}
     assert {m["detail-type"] for m in delivered} == {"LowStock", "OutOfStock"}

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,15 +13,6 @@ from backend.local import free_port
 
 if TYPE_CHECKING:
     from tests.conftest import StackFixture
-
-
-@pytest.fixture
-def kept_environment() -> Iterator[None]:
-    """The command line sets the handlers' variables in this process; put them back after."""
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 def test_run_job_calls_the_jobs_function_with_the_schedules_input(

@@ -233,6 +233,41 @@ def test_alert_rows_say_the_kind_in_words() -> None:
     assert rows[0]["raised_at"] == "2025-05-30 10:00:00"
 
 
+def test_alert_rows_show_stockout_risks_and_anomalies_without_a_sku() -> None:
+    rows = figures.alert_rows(
+        [
+            {
+                "alert_id": "an_1",
+                "type": "sales_drop",
+                "raised_at": "2025-05-31T00:30:00Z",
+                "metric": "net_sales",
+                "day": "2025-05-30",
+                "value": "100.00",
+                "expected": "950.00",
+                "score": -6.1,
+            },
+            {
+                "alert_id": "sr_1",
+                "type": "stockout_risk",
+                "raised_at": "2025-05-30T00:45:00Z",
+                "sku": "MUG",
+                "on_hand": 32,
+                "reorder_point": 2,
+                "forecast_daily_units": 3.0,
+                "stockout_date": "2025-06-09",
+                "reorder_by": "2025-05-30",
+                "lead_time_days": 10,
+            },
+        ]
+    )
+    assert [(r["sku"], r["type"], r["on_hand"]) for r in rows] == [
+        ("", "Sales drop", None),
+        ("MUG", "Stock-out risk", 32),
+    ]
+    assert rows[0]["detail"] == "net sales on 2025-05-30: 100.00, expected 950.00"
+    assert rows[1]["detail"] == "reorder by 2025-05-30 (runs out 2025-06-09)"
+
+
 def test_the_url_range_is_used_when_valid() -> None:
     dates = parse_range("2025-05-01", "2025-05-07", date(2025, 6, 1))
     assert (dates.start, dates.end, dates.problem) == (date(2025, 5, 1), date(2025, 5, 7), "")
