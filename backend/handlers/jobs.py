@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from backend.adapters.clients import client
-from backend.processing import compaction, digests, rollups, segments, stock
+from backend.processing import compaction, digests, rollups, segments, stock, together
 from backend.settings import get_settings
 
 logger = Logger(service="storepulse-jobs")
@@ -62,11 +62,20 @@ def month_rollups(months: Sequence[str] | None = None) -> dict[str, Any]:
     return rollups.run(client("dynamodb"), settings.require("analytics_table"), today, months=chosen)
 
 
+def pairs_job() -> dict[str, Any]:
+    """Fold the baskets of each day and closed month written since their last fold into the
+    pair counts /v1/products/pairs reads."""
+    settings = get_settings()
+    today = datetime.now(UTC).astimezone(settings.zone).date()
+    return together.run(client("dynamodb"), settings.require("analytics_table"), today)
+
+
 # A job takes its options from the rest of its input: {"job": NAME, **options}.
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "alert-sweep": alert_sweep,
     "digests": send_digests,
     "lake-compaction": lake_compaction,
+    "pairs": pairs_job,
     "rollups": month_rollups,
     "segments": segments_job,
 }
