@@ -50,6 +50,7 @@ __all__ = [
     "backfill",
     "generate",
     "live",
+    "planted_bundles",
     "run_cli",
     "send",
 ]
@@ -293,6 +294,40 @@ def _restock_target(product: _Product) -> int:
     return product.reorder_point + math.ceil(product.daily_units * _COVER_DAYS_ON_RESTOCK)
 
 
+# Planted bundles (products bought together, issue 14): six pairs and two trios of products from
+# the 30 best sellers, across categories; an order holding one of a bundle's products gets the
+# others too this often.
+_BUNDLE_SIZES = (2, 2, 2, 2, 2, 2, 3, 3)
+_BUNDLE_FROM_TOP = 30
+_BUNDLE_CHANCE = 0.45
+
+
+def planted_bundles(seed: int) -> list[tuple[str, ...]]:
+    """The bundles the store of ``seed`` plants: SKUs bought together far more than by chance.
+
+    >>> [len(b) for b in planted_bundles(7)]
+    [2, 2, 2, 2, 2, 2, 3, 3]
+    """
+    products = _catalogue(seed, 1)
+    best = sorted(products, key=lambda p: -p.daily_units)[:_BUNDLE_FROM_TOP]
+    rng = random.Random(f"storepulse-bundles-{seed}")
+    rng.shuffle(best)
+    bundles, start = [], 0
+    for size in _BUNDLE_SIZES:
+        bundles.append(tuple(sorted(p.sku for p in best[start : start + size])))
+        start += size
+    return bundles
+
+
+def _bundled(rng: random.Random, bundles: Sequence[tuple[str, ...]], chosen: set[str]) -> list[str]:
+    """The SKUs a basket of ``chosen`` gains from the bundles it touches (in bundle order)."""
+    added: list[str] = []
+    for bundle in bundles:
+        if chosen.intersection(bundle) and rng.random() < _BUNDLE_CHANCE:
+            added += [sku for sku in bundle if sku not in chosen and sku not in added]
+    return added
+
+
 # --------------------------------------------------------------------------------------------
 # The simulation
 # --------------------------------------------------------------------------------------------
@@ -329,6 +364,7 @@ class _Store:
         self.products = _catalogue(seed, orders_per_day)
         self._cum_popularity = list(itertools.accumulate(p.daily_units for p in self.products))
         self.by_sku = {p.sku: p for p in self.products}
+        self.bundles = planted_bundles(seed)
         self.opened_at = self._day_start(first_day)
         self.live = False
         self.tag = ""  # "" while replaying the deterministic history; "L<session>-" when live
@@ -572,6 +608,8 @@ class _Store:
         if not lines:  # every pick was a duplicate or sold out: the best seller it is
             top = self.products[_pick(self.rng, self._cum_popularity)]
             lines.append(_Line(top.sku, 1, top.price))
+        for sku in _bundled(self.rng, self.bundles, {line.sku for line in lines}):
+            lines.append(_Line(sku, 1, self.by_sku[sku].price))
         gross = sum((line.unit_price * line.quantity for line in lines), ZERO)
         discount = ZERO
         if self.rng.random() < (_PROMO_DAY_DISCOUNT_SHARE if promo else _DISCOUNT_SHARE):

@@ -247,6 +247,11 @@ locals {
       job        = "rollups"
       expression = "cron(45 1 * * ? *)"
     }
+    pairs = {
+      name       = "storepulse-pairs"
+      job        = "pairs"
+      expression = "cron(0 2 * * ? *)"
+    }
     digests = {
       name       = "storepulse-digests"
       job        = "digests"

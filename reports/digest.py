@@ -10,7 +10,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from reports.model import REPORT_TITLES, Kpi, format_change, format_kpi
+from reports.model import REPORT_TITLES, BoughtTogether, Kpi, format_change, format_kpi
 
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -40,6 +40,8 @@ class Digest:
     report_url: str
     unsubscribe_url: str
     sent_at: datetime
+    # "Often bought together" (weekly digests): the period's strongest pairs, none when too few
+    bought_together: tuple[BoughtTogether, ...] = ()
 
     @property
     def period(self) -> str:

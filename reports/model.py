@@ -29,6 +29,17 @@ class Kpi:
 
 
 @dataclass(frozen=True)
+class BoughtTogether:
+    """Two products often bought together: their names (the sku when never described), in how
+    many orders of the period, and the lift (how much more often than by chance)."""
+
+    first: str
+    second: str
+    orders: int
+    lift: float
+
+
+@dataclass(frozen=True)
 class SalesPoint:
     period: date
     net_sales: Decimal

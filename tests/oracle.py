@@ -703,3 +703,30 @@ def product_series(
             }
         )
     return series
+
+
+def pairs(
+    events: Iterable[Mapping[str, Any]], start: date, end: date, min_orders: int = 1, tz: str = "UTC"
+) -> pd.DataFrame:
+    """Every pair of SKUs ``a < b`` bought together in at least ``min_orders`` orders placed in
+    the range, with ``orders``, ``support``, ``confidence_ab``, ``confidence_ba`` and ``lift``
+    (rounded to six decimals), ranked by lift then orders descending, then ``a``, ``b``.
+
+    An order counts each of its distinct SKUs once; ``N`` is the range's orders.
+    """
+    orders, lines = _orders_and_lines(_delivered(events), tz)
+    total = len(_between(orders, start, end))
+    baskets = _between(lines, start, end)[["order_id", "sku"]].drop_duplicates()
+    per_sku = baskets.groupby("sku")["order_id"].nunique()
+    both = baskets.merge(baskets, on="order_id", suffixes=("_a", "_b"))
+    both = both[both["sku_a"] < both["sku_b"]]
+    counted = both.groupby(["sku_a", "sku_b"]).size().rename("orders").reset_index()
+    counted = counted[counted["orders"] >= min_orders].rename(columns={"sku_a": "a", "sku_b": "b"})
+    n_a = counted["a"].map(per_sku)
+    n_b = counted["b"].map(per_sku)
+    counted["support"] = (counted["orders"] / total).round(6)
+    counted["confidence_ab"] = (counted["orders"] / n_a).round(6)
+    counted["confidence_ba"] = (counted["orders"] / n_b).round(6)
+    counted["lift"] = (counted["orders"] * total / (n_a * n_b)).round(6)
+    ranked = counted.sort_values(["lift", "orders", "a", "b"], ascending=[False, False, True, True])
+    return ranked.reset_index(drop=True)

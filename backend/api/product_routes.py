@@ -6,17 +6,20 @@ before paths with a parameter, so neither is ever taken for a sku (a test keeps 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from backend.adapters import reads
+from backend.adapters.baskets import range_counts
 from backend.adapters.clients import client
 from backend.api.errors import ApiError, json_response
 from backend.api.read_routes import EndDate, StartDate, check_range, require_read_key
 from backend.api.stock_routes import store_today
+from backend.domain import together
 from backend.domain.calendar import days
 from backend.domain.money import format_money
 from backend.processing.figures import inventory_row
@@ -24,7 +27,38 @@ from backend.settings import get_settings
 
 router = APIGatewayRouter()
 
+MAX_PAIRS = 100
+MAX_COMPANIONS = 50
+DEFAULT_PAIR_MIN_ORDERS = 5
+# A product page asks for a few suggestions for one product, whose orders are fewer than the
+# store's: a smaller threshold than /pairs', still above a single coincidence.
+DEFAULT_COMPANION_MIN_ORDERS = 3
+
 Sku = Annotated[str, Path(description="The product's sku", examples=["MUG-1"])]
+
+
+def _table() -> str:
+    return get_settings().require("analytics_table")
+
+
+_MIN_ORDERS = "Only pairs in at least this many orders of the range"
+PairMinOrders = Annotated[
+    int, Query(ge=1, le=1_000_000, description=_MIN_ORDERS, examples=[DEFAULT_PAIR_MIN_ORDERS])
+]
+CompanionMinOrders = Annotated[
+    int, Query(ge=1, le=1_000_000, description=_MIN_ORDERS, examples=[DEFAULT_COMPANION_MIN_ORDERS])
+]
+
+
+PAIRS_DESCRIPTION = (
+    "Over the orders placed in start..end (N orders; an order counts each of its distinct SKUs "
+    "once, whatever the quantities): for each pair of products a < b bought together in at least "
+    "`min_orders` orders, `orders` = n(a, b), `support` = n(a, b) / N, `confidence_ab` = n(a, b) / "
+    "n(a), `confidence_ba` = n(a, b) / n(b), `lift` = n(a, b) N / (n(a) n(b)) (1 is chance), as "
+    "numbers rounded to six decimals; by lift, then orders, descending (then a, b). Exact: counted "
+    "from the baskets of the orders the pipeline counted, through folds a nightly job keeps "
+    "(docs/insights.md)."
+)
 
 
 @router.get(
@@ -76,6 +110,81 @@ def product(sku: Sku, start: StartDate, end: EndDate) -> Response[Any]:
         "start": start.isoformat(),
         "end": end.isoformat(),
         "series": series,
-        "together": [],
+        "together": [c.to_json() for c in _companions(sku, start, end, DEFAULT_COMPANION_MIN_ORDERS, 5)],
+    }
+    return json_response(200, body)
+
+
+def _companions(sku: str, start: date, end: date, min_orders: int, limit: int) -> list[together.Companion]:
+    counts = range_counts(client("dynamodb"), _table(), start, end)
+    return together.companions(counts, sku, min_orders=min_orders, limit=limit)
+
+
+@router.get(
+    "/v1/products/pairs",
+    summary="Products bought together",
+    description=PAIRS_DESCRIPTION,
+    responses={
+        200: {
+            "description": "{start, end, orders, pairs: [{a, b, orders, support, confidence_ab, "
+            "confidence_ba, lift}]}"
+        }
+    },
+    tags=["products"],
+)
+def products_pairs(
+    start: StartDate,
+    end: EndDate,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAIRS, description=f"How many pairs, 1 to {MAX_PAIRS}", examples=[20])
+    ] = 20,
+    min_orders: PairMinOrders = DEFAULT_PAIR_MIN_ORDERS,
+) -> Response[Any]:
+    require_read_key()
+    check_range(start, end)
+    counts = range_counts(client("dynamodb"), _table(), start, end)
+    found = together.pairs(counts, min_orders=min_orders, limit=limit)
+    body = {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "orders": counts.orders,
+        "pairs": [p.to_json() for p in found],
+    }
+    return json_response(200, body)
+
+
+@router.get(
+    "/v1/products/<sku>/together",
+    summary="What is bought with a product",
+    description=(
+        "Over the orders placed in start..end that hold `sku`: each other product in at least "
+        "`min_orders` of them, with `orders` (how many), `confidence` (the share of the orders "
+        "with `sku` that hold it) and `lift` (as /v1/products/pairs), ranked as the pairs are "
+        "(lift, then orders). `orders` at the top is how many orders of the range hold `sku`. "
+        "An unknown sku has no orders: an empty list."
+    ),
+    responses={200: {"description": "{sku, start, end, orders, items: [{sku, orders, confidence, lift}]}"}},
+    tags=["products"],
+)
+def product_together(
+    sku: Sku,
+    start: StartDate,
+    end: EndDate,
+    limit: Annotated[
+        int,
+        Query(ge=1, le=MAX_COMPANIONS, description=f"How many, 1 to {MAX_COMPANIONS}", examples=[5]),
+    ] = 5,
+    min_orders: CompanionMinOrders = DEFAULT_COMPANION_MIN_ORDERS,
+) -> Response[Any]:
+    require_read_key()
+    check_range(start, end)
+    counts = range_counts(client("dynamodb"), _table(), start, end)
+    items = together.companions(counts, sku, min_orders=min_orders, limit=limit)
+    body = {
+        "sku": sku,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "orders": counts.sku_orders.get(sku, 0),
+        "items": [item.to_json() for item in items],
     }
     return json_response(200, body)

@@ -11,7 +11,7 @@ from typing import Any
 
 from backend.adapters.clients import client
 from backend.logs import function, function_logger
-from backend.processing import anomalies, compaction, digests, forecasts, rollups, segments, stock
+from backend.processing import anomalies, compaction, digests, forecasts, rollups, segments, stock, together
 from backend.settings import get_settings
 
 logger = function_logger("storepulse-jobs")
@@ -94,6 +94,14 @@ def anomalies_job(day: str | None = None) -> dict[str, Any]:
     )
 
 
+def pairs_job() -> dict[str, Any]:
+    """Fold the baskets of each day and closed month written since their last fold into the
+    pair counts /v1/products/pairs reads."""
+    settings = get_settings()
+    today = datetime.now(UTC).astimezone(settings.zone).date()
+    return together.run(client("dynamodb"), settings.require("analytics_table"), today)
+
+
 # A job takes its options from the rest of its input: {"job": NAME, **options}.
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "alert-sweep": alert_sweep,
@@ -101,6 +109,7 @@ JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "forecast": forecast_job,
     "digests": send_digests,
     "lake-compaction": lake_compaction,
+    "pairs": pairs_job,
     "rollups": month_rollups,
     "segments": segments_job,
 }

@@ -33,7 +33,9 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote
 
+from backend.adapters import reads
 from backend.adapters import reports_store as store
+from backend.adapters.baskets import range_counts
 from backend.adapters.clients import client
 from backend.domain.reports import (
     UNSUBSCRIBE_LINK_DAYS,
@@ -42,11 +44,12 @@ from backend.domain.reports import (
     period_key,
     sign_token,
 )
+from backend.domain.together import pairs
 from backend.processing import reports
 from backend.processing.subscriptions import Transport, transport
 from backend.settings import Settings, get_settings
 from reports.digest import Digest, compose
-from reports.model import Kpi
+from reports.model import BoughtTogether, Kpi
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +83,32 @@ class DigestRun:
         }
 
 
+# What the weekly digest shows: a few pairs, each in enough of the week's orders to mean something.
+DIGEST_PAIRS = 3
+DIGEST_MIN_ORDERS = 3
+
+
+def often_bought_together(
+    dynamodb: Any,
+    table: str,
+    start: date,
+    end: date,
+    *,
+    limit: int = DIGEST_PAIRS,
+    min_orders: int = DIGEST_MIN_ORDERS,
+) -> tuple[BoughtTogether, ...]:
+    """The strongest pairs of ``start``..``end`` (as ``/v1/products/pairs`` ranks them) with
+    the products' names, for the weekly digest."""
+    found = pairs(range_counts(dynamodb, table, start, end), min_orders=min_orders, limit=limit)
+    names = reads.catalogue_entries(dynamodb, table, sorted({sku for p in found for sku in (p.a, p.b)}))
+
+    def name(sku: str) -> str:
+        entry = names.get(sku)
+        return entry.name if entry and entry.name else sku
+
+    return tuple(BoughtTogether(name(p.a), name(p.b), p.orders, p.lift) for p in found)
+
+
 def _send_with_retries(send: Transport, message: EmailMessage) -> str:
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
@@ -100,6 +129,7 @@ class _Periods:
         self.run = run
         self._reports: dict[tuple[str, date, date], str] = {}
         self._kpis: dict[tuple[date, date], tuple[Kpi, ...]] = {}
+        self._pairs: dict[tuple[date, date], tuple[BoughtTogether, ...]] = {}
         # Held while a report or the figures of a period are made: once per run, not per sender.
         self._lock = threading.Lock()
 
@@ -132,6 +162,14 @@ class _Periods:
             every = reports.kpis(start, end)
             self._kpis[(start, end)] = tuple(k for name in DIGEST_KPIS for k in every if k.name == name)
         return self._kpis[(start, end)]
+
+    def bought_together(self, start: date, end: date) -> tuple[BoughtTogether, ...]:
+        """The period's "often bought together" pairs (made once per run and period)."""
+        with self._lock:
+            if (start, end) not in self._pairs:
+                table = self.settings.require("analytics_table")
+                self._pairs[(start, end)] = often_bought_together(client("dynamodb"), table, start, end)
+            return self._pairs[(start, end)]
 
 
 _ADDRESS = re.compile(r"[^\s<>\"',;:]+@[^\s<>\"',;]+")
@@ -175,6 +213,10 @@ def build(subscription: dict[str, Any], start: date, end: date, periods: _Period
             report_url=_link(base, f"/v1/reports/{report_id}/download", report_token),
             unsubscribe_url=_link(base, "/v1/unsubscribe", unsubscribe_token),
             sent_at=now,
+            # A week holds enough orders for pairs to mean something; a day seldom does.
+            bought_together=(
+                periods.bought_together(start, end) if subscription["frequency"] == "weekly" else ()
+            ),
         )
     )
 

@@ -44,7 +44,7 @@ from backend.domain.calendar import store_day
 from backend.domain.events import Event, OrderPlaced, OrderRefunded
 from backend.domain.rollups import month_of
 from backend.domain.sales import Contributions
-from backend.processing import cohorts, returns, segments, stock
+from backend.processing import cohorts, returns, segments, stock, together
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -169,7 +169,7 @@ def apply(
     returns.attribute(dynamodb, table, (e.data.order_id for e in refunds), placed_links, known)
     per_day = customer_days.group(profiles.memberships())
     # The idempotent facts of the batch, in as few calls as they fit: conflicts, customer sets,
-    # the segments' facts.
+    # the segments' facts, the orders' baskets (products bought together).
     facts = segments.fact_items(
         segments.order_fact(
             e.data.customer_id,
@@ -179,7 +179,8 @@ def apply(
         )
         for e in placed.values()
     )
-    batch_put(dynamodb, table, [*conflicts, *customer_days.membership_items(per_day), *facts])
+    baskets = together.basket_items(placed.values(), zone)
+    batch_put(dynamodb, table, [*conflicts, *customer_days.membership_items(per_day), *facts, *baskets])
     touched_days: set[date] = set(per_day)
     touched_skus: set[str] = set()
     for event in counted_events.values():

@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from backend.simulate import generate, send
+from backend.simulate import generate, planted_bundles, send
 from tests import oracle
 
 TZ = "America/New_York"
 ZONE = ZoneInfo(TZ)
 DAYS = 100
+SEED = 11
 MONEY = ("gross_sales", "discounts", "returns", "net_sales")
 
 
@@ -120,7 +121,7 @@ def store(stack: Any) -> Store:
     # Given a fresh stack and a store's last 100 days, up to now, with a few edge cases
     stack.reset()
     today = datetime.now(ZONE).date()
-    events = generate(days=DAYS, orders_per_day=3, seed=11, end=today, tz=TZ) + _edge_cases(today)
+    events = generate(days=DAYS, orders_per_day=3, seed=SEED, end=today, tz=TZ) + _edge_cases(today)
     rng = random.Random(4)
     delivered = list(events)
     rng.shuffle(delivered)
@@ -471,6 +472,26 @@ def test_a_product_is_its_inventory_row_with_its_days(store: Store) -> None:
         store.ok(f"/v1/products/{best}", start=end, end=end)["price"], Decimal(catalogue[best]["price"]), best
     )
     assert store.ok("/v1/products/EDGE-UNDESCRIBED", start=end, end=end)["price"] is None
+    # together is what /together answers: for a product of the range's strongest pair (in 3
+    # orders or more, as together asks), its partner first
+    (strongest,) = store.ok("/v1/products/pairs", start=start, end=end, min_orders=3, limit=1)["pairs"]
+    body = store.ok(f"/v1/products/{strongest['a']}", start=start, end=end)
+    together = store.ok(f"/v1/products/{strongest['a']}/together", start=start, end=end)
+    assert body["together"] == together["items"] and together["items"][0]["sku"] == strongest["b"]
+
+
+def test_pairs_over_http_equal_the_oracle_and_planted_bundles_lead(store: Store) -> None:
+    body = store.ok("/v1/products/pairs", start=store.first, end=store.last, min_orders=2, limit=100)
+    expected = oracle.pairs(store.events, store.first, store.last, min_orders=2, tz=TZ).head(100)
+    assert body["orders"] == oracle.summary(store.events, store.first, store.last, tz=TZ)["orders"]
+    assert [tuple(p.values()) for p in body["pairs"]] == [
+        tuple(row) for row in expected[list(body["pairs"][0])].itertuples(index=False)
+    ]
+    planted = {
+        (a, b) for bundle in planted_bundles(SEED) for i, a in enumerate(bundle) for b in bundle[i + 1 :]
+    }
+    top = store.ok("/v1/products/pairs", start=store.first, end=store.last, limit=10)["pairs"]
+    assert sum((p["a"], p["b"]) in planted for p in top) >= 9
 
 
 def test_fixed_product_paths_are_not_skus_and_an_unknown_sku_is_404(store: Store) -> None:

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from markupsafe import escape
 
 from backend.domain.reports import TokenExpired, sign_token, verify_token
 from backend.processing import digests
@@ -557,6 +558,15 @@ def test_weekly_digest_goes_out_on_monday_for_the_week_before(stack: Any, store:
     week = oracle.summary(store.events, date(2025, 3, 10), date(2025, 3, 16), tz=TZ)
     text = parts(mail)["text/plain"]
     assert "2025-03-10 to 2025-03-16" in text and money(week["net_sales"]) in text
+    # "Often bought together": the week's strongest pairs (in 3 orders or more), by name
+    strongest = oracle.pairs(store.events, date(2025, 3, 10), date(2025, 3, 16), min_orders=3, tz=TZ).head(3)
+    names = {sku: data["name"] for sku, data in oracle.catalogue(store.events).items()}
+    assert len(strongest) >= 1 and "Often bought together" in text
+    for a, b, orders, lift in zip(
+        strongest["a"], strongest["b"], strongest["orders"], strongest["lift"], strict=True
+    ):
+        line = f"{names[a]} + {names[b]}: {orders} orders together, {lift:.1f}"
+        assert line in text and str(escape(line)) in parts(mail)["text/html"], line
 
 
 def test_a_failed_send_is_retried_and_never_sent_twice(stack: Any, store: Store) -> None:

@@ -1,0 +1,206 @@
+"""Baskets and their pair counts in the analytics table: what ``/products/pairs`` reads.
+
+Layout (:mod:`backend.domain.together` for the counts):
+
+========================  =====================  ==============================================
+pk                        sk                     holds
+========================  =====================  ==============================================
+``DAY#<date>``            ``BK#<digest>``        baskets of a batch's orders of that day
+                                                 (immutable, keyed by their content)
+``DAY#<date>``            ``BT#PAIRS``           the day's pair counts, folded by the ``pairs``
+                                                 job, and the basket items it folded
+``MONTH#<YYYY-MM>``       ``PAIRS``              a closed month's pair counts and ``covered``,
+                                                 the month's change stamp when it was folded
+========================  =====================  ==============================================
+
+The orders processor puts the baskets of the orders it counted, beside the day customer sets
+(plain puts, idempotent: a redelivery rewrites the same items or repeats baskets in others,
+and readers count each order id once). ``BK#`` and ``BT#`` sort before ``CB#``, so the day
+reads of the customer sets (``CB#`` to ``SALES``) never see them.
+
+A day's fold is current while the basket items it folded are all the day's basket items: a
+keys-only Query of ``BK#`` tells. A month's fold is current while ``covered`` equals the
+month's change stamp (bumped after every write to its days, baskets included). A reader uses
+current folds and folds the rest itself, so answers are exact whether or not the job has run.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from backend.adapters.dynamo import batch_get, content_keyed_items, day_pk, query_partition, to_ddb
+from backend.adapters.reads import READ_PARALLELISM
+from backend.adapters.rollups import month_pk, month_stamps
+from backend.domain import rollups
+from backend.domain.calendar import days as days_between
+from backend.domain.together import Basket, PairCounts
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+BASKET_PREFIX = "BK#"
+DAY_FOLD_SK = "BT#PAIRS"
+MONTH_FOLD_SK = "PAIRS"
+ITEM_BYTES = 3900
+# A fold larger than this is not written (DynamoDB holds 400 KB per item): readers then fold
+# the day's baskets, or the month's days, themselves: slower, never wrong.
+MAX_FOLD_BYTES = 350_000
+
+
+def basket_items(baskets: Iterable[tuple[date, Basket]]) -> list[dict[str, Any]]:
+    """The immutable items listing these baskets under their store days.
+
+    >>> items = basket_items([(date(2025, 3, 1), Basket("o1", frozenset({"A", "B"})))])
+    >>> items[0]["pk"], items[0]["sk"][:3], items[0]["baskets"]
+    ('DAY#2025-03-01', 'BK#', {'["o1", "A", "B"]'})
+    """
+    by_day: dict[date, list[str]] = defaultdict(list)
+    for day, basket in baskets:
+        by_day[day].append(basket.member())
+    return [
+        item
+        for day, members in sorted(by_day.items())
+        for item in content_keyed_items(
+            members,
+            prefix="",
+            shards=1,
+            attribute="baskets",
+            max_bytes=ITEM_BYTES,
+            partition=day_pk(day),
+            sort_prefix=BASKET_PREFIX,
+        )
+    ]
+
+
+def _baskets_of(
+    client: DynamoDBClient, table: str, day: date, projection: Sequence[str] = ()
+) -> Iterable[dict[str, Any]]:
+    return query_partition(
+        client,
+        table,
+        day_pk(day),
+        projection=projection,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": day_pk(day)}, ":prefix": {"S": BASKET_PREFIX}},
+        ConsistentRead=True,
+    )
+
+
+def basket_keys(client: DynamoDBClient, table: str, day: date) -> set[str]:
+    """The sort keys of a day's basket items (a keys-only Query)."""
+    return {item["sk"] for item in _baskets_of(client, table, day, projection=("sk",))}
+
+
+def day_baskets(client: DynamoDBClient, table: str, day: date) -> tuple[set[str], list[Basket]]:
+    """A day's basket items' keys and every basket they list."""
+    keys: set[str] = set()
+    baskets: list[Basket] = []
+    for item in _baskets_of(client, table, day):
+        keys.add(item["sk"])
+        baskets.extend(Basket.from_member(member) for member in item["baskets"])
+    return keys, baskets
+
+
+def _blob(value: Any) -> bytes:
+    return bytes(getattr(value, "value", value))
+
+
+@dataclass(frozen=True)
+class DayPairs:
+    """A day's pair counts, the basket items they come from, and whether the day's fold was
+    current (else they were folded from the baskets by the reader)."""
+
+    counts: PairCounts
+    basket_keys: frozenset[str]
+    fold_current: bool
+
+
+def day_counts(client: DynamoDBClient, table: str, days: Sequence[date]) -> dict[date, DayPairs]:
+    """Each day's pair counts: its fold where current, else folded here from its baskets.
+
+    Cost per day: its fold (batched) and a keys-only Query of its basket items; a day without a
+    current fold reads its baskets instead (a Query of the day's ``BK#`` items).
+    """
+    folds = batch_get(client, table, [(day_pk(d), DAY_FOLD_SK) for d in days], parallel=READ_PARALLELISM)
+
+    def one(day: date) -> DayPairs:
+        fold = folds.get((day_pk(day), DAY_FOLD_SK))
+        if fold is not None:
+            keys = frozenset(basket_keys(client, table, day))
+            if set(fold.get("folded", ())) == keys:
+                return DayPairs(PairCounts.decode(_blob(fold["blob"])), keys, True)
+        read, found = day_baskets(client, table, day)
+        # A day without orders needs no fold: nothing to fold is as good as current.
+        return DayPairs(PairCounts.of(found), frozenset(read), fold is None and not read)
+
+    with ThreadPoolExecutor(READ_PARALLELISM) as pool:
+        counted = list(pool.map(lambda d: contextvars.copy_context().run(one, d), days))
+    return dict(zip(days, counted, strict=True))
+
+
+def month_folds(
+    client: DynamoDBClient, table: str, months: Sequence[str]
+) -> tuple[dict[str, PairCounts], list[str]]:
+    """The months whose fold is current (decoded), and the others."""
+    stamps = month_stamps(client, table, months)
+    heads = batch_get(client, table, [(month_pk(m), MONTH_FOLD_SK) for m in months])
+    current: dict[str, PairCounts] = {}
+    stale: list[str] = []
+    for month in months:
+        head = heads.get((month_pk(month), MONTH_FOLD_SK))
+        if head is not None and int(head["covered"]) == stamps[month]:
+            current[month] = PairCounts.decode(_blob(head["blob"]))
+        else:
+            stale.append(month)
+    return current, stale
+
+
+def range_counts(client: DynamoDBClient, table: str, start: date, end: date) -> PairCounts:
+    """The pair counts of the orders placed ``start``..``end`` (store days), exactly: whole
+    months from their current folds, the other days from theirs or their baskets."""
+    months, edges = rollups.split(start, end)
+    current, stale = month_folds(client, table, months)
+    total = PairCounts()
+    for counts in current.values():
+        total.add(counts)
+    stale_days = [d for month in stale for d in days_between(*rollups.month_days(month))]
+    for day in day_counts(client, table, [*edges, *stale_days]).values():
+        total.add(day.counts)
+    return total
+
+
+def put_day_fold(client: DynamoDBClient, table: str, day: date, found: DayPairs, computed_at: str) -> bool:
+    """Write a day's fold (``BT#PAIRS``) of the counts of the basket items ``found`` lists;
+    whether it was written (not for a day without orders, nor one too large for an item)."""
+    item = {
+        "pk": day_pk(day),
+        "sk": DAY_FOLD_SK,
+        "folded": set(found.basket_keys),
+        "computed_at": computed_at,
+    }
+    return _put_fold(client, table, item, found.counts)
+
+
+def put_month_fold(
+    client: DynamoDBClient, table: str, month: str, counts: PairCounts, covered: int, computed_at: str
+) -> bool:
+    """Write a closed month's fold, current at change stamp ``covered``; whether it was written."""
+    item = {"pk": month_pk(month), "sk": MONTH_FOLD_SK, "covered": covered, "computed_at": computed_at}
+    return _put_fold(client, table, item, counts)
+
+
+def _put_fold(client: DynamoDBClient, table: str, item: dict[str, Any], counts: PairCounts) -> bool:
+    blob = counts.encode()
+    if not counts.orders or len(blob) > MAX_FOLD_BYTES:
+        return False
+    full = {**item, "blob": blob, "orders": counts.orders}
+    client.put_item(TableName=table, Item={name: to_ddb(value) for name, value in full.items()})
+    return True

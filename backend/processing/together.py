@@ -1,0 +1,63 @@
+"""Products bought together: the baskets the orders processor keeps and the ``pairs`` job that
+folds them (layout in :mod:`backend.adapters.baskets`, rules in :mod:`backend.domain.together`;
+the read routes and the weekly digest read them through the adapter)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from backend.adapters import baskets
+from backend.adapters.dynamo import MONTHS_PK, query_partition
+from backend.adapters.rollups import month_stamps
+from backend.domain import rollups
+from backend.domain.calendar import days, store_day
+from backend.domain.events import Event, OrderPlaced
+from backend.domain.together import Basket, PairCounts
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+
+def basket_items(placed: Iterable[Event], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The basket items of the orders a batch counted (the orders processor puts them with its
+    other idempotent items): one basket per order, under its store day."""
+    found = []
+    for event in placed:
+        data: OrderPlaced = event.data
+        basket = Basket(data.order_id, frozenset(line.sku for line in data.lines))
+        found.append((store_day(event.occurred_at, zone), basket))
+    return baskets.basket_items(found)
+
+
+def run(dynamodb: DynamoDBClient, table: str, today: date, *, now: datetime | None = None) -> dict[str, Any]:
+    """The nightly ``pairs`` job: fold each day whose baskets changed since its fold, and each
+    closed month (before ``today``'s) whose change stamp moved since its fold.
+
+    Which months to look at comes from the months' change stamps (one Query of the ``MONTHS``
+    partition, one item per month of history); a month whose fold is current is skipped whole.
+    Returns how many days were folded, the months folded and how many months were current.
+    """
+    computed_at = (now or datetime.now(UTC)).isoformat()
+    this_month = rollups.month_of(today)
+    months = sorted(item["sk"] for item in query_partition(dynamodb, table, MONTHS_PK))
+    current, stale = baskets.month_folds(dynamodb, table, months)
+    folded_days = 0
+    folded_months: list[str] = []
+    for month in stale:
+        # The stamp before the days are read: a write the reads miss bumps it after, so the fold
+        # is never taken for current then.
+        covered = month_stamps(dynamodb, table, [month], consistent=True)[month]
+        total = PairCounts()
+        month_days = list(days(*rollups.month_days(month)))
+        for day, found in baskets.day_counts(dynamodb, table, month_days).items():
+            if not found.fold_current:
+                folded_days += baskets.put_day_fold(dynamodb, table, day, found, computed_at)
+            total.add(found.counts)
+        if month < this_month and baskets.put_month_fold(dynamodb, table, month, total, covered, computed_at):
+            folded_months.append(month)
+    return {"days_folded": folded_days, "months": folded_months, "months_current": len(current)}
