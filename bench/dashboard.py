@@ -112,7 +112,7 @@ def browser() -> Any:
     return webdriver.Chrome(options=options)
 
 
-def wait(driver: Any, script: str, timeout: float = 30, *args: Any) -> None:
+def wait(driver: Any, script: str, timeout: float = 120, *args: Any) -> None:
     deadline = time.monotonic() + timeout
     while not driver.execute_script(script, *args):
         if time.monotonic() > deadline:
@@ -236,6 +236,8 @@ def measure_package(build: bool) -> dict[str, Any]:
             ["make", "--no-print-directory", "package-dashboard"], cwd=ROOT, check=True, capture_output=True
         )
     archive = ROOT / "build" / "dashboard.zip"
+    if not archive.exists():
+        return {}
     with zipfile.ZipFile(archive) as zipped:
         unzipped = sum(info.file_size for info in zipped.infolist())
         work = Path(tempfile.mkdtemp(prefix="dash-package-"))
@@ -331,6 +333,18 @@ def main() -> int:
     print("Slowest callbacks (server side, worst of their calls):")
     for row in results["slowest_callbacks"]:
         print(f"  {row['worst_seconds']:.2f} s  {row['output']}  ({row['calls']} calls)")
+    if not package:
+        print("Package: not measured (no build/dashboard.zip; run without --no-package)")
+    else:
+        print_package(package)
+    print(f"Load average before/after: {results['load_average']} / {results['load_average_after']}")
+    out = ROOT / ".data" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "dashboard.json").write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+def print_package(package: dict[str, Any]) -> None:
     print(
         f"Package: {package['zipped_bytes'] / 2**20:.1f} MiB zipped (target <= 50 MB), "
         f"{package['unzipped_bytes'] / 2**20:.1f} MiB unzipped (Lambda limit 250 MB)"
@@ -340,11 +354,6 @@ def main() -> int:
         f"median {statistics.median(package['cold_import_seconds']):.2f} s "
         f"(target <= 1 s); runs {', '.join(f'{s:.2f}' for s in package['cold_import_seconds'])}"
     )
-    print(f"Load average before/after: {results['load_average']} / {results['load_average_after']}")
-    out = ROOT / ".data" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "dashboard.json").write_text(json.dumps(results, indent=2) + "\n")
-    return 0
 
 
 if __name__ == "__main__":

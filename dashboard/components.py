@@ -32,7 +32,7 @@ from dashboard.dates import (
     presets,
     view_query,
 )
-from dashboard.figures import Kpi
+from dashboard.figures import Kpi, clicked_span
 from dashboard.settings import get_settings
 
 
@@ -78,6 +78,21 @@ def labelled(label: str, control: Any, control_id: Any) -> html.Div:
         [dbc.Label(label, html_for=_dom_id(control_id), class_name="sp-control-label"), control],
         className="sp-control",
     )
+
+
+def view_select(
+    page: str, param: str, label: str, options: Sequence[tuple[str, str]], value: str
+) -> html.Div:
+    """A labelled menu for one parameter of the view (``?param=value``): choosing writes the
+    URL (:func:`set_view`). ``options`` are ``(value, label)`` pairs."""
+    control_id = {"type": "view-control", "page": page, "param": param}
+    menu = dbc.Select(
+        id=control_id,
+        options=[{"label": text, "value": key} for key, text in options],
+        value=value,
+        size="sm",
+    )
+    return labelled(label, menu, control_id)
 
 
 def _dom_id(component_id: Any) -> str:
@@ -126,19 +141,7 @@ def range_bar(
         ),
     ]
     if compare is not None:
-        compare_id = {"type": "view-control", "page": page, "param": "compare"}
-        controls.append(
-            labelled(
-                "Compare with",
-                dbc.Select(
-                    id=compare_id,
-                    options=[{"label": label, "value": key} for key, label in COMPARISONS.items()],
-                    value=compare,
-                    size="sm",
-                ),
-                compare_id,
-            )
-        )
+        controls.append(view_select(page, "compare", "Compare with", list(COMPARISONS.items()), compare))
     controls.append(
         html.Span(
             f"{dates.days} day" + ("s" if dates.days != 1 else ""),
@@ -150,6 +153,10 @@ def range_bar(
     if compare is not None:
         shown["compare"] = compare
     controls.append(dcc.Store(id={"type": "view-shown", "page": page}, data=shown))
+    # The view drawn, as its URL query: what a test waits for after a control changed the URL
+    controls.append(
+        html.Span(view_query(shown), id=f"{page}-view-query", className="sp-view-query", hidden=True)
+    )
     children: list[Any] = [html.Div(controls, className="sp-range-bar")]
     if dates.problem:
         children.append(
@@ -170,6 +177,15 @@ def _changed(shown: dict[str, str], **changes: str) -> str:
     if view_query(view) == view_query(shown):
         raise PreventUpdate
     return view_query(view)
+
+
+def open_clicked_span(click: dict[str, Any] | None, view: dict[str, str], **changes: str) -> str:
+    """The URL of the view opened on the period clicked on a sales chart (its first to its last
+    day), with ``changes``; ``PreventUpdate`` when the click was on no period."""
+    span = clicked_span(click)
+    if span is None:
+        raise PreventUpdate
+    return view_query({**view, "start": span[0], "end": span[1], **changes})
 
 
 @dash.callback(

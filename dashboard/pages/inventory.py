@@ -5,26 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-import dash_bootstrap_components as dbc
 from dash import html
 
 from dashboard import api, figures
 from dashboard.components import (
     empty,
     export_grid,
-    labelled,
     page_range,
     problem,
     range_bar,
     section,
     sku_link_column,
+    view_select,
     with_product_links,
 )
 
 dash.register_page(__name__, path="/inventory", name="Inventory", title="Inventory · storepulse", order=3)
 
 STATUSES = ("all", "out", "low", "ok")
-STATUS_ID = {"type": "view-control", "page": "inventory", "param": "status"}
 COLUMNS: list[dict[str, Any]] = [
     sku_link_column(pinned="left"),
     {"field": "name", "headerName": "Product", "flex": 2, "minWidth": 220},
@@ -101,15 +99,8 @@ def layout(start: str | None = None, end: str | None = None, status: str = "all"
             section(
                 "Stock today (the date range does not change stock; it is kept for the other pages)",
                 html.Div(stock(status), id="inventory-stock"),
-                extra=labelled(
-                    "Status",
-                    dbc.Select(
-                        id=STATUS_ID,
-                        options=[{"label": s.capitalize(), "value": s} for s in STATUSES],
-                        value=status,
-                        size="sm",
-                    ),
-                    STATUS_ID,
+                extra=view_select(
+                    "inventory", "status", "Status", [(st, st.capitalize()) for st in STATUSES], status
                 ),
             ),
         ]

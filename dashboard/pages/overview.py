@@ -8,7 +8,6 @@ from typing import Any
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
-from dash.exceptions import PreventUpdate
 
 from dashboard import api, figures
 from dashboard.components import (
@@ -16,6 +15,7 @@ from dashboard.components import (
     graph,
     kpi_card,
     now,
+    open_clicked_span,
     page_compare,
     page_range,
     problem,
@@ -24,13 +24,14 @@ from dashboard.components import (
     section,
     today,
 )
-from dashboard.dates import COMPARISONS, DateRange, view_query
+from dashboard.dates import COMPARISONS, DateRange
 from dashboard.settings import get_settings
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · storepulse", order=0)
 
-# While the range holds today, the page asks every LIVE_MS for today's figures alone (one small
-# read, never cached) and redraws only when they changed: a new order shows within seconds.
+# While the range holds today, the page asks every LIVE_MS for the range's summary (one read,
+# never cached) and redraws only when it changed: a new order shows within seconds. The figures
+# checked are the ones the cards show, so a redraw never misses what it was woken for.
 LIVE_MS = 3_000
 
 
@@ -68,19 +69,23 @@ def summary_compared(dates: DateRange, compare: str, *, fresh: bool = False) -> 
     summary = dict(read("/metrics/summary", **dates.params()))
     against = dates.compared(compare)
     if against is not None:
-        summary["previous"] = read("/metrics/summary", **against.params())["current"]
+        # The year before does not change: its summary may come from the cache
+        summary["previous"] = api.get("/metrics/summary", **against.params())["current"]
         summary["change_pct"] = figures.change_pct(summary["current"], summary["previous"])
     return summary
 
 
-def body(dates: DateRange, compare: str, *, fresh: bool = False) -> list[Any]:
-    """Everything that depends on data: built on load and again when today's figures change."""
+def body(
+    dates: DateRange, compare: str, *, fresh: bool = False, summary: dict[str, Any] | None = None
+) -> tuple[list[Any], Any]:
+    """Everything that depends on data, built on load and again when the figures change (with
+    the ``summary`` the live check read); and the range's figures shown (what it compares)."""
     currency = get_settings().currency
     versus = COMPARISONS[compare].lower() if compare != "none" else ""
     try:
-        summary = summary_compared(dates, compare, fresh=fresh)
+        summary = summary or summary_compared(dates, compare, fresh=fresh)
     except api.ApiProblem as exc:
-        return [problem(exc, "The overview", "overview-problem")]
+        return [problem(exc, "The overview", "overview-problem")], None
     cards = dbc.Row(
         [kpi_card(kpi, "overview") for kpi in figures.overview_kpis(summary, None, currency, versus)]
         # The stock figures cost the most to compute: that card fills in after the page is usable.
@@ -91,8 +96,9 @@ def body(dates: DateRange, compare: str, *, fresh: bool = False) -> list[Any]:
     against = dates.compared(compare)
     try:
         series = read("/metrics/sales", **dates.params(), granularity="day")["series"]
+        # The compared range is in the past: a live redraw reads it from the cache
         previous = (
-            read("/metrics/sales", **against.params(), granularity="day")["series"] if against else None
+            api.get("/metrics/sales", **against.params(), granularity="day")["series"] if against else None
         )
         if figures.has_sales(series):
             figure = figures.sales_trend_figure(series, previous, currency, COMPARISONS[compare])
@@ -101,7 +107,7 @@ def body(dates: DateRange, compare: str, *, fresh: bool = False) -> list[Any]:
             trend = empty(f"No sales between {dates.start} and {dates.end}.", "overview-trend-empty")
     except api.ApiProblem as exc:
         trend = problem(exc, "The sales trend", "overview-trend-problem")
-    return [
+    children = [
         cards,
         dbc.Row(
             [
@@ -110,12 +116,7 @@ def body(dates: DateRange, compare: str, *, fresh: bool = False) -> list[Any]:
             ]
         ),
     ]
-
-
-def _today_figures() -> Any:
-    """Today's summary: what the live check compares (one day's figures, never cached)."""
-    day = today().isoformat()
-    return api.get_fresh("/metrics/summary", start=day, end=day)["current"]
+    return children, summary["current"]
 
 
 def _updated_text(live: bool) -> str:
@@ -129,10 +130,7 @@ def layout(
     dates = page_range(start, end)
     compared = page_compare(compare)
     live = dates.start <= today() <= dates.end
-    try:
-        seen = _today_figures() if live else None
-    except api.ApiProblem:
-        seen = None
+    children, seen = body(dates, compared)
     return html.Div(
         [
             html.H1("Overview", className="h3"),
@@ -141,7 +139,7 @@ def layout(
             dcc.Store(id="overview-seen", data=seen),
             dcc.Interval(id="overview-live", interval=LIVE_MS, disabled=not live),
             dcc.Store(id="overview-tick"),
-            html.Div(body(dates, compared), id="overview-body"),
+            html.Div(children, id="overview-body"),
             html.Div(_updated_text(live), className="text-secondary small", id="overview-updated"),
         ]
     )
@@ -182,15 +180,18 @@ dash.clientside_callback(
     prevent_initial_call=True,
 )
 def live(_: int, view: dict[str, str], seen: Any) -> tuple[Any, Any, str]:
-    """Live refresh: today's figures alone are read; the page is redrawn when they changed."""
+    """Live refresh: the range's summary is read (one request); the page is redrawn from it,
+    with a fresh daily series, when its figures changed."""
+    dates, compare = page_range(view["start"], view["end"]), page_compare(view.get("compare"))
     try:
-        figures_now = _today_figures()
-    except api.ApiProblem:
-        raise PreventUpdate from None
-    if figures_now == seen:
+        summary = summary_compared(dates, compare, fresh=True)
+    except api.ApiProblem as exc:
+        # The figures shown stay; the line says they could not be checked, and why
+        return dash.no_update, dash.no_update, f"Could not refresh at {now():%H:%M:%S}: {exc} Trying again."
+    if summary["current"] == seen:
         return dash.no_update, dash.no_update, _updated_text(True)
-    dates = page_range(view["start"], view["end"])
-    return body(dates, page_compare(view.get("compare")), fresh=True), figures_now, _updated_text(True)
+    children, shown = body(dates, compare, fresh=True, summary=summary)
+    return children, shown, _updated_text(True)
 
 
 @dash.callback(
@@ -201,7 +202,4 @@ def live(_: int, view: dict[str, str], seen: Any) -> tuple[Any, Any, str]:
 )
 def open_day(click: dict[str, Any] | None, view: dict[str, str]) -> str:
     """A click on a day of the trend opens that day (the comparison kept)."""
-    span = figures.clicked_span(click)
-    if span is None:
-        raise PreventUpdate
-    return view_query({**view, "start": span[0], "end": span[1]})
+    return open_clicked_span(click, view)

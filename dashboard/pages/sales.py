@@ -19,14 +19,15 @@ from dashboard.components import (
     empty,
     export_grid,
     graph,
-    labelled,
     money_column,
+    open_clicked_span,
     page_compare,
     page_range,
     problem,
     range_bar,
     section,
     sku_link_column,
+    view_select,
     with_product_links,
 )
 from dashboard.dates import COMPARISONS, DEFAULT_GRANULARITY, GRANULARITIES, DateRange, view_query
@@ -109,31 +110,13 @@ def layout(
     if channel not in CHANNELS:
         channel = ""
     view = {"granularity": granularity, "channel": channel}
-    granularity_id = {"type": "view-control", "page": "sales", "param": "granularity"}
-    channel_id = {"type": "view-control", "page": "sales", "param": "channel"}
+    channel_names = [(c, "POS" if c == "pos" else c.capitalize()) for c in CHANNELS]
     controls = html.Div(
         [
-            labelled(
-                "Group by",
-                dbc.Select(
-                    id=granularity_id,
-                    options=[{"label": g.capitalize(), "value": g} for g in GRANULARITIES],
-                    value=granularity,
-                    size="sm",
-                ),
-                granularity_id,
+            view_select(
+                "sales", "granularity", "Group by", [(g, g.capitalize()) for g in GRANULARITIES], granularity
             ),
-            labelled(
-                "Channel",
-                dbc.Select(
-                    id=channel_id,
-                    options=[{"label": "All channels", "value": ""}]
-                    + [{"label": c.capitalize() if c != "pos" else "POS", "value": c} for c in CHANNELS],
-                    value=channel,
-                    size="sm",
-                ),
-                channel_id,
-            ),
+            view_select("sales", "channel", "Channel", [("", "All channels"), *channel_names], channel),
         ],
         className="d-flex flex-wrap align-items-end gap-3",
     )
@@ -166,10 +149,7 @@ def layout(
 )
 def open_period(click: dict[str, Any] | None, view: dict[str, str]) -> str:
     """A click on a period opens its days, by day."""
-    span = figures.clicked_span(click)
-    if span is None:
-        raise PreventUpdate
-    return view_query({**view, "start": span[0], "end": span[1], "granularity": "day"})
+    return open_clicked_span(click, view, granularity="day")
 
 
 @dash.callback(

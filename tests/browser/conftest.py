@@ -52,6 +52,8 @@ def dashboard(stack: Any) -> Iterator[Dashboard]:
         "STOREPULSE_DASH_SECRET": "browser-test-session-secret",
         "STORE_TIMEZONE": STORE_TIMEZONE,
         "DASH_REQUESTS_PATHNAME_PREFIX": "/",
+        # The local API answers one request at a time: on a loaded machine a read waits its turn
+        "STOREPULSE_API_TIMEOUT": "30",
     }
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
@@ -142,8 +144,16 @@ def choose(dash_duo: Any, selector: str, value: str) -> None:
 
 
 def wait_for_url(dash_duo: Any, ending: str, timeout: float = 20) -> None:
+    """Wait until the URL ends with ``ending`` and the page drawn is that URL's view."""
     deadline = time.monotonic() + timeout
     while not dash_duo.driver.current_url.endswith(ending):
         assert time.monotonic() < deadline, f"{dash_duo.driver.current_url} does not end with {ending}"
+        time.sleep(0.1)
+    drawn = (
+        "var v = document.querySelector('.sp-view-query');"
+        "return !!v && v.textContent === window.location.search;"
+    )
+    while not dash_duo.driver.execute_script(drawn):
+        assert time.monotonic() < deadline, "the page did not redraw for " + dash_duo.driver.current_url
         time.sleep(0.1)
     dash_duo._wait_for_callbacks()
