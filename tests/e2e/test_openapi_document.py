@@ -147,6 +147,10 @@ def test_every_route_with_a_json_body_has_a_typed_one(stack: StackFixture) -> No
     untyped = sorted(routes - set(RESPONSES) - NOT_JSON - {("/v1/events", "post")})
     assert untyped == [], f"add a model for each to RESPONSES in backend/api/responses.py: {untyped}"
     assert set(RESPONSES) <= routes
+    # the digest's pages are described as the HTML they are
+    for path in ("/v1/unsubscribe", "/v1/confirm"):
+        for operation in document["paths"][path].values():
+            assert set(operation["responses"]["200"]["content"]) == {"text/html"}, path
     for path, method in RESPONSES:
         responses = document["paths"][path][method]["responses"]
         (status,) = [s for s in responses if s.startswith("2")]
