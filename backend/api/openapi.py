@@ -33,6 +33,8 @@ PUBLIC_PATHS = frozenset(
     {"/v1/health", "/v1/unsubscribe", "/v1/confirm", "/v1/reports/{report_id}/download", *CONNECTOR_PATHS}
 )
 MAX_EVENTS = 500
+# The digest's links: pages for a person, not JSON.
+HTML_PATHS = frozenset({"/v1/unsubscribe", "/v1/confirm"})
 REF = "#/components/schemas/{model}"
 
 ERROR = {
@@ -173,6 +175,8 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
             for status, response in responses.items():
                 if status.startswith(("4", "5")) or status == "default":
                     response["content"] = error
+            if path in HTML_PATHS:
+                responses["200"]["content"] = {"text/html": {"schema": {"type": "string"}}}
             model = RESPONSES.get((path, method))
             if model is not None:
                 # The route's success status: the one it declares (201, 202), else 200.

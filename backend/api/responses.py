@@ -7,7 +7,9 @@ fields (``additionalProperties``): a client may rely on the fields named here, a
 later (the forecast fields of an ``/inventory`` row, say) is not a breaking change. A new route's
 body is a model here and one line in :data:`RESPONSES`::
 
-    ("/v1/products/{sku}", "get"): ProductBody,
+    ("/v1/products/{sku}", "get"): Product,
+
+(:class:`Product`, :class:`Pairs` and :class:`Together` wait for their routes, issue 14.)
 """
 
 from __future__ import annotations
@@ -240,6 +242,20 @@ class Segments(BaseModel):
     segments: list[Segment]
 
 
+_INVENTORY_ITEM = {
+    "sku": "MUG-1",
+    "name": "Mug",
+    "category": "kitchen",
+    "on_hand": 12,
+    "reorder_point": 5,
+    "units_sold_28d": 28,
+    "days_of_cover": 12.0,
+    "sell_through_28d": 0.7,
+    "status": "ok",
+    "abc_class": "A",
+}
+
+
 class InventoryItem(BaseModel):
     model_config = ConfigDict(extra="allow")
     sku: str
@@ -258,20 +274,7 @@ class Inventory(BaseModel):
     model_config = _described(
         {
             "as_of": "2025-03-31",
-            "items": [
-                {
-                    "sku": "MUG-1",
-                    "name": "Mug",
-                    "category": "kitchen",
-                    "on_hand": 12,
-                    "reorder_point": 5,
-                    "units_sold_28d": 28,
-                    "days_of_cover": 12.0,
-                    "sell_through_28d": 0.7,
-                    "status": "ok",
-                    "abc_class": "A",
-                }
-            ],
+            "items": [_INVENTORY_ITEM],
             "next_cursor": None,
         }
     )
@@ -371,6 +374,92 @@ class Cancelled(BaseModel):
     subscription_id: str
     status: Literal["cancelled"]
     already_cancelled: bool
+
+
+class Pair(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    a: str
+    b: str
+    orders: Count
+    support: Share
+    confidence_ab: Share
+    confidence_ba: Share
+    lift: Annotated[float, Field(ge=0)]
+
+
+class Pairs(BaseModel):
+    """``GET /v1/products/pairs`` (issue 14; registered in :data:`RESPONSES` with its route)."""
+
+    model_config = _described(
+        {
+            "start": "2025-03-01",
+            "end": "2025-03-31",
+            "orders": 250,
+            "pairs": [
+                {
+                    "a": "MUG-1",
+                    "b": "TEA-2",
+                    "orders": 30,
+                    "support": 0.12,
+                    "confidence_ab": 0.5,
+                    "confidence_ba": 0.6,
+                    "lift": 2.5,
+                }
+            ],
+        }
+    )
+    pairs: list[Pair]
+
+
+class Companion(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    sku: str
+    orders: Count
+    confidence: Share
+    lift: Annotated[float, Field(ge=0)]
+
+
+_COMPANION = {"sku": "TEA-2", "orders": 30, "confidence": 0.5, "lift": 2.5}
+
+
+class Together(BaseModel):
+    """``GET /v1/products/{sku}/together`` (issue 14; registered with its route)."""
+
+    model_config = _described(
+        {"sku": "MUG-1", "start": "2025-03-01", "end": "2025-03-31", "orders": 60, "items": [_COMPANION]}
+    )
+    sku: str
+    items: list[Companion]
+
+
+class ProductDay(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    period: Day
+    units: Count
+    net_sales: Money
+
+
+class Product(InventoryItem):
+    """``GET /v1/products/{sku}``: its ``/inventory`` row and more (issue 14; registered with its
+    route)."""
+
+    model_config = _described(
+        {
+            **_INVENTORY_ITEM,
+            "price": "12.00",
+            "as_of": "2025-03-31",
+            "start": "2025-03-30",
+            "end": "2025-03-31",
+            "series": [
+                {"period": "2025-03-30", "units": 2, "net_sales": "24.00"},
+                {"period": "2025-03-31", "units": 0, "net_sales": "0.00"},
+            ],
+            "together": [_COMPANION],
+        }
+    )
+    price: Money | None
+    series: list[ProductDay]
+    together: list[Companion]
 
 
 #: (path, method) -> the model of its success body (200, or the 201/202 the route declares). A
