@@ -15,7 +15,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import insights_forecast, insights_together  # noqa: E402
+from bench import insights_forecast, insights_together
 
 
 def main() -> int:
