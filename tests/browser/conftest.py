@@ -35,7 +35,9 @@ class Dashboard:
     last: Any
 
 
-@pytest.fixture(scope="session")
+# Per module: make test runs files on two processes, and a worker may run other files' tests (which
+# empty the stack and set their own environment) between two browser modules.
+@pytest.fixture(scope="module")
 def dashboard(stack: Any) -> Iterator[Dashboard]:
     # Given a store's last 21 days, sent through the ingest API, and the pipeline settled
     stack.reset()
