@@ -19,6 +19,7 @@ restarted trickle never reuses an id.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import json
@@ -319,13 +320,25 @@ def planted_bundles(seed: int) -> list[tuple[str, ...]]:
     return bundles
 
 
-def _bundled(rng: random.Random, bundles: Sequence[tuple[str, ...]], chosen: set[str]) -> list[str]:
-    """The SKUs a basket of ``chosen`` gains from the bundles it touches (in bundle order)."""
+def _bundled(rng: random.Random, bundles: tuple[tuple[str, ...], ...], chosen: set[str]) -> list[str]:
+    """The SKUs a basket of ``chosen`` gains from the bundles it touches, in bundle order
+    (``bundles`` in :func:`planted_bundles`'s order; the bundles of a SKU found by its index)."""
+    touched = sorted({index for sku in chosen for index in _bundle_index(bundles).get(sku, ())})
     added: list[str] = []
-    for bundle in bundles:
-        if chosen.intersection(bundle) and rng.random() < _BUNDLE_CHANCE:
-            added += [sku for sku in bundle if sku not in chosen and sku not in added]
+    for index in touched:
+        if rng.random() < _BUNDLE_CHANCE:
+            added += [sku for sku in bundles[index] if sku not in chosen and sku not in added]
     return added
+
+
+@functools.cache
+def _bundle_index(bundles: tuple[tuple[str, ...], ...]) -> dict[str, tuple[int, ...]]:
+    """For each SKU in a bundle, the positions of its bundles."""
+    found: dict[str, list[int]] = {}
+    for index, bundle in enumerate(bundles):
+        for sku in bundle:
+            found.setdefault(sku, []).append(index)
+    return {sku: tuple(indexes) for sku, indexes in found.items()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,7 +377,7 @@ class _Store:
         self.products = _catalogue(seed, orders_per_day)
         self._cum_popularity = list(itertools.accumulate(p.daily_units for p in self.products))
         self.by_sku = {p.sku: p for p in self.products}
-        self.bundles = planted_bundles(seed)
+        self.bundles = tuple(planted_bundles(seed))
         self.opened_at = self._day_start(first_day)
         self.live = False
         self.tag = ""  # "" while replaying the deterministic history; "L<session>-" when live

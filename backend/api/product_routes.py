@@ -110,7 +110,7 @@ def product(sku: Sku, start: StartDate, end: EndDate) -> Response[Any]:
         "start": start.isoformat(),
         "end": end.isoformat(),
         "series": series,
-        "together": [c.to_json() for c in _companions(sku, start, end, DEFAULT_COMPANION_MIN_ORDERS, 5)],
+        "together": _named(_companions(sku, start, end, DEFAULT_COMPANION_MIN_ORDERS, 5)),
     }
     return json_response(200, body)
 
@@ -118,6 +118,12 @@ def product(sku: Sku, start: StartDate, end: EndDate) -> Response[Any]:
 def _companions(sku: str, start: date, end: date, min_orders: int, limit: int) -> list[together.Companion]:
     counts = range_counts(client("dynamodb"), _table(), start, end)
     return together.companions(counts, sku, min_orders=min_orders, limit=limit)
+
+
+def _named(items: list[together.Companion]) -> list[dict[str, Any]]:
+    """The items as JSON with each product's catalogue name (null for one never described)."""
+    entries = reads.catalogue_entries(client("dynamodb"), _table(), [item.sku for item in items])
+    return [{**item.to_json(), "name": getattr(entries.get(item.sku), "name", None)} for item in items]
 
 
 @router.get(
@@ -163,7 +169,9 @@ def products_pairs(
         "(lift, then orders). `orders` at the top is how many orders of the range hold `sku`. "
         "An unknown sku has no orders: an empty list."
     ),
-    responses={200: {"description": "{sku, start, end, orders, items: [{sku, orders, confidence, lift}]}"}},
+    responses={
+        200: {"description": "{sku, start, end, orders, items: [{sku, name, orders, confidence, lift}]}"}
+    },
     tags=["products"],
 )
 def product_together(
@@ -185,6 +193,6 @@ def product_together(
         "start": start.isoformat(),
         "end": end.isoformat(),
         "orders": counts.sku_orders.get(sku, 0),
-        "items": [item.to_json() for item in items],
+        "items": _named(items),
     }
     return json_response(200, body)

@@ -478,6 +478,7 @@ def test_a_product_is_its_inventory_row_with_its_days(store: Store) -> None:
     body = store.ok(f"/v1/products/{strongest['a']}", start=start, end=end)
     together = store.ok(f"/v1/products/{strongest['a']}/together", start=start, end=end)
     assert body["together"] == together["items"] and together["items"][0]["sku"] == strongest["b"]
+    assert together["items"][0]["name"] == catalogue.get(strongest["b"], {}).get("name")
 
 
 def test_pairs_over_http_equal_the_oracle_and_planted_bundles_lead(store: Store) -> None:

@@ -153,7 +153,8 @@ def test_returning_customers_place_about_a_third_of_the_orders(
         seen.add(customer)
     assert 0.25 <= len(lines[True]) / len(orders) <= 0.35
     # And returning buyers put more in their baskets than first-timers
-    assert set(lines[True]) | set(lines[False]) == {1, 2, 3, 4}
+    # (1 to 4 lines picked; a planted bundle adds its other products, at most two per line)
+    assert {1, 2, 3, 4} <= set(lines[True]) | set(lines[False]) <= set(range(1, 4 * 3 + 1))
     assert sum(lines[True]) / len(lines[True]) > sum(lines[False]) / len(lines[False])
 
 
