@@ -520,16 +520,37 @@ def store_time(text: str | None, zone: tzinfo = UTC, seconds: bool = False) -> s
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
+ALERT_KINDS = {
+    "low_stock": "Low stock",
+    "out_of_stock": "Out of stock",
+    "stockout_risk": "Stock-out risk",
+    "sales_drop": "Sales drop",
+    "sales_spike": "Sales spike",
+    "refund_spike": "Refund spike",
+}
+
+
+def _alert_detail(alert: Mapping[str, Any]) -> str:
+    """What a stock-out risk or an anomaly says, in words."""
+    if "metric" in alert:
+        metric = str(alert["metric"]).replace("_", " ")
+        return f"{metric} on {alert['day']}: {alert['value']}, expected {alert['expected']}"
+    if alert.get("reorder_by"):
+        return f"reorder by {alert['reorder_by']} (runs out {alert.get('stockout_date')})"
+    return ""
+
+
 def alert_rows(alerts: Iterable[Mapping[str, Any]], zone: tzinfo = UTC) -> list[dict[str, Any]]:
-    """Rows of the alerts table, newest first as the API gives them, times in ``zone``."""
-    kinds = {"low_stock": "Low stock", "out_of_stock": "Out of stock"}
+    """Rows of the alerts table, newest first as the API gives them, times in ``zone``
+    (anomalies have no SKU)."""
     return [
         {
             "raised_at": store_time(a["raised_at"], zone, seconds=True),
-            "sku": a["sku"],
-            "type": kinds.get(a["type"], a["type"]),
-            "on_hand": int(a["on_hand"]),
-            "reorder_point": int(a["reorder_point"]),
+            "sku": a.get("sku", ""),
+            "type": ALERT_KINDS.get(a["type"], a["type"]),
+            "on_hand": None if a.get("on_hand") is None else int(a["on_hand"]),
+            "reorder_point": None if a.get("reorder_point") is None else int(a["reorder_point"]),
+            "detail": _alert_detail(a),
         }
         for a in alerts
     ]

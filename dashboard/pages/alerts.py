@@ -63,6 +63,7 @@ def alerts(dates: DateRange) -> Any:
                     },
                     {"field": "on_hand", "headerName": "On hand", "type": "rightAligned"},
                     {"field": "reorder_point", "headerName": "Reorder point", "type": "rightAligned"},
+                    {"field": "detail", "headerName": "Detail", "flex": 1},
                 ],
                 f"storepulse-alerts-{dates.start}-{dates.end}.csv",
                 label="Stock alerts",
