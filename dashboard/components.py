@@ -403,7 +403,10 @@ def sku_link_column(width: int = 130, **extra: Any) -> dict[str, Any]:
 
 def with_product_links(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows with ``sku_link``, a Markdown link to the row's product page."""
-    return [{**row, "sku_link": f"[{row['sku']}]({product_href(row['sku'])})"} for row in rows]
+    return [
+        {**row, "sku_link": f"[{row['sku']}]({product_href(row['sku'])})" if row.get("sku") else ""}
+        for row in rows
+    ]
 
 
 def money_column(field: str, header: str, currency: str) -> dict[str, Any]:

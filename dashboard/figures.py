@@ -541,8 +541,8 @@ def _alert_detail(alert: Mapping[str, Any]) -> str:
 
 
 def alert_rows(alerts: Iterable[Mapping[str, Any]], zone: tzinfo = UTC) -> list[dict[str, Any]]:
-    """Rows of the alerts table, newest first as the API gives them, times in ``zone`` (anomalies
-    have no SKU)."""
+    """Rows of the alerts table, newest first as the API gives them, times in ``zone``
+    (anomalies have no SKU)."""
     return [
         {
             "raised_at": store_time(a["raised_at"], zone, seconds=True),

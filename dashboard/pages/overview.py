@@ -48,8 +48,9 @@ def _alerts() -> Any:
                 [
                     html.Strong(row["type"]),
                     " · ",
-                    product_link(row["sku"], f"overview-alert-{index}"),
-                    f" · on hand {row['on_hand']} · {row['raised_at']}",
+                    product_link(row["sku"], f"overview-alert-{index}") if row["sku"] else row["detail"],
+                    ("" if row["on_hand"] is None else f" · on hand {row['on_hand']}")
+                    + f" · {row['raised_at']}",
                 ],
                 className=f"sp-alert-{'out' if row['type'] == 'Out of stock' else 'low'}",
             )

@@ -42,6 +42,8 @@ def api(dashboard: Dashboard, path: str, **params: Any) -> Any:
 
 def test_sign_in_is_required_and_sign_out_ends_it(dash_duo: Any, dashboard: Dashboard) -> None:
     url = start(dash_duo, dashboard)
+    # A desktop window: on a narrow one sign-out is in the navbar's menu (test_views.py)
+    dash_duo.driver.set_window_size(1280, 900)
     # Given a person who is not signed in opening a link to a page with a range
     dash_duo.driver.get(f"{url}/sales?start=2025-05-01&end=2025-05-07")
     # Then they see the sign-in page: a user name and a password field, no browser pop-up
