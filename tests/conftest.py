@@ -15,9 +15,18 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from backend.local import LocalStack, StackOptions, free_port
 from backend.settings import get_settings
+
+# Hypothesis judges its own speed by the wall clock (a 200 ms deadline per example, a health check
+# on slow generation); on two test processes sharing two cores that measures the machine, not the
+# property (a series test failed its "input generation is slow" check under load). The examples
+# and their number stay Hypothesis' defaults.
+hypothesis_settings.register_profile("storepulse", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("storepulse")
 
 # The e2e and property tests build histories across a DST change in this zone.
 STORE_TIMEZONE = "America/New_York"

@@ -40,7 +40,7 @@ def test_defaults_when_nothing_is_set(environ: pytest.MonkeyPatch) -> None:
 def test_each_field_is_read_from_its_variable(environ: pytest.MonkeyPatch) -> None:
     # Given every variable set to a value of its own
     variables = settings_variables()
-    special = {"store_timezone": "Europe/Paris", "report_url_ttl": "60"}
+    special = {"store_timezone": "Europe/Paris", "report_url_ttl": "60", "default_lead_time_days": "12"}
     for field, variable in variables.items():
         environ.setenv(variable, special.get(field, f"v-{variable.lower()}"))
     settings = get_settings()
@@ -49,6 +49,7 @@ def test_each_field_is_read_from_its_variable(environ: pytest.MonkeyPatch) -> No
     assert settings.ingest_table == "v-ingest_table" and settings.store_timezone == "Europe/Paris"
     assert settings.report_url_ttl == 60 and settings.zone.key == "Europe/Paris"
     assert settings.read_key_sha256 == frozenset({"v-read_key_sha256"})
+    assert settings.default_lead_time_days == 12
 
 
 def test_key_digests_are_comma_separated_and_lower_cased(environ: pytest.MonkeyPatch) -> None:
