@@ -25,7 +25,9 @@ from backend.settings import get_settings
 # on slow generation); on two test processes sharing two cores that measures the machine, not the
 # property (a series test failed its "input generation is slow" check under load). The examples
 # and their number stay Hypothesis' defaults.
-hypothesis_settings.register_profile("storepulse", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.register_profile(
+    "storepulse", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 hypothesis_settings.load_profile("storepulse")
 
 # The e2e and property tests build histories across a DST change in this zone.
