@@ -480,4 +480,7 @@ RESPONSES: dict[tuple[str, str], type[BaseModel]] = {
     ("/v1/reports/{report_id}", "get"): Report,
     ("/v1/subscriptions", "get"): Subscriptions,
     ("/v1/subscriptions/{subscription_id}", "delete"): Cancelled,
+    ("/v1/products/{sku}", "get"): Product,
+    ("/v1/products/pairs", "get"): Pairs,
+    ("/v1/products/{sku}/together", "get"): Together,
 }

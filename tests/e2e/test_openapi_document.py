@@ -233,6 +233,15 @@ def test_every_typed_route_answers_what_the_document_says(stack: StackFixture) -
         ("/v1/products/top", "get"): requests.get(
             api + "/v1/products/top", params=range_, headers=key, timeout=10
         ),
+        ("/v1/products/{sku}", "get"): requests.get(
+            api + "/v1/products/MUG-1", params=range_, headers=key, timeout=10
+        ),
+        ("/v1/products/pairs", "get"): requests.get(
+            api + "/v1/products/pairs", params=range_, headers=key, timeout=10
+        ),
+        ("/v1/products/{sku}/together", "get"): requests.get(
+            api + "/v1/products/MUG-1/together", params=range_, headers=key, timeout=10
+        ),
         ("/v1/customers/cohorts", "get"): requests.get(
             api + "/v1/customers/cohorts",
             params={"start_month": "2025-02", "end_month": "2025-03"},
@@ -265,3 +274,4 @@ def test_every_typed_route_answers_what_the_document_says(stack: StackFixture) -
     # and the data is really there (not only empty lists validating)
     assert answers[("/v1/inventory", "get")].json()["items"]
     assert answers[("/v1/products/top", "get")].json()["products"]
+    assert answers[("/v1/products/{sku}", "get")].json()["series"]
