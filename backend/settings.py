@@ -38,8 +38,8 @@ class Settings(BaseSettings):
     Examples
     --------
     >>> s = Settings(ingest_key_sha256="AB, cd", public_api_url="https://x/", report_url_ttl="")
-    >>> sorted(s.ingest_key_sha256), s.public_api_url, s.report_url_ttl, s.store_timezone
-    (['ab', 'cd'], 'https://x', 900, 'UTC')
+    >>> sorted(s.ingest_key_sha256), s.public_api_url, s.report_url_ttl
+    (['ab', 'cd'], 'https://x', 900)
     """
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)

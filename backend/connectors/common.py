@@ -88,8 +88,9 @@ def event_id_for(platform: str, *parts: object) -> str:
     --------
     >>> event_id_for("shopify", "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", 0)
     'shopify:b54557e4-bdd9-4b37-8a5f-bf7d70bcd043:0'
-    >>> event_id_for("shopify", "x" * 80, 0)[:11]
-    'shopify:h:e'
+    >>> long = event_id_for("shopify", "x" * 80, 0)
+    >>> long[:10], len(long), long == event_id_for("shopify", "x" * 80, 0)
+    ('shopify:h:', 64, True)
     """
     plain = ":".join([platform, *(str(p) for p in parts)])
     if _EVENT_ID_RE.match(plain):
