@@ -61,8 +61,9 @@ def month_rollups(months: Sequence[str] | None = None) -> dict[str, Any]:
     return rollups.run(client("dynamodb"), settings.require("analytics_table"), today, months=chosen)
 
 
-def forecast_job() -> dict[str, Any]:
-    """Recompute every SKU's demand forecast from the closed days; raise stock-out risks."""
+def forecast_job(today: str | None = None) -> dict[str, Any]:
+    """Recompute every SKU's demand forecast from the days closed before ``today`` (the store's
+    date by default; ``YYYY-MM-DD`` for a backfilled history); raise stock-out risks."""
     settings = get_settings()
     now = datetime.now(UTC)
     return forecasts.run(
@@ -70,7 +71,7 @@ def forecast_job() -> dict[str, Any]:
         client("events"),
         settings.require("analytics_table"),
         settings.require("event_bus_name"),
-        now.astimezone(settings.zone).date(),
+        date.fromisoformat(today) if today else now.astimezone(settings.zone).date(),
         now,
         default_lead_time=settings.default_lead_time_days,
     )

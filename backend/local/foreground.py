@@ -92,7 +92,7 @@ def insights_after_backfill(stack: LocalStack, today: date | None = None, timeou
     try:
         for back in range(BACKFILL_ANOMALY_DAYS, 0, -1):
             stack.invoke_job("anomalies", day=(today - timedelta(days=back)).isoformat())
-        stack.invoke_job("forecast")
+        stack.invoke_job("forecast", today=today.isoformat())
     except Exception as exc:  # the demo goes on; the nightly schedules run them again
         logger.warning("the insights jobs after the backfill failed: %s", exc)
 

@@ -18,12 +18,14 @@ if TYPE_CHECKING:
     from tests.conftest import StackFixture
 
 DAYS = 49
+# The evening of the store's last day (20:00 in New York).
+NOW = datetime(2025, 6, 30, 0, 0, tzinfo=UTC)
 
 
 def test_the_backfill_shows_the_planted_bad_day_refund_wave_and_stock_risks(stack: StackFixture) -> None:
-    # Given 7 weeks of a simulated store ending today (its plants are days before its end), in
-    # the store's time zone (the day is fixed once, so a midnight during the test moves nothing)
-    now = datetime.now(UTC)
+    # Given 7 weeks of a simulated store ending on a fixed day (its plants are days before its
+    # end), in the store's time zone: never today's date, so the history is the same every run
+    now = NOW
     today = now.astimezone(ZoneInfo(STORE_TIMEZONE)).date()
     stack.reset()
     events = generate(DAYS, 40, seed=5, end=today, tz=STORE_TIMEZONE, now=now)

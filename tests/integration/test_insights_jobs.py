@@ -136,7 +136,8 @@ def test_forecast_fields_and_one_stockout_risk_alert_re_armed_when_the_risk_ends
     assert (pen["on_hand"], pen["forecast_daily_units"], pen["lead_time_days"]) == (144, 1.0, 7)
     assert (pen["stockout_date"], pen["reorder_by"]) == ("2025-07-31", "2025-07-24")
     # And one SKU's row (what /v1/products/{sku} shows) is the same row
-    assert figures.inventory_row(TODAY, "MUG").to_json() == mug
+    found = figures.inventory_row(TODAY, "MUG")
+    assert found is not None and found[0].to_json() == mug
     # And /v1/inventory shows the same fields (its today is the API's clock: the dates move
     # with it, the rate does not)
     items = {i["sku"]: i for i in _get(stack, "/v1/inventory")["items"]}
