@@ -121,7 +121,9 @@ def create_app() -> Dash:
     )
     # The page's language, for screen readers and axe's html-has-lang
     app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
-    app.layout = html.Div(
+    # A function: built per page load, so the navbar states the zone of the settings in force
+    # (not those of whoever imported this module first).
+    app.layout = lambda: html.Div(
         [
             dcc.Location(id="shell-url", refresh="callback-nav"),
             navbar(app),
