@@ -408,7 +408,9 @@ def test_a_new_order_goes_live_and_its_product_exports_inert(
         ),
         _event("order.placed", f"live-order-{stamp}", order),
     ]
-    day = datetime.now(ZoneInfo(STORE_TIMEZONE)).date()
+    # The store day the order belongs to, from its own timestamp: a midnight between making the
+    # events and reading the clock again cannot send the test to the wrong day
+    day = datetime.fromisoformat(events[-1]["occurred_at"]).astimezone(ZoneInfo(STORE_TIMEZONE)).date()
     orders_today = api(dashboard, "/metrics/summary", start=day, end=day)["current"]["orders"]
     assert send(events, stack.api_url, stack.ingest_key, progress=False)["accepted"] == 3
     # (the pipeline's own latency depends on the machine's load: wait until the API counts the
