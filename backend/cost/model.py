@@ -227,6 +227,25 @@ def runs_per_month(expression: str, days: Decimal = Decimal(30)) -> Decimal:
     return per_day * days
 
 
+def per_event_costs(
+    per_event: Mapping[str, Decimal], prices: Mapping[str, Price], events: Decimal
+) -> dict[str, Decimal]:
+    """What ``events`` events of a mix cost, line by line of :data:`PER_EVENT_LINES`: events x
+    quantity per event x unit price. The one per-event computation: the bill
+    (:func:`monthly_bill`) and the benchmark (``bench/pipeline.py``) both use it.
+
+    Examples
+    --------
+    >>> mix = {name: Decimal(0) for _, _, name in PER_EVENT_LINES} | {"api_requests": Decimal("0.002")}
+    >>> costs = per_event_costs(mix, load_prices().prices, Decimal(1_000_000))
+    >>> costs["API Gateway requests"] == Decimal("2000") * Decimal("3.50") / 1_000_000
+    True
+    """
+    return {
+        name: events * per_event[figure] * prices[key].unit_price for name, key, figure in PER_EVENT_LINES
+    }
+
+
 def monthly_bill(
     events_per_month: int, measured: Measurement, prices: PriceTable, deployment: Deployment
 ) -> Bill:
@@ -248,8 +267,10 @@ def monthly_bill(
     def add(name: str, part: str, key: str, quantity: Decimal, basis: str) -> None:
         lines.append(Line(name, part, key, quantity, quantity * prices[key].unit_price, basis))
 
+    costs = per_event_costs(measured.per_event, prices.prices, events)
     for name, key, figure in PER_EVENT_LINES:
-        add(name, "per event", key, events * measured.per_event[figure], "measured")
+        quantity = events * measured.per_event[figure]
+        lines.append(Line(name, "per event", key, quantity, costs[name], "measured"))
 
     views = assume["dashboard_page_views_month"]
     reads = views * assume["read_api_calls_per_page_view"]
