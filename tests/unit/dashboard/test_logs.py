@@ -15,7 +15,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from backend.local import free_port
+from devstack.aws import free_port
 from dashboard import api, logs
 from dashboard.settings import get_settings
 
