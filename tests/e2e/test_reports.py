@@ -43,7 +43,7 @@ from backend.domain.reports import (
 )
 from backend.processing import digests, subscriptions
 from backend.settings import get_settings
-from backend.simulate import send
+from devstack.simulator import send
 from tests import oracle
 from tests.histories import small_history
 
@@ -631,7 +631,7 @@ def test_a_report_that_cannot_be_made_fails_with_its_reason_on_the_last_attempt(
     stack: Any, store: Store
 ) -> None:
     from backend.handlers.reports import ATTEMPTS, handler
-    from backend.local.runtime import new_context
+    from devstack.runtime import new_context
 
     # Given a queued report whose range cannot be read (written around the API's validation)
     report_id = "broken" + uuid.uuid4().hex
