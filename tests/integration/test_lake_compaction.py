@@ -27,7 +27,6 @@ from zoneinfo import ZoneInfo
 import pyarrow.parquet as pq
 import pytest
 
-from backend import cli
 from backend.adapters import leases
 from backend.adapters.batch import Parsed
 from backend.domain.events import parse_event
@@ -35,6 +34,7 @@ from backend.handlers import jobs
 from backend.lake.schema import TABLE_OF_TYPE, TABLES
 from backend.processing import compaction, lake
 from backend.settings import get_settings
+from devstack import cli
 from tests import oracle, pipeline
 from tests.histories import small_history
 
