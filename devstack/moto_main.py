@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import collections
 import contextlib
 import copy
 import dataclasses
@@ -61,6 +60,7 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -267,7 +267,7 @@ def _bounded_topic(init: Callable[..., None]) -> Callable[..., None]:
 
     def topic_init(self: Any, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
-        self.sent_notifications = collections.deque(maxlen=SNS_MESSAGES_KEPT)
+        self.sent_notifications = deque(maxlen=SNS_MESSAGES_KEPT)
 
     return topic_init
 
@@ -507,6 +507,34 @@ def state_records(
                     yield _message_record(name, message)
 
 
+def holdings() -> dict[str, int]:
+    """What this server holds (read without pausing requests: a census, not a snapshot), for
+    :mod:`devstack.memtrace`: the data it must keep, and what it remembers of what it carried."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.s3.models import s3_backends
+    from moto.sns.models import sns_backends
+    from moto.sqs.models import sqs_backends
+
+    held = Counter[str]()
+    for backend in _backends(dynamodb_backends):
+        for table in list(backend.tables.values()):
+            for stored in list(table.items.values()):
+                held["items"] += len(stored) if table.range_key_attr else 1
+    for backend in _backends(s3_backends):
+        for bucket in list(backend.buckets.values()):
+            for _, key in list(bucket.keys.items()):
+                held["objects"] += 1
+                held["object_kb"] += int(getattr(key, "size", 0) or 0) // 1024
+    for backend in _backends(sqs_backends):
+        for queue in list(backend.queues.values()):
+            held["messages"] += len(queue._messages)
+            held["deleted_handles"] += len(queue.deleted_messages)
+    for backend in _backends(sns_backends):
+        for topic in list(backend.topics.values()):
+            held["sns_kept"] += len(topic.sent_notifications)
+    return dict(held)
+
+
 class Gate:
     """WSGI middleware in front of moto: refuses browsers, runs DynamoDB requests one at a
     time (everything else concurrently: SQS long polls must not wait behind each other), and
@@ -694,7 +722,7 @@ def main(argv: list[str] | None = None) -> None:
     from werkzeug.serving import run_simple
 
     patch_moto()
-    memtrace.install("moto")
+    memtrace.install("moto", holdings)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: sys.exit(0))
     dispatcher = DomainDispatcherApplication(create_backend_app)
