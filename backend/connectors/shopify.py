@@ -25,8 +25,10 @@ from backend.connectors.common import (
     object_of,
     quantity,
     require_currency,
+    split_line,
     text,
 )
+from backend.domain.money import round_money
 
 PLATFORM = "shopify"
 TOPICS = (
@@ -101,13 +103,69 @@ def _email(payload: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _rate(taxes: list[Any], where: str) -> Decimal:
+    """The sum of the ``rate`` of some ``tax_lines`` (``0.2`` is 20 %)."""
+    rate = Decimal("0")
+    for index, raw in enumerate(taxes):
+        value = object_of(raw, f"{where}[{index}]").get("rate")
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise Unmappable(f"{where}[{index}].rate: {value!r} is not a tax rate")
+        rate += Decimal(str(value))
+    return rate
+
+
+def _without_tax(amount: Decimal, rate: Decimal) -> Decimal:
+    """The part of a tax-inclusive ``amount`` that is not tax, to the cent (half up)."""
+    return round_money(amount / (1 + rate)) if rate else amount
+
+
+def _line_rate(line: Mapping[str, Any], order_rate: Decimal, where: str) -> Decimal:
+    """A line's tax rate: its ``tax_lines``; a taxable line without them, the order's."""
+    taxes = list_of(line.get("tax_lines"), f"{where}tax_lines")
+    if taxes:
+        return _rate(taxes, f"{where}tax_lines")
+    return order_rate if line.get("taxable", True) is not False else Decimal("0")
+
+
+def _discount_tax(line: Mapping[str, Any], rate: Decimal, where: str) -> Decimal:
+    """The tax inside the discounts allocated to a tax-inclusive line."""
+    tax = Decimal("0")
+    for index, raw in enumerate(list_of(line.get("discount_allocations"), f"{where}discount_allocations")):
+        at = f"{where}discount_allocations[{index}]"
+        allocated = shop_amount(object_of(raw, at), "amount", f"{at}.")
+        tax += allocated - _without_tax(allocated, rate)
+    return tax
+
+
+def _tax_of(item: Mapping[str, Any], where: str) -> Decimal:
+    """The tax a shipping line holds: the sum of its ``tax_lines`` prices."""
+    return sum(
+        (
+            shop_amount(object_of(t, f"{where}tax_lines[{i}]"), "price", f"{where}tax_lines[{i}].")
+            for i, t in enumerate(list_of(item.get("tax_lines"), f"{where}tax_lines"))
+        ),
+        Decimal("0"),
+    )
+
+
 def order_placed(
     payload: Mapping[str, Any], *, event_id: str, currency: str, customers: CustomerIds
 ) -> dict[str, Any] | None:
     """An order as ``order.placed``; ``None`` when it holds nothing Shopify counts as a sale
-    (only gift cards: their sale is a liability, not gross sales)."""
+    (only gift cards: their sale is a liability, not gross sales).
+
+    A shop whose prices include tax (``taxes_included: true``, usual in the EU) sends prices with
+    the tax inside; Shopify's sales reports take it out first (gross sales and discounts are
+    without tax, the tax is under taxes). So does this: each line's ``price x quantity`` and its
+    discounts are divided by ``1 + `` the line's tax rate (its ``tax_lines``, else the order's
+    for a taxable line), to the cent per line; shipping loses the tax of its ``tax_lines``.
+    """
     require_currency(payload.get("currency"), currency, f"order {payload.get('id')}")
     order_id = identifier(get(payload, "id", "order."))
+    taxes_included = payload.get("taxes_included") is True
+    order_taxes = list_of(payload.get("tax_lines"), "tax_lines")
+    order_rate = _rate(order_taxes, "tax_lines") if taxes_included else Decimal("0")
+    discount = shop_amount(payload, "total_discounts", "order.")
     lines = []
     for index, raw in enumerate(list_of(payload.get("line_items"), "line_items")):
         where = f"line_items[{index}]."
@@ -117,22 +175,23 @@ def order_placed(
         count = quantity(line.get("quantity"), f"{where}quantity")
         if count < 1:
             continue
-        lines.append(
-            {
-                "sku": sku_of(line, where.rstrip(".")),
-                "quantity": count,
-                "unit_price": text(shop_amount(line, "price", where)),
-            }
-        )
+        sku = sku_of(line, where.rstrip("."))
+        price = shop_amount(line, "price", where)
+        if not taxes_included:
+            lines.append({"sku": sku, "quantity": count, "unit_price": text(price)})
+            continue
+        rate = _line_rate(line, order_rate, where)
+        lines += split_line(sku, count, _without_tax(price * count, rate))
+        discount -= _discount_tax(line, rate, where)
     if not lines:
         return None
-    shipping = sum(
-        (
-            shop_amount(object_of(s, f"shipping_lines[{i}]"), "price", f"shipping_lines[{i}].")
-            for i, s in enumerate(list_of(payload.get("shipping_lines"), "shipping_lines"))
-        ),
-        Decimal("0"),
-    )
+    shipping = Decimal("0")
+    for index, raw in enumerate(list_of(payload.get("shipping_lines"), "shipping_lines")):
+        where = f"shipping_lines[{index}]."
+        shipping_line = object_of(raw, where.rstrip("."))
+        shipping += shop_amount(shipping_line, "price", where)
+        if taxes_included:
+            shipping -= _tax_of(shipping_line, where)
     customer = payload.get("customer")
     platform_customer = identifier(customer.get("id")) if isinstance(customer, Mapping) else None
     return {
@@ -143,7 +202,7 @@ def order_placed(
             "order_id": order_id,
             "customer_id": customers(_email(payload), platform_customer),
             "lines": lines,
-            "discount": text(shop_amount(payload, "total_discounts", "order.")),
+            "discount": text(discount),
             "shipping": text(shipping),
             "tax": text(shop_amount(payload, "total_tax", "order.")),
             "currency": payload["currency"].upper(),

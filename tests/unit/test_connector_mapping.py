@@ -63,6 +63,56 @@ def test_a_shopify_order_is_gross_by_line_discounts_shipping_and_tax_apart() -> 
     assert "jon@example.com" not in json.dumps(event)
 
 
+def test_a_shop_whose_prices_include_tax_counts_its_sales_without_the_tax() -> None:
+    # Given the documented orders/create of a shop whose prices include 20 % VAT
+    # (taxes_included: true): 1 x 199.00 and 2 x 92.00 with the tax inside, 10.00 of the
+    # discount on each, a 50.00 gift card (no tax), 10.00 shipping holding 1.67 of tax
+    mapped = map_shopify(
+        "orders/create",
+        fixture("shopify_orders_create_taxes_included"),
+        delivery_id="d-vat",
+        currency="EUR",
+        customers=CUSTOMERS,
+    )
+    (event,) = mapped.events
+    parse_event(event, currency="EUR", now=NOW)
+    data = event["data"]
+    # Then gross sales are the lines without their tax, as Shopify's sales reports take it out:
+    # 199.00 / 1.2 = 165.83, 184.00 / 1.2 = 153.33 (two units at 76.66 and 76.67, exactly)
+    assert data["lines"] == [
+        {"sku": "IPOD2008PINK", "quantity": 1, "unit_price": "165.83"},
+        {"sku": "457924702", "quantity": 1, "unit_price": "76.66"},
+        {"sku": "457924702", "quantity": 1, "unit_price": "76.67"},
+    ]
+    gross = sum(Decimal(x["unit_price"]) * x["quantity"] for x in data["lines"])
+    # and the discounts without theirs (10.00 / 1.2 = 8.33 twice); the tax stays the order's
+    assert (gross, data["discount"], data["tax"], data["shipping"]) == (
+        Decimal("319.16"), "16.66", "62.17", "8.33",
+    )  # fmt: skip
+    # So net sales + tax + shipping is what the customer paid for the two iPods and the shipping:
+    # 199.00 + 184.00 - 20.00 + 10.00
+    net = gross - Decimal(data["discount"])
+    assert net + Decimal(data["tax"]) + Decimal(data["shipping"]) == Decimal("373.00")
+
+
+def test_a_woocommerce_store_whose_prices_include_tax_counts_its_subtotals_which_never_hold_it() -> None:
+    # Given a WooCommerce order of a store entering prices with 20 % VAT (prices_include_tax):
+    # WooCommerce stores line subtotals, coupons and shipping without the tax, the tax apart
+    mapped = map_woocommerce(
+        "order.created",
+        fixture("woocommerce_order_created_prices_include_tax"),
+        delivery_id="w-vat",
+        currency="EUR",
+        customers=CUSTOMERS,
+    )
+    (event,) = mapped.events
+    parse_event(event, currency="EUR", now=NOW)
+    data = event["data"]
+    # Then gross sales are 6.00 + 45.00 (not the 61.20 the customer saw on the shelf)
+    assert sum(Decimal(x["unit_price"]) * x["quantity"] for x in data["lines"]) == Decimal("51.00")
+    assert (data["discount"], data["shipping"], data["tax"]) == ("5.00", "10.00", "11.20")
+
+
 @pytest.mark.parametrize(
     ("source_name", "channel"),
     [("web", "web"), ("pos", "pos"), ("iphone", "mobile"), ("android", "mobile"),
