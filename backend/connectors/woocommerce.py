@@ -5,7 +5,8 @@ an order is often created unpaid (``pending``) and paid by a later update. So an
 ``order.placed`` the first time it arrives in a paid status (``processing``, ``completed``,
 ``on-hold``: what WooCommerce Analytics counts), and its event id derives from the order id, not
 from the delivery: whichever delivery carries it first, it counts once. Refunds ride on the
-order (``refunds: [{id, total}]``) and are keyed by their own ids the same way.
+order (``refunds: [{id, total}]``) and are keyed by their own ids the same way; the units they
+restock by the line and the unit's rank.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ TOPICS = (*ORDER_TOPICS, "customer.created", "product.created", "product.updated
 # The statuses WooCommerce Analytics counts as sales ("actionable" plus completed).
 PAID = ("processing", "completed", "on-hold")
 DEFAULT_CATEGORY = "Uncategorized"
+# The order line meta where WooCommerce counts the units its refunds restocked (wc_restock_refunded_items).
+RESTOCKED_META = "_restock_refunded_items"
 
 
 def _when(payload: Mapping[str, Any], name: str) -> str:
@@ -49,6 +52,18 @@ def _customer(payload: Mapping[str, Any], customers: CustomerIds) -> str:
     number = payload.get("customer_id")
     platform_id = identifier(number) if number not in (0, "0") else None
     return customers(email if isinstance(email, str) and "@" in email else None, platform_id)
+
+
+def _sku(line: Mapping[str, Any], where: str) -> str:
+    """A line's SKU: its ``sku``, else its variation's id, else its product's."""
+    sku = line.get("sku")
+    if isinstance(sku, str) and sku.strip():
+        return sku.strip()[:128]
+    variation = line.get("variation_id")
+    found = identifier(variation if variation not in (0, "0") else line.get("product_id"))
+    if not found:
+        raise Unmappable(f"{where}: has no sku, no variation_id and no product_id")
+    return found
 
 
 def order_placed(
@@ -70,13 +85,7 @@ def order_placed(
         count = quantity(line.get("quantity"), f"{where}.quantity")
         if count < 1:
             continue
-        sku = line.get("sku")
-        if not (isinstance(sku, str) and sku.strip()):
-            variation = line.get("variation_id")
-            sku = identifier(variation if variation not in (0, "0") else line.get("product_id"))
-            if not sku:
-                raise Unmappable(f"{where}: has no sku, no variation_id and no product_id")
-        lines += split_line(sku.strip()[:128], count, money(line.get("subtotal"), f"{where}.subtotal"))
+        lines += split_line(_sku(line, where), count, money(line.get("subtotal"), f"{where}.subtotal"))
     if not lines:
         raise Unmappable("line_items: the order has no line with a quantity")
     return {
@@ -123,6 +132,40 @@ def refund_events(payload: Mapping[str, Any], *, currency: str) -> list[dict[str
                 },
             }
         )
+    return events
+
+
+def restock_events(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The units refunds put back on the shelf, as ``inventory.adjusted`` (reason ``return``).
+
+    WooCommerce writes no restock on the refund the order payload lists (``{id, total}`` only);
+    it counts the restocked units of each line in the line's ``_restock_refunded_items`` meta,
+    over all the order's refunds. So each restocked unit is one event keyed by the line and its
+    rank (``woocommerce:restock:<order>:<line>:<n>``, delta 1): a delivery sent again, or a later
+    update, makes the same ids for the units already counted, and new ids only for units a later
+    refund put back. Dated at the update, as the refunds.
+    """
+    order_id = identifier(get(payload, "id", "order."))
+    events = []
+    for index, raw in enumerate(list_of(payload.get("line_items"), "line_items")):
+        where = f"line_items[{index}]"
+        line = object_of(raw, where)
+        metas = [m for m in list_of(line.get("meta_data"), f"{where}.meta_data") if isinstance(m, Mapping)]
+        restocked = next((m.get("value") for m in metas if m.get("key") == RESTOCKED_META), None)
+        if restocked in (None, ""):
+            continue
+        units = quantity(restocked, f"{where}.meta_data.{RESTOCKED_META}")
+        line_id = identifier(get(line, "id", f"{where}."))
+        sku = _sku(line, where)
+        events += [
+            {
+                "event_id": event_id_for(PLATFORM, "restock", order_id, line_id, unit),
+                "type": "inventory.adjusted",
+                "occurred_at": _when(payload, "date_modified"),
+                "data": {"sku": sku, "delta": 1, "reason": "return"},
+            }
+            for unit in range(1, units + 1)
+        ]
     return events
 
 
@@ -192,7 +235,7 @@ def map_woocommerce(
     body = object_of(payload, "body")
     if topic in ORDER_TOPICS:
         placed = order_placed(body, currency=currency, customers=customers)
-        events = ([placed] if placed else []) + refund_events(body, currency=currency)
+        events = ([placed] if placed else []) + refund_events(body, currency=currency) + restock_events(body)
         if not events:
             return Mapped(ignored=f"order status {body.get('status')!r} is not a sale yet")
         return Mapped(events)

@@ -213,11 +213,18 @@ def test_a_woocommerce_order_counts_when_paid_and_its_refund_by_id(fresh: StackF
     created = woocommerce(stack, "order.created", body_of("woocommerce_order_created"), "w1")
     updated = woocommerce(stack, "order.updated", body_of("woocommerce_order_updated_refund"), "w2")
     resent = woocommerce(stack, "order.updated", body_of("woocommerce_order_updated_refund"), "w3")
+    # and a second refund that puts one unit of variation 23 back on the shelf, delivered twice
+    restocked = body_of("woocommerce_order_updated_refund_restock")
+    returned = [woocommerce(stack, "order.updated", restocked, delivery) for delivery in ("w4", "w5")]
     assert created.json()["accepted"] == 1
     assert (updated.json()["accepted"], updated.json()["duplicates"]) == (1, 1)
     assert (resent.json()["accepted"], resent.json()["duplicates"]) == (0, 2)
+    assert [(r.json()["accepted"], r.json()["duplicates"]) for r in returned] == [(2, 2), (0, 4)]
     stack.wait_idle(60)
     # 2025-03-22T19:28:02Z is 15:28 in New York: the store day is the 22nd
     day = summary(stack, "2025-03-22", "2025-03-22")
     assert (day["orders"], day["units"], day["gross_sales"], day["discounts"]) == (1, 5, "56.00", "5.00")
     assert summary(stack, "2025-03-25", "2025-03-25")["returns"] == "12.50"
+    assert summary(stack, "2025-03-27", "2025-03-27")["returns"] == "16.66"
+    # 3 of variation 23 ordered, 1 restocked once however often the update came
+    assert stock(stack) == {"WOO-SINGLE-1": -2, "23": -2}

@@ -249,6 +249,37 @@ def test_a_woocommerce_order_counts_once_paid_and_its_refunds_by_their_ids() -> 
     }
 
 
+def test_units_a_woocommerce_refund_restocks_come_back_once_each() -> None:
+    # Given the order after a second refund: one black "Ship Your Idea" (variation 23) returned
+    # and restocked, which WooCommerce counts on the line (_restock_refunded_items: 1)
+    payload = fixture("woocommerce_order_updated_refund_restock")
+
+    def mapped(body: Any, delivery: str) -> list[dict[str, Any]]:
+        events = map_woocommerce(
+            "order.updated", body, delivery_id=delivery, currency="USD", customers=CUSTOMERS
+        )
+        return [valid(e) for e in events.events]
+
+    events = mapped(payload, "4")
+    # Then the new refund comes with the unit it put back on the shelf, on the update's date
+    restocks = [e for e in events if e["type"] == "inventory.adjusted"]
+    assert [(e["event_id"], e["data"], e["occurred_at"]) for e in restocks] == [
+        ("woocommerce:restock:727:316:1", {"sku": "23", "delta": 1, "reason": "return"},
+         "2025-03-27T10:00:00+00:00"),
+    ]  # fmt: skip
+    assert {e["event_id"] for e in events if e["type"] == "order.refunded"} == {
+        "woocommerce:refund:726",
+        "woocommerce:refund:729",
+    }
+    # And a redelivery makes the same ids (counted once), while a later refund restocking a
+    # second unit adds only that unit
+    assert mapped(payload, "5") == events
+    line = next(x for x in payload["line_items"] if x["id"] == 316)
+    next(m for m in line["meta_data"] if m["key"] == "_restock_refunded_items")["value"] = "2"
+    later = {e["event_id"] for e in mapped(payload, "6")} - {e["event_id"] for e in events}
+    assert later == {"woocommerce:restock:727:316:2"}
+
+
 def _sign(body: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
