@@ -50,6 +50,9 @@ CHANNELS = {
     "android": "mobile",
     "shopify_mobile": "mobile",
 }
+# Order topics that change nothing storepulse counts: what they can change that Shopify's sales
+# reports show reaches storepulse through refunds/create (docs/connectors.md, orders/updated).
+ORDER_UPDATES = ("orders/updated", "orders/cancelled", "orders/edited", "orders/paid", "orders/fulfilled")
 # Restock types that put units back on the shelf (no_restock does not).
 RESTOCKING = ("return", "cancel", "legacy_restock")
 DEFAULT_CATEGORY = "Uncategorized"
@@ -364,6 +367,27 @@ def stock_level(payload: Mapping[str, Any]) -> StockLevel:
     )
 
 
+def order_update_ignored(topic: str, payload: Mapping[str, Any]) -> str:
+    """Why an update of an order counts nothing, in words.
+
+    Shopify's sales reports count an order on the day it was placed; what a cancellation or an
+    edit pays back reaches storepulse as ``refunds/create`` (restocked units included), counted
+    as returns on its day. A cancelled order that is not refunded stays in Shopify's sales, as
+    in storepulse. What an edit adds, or removes without paying back, is not counted: no event of
+    the contract carries it without counting a second order (docs/connectors.md).
+    """
+    order = f"order {payload.get('id')}"
+    if payload.get("cancelled_at"):
+        return (
+            f"{order} was cancelled: Shopify's reports keep a cancelled order in its day's sales; "
+            "the money paid back comes as refunds/create and counts as returns on its day"
+        )
+    return (
+        f"{topic} of {order}: storepulse counts the order as placed; what a cancellation or an edit "
+        "pays back comes as refunds/create (docs/connectors.md)"
+    )
+
+
 def map_shopify(
     topic: str, payload: Any, *, delivery_id: str, currency: str, customers: CustomerIds
 ) -> Mapped:
@@ -393,6 +417,8 @@ def map_shopify(
     ...             customers=lambda e, c: "guest").ignored
     "topic 'carts/update' is not one storepulse reads; acknowledged and ignored"
     """
+    if topic in ORDER_UPDATES:
+        return Mapped(ignored=order_update_ignored(topic, object_of(payload, "body")))
     if topic not in TOPICS:
         return Mapped(ignored=f"topic {topic!r} is not one storepulse reads; acknowledged and ignored")
     body = object_of(payload, "body")

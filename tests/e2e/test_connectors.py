@@ -96,8 +96,11 @@ def test_a_shopify_order_refund_and_redelivery_count_as_shopify_reports_them(fre
     first = shopify(stack, "orders/create", body_of("shopify_orders_create"), "d-order")
     again = shopify(stack, "orders/create", body_of("shopify_orders_create"), "d-order")
     refund = shopify(stack, "refunds/create", body_of("shopify_refunds_create"), "d-refund")
-    # Then each is acknowledged; the redelivery is a duplicate
-    assert [r.status_code for r in (product, first, again, refund)] == [200] * 4
+    # and (a store subscribed to it) orders/updated of the same order, cancelled
+    update = shopify(stack, "orders/updated", body_of("shopify_orders_updated_cancelled"), "d-update")
+    # Then each is acknowledged; the redelivery is a duplicate, the update changes nothing
+    assert [r.status_code for r in (product, first, again, refund, update)] == [200] * 5
+    assert (update.json()["status"], update.json()["accepted"]) == ("ignored", 0)
     assert product.json()["accepted"] == 2
     assert (first.json()["status"], first.json()["accepted"]) == ("accepted", 1)
     assert (again.json()["status"], again.json()["duplicates"]) == ("duplicate", 1)

@@ -157,6 +157,25 @@ def test_a_refund_paid_in_another_currency_is_refused() -> None:
         map_shopify("refunds/create", payload, delivery_id="d3", currency="USD", customers=CUSTOMERS)
 
 
+def test_an_update_or_cancellation_of_an_order_is_acknowledged_and_counts_nothing_twice() -> None:
+    # Given the order cancelled two days later (orders/updated and orders/cancelled carry it whole)
+    for topic in ("orders/updated", "orders/cancelled"):
+        mapped = shopify(topic, "shopify_orders_updated_cancelled")
+        # Then nothing is sent (the order was counted by orders/create, its money paid back comes
+        # as refunds/create), and the answer says why in words
+        assert mapped.events == [] and mapped.level is None
+        assert "was cancelled" in mapped.ignored and "refunds/create" in mapped.ignored
+    # And an update that is not a cancellation (a fulfilment, a note, an edit) likewise
+    edited = map_shopify(
+        "orders/updated",
+        fixture("shopify_orders_create"),
+        delivery_id="d-u",
+        currency="USD",
+        customers=CUSTOMERS,
+    )
+    assert edited.events == [] and "counts the order as placed" in edited.ignored
+
+
 def test_a_product_is_one_sku_per_variant_and_names_its_inventory_items() -> None:
     mapped = shopify("products/update", "shopify_products_update")
     assert [valid(e)["data"] for e in mapped.events] == [
