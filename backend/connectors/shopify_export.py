@@ -18,6 +18,7 @@ from typing import Any
 from backend.connectors.common import (
     CustomerIds,
     Unmappable,
+    event,
     event_id_for,
     money,
     quantity,
@@ -84,11 +85,11 @@ def _order_events(
         )
     email = (first.get("Email") or "").strip()
     events: list[dict[str, Any]] = [
-        {
-            "event_id": event_id_for(PLATFORM, order_id, "order"),
-            "type": "order.placed",
-            "occurred_at": placed_at,
-            "data": {
+        event(
+            event_id_for(PLATFORM, order_id, "order"),
+            "order.placed",
+            placed_at,
+            {
                 "order_id": order_id,
                 "customer_id": customers(email if "@" in email else None, None),
                 "lines": lines,
@@ -98,24 +99,24 @@ def _order_events(
                 "currency": currency,
                 "channel": channel_of((first.get("Source") or "").strip()),
             },
-        }
+        )
     ]
     refunded = money(first.get("Refunded Amount"), "Refunded Amount")
     if refunded > Decimal("0"):
         # The export has no refund date: the cancellation's when there is one, else the order's.
         cancelled = (first.get("Cancelled at") or "").strip()
         events.append(
-            {
-                "event_id": event_id_for(PLATFORM, order_id, "refund"),
-                "type": "order.refunded",
-                "occurred_at": export_time(cancelled, "Cancelled at") if cancelled else placed_at,
-                "data": {
+            event(
+                event_id_for(PLATFORM, order_id, "refund"),
+                "order.refunded",
+                export_time(cancelled, "Cancelled at") if cancelled else placed_at,
+                {
                     "order_id": order_id,
                     "refund_id": f"{order_id}:export",
                     "amount": text(refunded),
                     "currency": currency,
                 },
-            }
+            )
         )
     return events
 

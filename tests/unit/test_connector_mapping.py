@@ -28,13 +28,19 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / f"{name}.json").read_text())
 
 
-def shopify(topic: str, name: str, delivery: str = "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043") -> Any:
-    return map_shopify(topic, fixture(name), delivery_id=delivery, currency="USD", customers=CUSTOMERS)
+def shopify(
+    topic: str, name: str, delivery: str = "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", currency: str = "USD"
+) -> Any:
+    return map_shopify(topic, fixture(name), delivery_id=delivery, currency=currency, customers=CUSTOMERS)
 
 
-def valid(event: dict[str, Any]) -> dict[str, Any]:
+def woocommerce(topic: str, name: str, delivery: str = "1", currency: str = "USD") -> Any:
+    return map_woocommerce(topic, fixture(name), delivery_id=delivery, currency=currency, customers=CUSTOMERS)
+
+
+def valid(event: dict[str, Any], currency: str = "USD") -> dict[str, Any]:
     """The event passes the ingest path's own validation (the same models as POST /v1/events)."""
-    parse_event(event, currency="USD", now=NOW)
+    parse_event(event, currency=currency, now=NOW)
     return event
 
 
@@ -67,16 +73,8 @@ def test_a_shop_whose_prices_include_tax_counts_its_sales_without_the_tax() -> N
     # Given the documented orders/create of a shop whose prices include 20 % VAT
     # (taxes_included: true): 1 x 199.00 and 2 x 92.00 with the tax inside, 10.00 of the
     # discount on each, a 50.00 gift card (no tax), 10.00 shipping holding 1.67 of tax
-    mapped = map_shopify(
-        "orders/create",
-        fixture("shopify_orders_create_taxes_included"),
-        delivery_id="d-vat",
-        currency="EUR",
-        customers=CUSTOMERS,
-    )
-    (event,) = mapped.events
-    parse_event(event, currency="EUR", now=NOW)
-    data = event["data"]
+    (event,) = shopify("orders/create", "shopify_orders_create_taxes_included", currency="EUR").events
+    data = valid(event, currency="EUR")["data"]
     # Then gross sales are the lines without their tax, as Shopify's sales reports take it out:
     # 199.00 / 1.2 = 165.83, 184.00 / 1.2 = 153.33 (two units at 76.66 and 76.67, exactly)
     assert data["lines"] == [
@@ -98,16 +96,10 @@ def test_a_shop_whose_prices_include_tax_counts_its_sales_without_the_tax() -> N
 def test_a_woocommerce_store_whose_prices_include_tax_counts_its_subtotals_which_never_hold_it() -> None:
     # Given a WooCommerce order of a store entering prices with 20 % VAT (prices_include_tax):
     # WooCommerce stores line subtotals, coupons and shipping without the tax, the tax apart
-    mapped = map_woocommerce(
-        "order.created",
-        fixture("woocommerce_order_created_prices_include_tax"),
-        delivery_id="w-vat",
-        currency="EUR",
-        customers=CUSTOMERS,
-    )
-    (event,) = mapped.events
-    parse_event(event, currency="EUR", now=NOW)
-    data = event["data"]
+    (event,) = woocommerce(
+        "order.created", "woocommerce_order_created_prices_include_tax", currency="EUR"
+    ).events
+    data = valid(event, currency="EUR")["data"]
     # Then gross sales are 6.00 + 45.00 (not the 61.20 the customer saw on the shelf)
     assert sum(Decimal(x["unit_price"]) * x["quantity"] for x in data["lines"]) == Decimal("51.00")
     assert (data["discount"], data["shipping"], data["tax"]) == ("5.00", "10.00", "11.20")
