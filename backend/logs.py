@@ -52,8 +52,8 @@ from aws_lambda_powertools.logging.formatter import (
 CORRELATION_HEADER = "X-Correlation-Id"
 CORRELATION_ATTRIBUTE = "correlation_id"
 LOG_FILE_ENV = "STOREPULSE_LOG_FILE"
-#: The packages whose module loggers run inside the functions (``backend.local`` and
-#: ``backend.cli`` are the laptop's tools: they talk to a terminal).
+#: The packages whose module loggers run inside the functions (``devstack``, the
+#: laptop's tools, talk to a terminal).
 FUNCTION_PACKAGES = (
     "backend.adapters",
     "backend.api",

@@ -38,13 +38,13 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 import requests
 
-from backend import importer
-from backend.local.aws import free_port
-from backend.local.stack import LocalStack, StackOptions
 from backend.processing.connectors import customer_ids
-from backend.simulate import generate
 from bench.meter import percentile
 from bench.shopify_export import write_export
+from devstack import importer
+from devstack.aws import free_port
+from devstack.simulator import generate
+from devstack.stack import LocalStack, StackOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 # A summary over the export's months is a heavy request for moto: asking often slows the count.

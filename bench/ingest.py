@@ -37,10 +37,10 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 import requests
 
-from backend.local.aws import free_port
-from backend.local.stack import LocalStack, StackOptions
-from backend.simulate import generate, send
 from bench.meter import percentile
+from devstack.aws import free_port
+from devstack.simulator import generate, send
+from devstack.stack import LocalStack, StackOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH_SIZES = (1, 100, 500)

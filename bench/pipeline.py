@@ -4,7 +4,7 @@
 
 1. Starts a throwaway local stack (moto server, HTTP API, SQS pollers; its own ports and a
    temporary data directory; no snapshots, schedules or live trickle).
-2. Generates a plausible store with :func:`backend.simulate.generate` (90 days by default) and
+2. Generates a plausible store with :func:`devstack.simulator.generate` (90 days by default) and
    sends its first ``N`` events through the real ingest API, in batches of 500, from ``S``
    concurrent senders, then waits until the pipeline is idle. Only cheap counting is on, so
    the events per second from the first request to idle are what the pipeline does.
@@ -47,12 +47,12 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 import requests
 from tqdm import tqdm
 
-from backend.local.aws import free_port
-from backend.local.runtime import HandlerRef
-from backend.local.spec import load_stack_spec
-from backend.local.stack import LocalStack, StackError, StackOptions
-from backend.simulate import SimulatorError, generate, send
 from bench.meter import POLLER_THREAD_PREFIX, Invocations, Meter, Tally, percentile
+from devstack.aws import free_port
+from devstack.runtime import HandlerRef
+from devstack.simulator import SimulatorError, generate, send
+from devstack.spec import load_stack_spec
+from devstack.stack import LocalStack, StackError, StackOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 COST_PAGE = ROOT / "docs" / "cost.md"
@@ -197,7 +197,7 @@ def send_concurrently(
     """Send ``events`` in batches of 500 from ``senders`` threads, each taking the next batch.
 
     Batches leave in order, so events arrive roughly in time order, as from a store's
-    connectors. Raises what :func:`backend.simulate.send` raises.
+    connectors. Raises what :func:`devstack.simulator.send` raises.
     """
     blocks = iter(_blocks(events, BATCH_SIZE))
     lock = threading.Lock()

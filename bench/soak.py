@@ -45,9 +45,10 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backend.local import free_port, memtrace  # noqa: E402
-from backend.simulate import generate  # noqa: E402
 from bench.meter import percentile  # noqa: E402
+from devstack import memtrace  # noqa: E402
+from devstack.aws import free_port  # noqa: E402
+from devstack.simulator import generate  # noqa: E402
 
 READS = (
     ("summary", "/v1/metrics/summary", {"compare": "previous_period"}),

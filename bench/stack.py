@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from backend.local.aws import free_port
-from backend.local.stack import StackOptions
+from devstack.aws import free_port
+from devstack.stack import StackOptions
 
 
 def throwaway_options(data_dir: Path, **overrides: Any) -> StackOptions:

@@ -267,7 +267,7 @@ def webhook_events(
 ) -> list[Event]:
     """The events a webhook maps to, as the pipeline carries them (e-mails hashed), computed
     again from the request alone: what the local stack journals of a connector's answer
-    (:mod:`backend.local.journal`). A stock level's adjustment depends on what was stored
+    (:mod:`devstack.journal`). A stock level's adjustment depends on what was stored
     before it, so it is not among them."""
     topic = headers.get(platform.topic_header, "").strip()
     if _is_ping(platform, topic, body):

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import requests
 
-from backend.cli import main
-from backend.local.dlq import list_webhooks
+from devstack.cli import main
+from devstack.dlq import list_webhooks
 from tests.conftest import StackFixture
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "connectors"

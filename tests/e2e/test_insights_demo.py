@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from backend.local.foreground import insights_after_backfill
-from backend.simulate import generate, send
+from devstack.foreground import insights_after_backfill
+from devstack.simulator import generate, send
 from tests.conftest import STORE_TIMEZONE
 
 if TYPE_CHECKING:

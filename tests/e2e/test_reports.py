@@ -34,7 +34,7 @@ from markupsafe import escape
 from backend.domain.reports import TokenExpired, sign_token, verify_token
 from backend.processing import digests
 from backend.settings import get_settings
-from backend.simulate import send
+from devstack.simulator import send
 from tests import oracle
 from tests.histories import small_history
 
@@ -622,7 +622,7 @@ def test_a_report_that_cannot_be_made_fails_with_its_reason_on_the_last_attempt(
     stack: Any, store: Store
 ) -> None:
     from backend.handlers.reports import ATTEMPTS, handler
-    from backend.local.runtime import new_context
+    from devstack.runtime import new_context
 
     # Given a queued report whose range cannot be read (written around the API's validation)
     report_id = "broken" + uuid.uuid4().hex

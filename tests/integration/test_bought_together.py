@@ -21,7 +21,7 @@ import pytest
 from backend.adapters import baskets
 from backend.domain.rollups import month_days, month_of, split
 from backend.settings import get_settings
-from backend.simulate import generate
+from devstack.simulator import generate
 from tests import oracle, pipeline
 
 TZ = "America/New_York"

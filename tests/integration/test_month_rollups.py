@@ -23,7 +23,7 @@ from backend.adapters import rollups as rollup_items_module
 from backend.adapters.rollups import range_rollups
 from backend.domain.rollups import month_days, month_of, split
 from backend.settings import get_settings
-from backend.simulate import generate
+from devstack.simulator import generate
 from tests import oracle, pipeline
 from tests.figures import assert_same_figures
 

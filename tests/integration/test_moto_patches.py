@@ -1,4 +1,4 @@
-"""Each fix of ``backend.local.moto_main`` against moto's own behaviour.
+"""Each fix of ``devstack.moto_main`` against moto's own behaviour.
 
 The local stack's moto server patches moto 5.2.5 in five places (module docstring there). Each
 test here shows the behaviour the patch works around with moto as it ships (``unpatched``), and
@@ -22,7 +22,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from backend.local import moto_main
+from devstack import moto_main
 
 
 def test_the_fixes_are_for_the_pinned_moto() -> None:

@@ -12,7 +12,6 @@ import pytest
 
 import backend.cost.model
 import backend.cost.report
-from backend.cli import main
 from backend.cost.model import (
     PER_EVENT_LINES,
     Deployment,
@@ -23,6 +22,7 @@ from backend.cost.model import (
     runs_per_month,
 )
 from bench.pipeline import load_prices as prices_in_docs
+from devstack.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "bench" / "results" / "pipeline.json"

@@ -3,9 +3,9 @@
 :class:`LocalStack` wires the very handler functions that are deployed to Lambda to a moto
 server the way AWS wires them: API Gateway proxy events from real HTTP requests, SQS batches
 with partial batch failure and redrive, EventBridge rules and schedules. Its state survives
-restarts: a journal of what the API acknowledged (:mod:`backend.local.journal`), point-in-time
-snapshots of moto's state (:mod:`backend.local.snapshot`), and a lock that keeps a second stack
-off the same data directory (:mod:`backend.local.datalock`).
+restarts: a journal of what the API acknowledged (:mod:`devstack.journal`), point-in-time
+snapshots of moto's state (:mod:`devstack.snapshot`), and a lock that keeps a second stack
+off the same data directory (:mod:`devstack.datalock`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
-from backend.local.aws import (
+from backend.logs import LOG_FILE_ENV, Sink, close_files
+from backend.processing.stock import migrate_buckets
+from devstack.aws import (
     DEFAULT_REGION,
     AwsClients,
     EndpointUnavailable,
@@ -33,26 +35,24 @@ from backend.local.aws import (
     port_in_use,
     wait_for_endpoint,
 )
-from backend.local.datalock import DataDirInUse, DataDirLock
-from backend.local.downloads import PresignedDownloads, local_reports_environment, with_downloads
-from backend.local.gateway import Refusal, admit, match
-from backend.local.http_api import ApiGateway, HttpServer, Route, requests_held
-from backend.local.journal import JOURNAL_FILE, Journal, replay
-from backend.local.keys import DevKeys, ensure_data_dir, load_or_create_keys, sha256_hex
-from backend.local.pollers import Activity, EventSourceMapping, SqsPoller, forward_to_topic
-from backend.local.provision import Resources, ensure_queue_with_dlq, provision
-from backend.local.runtime import Handler, HandlerNotFound, HandlerRef, new_context
-from backend.local.schedules import ScheduledJob, ScheduleRunner, parse_schedule
-from backend.local.snapshot import (
+from devstack.datalock import DataDirInUse, DataDirLock
+from devstack.downloads import PresignedDownloads, local_reports_environment, with_downloads
+from devstack.gateway import Refusal, admit, match
+from devstack.http_api import ApiGateway, HttpServer, Route, requests_held
+from devstack.journal import JOURNAL_FILE, Journal, replay
+from devstack.keys import DevKeys, ensure_data_dir, load_or_create_keys, sha256_hex
+from devstack.pollers import Activity, EventSourceMapping, SqsPoller, forward_to_topic
+from devstack.provision import Resources, ensure_queue_with_dlq, provision
+from devstack.runtime import Handler, HandlerNotFound, HandlerRef, new_context
+from devstack.schedules import ScheduledJob, ScheduleRunner, parse_schedule
+from devstack.snapshot import (
     SNAPSHOT_FILE,
     ObjectCache,
     SnapshotCounts,
     restore_snapshot,
     save_snapshot,
 )
-from backend.local.spec import FunctionSpec, StackSpec, load_stack_spec
-from backend.logs import LOG_FILE_ENV, Sink, close_files
-from backend.processing.stock import migrate_buckets
+from devstack.spec import FunctionSpec, StackSpec, load_stack_spec
 
 logger = logging.getLogger(__name__)
 
@@ -383,11 +383,11 @@ class LocalStack:
         self._log_sink = Sink()
         self._log_sink.setFormatter(LambdaPowertoolsFormatter(service=f"{SERVICE_NAME}-local", utc=True))
         self._log_sink.setLevel(logging.INFO)
-        logging.getLogger("backend.local").addHandler(self._log_sink)
+        logging.getLogger("devstack").addHandler(self._log_sink)
 
     def _restore_environment(self) -> None:
         if self._log_sink is not None:
-            logging.getLogger("backend.local").removeHandler(self._log_sink)
+            logging.getLogger("devstack").removeHandler(self._log_sink)
             self._log_sink = None
         close_files()
         for name, value in self._saved_environ.items():

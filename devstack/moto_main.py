@@ -59,8 +59,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from backend.local import memtrace
-from backend.local.aws import SNAPSHOT_ROUTE
+from devstack import memtrace
+from devstack.aws import SNAPSHOT_ROUTE
 
 logger = logging.getLogger(__name__)
 
@@ -504,7 +504,7 @@ class Gate:
                 return [payload]
 
     def _snapshot(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        from backend.local.snapshot import write_snapshot
+        from devstack.snapshot import write_snapshot
 
         if self.snapshot_path is None:
             return _answer(start_response, "404 Not Found", {"error": "started without --snapshot"})
@@ -601,7 +601,7 @@ def patch_moto() -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m backend.local.moto_main -H HOST -p PORT [--snapshot PATH]``: serve until
+    """``python -m devstack.moto_main -H HOST -p PORT [--snapshot PATH]``: serve until
     SIGTERM or SIGINT."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")

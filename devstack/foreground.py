@@ -21,9 +21,9 @@ from types import FrameType
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from backend.local import memtrace
-from backend.local.http_api import HttpServer
-from backend.local.stack import LocalStack, StackError, StackOptions
+from devstack import memtrace
+from devstack.http_api import HttpServer
+from devstack.stack import LocalStack, StackError, StackOptions
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +47,8 @@ def _dashboard_server() -> Any | None:
 def _seed(stack: LocalStack, stopping: threading.Event) -> None:
     """Backfill when the store is empty, then keep a live trickle (in a daemon thread)."""
     assert stack.keys is not None
-    try:
-        simulate = importlib.import_module("backend.simulate")
-    except ModuleNotFoundError as exc:
-        if exc.name != "backend.simulate":
-            raise
-        logger.warning("no demo data: the simulator (backend.simulate) is not there yet")
-        return
+    from devstack.simulator import cli as simulate
+
     try:
         if not stack.has_data():
             print(f"Backfilling {BACKFILL_DAYS} days of demo data through the ingest API...", flush=True)
