@@ -345,6 +345,19 @@ def stock_level(payload: Mapping[str, Any]) -> StockLevel:
     )
 
 
+def _is_test(topic: str, payload: Mapping[str, Any]) -> bool:
+    """Whether an order (``test: true``) or a refund (every successful refund transaction is
+    ``test: true``) was made with the test gateway."""
+    if topic == "orders/create":
+        return payload.get("test") is True
+    transactions = [
+        t
+        for t in common.list_of(payload.get("transactions"), "transactions")
+        if isinstance(t, Mapping) and t.get("kind") == "refund" and t.get("status") in ("success", None)
+    ]
+    return bool(transactions) and all(t.get("test") is True for t in transactions)
+
+
 def order_update_ignored(topic: str, payload: Mapping[str, Any]) -> str:
     """Why an update of an order counts nothing, in words.
 
@@ -400,6 +413,11 @@ def map_shopify(
     if topic not in TOPICS:
         return common.unknown_topic(topic)
     body = common.object_of(payload, "body")
+    if topic in ("orders/create", "refunds/create") and _is_test(topic, body):
+        return Mapped(
+            ignored="a test (the store's test payment gateway): Shopify's reports leave test orders "
+            "and their refunds out, so does storepulse"
+        )
     if topic == "orders/create":
         event = order_placed(
             body,

@@ -150,6 +150,18 @@ def test_source_name_is_the_channel(source_name: str, channel: str) -> None:
     assert mapped.events[0]["data"]["channel"] == channel
 
 
+def test_test_orders_and_their_refunds_are_left_out_as_in_shopify_reports() -> None:
+    # Given the documented order and refund, made with the store's test gateway
+    order = fixture("shopify_orders_create") | {"test": True}
+    refund = fixture("shopify_refunds_create")
+    for transaction in refund["transactions"]:
+        transaction["test"] = True
+    for topic, payload in (("orders/create", order), ("refunds/create", refund)):
+        mapped = map_shopify(topic, payload, delivery_id="d-test", currency="USD", customers=CUSTOMERS)
+        # Then nothing is counted, and the answer says why
+        assert mapped.events == [] and "test" in mapped.ignored
+
+
 def test_an_order_in_another_currency_is_refused_in_words() -> None:
     with pytest.raises(Unmappable, match=r"order 820982911946154599 is in EUR, the store counts USD"):
         shopify("orders/create", "shopify_orders_create_eur")
