@@ -180,6 +180,20 @@ def test_a_refund_returns_its_lines_by_its_own_date_without_tax_and_shipping_and
     assert data["restock"] == [{"sku": "457924702", "quantity": 1}]
 
 
+def test_a_refund_in_a_shop_whose_prices_include_tax_returns_the_lines_without_it() -> None:
+    # Given the documented refund of one black iPod in the 20 % VAT shop: 87.00 paid back (its
+    # 92.00 less its 5.00 of discount, the tax inside), 14.50 of it tax, no shipping refunded
+    payload = fixture("shopify_refunds_create") | {"order_adjustments": []}
+    payload["transactions"][0]["amount"] = "87.00"
+    item = payload["refund_line_items"][0]
+    item["total_tax_set"]["shop_money"]["amount"] = "14.50"
+    (event,) = map_shopify(
+        "refunds/create", payload, delivery_id="d-vat", currency="USD", customers=CUSTOMERS
+    ).events
+    # Then the return is 87.00 / 1.2 = 72.50, as the order's lines were counted without the tax
+    assert valid(event)["data"]["amount"] == "72.50"
+
+
 def test_a_refund_that_pays_nothing_back_but_restocks_is_a_stock_return() -> None:
     payload = fixture("shopify_refunds_create") | {"transactions": [], "order_adjustments": []}
     for line in payload["refund_line_items"]:
