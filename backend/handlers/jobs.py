@@ -35,11 +35,12 @@ def send_digests() -> dict[str, Any]:
     return run.to_json()
 
 
-def segments_job() -> dict[str, Any]:
-    """Score every customer (RFM) as of today in the store and write the segments snapshot."""
+def segments_job(today: str | None = None) -> dict[str, Any]:
+    """Score every customer (RFM) as of ``today`` (the store's date by default; ``YYYY-MM-DD``
+    for a backfilled history) and write the segments snapshot."""
     settings = get_settings()
-    today = datetime.now(UTC).astimezone(settings.zone).date()
-    return segments.run(client("dynamodb"), settings.require("analytics_table"), today)
+    as_of = date.fromisoformat(today) if today else datetime.now(UTC).astimezone(settings.zone).date()
+    return segments.run(client("dynamodb"), settings.require("analytics_table"), as_of)
 
 
 def lake_compaction(days: Sequence[str] | None = None) -> dict[str, Any]:

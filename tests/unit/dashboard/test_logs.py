@@ -15,9 +15,9 @@ from flask import Flask
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from backend.local import free_port
 from dashboard import api, logs
 from dashboard.settings import get_settings
+from devstack.aws import free_port
 
 
 @pytest.fixture
@@ -100,7 +100,8 @@ def test_a_page_request_carries_its_correlation_id_to_the_read_api_and_the_log(
 def test_an_id_that_is_not_one_is_replaced_and_api_gateway_request_id_is_used(log_file: Path) -> None:
     client = _bare_app().test_client()
     odd = client.get("/ok", headers={logs.CORRELATION_HEADER: "not an id " * 20})
-    gateway = client.get("/ok", environ_base={"lambda.event": {"requestContext": {"requestId": "apigw-req-1"}}})
+    event = {"requestContext": {"requestId": "apigw-req-1"}}
+    gateway = client.get("/ok", environ_base={"lambda.event": event})
 
     assert " " not in odd.headers[logs.CORRELATION_HEADER]
     assert gateway.headers[logs.CORRELATION_HEADER] == "apigw-req-1"
@@ -122,7 +123,8 @@ def test_the_dashboard_app_writes_json_lines_and_warnings_reach_the_terminal(
     # Then the request's line and the warning are JSON in the file; only the warning on stderr
     assert response.headers[logs.CORRELATION_HEADER] == "sign-in-1"
     lines = _lines(log_file)
-    assert any(line.get("correlation_id") == "sign-in-1" and line["message"].startswith("GET /login ") for line in lines)
+    mine = [line for line in lines if line.get("correlation_id") == "sign-in-1"]
+    assert [line["message"].split(" in ")[0] for line in mine] == [f"GET /login {response.status_code}"]
     warning = [line for line in lines if line["level"] == "WARNING"]
     assert [line["message"] for line in warning] == ["Cognito sign-in is off: COGNITO_DOMAIN not set"]
     err = capsys.readouterr().err
