@@ -205,6 +205,7 @@ def measure(stack: LocalStack, args: argparse.Namespace) -> dict[str, Any]:
             frequency="daily" if n % 2 else "weekly",
             report_type=TYPES[n % 3],
             now=now,
+            seen_version=reports_store.subscriptions_version(dynamodb, table),
         )
         reports_store.confirm_subscription(dynamodb, table, created["subscription_id"], now)
     monday = today - timedelta(days=today.weekday())

@@ -462,14 +462,23 @@ def run_lake_compact(args: argparse.Namespace) -> int:
         days = [date.fromisoformat(d) for d in args.day] if args.day else None
     except ValueError as exc:
         raise CliError(f"--day: {exc}; use YYYY-MM-DD") from None
-    result = compaction.run(
-        aws.client("s3"),
-        bucket,
-        zone=ZoneInfo(os.environ.get("STORE_TIMEZONE") or "UTC"),
-        now=datetime.now(UTC),
-        days=days,
-        progress=lambda parts, total: tqdm(parts, total=total, desc="compacting", unit="file", disable=None),
-    )
+    from backend.adapters import leases
+
+    try:
+        result = compaction.run_exclusive(
+            aws.client("s3"),
+            bucket,
+            aws.client("dynamodb"),
+            _analytics_table(target),
+            zone=ZoneInfo(os.environ.get("STORE_TIMEZONE") or "UTC"),
+            now=datetime.now(UTC),
+            days=days,
+            progress=lambda parts, total: tqdm(
+                parts, total=total, desc="compacting", unit="file", disable=None
+            ),
+        )
+    except (leases.Taken, leases.Lost) as exc:
+        raise CliError(f"lake compaction: {exc}; run it again then") from None
     print(json.dumps(result, indent=2))
     return 0
 

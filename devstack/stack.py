@@ -380,7 +380,8 @@ class LocalStack:
             os.environ[name] = value
         clear_process_caches()
         # The stack's own lines (a function that failed, a poller's retries) join the trail.
-        self._log_sink = Sink()
+        # Not on the terminal as well: the stack's console handler prints them there in words.
+        self._log_sink = Sink(terminal=False)
         self._log_sink.setFormatter(LambdaPowertoolsFormatter(service=f"{SERVICE_NAME}-local", utc=True))
         self._log_sink.setLevel(logging.INFO)
         logging.getLogger("devstack").addHandler(self._log_sink)
@@ -527,7 +528,7 @@ class LocalStack:
             account_id=resources.account_id,
         )
         with self.activity.working(function.name):
-            logger.info("running job %s", job)
+            logger.info("running job %s%s", job, "".join(f" {k}={v}" for k, v in options.items()))
             return self.handlers[function.name]({"job": job, **options}, context)
 
     def main_queue_urls(self) -> dict[str, str]:

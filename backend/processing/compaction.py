@@ -17,12 +17,20 @@ An ordinary run (nightly) is incremental
 A rebuild (``days``)
     Reads every raw object and rewrites the given days from the raw events alone, whatever their
     files hold. It lists the whole ``events/`` prefix: a repair, not a nightly operation.
+
+One run at a time (:func:`run_exclusive`)
+    A merge reads a Parquet file and writes it back, and the state is read at the start and
+    written at the end: two runs at once could write a file without the events the other added
+    and then record them as merged, losing them for good. So every run (the schedule's, ``run-job``,
+    ``lake compact``) holds the ``lake-compaction`` lease (:mod:`backend.adapters.leases`) and
+    checks it before each write; a run that finds it held does nothing and says until when.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -31,16 +39,17 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from backend.adapters import lake_reads, lake_store
+from backend.adapters import lake_reads, lake_store, leases
 from backend.domain.calendar import store_day
 from backend.lake.parquet import read_rows, sorted_rows, to_parquet
 from backend.lake.schema import TABLE_OF_TYPE, TABLES, Table, to_row
 from backend.processing.lake import ARRIVED, EVENTS_PREFIX, arrival_hour
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 else:
-    S3Client = Any
+    DynamoDBClient = S3Client = Any
 
 PARQUET_PREFIX = "parquet/"
 STATE_KEY = "compaction/state.json"
@@ -49,6 +58,9 @@ STATE_KEY = "compaction/state.json"
 MARGIN = timedelta(hours=1)
 # S3 answers each request in tens of milliseconds: a few at a time keep a big backlog short.
 WORKERS = 8
+LEASE = "lake-compaction"
+# Renewed every 20 s while a run works; a run that died frees the lake a minute later.
+LEASE_SECONDS = 60.0
 
 T = TypeVar("T")
 Progress = Callable[[Iterator[T], int], Iterable[T]]
@@ -56,6 +68,10 @@ Progress = Callable[[Iterator[T], int], Iterable[T]]
 
 def _no_progress(items: Iterator[T], total: int) -> Iterable[T]:
     return items
+
+
+def _unguarded() -> None:
+    return None
 
 
 def parquet_key(table: str, day: str) -> str:
@@ -168,9 +184,12 @@ def _existing_rows(s3: S3Client, bucket: str, key: str) -> list[dict[str, Any]]:
     return [] if body is None else read_rows(body)
 
 
-def compact(s3: S3Client, bucket: str, part: Partition, *, merge: bool) -> Compacted:
+def compact(
+    s3: S3Client, bucket: str, part: Partition, *, merge: bool, still_held: Callable[[], None] = _unguarded
+) -> Compacted:
     """Write one partition's Parquet file: its file's rows (when ``merge``) and its events, each
-    ``event_id`` once. A merge that adds nothing writes nothing."""
+    ``event_id`` once. A merge that adds nothing writes nothing; ``still_held`` is called just
+    before the write (it raises when the run may no longer write)."""
     rows = {row["event_id"]: row for row in (_existing_rows(s3, bucket, part.key) if merge else [])}
     before = len(rows)
     for event in part.events:
@@ -178,13 +197,9 @@ def compact(s3: S3Client, bucket: str, part: Partition, *, merge: bool) -> Compa
             rows[event["event_id"]] = to_row(event)
     if merge and len(rows) == before:
         return Compacted(part.table.name, part.day, before, written=False)
-    lake_store.put(
-        s3,
-        bucket,
-        part.key,
-        to_parquet(part.table, sorted_rows(rows.values()), {}),
-        "application/vnd.apache.parquet",
-    )
+    body = to_parquet(part.table, sorted_rows(rows.values()), {})
+    still_held()
+    lake_store.put(s3, bucket, part.key, body, "application/vnd.apache.parquet")
     return Compacted(part.table.name, part.day, len(rows), written=True)
 
 
@@ -196,11 +211,14 @@ def run(
     now: datetime,
     days: Collection[date] | None = None,
     progress: Progress[Compacted] = _no_progress,
+    still_held: Callable[[], None] = _unguarded,
 ) -> dict[str, Any]:
     """Merge what arrived since the last run, or rebuild ``days`` from every raw object.
 
     ``now`` is when the listing starts (the watermark follows it); ``progress`` wraps the
-    partitions as they are written (tqdm from the CLI).
+    partitions as they are written (tqdm from the CLI); ``still_held`` is called before every
+    write (:func:`run_exclusive` passes its lease's check). Call :func:`run_exclusive`, not this,
+    unless nothing else can compact the bucket.
 
     Returns
     -------
@@ -221,9 +239,12 @@ def run(
         todo = file_by_day(events, zone, wanted)
         # One listing says which days have a file already: a new day costs a PUT, not a GET too.
         files = set(lake_reads.keys(s3, bucket, PARQUET_PREFIX)) if days is None and todo else set()
-        results = pool.map(lambda part: compact(s3, bucket, part, merge=part.key in files), todo)
+        results = pool.map(
+            lambda part: compact(s3, bucket, part, merge=part.key in files, still_held=still_held), todo
+        )
         done = list(progress(results, len(todo)))
     if days is None:
+        still_held()
         state.advanced(now, keys).save(s3, bucket)
     written = [item for item in done if item.written]
     by_table: dict[str, int] = defaultdict(int)
@@ -239,4 +260,40 @@ def run(
     }
 
 
-__all__ = ["TABLES", "Compacted", "Partition", "State", "compact", "file_by_day", "parquet_key", "run"]
+def run_exclusive(
+    s3: S3Client,
+    bucket: str,
+    dynamodb: DynamoDBClient,
+    table: str,
+    *,
+    zone: ZoneInfo,
+    now: datetime,
+    days: Collection[date] | None = None,
+    progress: Progress[Compacted] = _no_progress,
+    clock: leases.Clock = time.time,
+) -> dict[str, Any]:
+    """:func:`run`, holding the lake's compaction lease (in the analytics table ``table``).
+
+    Raises
+    ------
+    backend.adapters.leases.Taken
+        Another run holds the lease; nothing was read or written.
+    backend.adapters.leases.Lost
+        The lease ran out while this run worked; it stopped before its next write (what it
+        wrote is correct, and the next run merges the rest).
+    """
+    with leases.held(dynamodb, table, LEASE, seconds=LEASE_SECONDS, clock=clock) as lease:
+        return run(s3, bucket, zone=zone, now=now, days=days, progress=progress, still_held=lease.check)
+
+
+__all__ = [
+    "TABLES",
+    "Compacted",
+    "Partition",
+    "State",
+    "compact",
+    "file_by_day",
+    "parquet_key",
+    "run",
+    "run_exclusive",
+]
