@@ -164,10 +164,11 @@ locals {
     }
     orders = {
       handler = "backend.handlers.orders.handler"
-      timeout = 30
+      timeout = 60
       memory  = 512
       env     = ["ANALYTICS_TABLE", "EVENT_BUS_NAME"]
-      source  = { queue = "orders", batch_size = 70, batching_window_seconds = 1 }
+      # At most 2 packets of at most 500 events (an ingest request's): 1,000 events a batch.
+      source = { queue = "orders", batch_size = 2, batching_window_seconds = 1 }
     }
     customers = {
       handler = "backend.handlers.customers.handler"
