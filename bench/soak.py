@@ -356,8 +356,9 @@ def main(argv: list[str] | None = None) -> int:
         "--trace-memory",
         type=Path,
         metavar="DIR",
-        help="trace the stack's and moto's allocations (tracemalloc, about 2x their CPU) and write "
-        "the sites that grew in each interval to DIR/stack.txt and DIR/moto.txt",
+        help="at each interval, have the stack and moto write their RSS, what they hold and their "
+        "objects by type with the growth since the last to DIR/stack.txt and DIR/moto.txt "
+        "(devstack/memtrace.py; STOREPULSE_TRACEMALLOC_FRAMES=N adds tracemalloc, 2x their CPU)",
     )
     args = parser.parse_args(argv)
 
