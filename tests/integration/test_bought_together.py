@@ -88,6 +88,15 @@ def folded_months(start: date, end: date) -> list[str]:
     return sorted(current)
 
 
+def basket_queries(start: date, end: date) -> int:
+    """How many Queries of basket items a read of ``start``..``end``'s pair counts makes."""
+    client = pipeline.dynamodb()
+    queries: list[str] = []
+    client.meta.events.register("before-call.dynamodb.Query", lambda **kwargs: queries.append("Query"))
+    baskets.range_counts(client, get_settings().require("analytics_table"), start, end)
+    return len(queries)
+
+
 def late_bundle_order(raw: list[dict[str, Any]], month: str) -> dict[str, Any]:
     """A new order in ``month`` holding the SKUs of an order of a later month."""
     _, last_day = month_days(month)
@@ -135,6 +144,8 @@ def test_pairs_equal_pandas_before_and_after_the_job_and_after_a_late_order(fres
     assert_pairs_exact(delivered, ranges)
     again = run_job()
     assert again["months"] == [] and again["months_current"] == len(earlier)
+    # And days of closed months are read without a Query: their folds carry the month's stamp
+    assert basket_queries(*ranges[1]) == 0
 
     # When a late order arrives for a folded month, exact at once (that month read by its days)
     late = late_bundle_order(raw, closed[1])
@@ -142,12 +153,14 @@ def test_pairs_equal_pandas_before_and_after_the_job_and_after_a_late_order(fres
     pipeline.deliver(pipeline.pipeline_form([late]))
     assert month_of(local_day(late["occurred_at"])) not in folded_months(*whole)
     assert_pairs_exact(delivered, ranges)
+    assert basket_queries(*ranges[1]) > 0  # the late order's month: its days are checked
     # And the next run folds that month again (and the month of the customer's first order,
     # whose customer sets moved), no other
     refolded = run_job()["months"]
     assert month_of(local_day(late["occurred_at"])) in refolded and len(refolded) <= 2
     assert folded_months(*whole) == closed
     assert_pairs_exact(delivered, ranges)
+    assert basket_queries(*ranges[1]) == 0
 
 
 def test_an_empty_range_and_an_unknown_sku_have_no_pairs(fresh: None) -> None:
