@@ -290,6 +290,28 @@ def _poisson(rng: random.Random, mean: float) -> int:
 ZERO_THRESHOLDS = dict.fromkeys(anomalies.THRESHOLDS, 0.0)
 
 
+def fixed_plants_within_noise(draws: int = 20_000) -> dict[int, dict[str, float]]:
+    """How distinguishable the earlier benchmark's bad days (demand times 0.2-0.45) are from
+    ordinary days, for an oracle that knows each day's true mean and noise: by store size,
+    the share of bad days whose orders fall below the level ordinary days fall below once a
+    year, and once in ten years (same noise as :func:`planted_history`; orders only)."""
+    rng = random.Random("oracle")
+    out = {}
+    for base in (20, 40, 60, 120, 300):
+        ordinary, bad = [], []
+        for _ in range(draws):
+            usual = base * rng.choice(WEEKDAY_FACTOR)
+            ordinary.append(_poisson(rng, usual * rng.lognormvariate(0, DAY_NOISE)) / usual)
+            cut = rng.uniform(0.2, 0.45) * rng.lognormvariate(0, DAY_NOISE)
+            bad.append(_poisson(rng, usual * cut) / usual)
+        ordinary.sort()
+        out[base] = {
+            f"found_at_{name}": round(sum(b < ordinary[int(draws / days)] for b in bad) / draws, 3)
+            for name, days in (("once_a_year", 365), ("once_in_10_years", 3650))
+        }
+    return out
+
+
 def _checked_days(
     seeds: Iterable[int], sized_by_noise: bool
 ) -> Iterator[tuple[int, bool, list[anomalies.Anomaly], dict[tuple[date, str], str]]]:
@@ -497,6 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["anomalies"] = anomaly_scores(range(args.anomaly_seeds))
     # The plants of the earlier benchmark (fixed sizes), part of them within ordinary noise
     results["anomalies_fixed_size_plants"] = anomaly_scores(range(args.anomaly_seeds), sized_by_noise=False)
+    results["fixed_size_bad_days_found_by_an_oracle"] = fixed_plants_within_noise()
     if args.tune_seeds:
         results["anomaly_thresholds_grid_top"] = tune_thresholds(range(1000, 1000 + args.tune_seeds))[:5]
     print(json.dumps(results, indent=2, default=str))
