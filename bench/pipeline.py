@@ -541,6 +541,22 @@ def per_event(tally: Tally, events: int, memory: Mapping[str, int], *, sized: bo
     return figures
 
 
+def provisioned_dynamodb(figures: PerEvent) -> dict[str, float]:
+    """What a million events' DynamoDB write and read units cost on provisioned capacity at the
+    utilization assumed in ``backend/cost/prices.json`` (as ``storepulse cost --capacity
+    provisioned`` prices them; the tables' minimum capacity is a fixed cost, not counted here)."""
+    prices = cost.load_prices()
+    per_hour = float(cost.SECONDS_PER_HOUR) * float(prices.assumptions["provisioned_utilization"])
+
+    def priced(units: float | None, key: str) -> float:
+        return (units or 0.0) * 1_000_000 / per_hour * float(prices[key].unit_price)
+
+    return {
+        "DynamoDB write units": priced(figures.dynamodb_write_units, "dynamodb_wcu_hour"),
+        "DynamoDB read units": priced(figures.dynamodb_read_units, "dynamodb_rcu_hour"),
+    }
+
+
 def dollars_per_million(figures: PerEvent, prices: Mapping[str, Price]) -> dict[str, float]:
     """Each service's list-price cost of a million events with these per-event figures."""
     mix = {figure: Decimal(str(getattr(figures, figure) or 0.0)) for _, _, figure in cost.PER_EVENT_LINES}
@@ -1039,6 +1055,16 @@ def report(
             f"GB-s per event, ${quiet_cost:.2f} per million; the total would then be "
             f"${total_cost - costs['Lambda duration (arm64)'] + quiet_cost:.2f}"
         )
+    provisioned = provisioned_dynamodb(mix)
+    provisioned_total = (
+        total_cost - costs["DynamoDB write units"] - costs["DynamoDB read units"] + sum(provisioned.values())
+    )
+    out(
+        f"DynamoDB on provisioned capacity instead (infra variable dynamodb_capacity, "
+        f"{cost.load_prices().assumptions['provisioned_utilization']:.0%} use): writes "
+        f"${provisioned['DynamoDB write units']:.2f}, reads ${provisioned['DynamoDB read units']:.2f} "
+        f"per million events; the total would then be ${provisioned_total:.2f}"
+    )
     if lost:
         out("")
         out("DEAD-LETTERED: " + ", ".join(f"{q}: {n}" for q, n in lost.items()))
@@ -1081,6 +1107,11 @@ def report(
         },
         "mix": mix.to_json(),
         "dollars_per_million_events": {**costs, "total": total_cost},
+        "dollars_per_million_events_provisioned": {
+            **costs,
+            **provisioned,
+            "total": provisioned_total,
+        },
         "lambda_gb_seconds_per_event_one_type_at_a_time": quiet_gb_seconds,
         "prices": {
             k: {"dollars_per_unit": float(p.unit_price), "billed": p.billed, "source": p.source}

@@ -35,7 +35,10 @@ wrote in the meantime. So this server:
    *sorts every item of the table* to find one partition's items, so a query cost grows with
    the store (a 31-day summary, one query per day, took 17 s on a table of 4,000 items under
    load). Same items, same order, same pages.
-9. keeps a bounded memory of what it carried: moto keeps every message published to an SNS
+9. keeps a bounded memory of what it carried: moto keeps every model object it ever made
+   (``BaseModel.instances_tracked``: every DynamoDB item read or written, every SQS message,
+   every S3 object) for its own dashboard and reset, which the stack does not use; it keeps
+   none. It also keeps every message published to an SNS
    topic (``Topic.sent_notifications``, bodies included, for tests to inspect) and every
    receipt handle of every deleted SQS message (``Queue.deleted_messages``) for ever, so a
    stack left running grew with every event it ever carried; it keeps the last
@@ -259,6 +262,16 @@ class RecentSet:
             self._members[member] = None
         for _ in range(len(self._members) - self.limit):
             del self._members[next(iter(self._members))]
+
+
+def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+    """moto's ``BaseModel.__new__`` without ``cls.instances_tracked.append(instance)``: moto
+    keeps every model object it ever made (each DynamoDB item read or written, each SQS message,
+    each S3 object version) in a class-level list, for its ``/moto-api`` dashboard and reset,
+    neither of which the local stack uses; a running stack kept them all."""
+    from moto.core.common_models import BaseModel
+
+    return super(BaseModel, cls).__new__(cls)  # type: ignore[misc]
 
 
 def _bounded_topic(init: Callable[..., None]) -> Callable[..., None]:
@@ -687,8 +700,10 @@ def patch_moto() -> bool:
 
     Table.query = _one_partition_query(Table.query)  # type: ignore[method-assign]
     Table.all_items = _partition_items(Table.all_items)  # type: ignore[method-assign]
+    from moto.core.common_models import BaseModel
     from moto.sns.models import Topic
 
+    BaseModel.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
     Topic.__init__ = _bounded_topic(Topic.__init__)  # type: ignore[method-assign]
     Queue.__init__ = _bounded_deleted_handles(Queue.__init__)  # type: ignore[method-assign]
     SQSBackend.is_message_valid_based_on_retention_period = _retention_ok  # type: ignore[method-assign]

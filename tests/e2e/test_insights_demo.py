@@ -35,7 +35,7 @@ def test_the_backfill_shows_the_planted_bad_day_refund_wave_and_stock_risks(stac
     insights_after_backfill(stack.local, today=today)
     stack.wait_idle(120)
     # Then the bad day (9 days before the end) is a sales drop, the refund wave (4 days before)
-    # a refund spike; other days are hardly ever flagged (the check's precision is about 0.94,
+    # a refund spike; other days are hardly ever flagged (the check's precision is about 0.99,
     # and the lost stock of a best seller 12 days before the end is a true dip in sales)
     body = requests.get(
         stack.api_url + "/v1/alerts",

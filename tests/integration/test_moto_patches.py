@@ -13,6 +13,7 @@ moto runs in this process (``mock_aws``): the patches replace class attributes, 
 from __future__ import annotations
 
 import copy
+import gc
 import inspect
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -36,6 +37,7 @@ def test_the_fixes_are_for_the_pinned_moto() -> None:
 def _patched_attributes() -> list[tuple[Any, str]]:
     """Every (owner, attribute) that ``patch_moto`` replaces."""
     from moto import backends
+    from moto.core.common_models import BaseModel
     from moto.dynamodb import responses as dynamodb_responses
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType
@@ -45,6 +47,7 @@ def _patched_attributes() -> list[tuple[Any, str]]:
     from moto.sqs.models import Queue, SQSBackend
 
     return [
+        (BaseModel, "__new__"),
         (Topic, "__init__"),
         (Queue, "__init__"),
         (DynamoDBBackend, "transact_write_items"),
@@ -173,6 +176,38 @@ def test_sending_and_receiving_do_not_count_the_queue(
     # and the queue's attributes still count, when asked for
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "50"
+
+
+def _live(kind: type) -> int:
+    gc.collect()
+    return sum(1 for obj in gc.get_objects() if type(obj) is kind)
+
+
+def test_moto_keeps_no_object_it_no_longer_uses(moto_kind: str) -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.sqs.models import Message
+
+    # Given a table of 10 items and a queue
+    table = _table(10)
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    items, messages = _live(Item), _live(Message)
+    # When its items are updated, read and queried 200 times, and 200 messages go through the queue
+    for n in range(200):
+        key = {"pk": {"S": f"item-{n % 10}"}}
+        client.update_item(**{**_set_n(f"item-{n % 10}", str(n)), "TableName": table.name})
+        client.get_item(TableName=table.name, Key=key)
+        sqs.send_message(QueueUrl=url, MessageBody=str(n))
+        for message in sqs.receive_message(QueueUrl=url).get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    # Then the patched moto holds the 10 items and no message; moto as it ships kept an item
+    # object for every read and write, and every message, for as long as it runs
+    grown = (_live(Item) - items, _live(Message) - messages)
+    if moto_kind == "unpatched":
+        assert grown[0] >= 400 and grown[1] >= 200, grown
+    else:
+        assert grown[0] <= 10 and grown[1] == 0, grown
 
 
 def test_what_was_carried_is_forgotten_past_a_bound(moto_kind: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -130,6 +130,33 @@ def test_fixed_part_does_not_grow_with_events() -> None:
     assert costs["SQS idle polling (event-source mappings)"] == 6 * 648_000 * Decimal("0.40") / 1_000_000
 
 
+def test_provisioned_capacity_prices_the_same_units_as_unit_hours() -> None:
+    # Given 3 write and 2 read units per event, and no other fixed costs
+    prices = load_prices()
+    shape = Deployment(0, Decimal(0), 0, 0)
+    month_hours = Decimal(30 * 24)
+    small = monthly_bill(1_000, one_of_each("3"), prices, shape, "provisioned")
+    large = monthly_bill(100_000_000, one_of_each("3"), prices, shape, "provisioned")
+    # Then the writes are capacity unit-hours at 70 % use, at $0.00065 each, computed apart
+    needed = Decimal(100_000_000 * 3) / 3600 / Decimal("0.70")
+    costs = {line.name: line.cost for line in large.lines}
+    assert costs["DynamoDB write capacity unit-hours at 70% use"] == needed * Decimal("0.00065")
+    # and 100 M events need more than the tables' minimum (2 tables x 5 units), 1,000 do not:
+    # the unused minimum is a fixed line there, nothing here
+    floor = 2 * 5 * month_hours
+    assert costs["DynamoDB write capacity: the tables' minimum, unused"] == 0
+    small_costs = {line.name: line.cost for line in small.lines}
+    small_needed = Decimal(1_000 * 3) / 3600 / Decimal("0.70")
+    assert small_costs["DynamoDB write capacity: the tables' minimum, unused"] == (
+        floor - small_needed
+    ) * Decimal("0.00065")
+    # and on demand the same events cost more per unit than provisioned at 70 % use
+    on_demand = monthly_bill(100_000_000, one_of_each("3"), prices, shape)
+    assert large.per_event < on_demand.per_event
+    with pytest.raises(ValueError, match="capacity"):
+        monthly_bill(1, one_of_each("1"), prices, shape, "reserved")
+
+
 def test_schedule_expressions() -> None:
     assert runs_per_month("rate(1 hour)") == 720
     assert runs_per_month("cron(30 2 * * ? *)") == 30
