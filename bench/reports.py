@@ -159,6 +159,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def measure(stack: LocalStack, args: argparse.Namespace) -> dict[str, Any]:
     from backend.adapters import reports_store
     from backend.adapters.clients import client
+    from backend.processing.context import Context
     from backend.processing.digests import run_digests
     from backend.settings import get_settings
 
@@ -210,10 +211,11 @@ def measure(stack: LocalStack, args: argparse.Namespace) -> dict[str, Any]:
         reports_store.confirm_subscription(dynamodb, table, created["subscription_id"], now)
     monday = today - timedelta(days=today.weekday())
     began = time.perf_counter()
-    first = run_digests(monday)
+    context = Context.of(get_settings(), client)
+    first = run_digests(context, monday)
     first_seconds = time.perf_counter() - began
     began = time.perf_counter()
-    second = run_digests(monday)
+    second = run_digests(context, monday)
     second_seconds = time.perf_counter() - began
     figures["digests"] = {
         "subscriptions": args.subscriptions,
