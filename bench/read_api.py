@@ -6,7 +6,7 @@ The defaults take about 5 minutes on the 2-core reference machine (5 requests pe
 range with one year, 2 with ten years: enough for the flatness check, which compares items and
 read units, not latencies); ``--requests 20 --requests-10x 7`` gives steadier percentiles.
 
-1. Generates one year of a store (:func:`backend.simulate.generate`, 500 orders a day by
+1. Generates one year of a store (:func:`devstack.simulator.generate`, 500 orders a day by
    default, ending today in America/New_York) and writes it as the raw lake would hold it
    (gzipped NDJSON, one object per type and store day) into a temporary directory.
 2. Starts a throwaway local stack (moto server and resources; the pollers stay idle) and loads
@@ -62,13 +62,13 @@ from tqdm import tqdm
 from backend.adapters.dynamo import batch_put, day_pk, query_partition, touch_months
 from backend.domain.calendar import store_day
 from backend.domain.events import parse_event
-from backend.local.runtime import HandlerRef, new_context
-from backend.local.spec import load_stack_spec
-from backend.local.stack import LocalStack, StackError
 from backend.processing.ingest import hash_pii
-from backend.simulate import generate
 from bench.meter import Meter, percentile
 from bench.stack import throwaway_options
+from devstack.runtime import HandlerRef, new_context
+from devstack.simulator import generate
+from devstack.spec import load_stack_spec
+from devstack.stack import LocalStack, StackError
 
 ROOT = Path(__file__).resolve().parents[1]
 TZ = "America/New_York"

@@ -239,6 +239,25 @@ def runs_per_month(expression: str, days: Decimal = Decimal(30)) -> Decimal:
     return per_day * days
 
 
+def per_event_costs(
+    per_event: Mapping[str, Decimal], prices: Mapping[str, Price], events: Decimal
+) -> dict[str, Decimal]:
+    """What ``events`` events of a mix cost, line by line of :data:`PER_EVENT_LINES`: events x
+    quantity per event x unit price. The one per-event computation: the bill
+    (:func:`monthly_bill`) and the benchmark (``bench/pipeline.py``) both use it.
+
+    Examples
+    --------
+    >>> mix = {name: Decimal(0) for _, _, name in PER_EVENT_LINES} | {"api_requests": Decimal("0.002")}
+    >>> costs = per_event_costs(mix, load_prices().prices, Decimal(1_000_000))
+    >>> costs["API Gateway requests"] == Decimal("2000") * Decimal("3.50") / 1_000_000
+    True
+    """
+    return {
+        name: events * per_event[figure] * prices[key].unit_price for name, key, figure in PER_EVENT_LINES
+    }
+
+
 def monthly_bill(
     events_per_month: int,
     measured: Measurement,
@@ -276,6 +295,7 @@ def monthly_bill(
 
     provisioned = {figure: key for _, _, key, figure in DYNAMODB_LINES} if capacity == "provisioned" else {}
     utilization = assume["provisioned_utilization"]
+    costs = per_event_costs(measured.per_event, prices.prices, events)
     for name, key, figure in PER_EVENT_LINES:
         units = events * measured.per_event[figure]
         if figure in provisioned:
@@ -288,7 +308,7 @@ def monthly_bill(
                 "measured",
             )
         else:
-            add(name, "per event", key, units, "measured")
+            lines.append(Line(name, "per event", key, units, costs[name], "measured"))
     hours = assume["days_per_month"] * 24
     floor = assume["provisioned_tables"] * assume["provisioned_min_units"] * hours
     for name, _, key, figure in DYNAMODB_LINES if provisioned else ():

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from backend.local.spec import StackSpec, load_stack_spec
+from devstack.spec import StackSpec, load_stack_spec
 from tests.infra import terraform
 
 TF = terraform.load()
@@ -88,7 +88,7 @@ def test_queues_subscriptions_and_filter_policies_match_stack_json() -> None:
 
 def test_subscriptions_deliver_raw_and_filter_on_message_attributes() -> None:
     # The local stack subscribes with RawMessageDelivery and FilterPolicyScope=MessageAttributes
-    # (backend/local/provision.py); the processors parse the raw body.
+    # (devstack/provision.py); the processors parse the raw body.
     body = TF.block("resource", "aws_sns_topic_subscription", "queue").body
     assert body["protocol"] == "sqs"
     assert body["raw_message_delivery"] is True

@@ -10,7 +10,8 @@ arriving, a refund) sits in a priority queue keyed by its instant and is execute
 so stock levels and the pool of returning customers are always those of that moment. A day's
 plan is drawn when the clock reaches the day, which makes a run cut off at ``now`` a prefix of a
 longer run: the events and their ids do not depend on when the generation stopped. That is what
-lets :func:`live` pick up where :func:`backfill` left off.
+lets :func:`devstack.simulator.cli.live` pick up where
+:func:`devstack.simulator.cli.backfill` left off.
 
 Identifiers carry the seed (``O7-20250301-0012``, ``APP-7001``) so that stores with different
 seeds can share one stack without colliding; the live trickle adds a per-session tag so that a
@@ -22,45 +23,19 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
-import json
 import math
-import os
 import random
-import sys
-import threading
-import time
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import requests
-from tqdm import tqdm
-
 from backend.domain.money import CENT, ZERO, round_money
-from backend.settings import get_settings
 
-__all__ = [
-    "ApiUnreachable",
-    "IngestRefused",
-    "SimulatorError",
-    "backfill",
-    "generate",
-    "live",
-    "planted_bundles",
-    "run_cli",
-    "send",
-]
-
-# The ingest API's limits (CONTRACT section 2); a batch is cut before either is reached.
-MAX_BATCH_EVENTS = 500
-MAX_BATCH_BYTES = 1024 * 1024 - 4096
-# First pause before resending a failed batch, doubled at each attempt (0.5 + 1 + 2 + 4 s).
-RETRY_BACKOFF_SECONDS = 0.5
+__all__ = ["Event", "Store", "generate", "planted_bundles"]
 
 Event = dict[str, Any]
 
@@ -180,8 +155,8 @@ _CASE_PACK = 6
 # wave (a share of one day's orders refunded together), a best seller out of stock for a week;
 # and all along, one product trending up and one fading.
 _PLANT_MIN_DAYS = 42
-_BAD_DAY, _BAD_DAY_FACTOR = 9, 0.3
-_WAVE_ORDERS_DAY, _WAVE_DAY, _WAVE_SHARE = 6, 4, 0.45
+_BAD_DAY, _BAD_DAY_FACTOR = 9, 0.1
+_WAVE_ORDERS_DAY, _WAVE_DAY, _WAVE_SHARE = 6, 4, 0.9
 _STOCKOUT_FROM, _STOCKOUT_UNTIL = 12, 3
 _TREND_GAIN, _FADE_LOSS = 2.0, 0.75
 
@@ -354,7 +329,7 @@ class _Action:
     payload: Any = field(compare=False, default=None)
 
 
-class _Store:
+class Store:
     """The state of the shop and the queue of what happens next."""
 
     def __init__(
@@ -803,469 +778,8 @@ def generate(
     zone = ZoneInfo(tz)
     clock = now or datetime.now(UTC)
     first, last = _window(days, end, zone, clock)
-    store = _Store(
+    store = Store(
         seed=seed, orders_per_day=orders_per_day, zone=zone, currency=currency, first_day=first, last_day=last
     )
     window_end = store._day_start(last + timedelta(days=1)) - timedelta(seconds=1)
     return store.run_until(min(window_end, clock))
-
-
-class SimulatorError(RuntimeError):
-    """Something the person running the simulator has to act on; the message says what."""
-
-
-class ApiUnreachable(SimulatorError):
-    """The ingest API could not be reached or kept failing; worth trying again later."""
-
-
-class IngestRefused(SimulatorError):
-    """The ingest API refused a request (4xx); sending it again would not help.
-
-    ``status`` and ``error`` (the body's ``error`` object, when it has one) say how.
-    """
-
-    def __init__(self, message: str, status: int = 0, error: dict[str, Any] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.error = error or {}
-
-
-def batch_bodies(events: Sequence[Event], batch_size: int) -> Iterator[tuple[int, bytes]]:
-    """Request bodies of at most ``batch_size`` events and the API's byte limit."""
-    encoded: list[bytes] = []
-    size = len(b'{"events":[]}')
-    for event in events:
-        item = json.dumps(event, separators=(",", ":")).encode()
-        if encoded and (len(encoded) >= batch_size or size + len(item) + 1 > MAX_BATCH_BYTES):
-            yield len(encoded), b'{"events":[' + b",".join(encoded) + b"]}"
-            encoded, size = [], len(b'{"events":[]}')
-        encoded.append(item)
-        size += len(item) + 1
-    if encoded:
-        yield len(encoded), b'{"events":[' + b",".join(encoded) + b"]}"
-
-
-def _api_message(response: requests.Response) -> str:
-    try:
-        error = response.json()["error"]
-        details = "; ".join(str(d) for d in error.get("details") or [])
-        return f"{error['message']}" + (f" ({details})" if details else "")
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return response.text.strip()[:300] or response.reason or "no message"
-
-
-def post_batch(
-    http: requests.Session,
-    url: str,
-    ingest_key: str,
-    body: bytes,
-    *,
-    timeout: float,
-    retries: int,
-    backoff: float,
-) -> dict[str, Any]:
-    problem = ""
-    for attempt in range(max(1, retries)):
-        if attempt:
-            time.sleep(backoff * 2 ** (attempt - 1))
-        try:
-            response = http.post(
-                url,
-                data=body,
-                headers={"x-api-key": ingest_key, "content-type": "application/json"},
-                timeout=timeout,
-            )
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            problem = f"cannot reach the ingest API at {url} ({type(exc).__name__})"
-            continue
-        if response.status_code >= 500 or response.status_code == 429:
-            problem = f"the ingest API at {url} answered {response.status_code}: " + _api_message(response)
-            continue
-        if response.status_code >= 400:
-            hint = (
-                " Check the ingest key (STOREPULSE_INGEST_KEY)." if response.status_code in (401, 403) else ""
-            )
-            try:
-                error = response.json().get("error")
-            except (ValueError, AttributeError):
-                error = None
-            message = _api_message(response)
-            raise IngestRefused(
-                f"the ingest API refused a batch with {response.status_code}: {message}.{hint}",
-                response.status_code,
-                error if isinstance(error, dict) else None,
-            )
-        try:
-            result: dict[str, Any] = response.json()
-        except ValueError:
-            raise IngestRefused(f"the ingest API at {url} did not answer JSON") from None
-        return result
-    raise ApiUnreachable(problem)
-
-
-def send(
-    events: Sequence[Event],
-    api_url: str,
-    ingest_key: str,
-    batch_size: int = 500,
-    progress: bool = True,
-    *,
-    session: requests.Session | None = None,
-    timeout: float = 30.0,
-    retries: int = 5,
-    backoff: float | None = None,
-) -> dict[str, int]:
-    """Send events through the ingest API, in batches.
-
-    A batch that meets a connection error or a 5xx is sent again after a growing pause: the
-    API acknowledges events it already holds as duplicates, so a retry never counts twice.
-
-    Parameters
-    ----------
-    events
-        JSON-ready events, as :func:`generate` returns them.
-    api_url
-        The API's base URL, such as ``http://127.0.0.1:8000``.
-    ingest_key
-        The ingest key, sent as ``x-api-key``.
-    batch_size
-        Events per request (at most 500, and fewer if the body would pass 1 MiB).
-    progress
-        Show a progress bar on stderr.
-    session
-        The HTTP session to use; one is opened (and closed) for this call by default.
-    timeout, retries, backoff
-        Seconds per request; attempts per batch; first pause between attempts, doubled each
-        time (``RETRY_BACKOFF_SECONDS`` by default).
-
-    Returns
-    -------
-    dict
-        ``{"accepted": n, "duplicates": n, "rejected": n}`` over all batches.
-
-    Raises
-    ------
-    IngestRefused
-        On a 4xx answer, with the API's message.
-    ApiUnreachable
-        When a batch still fails after ``retries`` attempts.
-
-    Examples
-    --------
-    Against a running stack (``make run``)::
-
-        totals = send(generate(7, 20), "http://127.0.0.1:8000", ingest_key)
-        # {'accepted': 1234, 'duplicates': 0, 'rejected': 0}
-    """
-    if not 1 <= batch_size <= MAX_BATCH_EVENTS:
-        raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_EVENTS}")
-    url = api_url.rstrip("/") + "/v1/events"
-    totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
-    http = session or requests.Session()
-    shown_rejections = 0
-    try:
-        with tqdm(total=len(events), unit="events", disable=not progress, desc="ingest") as bar:
-            for count, body in batch_bodies(events, batch_size):
-                answer = post_batch(
-                    http,
-                    url,
-                    ingest_key,
-                    body,
-                    timeout=timeout,
-                    retries=retries,
-                    backoff=RETRY_BACKOFF_SECONDS if backoff is None else backoff,
-                )
-                rejected = answer.get("rejected") or []
-                totals["accepted"] += int(answer.get("accepted", 0))
-                totals["duplicates"] += int(answer.get("duplicates", 0))
-                totals["rejected"] += len(rejected)
-                for rejection in rejected[: max(0, 5 - shown_rejections)]:
-                    # A rejected event is a bug in the generator or the contract: say which.
-                    tqdm.write(
-                        f"rejected {rejection.get('event_id')}: {rejection.get('errors')}", file=sys.stderr
-                    )
-                shown_rejections += len(rejected)
-                bar.update(count)
-                bar.set_postfix(accepted=totals["accepted"], duplicates=totals["duplicates"], refresh=False)
-    finally:
-        if session is None:
-            http.close()
-    return totals
-
-
-def _store_settings(tz: str | None, currency: str | None) -> tuple[str, str]:
-    # The store's zone and currency are the stack's settings; the simulator must agree with
-    # them or every order would be refused for its currency.
-    settings = get_settings()
-    return tz or settings.store_timezone, currency or settings.store_currency
-
-
-def backfill(
-    api_url: str,
-    ingest_key: str,
-    days: int = 90,
-    orders_per_day: int = 60,
-    seed: int = 7,
-    *,
-    tz: str | None = None,
-    currency: str | None = None,
-    progress: bool = True,
-) -> dict[str, int]:
-    """Generate ``days`` of history ending now and send them through the ingest API.
-
-    Sending the same backfill twice on the same day is harmless: every event comes back as
-    a duplicate.
-
-    Parameters
-    ----------
-    api_url, ingest_key
-        Where to send, as for :func:`send`.
-    days, orders_per_day, seed
-        The store, as for :func:`generate`.
-    tz, currency
-        The store's time zone and currency; ``STORE_TIMEZONE`` / ``STORE_CURRENCY`` by default.
-    progress
-        Show a progress bar.
-
-    Returns
-    -------
-    dict
-        The totals of :func:`send`.
-
-    Examples
-    --------
-    Against a running stack (``make run``)::
-
-        backfill("http://127.0.0.1:8000", ingest_key, days=7)
-    """
-    zone, money = _store_settings(tz, currency)
-    events = generate(days, orders_per_day, seed, tz=zone, currency=money)
-    return send(events, api_url, ingest_key, progress=progress)
-
-
-def _session_tag(clock: datetime) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    value, out = int(clock.timestamp() * 10), ""
-    while value:
-        value, rest = divmod(value, 36)
-        out = digits[rest] + out
-    return f"L{out}-"
-
-
-def _trickle(
-    store: _Store,
-    pending: list[Event],
-    api_url: str,
-    ingest_key: str,
-    orders_per_minute: float,
-    stop: threading.Event,
-    progress: bool,
-    clock: Callable[[], datetime],
-) -> dict[str, int]:
-    """Orders arrive as a Poisson process in real time; what is due is sent as it happens."""
-    now = clock()
-    store.go_live(_session_tag(now), random.Random())
-    rate = max(orders_per_minute, 1e-6) / 60  # orders a second
-    next_order = now + timedelta(seconds=store.rng.expovariate(rate))
-    totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
-    warned = False
-    with requests.Session() as http, tqdm(unit="events", desc="live", disable=not progress) as bar:
-        while not stop.is_set():
-            now = clock()
-            while next_order <= now:
-                store.add_order(next_order.replace(microsecond=0))
-                next_order += timedelta(seconds=store.rng.expovariate(rate))
-            pending += store.run_until(now)
-            if pending:
-                try:
-                    result = send(
-                        pending, api_url, ingest_key, progress=False, session=http, retries=1, timeout=10
-                    )
-                except ApiUnreachable as exc:
-                    # Keep the events and try again on the next tick: the API may be restarting.
-                    if not warned:
-                        tqdm.write(f"live: {exc}; will keep trying", file=sys.stderr)
-                        warned = True
-                else:
-                    warned = False
-                    bar.update(len(pending))
-                    pending.clear()
-                    for key in totals:
-                        totals[key] += result[key]
-            pause = (next_order - clock()).total_seconds()
-            stop.wait(min(max(pause, 0.05), 5.0))
-    return totals
-
-
-def live(
-    api_url: str,
-    ingest_key: str,
-    orders_per_minute: float = 2.0,
-    stop: threading.Event | None = None,
-    *,
-    days: int = 90,
-    orders_per_day: int = 60,
-    seed: int = 7,
-    tz: str | None = None,
-    currency: str | None = None,
-    progress: bool = True,
-    clock: Callable[[], datetime] | None = None,
-) -> dict[str, int]:
-    """Keep the store going in real time until ``stop`` is set (or Ctrl-C).
-
-    The store is the one :func:`backfill` sent with the same ``days``, ``orders_per_day`` and
-    ``seed``: its catalogue, stock and customers are rebuilt by replaying that history, and
-    today's events so far are sent again (acknowledged as duplicates when already there), so
-    that nothing between the end of the backfill and the start of the trickle is missing.
-    After that, orders arrive at random at ``orders_per_minute``, returning customers come
-    back, stock runs down and is replenished, and refunds follow, all with new ids.
-
-    Parameters
-    ----------
-    api_url, ingest_key
-        Where to send, as for :func:`send`.
-    orders_per_minute
-        The average rate of new orders.
-    stop
-        Set it to end the trickle; without one, it runs until interrupted.
-    days, orders_per_day, seed
-        The backfilled store to continue.
-    tz, currency
-        The store's time zone and currency; ``STORE_TIMEZONE`` / ``STORE_CURRENCY`` by default.
-    progress
-        Show a running count of events sent.
-    clock
-        The current time as an aware datetime, for tests.
-
-    Returns
-    -------
-    dict
-        The totals of everything sent, as for :func:`send`.
-
-    Examples
-    --------
-    In the background, next to a running stack::
-
-        stop = threading.Event()
-        threading.Thread(target=live, args=(api_url, ingest_key), kwargs={"stop": stop}).start()
-        ...
-        stop.set()
-    """
-    zone_name, money = _store_settings(tz, currency)
-    now_fn = clock or (lambda: datetime.now(UTC))
-    store, catch_up = _replay(days, orders_per_day, seed, ZoneInfo(zone_name), money, now_fn())
-    today = store._day_start(store._local_day(now_fn()))
-    pending = [e for e in catch_up if datetime.fromisoformat(e["occurred_at"]) >= today]
-    return _trickle(
-        store, pending, api_url, ingest_key, orders_per_minute, stop or threading.Event(), progress, now_fn
-    )
-
-
-def _replay(
-    days: int, orders_per_day: int, seed: int, zone: ZoneInfo, currency: str, now: datetime
-) -> tuple[_Store, list[Event]]:
-    """The store after its deterministic history up to ``now``, and that history's events."""
-    today = now.astimezone(zone).date()
-    store = _Store(
-        seed=seed,
-        orders_per_day=orders_per_day,
-        zone=zone,
-        currency=currency,
-        first_day=today - timedelta(days=max(days, 1) - 1),
-        last_day=today,
-    )
-    if days < 1:
-        store.go_live("", store.rng)  # a new shop: no history, only the opening stock
-    return store, store.run_until(now)
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-# --------------------------------------------------------------------------------------------
-
-
-def api_target(env: Mapping[str, str] = os.environ) -> tuple[str, str]:
-    """The API's URL and the ingest key, from the environment or the local stack's key file."""
-    api_url = env.get("STOREPULSE_API_URL") or (f"http://127.0.0.1:{env.get('STOREPULSE_API_PORT') or 8000}")
-    key = env.get("STOREPULSE_INGEST_KEY", "")
-    if not key:
-        data_dir = Path(env.get("STOREPULSE_DATA_DIR") or ".data")
-        candidates = [data_dir / "keys.json"]
-        if not data_dir.is_absolute():  # also the project's own .data when run elsewhere
-            candidates.append(Path(__file__).resolve().parents[1] / data_dir / "keys.json")
-        for path in candidates:
-            try:
-                key = str(json.loads(path.read_text())["ingest_key"])
-                break
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-    if not key:
-        raise SimulatorError(
-            "no ingest key: set STOREPULSE_INGEST_KEY, or start the local stack with `make run` "
-            "(it writes the dev keys to .data/keys.json)"
-        )
-    return api_url.rstrip("/"), key
-
-
-def run_cli(namespace: Any) -> int:
-    """``storepulse simulate --days N [--orders-per-day N] [--live] [--seed S]``.
-
-    Parameters
-    ----------
-    namespace
-        Parsed arguments with ``days``, ``orders_per_day``, ``live`` and ``seed`` (and
-        optionally ``orders_per_minute``).
-
-    Returns
-    -------
-    int
-        The exit status: 0 when done, 1 on an error (explained in words on stderr), 130 when
-        interrupted.
-
-    Examples
-    --------
-    What ``storepulse simulate --days 90`` does::
-
-        run_cli(argparse.Namespace(days=90, orders_per_day=None, live=False, seed=None))
-    """
-    days = int(getattr(namespace, "days", 0) or 0)
-    orders_per_day = int(getattr(namespace, "orders_per_day", None) or 60)
-    seed = getattr(namespace, "seed", None)
-    seed = 7 if seed is None else int(seed)
-    keep_going = bool(getattr(namespace, "live", False))
-    per_minute = float(getattr(namespace, "orders_per_minute", None) or 2.0)
-    stop = threading.Event()
-    try:
-        if days < 0 or orders_per_day < 0:
-            raise SimulatorError("--days and --orders-per-day must not be negative")
-        if days == 0 and not keep_going:
-            raise SimulatorError("nothing to do: give --days N, --live, or both")
-        api_url, key = api_target()
-        zone_name, currency = _store_settings(None, None)
-        now = datetime.now(UTC)
-        store, history = _replay(days, orders_per_day, seed, ZoneInfo(zone_name), currency, now)
-        if days:
-            print(
-                f"Simulating {days} days of a store (seed {seed}, about {orders_per_day} "
-                f"orders a day, {zone_name}): {len(history)} events to {api_url}"
-            )
-            totals = send(history, api_url, key)
-            print(
-                f"Sent: {totals['accepted']} accepted, {totals['duplicates']} duplicates, "
-                f"{totals['rejected']} rejected."
-            )
-            history = []
-        if keep_going:
-            print(f"Live: about {per_minute:g} orders a minute; Ctrl-C to stop.")
-            _trickle(store, history, api_url, key, per_minute, stop, True, lambda: datetime.now(UTC))
-        return 0
-    except ApiUnreachable as exc:
-        print(f"storepulse simulate: {exc}. Is `make run` running?", file=sys.stderr)
-        return 1
-    except SimulatorError as exc:
-        print(f"storepulse simulate: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        stop.set()
-        print("\nstopped.", file=sys.stderr)
-        return 130
