@@ -96,13 +96,20 @@ def _targets() -> list[tuple[IO[str], int]]:
 class Sink(logging.Handler):
     """A handler that writes each formatted line whole, under one lock for the process, to
     where this process's logs go (see the module's docstring), decided when the line is
-    written."""
+    written. ``terminal=False`` keeps its warnings off standard error, for a logger that
+    already has a console handler of its own (the local stack's)."""
+
+    def __init__(self, level: int = logging.NOTSET, *, terminal: bool = True) -> None:
+        super().__init__(level)
+        self.terminal = terminal
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             line = self.format(record) + "\n"
             with _LOCK:
                 for stream, level in _targets():
+                    if not self.terminal and stream is sys.stderr:
+                        continue
                     if record.levelno >= level:
                         # print, not stream.write: tests/infra/aws_calls.py follows calls by name,
                         # and a write() of an adapter writes to DynamoDB.

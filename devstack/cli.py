@@ -538,7 +538,7 @@ def run_cost_command(args: argparse.Namespace) -> int:
         )
     except (CostDataError, StackSpecError) as exc:
         raise CliError(str(exc)) from None
-    bills = [monthly_bill(n, measured, prices, shape) for n in volumes(args.events_per_month)]
+    bills = [monthly_bill(n, measured, prices, shape, args.capacity) for n in volumes(args.events_per_month)]
     if args.json:
         print(json.dumps(as_json(bills, measured, prices), indent=2))
     else:
@@ -557,6 +557,13 @@ def add_cost_command(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--events-per-month", type=int, required=True, metavar="N", help="events the store sends a month"
+    )
+    parser.add_argument(
+        "--capacity",
+        choices=("on-demand", "provisioned"),
+        default="on-demand",
+        help="DynamoDB's capacity mode (infra variable dynamodb_capacity): on-demand request units "
+        "(default) or provisioned capacity with auto scaling, at the utilization assumed in prices.json",
     )
     parser.add_argument("--json", action="store_true", help="JSON for machines")
     parser.set_defaults(run=run_cost_command)

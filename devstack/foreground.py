@@ -70,9 +70,11 @@ _INSIGHT_SOURCES = ("storepulse-orders", "storepulse-inventory")
 
 
 def insights_after_backfill(stack: LocalStack, today: date | None = None, timeout: float = 180.0) -> None:
-    """Run the nightly insights jobs the backfilled history would have had: the anomaly check of
-    each of its last closed days before ``today`` (the store's, by default), then the forecast
-    (stock-out risks); once the orders and inventory processors have taken in the backfill."""
+    """Run the nightly jobs the backfilled history would have had: the anomaly check of each of
+    its last closed days before ``today`` (the store's, by default), the forecast (stock-out
+    risks), the RFM segments and the bought-together pairs; once the orders and inventory
+    processors have taken in the backfill. Without them a first ``make run`` would show empty
+    segments and pairs until their nights."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         busy = [
@@ -88,6 +90,8 @@ def insights_after_backfill(stack: LocalStack, today: date | None = None, timeou
         for back in range(BACKFILL_ANOMALY_DAYS, 0, -1):
             stack.invoke_job("anomalies", day=(today - timedelta(days=back)).isoformat())
         stack.invoke_job("forecast", today=today.isoformat())
+        stack.invoke_job("segments", today=today.isoformat())
+        stack.invoke_job("pairs")
     except Exception as exc:  # the demo goes on; the nightly schedules run them again
         logger.warning("the insights jobs after the backfill failed: %s", exc)
 

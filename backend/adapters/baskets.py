@@ -8,7 +8,8 @@ pk                        sk                     holds
 ``DAY#<date>``            ``BK#<digest>``        baskets of a batch's orders of that day
                                                  (immutable, keyed by their content)
 ``DAY#<date>``            ``BT#PAIRS``           the day's pair counts, folded by the ``pairs``
-                                                 job, and the basket items it folded
+                                                 job, the basket items it folded and ``covered``,
+                                                 the month's change stamp when it was folded
 ``MONTH#<YYYY-MM>``       ``PAIRS``              a closed month's pair counts and ``covered``,
                                                  the month's change stamp when it was folded
 ========================  =====================  ==============================================
@@ -18,17 +19,20 @@ The orders processor puts the baskets of the orders it counted, beside the day c
 and readers count each order id once). ``BK#`` and ``BT#`` sort before ``CB#``, so the day
 reads of the customer sets (``CB#`` to ``SALES``) never see them.
 
-A day's fold is current while the basket items it folded are all the day's basket items: a
-keys-only Query of ``BK#`` tells. A month's fold is current while ``covered`` equals the
-month's change stamp (bumped after every write to its days, baskets included). A reader uses
-current folds and folds the rest itself, so answers are exact whether or not the job has run.
+A fold, of a day or of a month, is current while its ``covered`` equals its month's change
+stamp (bumped after every write to the month's days, baskets included, and read by the job
+before it reads the baskets): then no basket was written since. A day fold whose stamp moved
+(a month still taking orders) may still be current: it is while the basket items it folded are
+all the day's basket items, which a keys-only Query of ``BK#`` tells. A reader uses current
+folds and folds the rest itself, so answers are exact whether or not the job has run; a read
+of closed, folded months costs one batch of stamps and one of folds, whatever the days.
 """
 
 from __future__ import annotations
 
 import contextvars
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -39,6 +43,7 @@ from backend.adapters.reads import READ_PARALLELISM
 from backend.adapters.rollups import month_pk, month_stamps
 from backend.domain import rollups
 from backend.domain.calendar import days as days_between
+from backend.domain.rollups import month_of
 from backend.domain.together import Basket, PairCounts
 
 if TYPE_CHECKING:
@@ -115,31 +120,39 @@ def _blob(value: Any) -> bytes:
 
 @dataclass(frozen=True)
 class DayPairs:
-    """A day's pair counts, the basket items they come from, and whether the day's fold was
-    current (else they were folded from the baskets by the reader)."""
+    """A day's pair counts, the basket items they come from, and whether they come from the
+    day's fold at its month's change stamp (``stamped``: nothing to write) or not (current by
+    its basket keys, or folded from the baskets by the reader)."""
 
     counts: PairCounts
     basket_keys: frozenset[str]
-    fold_current: bool
+    stamped: bool
 
 
-def day_counts(client: DynamoDBClient, table: str, days: Sequence[date]) -> dict[date, DayPairs]:
+def day_counts(
+    client: DynamoDBClient, table: str, days: Sequence[date], stamps: Mapping[str, int] | None = None
+) -> dict[date, DayPairs]:
     """Each day's pair counts: its fold where current, else folded here from its baskets.
 
-    Cost per day: its fold (batched) and a keys-only Query of its basket items; a day without a
-    current fold reads its baskets instead (a Query of the day's ``BK#`` items).
+    ``stamps`` are the change stamps of the days' months (read here when not given). Cost: the
+    folds (batched); a fold not at its month's stamp adds a keys-only Query of the day's basket
+    items, and a day without a current fold reads its baskets instead (a Query of ``BK#``).
     """
+    if stamps is None:
+        stamps = month_stamps(client, table, sorted({month_of(d) for d in days}))
     folds = batch_get(client, table, [(day_pk(d), DAY_FOLD_SK) for d in days], parallel=READ_PARALLELISM)
 
     def one(day: date) -> DayPairs:
         fold = folds.get((day_pk(day), DAY_FOLD_SK))
         if fold is not None:
+            folded = frozenset(fold.get("folded", ()))
+            if int(fold.get("covered", -1)) == stamps[month_of(day)]:
+                return DayPairs(PairCounts.decode(_blob(fold["blob"])), folded, True)
             keys = frozenset(basket_keys(client, table, day))
-            if set(fold.get("folded", ())) == keys:
-                return DayPairs(PairCounts.decode(_blob(fold["blob"])), keys, True)
+            if folded == keys:
+                return DayPairs(PairCounts.decode(_blob(fold["blob"])), keys, False)
         read, found = day_baskets(client, table, day)
-        # A day without orders needs no fold: nothing to fold is as good as current.
-        return DayPairs(PairCounts.of(found), frozenset(read), fold is None and not read)
+        return DayPairs(PairCounts.of(found), frozenset(read), False)
 
     with ThreadPoolExecutor(READ_PARALLELISM) as pool:
         counted = list(pool.map(lambda d: contextvars.copy_context().run(one, d), days))
@@ -147,10 +160,12 @@ def day_counts(client: DynamoDBClient, table: str, days: Sequence[date]) -> dict
 
 
 def month_folds(
-    client: DynamoDBClient, table: str, months: Sequence[str]
+    client: DynamoDBClient, table: str, months: Sequence[str], stamps: Mapping[str, int] | None = None
 ) -> tuple[dict[str, PairCounts], list[str]]:
-    """The months whose fold is current (decoded), and the others."""
-    stamps = month_stamps(client, table, months)
+    """The months whose fold is current (decoded), and the others (``stamps``: the months'
+    change stamps, read here when not given)."""
+    if stamps is None:
+        stamps = month_stamps(client, table, months)
     heads = batch_get(client, table, [(month_pk(m), MONTH_FOLD_SK) for m in months])
     current: dict[str, PairCounts] = {}
     stale: list[str] = []
@@ -167,25 +182,27 @@ def range_counts(client: DynamoDBClient, table: str, start: date, end: date) -> 
     """The pair counts of the orders placed ``start``..``end`` (store days), exactly: whole
     months from their current folds, the other days from theirs or their baskets."""
     months, edges = rollups.split(start, end)
-    current, stale = month_folds(client, table, months)
+    stamps = month_stamps(client, table, sorted({*months, *(month_of(d) for d in edges)}))
+    current, stale = month_folds(client, table, months, stamps)
     total = PairCounts()
     for counts in current.values():
         total.add(counts)
     stale_days = [d for month in stale for d in days_between(*rollups.month_days(month))]
-    for day in day_counts(client, table, [*edges, *stale_days]).values():
+    for day in day_counts(client, table, [*edges, *stale_days], stamps).values():
         total.add(day.counts)
     return total
 
 
-def put_day_fold(client: DynamoDBClient, table: str, day: date, found: DayPairs, computed_at: str) -> bool:
-    """Write a day's fold (``BT#PAIRS``) of the counts of the basket items ``found`` lists;
-    whether it was written (not for a day without orders, nor one too large for an item)."""
-    item = {
-        "pk": day_pk(day),
-        "sk": DAY_FOLD_SK,
-        "folded": set(found.basket_keys),
-        "computed_at": computed_at,
-    }
+def put_day_fold(
+    client: DynamoDBClient, table: str, day: date, found: DayPairs, covered: int, computed_at: str
+) -> bool:
+    """Write a day's fold (``BT#PAIRS``) of the counts of the basket items ``found`` lists, read
+    after its month's change stamp was ``covered``; whether it was written (not when too large
+    for an item). A day without orders gets one too, so that readers need not look."""
+    item: dict[str, Any] = {"pk": day_pk(day), "sk": DAY_FOLD_SK, "covered": covered}
+    item["computed_at"] = computed_at
+    if found.basket_keys:  # DynamoDB has no empty sets: no attribute is no basket item
+        item["folded"] = set(found.basket_keys)
     return _put_fold(client, table, item, found.counts)
 
 
@@ -199,7 +216,7 @@ def put_month_fold(
 
 def _put_fold(client: DynamoDBClient, table: str, item: dict[str, Any], counts: PairCounts) -> bool:
     blob = counts.encode()
-    if not counts.orders or len(blob) > MAX_FOLD_BYTES:
+    if len(blob) > MAX_FOLD_BYTES:
         return False
     full = {**item, "blob": blob, "orders": counts.orders}
     client.put_item(TableName=table, Item={name: to_ddb(value) for name, value in full.items()})

@@ -36,11 +36,12 @@ def send_digests() -> dict[str, Any]:
     return run.to_json()
 
 
-def segments_job() -> dict[str, Any]:
-    """Score every customer (RFM) as of today in the store and write the segments snapshot."""
+def segments_job(today: str | None = None) -> dict[str, Any]:
+    """Score every customer (RFM) as of ``today`` (the store's date by default; ``YYYY-MM-DD``
+    for a backfilled history) and write the segments snapshot."""
     settings = get_settings()
-    today = datetime.now(UTC).astimezone(settings.zone).date()
-    return segments.run(client("dynamodb"), settings.require("analytics_table"), today)
+    as_of = date.fromisoformat(today) if today else datetime.now(UTC).astimezone(settings.zone).date()
+    return segments.run(client("dynamodb"), settings.require("analytics_table"), as_of)
 
 
 def lake_compaction(days: Sequence[str] | None = None) -> dict[str, Any]:
@@ -64,13 +65,14 @@ def lake_compaction(days: Sequence[str] | None = None) -> dict[str, Any]:
         return {"skipped": str(taken)}
 
 
-def month_rollups(months: Sequence[str] | None = None) -> dict[str, Any]:
-    """Fold each closed month written since its rollup into a new one; ``{"months":
-    ["2025-03"]}`` limits the run to those months (still only if stale)."""
+def month_rollups(months: Sequence[str] | None = None, today: str | None = None) -> dict[str, Any]:
+    """Fold each month closed before ``today`` (the store's date by default; ``YYYY-MM-DD`` for
+    a backfilled history) written since its rollup into a new one; ``{"months": ["2025-03"]}``
+    limits the run to those months (still only if stale)."""
     settings = get_settings()
-    today = datetime.now(UTC).astimezone(settings.zone).date()
+    as_of = date.fromisoformat(today) if today else datetime.now(UTC).astimezone(settings.zone).date()
     chosen = None if months is None else list(months)
-    return rollups.run(client("dynamodb"), settings.require("analytics_table"), today, months=chosen)
+    return rollups.run(client("dynamodb"), settings.require("analytics_table"), as_of, months=chosen)
 
 
 def forecast_job(today: str | None = None) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The ``anomalies`` job: a closed store day against the same weekday of the 8 weeks before.
 
 After each store day closes (``storepulse-anomalies``), and on ``storepulse run-job anomalies
-[--day D]``: the day's and its 8 baseline days' sales counters (``DAY#<d>``/``SALES``, the day
-aggregates the orders processor keeps: 9 items by key) go to
+[--day D]``: the sales counters of the day and of the 8 weeks before it (``DAY#<d>``/``SALES``,
+the day aggregates the orders processor keeps: 57 items by key; the same weekday's are the
+baseline, all of them measure the store's noise) go to
 :func:`backend.domain.anomalies.detect`. Each unusual metric raises one alert for that day and
 metric, whatever the number of runs: the alert is first recorded, with its ``alert_id`` and
 ``raised_at`` fixed, as ``ANOMALY#<day>``/``<metric>`` if no such item exists (a conditional
@@ -51,7 +52,7 @@ def run(
     dynamodb: DynamoDBClient, events: EventBridgeClient, table: str, bus: str, day: date, now: datetime
 ) -> dict[str, Any]:
     """Check ``day`` (a closed store day); ``now`` (UTC) is when new alerts are raised."""
-    figures = day_sales(dynamodb, table, [day, *anomalies.baseline_days(day)])
+    figures = day_sales(dynamodb, table, [day, *anomalies.history_days(day)])
     found = anomalies.detect(day, figures)
     sent = []
     for anomaly in found:

@@ -39,7 +39,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from backend.adapters import leases
+from backend.adapters import lake_reads, lake_store, leases
 from backend.domain.calendar import store_day
 from backend.lake.parquet import read_rows, sorted_rows, to_parquet
 from backend.lake.schema import TABLE_OF_TYPE, TABLES, Table, to_row
@@ -107,16 +107,15 @@ class State:
 
     @classmethod
     def load(cls, s3: S3Client, bucket: str) -> State:
-        try:
-            body = s3.get_object(Bucket=bucket, Key=STATE_KEY)["Body"].read()
-        except s3.exceptions.NoSuchKey:
+        body = lake_reads.read(s3, bucket, STATE_KEY)
+        if body is None:
             return cls()
         saved = json.loads(body)
         return cls(saved["from_hour"], set(saved["merged"]))
 
     def save(self, s3: S3Client, bucket: str) -> None:
         body = json.dumps({"from_hour": self.from_hour, "merged": sorted(self.merged)}, indent=1)
-        s3.put_object(Bucket=bucket, Key=STATE_KEY, Body=body.encode(), ContentType="application/json")
+        lake_store.put(s3, bucket, STATE_KEY, body.encode(), "application/json")
 
     def advanced(self, started: datetime, read: Collection[str]) -> State:
         """The state after a run that began listing at ``started`` and merged ``read``."""
@@ -146,26 +145,23 @@ class Compacted:
     written: bool
 
 
-def _listing(s3: S3Client, bucket: str, prefix: str, start_after: str = "") -> Iterator[str]:
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, StartAfter=start_after)
-    for page in pages:
-        for obj in page.get("Contents", []):
-            yield obj["Key"]
-
-
 def new_objects(s3: S3Client, bucket: str, state: State) -> list[str]:
     """The raw objects not merged yet: the arrival hours from the watermark on (every raw
     object, older layouts included, when there is no watermark yet)."""
     if state.from_hour is None:
-        listed = _listing(s3, bucket, EVENTS_PREFIX)
+        listed = lake_reads.keys(s3, bucket, EVENTS_PREFIX)
     else:
         # Keys sort by hour: everything after "events/arrived=<hour>" is that hour or later.
-        listed = _listing(s3, bucket, EVENTS_PREFIX + ARRIVED, f"{EVENTS_PREFIX}{ARRIVED}{state.from_hour}")
+        listed = lake_reads.keys(
+            s3, bucket, EVENTS_PREFIX + ARRIVED, f"{EVENTS_PREFIX}{ARRIVED}{state.from_hour}"
+        )
     return [key for key in listed if key.endswith(".ndjson.gz") and key not in state.merged]
 
 
 def _events(s3: S3Client, bucket: str, key: str) -> list[dict[str, Any]]:
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    body = lake_reads.read(s3, bucket, key)
+    if body is None:  # raw objects are never deleted: one listed and gone is an error
+        raise LookupError(f"s3://{bucket}/{key} was listed and is gone")
     return [json.loads(line) for line in gzip.decompress(body).decode().splitlines() if line.strip()]
 
 
@@ -184,11 +180,8 @@ def file_by_day(
 
 
 def _existing_rows(s3: S3Client, bucket: str, key: str) -> list[dict[str, Any]]:
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        return []
-    return read_rows(body)
+    body = lake_reads.read(s3, bucket, key)
+    return [] if body is None else read_rows(body)
 
 
 def compact(
@@ -206,12 +199,7 @@ def compact(
         return Compacted(part.table.name, part.day, before, written=False)
     body = to_parquet(part.table, sorted_rows(rows.values()), {})
     still_held()
-    s3.put_object(
-        Bucket=bucket,
-        Key=part.key,
-        Body=body,
-        ContentType="application/vnd.apache.parquet",
-    )
+    lake_store.put(s3, bucket, part.key, body, "application/vnd.apache.parquet")
     return Compacted(part.table.name, part.day, len(rows), written=True)
 
 
@@ -244,13 +232,13 @@ def run(
         keys = new_objects(s3, bucket, state)
         wanted = None
     else:
-        keys = [key for key in _listing(s3, bucket, EVENTS_PREFIX) if key.endswith(".ndjson.gz")]
+        keys = [key for key in lake_reads.keys(s3, bucket, EVENTS_PREFIX) if key.endswith(".ndjson.gz")]
         wanted = {d.isoformat() for d in days}
     with ThreadPoolExecutor(WORKERS) as pool:
         events = (event for batch in pool.map(lambda key: _events(s3, bucket, key), keys) for event in batch)
         todo = file_by_day(events, zone, wanted)
         # One listing says which days have a file already: a new day costs a PUT, not a GET too.
-        files = set(_listing(s3, bucket, PARQUET_PREFIX)) if days is None and todo else set()
+        files = set(lake_reads.keys(s3, bucket, PARQUET_PREFIX)) if days is None and todo else set()
         results = pool.map(
             lambda part: compact(s3, bucket, part, merge=part.key in files, still_held=still_held), todo
         )

@@ -35,12 +35,14 @@ def basket_items(placed: Iterable[Event], zone: ZoneInfo) -> list[dict[str, Any]
 
 
 def run(dynamodb: DynamoDBClient, table: str, today: date, *, now: datetime | None = None) -> dict[str, Any]:
-    """The nightly ``pairs`` job: fold each day whose baskets changed since its fold, and each
-    closed month (before ``today``'s) whose change stamp moved since its fold.
+    """The nightly ``pairs`` job: for each month whose change stamp moved since its fold, fold
+    again each day whose fold is not at that stamp (from its fold when its baskets are the ones
+    it folded, else from its baskets) and, if the month is closed (before ``today``'s), the
+    month.
 
     Which months to look at comes from the months' change stamps (one Query of the ``MONTHS``
     partition, one item per month of history); a month whose fold is current is skipped whole.
-    Returns how many days were folded, the months folded and how many months were current.
+    Returns how many day folds were written, the months folded and how many months were current.
     """
     computed_at = (now or datetime.now(UTC)).isoformat()
     this_month = rollups.month_of(today)
@@ -54,9 +56,9 @@ def run(dynamodb: DynamoDBClient, table: str, today: date, *, now: datetime | No
         covered = month_stamps(dynamodb, table, [month], consistent=True)[month]
         total = PairCounts()
         month_days = list(days(*rollups.month_days(month)))
-        for day, found in baskets.day_counts(dynamodb, table, month_days).items():
-            if not found.fold_current:
-                folded_days += baskets.put_day_fold(dynamodb, table, day, found, computed_at)
+        for day, found in baskets.day_counts(dynamodb, table, month_days, {month: covered}).items():
+            if not found.stamped:
+                folded_days += baskets.put_day_fold(dynamodb, table, day, found, covered, computed_at)
             total.add(found.counts)
         if month < this_month and baskets.put_month_fold(dynamodb, table, month, total, covered, computed_at):
             folded_months.append(month)

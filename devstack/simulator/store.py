@@ -155,8 +155,8 @@ _CASE_PACK = 6
 # wave (a share of one day's orders refunded together), a best seller out of stock for a week;
 # and all along, one product trending up and one fading.
 _PLANT_MIN_DAYS = 42
-_BAD_DAY, _BAD_DAY_FACTOR = 9, 0.3
-_WAVE_ORDERS_DAY, _WAVE_DAY, _WAVE_SHARE = 6, 4, 0.45
+_BAD_DAY, _BAD_DAY_FACTOR = 9, 0.1
+_WAVE_ORDERS_DAY, _WAVE_DAY, _WAVE_SHARE = 6, 4, 0.9
 _STOCKOUT_FROM, _STOCKOUT_UNTIL = 12, 3
 _TREND_GAIN, _FADE_LOSS = 2.0, 0.75
 

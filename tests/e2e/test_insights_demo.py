@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from devstack.foreground import insights_after_backfill
-from devstack.simulator import generate, send
+from devstack.simulator import generate, planted_bundles, send
 from tests.conftest import STORE_TIMEZONE
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def test_the_backfill_shows_the_planted_bad_day_refund_wave_and_stock_risks(stac
     insights_after_backfill(stack.local, today=today)
     stack.wait_idle(120)
     # Then the bad day (9 days before the end) is a sales drop, the refund wave (4 days before)
-    # a refund spike; other days are hardly ever flagged (the check's precision is about 0.94,
+    # a refund spike; other days are hardly ever flagged (the check's precision is about 0.99,
     # and the lost stock of a best seller 12 days before the end is a true dip in sales)
     body = requests.get(
         stack.api_url + "/v1/alerts",
@@ -54,3 +54,18 @@ def test_the_backfill_shows_the_planted_bad_day_refund_wave_and_stock_risks(stac
     assert items and all(i["forecast_daily_units"] is not None for i in items)
     risks = {a["sku"] for a in body["alerts"] if a["type"] == "stockout_risk"}
     assert risks and risks <= {i["sku"] for i in items}
+    # And the nightly segments and pairs have run: a first make run shows RFM segments as of the
+    # store's day and the planted bundles at the top of the bought-together pairs
+    segments = requests.get(
+        stack.api_url + "/v1/customers/segments", headers={"x-api-key": stack.read_key}, timeout=30
+    ).json()
+    assert segments["as_of"] == today.isoformat() and segments["customers"] > 0
+    assert sum(s["customers"] for s in segments["segments"]) == segments["customers"]
+    pairs = requests.get(
+        stack.api_url + "/v1/products/pairs",
+        params={"start": (today - timedelta(days=DAYS)).isoformat(), "end": today.isoformat(), "limit": 3},
+        headers={"x-api-key": stack.read_key},
+        timeout=60,
+    ).json()["pairs"]
+    bundles = [set(bundle) for bundle in planted_bundles(5)]
+    assert pairs and all(any({p["a"], p["b"]} <= bundle for bundle in bundles) for p in pairs)

@@ -38,7 +38,15 @@ def test_tables_match_stack_json() -> None:
 
 def test_tables_are_on_demand_recoverable_encrypted_and_expire_where_they_should() -> None:
     body = TF.block("resource", "aws_dynamodb_table", "this").body
-    assert body["billing_mode"] == "PAY_PER_REQUEST"
+    # On demand unless dynamodb_capacity asks for provisioned capacity (the pipeline's two
+    # tables only, each dimension under a target-tracking auto scaling policy)
+    assert body["billing_mode"] == (
+        '${contains(local.provisioned_tables, each.key) ? "PROVISIONED" : "PAY_PER_REQUEST"}'
+    )
+    assert TF.block("variable", "dynamodb_capacity").body["default"]["mode"] == "on_demand"
+    assert "local.provisioned_tables" in json.dumps(LOCALS["capacity_dimensions"])
+    policy = TF.block("resource", "aws_appautoscaling_policy", "table").body
+    assert policy["policy_type"] == "TargetTrackingScaling"
     assert body["point_in_time_recovery"][0]["enabled"] is True
     assert body["server_side_encryption"][0]["enabled"] is True
     assert "each.value.ttl" in json.dumps(body["dynamic"])

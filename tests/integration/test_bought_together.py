@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import random
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ import pytest
 
 from backend.adapters import baskets
 from backend.domain.rollups import month_days, month_of, split
+from backend.processing import together
 from backend.settings import get_settings
 from devstack.simulator import generate
 from tests import oracle, pipeline
@@ -38,9 +39,14 @@ def fresh(stack: Any, store_zone: None) -> None:
     pipeline.clear_analytics()
 
 
+# The store's last day: a fixed date, never the clock's (which month is still open depends on it).
+TODAY = date(2026, 11, 20)
+
+
 def run_job() -> dict[str, Any]:
-    result: dict[str, Any] = pipeline.handler("jobs")({"job": "pairs"}, pipeline.context("jobs"))
-    return result
+    """The ``pairs`` job as its schedule runs it, on :data:`TODAY`."""
+    table = get_settings().require("analytics_table")
+    return together.run(pipeline.dynamodb(), table, TODAY, now=datetime(2026, 11, 21, 7, tzinfo=UTC))
 
 
 def api(path: str, **params: Any) -> Any:
@@ -88,6 +94,15 @@ def folded_months(start: date, end: date) -> list[str]:
     return sorted(current)
 
 
+def basket_queries(start: date, end: date) -> int:
+    """How many Queries of basket items a read of ``start``..``end``'s pair counts makes."""
+    client = pipeline.dynamodb()
+    queries: list[str] = []
+    client.meta.events.register("before-call.dynamodb.Query", lambda **kwargs: queries.append("Query"))
+    baskets.range_counts(client, get_settings().require("analytics_table"), start, end)
+    return len(queries)
+
+
 def late_bundle_order(raw: list[dict[str, Any]], month: str) -> dict[str, Any]:
     """A new order in ``month`` holding the SKUs of an order of a later month."""
     _, last_day = month_days(month)
@@ -109,7 +124,7 @@ def late_bundle_order(raw: list[dict[str, Any]], month: str) -> dict[str, Any]:
 @pytest.mark.timeout(900)
 def test_pairs_equal_pandas_before_and_after_the_job_and_after_a_late_order(fresh: None) -> None:
     # Given four months of history, shuffled, a tenth twice
-    today = datetime.now(ZoneInfo(TZ)).date()
+    today = TODAY
     raw = generate(days=125, orders_per_day=3, seed=21, end=today, tz=TZ)
     rng = random.Random(7)
     delivered = rng.sample(raw, len(raw))
@@ -135,6 +150,8 @@ def test_pairs_equal_pandas_before_and_after_the_job_and_after_a_late_order(fres
     assert_pairs_exact(delivered, ranges)
     again = run_job()
     assert again["months"] == [] and again["months_current"] == len(earlier)
+    # And days of closed months are read without a Query: their folds carry the month's stamp
+    assert basket_queries(*ranges[1]) == 0
 
     # When a late order arrives for a folded month, exact at once (that month read by its days)
     late = late_bundle_order(raw, closed[1])
@@ -142,12 +159,14 @@ def test_pairs_equal_pandas_before_and_after_the_job_and_after_a_late_order(fres
     pipeline.deliver(pipeline.pipeline_form([late]))
     assert month_of(local_day(late["occurred_at"])) not in folded_months(*whole)
     assert_pairs_exact(delivered, ranges)
+    assert basket_queries(*ranges[1]) > 0  # the late order's month: its days are checked
     # And the next run folds that month again (and the month of the customer's first order,
     # whose customer sets moved), no other
     refolded = run_job()["months"]
     assert month_of(local_day(late["occurred_at"])) in refolded and len(refolded) <= 2
     assert folded_months(*whole) == closed
     assert_pairs_exact(delivered, ranges)
+    assert basket_queries(*ranges[1]) == 0
 
 
 def test_an_empty_range_and_an_unknown_sku_have_no_pairs(fresh: None) -> None:

@@ -138,7 +138,7 @@ def test_a_bad_day_a_spike_and_a_refund_wave_are_found_with_value_expected_and_s
     expected = pd.Series([float(b["net_sales"]) for b in baseline]).median()
     assert float(drop["net_sales"].expected) == pytest.approx(expected, abs=0.01)
     assert drop["net_sales"].value == anomalies.day_figures(figures[day])["net_sales"]
-    assert drop["net_sales"].score < -anomalies.THRESHOLD
+    assert drop["net_sales"].score < -anomalies.THRESHOLDS["sales_drop"]
     # When it sells three times its usual instead (its refunds, of earlier orders, as usual)
     figures[day] = {name: value * 3 for name, value in usual.items()} | {"returns": usual["returns"]}
     assert {(a.type, a.metric) for a in anomalies.detect(day, figures)} == {
@@ -148,6 +148,31 @@ def test_a_bad_day_a_spike_and_a_refund_wave_are_found_with_value_expected_and_s
     # When only refunds surge (a refund wave): a refund spike
     figures[day] = dict(usual, returns=usual["gross_sales"] * D("0.4"))
     assert ("refund_spike", "returns") in {(a.type, a.metric) for a in anomalies.detect(day, figures)}
+
+
+def _orders_day(orders: int) -> dict[str, D]:
+    return {"gross_sales": D(orders * 50), "discounts": D(0), "returns": D(0), "orders": D(orders)}
+
+
+def test_the_noise_is_measured_over_every_weekday_not_eight_days_that_agree_by_chance() -> None:
+    # Given a small store of about 20 orders a day that swing by some 30%, whose last 8 Sundays
+    # by chance all had 20
+    day = MONDAY + timedelta(days=62)  # a Sunday
+    rng = random.Random(5)
+    figures = {d: _orders_day(round(20 * rng.lognormvariate(0, 0.3))) for d in anomalies.history_days(day)}
+    for weeks_before in range(1, 9):
+        figures[day - timedelta(weeks=weeks_before)] = _orders_day(20)
+    assert sum(f["orders"] >= 39 for f in figures.values()) >= 2
+    # When the Sunday has 39 orders, as two other days of these 8 weeks had
+    figures[day] = _orders_day(39)
+    # Then it is not unusual (the eight Sundays alone, spread 0, called it a spike)
+    assert anomalies.detect(day, figures) == []
+    # But 70 orders, twice its best day, is
+    figures[day] = _orders_day(70)
+    assert {(a.type, a.metric) for a in anomalies.detect(day, figures)} == {
+        ("sales_spike", "net_sales"),
+        ("sales_spike", "orders"),
+    }
 
 
 def test_the_baseline_is_robust_to_a_past_anomaly() -> None:
