@@ -2,7 +2,7 @@
 #
 #   make run    the whole stack on this machine (AWS emulation, API, processors, dashboard)
 #   make test   lint, then the test suite (what CI runs)
-#   make lint   ruff and mypy
+#   make lint   ruff, mypy and import-linter (which package may import which)
 #   make bench  the pipeline benchmark (request counts per event, latencies)
 #   make package  the deployment packages: build/lambda/<function>.zip (the Lambdas) and build/dashboard.zip (Zappa)
 #   make clean  build and tool caches and .venv; keeps your local store in .data/
@@ -28,7 +28,7 @@ PYTEST_WORKERS ?= 2
 help:
 	@echo "make run         start the local stack in the foreground (SEED=0 skips the demo data)"
 	@echo "make test        lint, then pytest (PYTEST_ARGS='-k ingest' to narrow it)"
-	@echo "make lint        ruff check, mypy"
+	@echo "make lint        ruff check, mypy, lint-imports (the layer rules of pyproject.toml)"
 	@echo "make bench       bench/pipeline.py: request counts per event and latencies"
 	@echo "make package     build/lambda/<function>.zip (Lambda, arm64) and build/dashboard.zip (zappa package dev)"
 	@echo "make tools-venv  .venv-checkov: checkov, actionlint, terraform fmt (make test makes it too)"
@@ -52,7 +52,8 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy backend dashboard reports
+	$(BIN)/mypy backend dashboard reports devstack
+	$(BIN)/lint-imports --no-cache
 
 # pytest exits 5 when it collected no test at all: a suite that ran nothing has not passed.
 test: lint

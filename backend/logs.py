@@ -52,8 +52,8 @@ from aws_lambda_powertools.logging.formatter import (
 CORRELATION_HEADER = "X-Correlation-Id"
 CORRELATION_ATTRIBUTE = "correlation_id"
 LOG_FILE_ENV = "STOREPULSE_LOG_FILE"
-#: The packages whose module loggers run inside the functions (``backend.local`` and
-#: ``backend.cli`` are the laptop's tools: they talk to a terminal).
+#: The packages whose module loggers run inside the functions (``devstack``, the
+#: laptop's tools, talk to a terminal).
 FUNCTION_PACKAGES = (
     "backend.adapters",
     "backend.api",
@@ -96,13 +96,20 @@ def _targets() -> list[tuple[IO[str], int]]:
 class Sink(logging.Handler):
     """A handler that writes each formatted line whole, under one lock for the process, to
     where this process's logs go (see the module's docstring), decided when the line is
-    written."""
+    written. ``terminal=False`` keeps its warnings off standard error, for a logger that
+    already has a console handler of its own (the local stack's)."""
+
+    def __init__(self, level: int = logging.NOTSET, *, terminal: bool = True) -> None:
+        super().__init__(level)
+        self.terminal = terminal
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             line = self.format(record) + "\n"
             with _LOCK:
                 for stream, level in _targets():
+                    if not self.terminal and stream is sys.stderr:
+                        continue
                     if record.levelno >= level:
                         # print, not stream.write: tests/infra/aws_calls.py follows calls by name,
                         # and a write() of an adapter writes to DynamoDB.

@@ -42,8 +42,8 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 import boto3
 import requests
 
-from backend.local.aws import fake_aws_environment, free_port, port_in_use
-from backend.simulate import generate
+from devstack.aws import fake_aws_environment, free_port, port_in_use
+from devstack.simulator import generate
 from tests import oracle
 from tests.figures import assert_same_figures
 from tests.processes import Running, clean_environment
@@ -129,7 +129,7 @@ class ChaosStack:
         # The killed stack's moto dies with it, a moment later: wait for its ports.
         while (port_in_use(self.aws_port) or port_in_use(self.api_port)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        self.process = Running([sys.executable, "-m", "backend.cli", "stack"], self.environment, cwd=ROOT)
+        self.process = Running([sys.executable, "-m", "devstack.cli", "stack"], self.environment, cwd=ROOT)
         self.process.wait_for(READY, timeout=120)
         self.ready.set()
         return time.monotonic() - started
@@ -238,7 +238,7 @@ def run_chaos(
     kills
         How many times the stack is killed with SIGKILL.
     days, orders_per_day, seed
-        The simulated store (:func:`backend.simulate.generate`), fixed dates.
+        The simulated store (:func:`devstack.simulator.generate`), fixed dates.
     batch_size
         Events per ``POST /v1/events``.
     kill_after
@@ -283,8 +283,8 @@ def run_chaos(
 def journal_cost(sizes: tuple[int, ...] = (1, 100, 500), samples: int = 15) -> dict[str, dict[str, float]]:
     """What the journal adds to a ``202`` of ``POST /v1/events``, by batch size: reading the
     events again (validation, e-mail hashing) and the appended line's ``fsync``, in ms."""
-    from backend.local.journal import Journal
     from bench.meter import percentile
+    from devstack.journal import Journal
 
     events = generate(7, orders_per_day=100, seed=3, end=END, now=NOW)
     costs = {}

@@ -43,10 +43,10 @@ from zoneinfo import ZoneInfo
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend.local.aws import free_port
-from backend.local.http_api import HttpServer
-from backend.local.stack import LocalStack, StackOptions
-from backend.simulate import generate, send
+from devstack.aws import free_port
+from devstack.http_api import HttpServer
+from devstack.simulator import generate, send
+from devstack.stack import LocalStack, StackOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 USER, PASSWORD = "bench", "bench-password"

@@ -23,8 +23,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -38,13 +36,13 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 import requests
 
-from backend import importer
-from backend.local.aws import free_port
-from backend.local.stack import LocalStack, StackOptions
 from backend.processing.connectors import customer_ids
-from backend.simulate import generate
 from bench.meter import percentile
 from bench.shopify_export import write_export
+from bench.stack import measured_on, throwaway_options, write_figures
+from devstack import importer
+from devstack.simulator import generate
+from devstack.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[1]
 # A summary over the export's months is a heavy request for moto: asking often slows the count.
@@ -57,20 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders-per-day", type=int, default=40)
     parser.add_argument("--webhooks", type=int, default=60)
     args = parser.parse_args(argv)
-    results: dict[str, Any] = {
-        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}",
-        "load_average_before": os.getloadavg(),
-    }
+    results = measured_on()
     with tempfile.TemporaryDirectory(prefix="storepulse-bench-import-") as directory:
         data_dir = Path(directory)
-        options = StackOptions.from_environment(
-            {},
-            data_dir=data_dir / "stack",
-            api_port=free_port(),
-            aws_port=free_port(),
-            snapshot_interval=None,
-        )
-        stack = LocalStack(options).start()
+        stack = LocalStack(throwaway_options(data_dir / "stack")).start()
         try:
             assert stack.keys is not None
             zone = stack.options.store_timezone
@@ -115,11 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"webhooks: {results['webhooks']}")
         finally:
             stack.stop(drain_timeout=5)
-    results["load_average_after"] = os.getloadavg()
-    out = ROOT / ".data" / "bench" / "import.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"figures written to {out}")
+    write_figures("import", results)
     return 0
 
 

@@ -20,10 +20,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,12 +34,11 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 import requests
 
-from backend.local.aws import free_port
-from backend.local.stack import LocalStack, StackOptions
-from backend.simulate import generate, send
 from bench.meter import percentile
+from bench.stack import measured_on, throwaway_options, write_figures
+from devstack.simulator import generate, send
+from devstack.stack import LocalStack
 
-ROOT = Path(__file__).resolve().parents[1]
 BATCH_SIZES = (1, 100, 500)
 
 
@@ -73,19 +69,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20, help="requests per batch size (5 of 500)")
     parser.add_argument("--samples", type=int, default=15, help="orders timed from 202 to counted")
     args = parser.parse_args()
-    results: dict[str, Any] = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip(),
-        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}",
-        "load_average_before": os.getloadavg(),
-    }
+    results = measured_on()
     with tempfile.TemporaryDirectory(prefix="storepulse-bench-ingest-") as data_dir:
-        options = StackOptions.from_environment(
-            {}, data_dir=Path(data_dir), api_port=free_port(), aws_port=free_port(), snapshot_interval=None
-        )
-        stack = LocalStack(options).start()
+        stack = LocalStack(throwaway_options(Path(data_dir))).start()
         try:
             assert stack.keys is not None
             zone = stack.options.store_timezone
@@ -146,11 +132,7 @@ def main() -> int:
             print(f"from 202 to counted in the summary: {results['accepted_to_counted']}")
         finally:
             stack.stop(drain_timeout=5)
-    results["load_average_after"] = os.getloadavg()
-    out = ROOT / ".data" / "bench" / "ingest.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"figures written to {out}")
+    write_figures("ingest", results)
     return 0
 
 

@@ -14,7 +14,7 @@ over every SKU and day) is reported for
 - ``hindsight_mean``: not a method but a floor: each SKU's own mean over the held-out days,
   known in advance; its error is the day-to-day noise no forecast removes.
 
-The stores: simulated ones (``backend.simulate.generate``, seeds 1..N, 140 days, with the
+The stores: simulated ones (``devstack.simulator.generate``, seeds 1..N, 140 days, with the
 planted trending and fading products), and the TPC-H order data (SF 1, ``dbgen`` of DuckDB's
 ``tpch`` extension: every lineitem's quantity by order date, grouped by brand (25 "SKUs") and by
 part type (150)), over 12 holdouts 28 days apart in its last year. The TPC-H figures are read
@@ -153,7 +153,7 @@ def evaluate(stores: Iterable[tuple[Series, date]]) -> dict[str, float]:
 
 def simulated_units(seed: int, orders_per_day: int = 60) -> Series:
     """Daily units per SKU of a simulated store (store days in UTC) over :data:`SIM_DAYS`."""
-    from backend.simulate import generate
+    from devstack.simulator import generate
 
     now = datetime.combine(SIM_END + timedelta(days=2), datetime.min.time(), tzinfo=UTC)
     units: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
@@ -440,13 +440,13 @@ def job_figures(years: int, orders_per_day: int) -> dict[str, Any]:
     import time
 
     from backend.lake import query
-    from backend.local import LocalStack
     from backend.processing import anomalies as anomaly_job
     from backend.processing import compaction, together
     from backend.processing import forecasts as forecast_job
-    from backend.simulate import send
     from bench.lake import TZ, history
     from bench.stack import throwaway_options
+    from devstack.simulator import send
+    from devstack.stack import LocalStack
 
     end = date(2025, 3, 20)
     events = history(years, orders_per_day=orders_per_day, end=end)

@@ -3,7 +3,7 @@
 ``python bench/insights_together.py [--seeds 3,11,29] [--orders-per-month 100000]``
 
 1. **Found and exact.** For each seed, a simulated store (60 days, 10 orders a day, bundles
-   planted by :func:`backend.simulate.planted_bundles`) goes through the real processor handlers
+   planted by :func:`devstack.simulator.planted_bundles`) goes through the real processor handlers
    on a throwaway local stack (shuffled, a tenth of them delivered twice); the ``pairs`` job runs;
    then ``GET /v1/products/pairs`` (through the API handler): precision at 10 of the default
    answer against the planted pairs (target >= 0.9), and every pair's support, confidence and
@@ -49,13 +49,13 @@ from backend.adapters.dynamo import batch_put, to_ddb, touch_months
 from backend.domain.events import parse_event
 from backend.domain.rollups import month_days
 from backend.domain.together import Basket, PairCounts, pairs
-from backend.local.runtime import HandlerRef, new_context
-from backend.local.stack import LocalStack, StackError
 from backend.processing.together import basket_items
-from backend.simulate import generate, planted_bundles
 from bench.meter import item_size, write_units
 from bench.read_api import TZ, ZONE, BenchFailed, _event, process
 from bench.stack import throwaway_options
+from devstack.runtime import HandlerRef, new_context
+from devstack.simulator import generate, planted_bundles
+from devstack.stack import LocalStack, StackError
 from tests import oracle
 
 ROOT = Path(__file__).resolve().parents[1]

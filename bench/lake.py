@@ -34,12 +34,12 @@ from typing import Any
 
 from backend.adapters.packets import describe
 from backend.domain.events import parse_event
-from backend.local import LocalStack
-from backend.local.runtime import new_context
 from backend.processing.ingest import hash_pii
-from backend.simulate import generate, send
 from bench.meter import percentile
 from bench.stack import throwaway_options
+from devstack.runtime import new_context
+from devstack.simulator import generate, send
+from devstack.stack import LocalStack
 
 TZ = "America/New_York"
 LAKE = "lake"

@@ -4,7 +4,7 @@
 
 1. Starts a throwaway local stack (moto server, HTTP API, SQS pollers; its own ports and a
    temporary data directory; no snapshots, schedules or live trickle).
-2. Generates a plausible store with :func:`backend.simulate.generate` (90 days by default) and
+2. Generates a plausible store with :func:`devstack.simulator.generate` (90 days by default) and
    sends its first ``N`` events through the real ingest API, in batches of 500, from ``S``
    concurrent senders, then waits until the pipeline is idle. Only cheap counting is on, so
    the events per second from the first request to idle are what the pipeline does.
@@ -13,7 +13,8 @@
    type's units per event are measured on a store with history (catalogue, customers, stock).
    Then a few orders are sent one per request, further apart than the batching window: what
    an order costs when it arrives alone, as in a live store's trickle.
-4. Prices the measured mix at list prices from the table in ``docs/cost.md``.
+4. Prices the measured mix at the list prices of ``backend/cost/prices.json``, with the cost
+   model's own per-event computation (:func:`backend.cost.model.per_event_costs`).
 
 Prints the tables and writes every figure as JSON to ``.data/bench/pipeline.json``.
 Exits 1, saying why, when the stack fails or loses an event.
@@ -27,7 +28,6 @@ import json
 import math
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -38,6 +38,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +48,16 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 import requests
 from tqdm import tqdm
 
-from backend.local.aws import free_port
-from backend.local.runtime import HandlerRef
-from backend.local.spec import load_stack_spec
-from backend.local.stack import LocalStack, StackError, StackOptions
-from backend.simulate import SimulatorError, generate, send
+from backend.cost import model as cost
+from backend.cost.model import Price
 from bench.meter import POLLER_THREAD_PREFIX, Invocations, Meter, Tally, percentile
+from devstack.aws import free_port
+from devstack.runtime import HandlerRef
+from devstack.simulator import SimulatorError, generate, send
+from devstack.spec import load_stack_spec
+from devstack.stack import LocalStack, StackError, StackOptions
 
 ROOT = Path(__file__).resolve().parents[1]
-COST_PAGE = ROOT / "docs" / "cost.md"
 BATCH_SIZE = 500
 EVENTS_PER_ORDER = 1.79  # what generate() makes per order placed (registrations, refunds, stock)
 TYPES = ("product.upserted", "inventory.adjusted", "customer.registered", "order.placed", "order.refunded")
@@ -82,69 +84,34 @@ class BenchFailed(RuntimeError):
 
 # -- prices -----------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Price:
-    """One list price read from the table in ``docs/cost.md``."""
-
-    key: str
-    dollars: float  # per unit: one request, one GB-second, one write unit, ...
-    text: str
-    source: str
-
-
-# key: (the service cell starts with, the "what is billed" cell contains)
-PRICE_ROWS: dict[str, tuple[str, str]] = {
-    "api_gateway_request": ("API Gateway", "requests"),
-    "lambda_request": ("Lambda", "requests"),
-    "lambda_gb_second": ("Lambda (arm64)", "duration"),
-    "sns_publish": ("SNS", "publish"),
-    "sqs_request": ("SQS", "request"),
-    "dynamodb_write_unit": ("DynamoDB", "write request units"),
-    "dynamodb_read_unit": ("DynamoDB", "read request units"),
-    "s3_put": ("S3", "PUT"),
-    "s3_get": ("S3", "GET"),
-    "eventbridge_event": ("EventBridge", "custom events"),
+# The benchmark's line labels and backend.cost's per-event lines: the prices are the one list in
+# backend/cost/prices.json, the arithmetic the one of backend.cost.model.per_event_costs.
+COST_LINES: dict[str, str] = {
+    "API Gateway requests": "API Gateway requests",
+    "Lambda requests": "Lambda requests",
+    "Lambda duration (arm64)": "Lambda duration (GB-s, local proxy)",
+    "SNS publish requests": "SNS publish requests",
+    "SQS requests": "SQS requests",
+    "DynamoDB write units": "DynamoDB write request units",
+    "DynamoDB read units": "DynamoDB read request units",
+    "S3 PUT requests": "S3 PUT requests",
+    "S3 GET requests": "S3 GET requests",
+    "EventBridge events": "EventBridge events",
 }
-_PRICE = re.compile(r"\$([0-9][0-9,]*(?:\.[0-9]+)?) per (million|1,000|GB-second)")
-_PER = {"million": 1e-6, "1,000": 1e-3, "GB-second": 1.0}
 
 
-def load_prices(page: Path = COST_PAGE) -> dict[str, Price]:
-    """The list prices the bill is computed from, read from the table in ``docs/cost.md``.
+def load_prices() -> dict[str, Price]:
+    """The list prices the bill is computed from: ``backend/cost/prices.json``.
 
     Raises
     ------
     BenchFailed
-        Naming the price that the page does not give in a form this function reads.
+        When the file is missing or malformed, saying why.
     """
     try:
-        lines = page.read_text().splitlines()
-    except OSError as exc:
-        raise BenchFailed(f"cannot read the price table in {page}: {exc}") from None
-    rows = []
-    for line in lines:
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.lstrip().startswith("|") and len(cells) >= 5:
-            rows.append(cells)
-    prices: dict[str, Price] = {}
-    for key, (service, billed) in PRICE_ROWS.items():
-        for cells in rows:
-            if not cells[0].startswith(service) or billed.lower() not in cells[1].lower():
-                continue
-            if service == "Lambda" and cells[0] != "Lambda":
-                continue
-            match = _PRICE.search(cells[2])
-            if match:
-                dollars = float(match.group(1).replace(",", "")) * _PER[match.group(2)]
-                prices[key] = Price(key, dollars, match.group(0), cells[4].strip("<>"))
-                break
-        else:
-            raise BenchFailed(
-                f"{page} has no price row for {service} / {billed!r} in the form '$X per million', "
-                "'$X per 1,000' or '$X per GB-second'"
-            )
-    return prices
+        return dict(cost.load_prices().prices)
+    except cost.CostDataError as exc:
+        raise BenchFailed(f"cannot read the prices: {exc}") from None
 
 
 # -- running the stack ------------------------------------------------------------------------
@@ -197,7 +164,7 @@ def send_concurrently(
     """Send ``events`` in batches of 500 from ``senders`` threads, each taking the next batch.
 
     Batches leave in order, so events arrive roughly in time order, as from a store's
-    connectors. Raises what :func:`backend.simulate.send` raises.
+    connectors. Raises what :func:`devstack.simulator.send` raises.
     """
     blocks = iter(_blocks(events, BATCH_SIZE))
     lock = threading.Lock()
@@ -574,25 +541,27 @@ def per_event(tally: Tally, events: int, memory: Mapping[str, int], *, sized: bo
     return figures
 
 
-def dollars_per_million(figures: PerEvent, prices: Mapping[str, Price]) -> dict[str, float]:
-    """Each service's list-price cost of a million events with these per-event figures."""
-    million = 1_000_000
+def provisioned_dynamodb(figures: PerEvent) -> dict[str, float]:
+    """What a million events' DynamoDB write and read units cost on provisioned capacity at the
+    utilization assumed in ``backend/cost/prices.json`` (as ``storepulse cost --capacity
+    provisioned`` prices them; the tables' minimum capacity is a fixed cost, not counted here)."""
+    prices = cost.load_prices()
+    per_hour = float(cost.SECONDS_PER_HOUR) * float(prices.assumptions["provisioned_utilization"])
 
-    def cost(quantity: float | None, key: str) -> float:
-        return (quantity or 0.0) * prices[key].dollars * million
+    def priced(units: float | None, key: str) -> float:
+        return (units or 0.0) * 1_000_000 / per_hour * float(prices[key].unit_price)
 
     return {
-        "API Gateway requests": cost(figures.api_requests, "api_gateway_request"),
-        "Lambda requests": cost(figures.lambda_invocations, "lambda_request"),
-        "Lambda duration (arm64)": cost(figures.lambda_gb_seconds, "lambda_gb_second"),
-        "SNS publish requests": cost(figures.sns_publishes, "sns_publish"),
-        "SQS requests": cost(figures.sqs_requests, "sqs_request"),
-        "DynamoDB write units": cost(figures.dynamodb_write_units, "dynamodb_write_unit"),
-        "DynamoDB read units": cost(figures.dynamodb_read_units, "dynamodb_read_unit"),
-        "S3 PUT requests": cost(figures.s3_puts, "s3_put"),
-        "S3 GET requests": cost(figures.s3_gets, "s3_get"),
-        "EventBridge events": cost(figures.eventbridge_events, "eventbridge_event"),
+        "DynamoDB write units": priced(figures.dynamodb_write_units, "dynamodb_wcu_hour"),
+        "DynamoDB read units": priced(figures.dynamodb_read_units, "dynamodb_rcu_hour"),
     }
+
+
+def dollars_per_million(figures: PerEvent, prices: Mapping[str, Price]) -> dict[str, float]:
+    """Each service's list-price cost of a million events with these per-event figures."""
+    mix = {figure: Decimal(str(getattr(figures, figure) or 0.0)) for _, _, figure in cost.PER_EVENT_LINES}
+    costs = cost.per_event_costs(mix, prices, Decimal(1_000_000))
+    return {label: float(costs[line]) for label, line in COST_LINES.items()}
 
 
 def mix_units(per_type: Mapping[str, PerEvent], mix: Counter[str]) -> tuple[float, float]:
@@ -1080,12 +1049,22 @@ def report(
     )
     quiet_gb_seconds = mix_gb_seconds(per_type, throughput.types)
     if quiet_gb_seconds is not None:
-        quiet_cost = quiet_gb_seconds * prices["lambda_gb_second"].dollars * 1_000_000
+        quiet_cost = quiet_gb_seconds * float(prices["lambda_gb_second"].unit_price) * 1_000_000
         out(
             f"Lambda duration measured one type at a time instead of under load: {quiet_gb_seconds:.4f} "
             f"GB-s per event, ${quiet_cost:.2f} per million; the total would then be "
             f"${total_cost - costs['Lambda duration (arm64)'] + quiet_cost:.2f}"
         )
+    provisioned = provisioned_dynamodb(mix)
+    provisioned_total = (
+        total_cost - costs["DynamoDB write units"] - costs["DynamoDB read units"] + sum(provisioned.values())
+    )
+    out(
+        f"DynamoDB on provisioned capacity instead (infra variable dynamodb_capacity, "
+        f"{cost.load_prices().assumptions['provisioned_utilization']:.0%} use): writes "
+        f"${provisioned['DynamoDB write units']:.2f}, reads ${provisioned['DynamoDB read units']:.2f} "
+        f"per million events; the total would then be ${provisioned_total:.2f}"
+    )
     if lost:
         out("")
         out("DEAD-LETTERED: " + ", ".join(f"{q}: {n}" for q, n in lost.items()))
@@ -1128,9 +1107,14 @@ def report(
         },
         "mix": mix.to_json(),
         "dollars_per_million_events": {**costs, "total": total_cost},
+        "dollars_per_million_events_provisioned": {
+            **costs,
+            **provisioned,
+            "total": provisioned_total,
+        },
         "lambda_gb_seconds_per_event_one_type_at_a_time": quiet_gb_seconds,
         "prices": {
-            k: {"dollars_per_unit": p.dollars, "list_price": p.text, "source": p.source}
+            k: {"dollars_per_unit": float(p.unit_price), "billed": p.billed, "source": p.source}
             for k, p in prices.items()
         },
         "dead_lettered": dict(lost),

@@ -6,15 +6,16 @@ The defaults take about 5 minutes on the 2-core reference machine (5 requests pe
 range with one year, 2 with ten years: enough for the flatness check, which compares items and
 read units, not latencies); ``--requests 20 --requests-10x 7`` gives steadier percentiles.
 
-1. Generates one year of a store (:func:`backend.simulate.generate`, 500 orders a day by
+1. Generates one year of a store (:func:`devstack.simulator.generate`, 500 orders a day by
    default, ending today in America/New_York) and writes it as the raw lake would hold it
    (gzipped NDJSON, one object per type and store day) into a temporary directory.
 2. Starts a throwaway local stack (moto server and resources; the pollers stay idle) and loads
    the store's last ``--processed-days`` days (and its whole catalogue) by invoking the real
    processor handlers with SQS batches of 100, as Lambda would, without the HTTP ingest path.
-3. Fills the rest of the year by copying those processed days' rollup items (``SALES``,
-   ``CUSTOMERS``, ``SKUS#<n>``) onto the other days, customer ids renamed per copy so the sets of
-   different days stay distinct, and the cohort counters onto every month: a read's cost depends
+3. Fills the rest of the year by copying those processed days' items (``SALES``, customer
+   member items, SKU part items) onto the other days, customer ids renamed per copy so the sets
+   of different days stay distinct (cohorts follow from them), and bumps the months' change
+   stamps as the processors do: a read's cost depends
    only on how many such items it reads and their size, which the copies reproduce. With
    ``--processed-days 365`` every day is processed for real and nothing is copied (slow).
 4. Calls each read route in-process through the API handler (the Lambda's code, with the read
@@ -58,16 +59,16 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 import pandas as pd
 from tqdm import tqdm
 
-from backend.adapters.dynamo import batch_get, batch_put, day_pk, query_partition
+from backend.adapters.dynamo import batch_put, day_pk, query_partition, touch_months
 from backend.domain.calendar import store_day
 from backend.domain.events import parse_event
-from backend.local.runtime import HandlerRef, new_context
-from backend.local.spec import load_stack_spec
-from backend.local.stack import LocalStack, StackError
 from backend.processing.ingest import hash_pii
-from backend.simulate import generate
 from bench.meter import Meter, percentile
 from bench.stack import throwaway_options
+from devstack.runtime import HandlerRef, new_context
+from devstack.simulator import generate
+from devstack.spec import load_stack_spec
+from devstack.stack import LocalStack, StackError
 
 ROOT = Path(__file__).resolve().parents[1]
 TZ = "America/New_York"
@@ -232,24 +233,9 @@ def copy_days(
             copy["pk"] = day_pk(target)
             written.append(copy)
     batch_put(dynamodb, table, written)
+    # As every writer of a day does: the months' change stamps move after the write.
+    touch_months(dynamodb, table, {target.strftime("%Y-%m") for target in targets})
     return len(written)
-
-
-def copy_cohorts(dynamodb: Any, table: str, source_month: str, months: Iterable[str]) -> None:
-    """Give every month a cohort counter item like the processed month's."""
-    item = batch_get(dynamodb, table, [(f"COHORT#{source_month}", "COUNTS")]).get(
-        (f"COHORT#{source_month}", "COUNTS"), {"n:" + source_month: 0}
-    )
-    size = item.get("n:" + source_month, 0)
-    copies = []
-    for month in months:
-        copy = {"pk": f"COHORT#{month}", "sk": "COUNTS", "n:" + month: size}
-        year, number = int(month[:4]), int(month[5:])
-        for k in range(1, 13):
-            index = year * 12 + number - 1 + k
-            copy[f"n:{index // 12:04d}-{index % 12 + 1:02d}"] = max(0, int(size) // (k + 3))
-        copies.append(copy)
-    batch_put(dynamodb, table, copies)
 
 
 def months_back(end: date, count: int) -> list[str]:
@@ -422,11 +408,10 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
             sources = [processed_first + timedelta(days=n) for n in range(args.processed_days)]
             others = [first + timedelta(days=n) for n in range(365 - args.processed_days)]
             copied = copy_days(dynamodb, table, sources, others, first_copy=0) if others else 0
-            copy_cohorts(dynamodb, table, today.strftime("%Y-%m"), months_back(today, 25)[:-1])
             figures["copied_items"] = copied
             out(f"  {figures['processing_seconds']} s; copied {copied:,} day items to fill the year")
-            # The copies bypass the processors (and so the months' change stamps): name the
-            # months to the rollups job, as its nightly run would find them by their stamps.
+            # The rollups job of the months copied into, as its nightly run would find them by
+            # their stamps.
             rollup_started = time.monotonic()
             rolled = run_job("rollups", months=months_back(today, 13))["months"]
             figures["rollups"] = {
@@ -457,7 +442,6 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
             out("adding nine more years of history (10x) ...")
             older = [first - timedelta(days=n) for n in range(1, 9 * 365 + 1)]
             figures["copied_items_10x"] = copy_days(dynamodb, table, sources, older, first_copy=365)
-            copy_cohorts(dynamodb, table, today.strftime("%Y-%m"), months_back(first, 9 * 12))
             # Every month of the older history gets its rollup too, as the nightly job keeps it.
             run_job("rollups", months=months_back(today, 10 * 12 + 1))
             figures["ten_years"] = measure_all(meter, api, key, today, args.requests_10x, progress)

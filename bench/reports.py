@@ -4,7 +4,7 @@
 
 1. Starts a throwaway local stack (moto server, HTTP API, pollers; its own ports and a
    temporary data directory; no schedules).
-2. Loads one year of a simulated store (:func:`backend.simulate.generate`) directly through the
+2. Loads one year of a simulated store (:func:`devstack.simulator.generate`) directly through the
    processors (the orders, customers and inventory handlers called with SQS batches of 100, as
    their event-source mappings would), not through the ingest API: the benchmark is about
    reports, not ingest.
@@ -41,10 +41,10 @@ import requests
 from tqdm import tqdm
 
 from backend.domain.events import parse_event
-from backend.local.aws import free_port
-from backend.local.runtime import HandlerRef, new_context
-from backend.local.stack import LocalStack, StackOptions
-from backend.simulate import generate
+from devstack.aws import free_port
+from devstack.runtime import HandlerRef, new_context
+from devstack.simulator import generate
+from devstack.stack import LocalStack, StackOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 TYPES = ("sales_summary", "inventory", "customers")
@@ -205,6 +205,7 @@ def measure(stack: LocalStack, args: argparse.Namespace) -> dict[str, Any]:
             frequency="daily" if n % 2 else "weekly",
             report_type=TYPES[n % 3],
             now=now,
+            seen_version=reports_store.subscriptions_version(dynamodb, table),
         )
         reports_store.confirm_subscription(dynamodb, table, created["subscription_id"], now)
     monday = today - timedelta(days=today.weekday())

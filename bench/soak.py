@@ -45,9 +45,10 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backend.local import free_port, memtrace  # noqa: E402
-from backend.simulate import generate  # noqa: E402
 from bench.meter import percentile  # noqa: E402
+from devstack import memtrace  # noqa: E402
+from devstack.aws import free_port  # noqa: E402
+from devstack.simulator import generate  # noqa: E402
 
 READS = (
     ("summary", "/v1/metrics/summary", {"compare": "previous_period"}),
@@ -176,15 +177,22 @@ def sample_memory(root: psutil.Process, recorder: Recorder, every: float, stop: 
         stop.wait(every)
 
 
-def send_events(url: str, key: str, rate: int, recorder: Recorder, stop: threading.Event, days: int) -> None:
-    """``rate`` events each second from a simulated store, as a client would send them."""
+def send_events(
+    url: str, key: str, rate: int, recorder: Recorder, stop: threading.Event, days: int, distinct: int = 0
+) -> None:
+    """``rate`` events each second from a simulated store, as a client would send them; with
+    ``distinct``, the first ``distinct`` events over and over (duplicates after the first pass:
+    the stored data stays the same, so what still grows is not data)."""
     pool = generate(days, orders_per_day=ORDERS_PER_DAY, seed=11)
+    if distinct:
+        pool = pool[:distinct]
     print(f"  {len(pool)} simulated events to send ({days} days of a store)", flush=True)
     position = 0
     tick = time.monotonic()
     with requests.Session() as session:
-        while not stop.is_set() and position < len(pool):
-            batch = pool[position : position + rate]
+        while not stop.is_set() and (distinct or position < len(pool)):
+            start = position % len(pool)
+            batch = pool[start : start + rate]
             position += len(batch)
             answer = recorder.timed(
                 "ingest",
@@ -197,7 +205,7 @@ def send_events(url: str, key: str, rate: int, recorder: Recorder, stop: threadi
                     recorder.accepted += answer.json()["accepted"]
             tick += 1.0
             stop.wait(max(0.0, tick - time.monotonic()))
-    if position >= len(pool):
+    if not distinct and position >= len(pool):
         recorder._error("ingest", "the simulated history ran out before the end: use a longer --days")
 
 
@@ -352,11 +360,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup-minutes", type=float, default=1.0, help="left out of the memory slope")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
+        "--distinct-events",
+        type=int,
+        default=0,
+        metavar="N",
+        help="send the first N events over and over (all duplicates after the first pass: a flat "
+        "data set, to tell a leak from data); default 0, every event new",
+    )
+    parser.add_argument(
         "--trace-memory",
         type=Path,
         metavar="DIR",
-        help="trace the stack's and moto's allocations (tracemalloc, about 2x their CPU) and write "
-        "the sites that grew in each interval to DIR/stack.txt and DIR/moto.txt",
+        help="at each interval, have the stack and moto write their RSS, what they hold and their "
+        "objects by type with the growth since the last to DIR/stack.txt and DIR/moto.txt "
+        "(devstack/memtrace.py; STOREPULSE_TRACEMALLOC_FRAMES=N adds tracemalloc, 2x their CPU)",
     )
     args = parser.parse_args(argv)
 
@@ -382,7 +399,15 @@ def main(argv: list[str] | None = None) -> int:
             threading.Thread(target=sample_memory, args=(root, recorder, args.sample_seconds, stop)),
             threading.Thread(
                 target=send_events,
-                args=(urls["api"], keys["STOREPULSE_INGEST_KEY"], args.rate, recorder, stop, days),
+                args=(
+                    urls["api"],
+                    keys["STOREPULSE_INGEST_KEY"],
+                    args.rate,
+                    recorder,
+                    stop,
+                    days,
+                    args.distinct_events,
+                ),
             ),
             threading.Thread(
                 target=poll_api, args=(urls["api"], keys["STOREPULSE_READ_KEY"], window, recorder, stop)
@@ -421,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
             for thread in threads:
                 thread.join(timeout=60)
         figures = report(recorder, args.minutes, args.interval_minutes, args.warmup_minutes)
-        figures.update(rate=args.rate, accepted=recorder.accepted)
+        figures.update(rate=args.rate, accepted=recorder.accepted, distinct_events=args.distinct_events)
         process.terminate()
         try:
             process.wait(timeout=120)

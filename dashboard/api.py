@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import requests
 
+from dashboard import logs
 from dashboard.settings import get_settings
 
 _session = requests.Session()
@@ -41,6 +42,15 @@ class ApiRefused(ApiProblem):
     def __init__(self, message: str, status: int):
         super().__init__(message)
         self.status = status
+
+
+def _headers(read_key: str) -> dict[str, str]:
+    """The read key, and the page request's correlation id so the API's log lines carry it."""
+    headers = {"x-api-key": read_key}
+    correlation_id = logs.current_correlation_id()
+    if correlation_id:
+        headers[logs.CORRELATION_HEADER] = correlation_id
+    return headers
 
 
 def _error_message(response: requests.Response) -> str:
@@ -87,7 +97,7 @@ def request(method: str, path: str, *, params: dict[str, Any] | None = None, jso
             url,
             params=params,
             json=json,
-            headers={"x-api-key": settings.read_key},
+            headers=_headers(settings.read_key),
             timeout=(min(2.0, settings.api_timeout), settings.api_timeout),
         )
     except requests.Timeout:

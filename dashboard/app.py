@@ -14,7 +14,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, html
 
-from dashboard import auth
+from dashboard import auth, logs
 from dashboard.components import aria
 from dashboard.settings import get_settings
 
@@ -140,6 +140,7 @@ def create_app() -> Dash:
             ),
         ]
     )
+    logs.install(app.server)
     auth.install(app.server, settings)
     return app
 

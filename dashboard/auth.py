@@ -23,15 +23,15 @@ import posixpath
 import time
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
-from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
-from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
 from flask import Flask, redirect, render_template_string, request, session
-from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
+
+if TYPE_CHECKING:
+    from authlib.integrations.flask_client import FlaskOAuth2App
 
 from dashboard.sessions import SignInState, state_for
 from dashboard.settings import (
@@ -240,7 +240,14 @@ def _redirect_uri(settings: DashSettings) -> str:
 def _oidc(cognito: CognitoSettings) -> FlaskOAuth2App:
     """Authlib's Flask client of the user pool: the authorization-code flow with PKCE (S256), a
     state and a nonce kept in the session, and the id_token's signature (the pool's JWKS, from
-    its discovery document), issuer, audience, nonce and expiry checked."""
+    its discovery document), issuer, audience, nonce and expiry checked.
+
+    Authlib (and joserfc, cryptography under it) is imported here, on the first Cognito sign-in:
+    a dashboard signed in by password never loads it (it was about a sixth of the cold import of
+    `dashboard.app`, measured with `python -X importtime`).
+    """
+    from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
+
     return FlaskOAuth2App(
         FlaskIntegration("cognito"),
         name="cognito",
@@ -277,6 +284,9 @@ def cognito_callback() -> Response:
     settings = _settings()
     if settings.cognito is None:
         return _page("Cognito sign-in is not configured.", status=404)
+    from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
+    from joserfc.errors import JoseError
+
     target = session.pop("oidc_next", settings.pathname_prefix)
     try:
         token = _oidc(settings.cognito).authorize_access_token()

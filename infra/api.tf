@@ -8,7 +8,7 @@
 # plan covers the whole stage), so which key may call which route is the application's rule:
 # the read key cannot ingest, the ingest key cannot read. Which routes need a key at all is the
 # route table below, the same as infra/stack.json's "routes" that the local HTTP front follows
-# (backend/local/gateway.py; tests/infra checks they agree): /v1/health, /v1/unsubscribe (GET and
+# (devstack/gateway.py; tests/infra checks they agree): /v1/health, /v1/unsubscribe (GET and
 # the RFC 8058 one-click POST), /v1/confirm (double opt-in: GET shows a page, POST confirms)
 # and a digest's report link /v1/reports/{report_id}/download (?token=) need none, their signed
 # token being the credential.

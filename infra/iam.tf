@@ -172,7 +172,8 @@ data "aws_iam_policy_document" "function_jobs" {
   statement {
     # alert-sweep queries the pending stock alerts and deletes each once sent, settles the
     # on-hand inbox (UpdateItem) and moves an older release's pending alerts (PutItem);
-    # segments and digests query day rollups; segments writes its snapshot (BatchWriteItem).
+    # segments and digests query day rollups; segments writes its snapshot (BatchWriteItem);
+    # lake-compaction takes, renews and deletes its lease item (PutItem, UpdateItem, DeleteItem).
     sid       = "Analytics"
     actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:PutItem"]
     resources = [local.table_arn["analytics"]]

@@ -164,10 +164,12 @@ locals {
     }
     orders = {
       handler = "backend.handlers.orders.handler"
-      timeout = 30
+      timeout = 60
       memory  = 512
       env     = ["ANALYTICS_TABLE", "EVENT_BUS_NAME"]
-      source  = { queue = "orders", batch_size = 70, batching_window_seconds = 1 }
+      # At most 10 packets of at most 100 events (MAX_PACKET_EVENTS): 1,000 events a batch, and
+      # up to 10 one-order webhook requests still counted together.
+      source = { queue = "orders", batch_size = 10, batching_window_seconds = 1 }
     }
     customers = {
       handler = "backend.handlers.customers.handler"

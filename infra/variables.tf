@@ -152,6 +152,41 @@ variable "read_throttle" {
   }
 }
 
+variable "dynamodb_capacity" {
+  description = "How the ingest and analytics tables (the pipeline's writes) are billed: mode \"on_demand\" (default: right for a small or spiky store) or \"provisioned\" with auto scaling between the min and max units of each table, aiming at target_utilization percent (cheaper per write unit for a store with steady traffic; docs/cost.md prices both). The other tables stay on demand."
+  type = object({
+    mode               = string
+    min_write          = number
+    max_write          = number
+    min_read           = number
+    max_read           = number
+    target_utilization = number
+  })
+  default = {
+    mode               = "on_demand"
+    min_write          = 5
+    max_write          = 2000
+    min_read           = 5
+    max_read           = 2000
+    target_utilization = 70
+  }
+
+  validation {
+    condition     = contains(["on_demand", "provisioned"], var.dynamodb_capacity.mode)
+    error_message = "dynamodb_capacity.mode must be \"on_demand\" or \"provisioned\"."
+  }
+
+  validation {
+    condition = (
+      var.dynamodb_capacity.min_write >= 1 && var.dynamodb_capacity.min_read >= 1
+      && var.dynamodb_capacity.max_write >= var.dynamodb_capacity.min_write
+      && var.dynamodb_capacity.max_read >= var.dynamodb_capacity.min_read
+      && var.dynamodb_capacity.target_utilization >= 20 && var.dynamodb_capacity.target_utilization <= 90
+    )
+    error_message = "dynamodb_capacity: min units >= 1, max >= min, target_utilization between 20 and 90 (percent)."
+  }
+}
+
 variable "lake_transition_days" {
   description = "Days after which the lake's raw NDJSON (events/) moves to S3 Standard-IA, and (times three) to Glacier Instant Retrieval."
   type        = number

@@ -18,8 +18,11 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from backend.local import LocalStack, StackOptions, free_port
 from backend.settings import get_settings
+
+# Hypothesis judges its own speed by the wall clock (a 200 ms deadline per example, a health check
+from devstack.aws import free_port
+from devstack.stack import LocalStack, StackOptions
 
 # Hypothesis judges its own speed by the wall clock (a 200 ms deadline per example, a health check
 # on slow generation); on two test processes sharing two cores that measures the machine, not the

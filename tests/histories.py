@@ -1,6 +1,6 @@
 """Event histories for tests: a realistic one from the simulator, and small random ones.
 
-- :func:`small_history` is a few weeks of the simulated store (:func:`backend.simulate.generate`),
+- :func:`small_history` is a few weeks of the simulated store (:func:`devstack.simulator.generate`),
   for integration tests that push a history through the stack and compare with
   :mod:`tests.oracle`.
 - :func:`histories` is a Hypothesis strategy for small valid histories (a handful of customers,
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
-from backend.simulate import generate
+from devstack.simulator import generate
 
 Event = dict[str, Any]
 

@@ -22,9 +22,9 @@ import boto3
 from backend.adapters.packets import pack_json
 from backend.api.auth import key_digest
 from backend.domain.events import parse_event
-from backend.local.runtime import new_context
 from backend.processing.ingest import hash_pii
 from backend.settings import get_settings
+from devstack.runtime import new_context
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = json.loads((ROOT / "infra" / "stack.json").read_text())

@@ -12,7 +12,7 @@ claim):
 
 In the analytics table, ``pk="UNMAPPED"``, ``sk="<platform>#<delivery id>"``: a webhook that
 could not be mapped, its reason and its payload with personal data removed; ``storepulse dlq
-list`` shows them (:mod:`backend.local.dlq`).
+list`` shows them (:mod:`devstack.dlq`).
 """
 
 from __future__ import annotations

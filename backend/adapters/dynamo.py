@@ -6,16 +6,18 @@ Layout of the analytics table (``pk``, ``sk``):
 pk                          sk                     holds
 ==========================  =====================  ==============================================
 ``DAY#<date>``              ``SALES``              money and count counters, also per channel
-``DAY#<date>``              ``SKUS#<n>``           units ``u:<sku>`` and line revenue ``r:<sku>``
+``DAY#<date>``              ``SKUP#<part>#<i>``    units ``u:<sku>`` and line revenue ``r:<sku>`` of
+                                                   one counted packet part (immutable; older
+                                                   releases: ``SKUS#<n>``, 4 counter shards)
 ``DAY#<date>``              ``CB#<digest>``        members ``C:``/``P:``/``M:<customer>`` of a batch
                                                    (immutable, < 4 KB; ``CUSTOMERS``: older)
 ``MONTHS``                  ``<YYYY-MM>``          ``v``: the month's change stamp (see below)
 ``MONTH#<YYYY-MM>``         ``ROLLUP``[``#<i>``]   the month's days folded (``rollups`` job)
-``CUST#<id>``               ``PROFILE``            ``first``, ``first_ids`` (<= 2), ``cohort_state``,
-                                                   ``version`` (older: ``o:``/``r:`` per order/refund)
+``CUST#<id>``               ``PROFILE``            ``first``, ``first_ids`` (<= 2), ``version``
+                                                   (older: ``cohort_state``, ``o:``/``r:`` per order)
 ``REGISTRATIONS#<n>``       ``B#<digest>``         registrations (8 shards): ``entries`` of a batch,
                                                    ``<customer>|<country>|<e-mail hash>|<version>``
-``COHORT#<YYYY-MM>``        ``COUNTS``             ``n:<YYYY-MM>`` active customers per month
+``COHORT#<YYYY-MM>``        ``COUNTS``             older releases only (cohorts now come from ``N``/``C``)
 ``FACTS#<n>``               ``B#<digest>``         orders and refunds per customer, for the
                                                    segments job (8 shards, immutable, < 4 KB)
 ``SEGMENTS``                ``LATEST``             the last RFM snapshot of the ``segments`` job
@@ -51,13 +53,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from backend.domain.rollups import month_of
 from backend.domain.sales import Contributions
-from backend.domain.stock import bucket_of, on_hand_item
+from backend.domain.stock import on_hand_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -69,7 +72,6 @@ Key = tuple[str, str]
 
 MAX_TRANSACTION_ITEMS = 100
 MAX_TERMS_PER_ACTION = 150
-DAY_SKU_SHARDS = 4
 TRANSACTION_ATTEMPTS = 6
 
 _serializer = TypeSerializer()
@@ -96,8 +98,44 @@ def profile_key(customer_id: str) -> Key:
     return (f"CUST#{customer_id}", "PROFILE")
 
 
-def day_sku_shard(sku: str) -> str:
-    return f"SKUS#{int(bucket_of(sku)) % DAY_SKU_SHARDS}"
+DAY_SKU_PREFIX = "SKU"  # both layouts: ``SKUP#`` part items, ``SKUS#<n>`` shards of older releases
+DAY_SKU_PART = "SKUP#"
+DAY_SKU_ITEM_BYTES = 16_000
+
+
+def day_sku_items(ref: str, contributions: Contributions) -> list[dict[str, Any]]:
+    """The immutable items that record a counted packet part's units and line revenue per SKU
+    and day: ``DAY#<date>``/``SKUP#<part>#<i>``, at most :data:`DAY_SKU_ITEM_BYTES` of
+    attributes each (``u:<sku>``, ``r:<sku>``).
+
+    Their keys and content follow from the part alone, so a redelivery puts the same items again
+    (plain puts, one write unit per KB, outside the transaction): the part's marker says it is
+    counted, and the orders processor puts its items after the transaction on every delivery, so
+    a crash in between heals. Readers add every part item of a day (one Query per day).
+
+    >>> c = Contributions()
+    >>> c.day_units[date(2025, 1, 2)]["MUG"] += 2
+    >>> c.day_revenue[date(2025, 1, 2)]["MUG"] += Decimal("19.98")
+    >>> [(i["pk"], i["sk"], i["u:MUG"], i["r:MUG"]) for i in day_sku_items("p-1#0", c)]
+    [('DAY#2025-01-02', 'SKUP#p-1#0#0', Decimal('2'), Decimal('19.98'))]
+    """
+    items: list[dict[str, Any]] = []
+    for day in sorted(set(contributions.day_units) | set(contributions.day_revenue)):
+        units = contributions.day_units.get(day, {})
+        revenue = contributions.day_revenue.get(day, {})
+        chunks: list[dict[str, Any]] = [{}]
+        size = 0
+        for sku in sorted(set(units) | set(revenue)):
+            length = 2 * (len(sku.encode()) + 2 + 21)
+            if chunks[-1] and size + length > DAY_SKU_ITEM_BYTES:
+                chunks.append({})
+                size = 0
+            chunks[-1][f"u:{sku}"] = units.get(sku, Decimal(0))
+            chunks[-1][f"r:{sku}"] = revenue.get(sku, Decimal(0))
+            size += length
+        for index, chunk in enumerate(chunks):
+            items.append({"pk": day_pk(day), "sk": f"{DAY_SKU_PART}{ref}#{index}", **chunk})
+    return items
 
 
 def batch_get(
@@ -302,35 +340,6 @@ class Counted:
     notes: tuple[Note, ...] = ()
 
 
-@dataclass(frozen=True)
-class Guarded:
-    """A write that goes with a group's claims on one item (optimistic locking): ``sets`` are
-    set on the condition that each attribute of ``expected`` still holds the value read (None:
-    absent), and ``moves`` are added to counter items in the same transaction. A failed
-    condition means the item changed since it was read: re-read it and compute again."""
-
-    item: Key
-    sets: Mapping[str, Any]
-    expected: Mapping[str, Any]
-    moves: Mapping[Key, Mapping[str, int]] = field(default_factory=dict)
-
-
-class Guards(Protocol):
-    """What :func:`count_once` asks about the guarded writes that go with a group of events."""
-
-    def guarded(self, group: Sequence[Counted]) -> list[Guarded]:
-        """The guarded writes for these events, from the state last read."""
-        ...
-
-    def stale(self, group: Sequence[Counted]) -> None:
-        """A condition failed: read again the state these events' guarded writes rely on."""
-        ...
-
-    def committed(self, group: Sequence[Counted], guarded: Sequence[Guarded]) -> None:
-        """The transaction of these events and guarded writes succeeded."""
-        ...
-
-
 @dataclass
 class TransactionStats:
     transactions: int = 0
@@ -353,12 +362,6 @@ def _counter_actions(
             for name, amount in counters.items():
                 if amount:
                     expr.add(name, amount)
-        for day, units in contrib.day_units.items():
-            for sku, quantity in units.items():
-                actions[(day_pk(day), day_sku_shard(sku))].add(f"u:{sku}", quantity)
-        for day, revenue in contrib.day_revenue.items():
-            for sku, amount in revenue.items():
-                actions[(day_pk(day), day_sku_shard(sku))].add(f"r:{sku}", amount)
         for sku, delta in contrib.stock.items():
             if delta:
                 actions[("STOCK", on_hand_item(sku))].add(f"oh:{sku}", delta)
@@ -382,35 +385,14 @@ def _merge_counters(contributions: Iterable[Contributions]) -> Contributions:
     return merged
 
 
-def _build_transaction(
-    table: str, group: Sequence[Counted], guarded: Sequence[Guarded] = ()
-) -> list[dict[str, Any]]:
+def _build_transaction(table: str, group: Sequence[Counted]) -> list[dict[str, Any]]:
     claims: dict[Key, _Expression] = defaultdict(_Expression)
     for counted in group:
         if counted.claim is not None:
             claims[counted.claim.item].set_new(counted.claim.attribute, counted.claim.value)
         for note in counted.notes:
             claims[note.item].set_if_absent(note.attribute, note.value)
-    for guard in guarded:
-        expr = claims[guard.item]
-        for attribute, value in guard.sets.items():
-            expr.sets.append(f"{expr.name(attribute)} = {expr.value(value)}")
-        for attribute, value in guard.expected.items():
-            placeholder = expr.name(attribute)
-            if value is None:
-                expr.conditions.append(f"attribute_not_exists({placeholder})")
-            else:
-                expr.conditions.append(f"{placeholder} = {expr.value(value)}")
     counters = _counter_actions([_merge_counters(c.contributions for c in group)])
-    moves: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for guard in guarded:
-        for item, deltas in guard.moves.items():
-            for attribute, delta in deltas.items():
-                moves[item][attribute] += delta
-    for item, deltas in sorted(moves.items()):
-        for attribute, delta in sorted(deltas.items()):
-            if delta:
-                counters[item].add(attribute, delta)
     items: list[dict[str, Any]] = []
     for (pk, sk), expr in claims.items():
         if (pk, sk) in counters:
@@ -421,18 +403,18 @@ def _build_transaction(
     return items
 
 
-def _fits(table: str, group: Sequence[Counted], guards: Guards | None = None) -> bool:
-    actions = _build_transaction(table, group, guards.guarded(group) if guards else ())
+def _fits(table: str, group: Sequence[Counted]) -> bool:
+    actions = _build_transaction(table, group)
     if len(actions) > MAX_TRANSACTION_ITEMS:
         return False
     return all(len(a["Update"]["ExpressionAttributeNames"]) <= MAX_TERMS_PER_ACTION for a in actions)
 
 
-def _groups(table: str, events: Sequence[Counted], guards: Guards | None = None) -> list[list[Counted]]:
+def _groups(table: str, events: Sequence[Counted]) -> list[list[Counted]]:
     groups: list[list[Counted]] = []
     current: list[Counted] = []
     for counted in events:
-        if current and not _fits(table, [*current, counted], guards):
+        if current and not _fits(table, [*current, counted]):
             groups.append(current)
             current = []
         current.append(counted)
@@ -452,34 +434,35 @@ def marker_key(packet: str, part: int) -> Key:
     return (f"{MARKER_PREFIX}{packet}", f"PART#{part}")
 
 
-def packet_parts(
-    packet: str, events: Sequence[Counted], other_items: Mapping[str, set[Key]] | None = None
-) -> list[tuple[Counted, list[Counted]]]:
+def packet_parts(packet: str, events: Sequence[Counted]) -> list[tuple[Counted, list[Counted]]]:
     """Split a packet's events to count into parts that each fit a transaction, and make each
     part one :class:`Counted` claimed by its marker (``PACKET#<packet>``/``PART#<n>``), with
     the merged contributions and notes of its events.
 
     The split depends only on the events (sorted by ref, cut where the items they touch would
-    pass :data:`PART_ITEMS`), so a packet delivered again is cut the same way, and a part
-    whose marker exists was counted whole. ``other_items`` adds, per event ref, the items its
-    guarded writes may touch (a customer's profile and cohort counters).
+    pass :data:`PART_ITEMS` or one counter item's attributes :data:`MAX_TERMS_PER_ACTION`), so
+    a packet delivered again is cut the same way, and a part whose marker exists was counted
+    whole.
 
     Returns ``(part, its events)`` pairs.
     """
-    extra = other_items or {}
     chunks: list[list[Counted]] = [[]]
     touched: set[Key] = set()
+    terms: dict[Key, set[str]] = defaultdict(set)  # the attributes each counter item adds to
     for event in sorted(events, key=lambda e: e.ref):
-        keys = (
-            set(_counter_actions([event.contributions]))
-            | {n.item for n in event.notes}
-            | extra.get(event.ref, set())
-        )
-        if chunks[-1] and len(touched | keys) > PART_ITEMS:
+        actions = _counter_actions([event.contributions])
+        keys = set(actions) | {n.item for n in event.notes}
+        grown = {k: terms[k] | set(a.names.values()) for k, a in actions.items()}
+        if chunks[-1] and (
+            len(touched | keys) > PART_ITEMS or any(len(t) > MAX_TERMS_PER_ACTION for t in grown.values())
+        ):
             chunks.append([])
             touched = set()
+            terms = defaultdict(set)
+            grown = {k: set(a.names.values()) for k, a in actions.items()}
         chunks[-1].append(event)
         touched |= keys
+        terms.update(grown)
     parts = []
     for number, chunk in enumerate(c for c in chunks if c):
         marker = marker_key(packet, number)
@@ -520,7 +503,6 @@ def count_once(
     table: str,
     events: Sequence[Counted],
     *,
-    guards: Guards | None = None,
     touch: bool = True,
 ) -> TransactionStats:
     """Add each event's contributions to the counters exactly once.
@@ -528,9 +510,8 @@ def count_once(
     Each group of events is one TransactWriteItems: the events' claims (conditional on not
     existing) and the merged ``ADD`` of their counters. An event whose claim exists was counted
     before (a redelivery, or a concurrent processor): it is dropped and the rest retried.
-    ``guards``, if given, adds guarded writes to each group's transaction (a state kept on a
-    claim item, with the counter moves its change implies); when a condition fails they are
-    read again and computed anew.
+    Sales per SKU and day are not counters here: the orders processor puts them as part items
+    (:func:`day_sku_items`).
 
     Parameters
     ----------
@@ -558,6 +539,8 @@ def count_once(
     for event in events:
         if event.claim is None:
             raise ValueError(f"{event.ref} has no claim")
+        if event.contributions.day_units or event.contributions.day_revenue:
+            raise ValueError(f"{event.ref}: sales per SKU are put as part items (day_sku_items), not counted")
         slot = (event.claim.item, event.claim.attribute)
         if slot in todo:
             # Twice in this batch (a redelivery beside its original): the first one counts, as
@@ -565,8 +548,8 @@ def count_once(
             stats.already_counted.append(event.ref)
         else:
             todo[slot] = event
-    for group in _groups(table, list(todo.values()), guards):
-        _count_group(client, table, group, stats, guards)
+    for group in _groups(table, list(todo.values())):
+        _count_group(client, table, group, stats)
     if touch:
         touch_months(
             client, table, (month_of(day) for event in events for day in days_of(event.contributions))
@@ -597,24 +580,10 @@ def touch_months(client: DynamoDBClient, table: str, months: Iterable[str]) -> N
         )
 
 
-def _count_group(
-    client: DynamoDBClient,
-    table: str,
-    group: list[Counted],
-    stats: TransactionStats,
-    guards: Guards | None = None,
-) -> None:
+def _count_group(client: DynamoDBClient, table: str, group: list[Counted], stats: TransactionStats) -> None:
     attempt = 0
     while group:
-        guarded = guards.guarded(group) if guards else []
-        items = _build_transaction(table, group, guarded)
-        if len(items) > MAX_TRANSACTION_ITEMS and len(group) > 1:
-            # The groups were cut from the state read first; an earlier group's commit changed
-            # the guarded writes this one needs (more customers' cohort moves, say). Halve it.
-            middle = len(group) // 2
-            _count_group(client, table, group[:middle], stats, guards)
-            _count_group(client, table, group[middle:], stats, guards)
-            return
+        items = _build_transaction(table, group)
         try:
             client.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", items))
         except client.exceptions.TransactionCanceledException as exc:
@@ -630,16 +599,11 @@ def _count_group(
                 done = already_claimed(client, table, (e.claim for e in group if e.claim is not None))
                 stats.already_counted.extend(e.ref for e in group if e.claim in done)
                 group = [e for e in group if e.claim not in done]
-                if guards:
-                    guards.stale(group)
                 if not done:
-                    # A guarded item changed under us (a concurrent processor): wait a little.
                     _backoff(attempt)
             else:
                 _backoff(attempt)
             continue
-        if guards:
-            guards.committed(group, guarded)
         stats.transactions += 1
         stats.items += len(items)
         return
@@ -705,11 +669,39 @@ def set_if_newer(
     for attribute, value in values.items():
         expr.sets.append(f"{expr.name(attribute)} = {expr.value(value)}")
     expr.conditions.append(f"(attribute_not_exists({version_name}) OR {version_name} <= {version_value})")
+    return _update_if(client, table, item, expr)
+
+
+def _update_if(client: DynamoDBClient, table: str, item: Key, expr: _Expression) -> bool:
+    """Make a conditional update; whether its condition held."""
     try:
         client.update_item(**expr.update(table, *item))
     except client.exceptions.ConditionalCheckFailedException:
         return False
     return True
+
+
+def set_if_version(
+    client: DynamoDBClient,
+    table: str,
+    item: Key,
+    values: Mapping[str, Any],
+    *,
+    version_attribute: str,
+    version: Any,
+) -> bool:
+    """Optimistic locking: set ``values`` (the next version among them) only if
+    ``version_attribute`` still holds ``version`` (``None``: absent). Returns whether they were
+    written; ``False`` means the item changed since it was read."""
+    expr = _Expression()
+    for attribute, value in values.items():
+        expr.sets.append(f"{expr.name(attribute)} = {expr.value(value)}")
+    placeholder = expr.name(version_attribute)
+    if version is None:
+        expr.conditions.append(f"attribute_not_exists({placeholder})")
+    else:
+        expr.conditions.append(f"{placeholder} = {expr.value(version)}")
+    return _update_if(client, table, item, expr)
 
 
 def query_partition(

@@ -8,12 +8,14 @@ The layout is that of :mod:`backend.adapters.dynamo`.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from backend.adapters.dynamo import DAY_SKU_SHARDS, batch_get, day_pk, query_partition
+from backend.adapters.dynamo import DAY_SKU_PREFIX, batch_get, day_pk, query_partition
 from backend.domain.inventory import CatalogueEntry
 from backend.domain.products import SkuSales
 
@@ -33,34 +35,47 @@ def day_sales(client: DynamoDBClient, table: str, days: Sequence[date]) -> dict[
     return {d: items[(day_pk(d), "SALES")] for d in days if (day_pk(d), "SALES") in items}
 
 
+def _day_skus(client: DynamoDBClient, table: str, day: date, consistent: bool) -> dict[str, SkuSales]:
+    units: dict[str, int] = {}
+    revenue: dict[str, Decimal] = {}
+    items = query_partition(
+        client,
+        table,
+        day_pk(day),
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :skus)",
+        ExpressionAttributeValues={":pk": {"S": day_pk(day)}, ":skus": {"S": DAY_SKU_PREFIX}},
+        ConsistentRead=consistent,
+    )
+    for item in items:
+        for name, value in item.items():
+            if name.startswith(_UNITS):
+                sku = name[len(_UNITS) :]
+                units[sku] = units.get(sku, 0) + int(value)
+            elif name.startswith(_REVENUE):
+                sku = name[len(_REVENUE) :]
+                revenue[sku] = revenue.get(sku, Decimal(0)) + Decimal(value)
+    return {
+        sku: SkuSales(units.get(sku, 0), revenue.get(sku, Decimal(0)))
+        for sku in sorted(set(units) | set(revenue))
+    }
+
+
 def day_sku_sales(
     client: DynamoDBClient, table: str, days: Sequence[date], *, consistent: bool = False
 ) -> dict[date, dict[str, SkuSales]]:
-    """Units and line revenue per SKU of each day (its ``SKUS#<n>`` shards merged)."""
-    shards = [f"SKUS#{n}" for n in range(DAY_SKU_SHARDS)]
-    items = batch_get(
-        client,
-        table,
-        [(day_pk(d), shard) for d in days for shard in shards],
-        parallel=READ_PARALLELISM,
-        consistent=consistent,
-    )
-    out: dict[date, dict[str, SkuSales]] = {}
-    for day in days:
-        units: dict[str, int] = {}
-        revenue: dict[str, Decimal] = {}
-        for shard in shards:
-            for name, value in items.get((day_pk(day), shard), {}).items():
-                if name.startswith(_UNITS):
-                    units[name[len(_UNITS) :]] = int(value)
-                elif name.startswith(_REVENUE):
-                    revenue[name[len(_REVENUE) :]] = Decimal(value)
-        if units or revenue:
-            out[day] = {
-                sku: SkuSales(units.get(sku, 0), revenue.get(sku, Decimal(0)))
-                for sku in sorted(set(units) | set(revenue))
-            }
-    return out
+    """Units and line revenue per SKU of each day that has any: the sum of the day's part
+    items (``SKUP#``) and counter shards of older releases (``SKUS#<n>``), one Query per day,
+    :data:`READ_PARALLELISM` at a time."""
+    if len(days) > 1:
+        with ThreadPoolExecutor(max_workers=min(READ_PARALLELISM, len(days))) as pool:
+            futures = [
+                pool.submit(contextvars.copy_context().run, _day_skus, client, table, d, consistent)
+                for d in days
+            ]
+            found = [f.result() for f in futures]
+    else:
+        found = [_day_skus(client, table, d, consistent) for d in days]
+    return {day: skus for day, skus in zip(days, found, strict=True) if skus}
 
 
 def _entry(item: dict[str, Any]) -> CatalogueEntry:
@@ -103,12 +118,6 @@ def alert_feed(
         if len(alerts) > limit:
             return alerts[:limit], True
     return alerts, False
-
-
-def cohort_counters(client: DynamoDBClient, table: str, months: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The activity counters (``COHORT#<YYYY-MM>``/``COUNTS``) of each cohort month that has any."""
-    items = batch_get(client, table, [(f"COHORT#{month}", "COUNTS") for month in months])
-    return {pk.split("#", 1)[1]: item for (pk, _), item in items.items()}
 
 
 def segments_snapshot(client: DynamoDBClient, table: str) -> dict[str, Any] | None:

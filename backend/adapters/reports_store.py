@@ -11,6 +11,10 @@ pk                        sk                        holds
                                                     (``pending``, ``confirmed``; on cancel a
                                                     tombstone without the address)
 ``SUBS``                  ``<created_at>#<id>``     the listed subscriptions (removed on cancel)
+``SUBS_VERSION``          ``SUBS_VERSION``          ``version``: one more for each subscription
+                                                    created, so creating after counting the
+                                                    listing is conditional on nobody having
+                                                    created one in between (the cap)
 ``CONFIRM#<address key>`` ``CONFIRM``               until when no other confirmation goes there
 ``SUB#<id>``              ``SEND#<period>``         one digest send: ``claimed`` -> ``sent``/``failed``
 ``DIGEST_REPORT``         ``<type>#<start>#<end>``  the report digests of that period link to
@@ -33,10 +37,12 @@ from backend.domain.reports import CONFIRM_LINK_DAYS, CONFIRMATION_EVERY, REPORT
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
     from mypy_boto3_s3 import S3Client
 else:
     DynamoDBClient = Any
     S3Client = Any
+    TransactWriteItemTypeDef = dict
 
 RECENT_REPORTS = 50
 
@@ -67,11 +73,14 @@ def _create_listed(
     item: dict[str, Any],
     listing_key: tuple[str, str],
     listing: dict[str, Any],
+    guard: TransactWriteItemTypeDef | None = None,
 ) -> None:
     """Create an item (it must not exist: ids are fresh) and its entry in the partition that
-    lists its kind, in one transaction, so a listing never names a missing item."""
+    lists its kind, in one transaction, so a listing never names a missing item; ``guard``, a
+    further transaction item, makes the creation conditional on it too."""
     client.transact_write_items(
         TransactItems=[
+            *([guard] if guard else []),
             {
                 "Put": {
                     "TableName": table,
@@ -205,6 +214,19 @@ def remember_digest_report(
 
 # -- subscriptions ---------------------------------------------------------------------------
 
+SUBS_VERSION = ("SUBS_VERSION", "SUBS_VERSION")
+
+
+class ListingChanged(Exception):
+    """Another subscription was created since the listing was counted: count again."""
+
+
+def subscriptions_version(client: DynamoDBClient, table: str) -> int:
+    """How many subscriptions were ever created: read before counting the listing, and
+    passed to :func:`create_subscription`, which creates only if it is still the same."""
+    found = client.get_item(TableName=table, Key=key(*SUBS_VERSION), ConsistentRead=True)
+    return int(found["Item"]["version"]["N"]) if "Item" in found else 0
+
 
 def create_subscription(
     client: DynamoDBClient,
@@ -215,9 +237,16 @@ def create_subscription(
     frequency: str,
     report_type: str,
     now: datetime,
+    seen_version: int,
 ) -> dict[str, Any]:
     """A ``pending`` subscription: listed, never sent to, gone after
-    :data:`CONFIRM_LINK_DAYS` unless its address confirms it."""
+    :data:`CONFIRM_LINK_DAYS` unless its address confirms it.
+
+    Created only if :func:`subscriptions_version` is still ``seen_version`` (the one read
+    before the listing was counted), in the same transaction that moves it on; otherwise
+    :class:`ListingChanged`, and nothing is written. Two requests racing for a store's last
+    place therefore cannot both take it.
+    """
     created = _iso(now)
     expires = _ttl(now, CONFIRM_LINK_DAYS)
     item = {
@@ -229,14 +258,32 @@ def create_subscription(
         "created_at": created,
         "expires_at": expires,
     }
-    _create_listed(
-        client,
-        table,
-        (f"SUB#{subscription_id}", "SUB"),
-        item,
-        ("SUBS", f"{created}#{subscription_id}"),
-        {"subscription_id": subscription_id, "expires_at": expires},
-    )
+    try:
+        _create_listed(
+            client,
+            table,
+            (f"SUB#{subscription_id}", "SUB"),
+            item,
+            ("SUBS", f"{created}#{subscription_id}"),
+            {"subscription_id": subscription_id, "expires_at": expires},
+            guard={
+                "Update": {
+                    "TableName": table,
+                    "Key": key(*SUBS_VERSION),
+                    "UpdateExpression": "SET #version = :next",
+                    "ConditionExpression": "attribute_not_exists(pk) OR #version = :seen",
+                    "ExpressionAttributeNames": {"#version": "version"},
+                    "ExpressionAttributeValues": {
+                        ":seen": {"N": str(seen_version)},
+                        ":next": {"N": str(seen_version + 1)},
+                    },
+                }
+            },
+        )
+    except ClientError as exc:
+        if _conditional_failed(exc):
+            raise ListingChanged from None
+        raise
     return item
 
 
@@ -256,13 +303,17 @@ def _live(subscription: dict[str, Any] | None, now: datetime) -> bool:
     )
 
 
-def listed_subscriptions(client: DynamoDBClient, table: str, now: datetime) -> list[dict[str, Any]]:
-    """Every pending or confirmed subscription, oldest first (the ``SUBS`` partition, page by page)."""
+def listed_subscriptions(
+    client: DynamoDBClient, table: str, now: datetime, *, consistent: bool = False
+) -> list[dict[str, Any]]:
+    """Every pending or confirmed subscription, oldest first (the ``SUBS`` partition, page by
+    page); ``consistent`` reads every write made before the call (to count against the cap)."""
     ids: list[str] = []
     request: dict[str, Any] = {
         "TableName": table,
         "KeyConditionExpression": "pk = :pk",
         "ExpressionAttributeValues": {":pk": {"S": "SUBS"}},
+        "ConsistentRead": consistent,
     }
     while True:
         page = client.query(**request)
@@ -270,7 +321,7 @@ def listed_subscriptions(client: DynamoDBClient, table: str, now: datetime) -> l
         if "LastEvaluatedKey" not in page:
             break
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    found = batch_get(client, table, [(f"SUB#{i}", "SUB") for i in ids])
+    found = batch_get(client, table, [(f"SUB#{i}", "SUB") for i in ids], consistent=consistent)
     subscriptions = [found.get((f"SUB#{i}", "SUB")) for i in ids]
     return [s for s in subscriptions if s is not None and _live(s, now)]
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from backend.adapters import customer_days, reads
 from backend.adapters.dynamo import MONTHS_PK, batch_get
 from backend.adapters.reads import READ_PARALLELISM
-from backend.domain import rollups
+from backend.domain import cohorts, rollups
 from backend.domain.calendar import days as days_between
 from backend.domain.products import SkuSales
 
@@ -162,3 +162,34 @@ def range_sku_sales(client: DynamoDBClient, table: str, start: date, end: date) 
         {sku: SkuSales(units, revenue) for sku, (units, revenue) in rollup.skus.items()}
         for rollup in current.values()
     ]
+
+
+def month_customers(
+    client: DynamoDBClient, table: str, first: str, today: date
+) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """``N`` and ``C`` of every month from ``first`` to the month of ``today`` (what cohorts
+    are made of, :func:`backend.domain.cohorts.cohort_rows`), from each month's current rollup
+    or else its days up to ``today``.
+
+    A month with neither a rollup nor a change stamp has had no day written since stamps exist
+    (every writer of a ``DAY#`` item bumps its month's stamp), so its days are not read: a
+    cohort table of two years on a young store reads only the months that have orders.
+    """
+    last = rollups.month_of(today)
+    if first > last:
+        return {}, {}
+    months = [cohorts.add_months(first, k) for k in range(cohorts.months_between(first, last) + 1)]
+    items = batch_get(client, table, _month_keys(months))
+    current, stale = _current(client, table, months, items)
+    written = [m for m in stale if (MONTHS_PK, m) in items or (month_pk(m), ROLLUP_SK) in items]
+    days = [d for d in _days_of_months(written) if d <= today]
+    _, sets = day_rollups(client, table, days)
+    by_month: dict[str, list[DaySets]] = {}
+    for day, day_sets in zip(days, sets, strict=True):
+        by_month.setdefault(rollups.month_of(day), []).append(day_sets)
+    for month, month_sets in by_month.items():
+        current[month] = rollups.fold((), month_sets)
+    return (
+        {m: r.new for m, r in current.items() if r.new},
+        {m: r.customers for m, r in current.items() if r.customers},
+    )

@@ -9,7 +9,8 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import Router
 
-from backend.api.errors import ApiError, error_response
+from backend.api.errors import ApiError, error_response, refusal_status
+from backend.domain.errors import Refused
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,10 @@ def build_app(*routers: Router) -> APIGatewayRestResolver:
     @app.exception_handler(ApiError)
     def _api_error(exc: ApiError) -> Response[Any]:
         return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(Refused)
+    def _refused(exc: Refused) -> Response[Any]:
+        return error_response(refusal_status(exc), exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response[Any]:

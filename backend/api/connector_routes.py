@@ -30,7 +30,20 @@ _RESPONSES: dict[int, OpenAPIResponse] = {
 }
 
 
-def _receive(platform: str, secret: str) -> Response[Any]:
+# The topics each platform's route reads, for its description (docs/connectors.md maps them).
+_DESCRIPTIONS = {
+    "shopify": "Topics orders/create, refunds/create, customers/create, products/create, products/update, "
+    "inventory_levels/update (X-Shopify-Topic), signed by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 "
+    "of the raw body under STOREPULSE_SHOPIFY_SECRET). X-Shopify-Webhook-Id is the idempotency key. "
+    "No API key. docs/connectors.md maps every field.",
+    "woocommerce": "Topics order.created, order.updated, customer.created, product.created, product.updated "
+    "(X-WC-Webhook-Topic), signed by X-WC-Webhook-Signature (base64 HMAC-SHA256 of the raw body "
+    "under STOREPULSE_WOOCOMMERCE_SECRET). No API key. docs/connectors.md maps every field.",
+}
+_TITLES = {"shopify": "Shopify webhooks", "woocommerce": "WooCommerce webhooks"}
+
+
+def _receive(platform: str) -> Response[Any]:
     settings = get_settings()
     event = router.current_event
     headers = {name.lower(): value for name, value in (event.headers or {}).items()}
@@ -38,7 +51,7 @@ def _receive(platform: str, secret: str) -> Response[Any]:
         connectors.PLATFORMS[platform],
         headers=headers,
         body=connectors.raw_body(event.raw_event),
-        secret=secret,
+        secret=settings.shopify_secret if platform == "shopify" else settings.woocommerce_secret,
         pipeline=connectors.Pipeline(
             dynamodb=client("dynamodb"),
             sns=client("sns"),
@@ -52,32 +65,21 @@ def _receive(platform: str, secret: str) -> Response[Any]:
     return json_response(200, receipt.to_json())
 
 
-@router.post(
-    "/v1/connectors/shopify",
-    summary="Shopify webhooks",
-    description=(
-        "Topics orders/create, refunds/create, customers/create, products/create, products/update, "
-        "inventory_levels/update (X-Shopify-Topic), signed by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 "
-        "of the raw body under STOREPULSE_SHOPIFY_SECRET). X-Shopify-Webhook-Id is the idempotency key. "
-        "No API key. docs/connectors.md maps every field."
-    ),
-    responses=_RESPONSES,
-    tags=["connectors"],
-)
-def post_shopify() -> Response[Any]:
-    return _receive("shopify", get_settings().shopify_secret)
+def _route(platform: str) -> None:
+    """``POST /v1/connectors/<platform>``: one route per platform, the same handling."""
+
+    def receive() -> Response[Any]:
+        return _receive(platform)
+
+    receive.__name__ = f"post_{platform}"
+    router.post(
+        f"/v1/connectors/{platform}",
+        summary=_TITLES[platform],
+        description=_DESCRIPTIONS[platform],
+        responses=_RESPONSES,
+        tags=["connectors"],
+    )(receive)
 
 
-@router.post(
-    "/v1/connectors/woocommerce",
-    summary="WooCommerce webhooks",
-    description=(
-        "Topics order.created, order.updated, customer.created, product.created, product.updated "
-        "(X-WC-Webhook-Topic), signed by X-WC-Webhook-Signature (base64 HMAC-SHA256 of the raw body "
-        "under STOREPULSE_WOOCOMMERCE_SECRET). No API key. docs/connectors.md maps every field."
-    ),
-    responses=_RESPONSES,
-    tags=["connectors"],
-)
-def post_woocommerce() -> Response[Any]:
-    return _receive("woocommerce", get_settings().woocommerce_secret)
+for _platform in connectors.PLATFORMS:
+    _route(_platform)

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from backend.adapters import reads
 from backend.adapters.clients import client
+from backend.adapters.rollups import month_customers
 from backend.api.errors import ApiError, json_response
 from backend.api.read_routes import MAX_RANGE_DAYS, require_read_key
 from backend.api.stock_routes import store_today
@@ -116,11 +117,12 @@ def customers_cohorts(start_month: StartMonth, end_month: EndMonth) -> Response[
     months = [
         cohorts.add_months(start_month, k) for k in range(cohorts.months_between(start_month, end_month) + 1)
     ]
-    current = cohorts.month_of(store_today())
-    counters = reads.cohort_counters(client("dynamodb"), _table(), months)
+    today = store_today()
+    current = cohorts.month_of(today)
+    new, active = month_customers(client("dynamodb"), _table(), start_month, today)
     rows = [
         {**row, "retention": [float(s) for s in row["retention"]]}
-        for row in cohorts.cohort_rows(counters, months, current)
+        for row in cohorts.cohort_rows(new, active, months, current)
     ]
     return json_response(
         200, {"start_month": start_month, "end_month": end_month, "as_of": current, "cohorts": rows}

@@ -241,6 +241,9 @@ def subscription_view(item: dict[str, Any]) -> dict[str, Any]:
         201: {"description": "{subscription_id, email, frequency, report_type, status: pending, created_at}"},
         409: {"description": "the store holds the most subscriptions it may"},
         429: {"description": "a confirmation went to this address less than a day ago"},
+        503: {
+            "description": "the confirmation could not be sent, or many were being created at once; try again"
+        },
     },
     tags=["digests"],
 )
@@ -256,6 +259,8 @@ def post_subscription(request: Annotated[SubscriptionRequest, Body(embed=False)]
         return answer
     except subscriptions.ConfirmationNotSent as exc:
         raise ApiError(503, "confirmation_not_sent", str(exc)) from None
+    except subscriptions.SubscriptionsBusy as exc:
+        raise ApiError(503, "subscriptions_busy", str(exc), [{"parameter": "subscriptions"}]) from None
     return json_response(201, subscription_view(item))
 
 

@@ -207,3 +207,38 @@ def iso_utc(value: object, where: str) -> str:
     if parsed.tzinfo is None:
         return parsed.isoformat() + "+00:00"
     return parsed.isoformat()
+
+
+DEFAULT_CATEGORY = "Uncategorized"
+
+
+def event(event_id: str, kind: str, occurred_at: str, data: dict[str, Any]) -> dict[str, Any]:
+    """An event in the form ``POST /v1/events`` takes.
+
+    Examples
+    --------
+    >>> event("shopify:d:0", "inventory.adjusted", "2025-03-02T10:00:00+00:00",
+    ...       {"sku": "A", "delta": 1, "reason": "return"})["type"]
+    'inventory.adjusted'
+    """
+    return {"event_id": event_id, "type": kind, "occurred_at": occurred_at, "data": data}
+
+
+def email_in(value: object) -> str | None:
+    """``value`` when it looks like an e-mail address, else ``None``."""
+    return value if isinstance(value, str) and "@" in value else None
+
+
+def customer_registered(
+    *, event_id: str, occurred_at: str, customer_id: str, country: str, email: str | None
+) -> dict[str, Any]:
+    """A ``customer.registered``; the e-mail travels only to be hashed at the door by ingest."""
+    data: dict[str, Any] = {"customer_id": customer_id, "country": country.upper()}
+    if email:
+        data["email"] = email
+    return event(event_id, "customer.registered", occurred_at, data)
+
+
+def unknown_topic(topic: str) -> Mapped:
+    """The answer to a topic storepulse does not read: acknowledged, nothing kept."""
+    return Mapped(ignored=f"topic {topic!r} is not one storepulse reads; acknowledged and ignored")

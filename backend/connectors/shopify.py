@@ -11,22 +11,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from backend.connectors.common import (
-    CustomerIds,
-    Mapped,
-    StockLevel,
-    Unmappable,
-    event_id_for,
-    get,
-    identifier,
-    iso_utc,
-    list_of,
-    money,
-    object_of,
-    quantity,
-    require_currency,
-    text,
-)
+from backend.connectors import common
+from backend.connectors.common import CustomerIds, Mapped, StockLevel, Unmappable
+from backend.domain.money import round_money
 
 PLATFORM = "shopify"
 TOPICS = (
@@ -48,9 +35,11 @@ CHANNELS = {
     "android": "mobile",
     "shopify_mobile": "mobile",
 }
+# Order topics that change nothing storepulse counts: what they can change that Shopify's sales
+# reports show reaches storepulse through refunds/create (docs/connectors.md, orders/updated).
+ORDER_UPDATES = ("orders/updated", "orders/cancelled", "orders/edited", "orders/paid", "orders/fulfilled")
 # Restock types that put units back on the shelf (no_restock does not).
 RESTOCKING = ("return", "cancel", "legacy_restock")
-DEFAULT_CATEGORY = "Uncategorized"
 
 
 def channel_of(source_name: object) -> str:
@@ -72,7 +61,7 @@ def sku_of(item: Mapping[str, Any], where: str) -> str:
     sku = item.get("sku")
     if isinstance(sku, str) and sku.strip():
         return sku.strip()[:128]
-    variant = identifier(item.get("variant_id"))
+    variant = common.identifier(item.get("variant_id"))
     if variant:
         return variant
     title = item.get("title") or item.get("name")
@@ -85,8 +74,8 @@ def shop_amount(item: Mapping[str, Any], name: str, where: str) -> Decimal:
     """``item[name]`` in the shop's currency: ``<name>_set.shop_money`` when Shopify gives it."""
     money_set = item.get(f"{name}_set")
     if isinstance(money_set, Mapping) and isinstance(money_set.get("shop_money"), Mapping):
-        return money(money_set["shop_money"].get("amount"), f"{where}{name}_set.shop_money.amount")
-    return money(item.get(name), f"{where}{name}")
+        return common.money(money_set["shop_money"].get("amount"), f"{where}{name}_set.shop_money.amount")
+    return common.money(item.get(name), f"{where}{name}")
 
 
 def _email(payload: Mapping[str, Any]) -> str | None:
@@ -96,60 +85,119 @@ def _email(payload: Mapping[str, Any]) -> str | None:
         payload.get("contact_email"),
         customer.get("email") if isinstance(customer, Mapping) else None,
     ):
-        if isinstance(value, str) and "@" in value:
-            return value
+        if common.email_in(value):
+            return str(value)
     return None
+
+
+def _rate(taxes: list[Any], where: str) -> Decimal:
+    """The sum of the ``rate`` of some ``tax_lines`` (``0.2`` is 20 %)."""
+    rate = Decimal("0")
+    for index, raw in enumerate(taxes):
+        value = common.object_of(raw, f"{where}[{index}]").get("rate")
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise Unmappable(f"{where}[{index}].rate: {value!r} is not a tax rate")
+        rate += Decimal(str(value))
+    return rate
+
+
+def _without_tax(amount: Decimal, rate: Decimal) -> Decimal:
+    """The part of a tax-inclusive ``amount`` that is not tax, to the cent (half up)."""
+    return round_money(amount / (1 + rate)) if rate else amount
+
+
+def _line_rate(line: Mapping[str, Any], order_rate: Decimal, where: str) -> Decimal:
+    """A line's tax rate: its ``tax_lines``; a taxable line without them, the order's."""
+    taxes = common.list_of(line.get("tax_lines"), f"{where}tax_lines")
+    if taxes:
+        return _rate(taxes, f"{where}tax_lines")
+    return order_rate if line.get("taxable", True) is not False else Decimal("0")
+
+
+def _discount_tax(line: Mapping[str, Any], rate: Decimal, where: str) -> Decimal:
+    """The tax inside the discounts allocated to a tax-inclusive line."""
+    tax = Decimal("0")
+    for index, raw in enumerate(
+        common.list_of(line.get("discount_allocations"), f"{where}discount_allocations")
+    ):
+        at = f"{where}discount_allocations[{index}]"
+        allocated = shop_amount(common.object_of(raw, at), "amount", f"{at}.")
+        tax += allocated - _without_tax(allocated, rate)
+    return tax
+
+
+def _tax_of(item: Mapping[str, Any], where: str) -> Decimal:
+    """The tax a shipping line holds: the sum of its ``tax_lines`` prices."""
+    return sum(
+        (
+            shop_amount(common.object_of(t, f"{where}tax_lines[{i}]"), "price", f"{where}tax_lines[{i}].")
+            for i, t in enumerate(common.list_of(item.get("tax_lines"), f"{where}tax_lines"))
+        ),
+        Decimal("0"),
+    )
 
 
 def order_placed(
     payload: Mapping[str, Any], *, event_id: str, currency: str, customers: CustomerIds
 ) -> dict[str, Any] | None:
     """An order as ``order.placed``; ``None`` when it holds nothing Shopify counts as a sale
-    (only gift cards: their sale is a liability, not gross sales)."""
-    require_currency(payload.get("currency"), currency, f"order {payload.get('id')}")
-    order_id = identifier(get(payload, "id", "order."))
+    (only gift cards: their sale is a liability, not gross sales).
+
+    A shop whose prices include tax (``taxes_included: true``, usual in the EU) sends prices with
+    the tax inside; Shopify's sales reports take it out first (gross sales and discounts are
+    without tax, the tax is under taxes). So does this: each line's ``price x quantity`` and its
+    discounts are divided by ``1 + `` the line's tax rate (its ``tax_lines``, else the order's
+    for a taxable line), to the cent per line; shipping loses the tax of its ``tax_lines``.
+    """
+    common.require_currency(payload.get("currency"), currency, f"order {payload.get('id')}")
+    order_id = common.identifier(common.get(payload, "id", "order."))
+    taxes_included = payload.get("taxes_included") is True
+    order_taxes = common.list_of(payload.get("tax_lines"), "tax_lines")
+    order_rate = _rate(order_taxes, "tax_lines") if taxes_included else Decimal("0")
+    discount = shop_amount(payload, "total_discounts", "order.")
     lines = []
-    for index, raw in enumerate(list_of(payload.get("line_items"), "line_items")):
+    for index, raw in enumerate(common.list_of(payload.get("line_items"), "line_items")):
         where = f"line_items[{index}]."
-        line = object_of(raw, where.rstrip("."))
+        line = common.object_of(raw, where.rstrip("."))
         if line.get("gift_card") is True:
             continue
-        count = quantity(line.get("quantity"), f"{where}quantity")
+        count = common.quantity(line.get("quantity"), f"{where}quantity")
         if count < 1:
             continue
-        lines.append(
-            {
-                "sku": sku_of(line, where.rstrip(".")),
-                "quantity": count,
-                "unit_price": text(shop_amount(line, "price", where)),
-            }
-        )
+        sku = sku_of(line, where.rstrip("."))
+        price = shop_amount(line, "price", where)
+        if not taxes_included:
+            lines.append({"sku": sku, "quantity": count, "unit_price": common.text(price)})
+            continue
+        rate = _line_rate(line, order_rate, where)
+        lines += common.split_line(sku, count, _without_tax(price * count, rate))
+        discount -= _discount_tax(line, rate, where)
     if not lines:
         return None
-    shipping = sum(
-        (
-            shop_amount(object_of(s, f"shipping_lines[{i}]"), "price", f"shipping_lines[{i}].")
-            for i, s in enumerate(list_of(payload.get("shipping_lines"), "shipping_lines"))
-        ),
-        Decimal("0"),
-    )
+    shipping = Decimal("0")
+    for index, raw in enumerate(common.list_of(payload.get("shipping_lines"), "shipping_lines")):
+        where = f"shipping_lines[{index}]."
+        shipping_line = common.object_of(raw, where.rstrip("."))
+        shipping += shop_amount(shipping_line, "price", where)
+        if taxes_included:
+            shipping -= _tax_of(shipping_line, where)
     customer = payload.get("customer")
-    platform_customer = identifier(customer.get("id")) if isinstance(customer, Mapping) else None
-    return {
-        "event_id": event_id,
-        "type": "order.placed",
-        "occurred_at": iso_utc(payload.get("processed_at") or payload.get("created_at"), "order.created_at"),
-        "data": {
+    platform_customer = common.identifier(customer.get("id")) if isinstance(customer, Mapping) else None
+    return common.event(
+        event_id,
+        "order.placed",
+        common.iso_utc(payload.get("processed_at") or payload.get("created_at"), "order.created_at"),
+        {
             "order_id": order_id,
             "customer_id": customers(_email(payload), platform_customer),
             "lines": lines,
-            "discount": text(shop_amount(payload, "total_discounts", "order.")),
-            "shipping": text(shipping),
-            "tax": text(shop_amount(payload, "total_tax", "order.")),
+            "discount": common.text(discount),
+            "shipping": common.text(shipping),
+            "tax": common.text(shop_amount(payload, "total_tax", "order.")),
             "currency": payload["currency"].upper(),
             "channel": channel_of(payload.get("source_name")),
         },
-    }
+    )
 
 
 def refund_events(payload: Mapping[str, Any], *, delivery_id: str, currency: str) -> list[dict[str, Any]]:
@@ -161,33 +209,35 @@ def refund_events(payload: Mapping[str, Any], *, delivery_id: str, currency: str
     units back (a restock after a store credit, say) becomes ``inventory.adjusted`` (reason
     ``return``) per SKU.
     """
-    refund_id = identifier(get(payload, "id", "refund."))
-    order_id = identifier(get(payload, "order_id", "refund."))
-    occurred_at = iso_utc(payload.get("processed_at") or payload.get("created_at"), "refund.created_at")
+    refund_id = common.identifier(common.get(payload, "id", "refund."))
+    order_id = common.identifier(common.get(payload, "order_id", "refund."))
+    occurred_at = common.iso_utc(
+        payload.get("processed_at") or payload.get("created_at"), "refund.created_at"
+    )
     paid = Decimal("0")
-    for index, raw in enumerate(list_of(payload.get("transactions"), "transactions")):
-        transaction = object_of(raw, f"transactions[{index}]")
+    for index, raw in enumerate(common.list_of(payload.get("transactions"), "transactions")):
+        transaction = common.object_of(raw, f"transactions[{index}]")
         if transaction.get("kind") != "refund" or transaction.get("status") not in ("success", None):
             continue
-        require_currency(transaction.get("currency") or currency, currency, f"refund {refund_id}")
-        paid += money(transaction.get("amount"), f"transactions[{index}].amount")
+        common.require_currency(transaction.get("currency") or currency, currency, f"refund {refund_id}")
+        paid += common.money(transaction.get("amount"), f"transactions[{index}].amount")
     tax = Decimal("0")
     restock: dict[str, int] = {}
-    for index, raw in enumerate(list_of(payload.get("refund_line_items"), "refund_line_items")):
+    for index, raw in enumerate(common.list_of(payload.get("refund_line_items"), "refund_line_items")):
         where = f"refund_line_items[{index}]."
-        item = object_of(raw, where.rstrip("."))
+        item = common.object_of(raw, where.rstrip("."))
         tax += shop_amount(item, "total_tax", where)
         if item.get("restock_type") in RESTOCKING or (
             item.get("restock_type") is None and payload.get("restock")
         ):
-            line = object_of(item.get("line_item"), f"{where}line_item")
-            count = quantity(item.get("quantity"), f"{where}quantity")
+            line = common.object_of(item.get("line_item"), f"{where}line_item")
+            count = common.quantity(item.get("quantity"), f"{where}quantity")
             if count > 0:
                 sku = sku_of(line, f"{where}line_item")
                 restock[sku] = restock.get(sku, 0) + count
     shipping = Decimal("0")
-    for index, raw in enumerate(list_of(payload.get("order_adjustments"), "order_adjustments")):
-        adjustment = object_of(raw, f"order_adjustments[{index}]")
+    for index, raw in enumerate(common.list_of(payload.get("order_adjustments"), "order_adjustments")):
+        adjustment = common.object_of(raw, f"order_adjustments[{index}]")
         if adjustment.get("kind") == "shipping_refund":
             # Shopify writes refunded shipping as a negative adjustment (its tax apart).
             shipping -= shop_amount(adjustment, "amount", f"order_adjustments[{index}].")
@@ -198,26 +248,21 @@ def refund_events(payload: Mapping[str, Any], *, delivery_id: str, currency: str
         data: dict[str, Any] = {
             "order_id": order_id,
             "refund_id": refund_id,
-            "amount": text(amount),
+            "amount": common.text(amount),
             "currency": currency,
         }
         if lines:
             data["restock"] = lines
         return [
-            {
-                "event_id": event_id_for(PLATFORM, delivery_id, 0),
-                "type": "order.refunded",
-                "occurred_at": occurred_at,
-                "data": data,
-            }
+            common.event(common.event_id_for(PLATFORM, delivery_id, 0), "order.refunded", occurred_at, data)
         ]
     return [
-        {
-            "event_id": event_id_for(PLATFORM, delivery_id, index),
-            "type": "inventory.adjusted",
-            "occurred_at": occurred_at,
-            "data": {"sku": line["sku"], "delta": line["quantity"], "reason": "return"},
-        }
+        common.event(
+            common.event_id_for(PLATFORM, delivery_id, index),
+            "inventory.adjusted",
+            occurred_at,
+            {"sku": line["sku"], "delta": line["quantity"], "reason": "return"},
+        )
         for index, line in enumerate(lines)
     ]
 
@@ -229,26 +274,21 @@ def customer_registered(
     requires one; the customer still counts through their orders)."""
     address = payload.get("default_address")
     if not isinstance(address, Mapping):
-        addresses = [a for a in list_of(payload.get("addresses"), "addresses") if isinstance(a, Mapping)]
+        addresses = [
+            a for a in common.list_of(payload.get("addresses"), "addresses") if isinstance(a, Mapping)
+        ]
         address = addresses[0] if addresses else {}
     country = address.get("country_code")
     if not isinstance(country, str) or not country:
         return None
-    email = (
-        payload.get("email") if isinstance(payload.get("email"), str) and "@" in payload["email"] else None
+    email = common.email_in(payload.get("email"))
+    return common.customer_registered(
+        event_id=event_id,
+        occurred_at=common.iso_utc(payload.get("created_at"), "customer.created_at"),
+        customer_id=customers(email, common.identifier(common.get(payload, "id", "customer."))),
+        country=country,
+        email=email,
     )
-    data: dict[str, Any] = {
-        "customer_id": customers(email, identifier(get(payload, "id", "customer."))),
-        "country": country.upper(),
-    }
-    if email:
-        data["email"] = email
-    return {
-        "event_id": event_id,
-        "type": "customer.registered",
-        "occurred_at": iso_utc(payload.get("created_at"), "customer.created_at"),
-        "data": data,
-    }
 
 
 def product_events(payload: Mapping[str, Any], *, delivery_id: str, currency: str) -> Mapped:
@@ -258,34 +298,34 @@ def product_events(payload: Mapping[str, Any], *, delivery_id: str, currency: st
     if not isinstance(title, str) or not title.strip():
         raise Unmappable("product.title: is missing")
     category = payload.get("product_type")
-    category = category.strip() if isinstance(category, str) and category.strip() else DEFAULT_CATEGORY
-    occurred_at = iso_utc(payload.get("updated_at") or payload.get("created_at"), "product.updated_at")
+    category = category.strip() if isinstance(category, str) and category.strip() else common.DEFAULT_CATEGORY
+    occurred_at = common.iso_utc(payload.get("updated_at") or payload.get("created_at"), "product.updated_at")
     mapped = Mapped()
-    for index, raw in enumerate(list_of(payload.get("variants"), "variants")):
+    for index, raw in enumerate(common.list_of(payload.get("variants"), "variants")):
         where = f"variants[{index}]"
-        variant = object_of(raw, where)
-        variant_id = identifier(variant.get("id"))
+        variant = common.object_of(raw, where)
+        variant_id = common.identifier(variant.get("id"))
         sku = sku_of({"sku": variant.get("sku"), "variant_id": variant_id}, where)
         variant_title = variant.get("title")
         name = title.strip()
         if isinstance(variant_title, str) and variant_title.strip() and variant_title != "Default Title":
             name = f"{name} - {variant_title.strip()}"
         mapped.events.append(
-            {
-                "event_id": event_id_for(PLATFORM, delivery_id, index),
-                "type": "product.upserted",
-                "occurred_at": occurred_at,
-                "data": {
+            common.event(
+                common.event_id_for(PLATFORM, delivery_id, index),
+                "product.upserted",
+                occurred_at,
+                {
                     "sku": sku,
                     "name": name[:200],
                     "category": category[:100],
-                    "price": text(shop_amount(variant, "price", f"{where}.")),
+                    "price": common.text(shop_amount(variant, "price", f"{where}.")),
                     # Shopify has no reorder point: 0 marks a SKU low only when it is out.
                     "reorder_point": 0,
                 },
-            }
+            )
         )
-        item = identifier(variant.get("inventory_item_id"))
+        item = common.identifier(variant.get("inventory_item_id"))
         if item:
             mapped.item_skus[item] = sku
     if not mapped.events:
@@ -298,10 +338,44 @@ def stock_level(payload: Mapping[str, Any]) -> StockLevel:
     if isinstance(available, bool) or not isinstance(available, int):
         raise Unmappable(f"inventory_level.available: {available!r} is not a whole number")
     return StockLevel(
-        inventory_item_id=str(get(payload, "inventory_item_id", "inventory_level.")),
-        location_id=str(get(payload, "location_id", "inventory_level.")),
+        inventory_item_id=str(common.get(payload, "inventory_item_id", "inventory_level.")),
+        location_id=str(common.get(payload, "location_id", "inventory_level.")),
         available=available,
-        updated_at=iso_utc(payload.get("updated_at"), "inventory_level.updated_at"),
+        updated_at=common.iso_utc(payload.get("updated_at"), "inventory_level.updated_at"),
+    )
+
+
+def _is_test(topic: str, payload: Mapping[str, Any]) -> bool:
+    """Whether an order (``test: true``) or a refund (every successful refund transaction is
+    ``test: true``) was made with the test gateway."""
+    if topic == "orders/create":
+        return payload.get("test") is True
+    transactions = [
+        t
+        for t in common.list_of(payload.get("transactions"), "transactions")
+        if isinstance(t, Mapping) and t.get("kind") == "refund" and t.get("status") in ("success", None)
+    ]
+    return bool(transactions) and all(t.get("test") is True for t in transactions)
+
+
+def order_update_ignored(topic: str, payload: Mapping[str, Any]) -> str:
+    """Why an update of an order counts nothing, in words.
+
+    Shopify's sales reports count an order on the day it was placed; what a cancellation or an
+    edit pays back reaches storepulse as ``refunds/create`` (restocked units included), counted
+    as returns on its day. A cancelled order that is not refunded stays in Shopify's sales, as
+    in storepulse. What an edit adds, or removes without paying back, is not counted: no event of
+    the contract carries it without counting a second order (docs/connectors.md).
+    """
+    order = f"order {payload.get('id')}"
+    if payload.get("cancelled_at"):
+        return (
+            f"{order} was cancelled: Shopify's reports keep a cancelled order in its day's sales; "
+            "the money paid back comes as refunds/create and counts as returns on its day"
+        )
+    return (
+        f"{topic} of {order}: storepulse counts the order as placed; what a cancellation or an edit "
+        "pays back comes as refunds/create (docs/connectors.md)"
     )
 
 
@@ -334,12 +408,22 @@ def map_shopify(
     ...             customers=lambda e, c: "guest").ignored
     "topic 'carts/update' is not one storepulse reads; acknowledged and ignored"
     """
+    if topic in ORDER_UPDATES:
+        return Mapped(ignored=order_update_ignored(topic, common.object_of(payload, "body")))
     if topic not in TOPICS:
-        return Mapped(ignored=f"topic {topic!r} is not one storepulse reads; acknowledged and ignored")
-    body = object_of(payload, "body")
+        return common.unknown_topic(topic)
+    body = common.object_of(payload, "body")
+    if topic in ("orders/create", "refunds/create") and _is_test(topic, body):
+        return Mapped(
+            ignored="a test (the store's test payment gateway): Shopify's reports leave test orders "
+            "and their refunds out, so does storepulse"
+        )
     if topic == "orders/create":
         event = order_placed(
-            body, event_id=event_id_for(PLATFORM, delivery_id, 0), currency=currency, customers=customers
+            body,
+            event_id=common.event_id_for(PLATFORM, delivery_id, 0),
+            currency=currency,
+            customers=customers,
         )
         return (
             Mapped([event]) if event else Mapped(ignored="the order holds only gift cards: no sales to count")
@@ -351,7 +435,7 @@ def map_shopify(
         )
     if topic == "customers/create":
         event = customer_registered(
-            body, event_id=event_id_for(PLATFORM, delivery_id, 0), customers=customers
+            body, event_id=common.event_id_for(PLATFORM, delivery_id, 0), customers=customers
         )
         return Mapped([event]) if event else Mapped(ignored="the customer has no address country yet")
     if topic in ("products/create", "products/update"):

@@ -18,13 +18,16 @@ from typing import Any
 from backend.connectors.common import (
     CustomerIds,
     Unmappable,
+    event,
     event_id_for,
     money,
     quantity,
     require_currency,
+    split_line,
     text,
 )
 from backend.connectors.shopify import channel_of
+from backend.domain.money import round_money
 
 PLATFORM = "shopify-export"
 REQUIRED = ("Name", "Created at", "Lineitem quantity", "Lineitem price", "Currency")
@@ -58,6 +61,30 @@ def export_time(value: str, where: str) -> str:
     raise Unmappable(f"{where}: {value!r} is not a time such as 2025-03-14 16:09:58 -0400")
 
 
+def without_tax_share(first: Mapping[str, str]) -> Decimal | None:
+    """The share of an order's money that is not tax when its prices include the tax, else
+    ``None``.
+
+    The export has no ``taxes_included`` column. Its ``Total`` tells: a shop whose prices hold
+    the tax has ``Total = Subtotal + Shipping + Duties`` (the tax is inside), the others
+    ``Total = Subtotal + Shipping + Taxes + Duties``. The share is then what was paid less the
+    tax, over what was paid: one rate over the order's lines and shipping (an order that mixes
+    rates is split in proportion).
+
+    Examples
+    --------
+    >>> row = {"Subtotal": "363.00", "Shipping": "10.00", "Taxes": "62.17", "Total": "373.00"}
+    >>> without_tax_share(row).quantize(Decimal("0.0001")), without_tax_share(row | {"Total": "435.17"})
+    (Decimal('0.8333'), None)
+    """
+    taxes = money(first.get("Taxes"), "Taxes")
+    paid = money(first.get("Subtotal"), "Subtotal") + money(first.get("Shipping"), "Shipping")
+    paid += money(first.get("Duties"), "Duties")
+    if taxes <= 0 or paid <= 0 or money(first.get("Total"), "Total") != paid:
+        return None
+    return (paid - taxes) / paid
+
+
 def _order_events(
     rows: list[tuple[int, Mapping[str, str]]], *, currency: str, customers: CustomerIds
 ) -> list[dict[str, Any]]:
@@ -66,6 +93,7 @@ def _order_events(
     order_id = (first.get("Id") or "").strip() or name.lstrip("#")
     require_currency(first.get("Currency"), currency, f"order {name}")
     placed_at = export_time(first["Created at"], "Created at")
+    share = without_tax_share(first)
     lines = []
     for number, row in rows:
         where = f"line {number}: "
@@ -75,47 +103,51 @@ def _order_events(
         sku = (row.get("Lineitem sku") or "").strip() or (row.get("Lineitem name") or "").strip()
         if not sku:
             raise Unmappable(f"{where}the line has neither a Lineitem sku nor a Lineitem name")
-        lines.append(
-            {
-                "sku": sku[:128],
-                "quantity": count,
-                "unit_price": text(money(row.get("Lineitem price"), f"{where}Lineitem price")),
-            }
-        )
+        price = money(row.get("Lineitem price"), f"{where}Lineitem price")
+        if share is None:
+            lines.append({"sku": sku[:128], "quantity": count, "unit_price": text(price)})
+        else:
+            lines += split_line(sku[:128], count, round_money(price * count * share))
+    discount = money(first.get("Discount Amount"), "Discount Amount")
+    shipping = money(first.get("Shipping"), "Shipping")
+    if share is not None:
+        discount, shipping = round_money(discount * share), round_money(shipping * share)
     email = (first.get("Email") or "").strip()
     events: list[dict[str, Any]] = [
-        {
-            "event_id": event_id_for(PLATFORM, order_id, "order"),
-            "type": "order.placed",
-            "occurred_at": placed_at,
-            "data": {
+        event(
+            event_id_for(PLATFORM, order_id, "order"),
+            "order.placed",
+            placed_at,
+            {
                 "order_id": order_id,
                 "customer_id": customers(email if "@" in email else None, None),
                 "lines": lines,
-                "discount": text(money(first.get("Discount Amount"), "Discount Amount")),
-                "shipping": text(money(first.get("Shipping"), "Shipping")),
+                "discount": text(discount),
+                "shipping": text(shipping),
                 "tax": text(money(first.get("Taxes"), "Taxes")),
                 "currency": currency,
                 "channel": channel_of((first.get("Source") or "").strip()),
             },
-        }
+        )
     ]
     refunded = money(first.get("Refunded Amount"), "Refunded Amount")
+    if share is not None:
+        refunded = round_money(refunded * share)  # the tax paid back is under taxes, not returns
     if refunded > Decimal("0"):
         # The export has no refund date: the cancellation's when there is one, else the order's.
         cancelled = (first.get("Cancelled at") or "").strip()
         events.append(
-            {
-                "event_id": event_id_for(PLATFORM, order_id, "refund"),
-                "type": "order.refunded",
-                "occurred_at": export_time(cancelled, "Cancelled at") if cancelled else placed_at,
-                "data": {
+            event(
+                event_id_for(PLATFORM, order_id, "refund"),
+                "order.refunded",
+                export_time(cancelled, "Cancelled at") if cancelled else placed_at,
+                {
                     "order_id": order_id,
                     "refund_id": f"{order_id}:export",
                     "amount": text(refunded),
                     "currency": currency,
                 },
-            }
+            )
         )
     return events
 

@@ -1,7 +1,7 @@
 """The monthly AWS bill of a storepulse deployment: measured request counts times list prices.
 
 Pure: :mod:`backend.cost.model` takes the measurement, the prices and the deployment's shape
-as data and returns the bill; ``storepulse cost`` (``backend/cli.py``) reads the files.
+as data and returns the bill; ``storepulse cost`` (``devstack/cli.py``) reads the files.
 """
 
 from backend.cost.model import (

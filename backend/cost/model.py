@@ -33,6 +33,17 @@ PER_EVENT_LINES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# DynamoDB's two capacity modes (infra variable ``dynamodb_capacity``): the measured request
+# units priced per unit on demand, or as capacity unit-hours at the assumed utilization.
+CAPACITY_MODES = ("on-demand", "provisioned")
+# (line, on-demand price key, provisioned price key, field of the measured mix)
+DYNAMODB_LINES = (
+    ("DynamoDB write", "dynamodb_write_unit", "dynamodb_wcu_hour", "dynamodb_write_units"),
+    ("DynamoDB read", "dynamodb_read_unit", "dynamodb_rcu_hour", "dynamodb_read_units"),
+)
+SECONDS_PER_HOUR = Decimal(3600)
+
+
 class CostDataError(ValueError):
     """A price or measurement file is missing, malformed or lacks a figure."""
 
@@ -100,6 +111,7 @@ class Bill:
     free_tier_always: Decimal
     free_tier_first_year: Decimal
     notes: Sequence[str] = field(default_factory=tuple)
+    capacity: str = "on-demand"
 
     def part(self, part: str) -> Decimal:
         return sum((line.cost for line in self.lines if line.part == part), Decimal(0))
@@ -227,10 +239,38 @@ def runs_per_month(expression: str, days: Decimal = Decimal(30)) -> Decimal:
     return per_day * days
 
 
+def per_event_costs(
+    per_event: Mapping[str, Decimal], prices: Mapping[str, Price], events: Decimal
+) -> dict[str, Decimal]:
+    """What ``events`` events of a mix cost, line by line of :data:`PER_EVENT_LINES`: events x
+    quantity per event x unit price. The one per-event computation: the bill
+    (:func:`monthly_bill`) and the benchmark (``bench/pipeline.py``) both use it.
+
+    Examples
+    --------
+    >>> mix = {name: Decimal(0) for _, _, name in PER_EVENT_LINES} | {"api_requests": Decimal("0.002")}
+    >>> costs = per_event_costs(mix, load_prices().prices, Decimal(1_000_000))
+    >>> costs["API Gateway requests"] == Decimal("2000") * Decimal("3.50") / 1_000_000
+    True
+    """
+    return {
+        name: events * per_event[figure] * prices[key].unit_price for name, key, figure in PER_EVENT_LINES
+    }
+
+
 def monthly_bill(
-    events_per_month: int, measured: Measurement, prices: PriceTable, deployment: Deployment
+    events_per_month: int,
+    measured: Measurement,
+    prices: PriceTable,
+    deployment: Deployment,
+    capacity: str = "on-demand",
 ) -> Bill:
-    """The bill for ``events_per_month`` events of the measured mix.
+    """The bill for ``events_per_month`` events of the measured mix, with DynamoDB on demand or
+    on provisioned capacity (``capacity``, one of :data:`CAPACITY_MODES`).
+
+    Provisioned, the measured request units become capacity unit-hours at the assumed
+    utilization (units a month / 3,600 / utilization), and the minimum capacity of the
+    provisioned tables that the traffic does not use is a fixed line.
 
     Examples
     --------
@@ -238,9 +278,14 @@ def monthly_bill(
     >>> bill = monthly_bill(0, m, load_prices(), Deployment(0, Decimal(0), 10, 1))
     >>> money(bill.per_event), money(bill.fixed), money(bill.free_tier_always)
     ('$0.00', '$4.06', '$4.01')
+    >>> bill = monthly_bill(0, m, load_prices(), Deployment(0, Decimal(0), 10, 1), "provisioned")
+    >>> money(bill.fixed), money(bill.free_tier_always)
+    ('$9.68', '$9.63')
     """
     if events_per_month < 0:
         raise ValueError("events_per_month must be zero or more")
+    if capacity not in CAPACITY_MODES:
+        raise ValueError(f"capacity must be one of {', '.join(CAPACITY_MODES)}")
     events = Decimal(events_per_month)
     assume = prices.assumptions
     lines: list[Line] = []
@@ -248,8 +293,33 @@ def monthly_bill(
     def add(name: str, part: str, key: str, quantity: Decimal, basis: str) -> None:
         lines.append(Line(name, part, key, quantity, quantity * prices[key].unit_price, basis))
 
+    provisioned = {figure: key for _, _, key, figure in DYNAMODB_LINES} if capacity == "provisioned" else {}
+    utilization = assume["provisioned_utilization"]
+    costs = per_event_costs(measured.per_event, prices.prices, events)
     for name, key, figure in PER_EVENT_LINES:
-        add(name, "per event", key, events * measured.per_event[figure], "measured")
+        units = events * measured.per_event[figure]
+        if figure in provisioned:
+            capacity_name = name.replace("request units", f"capacity unit-hours at {utilization:.0%} use")
+            add(
+                capacity_name,
+                "per event",
+                provisioned[figure],
+                units / SECONDS_PER_HOUR / utilization,
+                "measured",
+            )
+        else:
+            lines.append(Line(name, "per event", key, units, costs[name], "measured"))
+    hours = assume["days_per_month"] * 24
+    floor = assume["provisioned_tables"] * assume["provisioned_min_units"] * hours
+    for name, _, key, figure in DYNAMODB_LINES if provisioned else ():
+        needed = events * measured.per_event[figure] / SECONDS_PER_HOUR / utilization
+        add(
+            f"{name} capacity: the tables' minimum, unused",
+            "fixed",
+            key,
+            max(floor - needed, Decimal(0)),
+            "deployment",
+        )
 
     views = assume["dashboard_page_views_month"]
     reads = views * assume["read_api_calls_per_page_view"]
@@ -315,7 +385,12 @@ def monthly_bill(
         "the jobs and the dashboard, SES e-mails: not measured yet; pennies for a small store.",
     )
     return Bill(
-        events_per_month, tuple(lines), free["always"].quantize(CENT), free["12-month"].quantize(CENT), notes
+        events_per_month,
+        tuple(lines),
+        free["always"].quantize(CENT),
+        free["12-month"].quantize(CENT),
+        notes,
+        capacity,
     )
 
 

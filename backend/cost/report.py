@@ -56,7 +56,8 @@ def render(bills: Sequence[Bill], measured: Measurement, prices: PriceTable, req
     out = [
         "storepulse cost: the monthly AWS bill, events a month of the measured mix (* = asked for)",
         f"Measured: {measured.path} (make bench, {measured.measured_at}, commit {measured.commit}).",
-        f"Prices: AWS list prices, {prices.region}, checked {prices.checked} (backend/cost/prices.json).",
+        f"Prices: AWS list prices, {prices.region}, checked {prices.checked} (backend/cost/prices.json);"
+        f" DynamoDB {bills[0].capacity}.",
         "",
         " " * width + "  " + "  ".join(h.rjust(w) for h, w in zip(headers, columns, strict=True)),
     ]
@@ -102,6 +103,7 @@ def as_json(bills: Sequence[Bill], measured: Measurement, prices: PriceTable) ->
         "bills": [
             {
                 "events_per_month": b.events_per_month,
+                "capacity": b.capacity,
                 "lines": [
                     {
                         "name": line.name,

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from backend.adapters import leases
 from backend.adapters.clients import client
 from backend.logs import function, function_logger
 from backend.processing import anomalies, compaction, digests, forecasts, rollups, segments, stock, together
@@ -35,30 +36,43 @@ def send_digests() -> dict[str, Any]:
     return run.to_json()
 
 
-def segments_job() -> dict[str, Any]:
-    """Score every customer (RFM) as of today in the store and write the segments snapshot."""
+def segments_job(today: str | None = None) -> dict[str, Any]:
+    """Score every customer (RFM) as of ``today`` (the store's date by default; ``YYYY-MM-DD``
+    for a backfilled history) and write the segments snapshot."""
     settings = get_settings()
-    today = datetime.now(UTC).astimezone(settings.zone).date()
-    return segments.run(client("dynamodb"), settings.require("analytics_table"), today)
+    as_of = date.fromisoformat(today) if today else datetime.now(UTC).astimezone(settings.zone).date()
+    return segments.run(client("dynamodb"), settings.require("analytics_table"), as_of)
 
 
 def lake_compaction(days: Sequence[str] | None = None) -> dict[str, Any]:
     """Merge the raw NDJSON that arrived since the last run into the Parquet files of its store
-    days; ``{"days": ["2025-03-09"]}`` rebuilds those days from every raw object."""
+    days; ``{"days": ["2025-03-09"]}`` rebuilds those days from every raw object. One run at a
+    time: while another holds the lake's lease, this one does nothing and says so."""
     settings = get_settings()
     chosen = None if days is None else [date.fromisoformat(day) for day in days]
-    return compaction.run(
-        client("s3"), settings.require("lake_bucket"), zone=settings.zone, now=datetime.now(UTC), days=chosen
-    )
+    try:
+        return compaction.run_exclusive(
+            client("s3"),
+            settings.require("lake_bucket"),
+            client("dynamodb"),
+            settings.require("analytics_table"),
+            zone=settings.zone,
+            now=datetime.now(UTC),
+            days=chosen,
+        )
+    except leases.Taken as taken:
+        # The run in progress merges what arrived before it began; the next run, the rest.
+        return {"skipped": str(taken)}
 
 
-def month_rollups(months: Sequence[str] | None = None) -> dict[str, Any]:
-    """Fold each closed month written since its rollup into a new one; ``{"months":
-    ["2025-03"]}`` limits the run to those months (still only if stale)."""
+def month_rollups(months: Sequence[str] | None = None, today: str | None = None) -> dict[str, Any]:
+    """Fold each month closed before ``today`` (the store's date by default; ``YYYY-MM-DD`` for
+    a backfilled history) written since its rollup into a new one; ``{"months": ["2025-03"]}``
+    limits the run to those months (still only if stale)."""
     settings = get_settings()
-    today = datetime.now(UTC).astimezone(settings.zone).date()
+    as_of = date.fromisoformat(today) if today else datetime.now(UTC).astimezone(settings.zone).date()
     chosen = None if months is None else list(months)
-    return rollups.run(client("dynamodb"), settings.require("analytics_table"), today, months=chosen)
+    return rollups.run(client("dynamodb"), settings.require("analytics_table"), as_of, months=chosen)
 
 
 def forecast_job(today: str | None = None) -> dict[str, Any]:

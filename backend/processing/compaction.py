@@ -17,12 +17,20 @@ An ordinary run (nightly) is incremental
 A rebuild (``days``)
     Reads every raw object and rewrites the given days from the raw events alone, whatever their
     files hold. It lists the whole ``events/`` prefix: a repair, not a nightly operation.
+
+One run at a time (:func:`run_exclusive`)
+    A merge reads a Parquet file and writes it back, and the state is read at the start and
+    written at the end: two runs at once could write a file without the events the other added
+    and then record them as merged, losing them for good. So every run (the schedule's, ``run-job``,
+    ``lake compact``) holds the ``lake-compaction`` lease (:mod:`backend.adapters.leases`) and
+    checks it before each write; a run that finds it held does nothing and says until when.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -31,15 +39,17 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from backend.adapters import lake_reads, lake_store, leases
 from backend.domain.calendar import store_day
 from backend.lake.parquet import read_rows, sorted_rows, to_parquet
 from backend.lake.schema import TABLE_OF_TYPE, TABLES, Table, to_row
 from backend.processing.lake import ARRIVED, EVENTS_PREFIX, arrival_hour
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 else:
-    S3Client = Any
+    DynamoDBClient = S3Client = Any
 
 PARQUET_PREFIX = "parquet/"
 STATE_KEY = "compaction/state.json"
@@ -48,6 +58,9 @@ STATE_KEY = "compaction/state.json"
 MARGIN = timedelta(hours=1)
 # S3 answers each request in tens of milliseconds: a few at a time keep a big backlog short.
 WORKERS = 8
+LEASE = "lake-compaction"
+# Renewed every 20 s while a run works; a run that died frees the lake a minute later.
+LEASE_SECONDS = 60.0
 
 T = TypeVar("T")
 Progress = Callable[[Iterator[T], int], Iterable[T]]
@@ -55,6 +68,10 @@ Progress = Callable[[Iterator[T], int], Iterable[T]]
 
 def _no_progress(items: Iterator[T], total: int) -> Iterable[T]:
     return items
+
+
+def _unguarded() -> None:
+    return None
 
 
 def parquet_key(table: str, day: str) -> str:
@@ -90,16 +107,15 @@ class State:
 
     @classmethod
     def load(cls, s3: S3Client, bucket: str) -> State:
-        try:
-            body = s3.get_object(Bucket=bucket, Key=STATE_KEY)["Body"].read()
-        except s3.exceptions.NoSuchKey:
+        body = lake_reads.read(s3, bucket, STATE_KEY)
+        if body is None:
             return cls()
         saved = json.loads(body)
         return cls(saved["from_hour"], set(saved["merged"]))
 
     def save(self, s3: S3Client, bucket: str) -> None:
         body = json.dumps({"from_hour": self.from_hour, "merged": sorted(self.merged)}, indent=1)
-        s3.put_object(Bucket=bucket, Key=STATE_KEY, Body=body.encode(), ContentType="application/json")
+        lake_store.put(s3, bucket, STATE_KEY, body.encode(), "application/json")
 
     def advanced(self, started: datetime, read: Collection[str]) -> State:
         """The state after a run that began listing at ``started`` and merged ``read``."""
@@ -129,26 +145,23 @@ class Compacted:
     written: bool
 
 
-def _listing(s3: S3Client, bucket: str, prefix: str, start_after: str = "") -> Iterator[str]:
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, StartAfter=start_after)
-    for page in pages:
-        for obj in page.get("Contents", []):
-            yield obj["Key"]
-
-
 def new_objects(s3: S3Client, bucket: str, state: State) -> list[str]:
     """The raw objects not merged yet: the arrival hours from the watermark on (every raw
     object, older layouts included, when there is no watermark yet)."""
     if state.from_hour is None:
-        listed = _listing(s3, bucket, EVENTS_PREFIX)
+        listed = lake_reads.keys(s3, bucket, EVENTS_PREFIX)
     else:
         # Keys sort by hour: everything after "events/arrived=<hour>" is that hour or later.
-        listed = _listing(s3, bucket, EVENTS_PREFIX + ARRIVED, f"{EVENTS_PREFIX}{ARRIVED}{state.from_hour}")
+        listed = lake_reads.keys(
+            s3, bucket, EVENTS_PREFIX + ARRIVED, f"{EVENTS_PREFIX}{ARRIVED}{state.from_hour}"
+        )
     return [key for key in listed if key.endswith(".ndjson.gz") and key not in state.merged]
 
 
 def _events(s3: S3Client, bucket: str, key: str) -> list[dict[str, Any]]:
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    body = lake_reads.read(s3, bucket, key)
+    if body is None:  # raw objects are never deleted: one listed and gone is an error
+        raise LookupError(f"s3://{bucket}/{key} was listed and is gone")
     return [json.loads(line) for line in gzip.decompress(body).decode().splitlines() if line.strip()]
 
 
@@ -167,16 +180,16 @@ def file_by_day(
 
 
 def _existing_rows(s3: S3Client, bucket: str, key: str) -> list[dict[str, Any]]:
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        return []
-    return read_rows(body)
+    body = lake_reads.read(s3, bucket, key)
+    return [] if body is None else read_rows(body)
 
 
-def compact(s3: S3Client, bucket: str, part: Partition, *, merge: bool) -> Compacted:
+def compact(
+    s3: S3Client, bucket: str, part: Partition, *, merge: bool, still_held: Callable[[], None] = _unguarded
+) -> Compacted:
     """Write one partition's Parquet file: its file's rows (when ``merge``) and its events, each
-    ``event_id`` once. A merge that adds nothing writes nothing."""
+    ``event_id`` once. A merge that adds nothing writes nothing; ``still_held`` is called just
+    before the write (it raises when the run may no longer write)."""
     rows = {row["event_id"]: row for row in (_existing_rows(s3, bucket, part.key) if merge else [])}
     before = len(rows)
     for event in part.events:
@@ -184,12 +197,9 @@ def compact(s3: S3Client, bucket: str, part: Partition, *, merge: bool) -> Compa
             rows[event["event_id"]] = to_row(event)
     if merge and len(rows) == before:
         return Compacted(part.table.name, part.day, before, written=False)
-    s3.put_object(
-        Bucket=bucket,
-        Key=part.key,
-        Body=to_parquet(part.table, sorted_rows(rows.values()), {}),
-        ContentType="application/vnd.apache.parquet",
-    )
+    body = to_parquet(part.table, sorted_rows(rows.values()), {})
+    still_held()
+    lake_store.put(s3, bucket, part.key, body, "application/vnd.apache.parquet")
     return Compacted(part.table.name, part.day, len(rows), written=True)
 
 
@@ -201,11 +211,14 @@ def run(
     now: datetime,
     days: Collection[date] | None = None,
     progress: Progress[Compacted] = _no_progress,
+    still_held: Callable[[], None] = _unguarded,
 ) -> dict[str, Any]:
     """Merge what arrived since the last run, or rebuild ``days`` from every raw object.
 
     ``now`` is when the listing starts (the watermark follows it); ``progress`` wraps the
-    partitions as they are written (tqdm from the CLI).
+    partitions as they are written (tqdm from the CLI); ``still_held`` is called before every
+    write (:func:`run_exclusive` passes its lease's check). Call :func:`run_exclusive`, not this,
+    unless nothing else can compact the bucket.
 
     Returns
     -------
@@ -219,16 +232,19 @@ def run(
         keys = new_objects(s3, bucket, state)
         wanted = None
     else:
-        keys = [key for key in _listing(s3, bucket, EVENTS_PREFIX) if key.endswith(".ndjson.gz")]
+        keys = [key for key in lake_reads.keys(s3, bucket, EVENTS_PREFIX) if key.endswith(".ndjson.gz")]
         wanted = {d.isoformat() for d in days}
     with ThreadPoolExecutor(WORKERS) as pool:
         events = (event for batch in pool.map(lambda key: _events(s3, bucket, key), keys) for event in batch)
         todo = file_by_day(events, zone, wanted)
         # One listing says which days have a file already: a new day costs a PUT, not a GET too.
-        files = set(_listing(s3, bucket, PARQUET_PREFIX)) if days is None and todo else set()
-        results = pool.map(lambda part: compact(s3, bucket, part, merge=part.key in files), todo)
+        files = set(lake_reads.keys(s3, bucket, PARQUET_PREFIX)) if days is None and todo else set()
+        results = pool.map(
+            lambda part: compact(s3, bucket, part, merge=part.key in files, still_held=still_held), todo
+        )
         done = list(progress(results, len(todo)))
     if days is None:
+        still_held()
         state.advanced(now, keys).save(s3, bucket)
     written = [item for item in done if item.written]
     by_table: dict[str, int] = defaultdict(int)
@@ -244,4 +260,40 @@ def run(
     }
 
 
-__all__ = ["TABLES", "Compacted", "Partition", "State", "compact", "file_by_day", "parquet_key", "run"]
+def run_exclusive(
+    s3: S3Client,
+    bucket: str,
+    dynamodb: DynamoDBClient,
+    table: str,
+    *,
+    zone: ZoneInfo,
+    now: datetime,
+    days: Collection[date] | None = None,
+    progress: Progress[Compacted] = _no_progress,
+    clock: leases.Clock = time.time,
+) -> dict[str, Any]:
+    """:func:`run`, holding the lake's compaction lease (in the analytics table ``table``).
+
+    Raises
+    ------
+    backend.adapters.leases.Taken
+        Another run holds the lease; nothing was read or written.
+    backend.adapters.leases.Lost
+        The lease ran out while this run worked; it stopped before its next write (what it
+        wrote is correct, and the next run merges the rest).
+    """
+    with leases.held(dynamodb, table, LEASE, seconds=LEASE_SECONDS, clock=clock) as lease:
+        return run(s3, bucket, zone=zone, now=now, days=days, progress=progress, still_held=lease.check)
+
+
+__all__ = [
+    "TABLES",
+    "Compacted",
+    "Partition",
+    "State",
+    "compact",
+    "file_by_day",
+    "parquet_key",
+    "run",
+    "run_exclusive",
+]

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 from backend.adapters import connector_state as state
 from backend.adapters.stock import read_stock
-from backend.api.errors import ApiError
 from backend.connectors import (
     Mapped,
     Unmappable,
@@ -36,6 +35,7 @@ from backend.connectors import (
     signature_matches,
 )
 from backend.connectors.common import CustomerIds, StockLevel
+from backend.domain.errors import NotAuthentic, TryAgain
 from backend.domain.events import Event, EventError, parse_event
 from backend.processing import ingest
 
@@ -180,20 +180,20 @@ def receive(
 
     Raises
     ------
-    ApiError
-        401 for a missing or wrong signature (nothing is read or written); 503 when the
-        connector has no secret, or the ingest path could not queue the events (the platform
-        retries the same delivery, which counts once).
+    NotAuthentic
+        For a missing or wrong signature (nothing is read or written; the API answers 401).
+    TryAgain
+        When the connector has no secret, or the ingest path could not queue the events (the
+        API answers 503; the platform retries the same delivery, which counts once).
     """
     if not secret:
-        raise ApiError(
-            503,
+        raise TryAgain(
             "connector_not_configured",
             f"{platform.secret_variable} is not set: no webhook can be checked",
         )
     if not signature_matches(body, headers.get(platform.signature_header), secret):
-        raise ApiError(
-            401, "bad_signature", f"{platform.signature_header} is missing or is not the HMAC of this body"
+        raise NotAuthentic(
+            "bad_signature", f"{platform.signature_header} is missing or is not the HMAC of this body"
         )
     clock = now or datetime.now(UTC)
     topic = headers.get(platform.topic_header, "").strip()
@@ -267,7 +267,7 @@ def webhook_events(
 ) -> list[Event]:
     """The events a webhook maps to, as the pipeline carries them (e-mails hashed), computed
     again from the request alone: what the local stack journals of a connector's answer
-    (:mod:`backend.local.journal`). A stock level's adjustment depends on what was stored
+    (:mod:`devstack.journal`). A stock level's adjustment depends on what was stored
     before it, so it is not among them."""
     topic = headers.get(platform.topic_header, "").strip()
     if _is_ping(platform, topic, body):
@@ -326,7 +326,7 @@ def _on_hand_and_counted(pipeline: Pipeline, sku: str, pending: Mapping[str, Any
         if after == before:
             return on_hand, after
         before = after
-    raise ApiError(503, "busy", f"stock of {sku} is changing too fast; send the webhook again")
+    raise TryAgain("busy", f"stock of {sku} is changing too fast; send the webhook again")
 
 
 def _level_adjustment(
@@ -377,7 +377,7 @@ def _level_adjustment(
         ):
             break
     else:
-        raise ApiError(503, "busy", f"stock of {sku} is changing too fast; send the webhook again")
+        raise TryAgain("busy", f"stock of {sku} is changing too fast; send the webhook again")
     if not delta:
         return []
     return [

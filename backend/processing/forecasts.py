@@ -4,9 +4,9 @@ Nightly after the store day closes (``storepulse-forecast``), and on ``storepuls
 forecast``:
 
 1. The units sold per SKU on each of the 56 closed days to yesterday come from the days'
-   ``SKUS#<n>`` shards (the day aggregates the orders processor keeps; 4 items a day, read a
-   week at a time and folded, so memory holds one week of raw items and a 56-day series per SKU
-   that sold). Their store-wide total gives the weekday index (:mod:`backend.domain.forecast`).
+   SKU part items (``SKUP#``, one Query per day, read a week at a time and folded, so memory
+   holds one week of days and a 56-day series per SKU that sold). Their store-wide total
+   gives the weekday index (:mod:`backend.domain.forecast`).
 2. The SKUs are walked a page at a time (:func:`backend.adapters.stock.stock_page`, with their
    exact on hand and lead time); each SKU's forecast is written to its own small item when it
    changed (``FORECAST#<sku>``, :mod:`backend.adapters.forecasts`).

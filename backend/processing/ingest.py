@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from backend.adapters import bus
 from backend.adapters.ingest_table import IngestTable, payload_digest
-from backend.api.errors import ApiError
+from backend.domain.errors import InvalidRequest, TooLarge, TryAgain
 from backend.domain.events import (
     MAX_BODY_BYTES,
     MAX_DEPTH,
@@ -60,33 +60,32 @@ def read_request(
 ) -> tuple[list[Event], list[Rejection]]:
     """Validate a request body: the valid events (e-mails hashed) and the rejections.
 
-    Raises :class:`ApiError` (400 or 413) when the body itself is unusable.
+    Raises :class:`~backend.domain.errors.InvalidRequest` or :class:`~backend.domain.errors.TooLarge`
+    (the API answers 400 or 413) when the body itself is unusable.
     """
     raw = body or ""
     if len(raw.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
-        raise ApiError(
-            413,
+        raise TooLarge(
             "payload_too_large",
             f"the body is over {MAX_BODY_BYTES} bytes; send fewer events per request",
         )
     try:
         payload = json.loads(raw, parse_constant=_no_constants)
     except ValueError as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+        raise InvalidRequest("invalid_json", f"the body is not valid JSON: {exc}") from None
     except RecursionError:
-        raise ApiError(
-            400, "invalid_body", f"the body is nested too deeply; an event is at most {MAX_DEPTH} levels deep"
+        raise InvalidRequest(
+            "invalid_body", f"the body is nested too deeply; an event is at most {MAX_DEPTH} levels deep"
         ) from None
     if not isinstance(payload, dict) or set(payload) != {"events"}:
-        raise ApiError(
-            400, "invalid_body", 'the body must be a JSON object {"events": [...]} and nothing else'
+        raise InvalidRequest(
+            "invalid_body", 'the body must be a JSON object {"events": [...]} and nothing else'
         )
     items = payload["events"]
     if not isinstance(items, list) or not items:
-        raise ApiError(400, "invalid_body", "events: must be a list of 1 to 500 events")
+        raise InvalidRequest("invalid_body", "events: must be a list of 1 to 500 events")
     if len(items) > MAX_EVENTS_PER_REQUEST:
-        raise ApiError(
-            413,
+        raise TooLarge(
             "too_many_events",
             f"events: {len(items)} events; at most {MAX_EVENTS_PER_REQUEST} per request",
         )
@@ -177,8 +176,7 @@ def accept(
     not_queued = [*claimed.unclaimed, *pending]
     if not_queued:
         logger.error("could not queue %d of %d events", len(not_queued), len(fresh))
-        raise ApiError(
-            503,
+        raise TryAgain(
             "publish_failed",
             f"{len(not_queued)} events could not be queued; nothing was lost: send the same batch again",
             [{"event_id": e.event_id} for e in not_queued],

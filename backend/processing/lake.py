@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from backend.adapters import lake_store
 from backend.adapters.batch import Parsed
 from backend.domain.events import Event
 
@@ -70,11 +71,12 @@ def apply(s3: S3Client, *, bucket: str, items: Sequence[Parsed], now: datetime) 
     hour = arrival_hour(now)
     for chunk in _chunks(events, EVENTS_PER_OBJECT):
         lines = "".join(json.dumps(e.to_json(), separators=(",", ":")) + "\n" for e in chunk)
-        s3.put_object(
-            Bucket=bucket,
-            Key=object_key(hour, [e.event_id for e in chunk]),
-            Body=gzip.compress(lines.encode(), mtime=0),
-            ContentType="application/x-ndjson",
-            ContentEncoding="gzip",
+        lake_store.put(
+            s3,
+            bucket,
+            object_key(hour, [e.event_id for e in chunk]),
+            gzip.compress(lines.encode(), mtime=0),
+            "application/x-ndjson",
+            gzipped=True,
         )
     return {}

@@ -9,13 +9,13 @@ A batch is folded in memory and written in a few calls (docs/architecture.md, "E
 2. **Counting.** Each packet's claimed events are cut into parts that fit a transaction (the
    cut depends only on the events); each part is counted by one ``TransactWriteItems`` with
    its marker (``PACKET#<packet>``/``PART#<n>``, conditional on not existing), and the parts of
-   the batch share transactions: the marker(s), the customers' profile changes (guarded by
-   their version) and the merged ``ADD`` of every counter item touched, each item once. A part
-   whose marker exists was counted before (a redelivery, or a concurrent copy): it is dropped
-   and the rest retried.
-3. **Idempotent writes, always repeated:** refund attribution, the day customer sets, the
-   customers' facts for the segments, the months' change stamps and stock alerts. A crash
-   anywhere heals on the next delivery of the packet.
+   the batch share transactions: the marker(s) and the merged ``ADD`` of every counter item
+   touched (day sales, on hand), each item once. A part whose marker exists was counted before
+   (a redelivery, or a concurrent copy): it is dropped and the rest retried.
+3. **Idempotent writes, always repeated:** each part's sales per SKU and day (immutable items
+   keyed by the part), the customers' profiles (a join, written only when it changes), refund
+   attribution, the day customer sets, the customers' facts for the segments, the months'
+   change stamps and stock alerts. A crash anywhere heals on the next delivery of the packet.
 """
 
 from __future__ import annotations
@@ -32,19 +32,18 @@ from backend.adapters.batch import Parsed
 from backend.adapters.claims import BusinessClaim, Outcome
 from backend.adapters.dynamo import (
     Counted,
-    Key,
     batch_put,
     count_once,
+    day_sku_items,
     days_of,
     packet_parts,
-    profile_key,
     touch_months,
 )
 from backend.domain.calendar import store_day
 from backend.domain.events import Event, OrderPlaced, OrderRefunded
 from backend.domain.rollups import month_of
 from backend.domain.sales import Contributions
-from backend.processing import cohorts, returns, segments, stock, together
+from backend.processing import profiles, returns, segments, stock, together
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -86,16 +85,9 @@ def business_claim(item: Parsed) -> BusinessClaim:
     raise TypeError(f"the orders processor does not take {event.type}")
 
 
-def _placed(event: Event, zone: ZoneInfo) -> cohorts.PlacedOrder:
+def _placed(event: Event, zone: ZoneInfo) -> profiles.PlacedOrder:
     data: OrderPlaced = event.data
-    return cohorts.PlacedOrder(data.customer_id, data.order_id, store_day(event.occurred_at, zone))
-
-
-def _guarded_items(order: cohorts.PlacedOrder) -> set[Key]:
-    """What counting an order may touch beyond its counters: its customer's profile and the
-    cohort counters of its month and of the customer's earlier cohort."""
-    old_cohort = ("COHORT#?", order.customer_id)  # unknown until read: one more item
-    return {profile_key(order.customer_id), cohorts.cohort_key(month_of(order.day)), old_cohort}
+    return profiles.PlacedOrder(data.customer_id, data.order_id, store_day(event.occurred_at, zone))
 
 
 def apply(
@@ -132,17 +124,15 @@ def apply(
     known = {**returns.read_links(dynamodb, table, unknown), **placed_links}
 
     parts: list[Counted] = []
-    part_orders: dict[str, list[cohorts.PlacedOrder]] = {}
+    sku_items: list[dict[str, Any]] = []
     for packet, own in sorted(ours.items()):
         to_count: list[Counted] = []
-        guarded: dict[str, set[Key]] = {}
         for event_id, item in own.items():
             event = item.value
             if isinstance(event.data, OrderPlaced):
                 contributions = Contributions()
                 contributions.add(event, zone)
                 to_count.append(Counted(event_id, None, contributions))
-                guarded[event_id] = _guarded_items(_placed(event, zone))
         to_count += returns.counted_refund(
             dynamodb,
             table,
@@ -154,20 +144,23 @@ def apply(
             ],
             known,
         )
-        for part, events in packet_parts(packet, to_count, guarded):
+        for part, _ in packet_parts(packet, to_count):
+            # Sales per SKU are immutable items of the part, put after it is counted.
+            sku_items += day_sku_items(part.ref, part.contributions)
+            part.contributions.day_units.clear()
+            part.contributions.day_revenue.clear()
             parts.append(part)
-            part_orders[part.ref] = [_placed(own[e.ref].value, zone) for e in events if e.ref in guarded]
 
-    orders_of: dict[str, list[cohorts.PlacedOrder]] = defaultdict(list)
+    orders_of: dict[str, list[profiles.PlacedOrder]] = defaultdict(list)
     for event in placed.values():
         order = _placed(event, zone)
         orders_of[order.customer_id].append(order)
-    profiles = cohorts.Profiles(dynamodb, table, orders_of, part_orders)
-    profiles.prepare()
-    count_once(dynamodb, table, parts, guards=profiles, touch=False)
+    count_once(dynamodb, table, parts, touch=False)
+    customers = profiles.Profiles(dynamodb, table, orders_of)
+    customers.join()
 
     returns.attribute(dynamodb, table, (e.data.order_id for e in refunds), placed_links, known)
-    per_day = customer_days.group(profiles.memberships())
+    per_day = customer_days.group(customers.memberships())
     # The idempotent facts of the batch, in as few calls as they fit: conflicts, customer sets,
     # the segments' facts, the orders' baskets (products bought together).
     facts = segments.fact_items(
@@ -180,7 +173,11 @@ def apply(
         for e in placed.values()
     )
     baskets = together.basket_items(placed.values(), zone)
-    batch_put(dynamodb, table, [*conflicts, *customer_days.membership_items(per_day), *facts, *baskets])
+    batch_put(
+        dynamodb,
+        table,
+        [*conflicts, *sku_items, *customer_days.membership_items(per_day), *facts, *baskets],
+    )
     touched_days: set[date] = set(per_day)
     touched_skus: set[str] = set()
     for event in counted_events.values():

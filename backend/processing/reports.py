@@ -17,6 +17,7 @@ from typing import Any
 from backend.adapters import reads
 from backend.adapters import reports_store as store
 from backend.adapters.clients import client
+from backend.adapters.rollups import month_customers
 from backend.domain import cohorts, metrics, products, series
 from backend.domain.calendar import days, previous_period
 from backend.domain.money import round_money
@@ -100,8 +101,8 @@ def customer_analyses(
     last = cohorts.month_of(end)
     span = min(cohorts.months_between(first, last) + 1, COHORT_MONTHS)
     months = [cohorts.add_months(last, -k) for k in reversed(range(span))]
-    counters = reads.cohort_counters(dynamodb, table, months)
-    rows = cohorts.cohort_rows(counters, months, cohorts.month_of(today))
+    new, active = month_customers(dynamodb, table, months[0], today)
+    rows = cohorts.cohort_rows(new, active, months, cohorts.month_of(today))
     found = tuple(
         Cohort(row["cohort"], int(row["size"]), tuple(float(share) for share in row["retention"]))
         for row in rows

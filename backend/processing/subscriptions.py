@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from backend.adapters import mail
@@ -29,9 +29,17 @@ from backend.adapters.clients import client
 from backend.domain.reports import CONFIRM_LINK_DAYS, MAX_SUBSCRIPTIONS, SubscriptionRequest, sign_token
 from backend.settings import SettingMissing, Settings, get_settings
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
 Transport = Callable[[EmailMessage], str]
 CONFIRM = "confirm"
 FREQUENCY_WORDS = {"daily": "daily", "weekly": "weekly (Mondays)"}
+# The cap is checked by counting, then creating only if nothing was created since the count;
+# each creation by another request costs one more count.
+CAP_ATTEMPTS = 8
 REPORT_WORDS = {"sales_summary": "sales summary", "inventory": "inventory", "customers": "customers"}
 
 
@@ -41,6 +49,10 @@ class SubscriptionRefused(Exception):
 
 class TooManySubscriptions(SubscriptionRefused):
     """The store holds :data:`MAX_SUBSCRIPTIONS` already."""
+
+
+class SubscriptionsBusy(SubscriptionRefused):
+    """Other subscriptions kept being created while this one counted the listing."""
 
 
 class ConfirmationSentRecently(SubscriptionRefused):
@@ -122,21 +134,47 @@ def compose_confirmation(confirmation: Confirmation) -> EmailMessage:
     return message
 
 
+def _create_within_cap(
+    dynamodb: DynamoDBClient, table: str, request: SubscriptionRequest, now: datetime
+) -> dict[str, Any]:
+    """Count the listing, then create only if no other subscription was created since the count
+    (:func:`~backend.adapters.reports_store.create_subscription`): two requests racing for the
+    last place cannot both take it; the one that lost counts again."""
+    for _attempt in range(CAP_ATTEMPTS):
+        seen = store.subscriptions_version(dynamodb, table)
+        if len(store.listed_subscriptions(dynamodb, table, now, consistent=True)) >= MAX_SUBSCRIPTIONS:
+            raise TooManySubscriptions(
+                f"subscriptions: a store holds at most {MAX_SUBSCRIPTIONS} (pending ones included); "
+                "cancel one first"
+            )
+        try:
+            return store.create_subscription(
+                dynamodb,
+                table,
+                secrets.token_urlsafe(18),
+                email=request.email,
+                frequency=request.frequency,
+                report_type=request.report_type,
+                now=now,
+                seen_version=seen,
+            )
+        except store.ListingChanged:
+            continue
+    raise SubscriptionsBusy("subscriptions: many are being created at this moment; try again")
+
+
 def subscribe(request: SubscriptionRequest, now: datetime, send: Transport | None = None) -> dict[str, Any]:
     """Record a pending subscription and send its confirmation e-mail.
 
+    The cap holds under concurrency (:func:`_create_within_cap`).
+
     Raises
     ------
-    TooManySubscriptions, ConfirmationSentRecently, ConfirmationNotSent
+    TooManySubscriptions, ConfirmationSentRecently, ConfirmationNotSent, SubscriptionsBusy
         Nothing is kept then.
     """
     settings = get_settings()
     dynamodb, table = client("dynamodb"), settings.require("reports_table")
-    if len(store.listed_subscriptions(dynamodb, table, now)) >= MAX_SUBSCRIPTIONS:
-        raise TooManySubscriptions(
-            f"subscriptions: a store holds at most {MAX_SUBSCRIPTIONS} (pending ones included); "
-            "cancel one first"
-        )
     signing_key = settings.require("unsubscribe_signing_key")
     claimed_for = address_key(signing_key, request.email)
     wait = store.claim_confirmation(dynamodb, table, claimed_for, now)
@@ -146,15 +184,11 @@ def subscribe(request: SubscriptionRequest, now: datetime, send: Transport | Non
             "link, or ask again later",
             wait,
         )
-    item = store.create_subscription(
-        dynamodb,
-        table,
-        secrets.token_urlsafe(18),
-        email=request.email,
-        frequency=request.frequency,
-        report_type=request.report_type,
-        now=now,
-    )
+    try:
+        item = _create_within_cap(dynamodb, table, request, now)
+    except SubscriptionRefused:
+        store.release_confirmation(dynamodb, table, claimed_for)
+        raise
     token = sign_token(signing_key, CONFIRM, item["subscription_id"], now + timedelta(days=CONFIRM_LINK_DAYS))
     message = compose_confirmation(
         Confirmation(

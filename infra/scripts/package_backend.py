@@ -37,8 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST_PARTY = ("backend", "reports")
-# backend/local is the laptop stack (moto, pollers); simulate.py and cli.py are the command line.
-LEFT_OUT = ("backend/local/", "backend/simulate.py", "backend/cli.py")
+# The laptop's tools (the local stack, the simulator, the CLI) live in devstack/, outside these
+# packages: backend/ deploys as it stands, nothing is cut out by path.
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 LAMBDA_UNZIPPED_LIMIT = 250 * 1000 * 1000
 # pip takes these as the set of acceptable platform tags: manylinux_2_28 for pyarrow's aarch64
@@ -153,10 +153,7 @@ def first_party_entries(found: Closure, root: Path = ROOT) -> list[tuple[Path, s
             # A package's own data, and that of its plain (non-package) folders such as templates/
             if data and (package == path.parent or not (path.parent / "__init__.py").exists()):
                 entries[path] = name
-    return sorted(
-        ((path, name) for path, name in entries.items() if not name.startswith(LEFT_OUT)),
-        key=lambda entry: entry[1],
-    )
+    return sorted(entries.items(), key=lambda entry: entry[1])
 
 
 # --- third-party distributions --------------------------------------------------------------------
@@ -289,12 +286,10 @@ def install_dependencies(requirements: Path, platform: str, cache: Path) -> Path
 
 
 def files(root: Path, base: Path) -> Iterator[tuple[Path, str]]:
-    """Every file under ``root`` named relative to ``base``, caches and the laptop stack left out."""
+    """Every file under ``root`` named relative to ``base``, caches left out."""
     for path in sorted(root.rglob("*")):
         name = path.relative_to(base).as_posix()
         if path.is_dir() or "__pycache__" in name or name.endswith(".pyc"):
-            continue
-        if any(name == out or name.startswith(out) for out in LEFT_OUT):
             continue
         yield path, name
 

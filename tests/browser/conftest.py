@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from selenium.webdriver.common.by import By
 
-from backend.local import free_port
-from backend.simulate import generate, send
+from devstack.aws import free_port
+from devstack.simulator import generate, send
 from tests.conftest import STORE_TIMEZONE
 
 USER = "ana"

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import requests
 
-from backend.local import free_port
 from dashboard.figures import money, percent
 from dashboard.settings import get_settings
+from devstack.aws import free_port
 from tests.browser.conftest import (
     Dashboard,
     choose,

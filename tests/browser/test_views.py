@@ -27,8 +27,8 @@ from dash.testing.composite import DashComposite
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
-from backend.simulate import send
 from dashboard import api as dashboard_api
+from devstack.simulator import send
 from tests.browser.conftest import (
     Dashboard,
     choose,

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from backend.local.aws import AwsClients, MotoServer, fake_aws_environment, free_port
+from devstack.aws import AwsClients, MotoServer, fake_aws_environment, free_port
 from infra.scripts.zappa_settings import merge
 from tests.infra import terraform
 from tests.integration.test_dashboard_package import (

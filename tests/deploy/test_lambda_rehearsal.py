@@ -29,13 +29,13 @@ from typing import Any
 
 import pytest
 
-from backend.local.aws import AwsClients, MotoServer, fake_aws_environment, free_port
-from backend.local.downloads import local_reports_environment
-from backend.local.http_api import build_proxy_event
-from backend.local.keys import DevKeys
-from backend.local.pollers import lambda_sqs_record
-from backend.local.provision import Resources, provision
-from backend.local.spec import StackSpec, load_stack_spec
+from devstack.aws import AwsClients, MotoServer, fake_aws_environment, free_port
+from devstack.downloads import local_reports_environment
+from devstack.http_api import build_proxy_event
+from devstack.keys import DevKeys
+from devstack.pollers import lambda_sqs_record
+from devstack.provision import Resources, provision
+from devstack.spec import StackSpec, load_stack_spec
 from tests.locks import exclusive
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import requests
 
-from backend.cli import main
-from backend.local.dlq import list_dead_letters, replay_dead_letters
 from backend.processing import orders as orders_processing
-from backend.simulate import send
+from devstack.cli import main
+from devstack.dlq import list_dead_letters, replay_dead_letters
+from devstack.simulator import send
 from tests.pipeline import drain_queue, subscribe_alert_topic
 
 EMAIL = "Ada.Lovelace@Example.com"

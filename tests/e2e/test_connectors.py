@@ -11,7 +11,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ from typing import Any
 import pytest
 import requests
 
-from backend.cli import main
-from backend.local.dlq import list_webhooks
+from devstack.cli import main
+from devstack.dlq import list_webhooks
 from tests.conftest import StackFixture
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "connectors"
@@ -96,8 +95,11 @@ def test_a_shopify_order_refund_and_redelivery_count_as_shopify_reports_them(fre
     first = shopify(stack, "orders/create", body_of("shopify_orders_create"), "d-order")
     again = shopify(stack, "orders/create", body_of("shopify_orders_create"), "d-order")
     refund = shopify(stack, "refunds/create", body_of("shopify_refunds_create"), "d-refund")
-    # Then each is acknowledged; the redelivery is a duplicate
-    assert [r.status_code for r in (product, first, again, refund)] == [200] * 4
+    # and (a store subscribed to it) orders/updated of the same order, cancelled
+    update = shopify(stack, "orders/updated", body_of("shopify_orders_updated_cancelled"), "d-update")
+    # Then each is acknowledged; the redelivery is a duplicate, the update changes nothing
+    assert [r.status_code for r in (product, first, again, refund, update)] == [200] * 5
+    assert (update.json()["status"], update.json()["accepted"]) == ("ignored", 0)
     assert product.json()["accepted"] == 2
     assert (first.json()["status"], first.json()["accepted"]) == ("accepted", 1)
     assert (again.json()["status"], again.json()["duplicates"]) == ("duplicate", 1)
@@ -145,7 +147,7 @@ def shopify_signature(stack: StackFixture, body: bytes) -> str:
 
 
 def test_unknown_topics_are_acknowledged_and_unmappable_payloads_kept_for_dlq_list(
-    fresh: StackFixture, capsys: pytest.CaptureFixture[str]
+    fresh: StackFixture, capsys: pytest.CaptureFixture[str], kept_environment: None
 ) -> None:
     stack = fresh
     # Given a topic storepulse does not read, an order in another currency, and a body that
@@ -163,12 +165,7 @@ def test_unknown_topics_are_acknowledged_and_unmappable_payloads_kept_for_dlq_li
     assert sorted(w.delivery_id for w in kept) == ["d-euro", "d-xml"]
     euro_kept = next(w for w in kept if w.delivery_id == "d-euro")
     assert "jon@example.com" not in euro_kept.payload and "820982911946154599" in euro_kept.payload
-    saved = dict(os.environ)
-    try:
-        assert main(["dlq", "list"]) == 0
-    finally:  # the command line sets the handlers' variables in this process
-        os.environ.clear()
-        os.environ.update(saved)
+    assert main(["dlq", "list"]) == 0
     listing = capsys.readouterr().out
     assert "d-euro" in listing and "is in EUR" in listing and "could not be mapped" in listing
     # And nothing was counted
@@ -213,11 +210,18 @@ def test_a_woocommerce_order_counts_when_paid_and_its_refund_by_id(fresh: StackF
     created = woocommerce(stack, "order.created", body_of("woocommerce_order_created"), "w1")
     updated = woocommerce(stack, "order.updated", body_of("woocommerce_order_updated_refund"), "w2")
     resent = woocommerce(stack, "order.updated", body_of("woocommerce_order_updated_refund"), "w3")
+    # and a second refund that puts one unit of variation 23 back on the shelf, delivered twice
+    restocked = body_of("woocommerce_order_updated_refund_restock")
+    returned = [woocommerce(stack, "order.updated", restocked, delivery) for delivery in ("w4", "w5")]
     assert created.json()["accepted"] == 1
     assert (updated.json()["accepted"], updated.json()["duplicates"]) == (1, 1)
     assert (resent.json()["accepted"], resent.json()["duplicates"]) == (0, 2)
+    assert [(r.json()["accepted"], r.json()["duplicates"]) for r in returned] == [(2, 2), (0, 4)]
     stack.wait_idle(60)
     # 2025-03-22T19:28:02Z is 15:28 in New York: the store day is the 22nd
     day = summary(stack, "2025-03-22", "2025-03-22")
     assert (day["orders"], day["units"], day["gross_sales"], day["discounts"]) == (1, 5, "56.00", "5.00")
     assert summary(stack, "2025-03-25", "2025-03-25")["returns"] == "12.50"
+    assert summary(stack, "2025-03-27", "2025-03-27")["returns"] == "16.66"
+    # 3 of variation 23 ordered, 1 restocked once however often the update came
+    assert stock(stack) == {"WOO-SINGLE-1": -2, "23": -2}

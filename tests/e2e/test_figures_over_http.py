@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from backend.simulate import generate, send
+from devstack.simulator import generate, send
 from tests import oracle
 from tests.figures import assert_same_figures
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from backend.local.gateway import INVALID_API_KEY, MISSING_AUTHENTICATION_TOKEN
+from devstack.gateway import INVALID_API_KEY, MISSING_AUTHENTICATION_TOKEN
 from tests.conftest import StackFixture
 
 GATEWAY_401 = {"error": {"code": INVALID_API_KEY.code, "message": INVALID_API_KEY.message, "details": []}}

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import requests
 
-from backend import importer
-from backend.cli import main
-from backend.simulate import generate
 from bench.shopify_export import write_export
+from devstack import importer
+from devstack.cli import main
+from devstack.simulator import generate
 from tests import oracle
 from tests.conftest import STORE_TIMEZONE, StackFixture
 from tests.figures import assert_same_figures

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from backend.local.foreground import insights_after_backfill
-from backend.simulate import generate, send
+from devstack.foreground import insights_after_backfill
+from devstack.simulator import generate, planted_bundles, send
 from tests.conftest import STORE_TIMEZONE
 
 if TYPE_CHECKING:
@@ -54,3 +54,18 @@ def test_the_backfill_shows_the_planted_bad_day_refund_wave_and_stock_risks(stac
     assert items and all(i["forecast_daily_units"] is not None for i in items)
     risks = {a["sku"] for a in body["alerts"] if a["type"] == "stockout_risk"}
     assert risks and risks <= {i["sku"] for i in items}
+    # And the nightly segments and pairs have run: a first make run shows RFM segments as of the
+    # store's day and the planted bundles at the top of the bought-together pairs
+    segments = requests.get(
+        stack.api_url + "/v1/customers/segments", headers={"x-api-key": stack.read_key}, timeout=30
+    ).json()
+    assert segments["as_of"] == today.isoformat() and segments["customers"] > 0
+    assert sum(s["customers"] for s in segments["segments"]) == segments["customers"]
+    pairs = requests.get(
+        stack.api_url + "/v1/products/pairs",
+        params={"start": (today - timedelta(days=DAYS)).isoformat(), "end": today.isoformat(), "limit": 3},
+        headers={"x-api-key": stack.read_key},
+        timeout=60,
+    ).json()["pairs"]
+    bundles = [set(bundle) for bundle in planted_bundles(5)]
+    assert pairs and all(any({p["a"], p["b"]} <= bundle for bundle in bundles) for p in pairs)

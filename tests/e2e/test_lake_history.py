@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend import cli
 from backend.lake.schema import TABLE_OF_TYPE, TABLES
 from backend.processing.lake import EVENTS_PER_OBJECT
 from bench.lake import direct_batches, import_history
+from devstack import cli
 from tests import pipeline
 from tests.conftest import STORE_TIMEZONE
 from tests.histories import small_history

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import requests
 
-from backend.local import free_port
-from backend.simulate import send
+from devstack.aws import free_port
+from devstack.simulator import send
 from tests.processes import Running, clean_environment
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ import requests
 
 from backend.api.openapi import PUBLIC_PATHS
 from backend.api.responses import RESPONSES
-from backend.local.spec import load_stack_spec
+from devstack.spec import load_stack_spec
 from tests.conftest import StackFixture
 
 EVENT = {

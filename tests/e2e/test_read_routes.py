@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from backend.simulate import generate, planted_bundles, send
+from devstack.simulator import generate, planted_bundles, send
 from tests import oracle
 
 TZ = "America/New_York"

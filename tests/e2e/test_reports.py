@@ -13,8 +13,10 @@ import json
 import random
 import re
 import subprocess
+import threading
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -31,10 +33,17 @@ import pytest
 import requests
 from markupsafe import escape
 
-from backend.domain.reports import TokenExpired, sign_token, verify_token
-from backend.processing import digests
+from backend.adapters import reports_store
+from backend.domain.reports import (
+    MAX_SUBSCRIPTIONS,
+    SubscriptionRequest,
+    TokenExpired,
+    sign_token,
+    verify_token,
+)
+from backend.processing import digests, subscriptions
 from backend.settings import get_settings
-from backend.simulate import send
+from devstack.simulator import send
 from tests import oracle
 from tests.histories import small_history
 
@@ -622,7 +631,7 @@ def test_a_report_that_cannot_be_made_fails_with_its_reason_on_the_last_attempt(
     stack: Any, store: Store
 ) -> None:
     from backend.handlers.reports import ATTEMPTS, handler
-    from backend.local.runtime import new_context
+    from devstack.runtime import new_context
 
     # Given a queued report whose range cannot be read (written around the API's validation)
     report_id = "broken" + uuid.uuid4().hex
@@ -670,3 +679,46 @@ def test_two_runs_at_once_send_each_digest_once(stack: Any, store: Store) -> Non
     assert sum(r.sent for r in runs) == len(addresses) and sum(r.already_sent for r in runs) == len(addresses)
     mails = outbox_mails(stack)
     assert [len(to(mails, address)) for address in addresses] == [1] * len(addresses)
+
+
+def test_the_cap_holds_when_subscriptions_race(
+    stack: Any, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cancel_all(store)
+    # Given a store one subscription short of its cap
+    for n in range(MAX_SUBSCRIPTIONS - 1):
+        ask(store, f"reader{n}.{uuid.uuid4().hex[:8]}@race.example.com", "daily")
+    # When several requests count the listing at the same moment, none creating before all counted
+    racers = 6
+    counted = threading.Barrier(racers)
+    waited: set[int] = set()
+    real_listing = reports_store.listed_subscriptions
+
+    def listing_then_wait(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        found = real_listing(*args, **kwargs)
+        if threading.get_ident() not in waited:
+            waited.add(threading.get_ident())
+            counted.wait(timeout=60)
+        return found
+
+    monkeypatch.setattr(reports_store, "listed_subscriptions", listing_then_wait)
+    sent: list[EmailMessage] = []
+
+    def race(n: int) -> str:
+        request = SubscriptionRequest(
+            email=f"racer{n}.{uuid.uuid4().hex[:8]}@race.example.com", frequency="daily"
+        )
+        try:
+            subscriptions.subscribe(request, datetime.now(UTC), send=lambda mail: sent.append(mail) or "sent")
+        except subscriptions.TooManySubscriptions:
+            return "refused"
+        return "created"
+
+    with ThreadPoolExecutor(racers) as pool:
+        outcomes = Counter(pool.map(race, range(racers)))
+    monkeypatch.undo()
+    # Then exactly one takes the last place, the others are refused, and only it got a mail
+    assert outcomes == Counter({"created": 1, "refused": racers - 1}), outcomes
+    assert len(sent) == 1
+    assert len(store.get("/v1/subscriptions").json()["subscriptions"]) == MAX_SUBSCRIPTIONS
+    cancel_all(store)

@@ -120,16 +120,14 @@ def _imports(tree: ast.AST, module: str) -> Iterable[str]:
 
 
 def import_closure(handler_module: str) -> frozenset[str]:
-    """Every ``backend`` module ``handler_module`` imports, itself included (local-only and
-    described-only modules left out)."""
+    """Every ``backend`` module ``handler_module`` imports, itself included (described-only
+    modules left out)."""
     skip = DESCRIBED_ONLY.get(handler_module, frozenset())
     seen: set[str] = set()
     todo = [handler_module]
     while todo:
         module = todo.pop()
         if module in seen or module in skip or not module.startswith("backend"):
-            continue
-        if module.startswith("backend.local"):
             continue
         path = module_path(module)
         if path is None:

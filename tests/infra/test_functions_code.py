@@ -12,7 +12,7 @@ from typing import Any
 import botocore.session
 import pytest
 
-from backend.local.spec import load_stack_spec
+from devstack.spec import load_stack_spec
 from tests.infra import terraform
 from tests.infra.aws_calls import TRANSACTION_ITEM_ACTION, aws_calls, import_closure, module_path
 from tests.infra.aws_calls import _imports as imports
@@ -165,7 +165,7 @@ def test_stack_json_functions_are_all_in_terraform() -> None:
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_handler_code_needs_nothing_the_package_leaves_out(name: str) -> None:
     # make package-backend leaves out the laptop stack and the CLI (infra/scripts/package_backend.py)
-    left_out = ("backend.local", "backend.cli", "backend.simulate")
+    left_out = ("devstack",)
     for module in import_closure(handler_module(name)):
         path = module_path(module)
         assert path is not None

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from backend.local.spec import StackSpec, load_stack_spec
+from devstack.spec import StackSpec, load_stack_spec
 from tests.infra import terraform
 
 TF = terraform.load()
@@ -38,7 +38,15 @@ def test_tables_match_stack_json() -> None:
 
 def test_tables_are_on_demand_recoverable_encrypted_and_expire_where_they_should() -> None:
     body = TF.block("resource", "aws_dynamodb_table", "this").body
-    assert body["billing_mode"] == "PAY_PER_REQUEST"
+    # On demand unless dynamodb_capacity asks for provisioned capacity (the pipeline's two
+    # tables only, each dimension under a target-tracking auto scaling policy)
+    assert body["billing_mode"] == (
+        '${contains(local.provisioned_tables, each.key) ? "PROVISIONED" : "PAY_PER_REQUEST"}'
+    )
+    assert TF.block("variable", "dynamodb_capacity").body["default"]["mode"] == "on_demand"
+    assert "local.provisioned_tables" in json.dumps(LOCALS["capacity_dimensions"])
+    policy = TF.block("resource", "aws_appautoscaling_policy", "table").body
+    assert policy["policy_type"] == "TargetTrackingScaling"
     assert body["point_in_time_recovery"][0]["enabled"] is True
     assert body["server_side_encryption"][0]["enabled"] is True
     assert "each.value.ttl" in json.dumps(body["dynamic"])
@@ -80,7 +88,7 @@ def test_queues_subscriptions_and_filter_policies_match_stack_json() -> None:
 
 def test_subscriptions_deliver_raw_and_filter_on_message_attributes() -> None:
     # The local stack subscribes with RawMessageDelivery and FilterPolicyScope=MessageAttributes
-    # (backend/local/provision.py); the processors parse the raw body.
+    # (devstack/provision.py); the processors parse the raw body.
     body = TF.block("resource", "aws_sns_topic_subscription", "queue").body
     assert body["protocol"] == "sqs"
     assert body["raw_message_delivery"] is True

@@ -131,8 +131,8 @@ def test_api_routes_reach_the_two_functions() -> None:
 
 
 def test_api_routes_are_the_route_table_the_local_front_follows() -> None:
-    # Given the route table of infra/stack.json (backend/local/gateway.py applies it locally)
-    from backend.local.spec import load_stack_spec
+    # Given the route table of infra/stack.json (devstack/gateway.py applies it locally)
+    from devstack.spec import load_stack_spec
 
     table = {
         (route.path, tuple(route.methods), route.function, route.api_key)

@@ -22,7 +22,7 @@ from backend.adapters import baskets
 from backend.domain.rollups import month_days, month_of, split
 from backend.processing import together
 from backend.settings import get_settings
-from backend.simulate import generate
+from devstack.simulator import generate
 from tests import oracle, pipeline
 
 TZ = "America/New_York"

@@ -20,8 +20,8 @@ from joserfc.jwk import RSAKey
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from backend.local import free_port
 from dashboard.settings import get_settings
+from devstack.aws import free_port
 
 CLIENT_ID, CLIENT_SECRET, CODE, TOKEN = "dash-client", "dash-client-secret", "the-code", "the-access-token"
 COGNITO_VARIABLES = ("COGNITO_DOMAIN", "COGNITO_ISSUER", "COGNITO_CLIENT_ID", "COGNITO_CLIENT_SECRET")

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from backend.cli import main
 from backend.processing import anomalies as anomaly_job
 from backend.processing import figures
 from backend.processing import forecasts as forecast_job
-from backend.simulate import send
+from devstack.cli import main
+from devstack.simulator import send
 from tests.pipeline import drain_queue, subscribe_alert_topic
 
 if TYPE_CHECKING:

@@ -5,7 +5,8 @@ Given a shuffled, partly duplicated history written to the lake by the real lake
 objects), when the ``lake-compaction`` job runs, then each table's Parquet files hold each event
 once, under its store day, and the money adds up to the oracle's figures to the cent; a second
 run reads and writes nothing, a forced rebuild writes the same bytes, a late event for a
-compacted day rewrites that day only, and a run lists only the hours since its watermark.
+compacted day rewrites that day only, a run lists only the hours since its watermark, and two
+runs at once lose no event (one holds the lake's lease, the other does nothing).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from __future__ import annotations
 import io
 import json
 import random
+import threading
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -24,13 +27,14 @@ from zoneinfo import ZoneInfo
 import pyarrow.parquet as pq
 import pytest
 
-from backend import cli
+from backend.adapters import leases
 from backend.adapters.batch import Parsed
 from backend.domain.events import parse_event
 from backend.handlers import jobs
 from backend.lake.schema import TABLE_OF_TYPE, TABLES
 from backend.processing import compaction, lake
 from backend.settings import get_settings
+from devstack import cli
 from tests import oracle, pipeline
 from tests.histories import small_history
 
@@ -282,3 +286,95 @@ def test_lake_query_through_the_cli(
     assert cli.main(["lake", "query", f"COPY orders TO '{tmp_path}/orders.csv'"]) == 1
     assert "COPY statements are refused" in capsys.readouterr().err
     assert not (tmp_path / "orders.csv").exists()
+
+
+class _Hooked:
+    """An S3 client that calls ``before(operation, key)`` ahead of each GetObject and PutObject."""
+
+    def __init__(self, real: Any, before: Any):
+        self._real, self._before = real, before
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def get_object(self, **request: Any) -> Any:
+        self._before("get", request["Key"])
+        return self._real.get_object(**request)
+
+    def put_object(self, **request: Any) -> Any:
+        self._before("put", request["Key"])
+        return self._real.put_object(**request)
+
+
+def test_two_compactions_at_once_lose_no_event(stack: Any, lake_written: list[dict[str, Any]]) -> None:
+    s3, dynamodb = stack.client("s3"), stack.client("dynamodb")
+    table = get_settings().require("analytics_table")
+    # Given late orders for days the history already has, to arrive while a run is under way
+    late = [json.loads(json.dumps(e)) for e in lake_written if e["type"] == "order.placed"][:5]
+    for n, event in enumerate(late):
+        event["event_id"] = event["data"]["order_id"] = f"late-{n}"
+    a_listed, b_finished_writing, a_done = threading.Event(), threading.Event(), threading.Event()
+
+    def a_hook(operation: str, key: str) -> None:
+        if operation == "get" and key.startswith("events/"):
+            a_listed.set()  # run A listed the lake before the late orders arrived
+        if operation == "put" and key.startswith("parquet/"):
+            b_finished_writing.wait(timeout=120)  # A writes its files after B wrote its own
+
+    def b_hook(operation: str, key: str) -> None:
+        if operation == "put" and key == compaction.STATE_KEY:
+            b_finished_writing.set()
+            a_done.wait(timeout=120)  # B records what it merged after A recorded its own
+
+    def run(client: Any, now: datetime, done: threading.Event) -> dict[str, Any]:
+        try:
+            return compaction.run_exclusive(
+                s3=client, bucket=BUCKET, dynamodb=dynamodb, table=table, zone=ZoneInfo(TZ), now=now
+            )
+        except leases.Taken as taken:
+            return {"taken": str(taken)}
+        finally:
+            done.set()
+
+    # When run A lists the lake, the late orders land, and run B starts while A still works
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(run, _Hooked(s3, a_hook), ARRIVED + timedelta(hours=3), a_done)
+        assert a_listed.wait(timeout=120)
+        _write_lake(s3, late, random.Random(4), arrived=ARRIVED + timedelta(hours=2))
+        second = pool.submit(
+            run, _Hooked(s3, b_hook), ARRIVED + timedelta(hours=3, minutes=1), b_finished_writing
+        )
+        results = [first.result(timeout=300), second.result(timeout=300)]
+
+    # Then B did nothing while A held the lake, saying until when
+    assert results[0]["compacted"] > 0 and "until" in results[1]["taken"], results
+    # And the next run merges the late orders: every event is in the lake once, none lost
+    _compact(s3, ARRIVED + timedelta(hours=4))
+    files = _parquet(s3)
+    expected = {e["event_id"] for e in [*lake_written, *late]}
+    found = [r["event_id"] for table_name in TABLES for r in _rows(files, table_name)]
+    assert len(found) == len(set(found)) and set(found) == expected
+    # And the lease is free again
+    assert _compact(s3, ARRIVED + timedelta(hours=5))["objects"] == 0
+
+
+def test_a_busy_lake_skips_the_scheduled_run_and_refuses_the_command_in_words(
+    stack: Any,
+    lake_written: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("STOREPULSE_TARGET", "local")
+    table = get_settings().require("analytics_table")
+    # Given another run holds the lake
+    with leases.held(stack.client("dynamodb"), table, compaction.LEASE, seconds=compaction.LEASE_SECONDS):
+        # When the schedule runs the job, then it does nothing and says why
+        result = jobs.handler({"job": "lake-compaction"}, pipeline.context("jobs"))
+        assert "another run holds it until" in result["skipped"] and "compacted" not in result
+        # And the command says so in one line, with no stack trace
+        assert cli.main(["lake", "compact"]) == 1
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "another run holds it until" in err and "Traceback" not in err
+    assert _parquet(stack.client("s3")) == {}
+    # Once it is free, the job runs
+    assert jobs.handler({"job": "lake-compaction"}, pipeline.context("jobs"))["compacted"] > 0

@@ -16,8 +16,9 @@ from typing import IO, TYPE_CHECKING
 
 import requests
 
-from backend.local import free_port, load_stack_spec, provision
-from backend.local.aws import port_in_use
+from devstack.aws import free_port, port_in_use
+from devstack.provision import provision
+from devstack.spec import load_stack_spec
 
 if TYPE_CHECKING:
     from tests.conftest import StackFixture
@@ -159,7 +160,7 @@ def test_storepulse_stack_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         PYTHONUNBUFFERED="1",
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "stack"],
+        [sys.executable, "-m", "devstack.cli", "stack"],
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

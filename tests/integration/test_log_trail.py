@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from backend.local.stack import function_log_path
 from backend.logs import CORRELATION_HEADER
+from devstack.stack import function_log_path
 from tests.pipeline import ROUTES
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
-"""Each fix of ``backend.local.moto_main`` against moto's own behaviour.
+"""Each fix of ``devstack.moto_main`` against moto's own behaviour.
 
-The local stack's moto server patches moto 5.2.5 in five places (module docstring there). Each
+The local stack's moto server patches moto 5.2.5 in several places (module docstring there). Each
 test here shows the behaviour the patch works around with moto as it ships (``unpatched``), and
 that the patched moto no longer has it while answering the same (``patched``). moto 5.2.6, the
 newest release on 2026-12-06, still has every one of these behaviours (its DynamoDB and SQS
@@ -13,6 +13,7 @@ moto runs in this process (``mock_aws``): the patches replace class attributes, 
 from __future__ import annotations
 
 import copy
+import gc
 import inspect
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -22,7 +23,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from backend.local import moto_main
+from devstack import moto_main
 
 
 def test_the_fixes_are_for_the_pinned_moto() -> None:
@@ -36,14 +37,19 @@ def test_the_fixes_are_for_the_pinned_moto() -> None:
 def _patched_attributes() -> list[tuple[Any, str]]:
     """Every (owner, attribute) that ``patch_moto`` replaces."""
     from moto import backends
+    from moto.core.common_models import BaseModel
     from moto.dynamodb import responses as dynamodb_responses
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoResult
+    from moto.sns.models import Topic
     from moto.sqs.models import Queue, SQSBackend
 
     return [
+        (BaseModel, "__new__"),
+        (Topic, "__init__"),
+        (Queue, "__init__"),
         (DynamoDBBackend, "transact_write_items"),
         (DynamoResult, "execute_result"),
         (dynamodb_responses, "dynamo_to_dict"),
@@ -170,6 +176,82 @@ def test_sending_and_receiving_do_not_count_the_queue(
     # and the queue's attributes still count, when asked for
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "50"
+
+
+def _live(kind: type) -> int:
+    gc.collect()
+    return sum(1 for obj in gc.get_objects() if type(obj) is kind)
+
+
+def test_moto_keeps_no_object_it_no_longer_uses(moto_kind: str) -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.sqs.models import Message
+
+    # Given a table of 10 items and a queue
+    table = _table(10)
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    items, messages = _live(Item), _live(Message)
+    # When its items are updated, read and queried 200 times, and 200 messages go through the queue
+    for n in range(200):
+        key = {"pk": {"S": f"item-{n % 10}"}}
+        client.update_item(**{**_set_n(f"item-{n % 10}", str(n)), "TableName": table.name})
+        client.get_item(TableName=table.name, Key=key)
+        sqs.send_message(QueueUrl=url, MessageBody=str(n))
+        for message in sqs.receive_message(QueueUrl=url).get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    # Then the patched moto holds the 10 items and no message; moto as it ships kept an item
+    # object for every read and write, and every message, for as long as it runs
+    grown = (_live(Item) - items, _live(Message) - messages)
+    if moto_kind == "unpatched":
+        assert grown[0] >= 400 and grown[1] >= 200, grown
+    else:
+        assert grown[0] <= 10 and grown[1] == 0, grown
+
+
+def test_what_was_carried_is_forgotten_past_a_bound(moto_kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+    from moto.sqs.models import sqs_backends
+
+    monkeypatch.setattr(moto_main, "SNS_MESSAGES_KEPT", 20)
+    monkeypatch.setattr(moto_main, "SQS_DELETED_HANDLES_KEPT", 30)
+    # Given a topic delivering raw to a queue, as the pipeline's topics do
+    sns, sqs = boto3.client("sns", region_name="us-east-1"), boto3.client("sqs", region_name="us-east-1")
+    topic = sns.create_topic(Name="events")["TopicArn"]
+    url = sqs.create_queue(QueueName="orders", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    kept_topic = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].topics[topic]
+    kept_queue = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].queues["orders"]
+
+    def carry(messages: int) -> list[str]:
+        """Publish, receive twice (a redelivery: two receipt handles) and delete each message."""
+        bodies = []
+        for n in range(messages):
+            sns.publish(TopicArn=topic, Message=f"event {n} " + "x" * 1000)
+            first = sqs.receive_message(QueueUrl=url)["Messages"][0]
+            again = sqs.receive_message(QueueUrl=url)["Messages"][0]
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=again["ReceiptHandle"])
+            # deleting again with the first handle still succeeds, as in AWS
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
+            bodies.append(again["Body"])
+        return bodies
+
+    # When 60, then 60 more messages go through
+    carried = [carry(60), carry(60)]
+    # Then every message was delivered either way, and the queue is empty
+    assert [len(set(b)) for b in carried] == [60, 60]
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    # But moto as it ships kept every message published and every handle of every message deleted
+    # (growing with each one, for as long as it runs); the patched moto only the last few
+    if moto_kind == "unpatched":
+        assert len(kept_topic.sent_notifications) == 120
+        assert len(kept_queue.deleted_messages) >= 240
+    else:
+        assert len(kept_topic.sent_notifications) == 20
+        assert len(kept_queue.deleted_messages) == 30
 
 
 def test_reads_answer_the_same_without_moto_s_generic_serializer(

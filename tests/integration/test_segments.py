@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend.simulate import generate
+from devstack.simulator import generate
 from tests import oracle, pipeline
 
 TZ = "America/New_York"

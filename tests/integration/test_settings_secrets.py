@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from backend.adapters import clients
-from backend.local.aws import AwsClients, MotoServer, fake_aws_environment, free_port
 from backend.settings import get_settings
+from devstack.aws import AwsClients, MotoServer, fake_aws_environment, free_port
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from backend.cli import CliError, main, resolve_target
-from backend.local import free_port
+from devstack.aws import free_port
+from devstack.cli import CliError, main, resolve_target
 
 if TYPE_CHECKING:
     from tests.conftest import StackFixture
@@ -85,7 +85,7 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_dlq_replay_touches_only_this_deployments_queues(stack: StackFixture) -> None:
-    from backend.local.dlq import dead_letter_queues, replay_dead_letters
+    from devstack.dlq import dead_letter_queues, replay_dead_letters
 
     # Given another application's queue and its DLQ in the same account, a message in the DLQ
     sqs = stack.client("sqs")

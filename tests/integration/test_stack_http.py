@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from backend.local import Activity, free_port
-from backend.local.http_api import MAX_PAYLOAD_BYTES, ApiGateway, HttpServer, Route
+from devstack.aws import free_port
+from devstack.http_api import MAX_PAYLOAD_BYTES, ApiGateway, HttpServer, Route
+from devstack.pollers import Activity
 
 if TYPE_CHECKING:
     from tests.conftest import StackFixture

@@ -1,7 +1,7 @@
 """The stack's moto server keeps DynamoDB transactions atomic and isolated, as in AWS.
 
 moto's own server loses concurrent writes when a transaction rolls back and copies the whole
-table per transaction item; ``backend.local.moto_main`` fixes both. These tests hold it to
+table per transaction item; ``devstack.moto_main`` fixes both. These tests hold it to
 DynamoDB's semantics on the session's server.
 """
 

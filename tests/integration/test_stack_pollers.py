@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from backend.cli import main
-from backend.local import QueueFunction
+from devstack.cli import main
+from devstack.stack import QueueFunction
 
 if TYPE_CHECKING:
     from tests.conftest import StackFixture
@@ -165,8 +165,8 @@ def _deploy_queue(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     """Make a test's queue one of the deployment's, as ``stack.json`` names them."""
     import dataclasses
 
-    from backend.local import dlq
-    from backend.local.spec import QueueSpec, load_stack_spec
+    from devstack import dlq
+    from devstack.spec import QueueSpec, load_stack_spec
 
     spec = load_stack_spec()
     extra = QueueSpec(name=name, function="test", max_receive_count=5)

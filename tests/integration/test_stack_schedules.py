@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend.local import ScheduleError, ScheduleRunner, parse_schedule
-from backend.local.schedules import ScheduledJob
+from devstack.schedules import ScheduledJob, ScheduleError, ScheduleRunner, parse_schedule
 
 UTC_ZONE = ZoneInfo("UTC")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 import requests
 
-from backend.local import LocalStack, StackError, StackOptions, free_port
-from backend.local.journal import JOURNAL_FILE
-from backend.local.snapshot import SNAPSHOT_FILE
+from devstack.aws import free_port
+from devstack.journal import JOURNAL_FILE
+from devstack.snapshot import SNAPSHOT_FILE
+from devstack.stack import LocalStack, StackError, StackOptions
 
 
 def _options(data_dir: Path, **overrides: Any) -> StackOptions:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from backend.cli import main
-from backend.local.aws import AwsClients
-from backend.local.dlq import list_conflicts
+from devstack.aws import AwsClients
+from devstack.cli import main
+from devstack.dlq import list_conflicts
 from tests import oracle, pipeline
 from tests.conftest import StackFixture
 from tests.figures import assert_same_figures

@@ -12,7 +12,6 @@ import pytest
 
 import backend.cost.model
 import backend.cost.report
-from backend.cli import main
 from backend.cost.model import (
     PER_EVENT_LINES,
     Deployment,
@@ -22,7 +21,7 @@ from backend.cost.model import (
     monthly_bill,
     runs_per_month,
 )
-from bench.pipeline import load_prices as prices_in_docs
+from devstack.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "bench" / "results" / "pipeline.json"
@@ -34,16 +33,54 @@ def test_docstring_examples(module: object) -> None:
     assert result.attempted > 0 and result.failed == 0
 
 
+# The rows of docs/cost.md's price table that write out prices.json: key -> (the service cell
+# starts with, the "what is billed" cell contains).
+DOCS_PRICE_ROWS: dict[str, tuple[str, str]] = {
+    "api_gateway_request": ("API Gateway", "requests"),
+    "lambda_request": ("Lambda", "requests"),
+    "lambda_gb_second": ("Lambda (arm64)", "duration"),
+    "sns_publish": ("SNS", "publish"),
+    "sqs_request": ("SQS", "request"),
+    "dynamodb_write_unit": ("DynamoDB", "write request units"),
+    "dynamodb_read_unit": ("DynamoDB", "read request units"),
+    "s3_put": ("S3", "PUT"),
+    "s3_get": ("S3", "GET"),
+    "eventbridge_event": ("EventBridge", "custom events"),
+}
+_DOCS_PRICE = re.compile(r"\$([0-9][0-9,]*(?:\.[0-9]+)?) per (million|1,000|GB-second)")
+_DOCS_PER = {"million": Decimal("1e-6"), "1,000": Decimal("1e-3"), "GB-second": Decimal(1)}
+
+
+def prices_in_docs() -> dict[str, Decimal]:
+    """The unit prices the table in docs/cost.md shows, by prices.json's keys."""
+    rows = []
+    for line in (ROOT / "docs" / "cost.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.lstrip().startswith("|") and len(cells) >= 5:
+            rows.append(cells)
+    found: dict[str, Decimal] = {}
+    for key, (service, billed) in DOCS_PRICE_ROWS.items():
+        for cells in rows:
+            if not cells[0].startswith(service) or billed.lower() not in cells[1].lower():
+                continue
+            if service == "Lambda" and cells[0] != "Lambda":
+                continue
+            match = _DOCS_PRICE.search(cells[2])
+            if match:
+                found[key] = Decimal(match.group(1).replace(",", "")) * _DOCS_PER[match.group(2)]
+                break
+    return found
+
+
 def test_docs_price_table_is_the_data_file() -> None:
-    # Given the table in docs/cost.md (what bench/pipeline.py reads) and backend/cost/prices.json
+    # Given the table in docs/cost.md and backend/cost/prices.json (the one price list, which
+    # storepulse cost and the benchmark read)
     docs = prices_in_docs()
     data = load_prices()
-    # Then every price both have is the same
-    assert set(docs) <= set(data.prices)
+    # Then the table shows every per-event price, each the same as the file's
+    assert set(docs) == set(DOCS_PRICE_ROWS)
     for key, price in docs.items():
-        assert Decimal(str(price.dollars)).quantize(Decimal("1e-12")) == data[key].unit_price.quantize(
-            Decimal("1e-12")
-        ), key
+        assert price == data[key].unit_price, key
 
 
 def one_of_each(value: str) -> Measurement:
@@ -93,6 +130,33 @@ def test_fixed_part_does_not_grow_with_events() -> None:
     assert costs["SQS idle polling (event-source mappings)"] == 6 * 648_000 * Decimal("0.40") / 1_000_000
 
 
+def test_provisioned_capacity_prices_the_same_units_as_unit_hours() -> None:
+    # Given 3 write and 2 read units per event, and no other fixed costs
+    prices = load_prices()
+    shape = Deployment(0, Decimal(0), 0, 0)
+    month_hours = Decimal(30 * 24)
+    small = monthly_bill(1_000, one_of_each("3"), prices, shape, "provisioned")
+    large = monthly_bill(100_000_000, one_of_each("3"), prices, shape, "provisioned")
+    # Then the writes are capacity unit-hours at 70 % use, at $0.00065 each, computed apart
+    needed = Decimal(100_000_000 * 3) / 3600 / Decimal("0.70")
+    costs = {line.name: line.cost for line in large.lines}
+    assert costs["DynamoDB write capacity unit-hours at 70% use"] == needed * Decimal("0.00065")
+    # and 100 M events need more than the tables' minimum (2 tables x 5 units), 1,000 do not:
+    # the unused minimum is a fixed line there, nothing here
+    floor = 2 * 5 * month_hours
+    assert costs["DynamoDB write capacity: the tables' minimum, unused"] == 0
+    small_costs = {line.name: line.cost for line in small.lines}
+    small_needed = Decimal(1_000 * 3) / 3600 / Decimal("0.70")
+    assert small_costs["DynamoDB write capacity: the tables' minimum, unused"] == (
+        floor - small_needed
+    ) * Decimal("0.00065")
+    # and on demand the same events cost more per unit than provisioned at 70 % use
+    on_demand = monthly_bill(100_000_000, one_of_each("3"), prices, shape)
+    assert large.per_event < on_demand.per_event
+    with pytest.raises(ValueError, match="capacity"):
+        monthly_bill(1, one_of_each("1"), prices, shape, "reserved")
+
+
 def test_schedule_expressions() -> None:
     assert runs_per_month("rate(1 hour)") == 720
     assert runs_per_month("cron(30 2 * * ? *)") == 30
@@ -100,8 +164,8 @@ def test_schedule_expressions() -> None:
 
 
 def test_committed_measurement_gives_the_benchmarks_own_figure() -> None:
-    # The benchmark prices its mix itself (bench/pipeline.py, its own price table); the cost
-    # model, from prices.json, must land on the same per-event total, and docs/cost.md must
+    # The benchmark prices its mix with the cost model (bench/pipeline.py); the bill of the
+    # committed measurement must land on the benchmark's per-event total, and docs/cost.md must
     # publish it.
     measured = load_measurement([COMMITTED])
     bill = monthly_bill(1_000_000, measured, load_prices(), Deployment(0, Decimal(0), 0, 0))
@@ -160,3 +224,35 @@ def test_cli_json_adds_up(
 def test_cli_refuses_a_negative_volume(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["cost", "--events-per-month", "-5"]) == 1
     assert "--events-per-month" in capsys.readouterr().err
+
+
+def test_the_benchmark_prices_its_mix_with_the_bill_of_storepulse_cost() -> None:
+    # Given per-event figures as the benchmark measures them (floats, a missing unit figure None)
+    from bench.pipeline import COST_LINES, PerEvent, dollars_per_million
+    from bench.pipeline import load_prices as bench_prices
+
+    figures = PerEvent(
+        api_requests=0.002,
+        lambda_invocations=0.01,
+        lambda_gb_seconds=0.0004,
+        sns_publishes=0.002,
+        sqs_requests=0.03,
+        dynamodb_write_units=1.7,
+        dynamodb_read_units=None,
+        s3_puts=0.001,
+        s3_gets=0.0,
+        eventbridge_events=0.0005,
+    )
+    # When the benchmark prices them, and storepulse cost bills a million such events
+    bench = dollars_per_million(figures, bench_prices())
+    measured = Measurement(
+        {name: Decimal(str(getattr(figures, name) or 0.0)) for _, _, name in PER_EVENT_LINES}, "t", "c", "p"
+    )
+    bill = monthly_bill(1_000_000, measured, load_prices(), Deployment(0, Decimal(0), 0, 0))
+    lines = {line.name: line.cost for line in bill.lines if line.part == "per event"}
+    # Then every line is the same figure, from the same prices
+    assert set(COST_LINES.values()) == set(lines)
+    for label, line in COST_LINES.items():
+        assert bench[label] == float(lines[line]), label
+    assert abs(sum(bench.values()) - float(bill.per_event)) < 1e-9
+    assert bench["DynamoDB write units"] == 1.7 * 0.625

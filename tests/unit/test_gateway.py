@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from backend.local.gateway import INVALID_API_KEY, MISSING_AUTHENTICATION_TOKEN, ApiRoute, admit, match
-from backend.local.keys import sha256_hex
-from backend.local.spec import load_stack_spec
+from devstack.gateway import INVALID_API_KEY, MISSING_AUTHENTICATION_TOKEN, ApiRoute, admit, match
+from devstack.keys import sha256_hex
+from devstack.spec import load_stack_spec
 
 ROUTES = load_stack_spec().routes
 KEYS = {sha256_hex("the-key")}

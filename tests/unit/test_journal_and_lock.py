@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from backend.local.datalock import DataDirInUse, DataDirLock
-from backend.local.journal import Journal, journalled_events
+from devstack.datalock import DataDirInUse, DataDirLock
+from devstack.journal import Journal, journalled_events
 
 NOW = datetime(2025, 6, 3, tzinfo=UTC)
 ACCEPTED = {"statusCode": 202, "body": '{"accepted": 1, "duplicates": 1, "rejected": []}'}
@@ -71,7 +71,7 @@ def test_one_stack_per_data_dir_and_a_dead_holder_s_lock_is_taken_over(tmp_path:
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from backend.local.datalock import DataDirLock; "
+            "import sys, time; from pathlib import Path; from devstack.datalock import DataDirLock; "
             "lock = DataDirLock(Path(sys.argv[1])); lock.acquire(); print('held', flush=True); "
             "time.sleep(120)",
             str(tmp_path),

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from backend.api.auth import check_key, key_digest
-from backend.local import LocalStack, StackOptions, free_port
-from backend.local.keys import MIN_KEY_LENGTH, load_or_create_keys
-from backend.local.stack import StackError
 from backend.settings import SettingMissing
+from devstack.aws import free_port
+from devstack.keys import MIN_KEY_LENGTH, load_or_create_keys
+from devstack.stack import LocalStack, StackError, StackOptions
 
 LONG = "k" * MIN_KEY_LENGTH
 

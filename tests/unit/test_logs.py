@@ -47,6 +47,35 @@ def test_handler_and_module_lines_are_json_with_the_context_keys(
     assert "from a module" in err and "from the handler" not in err
 
 
+def test_a_sink_beside_a_console_handler_leaves_the_terminal_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a logger that prints words on the terminal and also feeds the log file, as the
+    # local stack's own logger does (a poller's warning was printed twice: as JSON and as words)
+    path = tmp_path / "functions.jsonl"
+    monkeypatch.setenv(LOG_FILE_ENV, str(path))
+    stack_logger = logging.getLogger("devstack.test_logs")
+    console = logging.StreamHandler()
+    console.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    sink = backend.logs.Sink(terminal=False)
+    sink.setFormatter(logging.Formatter("{\"message\": \"%(message)s\"}"))
+    stack_logger.handlers = [console, sink]
+    stack_logger.propagate = False
+    try:
+        # When it warns
+        stack_logger.warning("orders ran 41.5 s, over its 30 s timeout")
+    finally:
+        stack_logger.handlers = []
+        close_files()
+
+    # Then the terminal has the words once, and the file the JSON line
+    err = capsys.readouterr().err
+    assert err.splitlines() == ["WARNING orders ran 41.5 s, over its 30 s timeout"]
+    assert [json.loads(line)["message"] for line in path.read_text().splitlines()] == [
+        "orders ran 41.5 s, over its 30 s timeout"
+    ]
+
+
 def test_keys_restore_the_outer_ones() -> None:
     with keys(correlation_id="outer"):
         with keys(correlation_id="inner", packet_id=None):

@@ -52,7 +52,7 @@ def test_dev_requirements_include_the_declared_files() -> None:
 def test_storepulse_version() -> None:
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     shown = subprocess.run(
-        [sys.executable, "-m", "backend.cli", "--version"],
+        [sys.executable, "-m", "devstack.cli", "--version"],
         capture_output=True,
         text=True,
         check=True,
@@ -65,7 +65,7 @@ def test_the_wheel_carries_what_the_cli_reads_outside_the_packages(tmp_path: Pat
     # Given the links that make infra/stack.json, the committed bench results and the assets
     # package data
     linked = {
-        "backend/local/stack.json": ROOT / "infra" / "stack.json",
+        "devstack/stack.json": ROOT / "infra" / "stack.json",
         "backend/cost/pipeline.json": ROOT / "bench" / "results" / "pipeline.json",
         "dashboard/assets/style.css": ROOT / "assets" / "style.css",
         "backend/cost/prices.json": ROOT / "backend" / "cost" / "prices.json",

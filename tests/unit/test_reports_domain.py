@@ -20,7 +20,7 @@ from backend.domain.reports import (
     sign_token,
     verify_token,
 )
-from backend.local.downloads import Refused, check_presigned
+from devstack.downloads import Refused, check_presigned
 from reports.model import Kpi, ReportData, SalesPoint, TopProduct
 from reports.pdf import render_pdf
 

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend import simulate
 from backend.domain.events import parse_event
-from backend.simulate import ApiUnreachable, IngestRefused, generate, send
+from devstack.simulator import ApiUnreachable, IngestRefused, generate, send, sender
+from devstack.simulator import cli as simulate
 from tests import oracle
 
 END = date(2025, 6, 30)
@@ -299,7 +299,7 @@ def ingest() -> Iterator[FakeIngest]:
 
 @pytest.fixture
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(simulate, "RETRY_BACKOFF_SECONDS", 0.0)
+    monkeypatch.setattr(sender, "RETRY_BACKOFF_SECONDS", 0.0)
 
 
 def closed_port_url() -> str:

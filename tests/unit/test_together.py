@@ -15,7 +15,7 @@ import pytest
 from backend.domain.events import parse_event
 from backend.domain.together import Basket, PairCounts, companions, pairs
 from backend.processing.together import basket_items
-from backend.simulate import generate, planted_bundles
+from devstack.simulator import generate, planted_bundles
 from tests import oracle
 
 TZ = "America/New_York"

@@ -12,9 +12,9 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from backend.local import free_port
 from dashboard import api
 from dashboard.settings import get_settings
+from devstack.aws import free_port
 
 
 @pytest.fixture

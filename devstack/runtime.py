@@ -81,7 +81,7 @@ class HandlerRef:
     >>> HandlerRef("no.such.handler").resolve()
     Traceback (most recent call last):
     ...
-    backend.local.runtime.HandlerNotFound: cannot import no.such: No module named 'no'
+    devstack.runtime.HandlerNotFound: cannot import no.such: No module named 'no'
     """
 
     def __init__(self, dotted: str):

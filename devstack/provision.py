@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from backend.local.spec import StackSpec, dlq_name
+from devstack.spec import StackSpec, dlq_name
 
 if TYPE_CHECKING:
-    from backend.local.aws import AwsClients
+    from devstack.aws import AwsClients
 
 logger = logging.getLogger(__name__)
 
@@ -239,7 +239,7 @@ def provision(
     Parameters
     ----------
     spec
-        The description, from :func:`backend.local.spec.load_stack_spec`.
+        The description, from :func:`devstack.spec.load_stack_spec`.
     aws
         Clients bound to the moto or LocalStack endpoint.
     visibility_timeout
@@ -361,7 +361,7 @@ def _provision_rules(
 
 def _provision_schedules(spec: StackSpec, aws: AwsClients) -> None:
     # The rules are created for the record (they show in list-rules like in AWS); moto never
-    # fires them, so backend.local.schedules runs the jobs.
+    # fires them, so devstack.schedules runs the jobs.
     for schedule in spec.schedules:
         aws.events.put_rule(
             Name=schedule.name,

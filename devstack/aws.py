@@ -29,7 +29,7 @@ from botocore.config import Config
 logger = logging.getLogger(__name__)
 
 DEFAULT_REGION = "us-east-1"
-SNAPSHOT_ROUTE = "/_storepulse/snapshot"  # served by backend.local.moto_main
+SNAPSHOT_ROUTE = "/_storepulse/snapshot"  # served by devstack.moto_main
 _PR_SET_PDEATHSIG = 1
 
 
@@ -187,7 +187,7 @@ def _parent_death_signal() -> Callable[[], None] | None:
 class MotoServer:
     """moto's server as a subprocess of its own (its own CPU core, its own GIL).
 
-    It is :mod:`backend.local.moto_main`: moto's server with fixes that keep a store of a
+    It is :mod:`devstack.moto_main`: moto's server with fixes that keep a store of a
     few months fast.
 
     It runs in a session of its own so that the terminal's Ctrl-C reaches only the stack,
@@ -252,7 +252,7 @@ class MotoServer:
             if self.log_path is not None:
                 log = files.enter_context(open(self.log_path, "wb"))
             # The child keeps its own copy of the log's descriptor; ours closes on exit.
-            command = [sys.executable, "-m", "backend.local.moto_main", "-H", self.host, "-p", str(self.port)]
+            command = [sys.executable, "-m", "devstack.moto_main", "-H", self.host, "-p", str(self.port)]
             if self.snapshot_path is not None:
                 command += ["--snapshot", str(self.snapshot_path)]
             self._process = subprocess.Popen(

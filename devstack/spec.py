@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backend.local.gateway import ApiRoute
+from devstack.gateway import ApiRoute
 
 # A link to infra/stack.json in a checkout; the file itself in an installed package.
 DEFAULT_STACK_FILE = Path(__file__).with_name("stack.json")

@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from backend.adapters import bus
 from backend.domain.events import Event, EventError, parse_event
-from backend.local.snapshot import sync_directory
 from backend.processing import connectors
 from backend.processing.ingest import read_request
+from devstack.snapshot import sync_directory
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient

@@ -89,7 +89,7 @@ def resolve_target(environ: Mapping[str, str] | None = None) -> Target:
 
 def _connect(target: Target) -> Any:
     """Clients for ``target``; for the local stack, after checking that it answers."""
-    from backend.local.aws import DEFAULT_REGION, AwsClients, endpoint_answers
+    from devstack.aws import DEFAULT_REGION, AwsClients, endpoint_answers
 
     region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or DEFAULT_REGION
     if target.is_local:
@@ -105,11 +105,11 @@ def _connect(target: Target) -> Any:
 def _target_environment(target: Target, aws: Any) -> tuple[dict[str, str], str]:
     """What the handlers read, for running one of them here against ``target``, and the
     account id of its resources."""
-    from backend.local.aws import fake_aws_environment
-    from backend.local.downloads import local_reports_environment
-    from backend.local.keys import load_or_create_keys
-    from backend.local.provision import ResourceMissing, lookup
-    from backend.local.spec import load_stack_spec
+    from devstack.aws import fake_aws_environment
+    from devstack.downloads import local_reports_environment
+    from devstack.keys import load_or_create_keys
+    from devstack.provision import ResourceMissing, lookup
+    from devstack.spec import load_stack_spec
 
     spec = load_stack_spec()
     try:
@@ -122,8 +122,8 @@ def _target_environment(target: Target, aws: Any) -> tuple[dict[str, str], str]:
             environment[name] = os.environ[name]
     environment.setdefault("POWERTOOLS_SERVICE_NAME", "storepulse")
     if target.is_local:
-        from backend.local.stack import function_log_path
         from backend.logs import LOG_FILE_ENV
+        from devstack.stack import function_log_path
 
         assert target.endpoint_url is not None
         # The function's JSON lines join the local stack's log (warnings also on stderr).
@@ -140,7 +140,7 @@ def _target_environment(target: Target, aws: Any) -> tuple[dict[str, str], str]:
 
 
 def _analytics_table(target: Target) -> str:
-    from backend.local.spec import load_stack_spec
+    from devstack.spec import load_stack_spec
 
     table = next(t for t in load_stack_spec().tables if t.env == "ANALYTICS_TABLE")
     return os.environ.get("ANALYTICS_TABLE") or target.prefix + table.name
@@ -150,8 +150,8 @@ def _analytics_table(target: Target) -> str:
 
 
 def run_stack_command(args: argparse.Namespace) -> int:
-    from backend.local.foreground import run_stack
-    from backend.local.stack import StackError, StackOptions
+    from devstack.foreground import run_stack
+    from devstack.stack import StackError, StackOptions
 
     try:
         options = StackOptions.from_environment()
@@ -175,13 +175,9 @@ def add_stack_command(subparsers: Any) -> None:
 
 
 def run_simulate_command(args: argparse.Namespace) -> int:
-    try:
-        simulate = importlib.import_module("backend.simulate")
-    except ModuleNotFoundError as exc:
-        if exc.name != "backend.simulate":
-            raise
-        raise CliError("the simulator (backend.simulate) is not installed") from None
-    return int(simulate.run_cli(args) or 0)
+    from devstack.simulator.cli import run_cli
+
+    return int(run_cli(args) or 0)
 
 
 def add_simulate_command(subparsers: Any) -> None:
@@ -204,9 +200,9 @@ def add_simulate_command(subparsers: Any) -> None:
 
 
 def run_job_command(args: argparse.Namespace) -> int:
-    from backend.local.runtime import new_context
-    from backend.local.spec import load_stack_spec
-    from backend.local.stack import clear_process_caches
+    from devstack.runtime import new_context
+    from devstack.spec import load_stack_spec
+    from devstack.stack import clear_process_caches
 
     target = resolve_target()
     aws = _connect(target)
@@ -295,7 +291,7 @@ def _contents(letter: Any) -> str:
 
 
 def run_dlq_list(args: argparse.Namespace) -> int:
-    from backend.local.dlq import CONFLICTS, WEBHOOKS, list_conflicts, list_dead_letters, list_webhooks
+    from devstack.dlq import CONFLICTS, WEBHOOKS, list_conflicts, list_dead_letters, list_webhooks
 
     target = resolve_target()
     aws = _connect(target)
@@ -356,7 +352,7 @@ def run_dlq_list(args: argparse.Namespace) -> int:
 
 
 def run_dlq_replay(args: argparse.Namespace) -> int:
-    from backend.local.dlq import replay_dead_letters
+    from devstack.dlq import replay_dead_letters
 
     target = resolve_target()
     aws = _connect(target)
@@ -466,14 +462,23 @@ def run_lake_compact(args: argparse.Namespace) -> int:
         days = [date.fromisoformat(d) for d in args.day] if args.day else None
     except ValueError as exc:
         raise CliError(f"--day: {exc}; use YYYY-MM-DD") from None
-    result = compaction.run(
-        aws.client("s3"),
-        bucket,
-        zone=ZoneInfo(os.environ.get("STORE_TIMEZONE") or "UTC"),
-        now=datetime.now(UTC),
-        days=days,
-        progress=lambda parts, total: tqdm(parts, total=total, desc="compacting", unit="file", disable=None),
-    )
+    from backend.adapters import leases
+
+    try:
+        result = compaction.run_exclusive(
+            aws.client("s3"),
+            bucket,
+            aws.client("dynamodb"),
+            _analytics_table(target),
+            zone=ZoneInfo(os.environ.get("STORE_TIMEZONE") or "UTC"),
+            now=datetime.now(UTC),
+            days=days,
+            progress=lambda parts, total: tqdm(
+                parts, total=total, desc="compacting", unit="file", disable=None
+            ),
+        )
+    except (leases.Taken, leases.Lost) as exc:
+        raise CliError(f"lake compaction: {exc}; run it again then") from None
     print(json.dumps(result, indent=2))
     return 0
 
@@ -510,14 +515,15 @@ def add_lake_command(subparsers: Any) -> None:
 
 
 def run_cost_command(args: argparse.Namespace) -> int:
+    from backend.cost import model
     from backend.cost.model import CostDataError, deployment, load_measurement, load_prices, monthly_bill
     from backend.cost.report import as_json, render, volumes
-    from backend.local.spec import StackSpecError, load_stack_spec
+    from devstack.spec import StackSpecError, load_stack_spec
 
     if args.events_per_month < 0:
         raise CliError("--events-per-month must be zero or more")
     # backend/cost/pipeline.json: a link to bench/results/pipeline.json, packaged as a file.
-    committed = (Path(__file__).with_name("cost") / "pipeline.json").resolve()
+    committed = (Path(model.__file__).with_name("pipeline.json")).resolve()
     data_dir = Path(os.environ.get("STOREPULSE_DATA_DIR") or ".data")
     try:
         prices = load_prices()
@@ -532,7 +538,7 @@ def run_cost_command(args: argparse.Namespace) -> int:
         )
     except (CostDataError, StackSpecError) as exc:
         raise CliError(str(exc)) from None
-    bills = [monthly_bill(n, measured, prices, shape) for n in volumes(args.events_per_month)]
+    bills = [monthly_bill(n, measured, prices, shape, args.capacity) for n in volumes(args.events_per_month)]
     if args.json:
         print(json.dumps(as_json(bills, measured, prices), indent=2))
     else:
@@ -552,6 +558,13 @@ def add_cost_command(subparsers: Any) -> None:
     parser.add_argument(
         "--events-per-month", type=int, required=True, metavar="N", help="events the store sends a month"
     )
+    parser.add_argument(
+        "--capacity",
+        choices=("on-demand", "provisioned"),
+        default="on-demand",
+        help="DynamoDB's capacity mode (infra variable dynamodb_capacity): on-demand request units "
+        "(default) or provisioned capacity with auto scaling, at the utilization assumed in prices.json",
+    )
     parser.add_argument("--json", action="store_true", help="JSON for machines")
     parser.set_defaults(run=run_cost_command)
 
@@ -563,7 +576,7 @@ def _pii_key(data_dir: Path) -> str:
     """The key e-mails are hashed with (customer ids of an export are the keyed hash of their
     e-mail, as the webhooks make them): ``PII_HASH_KEY``, else the local stack's, else AWS's
     SSM parameter ``/<prefix>storepulse/pii_hash_key``."""
-    from backend.local.keys import read_stored_keys
+    from devstack.keys import read_stored_keys
 
     value = os.environ.get("PII_HASH_KEY", "")
     if value and not value.startswith("ssm:"):
@@ -589,10 +602,11 @@ def _pii_key(data_dir: Path) -> str:
 
 
 def run_import_command(args: argparse.Namespace) -> int:
-    from backend import importer
     from backend.processing.connectors import customer_ids
     from backend.settings import get_settings
-    from backend.simulate import SimulatorError, api_target
+    from devstack import importer
+    from devstack.simulator.cli import api_target
+    from devstack.simulator.sender import SimulatorError
 
     path = Path(args.file)
     if not path.is_file():

@@ -21,9 +21,9 @@ from types import FrameType
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from backend.local import memtrace
-from backend.local.http_api import HttpServer
-from backend.local.stack import LocalStack, StackError, StackOptions
+from devstack import memtrace
+from devstack.http_api import HttpServer
+from devstack.stack import LocalStack, StackError, StackOptions
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +47,8 @@ def _dashboard_server() -> Any | None:
 def _seed(stack: LocalStack, stopping: threading.Event) -> None:
     """Backfill when the store is empty, then keep a live trickle (in a daemon thread)."""
     assert stack.keys is not None
-    try:
-        simulate = importlib.import_module("backend.simulate")
-    except ModuleNotFoundError as exc:
-        if exc.name != "backend.simulate":
-            raise
-        logger.warning("no demo data: the simulator (backend.simulate) is not there yet")
-        return
+    from devstack.simulator import cli as simulate
+
     try:
         if not stack.has_data():
             print(f"Backfilling {BACKFILL_DAYS} days of demo data through the ingest API...", flush=True)
@@ -75,9 +70,11 @@ _INSIGHT_SOURCES = ("storepulse-orders", "storepulse-inventory")
 
 
 def insights_after_backfill(stack: LocalStack, today: date | None = None, timeout: float = 180.0) -> None:
-    """Run the nightly insights jobs the backfilled history would have had: the anomaly check of
-    each of its last closed days before ``today`` (the store's, by default), then the forecast
-    (stock-out risks); once the orders and inventory processors have taken in the backfill."""
+    """Run the nightly jobs the backfilled history would have had: the anomaly check of each of
+    its last closed days before ``today`` (the store's, by default), the forecast (stock-out
+    risks), the RFM segments and the bought-together pairs; once the orders and inventory
+    processors have taken in the backfill. Without them a first ``make run`` would show empty
+    segments and pairs until their nights."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         busy = [
@@ -93,6 +90,8 @@ def insights_after_backfill(stack: LocalStack, today: date | None = None, timeou
         for back in range(BACKFILL_ANOMALY_DAYS, 0, -1):
             stack.invoke_job("anomalies", day=(today - timedelta(days=back)).isoformat())
         stack.invoke_job("forecast", today=today.isoformat())
+        stack.invoke_job("segments", today=today.isoformat())
+        stack.invoke_job("pairs")
     except Exception as exc:  # the demo goes on; the nightly schedules run them again
         logger.warning("the insights jobs after the backfill failed: %s", exc)
 

@@ -26,7 +26,13 @@ from tqdm import tqdm
 
 from backend.connectors.common import CustomerIds, Unmappable
 from backend.connectors.shopify_export import check_columns, read_export
-from backend.simulate import MAX_BATCH_EVENTS, RETRY_BACKOFF_SECONDS, IngestRefused, batch_bodies, post_batch
+from devstack.simulator.sender import (
+    MAX_BATCH_EVENTS,
+    RETRY_BACKOFF_SECONDS,
+    IngestRefused,
+    batch_bodies,
+    post_batch,
+)
 
 # (source line number, event), or (line number, why it could not be read); the line number
 # names the event in the summary.

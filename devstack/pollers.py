@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from backend.local.runtime import Handler, new_context
+from devstack.runtime import Handler, new_context
 
 logger = logging.getLogger(__name__)
 

@@ -35,6 +35,14 @@ wrote in the meantime. So this server:
    *sorts every item of the table* to find one partition's items, so a query cost grows with
    the store (a 31-day summary, one query per day, took 17 s on a table of 4,000 items under
    load). Same items, same order, same pages.
+9. keeps a bounded memory of what it carried: moto keeps every model object it ever made
+   (``BaseModel.instances_tracked``: every DynamoDB item read or written, every SQS message,
+   every S3 object) for its own dashboard and reset, which the stack does not use; it keeps
+   none. It also keeps every message published to an SNS
+   topic (``Topic.sent_notifications``, bodies included, for tests to inspect) and every
+   receipt handle of every deleted SQS message (``Queue.deleted_messages``) for ever, so a
+   stack left running grew with every event it ever carried; it keeps the last
+   :data:`SNS_MESSAGES_KEPT` and :data:`SQS_DELETED_HANDLES_KEPT`.
 
 Everything else is moto's own server. The fix is applied only to the moto version it was
 written for; with another version moto runs unchanged and a warning says so.
@@ -55,12 +63,13 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from backend.local import memtrace
-from backend.local.aws import SNAPSHOT_ROUTE
+from devstack import memtrace
+from devstack.aws import SNAPSHOT_ROUTE
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +221,80 @@ def _send_without_counting(send: Callable[..., Any]) -> Callable[..., Any]:
             _sending.active = False
 
     return send_message
+
+
+# What moto keeps of a topic's published messages (only for tests to inspect) and of the
+# receipt handles of deleted messages (so deleting one again succeeds, as in AWS): bounded, so
+# a stack that runs for days holds the recent ones, not every message it ever carried.
+SNS_MESSAGES_KEPT = 100
+SQS_DELETED_HANDLES_KEPT = 10_000
+
+
+class RecentSet:
+    """A set that keeps only its ``limit`` most recently added members (what moto's
+    ``Queue.deleted_messages`` is used as: ``in`` and ``update``).
+
+    >>> recent = RecentSet(2)
+    >>> recent.update(["a", "b", "c"])
+    >>> ("a" in recent, "b" in recent, "c" in recent, len(recent))
+    (False, True, True, 2)
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._members: dict[str, None] = {}
+
+    def __contains__(self, member: object) -> bool:
+        return member in self._members
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._members))
+
+    def add(self, member: str) -> None:
+        self.update([member])
+
+    def update(self, members: Iterable[str]) -> None:
+        for member in members:
+            self._members.pop(member, None)
+            self._members[member] = None
+        for _ in range(len(self._members) - self.limit):
+            del self._members[next(iter(self._members))]
+
+
+def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+    """moto's ``BaseModel.__new__`` without ``cls.instances_tracked.append(instance)``: moto
+    keeps every model object it ever made (each DynamoDB item read or written, each SQS message,
+    each S3 object version) in a class-level list, for its ``/moto-api`` dashboard and reset,
+    neither of which the local stack uses; a running stack kept them all."""
+    from moto.core.common_models import BaseModel
+
+    return super(BaseModel, cls).__new__(cls)  # type: ignore[misc]
+
+
+def _bounded_topic(init: Callable[..., None]) -> Callable[..., None]:
+    """moto's ``Topic.__init__``, its ``sent_notifications`` (every message published, bodies
+    included, kept for ever) a deque of the last :data:`SNS_MESSAGES_KEPT`."""
+
+    def topic_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self.sent_notifications = deque(maxlen=SNS_MESSAGES_KEPT)
+
+    return topic_init
+
+
+def _bounded_deleted_handles(init: Callable[..., None]) -> Callable[..., None]:
+    """moto's ``Queue.__init__``, its ``deleted_messages`` (every receipt handle of every
+    message deleted, kept for ever) a :class:`RecentSet` of the last
+    :data:`SQS_DELETED_HANDLES_KEPT`."""
+
+    def queue_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self.deleted_messages = RecentSet(SQS_DELETED_HANDLES_KEPT)
+
+    return queue_init
 
 
 _FAST_READS = frozenset({"GetItem", "BatchGetItem", "Query"})
@@ -437,6 +520,34 @@ def state_records(
                     yield _message_record(name, message)
 
 
+def holdings() -> dict[str, int]:
+    """What this server holds (read without pausing requests: a census, not a snapshot), for
+    :mod:`devstack.memtrace`: the data it must keep, and what it remembers of what it carried."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.s3.models import s3_backends
+    from moto.sns.models import sns_backends
+    from moto.sqs.models import sqs_backends
+
+    held = Counter[str]()
+    for backend in _backends(dynamodb_backends):
+        for table in list(backend.tables.values()):
+            for stored in list(table.items.values()):
+                held["items"] += len(stored) if table.range_key_attr else 1
+    for backend in _backends(s3_backends):
+        for bucket in list(backend.buckets.values()):
+            for _, key in list(bucket.keys.items()):
+                held["objects"] += 1
+                held["object_kb"] += int(getattr(key, "size", 0) or 0) // 1024
+    for backend in _backends(sqs_backends):
+        for queue in list(backend.queues.values()):
+            held["messages"] += len(queue._messages)
+            held["deleted_handles"] += len(queue.deleted_messages)
+    for backend in _backends(sns_backends):
+        for topic in list(backend.topics.values()):
+            held["sns_kept"] += len(topic.sent_notifications)
+    return dict(held)
+
+
 class Gate:
     """WSGI middleware in front of moto: refuses browsers, runs DynamoDB requests one at a
     time (everything else concurrently: SQS long polls must not wait behind each other), and
@@ -504,7 +615,7 @@ class Gate:
                 return [payload]
 
     def _snapshot(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        from backend.local.snapshot import write_snapshot
+        from devstack.snapshot import write_snapshot
 
         if self.snapshot_path is None:
             return _answer(start_response, "404 Not Found", {"error": "started without --snapshot"})
@@ -589,6 +700,12 @@ def patch_moto() -> bool:
 
     Table.query = _one_partition_query(Table.query)  # type: ignore[method-assign]
     Table.all_items = _partition_items(Table.all_items)  # type: ignore[method-assign]
+    from moto.core.common_models import BaseModel
+    from moto.sns.models import Topic
+
+    BaseModel.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
+    Topic.__init__ = _bounded_topic(Topic.__init__)  # type: ignore[method-assign]
+    Queue.__init__ = _bounded_deleted_handles(Queue.__init__)  # type: ignore[method-assign]
     SQSBackend.is_message_valid_based_on_retention_period = _retention_ok  # type: ignore[method-assign]
     SQSBackend.send_message = _send_without_counting(SQSBackend.send_message)  # type: ignore[method-assign]
     for name in _COUNTS:
@@ -601,7 +718,7 @@ def patch_moto() -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m backend.local.moto_main -H HOST -p PORT [--snapshot PATH]``: serve until
+    """``python -m devstack.moto_main -H HOST -p PORT [--snapshot PATH]``: serve until
     SIGTERM or SIGINT."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -620,7 +737,7 @@ def main(argv: list[str] | None = None) -> None:
     from werkzeug.serving import run_simple
 
     patch_moto()
-    memtrace.install("moto")
+    memtrace.install("moto", holdings)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: sys.exit(0))
     dispatcher = DomainDispatcherApplication(create_backend_app)

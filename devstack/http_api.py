@@ -23,15 +23,15 @@ from urllib.parse import parse_qsl
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from backend.local.aws import port_in_use
-from backend.local.gateway import Refusal
-from backend.local.runtime import Handler, new_context
+from devstack.aws import port_in_use
+from devstack.gateway import Refusal
+from devstack.runtime import Handler, new_context
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-    from backend.local.journal import Journal
-    from backend.local.pollers import Activity
+    from devstack.journal import Journal
+    from devstack.pollers import Activity
 
 logger = logging.getLogger(__name__)
 
@@ -244,10 +244,10 @@ class ApiGateway:
     max_payload_bytes
         Bodies above this get 413 before any handler runs.
     gate
-        API Gateway's key and route rules (:func:`backend.local.gateway.admit`); none by default.
+        API Gateway's key and route rules (:func:`devstack.gateway.admit`); none by default.
     journal
         Where the events of each ``202`` of the ingest function go, on disk before the answer
-        is sent (see :mod:`backend.local.journal`).
+        is sent (see :mod:`devstack.journal`).
     """
 
     def __init__(

@@ -33,9 +33,9 @@ from tqdm import tqdm
 
 from backend.adapters.connector_state import Unmapped, list_unmapped, partition_items
 from backend.adapters.packets import SHOWN_EVENT_IDS, describe
-from backend.local.aws import AwsClients
-from backend.local.snapshot import peek_messages
-from backend.local.spec import DLQ_SUFFIX, StackSpec, load_stack_spec
+from devstack.aws import AwsClients
+from devstack.snapshot import peek_messages
+from devstack.spec import DLQ_SUFFIX, StackSpec, load_stack_spec
 
 logger = logging.getLogger(__name__)
 

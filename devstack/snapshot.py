@@ -21,7 +21,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from backend.local.aws import AwsClients
+from devstack.aws import AwsClients
 
 logger = logging.getLogger(__name__)
 

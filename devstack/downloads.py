@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-    from backend.local.aws import AwsClients
+    from devstack.aws import AwsClients
 
 logger = logging.getLogger(__name__)
 
