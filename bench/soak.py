@@ -329,17 +329,22 @@ def report(recorder: Recorder, minutes: float, interval: float, warmup: float) -
     for name, points in sorted(recorder.memory.items()):
         steady = [(t, m) for t, m in points if t >= warmup * 60] or points
         slope = slope_mb_per_hour(steady)
+        # A process that grows only while it warms up (lazy imports, caches filling) has a
+        # second-half slope near zero; a leak keeps its slope.
+        second_half = [(t, m) for t, m in points if t >= minutes * 30] or points
         figures["memory"][name] = {
             "first_mb": points[0][1],
             "last_mb": points[-1][1],
             "max_mb": max(m for _, m in points),
             "slope_mb_per_hour": slope,
+            "second_half_slope_mb_per_hour": slope_mb_per_hour(second_half),
             "samples": len(points),
+            "series": [(round(t), round(m, 1)) for t, m in points],
         }
         print(
             f"  {name:<10} {points[0][1]:7.1f} MB at start, {points[-1][1]:7.1f} MB at the end, "
             f"max {figures['memory'][name]['max_mb']:7.1f} MB; slope {slope:+.1f} MB/hour "
-            f"({len(steady)} samples)"
+            f"({len(steady)} samples), in the second half {slope_mb_per_hour(second_half):+.1f} MB/hour"
         )
     total = len(recorder.samples)
     failed = sum(not s.ok for s in recorder.samples)

@@ -167,8 +167,9 @@ locals {
       timeout = 60
       memory  = 512
       env     = ["ANALYTICS_TABLE", "EVENT_BUS_NAME"]
-      # At most 2 packets of at most 500 events (an ingest request's): 1,000 events a batch.
-      source = { queue = "orders", batch_size = 2, batching_window_seconds = 1 }
+      # At most 10 packets of at most 100 events (MAX_PACKET_EVENTS): 1,000 events a batch, and
+      # up to 10 one-order webhook requests still counted together.
+      source = { queue = "orders", batch_size = 10, batching_window_seconds = 1 }
     }
     customers = {
       handler = "backend.handlers.customers.handler"

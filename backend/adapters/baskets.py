@@ -8,8 +8,9 @@ pk                        sk                     holds
 ``DAY#<date>``            ``BK#<digest>``        baskets of a batch's orders of that day
                                                  (immutable, keyed by their content)
 ``DAY#<date>``            ``BT#PAIRS``           the day's pair counts, folded by the ``pairs``
-                                                 job, the basket items it folded and ``covered``,
-                                                 the month's change stamp when it was folded
+                                                 job, the basket items it folded, ``covered``,
+                                                 the month's change stamp when it was folded, and
+                                                 ``upto``: the counts of the month's days so far
 ``MONTH#<YYYY-MM>``       ``PAIRS``              a closed month's pair counts and ``covered``,
                                                  the month's change stamp when it was folded
 ========================  =====================  ==============================================
@@ -24,8 +25,11 @@ stamp (bumped after every write to the month's days, baskets included, and read 
 before it reads the baskets): then no basket was written since. A day fold whose stamp moved
 (a month still taking orders) may still be current: it is while the basket items it folded are
 all the day's basket items, which a keys-only Query of ``BK#`` tells. A reader uses current
-folds and folds the rest itself, so answers are exact whether or not the job has run; a read
-of closed, folded months costs one batch of stamps and one of folds, whatever the days.
+folds and folds the rest itself, so answers are exact whether or not the job has run.
+
+A run of days ``a..b`` inside a month whose day folds are at its stamp is ``upto(b)`` minus
+``upto(a - 1)``: so a read of days of closed, folded months costs one batch of stamps and one
+of at most two folds per month, whatever the days.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters.dynamo import batch_get, content_keyed_items, day_pk, query_partition, to_ddb
@@ -178,31 +182,78 @@ def month_folds(
     return current, stale
 
 
+def _so_far(
+    client: DynamoDBClient, table: str, runs: Sequence[Sequence[date]], stamps: Mapping[str, int]
+) -> tuple[PairCounts, list[date]]:
+    """The counts of runs of consecutive days, each inside one month, from the month-so-far
+    counts of the folds at their month's stamp (the last day's minus the day's before the
+    first); and the days of the runs this cannot answer."""
+
+    def ends(run: Sequence[date]) -> list[date]:
+        before = run[0] - timedelta(days=1)
+        return [run[-1], *([before] if month_of(before) == month_of(run[0]) else [])]
+
+    folds = batch_get(
+        client,
+        table,
+        [(day_pk(d), DAY_FOLD_SK) for run in runs for d in ends(run)],
+        projection=("covered", "upto"),
+    )
+    total = PairCounts()
+    rest: list[date] = []
+    for run in runs:
+        found = [folds.get((day_pk(d), DAY_FOLD_SK)) for d in ends(run)]
+        stamp = stamps[month_of(run[0])]
+        if not all(f is not None and "upto" in f and int(f["covered"]) == stamp for f in found):
+            rest.extend(run)
+            continue
+        last, *before = [PairCounts.decode(_blob(f["upto"])) for f in found if f is not None]
+        total.add(last.minus(before[0]) if before else last)
+    return total, rest
+
+
 def range_counts(client: DynamoDBClient, table: str, start: date, end: date) -> PairCounts:
     """The pair counts of the orders placed ``start``..``end`` (store days), exactly: whole
-    months from their current folds, the other days from theirs or their baskets."""
+    months from their current folds, the other days from the month-so-far counts of current
+    folds, else from their own folds or their baskets."""
     months, edges = rollups.split(start, end)
     stamps = month_stamps(client, table, sorted({*months, *(month_of(d) for d in edges)}))
     current, stale = month_folds(client, table, months, stamps)
     total = PairCounts()
     for counts in current.values():
         total.add(counts)
+    runs: dict[str, list[date]] = defaultdict(list)
+    for edge in edges:
+        runs[month_of(edge)].append(edge)
+    from_so_far, rest = _so_far(client, table, list(runs.values()), stamps) if runs else (PairCounts(), [])
+    total.add(from_so_far)
     stale_days = [d for month in stale for d in days_between(*rollups.month_days(month))]
-    for day in day_counts(client, table, [*edges, *stale_days], stamps).values():
+    for day in day_counts(client, table, [*rest, *stale_days], stamps).values():
         total.add(day.counts)
     return total
 
 
 def put_day_fold(
-    client: DynamoDBClient, table: str, day: date, found: DayPairs, covered: int, computed_at: str
+    client: DynamoDBClient,
+    table: str,
+    day: date,
+    found: DayPairs,
+    covered: int,
+    computed_at: str,
+    so_far: PairCounts,
 ) -> bool:
     """Write a day's fold (``BT#PAIRS``) of the counts of the basket items ``found`` lists, read
-    after its month's change stamp was ``covered``; whether it was written (not when too large
-    for an item). A day without orders gets one too, so that readers need not look."""
+    after its month's change stamp was ``covered``, with ``so_far``, the counts of the month's
+    days up to this one at that stamp (left out when both would not fit in an item); whether it
+    was written (not when too large for an item). A day without orders gets one too, so that
+    readers need not look."""
     item: dict[str, Any] = {"pk": day_pk(day), "sk": DAY_FOLD_SK, "covered": covered}
     item["computed_at"] = computed_at
     if found.basket_keys:  # DynamoDB has no empty sets: no attribute is no basket item
         item["folded"] = set(found.basket_keys)
+    upto = so_far.encode()
+    if len(upto) + len(found.counts.encode()) <= MAX_FOLD_BYTES:
+        item["upto"] = upto
     return _put_fold(client, table, item, found.counts)
 
 

@@ -6,7 +6,8 @@ A packet's message body is JSON that a person reading a queue can follow::
 
 ``events_gz`` is the base64 of the gzipped JSON list of the events (pipeline form). The packet
 id is a digest of its events' ids: a replay of the same events makes the same id. A body is at
-most :data:`MAX_BODY_BYTES`; a request whose events do not fit is split into several packets.
+most :data:`MAX_BODY_BYTES` and holds at most :data:`MAX_PACKET_EVENTS` events; a request
+whose events do not fit is split into several packets.
 
 Bodies written before packets (one event, its JSON) are still read: messages already in the
 queues and dead-letter queues of a store that upgrades are processed as before.
@@ -26,6 +27,11 @@ from backend.domain.events import Event
 
 #: SNS and SQS take 256 KB per message, attributes included; keep room for them.
 MAX_BODY_BYTES = 256 * 1024 - 8 * 1024
+#: Events per packet, at most: a processor's batch is bounded in events by its batch size in
+#: messages (``infra/stack.json``; the orders function takes 10 messages, so at most 1,000
+#: events an invocation), while requests of one or a few events (webhooks, a live store) still
+#: share a batch. A 500-event request travels as 5 packets: 0.01 messages per event.
+MAX_PACKET_EVENTS = 100
 #: Event ids shown in the clear in a packet's body (and by ``storepulse dlq list``).
 SHOWN_EVENT_IDS = 5
 PACKET_PREFIX = "p-"
@@ -57,21 +63,31 @@ def packet_id(event_ids: Sequence[str]) -> str:
     return PACKET_PREFIX + digest
 
 
-def pack(events: Sequence[Event], max_bytes: int = MAX_BODY_BYTES) -> list[Packet]:
-    """The events in packets of at most ``max_bytes`` each (halved until they fit).
+def pack(
+    events: Sequence[Event], max_bytes: int = MAX_BODY_BYTES, max_events: int = MAX_PACKET_EVENTS
+) -> list[Packet]:
+    """The events in packets of at most ``max_events`` events and ``max_bytes`` each (cut in
+    runs of ``max_events`` in the order given, then halved until they fit): the same events in
+    the same order give the same packets.
 
     Raises ``ValueError`` for one event that does not fit alone (the ingest API's limits on a
     request make that impossible for a valid event).
     """
     if not events:
         return []
+    if len(events) > max_events:
+        return [
+            packet
+            for start in range(0, len(events), max_events)
+            for packet in pack(events[start : start + max_events], max_bytes, max_events)
+        ]
     body = pack_json([e.to_json() for e in events])
     if len(body.encode()) <= max_bytes:
         return [Packet(packet_id([e.event_id for e in events]), tuple(events), body)]
     if len(events) == 1:
         raise ValueError(f"event {events[0].event_id} does not fit in a message of {max_bytes} bytes")
     middle = len(events) // 2
-    return pack(events[:middle], max_bytes) + pack(events[middle:], max_bytes)
+    return pack(events[:middle], max_bytes, max_events) + pack(events[middle:], max_bytes, max_events)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ again: if no ``gen`` moved in between, no settle fell between the reads and the 
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 else:
     DynamoDBClient = Any
+
+logger = logging.getLogger(__name__)
 
 SKU_PK = "CATALOG"
 STOCK_PK = "STOCK"
@@ -212,3 +216,149 @@ def move_counters(client: DynamoDBClient, table: str, source: Key, counters: Map
 def counters_of(item: Mapping[str, Any]) -> dict[str, int]:
     """The ``oh:<sku>`` counters an inbox item (or bucket) holds."""
     return {name: int(value) for name, value in item.items() if name.startswith(ON_HAND_COUNTER)}
+
+
+class TransitionFailed(RuntimeError):
+    """A status change met a conflict, not a changed status; the batch is tried again."""
+
+
+def remove_attributes(client: DynamoDBClient, table: str, item_key: Key, names: Iterable[str]) -> None:
+    """Remove these attributes of one item (at most 100 names)."""
+    aliases = {f"#r{i}": name for i, name in enumerate(names)}
+    client.update_item(
+        TableName=table,
+        Key=key(*item_key),
+        UpdateExpression="REMOVE " + ", ".join(aliases),
+        ExpressionAttributeNames=aliases,
+    )
+
+
+def migrate_states(
+    dynamodb: DynamoDBClient, table: str, bucket_key: Key, item: Mapping[str, Any], skus: list[str]
+) -> int:
+    """Move these SKUs' statuses and crossing numbers out of an older release's bucket onto their
+    own items (unless they have their own already); returns how many moved (0 when a status
+    changed meanwhile: the next sweep moves them)."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    actions: list[dict[str, Any]] = []
+    conditions = []
+    for i, sku in enumerate(skus):
+        state, sequence = item[f"st:{sku}"], int(item.get(f"seq:{sku}", 0))
+        names[f"#s{i}"], names[f"#q{i}"] = f"st:{sku}", f"seq:{sku}"
+        values[f":s{i}"] = to_ddb(state)
+        conditions.append(f"#s{i} = :s{i}")
+        actions.append(
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": key(SKU_PK, sku),
+                    "UpdateExpression": "SET #st = if_not_exists(#st, :st), #seq = if_not_exists(#seq, :seq)",
+                    "ExpressionAttributeNames": {"#st": "st", "#seq": "seq"},
+                    "ExpressionAttributeValues": {":st": to_ddb(state), ":seq": to_ddb(sequence)},
+                }
+            }
+        )
+    actions.insert(
+        0,
+        {
+            "Update": {
+                "TableName": table,
+                "Key": key(*bucket_key),
+                "UpdateExpression": "REMOVE " + ", ".join(names),
+                "ConditionExpression": " AND ".join(conditions),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        },
+    )
+    try:
+        dynamodb.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", actions))
+    except dynamodb.exceptions.TransactionCanceledException:
+        logger.info("statuses in %s/%s changed while moving them; the next sweep moves them", *bucket_key)
+        return 0
+    return len(skus)
+
+
+def migrate_pending(dynamodb: DynamoDBClient, table: str, bucket_key: Key, sku: str, alert: str) -> None:
+    """Move one pending alert out of an older release's bucket into ``STOCK#PENDING``."""
+    try:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {**key(PENDING_PK, sku), "alert": to_ddb(alert)},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": key(*bucket_key),
+                        "UpdateExpression": "REMOVE #pend",
+                        "ConditionExpression": "#pend = :pend",
+                        "ExpressionAttributeNames": {"#pend": f"pend:{sku}"},
+                        "ExpressionAttributeValues": {":pend": to_ddb(alert)},
+                    }
+                },
+            ]
+        )
+    except dynamodb.exceptions.TransactionCanceledException:
+        logger.info("the pending alert of %s changed while moving it; the next sweep moves it", sku)
+
+
+def record_transition(
+    dynamodb: DynamoDBClient,
+    table: str,
+    stock: SkuStock,
+    after: str,
+    sequence: int,
+    alert: Mapping[str, Any] | None,
+) -> bool:
+    """Record the new status (and the alert, pending) if the status is still the one read."""
+    update: dict[str, Any] = {
+        "TableName": table,
+        "Key": key(SKU_PK, stock.sku),
+        "UpdateExpression": "SET #st = :after, #seq = :seq",
+        "ConditionExpression": "#st = :before" if stock.has_status else "attribute_not_exists(#st)",
+        "ExpressionAttributeNames": {"#st": "st", "#seq": "seq"},
+        "ExpressionAttributeValues": {":after": to_ddb(after), ":seq": to_ddb(sequence)},
+    }
+    if stock.has_status:
+        update["ExpressionAttributeValues"][":before"] = to_ddb(stock.status)
+    if alert is None:
+        try:
+            dynamodb.update_item(**update)
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+    pending = {
+        "TableName": table,
+        "Item": {**key(PENDING_PK, stock.sku), "alert": to_ddb(json.dumps(alert))},
+        "ConditionExpression": "attribute_not_exists(pk)",
+    }
+    try:
+        items = [{"Update": update}, {"Put": pending}]
+        dynamodb.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", items))
+    except dynamodb.exceptions.TransactionCanceledException as exc:
+        reasons = exc.response.get("CancellationReasons", [])
+        if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+            return False
+        raise TransitionFailed(f"the status of {stock.sku} could not be recorded") from exc
+    return True
+
+
+def clear_pending(client: DynamoDBClient, table: str, sku: str, pending: str) -> bool:
+    """Delete a SKU's pending alert if it is still ``pending``; False when it was not."""
+    try:
+        client.delete_item(
+            TableName=table,
+            Key=key(PENDING_PK, sku),
+            ConditionExpression="#pend = :pend",
+            ExpressionAttributeNames={"#pend": "alert"},
+            ExpressionAttributeValues={":pend": to_ddb(pending)},
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True

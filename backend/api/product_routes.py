@@ -22,6 +22,7 @@ from backend.api.stock_routes import store_today
 from backend.domain import together
 from backend.domain.calendar import days
 from backend.domain.money import format_money
+from backend.processing.context import Context
 from backend.processing.figures import inventory_row
 from backend.settings import get_settings
 
@@ -85,7 +86,7 @@ def product(sku: Sku, start: StartDate, end: EndDate) -> Response[Any]:
     require_read_key()
     check_range(start, end)
     today = store_today()
-    found = inventory_row(today, sku)
+    found = inventory_row(Context.of(get_settings(), client), today, sku)
     if found is None:
         raise ApiError(
             404, "not_found", f"sku: no product {sku!r} in the catalogue or in stock", [{"parameter": "sku"}]

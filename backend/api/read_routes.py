@@ -10,10 +10,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import AfterValidator
 
+from backend.adapters.clients import client
 from backend.api.auth import check_key, header
 from backend.api.errors import ApiError, json_response
 from backend.domain import metrics
 from backend.domain.calendar import previous_period, within_calendar
+from backend.processing.context import Context
 from backend.processing.figures import summary_for
 from backend.settings import get_settings
 
@@ -78,7 +80,8 @@ def metrics_summary(
 ) -> Response[Any]:
     require_read_key()
     check_range(start, end)
-    current = summary_for(start, end)
+    context = Context.of(get_settings(), client)
+    current = summary_for(context, start, end)
     body: dict[str, Any] = {
         "start": start.isoformat(),
         "end": end.isoformat(),
@@ -86,7 +89,7 @@ def metrics_summary(
     }
     if compare:
         before_start, before_end = previous_period(start, end)
-        previous = summary_for(before_start, before_end)
+        previous = summary_for(context, before_start, before_end)
         body["previous_start"] = before_start.isoformat()
         body["previous_end"] = before_end.isoformat()
         body["previous"] = metrics.to_json(previous)

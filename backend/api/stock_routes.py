@@ -20,6 +20,7 @@ from backend.domain.alerts import ANOMALY_TYPES, AlertType
 from backend.domain.calendar import within_calendar
 from backend.domain.money import format_money
 from backend.domain.stock import Status
+from backend.processing.context import Context
 from backend.processing.figures import MAX_EXAMINED, inventory_page
 from backend.settings import get_settings
 
@@ -85,7 +86,7 @@ def inventory_list(
     require_read_key()
     after = None if cursor is None else cursor_position(cursor)
     today = store_today()
-    page = inventory_page(today, after=after, limit=limit, status=status)
+    page = inventory_page(Context.of(get_settings(), client), today, after=after, limit=limit, status=status)
     return json_response(
         200,
         {

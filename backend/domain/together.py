@@ -89,6 +89,18 @@ class PairCounts:
         self.pair_orders.update(other.pair_orders)
         return self
 
+    def minus(self, part: PairCounts) -> PairCounts:
+        """These counts without those of a subset of their orders (a new value).
+
+        >>> whole = PairCounts.of([Basket("1", frozenset("AB")), Basket("2", frozenset("BC"))])
+        >>> whole.minus(PairCounts.of([Basket("1", frozenset("AB"))])) == PairCounts.of(
+        ...     [Basket("2", frozenset("BC"))])
+        True
+        """
+        return PairCounts(
+            self.orders - part.orders, self.sku_orders - part.sku_orders, self.pair_orders - part.pair_orders
+        )
+
     def encode(self) -> bytes:
         """Compressed JSON, for an item."""
         body = {

@@ -13,6 +13,7 @@ from backend.adapters import leases
 from backend.adapters.clients import client
 from backend.logs import function, function_logger
 from backend.processing import anomalies, compaction, digests, forecasts, rollups, segments, stock, together
+from backend.processing.context import Context
 from backend.settings import get_settings
 
 logger = function_logger("storepulse-jobs")
@@ -32,7 +33,10 @@ def alert_sweep() -> dict[str, Any]:
 
 def send_digests() -> dict[str, Any]:
     """E-mail the digests due today (store day): daily ones, and weekly ones on Mondays."""
-    run = digests.run_digests(datetime.now(UTC).astimezone(get_settings().zone).date())
+    settings = get_settings()
+    run = digests.run_digests(
+        Context.of(settings, client), datetime.now(UTC).astimezone(settings.zone).date()
+    )
     return run.to_json()
 
 

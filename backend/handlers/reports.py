@@ -17,6 +17,7 @@ from backend.adapters import reports_store
 from backend.adapters.batch import Parsed
 from backend.adapters.clients import client
 from backend.handlers._sqs import sqs_handler
+from backend.processing.context import Context
 from backend.processing.reports import generate
 from backend.settings import get_settings
 
@@ -42,7 +43,7 @@ def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
     for item in items:
         queued: QueuedReport = item.value
         try:
-            generate(queued.report_id)
+            generate(Context.of(get_settings(), client), queued.report_id)
         except Exception as exc:
             failed[item.message_id] = exc
             if queued.receive_count >= ATTEMPTS:

@@ -18,10 +18,10 @@ import json
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from backend.adapters.alerts import send_alert
 from backend.adapters.dynamo import from_ddb, key, to_ddb
 from backend.adapters.reads import day_sales
 from backend.domain import anomalies
-from backend.processing.stock import send_alert
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

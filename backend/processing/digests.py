@@ -36,7 +36,6 @@ from urllib.parse import quote
 from backend.adapters import reads
 from backend.adapters import reports_store as store
 from backend.adapters.baskets import range_counts
-from backend.adapters.clients import client
 from backend.domain.reports import (
     UNSUBSCRIBE_LINK_DAYS,
     digest_period,
@@ -46,8 +45,8 @@ from backend.domain.reports import (
 )
 from backend.domain.together import pairs
 from backend.processing import reports
+from backend.processing.context import Context
 from backend.processing.subscriptions import Transport, transport
-from backend.settings import Settings, get_settings
 from reports.digest import Digest, compose
 from reports.model import BoughtTogether, Kpi
 
@@ -123,8 +122,9 @@ def _send_with_retries(send: Transport, message: EmailMessage) -> str:
 class _Periods:
     """The report and the figures of each (report type, period), made once per run."""
 
-    def __init__(self, settings: Settings, now: datetime, run: DigestRun):
-        self.settings = settings
+    def __init__(self, context: Context, now: datetime, run: DigestRun):
+        self.context = context
+        self.settings = context.settings
         self.now = now
         self.run = run
         self._reports: dict[tuple[str, date, date], str] = {}
@@ -140,7 +140,7 @@ class _Periods:
     def _report_id(self, report_type: str, start: date, end: date) -> str:
         wanted = (report_type, start, end)
         if wanted not in self._reports:
-            dynamodb, table = client("dynamodb"), self.settings.require("reports_table")
+            dynamodb, table = self.context.dynamodb, self.context.reports_table
             report_id = store.digest_report_id(dynamodb, table, report_type, start, end)
             report = store.get_report(dynamodb, table, report_id) if report_id else None
             if report is None:
@@ -148,7 +148,7 @@ class _Periods:
                 store.create_report(dynamodb, table, report_id, report_type, start, end, self.now)
                 store.remember_digest_report(dynamodb, table, report_type, start, end, report_id, self.now)
             assert report_id is not None
-            reports.generate(report_id, self.now)
+            reports.generate(self.context, report_id, self.now)
             self.run.reports += 1
             self._reports[wanted] = report_id
         return self._reports[wanted]
@@ -159,7 +159,7 @@ class _Periods:
 
     def _period_kpis(self, start: date, end: date) -> tuple[Kpi, ...]:
         if (start, end) not in self._kpis:
-            every = reports.kpis(start, end)
+            every = reports.kpis(self.context, start, end)
             self._kpis[(start, end)] = tuple(k for name in DIGEST_KPIS for k in every if k.name == name)
         return self._kpis[(start, end)]
 
@@ -167,8 +167,8 @@ class _Periods:
         """The period's "often bought together" pairs (made once per run and period)."""
         with self._lock:
             if (start, end) not in self._pairs:
-                table = self.settings.require("analytics_table")
-                self._pairs[(start, end)] = often_bought_together(client("dynamodb"), table, start, end)
+                table = self.context.analytics_table
+                self._pairs[(start, end)] = often_bought_together(self.context.dynamodb, table, start, end)
             return self._pairs[(start, end)]
 
 
@@ -221,11 +221,15 @@ def build(subscription: dict[str, Any], start: date, end: date, periods: _Period
     )
 
 
-def run_digests(today: date, now: datetime | None = None, send: Transport | None = None) -> DigestRun:
+def run_digests(
+    context: Context, today: date, now: datetime | None = None, send: Transport | None = None
+) -> DigestRun:
     """Send the digests due on store day ``today``.
 
     Parameters
     ----------
+    context
+        The settings and clients (the jobs handler's).
     today
         The store day of the run: daily subscriptions get the day before, weekly ones (on
         Mondays only) the week before.
@@ -234,12 +238,11 @@ def run_digests(today: date, now: datetime | None = None, send: Transport | None
     send
         The transport; the configured one (:func:`transport`) by default.
     """
-    settings = get_settings()
     now = now or datetime.now(UTC)
-    send = send or transport(settings)
+    send = send or transport(context.settings)
     run = DigestRun()
-    periods = _Periods(settings, now, run)
-    subscriptions = store.confirmed_subscriptions(client("dynamodb"), settings.require("reports_table"), now)
+    periods = _Periods(context, now, run)
+    subscriptions = store.confirmed_subscriptions(context.dynamodb, context.reports_table, now)
 
     def deliver(subscription: dict[str, Any]) -> tuple[str, str | None]:
         return _deliver(subscription, today, now, periods, send)
@@ -257,7 +260,7 @@ def _deliver(
 ) -> tuple[str, str | None]:
     """Claim, send and mark one subscription's digest; returns the outcome (a
     :class:`DigestRun` counter) and the reason of a failure."""
-    dynamodb, table = client("dynamodb"), periods.settings.require("reports_table")
+    dynamodb, table = periods.context.dynamodb, periods.context.reports_table
     subscription_id = subscription["subscription_id"]
     due = digest_period(subscription["frequency"], today)
     if due is None:

@@ -13,14 +13,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters import reads
-from backend.adapters.clients import client
 from backend.adapters.forecasts import forecasts
 from backend.adapters.rollups import range_rollups
 from backend.adapters.stock import SkuStock, read_stock, stock_page
 from backend.domain import inventory, metrics, products
 from backend.domain.calendar import days
 from backend.domain.stock import Status
-from backend.settings import get_settings
+from backend.processing.context import Context
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,11 +27,10 @@ else:
     DynamoDBClient = Any
 
 
-def summary_for(start: date, end: date) -> dict[str, Any]:
+def summary_for(context: Context, start: date, end: date) -> dict[str, Any]:
     """Every metric of ``start``..``end`` (store days), as ``/v1/metrics/summary`` answers."""
-    settings = get_settings()
     # Whole months come from their month rollups where current (backend.adapters.rollups).
-    sales, customers = range_rollups(client("dynamodb"), settings.require("analytics_table"), start, end)
+    sales, customers = range_rollups(context.dynamodb, context.analytics_table, start, end)
     return metrics.summarize(sales, customers)
 
 
@@ -71,7 +69,7 @@ def recent_sales(dynamodb: DynamoDBClient, table: str, today: date) -> RecentSal
 
 
 def stock_rows(
-    dynamodb: DynamoDBClient, table: str, chunk: Sequence[SkuStock], recent: RecentSales, today: date
+    context: Context, chunk: Sequence[SkuStock], recent: RecentSales, today: date
 ) -> list[inventory.InventoryRow]:
     """The stock table's rows of these SKUs on ``today``, with their forecasts: the one place a
     row is made, for ``/inventory`` and for ``/products/{sku}`` alike."""
@@ -84,13 +82,13 @@ def stock_rows(
         recent.units_28d,
         recent.revenue_90d,
         today=today,
-        forecasts=forecasts(dynamodb, table, [s.sku for s in chunk]),
-        default_lead_time=get_settings().default_lead_time_days,
+        forecasts=forecasts(context.dynamodb, context.analytics_table, [s.sku for s in chunk]),
+        default_lead_time=context.settings.default_lead_time_days,
     )
 
 
 def inventory_page(
-    today: date, *, after: str | None = None, limit: int = 500, status: Status | None = None
+    context: Context, today: date, *, after: str | None = None, limit: int = 500, status: Status | None = None
 ) -> InventoryPage:
     """Up to ``limit`` rows of the stock table after the SKU ``after``, by sku, with the 28- and
     90-day figures ending ``today`` (a store day); only the rows of ``status`` if given.
@@ -99,13 +97,13 @@ def inventory_page(
     at a time (:func:`backend.adapters.stock.stock_page`). ``next_after`` is where the next page
     starts, ``None`` after the last SKU.
     """
-    dynamodb, table = client("dynamodb"), get_settings().require("analytics_table")
+    dynamodb, table = context.dynamodb, context.analytics_table
     recent = recent_sales(dynamodb, table, today)
     rows: list[inventory.InventoryRow] = []
     examined = 0
     while True:
         chunk, more = stock_page(dynamodb, table, after, limit)
-        for row in stock_rows(dynamodb, table, chunk, recent, today):
+        for row in stock_rows(context, chunk, recent, today):
             examined += 1
             after = row.sku
             if status is None or row.status == status:
@@ -119,23 +117,23 @@ def inventory_page(
             return InventoryPage(rows, after)
 
 
-def inventory_row(today: date, sku: str) -> tuple[inventory.InventoryRow, SkuStock] | None:
+def inventory_row(context: Context, today: date, sku: str) -> tuple[inventory.InventoryRow, SkuStock] | None:
     """The stock table's row of one SKU as ``/inventory`` shows it on ``today``, with what the
     stock items say of it (its price); ``None`` for a SKU neither in the catalogue nor in stock."""
-    dynamodb, table = client("dynamodb"), get_settings().require("analytics_table")
+    dynamodb, table = context.dynamodb, context.analytics_table
     found = read_stock(dynamodb, table, [sku])[sku]
     if not found.known:
         return None
-    (row,) = stock_rows(dynamodb, table, [found], recent_sales(dynamodb, table, today), today)
+    (row,) = stock_rows(context, [found], recent_sales(dynamodb, table, today), today)
     return row, found
 
 
-def inventory_report(today: date) -> list[inventory.InventoryRow]:
+def inventory_report(context: Context, today: date) -> list[inventory.InventoryRow]:
     """Every SKU of the catalogue or of the stock, page after page (for reports)."""
     rows: list[inventory.InventoryRow] = []
     after = None
     while True:
-        page = inventory_page(today, after=after, limit=1000)
+        page = inventory_page(context, today, after=after, limit=1000)
         rows.extend(page.rows)
         if page.next_after is None:
             return rows

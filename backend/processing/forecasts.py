@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from backend.adapters import forecasts as items
+from backend.adapters.alerts import send_alert
 from backend.adapters.reads import day_sku_sales
 from backend.adapters.stock import SkuStock, stock_page
 from backend.domain import forecast as demand
-from backend.processing.stock import send_alert
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -16,14 +16,13 @@ from typing import Any
 
 from backend.adapters import reads
 from backend.adapters import reports_store as store
-from backend.adapters.clients import client
 from backend.adapters.rollups import month_customers
 from backend.domain import cohorts, metrics, products, series
 from backend.domain.calendar import days, previous_period
 from backend.domain.money import round_money
 from backend.domain.reports import file_name
+from backend.processing.context import Context
 from backend.processing.figures import inventory_report, summary_for
-from backend.settings import get_settings
 from reports.model import Cohort, Kpi, ReportData, SalesPoint, Segment, StockItem, TopProduct
 from reports.pdf import render_pdf
 
@@ -49,12 +48,12 @@ class ReportMissing(LookupError):
     """A queued report id that the table does not know (a poison message)."""
 
 
-def kpis(start: date, end: date) -> tuple[Kpi, ...]:
+def kpis(context: Context, start: date, end: date) -> tuple[Kpi, ...]:
     """Every summary metric of the range with the previous period's and the change, exactly as
     ``GET /v1/metrics/summary?compare=previous_period`` computes them."""
     with ThreadPoolExecutor(max_workers=2) as pool:
-        current = pool.submit(summary_for, start, end)
-        previous = pool.submit(summary_for, *previous_period(start, end))
+        current = pool.submit(summary_for, context, start, end)
+        previous = pool.submit(summary_for, context, *previous_period(start, end))
         return kpi_rows(current.result(), previous.result())
 
 
@@ -118,21 +117,23 @@ def customer_analyses(
     return found, segments
 
 
-def gather(report_type: str, start: date, end: date, generated_at: datetime) -> ReportData:
+def gather(context: Context, report_type: str, start: date, end: date, generated_at: datetime) -> ReportData:
     """Everything the PDF of ``report_type`` over ``start``..``end`` shows."""
-    settings = get_settings()
-    dynamodb, table = client("dynamodb"), settings.require("analytics_table")
+    settings = context.settings
+    dynamodb, table = context.dynamodb, context.analytics_table
     previous_start, previous_end = previous_period(start, end)
     in_range = list(days(start, end))
     granularity = chart_granularity(start, end)
     local_now = generated_at.astimezone(settings.zone)
     # The reads are independent: run them side by side (boto3 clients are thread-safe).
     with ThreadPoolExecutor(max_workers=5) as pool:
-        current = pool.submit(summary_for, start, end)
-        previous = pool.submit(summary_for, previous_start, previous_end)
+        current = pool.submit(summary_for, context, start, end)
+        previous = pool.submit(summary_for, context, previous_start, previous_end)
         day_sales = pool.submit(reads.day_sales, dynamodb, table, in_range)
         day_skus = pool.submit(reads.day_sku_sales, dynamodb, table, in_range)
-        stock = pool.submit(inventory_report, local_now.date()) if report_type == "inventory" else None
+        stock = (
+            pool.submit(inventory_report, context, local_now.date()) if report_type == "inventory" else None
+        )
     sales = [
         SalesPoint(period.period, figures["net_sales"], int(figures["orders"]))  # type: ignore[arg-type]
         for period, figures in series.sales_series(day_sales.result(), start, end, granularity)
@@ -172,7 +173,7 @@ def gather(report_type: str, start: date, end: date, generated_at: datetime) -> 
     )
 
 
-def generate(report_id: str, now: datetime | None = None) -> dict[str, Any]:
+def generate(context: Context, report_id: str, now: datetime | None = None) -> dict[str, Any]:
     """Render report ``report_id``, store its PDF (SSE, unguessable key) and mark it ready.
 
     Idempotent: a report already ready is left as it is (a redelivered message).
@@ -182,8 +183,7 @@ def generate(report_id: str, now: datetime | None = None) -> dict[str, Any]:
     ReportMissing
         When no report has this id.
     """
-    settings = get_settings()
-    dynamodb, table = client("dynamodb"), settings.require("reports_table")
+    dynamodb, table = context.dynamodb, context.reports_table
     report = store.get_report(dynamodb, table, report_id)
     if report is None:
         raise ReportMissing(f"no report {report_id[:6]}... in the reports table")
@@ -191,9 +191,9 @@ def generate(report_id: str, now: datetime | None = None) -> dict[str, Any]:
         return report
     start, end = date.fromisoformat(report["start"]), date.fromisoformat(report["end"])
     generated_at = now or datetime.now(UTC)
-    pdf = render_pdf(gather(report["type"], start, end, generated_at))
+    pdf = render_pdf(gather(context, report["type"], start, end, generated_at))
     object_key = f"reports/{secrets.token_urlsafe(24)}/{file_name(report['type'], start, end)}"
-    store.put_pdf(client("s3"), settings.require("reports_bucket"), object_key, pdf)
+    store.put_pdf(context.s3, context.settings.require("reports_bucket"), object_key, pdf)
     store.mark_ready(dynamodb, table, report_id, object_key, generated_at, len(pdf))
     logger.info("report ready", extra={"report_type": report["type"], "bytes": len(pdf)})
     return {**report, "status": "ready", "object_key": object_key}

@@ -22,77 +22,43 @@ import random
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from backend.adapters.dynamo import Key, batch_get, key, query_partition, to_ddb
+from backend.adapters.alerts import send_alert
+from backend.adapters.dynamo import Key, batch_get, query_partition
 from backend.adapters.stock import (
     BUCKET_KEYS,
     INBOX_KEYS,
     PENDING_PK,
     SETTLE_CHUNK,
-    SKU_PK,
     SkuStock,
+    clear_pending,
     counters_of,
+    migrate_pending,
+    migrate_states,
     move_counters,
     read_stock,
+    record_transition,
+    remove_attributes,
     source_items,
 )
 from backend.domain.stock import SETTLE_AT_BYTES, crossing, item_size, on_hand_item, status
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
     from mypy_boto3_events import EventBridgeClient
 else:
     DynamoDBClient = EventBridgeClient = Any
 
 logger = logging.getLogger(__name__)
 
-ALERT_SOURCE = "storepulse.inventory"
-INSIGHTS_SOURCE = "storepulse.insights"
-DETAIL_TYPES = {
-    "low_stock": "LowStock",
-    "out_of_stock": "OutOfStock",
-    "stockout_risk": "StockoutRisk",
-    "sales_drop": "SalesDrop",
-    "sales_spike": "SalesSpike",
-    "refund_spike": "RefundSpike",
-}
-# Stock alerts (stock-out risks included) come from the inventory, anomalies from the insights
-# jobs; the rule storepulse-stock-alerts routes both to the alerts topic and the feed.
-SOURCES = {"sales_drop": INSIGHTS_SOURCE, "sales_spike": INSIGHTS_SOURCE, "refund_spike": INSIGHTS_SOURCE}
 MOVE_ATTEMPTS = 6
 # Per transaction when moving an older release's bookkeeping out of a bucket.
 MIGRATE_CHUNK = 40
 
 
-class AlertDeliveryFailed(RuntimeError):
-    """EventBridge refused an alert; it stays pending and is sent again."""
-
-
-class TransitionFailed(RuntimeError):
-    """A status change met a conflict, not a changed status; the batch is tried again."""
-
-
 def _alert_id(sku: str, sequence: int) -> str:
     return "al_" + hashlib.sha256(f"{sku}\x00{sequence}".encode()).hexdigest()[:24]
-
-
-def send_alert(events: EventBridgeClient, bus: str, alert: dict[str, Any]) -> None:
-    """Put one alert on the bus (source ``storepulse.inventory``, ``storepulse.insights`` for
-    anomalies)."""
-    response = events.put_events(
-        Entries=[
-            {
-                "Source": SOURCES.get(alert["type"], ALERT_SOURCE),
-                "DetailType": DETAIL_TYPES[alert["type"]],
-                "Detail": json.dumps(alert),
-                "EventBusName": bus,
-            }
-        ]
-    )
-    if response.get("FailedEntryCount"):
-        raise AlertDeliveryFailed(str(response["Entries"]))
 
 
 def evaluate(
@@ -186,90 +152,13 @@ def migrate_buckets(dynamodb: DynamoDBClient, table: str) -> int:
         moved += _settle_source(dynamodb, table, bucket_key, item)
         states = sorted(name[3:] for name in item if name.startswith("st:"))
         for start in range(0, len(states), MIGRATE_CHUNK):
-            moved += _migrate_states(dynamodb, table, bucket_key, item, states[start : start + MIGRATE_CHUNK])
+            moved += migrate_states(dynamodb, table, bucket_key, item, states[start : start + MIGRATE_CHUNK])
         for name in sorted(n for n in item if n.startswith("pend:")):
-            _migrate_pending(dynamodb, table, bucket_key, name[5:], item[name])
+            migrate_pending(dynamodb, table, bucket_key, name[5:], item[name])
         stale = sorted(n for n in item if n.startswith(("rp:", "rpv:")))
         for start in range(0, len(stale), 90):
-            names = {f"#r{i}": n for i, n in enumerate(stale[start : start + 90])}
-            dynamodb.update_item(
-                TableName=table,
-                Key=key(*bucket_key),
-                UpdateExpression="REMOVE " + ", ".join(names),
-                ExpressionAttributeNames=names,
-            )
+            remove_attributes(dynamodb, table, bucket_key, stale[start : start + 90])
     return moved
-
-
-def _migrate_states(
-    dynamodb: DynamoDBClient, table: str, bucket_key: Key, item: Mapping[str, Any], skus: list[str]
-) -> int:
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    actions: list[dict[str, Any]] = []
-    conditions = []
-    for i, sku in enumerate(skus):
-        state, sequence = item[f"st:{sku}"], int(item.get(f"seq:{sku}", 0))
-        names[f"#s{i}"], names[f"#q{i}"] = f"st:{sku}", f"seq:{sku}"
-        values[f":s{i}"] = to_ddb(state)
-        conditions.append(f"#s{i} = :s{i}")
-        actions.append(
-            {
-                "Update": {
-                    "TableName": table,
-                    "Key": key(SKU_PK, sku),
-                    "UpdateExpression": "SET #st = if_not_exists(#st, :st), #seq = if_not_exists(#seq, :seq)",
-                    "ExpressionAttributeNames": {"#st": "st", "#seq": "seq"},
-                    "ExpressionAttributeValues": {":st": to_ddb(state), ":seq": to_ddb(sequence)},
-                }
-            }
-        )
-    actions.insert(
-        0,
-        {
-            "Update": {
-                "TableName": table,
-                "Key": key(*bucket_key),
-                "UpdateExpression": "REMOVE " + ", ".join(names),
-                "ConditionExpression": " AND ".join(conditions),
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": values,
-            }
-        },
-    )
-    try:
-        dynamodb.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", actions))
-    except dynamodb.exceptions.TransactionCanceledException:
-        logger.info("statuses in %s/%s changed while moving them; the next sweep moves them", *bucket_key)
-        return 0
-    return len(skus)
-
-
-def _migrate_pending(dynamodb: DynamoDBClient, table: str, bucket_key: Key, sku: str, alert: str) -> None:
-    try:
-        dynamodb.transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": table,
-                        "Item": {**key(PENDING_PK, sku), "alert": to_ddb(alert)},
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": table,
-                        "Key": key(*bucket_key),
-                        "UpdateExpression": "REMOVE #pend",
-                        "ConditionExpression": "#pend = :pend",
-                        "ExpressionAttributeNames": {"#pend": f"pend:{sku}"},
-                        "ExpressionAttributeValues": {":pend": to_ddb(alert)},
-                    }
-                },
-            ]
-        )
-    except dynamodb.exceptions.TransactionCanceledException:
-        logger.info("the pending alert of %s changed while moving it; the next sweep moves it", sku)
 
 
 def _pause(attempt: int) -> None:
@@ -301,52 +190,11 @@ def _settle_status(
             "reorder_point": reorder_point,
             "raised_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         }
-    if not _transition(dynamodb, table, stock, after, sequence, alert):
+    if not record_transition(dynamodb, table, stock, after, sequence, alert):
         return None  # another processor made this transition and owns its alert
     if alert:
         _deliver_pending(dynamodb, events, table, bus, sku, json.dumps(alert))
     return alert
-
-
-def _transition(
-    dynamodb: DynamoDBClient,
-    table: str,
-    stock: SkuStock,
-    after: str,
-    sequence: int,
-    alert: dict[str, Any] | None,
-) -> bool:
-    """Record the new status (and the alert, pending) if the status is still the one read."""
-    update: dict[str, Any] = {
-        "TableName": table,
-        "Key": key(SKU_PK, stock.sku),
-        "UpdateExpression": "SET #st = :after, #seq = :seq",
-        "ConditionExpression": "#st = :before" if stock.has_status else "attribute_not_exists(#st)",
-        "ExpressionAttributeNames": {"#st": "st", "#seq": "seq"},
-        "ExpressionAttributeValues": {":after": to_ddb(after), ":seq": to_ddb(sequence)},
-    }
-    if stock.has_status:
-        update["ExpressionAttributeValues"][":before"] = to_ddb(stock.status)
-    if alert is None:
-        try:
-            dynamodb.update_item(**update)
-        except dynamodb.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-    pending = {
-        "TableName": table,
-        "Item": {**key(PENDING_PK, stock.sku), "alert": to_ddb(json.dumps(alert))},
-        "ConditionExpression": "attribute_not_exists(pk)",
-    }
-    try:
-        items = [{"Update": update}, {"Put": pending}]
-        dynamodb.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", items))
-    except dynamodb.exceptions.TransactionCanceledException as exc:
-        reasons = exc.response.get("CancellationReasons", [])
-        if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
-            return False
-        raise TransitionFailed(f"the status of {stock.sku} could not be recorded") from exc
-    return True
 
 
 def _deliver_pending(
@@ -359,13 +207,5 @@ def _deliver_pending(
 ) -> None:
     """Send a pending alert, then delete it (if it is still that alert)."""
     send_alert(events, bus, json.loads(pending))
-    try:
-        dynamodb.delete_item(
-            TableName=table,
-            Key=key(PENDING_PK, sku),
-            ConditionExpression="#pend = :pend",
-            ExpressionAttributeNames={"#pend": "alert"},
-            ExpressionAttributeValues={":pend": to_ddb(pending)},
-        )
-    except dynamodb.exceptions.ConditionalCheckFailedException:
+    if not clear_pending(dynamodb, table, sku, pending):
         logger.info("pending alert of %s already cleared", sku)

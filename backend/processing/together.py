@@ -57,9 +57,9 @@ def run(dynamodb: DynamoDBClient, table: str, today: date, *, now: datetime | No
         total = PairCounts()
         month_days = list(days(*rollups.month_days(month)))
         for day, found in baskets.day_counts(dynamodb, table, month_days, {month: covered}).items():
-            if not found.stamped:
-                folded_days += baskets.put_day_fold(dynamodb, table, day, found, covered, computed_at)
             total.add(found.counts)
+            if not found.stamped:
+                folded_days += baskets.put_day_fold(dynamodb, table, day, found, covered, computed_at, total)
         if month < this_month and baskets.put_month_fold(dynamodb, table, month, total, covered, computed_at):
             folded_months.append(month)
     return {"days_folded": folded_days, "months": folded_months, "months_current": len(current)}

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from backend.adapters.packets import MAX_PACKET_EVENTS
 from backend.lake.schema import TABLE_OF_TYPE, TABLES
 from backend.processing.lake import EVENTS_PER_OBJECT
 from bench.lake import direct_batches, import_history
@@ -58,10 +59,11 @@ def test_a_five_year_history_import_stays_inside_the_lake_timeout_and_reads_back
     # moto's queues slow down with their depth, AWS's do not)
     run = import_history(stack.local, events, window=2.0, paced=True)
 
-    # Then every event went through the lake function once (in packets: one message per
-    # request), and each invocation ended well inside its 30 s timeout, having written one
-    # object whatever days its batch spanned
-    assert sum(run.events) == len(events) and sum(run.messages) == -(-len(events) // 500)
+    # Then every event went through the lake function once (in packets: a message per 100
+    # events of a request), and each invocation ended well inside its 30 s timeout, having
+    # written one object whatever days its batch spanned
+    packets = sum(-(-len(events[i : i + 500]) // MAX_PACKET_EVENTS) for i in range(0, len(events), 500))
+    assert sum(run.events) == len(events) and sum(run.messages) == packets
     assert max(run.seconds) < LAKE_TIMEOUT / 3, run.figures()
     assert all(0 < n <= -(-m // EVENTS_PER_OBJECT) for n, m in zip(run.objects, run.events, strict=True))
 

@@ -34,6 +34,7 @@ import requests
 from markupsafe import escape
 
 from backend.adapters import reports_store
+from backend.adapters.clients import client
 from backend.domain.reports import (
     MAX_SUBSCRIPTIONS,
     SubscriptionRequest,
@@ -42,6 +43,7 @@ from backend.domain.reports import (
     verify_token,
 )
 from backend.processing import digests, subscriptions
+from backend.processing.context import Context
 from backend.settings import get_settings
 from devstack.simulator import send
 from tests import oracle
@@ -65,6 +67,11 @@ class Store:
     def get(self, path: str, key: str | None = None, **params: Any) -> requests.Response:
         headers = {"x-api-key": self.read_key if key is None else key}
         return requests.get(f"{self.api_url}{path}", params=params, headers=headers, timeout=30)
+
+
+def _context() -> Context:
+    """What the jobs handler hands the digests: the stack's settings and clients."""
+    return Context.of(get_settings(), client)
 
 
 @pytest.fixture(scope="module")
@@ -387,8 +394,8 @@ def test_daily_digest_once_per_period_with_working_links(
     assert END.weekday() == 3
     before = len(outbox_mails(stack))
     # When the digests job runs twice the same day
-    first = digests.run_digests(END)
-    second = digests.run_digests(END)
+    first = digests.run_digests(_context(), END)
+    second = digests.run_digests(_context(), END)
     # Then the daily subscriber gets exactly one e-mail, the weekly one none (not Monday)
     assert (first.sent, first.not_due, first.failed) == (1, 1, 0), first
     assert (second.sent, second.already_sent) == (0, 1), second
@@ -437,7 +444,7 @@ def test_daily_digest_once_per_period_with_working_links(
     expired = requests.get(f"{store.api_url}/v1/unsubscribe", params={"token": stale}, timeout=30)
     assert expired.status_code == 400 and "expired" in expired.text
     # Then no more digests go to that address
-    later = digests.run_digests(END + timedelta(days=1))
+    later = digests.run_digests(_context(), END + timedelta(days=1))
     assert later.sent == 0
     assert len(to(outbox_mails(stack), "Ada.Lovelace@example.com")) == 1
     assert [s["email"] for s in store.get("/v1/subscriptions").json()["subscriptions"]] == [
@@ -465,20 +472,20 @@ def test_a_subscription_sends_nothing_but_its_confirmation_until_confirmed(stack
     }
     assert listed == {created["subscription_id"]: "pending"}
     # And the digests job sends it nothing
-    assert digests.run_digests(END).sent == 0
+    assert digests.run_digests(_context(), END).sent == 0
     assert to(outbox_mails(stack), address) == []
     # When the link is opened (a GET, as a mail scanner may): a page asks, nothing changes
     link_url = confirmation_link(store, address)
     page = requests.get(link_url, timeout=30)
     assert page.status_code == 200 and '<form method="post"' in page.text
     assert store.get("/v1/subscriptions").json()["subscriptions"][0]["status"] == "pending"
-    assert digests.run_digests(END).sent == 0
+    assert digests.run_digests(_context(), END).sent == 0
     # When the person confirms (the page's button POSTs the same link)
     done = requests.post(link_url, timeout=30)
     assert done.status_code == 200 and "confirmed" in done.text
     assert store.get("/v1/subscriptions").json()["subscriptions"][0]["status"] == "confirmed"
     # Then digests go out
-    assert digests.run_digests(END).sent == 1
+    assert digests.run_digests(_context(), END).sent == 1
     assert len(to(outbox_mails(stack), address)) == 1
     # And a forged or cut link confirms nothing
     assert requests.post(link_url[:-3] + "abc", timeout=30).status_code == 400
@@ -544,7 +551,7 @@ def test_the_digest_download_link_expires_with_its_period(
     address = f"link.{frequency}@example.com"
     subscribe(store, address, frequency)
     sent_at = datetime(2025, 3, 21, 11, 0, tzinfo=UTC)
-    assert digests.run_digests(today, now=sent_at).sent == 1
+    assert digests.run_digests(_context(), today, now=sent_at).sent == 1
     (mail,) = to(outbox_mails(stack), address)
     token = dict(parse_qsl(urlsplit(link(parts(mail)["text/plain"], "/download")).query))["token"]
     key = get_settings().unsubscribe_signing_key
@@ -560,9 +567,9 @@ def test_weekly_digest_goes_out_on_monday_for_the_week_before(stack: Any, store:
     subscribe(store, "weekly-reader@example.net", "weekly", "inventory")
     monday = date(2025, 3, 17)
     assert monday.weekday() == 0
-    assert digests.run_digests(monday - timedelta(days=1)).sent == 0
-    run = digests.run_digests(monday)
-    assert run.sent == 1 and digests.run_digests(monday).already_sent == 1
+    assert digests.run_digests(_context(), monday - timedelta(days=1)).sent == 0
+    run = digests.run_digests(_context(), monday)
+    assert run.sent == 1 and digests.run_digests(_context(), monday).already_sent == 1
     (mail,) = to(outbox_mails(stack), "weekly-reader@example.net")
     week = oracle.summary(store.events, date(2025, 3, 10), date(2025, 3, 16), tz=TZ)
     text = parts(mail)["text/plain"]
@@ -588,7 +595,7 @@ def test_a_failed_send_is_retried_and_never_sent_twice(stack: Any, store: Store)
     outbox.rename(parked)
     outbox.write_text("not a folder")
     try:
-        failed = digests.run_digests(END + timedelta(days=5))
+        failed = digests.run_digests(_context(), END + timedelta(days=5))
     finally:
         outbox.unlink()
         parked.rename(outbox)
@@ -596,9 +603,9 @@ def test_a_failed_send_is_retried_and_never_sent_twice(stack: Any, store: Store)
     assert (failed.sent, failed.failed) == (0, 1), failed
     assert to(outbox_mails(stack), "retry@example.com") == []
     # When the job runs again the same day, it retries; a third run sends nothing more
-    retried = digests.run_digests(END + timedelta(days=5))
+    retried = digests.run_digests(_context(), END + timedelta(days=5))
     assert (retried.sent, retried.failed) == (1, 0), retried
-    assert digests.run_digests(END + timedelta(days=5)).already_sent == 1
+    assert digests.run_digests(_context(), END + timedelta(days=5)).already_sent == 1
     assert len(to(outbox_mails(stack), "retry@example.com")) == 1
 
 
@@ -674,7 +681,7 @@ def test_two_runs_at_once_send_each_digest_once(stack: Any, store: Store) -> Non
     day = END + timedelta(days=9)
     # When two runs of the job overlap (a retry of the schedule while the first still runs)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = list(pool.map(digests.run_digests, [day, day]))
+        runs = list(pool.map(lambda today: digests.run_digests(_context(), today), [day, day]))
     # Then each subscriber gets one e-mail for the day
     assert sum(r.sent for r in runs) == len(addresses) and sum(r.already_sent for r in runs) == len(addresses)
     mails = outbox_mails(stack)

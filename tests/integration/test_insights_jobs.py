@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
+from backend.adapters.clients import client
 from backend.processing import anomalies as anomaly_job
 from backend.processing import figures
 from backend.processing import forecasts as forecast_job
+from backend.processing.context import Context
+from backend.settings import get_settings
 from devstack.cli import main
 from devstack.simulator import send
 from tests.pipeline import drain_queue, subscribe_alert_topic
@@ -128,7 +131,10 @@ def test_forecast_fields_and_one_stockout_risk_alert_re_armed_when_the_risk_ends
         1,
         1,
     )
-    rows = {row.sku: row.to_json() for row in figures.inventory_page(TODAY).rows}
+    rows = {
+        row.sku: row.to_json()
+        for row in figures.inventory_page(Context.of(get_settings(), client), TODAY).rows
+    }
     mug, pen = rows["MUG"], rows["PEN"]
     assert (mug["on_hand"], mug["forecast_daily_units"], mug["lead_time_days"]) == (32, 3.0, 10)
     # 32 units at 3 a day: 30 gone by the end of the 10th day from today, 32 during the 11th
@@ -136,7 +142,7 @@ def test_forecast_fields_and_one_stockout_risk_alert_re_armed_when_the_risk_ends
     assert (pen["on_hand"], pen["forecast_daily_units"], pen["lead_time_days"]) == (144, 1.0, 7)
     assert (pen["stockout_date"], pen["reorder_by"]) == ("2025-07-31", "2025-07-24")
     # And one SKU's row (what /v1/products/{sku} shows) is the same row
-    found = figures.inventory_row(TODAY, "MUG")
+    found = figures.inventory_row(Context.of(get_settings(), client), TODAY, "MUG")
     assert found is not None and found[0].to_json() == mug
     # And /v1/inventory shows the same fields (its today is the API's clock: the dates move
     # with it, the rate does not)

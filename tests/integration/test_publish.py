@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from backend.adapters import bus
-from backend.adapters.packets import MAX_BODY_BYTES, pack, packet_id, unpack
+from backend.adapters.packets import MAX_BODY_BYTES, MAX_PACKET_EVENTS, pack, packet_id, unpack
 from backend.domain.events import Event, parse_event
+from devstack.spec import load_stack_spec
 from tests.pipeline import SPEC
 
 
@@ -119,24 +120,45 @@ def test_a_request_is_one_message_per_matching_queue(stack: Any, mirror: dict[st
     events = _mixed(500)
     # When they are published
     assert bus.publish(stack.client("sns"), mirror["topic"], events) == []
-    # Then the orders, inventory and lake queues each hold one message with all 500 events,
-    # and the customers queue (no registration in the request) nothing
+    # Then the orders, inventory and lake queues each hold the 500 events in 5 messages of 100
+    # (MAX_PACKET_EVENTS), in the request's order, and the customers queue (no registration in
+    # the request) nothing
     ids = [e.event_id for e in events]
+    runs = [ids[start : start + MAX_PACKET_EVENTS] for start in range(0, len(ids), MAX_PACKET_EVENTS)]
     for function in ("orders", "inventory", "lake"):
         messages = _received(stack, mirror[function])
-        assert len(messages) == 1, function
-        unpacked = unpack(messages[0]["Body"])
-        assert [e["event_id"] for e in unpacked.events] == ids
-        assert (
-            unpacked.packet_id
-            == packet_id(ids)
-            == messages[0]["MessageAttributes"]["packet_id"]["StringValue"]
-        )
-        assert json.loads(messages[0]["MessageAttributes"]["event_type"]["StringValue"]) == [
-            "order.placed",
-            "product.upserted",
-        ]
+        assert len(messages) == len(runs) == 5, function
+        by_first = {unpack(m["Body"]).events[0]["event_id"]: m for m in messages}
+        for run in runs:
+            message = by_first[run[0]]
+            unpacked = unpack(message["Body"])
+            assert [e["event_id"] for e in unpacked.events] == run
+            assert (
+                unpacked.packet_id
+                == packet_id(run)
+                == message["MessageAttributes"]["packet_id"]["StringValue"]
+            )
+            assert json.loads(message["MessageAttributes"]["event_type"]["StringValue"]) == [
+                "order.placed",
+                "product.upserted",
+            ]
     assert _received(stack, mirror["customers"]) == []
+
+
+def test_a_request_travels_in_packets_of_at_most_100_events_so_a_batch_is_bounded_in_events() -> None:
+    # Given a request of 250 small events (an import's)
+    events = [
+        _event(n, "inventory.adjusted", {"sku": f"CAP-{n % 7}", "delta": 1, "reason": "restock"})
+        for n in range(250)
+    ]
+    # Then they travel as 100 + 100 + 50, in the order given, the same packets each time
+    packets = pack(events)
+    assert [len(p.events) for p in packets] == [MAX_PACKET_EVENTS, MAX_PACKET_EVENTS, 50]
+    assert [e for p in packets for e in p.events] == events
+    assert [p.packet_id for p in pack(events)] == [p.packet_id for p in packets]
+    # And the orders function's batch (in messages) holds at most 1,000 events
+    orders = next(f for f in load_stack_spec().functions if f.name == "orders")
+    assert orders.source is not None and orders.source.batch_size * MAX_PACKET_EVENTS <= 1_000
 
 
 def test_a_big_request_is_split_under_the_message_limit_the_same_way_each_time(
