@@ -163,7 +163,25 @@ def live_order(number: int) -> dict[str, Any]:
     }
 
 
-def measure_browser(url: str, runs: int, today: Any, stack: LocalStack) -> dict[str, Any]:
+def sold_skus(events: list[dict[str, Any]], count: int) -> list[str]:
+    """The ``count`` best-selling SKUs of the history sent: product pages with a trend to draw
+    (SKUs named from the simulated store, not guessed: a page of an unknown SKU never shows its
+    figures).
+
+    >>> lines = [{"sku": "B", "quantity": 2}, {"sku": "A", "quantity": 1}]
+    >>> order = {"type": "order.placed", "data": {"lines": lines}}
+    >>> sold_skus([order, {"type": "customer.registered", "data": {}}], 2)
+    ['B', 'A']
+    """
+    units: dict[str, int] = {}
+    for event in events:
+        if event["type"] == "order.placed":
+            for line in event["data"]["lines"]:
+                units[line["sku"]] = units.get(line["sku"], 0) + int(line["quantity"])
+    return sorted(units, key=lambda sku: (-units[sku], sku))[:count]
+
+
+def measure_browser(url: str, runs: int, today: Any, stack: LocalStack, skus: list[str]) -> dict[str, Any]:
     driver = browser()
     try:
         driver.get(f"{url}/login")
@@ -191,7 +209,6 @@ def measure_browser(url: str, runs: int, today: Any, stack: LocalStack) -> dict[
             wait(driver, PRODUCT_USABLE)
             return time.perf_counter() - started
 
-        skus = [f"APP-{1001 + run}" for run in range(runs)]
         product_first = [product(sku, today) for sku in skus]
         product_repeat = [product(sku, today) for sku in skus]
 
@@ -307,7 +324,8 @@ def main() -> int:
             stack.wait_idle(600)
             dashboard, timings = serve_dashboard(stack)
             try:
-                results.update(measure_browser(dashboard.url, args.runs, today, stack))
+                skus = sold_skus(events, args.runs)
+                results.update(measure_browser(dashboard.url, args.runs, today, stack, skus))
             finally:
                 dashboard.stop()
         finally:
