@@ -4,17 +4,16 @@ short-lived cache of GET answers."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from dashboard import api
 from dashboard.settings import get_settings
 from devstack.aws import free_port
+from tests.unit.dashboard.stand_in import stand_in_api
 
 
 @pytest.fixture
@@ -51,20 +50,8 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             return Response(body, status=422, mimetype="application/json")
         return Response('{"error": {"code": "not_found", "message": "no route"}}', status=404)
 
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("STOREPULSE_API_URL", f"http://127.0.0.1:{port}")
-    monkeypatch.setenv("STOREPULSE_READ_KEY", "the-read-key")
-    monkeypatch.setenv("STOREPULSE_DASH_SECRET", "x")
-    get_settings.cache_clear()
-    api.forget()
-    try:
+    with stand_in_api(monkeypatch, app):
         yield seen
-    finally:
-        server.shutdown()
-        get_settings.cache_clear()
-        api.forget()
 
 
 def test_get_answers_are_reused_and_a_change_forgets_them(served: dict[str, Any]) -> None:

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from dashboard import api, logs
 from dashboard.settings import get_settings
-from devstack.aws import free_port
+from tests.unit.dashboard.stand_in import stand_in_api
 
 
 @pytest.fixture
@@ -37,20 +35,8 @@ def read_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, str]]]:
         seen.append(dict(request.headers))
         return Response('{"current": {}}', mimetype="application/json")
 
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("STOREPULSE_API_URL", f"http://127.0.0.1:{port}")
-    monkeypatch.setenv("STOREPULSE_READ_KEY", "the-read-key")
-    monkeypatch.setenv("STOREPULSE_DASH_SECRET", "x")
-    get_settings.cache_clear()
-    api.forget()
-    try:
+    with stand_in_api(monkeypatch, app):
         yield seen
-    finally:
-        server.shutdown()
-        get_settings.cache_clear()
-        api.forget()
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
