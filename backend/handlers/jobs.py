@@ -19,6 +19,14 @@ from backend.settings import get_settings
 logger = function_logger("storepulse-jobs")
 
 
+def store_day(given: str | None, now: datetime | None = None) -> date:
+    """The day a job runs as: ``given`` (``YYYY-MM-DD``, for a backfilled history or a test),
+    else the store's date at ``now`` (the clock by default)."""
+    if given:
+        return date.fromisoformat(given)
+    return (now or datetime.now(UTC)).astimezone(get_settings().zone).date()
+
+
 def alert_sweep() -> dict[str, Any]:
     """Send the stock alerts an interrupted evaluation left pending."""
     settings = get_settings()
@@ -44,8 +52,7 @@ def segments_job(today: str | None = None) -> dict[str, Any]:
     """Score every customer (RFM) as of ``today`` (the store's date by default; ``YYYY-MM-DD``
     for a backfilled history) and write the segments snapshot."""
     settings = get_settings()
-    as_of = date.fromisoformat(today) if today else datetime.now(UTC).astimezone(settings.zone).date()
-    return segments.run(client("dynamodb"), settings.require("analytics_table"), as_of)
+    return segments.run(client("dynamodb"), settings.require("analytics_table"), store_day(today))
 
 
 def lake_compaction(days: Sequence[str] | None = None) -> dict[str, Any]:
@@ -74,9 +81,9 @@ def month_rollups(months: Sequence[str] | None = None, today: str | None = None)
     a backfilled history) written since its rollup into a new one; ``{"months": ["2025-03"]}``
     limits the run to those months (still only if stale)."""
     settings = get_settings()
-    as_of = date.fromisoformat(today) if today else datetime.now(UTC).astimezone(settings.zone).date()
     chosen = None if months is None else list(months)
-    return rollups.run(client("dynamodb"), settings.require("analytics_table"), as_of, months=chosen)
+    table = settings.require("analytics_table")
+    return rollups.run(client("dynamodb"), table, store_day(today), months=chosen)
 
 
 def forecast_job(today: str | None = None) -> dict[str, Any]:
@@ -89,7 +96,7 @@ def forecast_job(today: str | None = None) -> dict[str, Any]:
         client("events"),
         settings.require("analytics_table"),
         settings.require("event_bus_name"),
-        date.fromisoformat(today) if today else now.astimezone(settings.zone).date(),
+        store_day(today, now),
         now,
         default_lead_time=settings.default_lead_time_days,
     )
