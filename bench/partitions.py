@@ -18,6 +18,7 @@ model holds for batches the size the measured run made, which the table prints.
 
     .venv/bin/python bench/partitions.py                 # 3,000 orders, 2,000 SKUs
     .venv/bin/python bench/partitions.py --orders 6000 --skus 5000 --json out.json
+    .venv/bin/python bench/partitions.py --request-size 10  # small requests: small batches
 """
 
 from __future__ import annotations
@@ -133,6 +134,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--skus", type=int, default=2_000, help="SKUs of the catalogue")
     parser.add_argument("--customers", type=int, default=20_000, help="the pool customers are drawn from")
     parser.add_argument("--senders", type=int, default=4)
+    parser.add_argument(
+        "--request-size",
+        type=int,
+        default=500,
+        help="orders per ingest request (1: a store fed by one webhook per order)",
+    )
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=1_800.0)
     parser.add_argument("--json", type=Path, default=None)
@@ -160,7 +167,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             meter.precise = True
             before = meter.write_units_by_item()
             phase = run_phase(
-                "orders", stack, meter, placed, senders=args.senders, timeout=args.timeout, progress=progress
+                "orders",
+                stack,
+                meter,
+                placed,
+                senders=args.senders,
+                timeout=args.timeout,
+                progress=progress,
+                request_size=args.request_size,
             )
             after = meter.write_units_by_item()
             meter.precise = False
@@ -173,8 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     orders_fn = phase.tally.functions.get("orders")
     figures["orders_batches"] = orders_fn.count if orders_fn else None
     figures["store"] = {"orders": args.orders, "skus": args.skus, "customers": args.customers, "day": DAY}
+    figures["request_size"] = args.request_size
     print(
-        f"busy day: {args.orders} orders, {args.skus} SKUs, customers drawn from {args.customers}; "
+        f"busy day: {args.orders} orders, {args.skus} SKUs, customers drawn from {args.customers}, "
+        f"{args.request_size} orders per request; "
         f"the orders function ran {figures['orders_batches']} batches "
         f"(about {args.orders / max(figures['orders_batches'] or 1, 1):.0f} orders each)"
     )

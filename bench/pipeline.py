@@ -167,13 +167,15 @@ def send_concurrently(
     senders: int,
     progress: bool,
     desc: str,
+    request_size: int = BATCH_SIZE,
 ) -> dict[str, int]:
-    """Send ``events`` in batches of 500 from ``senders`` threads, each taking the next batch.
+    """Send ``events`` in requests of ``request_size`` (500) from ``senders`` threads, each
+    taking the next request.
 
     Batches leave in order, so events arrive roughly in time order, as from a store's
     connectors. Raises what :func:`devstack.simulator.send` raises.
     """
-    blocks = iter(_blocks(events, BATCH_SIZE))
+    blocks = iter(_blocks(events, request_size))
     lock = threading.Lock()
     totals: Counter[str] = Counter()
     errors: list[BaseException] = []
@@ -186,7 +188,7 @@ def send_concurrently(
                 if block is None:
                     return
                 try:
-                    answer = send(block, api_url, ingest_key, BATCH_SIZE, False, session=session)
+                    answer = send(block, api_url, ingest_key, request_size, False, session=session)
                 except BaseException as exc:
                     errors.append(exc)
                     return
@@ -318,6 +320,7 @@ def run_phase(
     timeout: float,
     progress: bool,
     gap: float | None = None,
+    request_size: int = BATCH_SIZE,
 ) -> Phase:
     """Send ``events`` through the ingest API and wait until the pipeline is idle.
 
@@ -341,6 +344,7 @@ def run_phase(
             senders=senders,
             progress=progress,
             desc=f"{name}: send",
+            request_size=request_size,
         )
     else:
         totals = Counter()

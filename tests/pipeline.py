@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 
 from backend.adapters.packets import pack_json
+from backend.adapters.stock import INBOX_KEYS
 from backend.api.auth import key_digest
 from backend.domain.events import parse_event
 from backend.processing.ingest import hash_pii
@@ -29,6 +30,9 @@ from devstack.runtime import new_context
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = json.loads((ROOT / "infra" / "stack.json").read_text())
 READ_KEY = "test-read-key"
+# Every partition holding on-hand counters: the inbox items' (one each), older releases' and
+# the SKUs' own items.
+STOCK_COUNTER_PARTITIONS = ("STOCK", "CATALOG", *(pk for pk, _ in INBOX_KEYS))
 
 
 def _routes() -> dict[str, list[tuple[str, str]]]:
@@ -234,13 +238,13 @@ def clear_analytics() -> None:
 
 
 def on_hand() -> dict[str, int]:
-    """Stock on hand per SKU as the processors keep it: the ``oh:<sku>`` counters of the
-    ``STOCK`` items plus the settled ``oh`` of each SKU's own item (read here by query, not by the
-    production reader)."""
+    """Stock on hand per SKU as the processors keep it: the ``oh:<sku>`` counters of the inbox
+    items (and of an older release's ``STOCK`` items) plus the settled ``oh`` of each SKU's own
+    item (read here by query, not by the production reader)."""
     table = get_settings().require("analytics_table")
     paginator = dynamodb().get_paginator("query")
     totals: dict[str, int] = {}
-    for pk in ("STOCK", "CATALOG"):
+    for pk in STOCK_COUNTER_PARTITIONS:
         for page in paginator.paginate(
             TableName=table,
             KeyConditionExpression="pk = :pk",

@@ -30,7 +30,8 @@ pk                          sk                     holds
 ``REFUNDS``                 ``ORPHANS``            ``orders`` refunded before their link was known
 ``ADJ#<event_id>``          ``MARKER``             the adjustment was counted
 ``STOCK``                   ``<bucket>``           ``rp:``/``rpv:``/``st:``/``seq:``/``pend:`` per SKU
-``STOCK``                   ``OH#<n>``             ``oh:`` (on hand) per SKU (4 items)
+``STOCK#OH#<n>``            ``OH``                 ``oh:`` (on hand) per SKU (4 items, 4 partitions)
+``STOCK``                   ``OH#<n>``             the same, before December 2026 (emptied, read)
 ``CATALOG``                 ``<sku>``              name, category, price, reorder point
 ``ALERTS``                  ``<raised_at>#<id>``   the alert feed
 ``FAILURE``                 ``<queue>#<msg id>``   why a message failed (for ``dlq list``)
@@ -60,7 +61,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from backend.domain.rollups import month_of
 from backend.domain.sales import Contributions
-from backend.domain.stock import on_hand_item
+from backend.domain.stock import on_hand_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -364,7 +365,7 @@ def _counter_actions(
                     expr.add(name, amount)
         for sku, delta in contrib.stock.items():
             if delta:
-                actions[("STOCK", on_hand_item(sku))].add(f"oh:{sku}", delta)
+                actions[on_hand_key(sku)].add(f"oh:{sku}", delta)
     return actions
 
 

@@ -26,11 +26,14 @@ from backend.adapters.dynamo import Key, batch_get, key, query_partition, to_ddb
 from backend.domain.stock import (
     ON_HAND_COUNTER,
     ON_HAND_ITEMS,
+    ON_HAND_PK_PREFIX,
     ON_HAND_PREFIX,
+    ON_HAND_SK,
     STOCK_BUCKETS,
     Status,
     bucket_of,
-    on_hand_item,
+    legacy_on_hand_key,
+    on_hand_key,
 )
 
 if TYPE_CHECKING:
@@ -49,7 +52,8 @@ READ_ATTEMPTS = 8
 # Counters moved per transaction: one update of the source plus one per SKU item (<= 100).
 SETTLE_CHUNK = 90
 
-INBOX_KEYS: list[Key] = [(STOCK_PK, f"{ON_HAND_PREFIX}{n}") for n in range(ON_HAND_ITEMS)]
+INBOX_KEYS: list[Key] = [(f"{ON_HAND_PK_PREFIX}{n}", ON_HAND_SK) for n in range(ON_HAND_ITEMS)]
+LEGACY_INBOX_KEYS: list[Key] = [(STOCK_PK, f"{ON_HAND_PREFIX}{n}") for n in range(ON_HAND_ITEMS)]
 BUCKET_KEYS: list[Key] = [(STOCK_PK, f"{n:02d}") for n in range(STOCK_BUCKETS)]
 
 T = TypeVar("T")
@@ -78,7 +82,7 @@ class SkuStock:
 
 
 def _sources(sku: str) -> list[Key]:
-    return [(STOCK_PK, on_hand_item(sku)), (STOCK_PK, bucket_of(sku))]
+    return [on_hand_key(sku), legacy_on_hand_key(sku), (STOCK_PK, bucket_of(sku))]
 
 
 def _stock_of(sku: str, own: Mapping[str, Any], sources: Mapping[Key, Mapping[str, Any]]) -> SkuStock:
@@ -147,8 +151,8 @@ def stock_page(
 
     The SKUs are those with an item of their own (the catalogue's, or settled stock) and those
     still only in the inbox. Cost: one Query of ``limit + 1`` SKU items and the 4 inbox items
-    (and the 16 buckets of an older release), read twice: in proportion to the page, not to the
-    store.
+    (and the 4 inbox items and 16 buckets of older releases), read twice: in proportion to the
+    page, not to the store.
     """
     extra: dict[str, Any] = {"ConsistentRead": True, "Limit": limit + 1}
     if after is not None:
@@ -163,7 +167,7 @@ def stock_page(
                 break
         return found
 
-    own, sources = _between_settles(client, table, [*INBOX_KEYS, *BUCKET_KEYS], own_items)
+    own, sources = _between_settles(client, table, [*INBOX_KEYS, *LEGACY_INBOX_KEYS, *BUCKET_KEYS], own_items)
     by_sku = {item["sk"]: item for item in own}
     counted = {
         name.split(":", 1)[1]

@@ -6,12 +6,15 @@ Where a SKU's stock lives (``backend/adapters/dynamo.py`` has the whole table la
   included) it holds ``oh``, the settled part of its on-hand count, and ``st``/``seq``, its last
   status and its number of crossings (the alert bookkeeping). One small item per SKU, so no item
   grows with the store; the partition is sorted by SKU, which is what ``/inventory`` pages over.
-- ``STOCK``/``OH#<n>`` (:data:`ON_HAND_ITEMS` items, :func:`on_hand_item`): the on-hand
+- ``STOCK#OH#<n>``/``OH`` (:data:`ON_HAND_ITEMS` items, :func:`on_hand_key`): the on-hand
   *inbox*. Every counting transaction adds its deltas there (``oh:<sku>``): a transaction pays
   for each item it writes, by size and twice, so a few small items keep an order's stock write
-  cheap whatever the number of SKUs. When an inbox item passes :data:`SETTLE_AT_BYTES`, its
-  counters are moved into their SKUs' items (one conditional transaction per chunk), so it stays
-  small.
+  cheap whatever the number of SKUs. Each item has a partition key of its own, so the inbox's
+  write units spread over that many partitions (under one key, ``STOCK``, it was a busy store's
+  hottest partition). When an inbox item passes :data:`SETTLE_AT_BYTES`, its counters are moved
+  into their SKUs' items (one conditional transaction per chunk), so it stays small.
+  Releases before December 2026 kept the inbox under ``STOCK``/``OH#<n>``
+  (:func:`legacy_on_hand_key`): read, and emptied by the ``alert-sweep``.
 - ``STOCK#PENDING``/``<sku>``: an alert recorded and not yet known to be sent.
 
 A SKU's on hand is its ``oh`` plus its counter in its inbox item.
@@ -30,6 +33,8 @@ AlertType = Literal["low_stock", "out_of_stock"]
 STOCK_BUCKETS = 16
 ON_HAND_ITEMS = 4
 ON_HAND_PREFIX = "OH#"
+ON_HAND_PK_PREFIX = "STOCK#OH#"
+ON_HAND_SK = "OH"
 ON_HAND_COUNTER = "oh:"
 # An inbox item larger than this is settled into the SKUs' items after the batch that grew it:
 # small enough that the counting transactions stay cheap (an item costs a write unit per KB),
@@ -50,14 +55,26 @@ def bucket_of(sku: str) -> str:
     return f"{zlib.crc32(sku.encode()) % STOCK_BUCKETS:02d}"
 
 
-def on_hand_item(sku: str) -> str:
-    """The sort key of the ``STOCK`` inbox item that counting transactions add a SKU's on-hand
-    deltas to.
+def on_hand_key(sku: str) -> tuple[str, str]:
+    """The key of the inbox item that counting transactions add a SKU's on-hand deltas to.
 
-    >>> on_hand_item("SKU-1")
-    'OH#0'
+    >>> on_hand_key("SKU-1")
+    ('STOCK#OH#0', 'OH')
     """
-    return f"{ON_HAND_PREFIX}{zlib.crc32(sku.encode()) % ON_HAND_ITEMS}"
+    return f"{ON_HAND_PK_PREFIX}{_inbox_of(sku)}", ON_HAND_SK
+
+
+def legacy_on_hand_key(sku: str) -> tuple[str, str]:
+    """Where releases before December 2026 kept a SKU's inbox counter (all under ``STOCK``).
+
+    >>> legacy_on_hand_key("SKU-1")
+    ('STOCK', 'OH#0')
+    """
+    return "STOCK", f"{ON_HAND_PREFIX}{_inbox_of(sku)}"
+
+
+def _inbox_of(sku: str) -> int:
+    return zlib.crc32(sku.encode()) % ON_HAND_ITEMS
 
 
 def item_size(item: Mapping[str, Any]) -> int:

@@ -8,7 +8,7 @@ pending alert is deleted. A crash in between leaves it, and the next evaluation 
 the ``alert-sweep`` job) sends it again with the same ``alert_id``, which the alert feed stores
 once.
 
-Then any on-hand inbox item (``STOCK``/``OH#<n>``) that has grown past
+Then any on-hand inbox item (``STOCK#OH#<n>``/``OH``) that has grown past
 :data:`backend.domain.stock.SETTLE_AT_BYTES` is settled: its counters move into their SKUs'
 items (:mod:`backend.adapters.stock`), so no stock item grows with the store.
 """
@@ -29,6 +29,7 @@ from backend.adapters.dynamo import Key, batch_get, query_partition
 from backend.adapters.stock import (
     BUCKET_KEYS,
     INBOX_KEYS,
+    LEGACY_INBOX_KEYS,
     PENDING_PK,
     SETTLE_CHUNK,
     SkuStock,
@@ -42,7 +43,7 @@ from backend.adapters.stock import (
     remove_attributes,
     source_items,
 )
-from backend.domain.stock import SETTLE_AT_BYTES, crossing, item_size, on_hand_item, status
+from backend.domain.stock import SETTLE_AT_BYTES, crossing, item_size, on_hand_key, status
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -82,7 +83,7 @@ def evaluate(
         alert = _settle_status(dynamodb, events, table, bus, stock[sku])
         if alert:
             sent.append(alert)
-    settle_inbox(dynamodb, table, {("STOCK", on_hand_item(sku)) for sku in wanted})
+    settle_inbox(dynamodb, table, {on_hand_key(sku) for sku in wanted})
     return sent
 
 
@@ -143,11 +144,14 @@ def _settle_source(dynamodb: DynamoDBClient, table: str, source: Key, item: Mapp
 
 
 def migrate_buckets(dynamodb: DynamoDBClient, table: str) -> int:
-    """Empty the 16 stock buckets of an older release: on-hand counters into the SKUs' items,
-    statuses and crossing numbers onto them (unless they have their own already), pending alerts
-    into ``STOCK#PENDING``, reorder points dropped (the catalogue keeps them). Safe beside
-    running processors and safe to repeat; returns how many SKUs' entries were moved."""
+    """Empty the stock items of older releases: the on-hand inbox under ``STOCK`` into the SKUs'
+    items; the 16 stock buckets' on-hand counters into the SKUs' items too, statuses and crossing
+    numbers onto them (unless they have their own already), pending alerts into
+    ``STOCK#PENDING``, reorder points dropped (the catalogue keeps them). Safe beside running
+    processors and safe to repeat; returns how many SKUs' entries were moved."""
     moved = 0
+    for inbox_key, item in sorted(batch_get(dynamodb, table, LEGACY_INBOX_KEYS, consistent=True).items()):
+        moved += _settle_source(dynamodb, table, inbox_key, item)
     for bucket_key, item in sorted(batch_get(dynamodb, table, BUCKET_KEYS, consistent=True).items()):
         moved += _settle_source(dynamodb, table, bucket_key, item)
         states = sorted(name[3:] for name in item if name.startswith("st:"))

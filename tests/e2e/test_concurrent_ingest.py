@@ -14,6 +14,7 @@ import requests
 from backend.adapters import bus
 from backend.processing import ingest
 from backend.settings import get_settings
+from tests import pipeline
 
 
 def _batch(client: int, request: int) -> list[dict[str, Any]]:
@@ -51,7 +52,7 @@ def test_concurrent_requests_never_mix_their_bodies(stack: Any) -> None:
     # Then each answer counts that client's own batch, and every event reached the stock
     assert results == [[number + 1] * 40 for number in range(16)]
     stack.wait_idle(60)
-    assert _on_hand(stack) == {f"SKU-{number}": 40 * (number + 1) for number in range(16)}
+    assert pipeline.on_hand() == {f"SKU-{number}": 40 * (number + 1) for number in range(16)}
 
 
 def _adjustment(event_id: str, sku: str, delta: int) -> dict[str, Any]:
@@ -61,16 +62,6 @@ def _adjustment(event_id: str, sku: str, delta: int) -> dict[str, Any]:
         "occurred_at": "2025-07-01T12:00:00Z",
         "data": {"sku": sku, "delta": delta, "reason": "restock"},
     }
-
-
-def _on_hand(stack: Any) -> dict[str, int]:
-    items = stack.client("dynamodb").query(
-        TableName="storepulse-analytics",
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "STOCK"}},
-        ConsistentRead=True,
-    )["Items"]
-    return {k[3:]: int(v["N"]) for item in items for k, v in item.items() if k.startswith("oh:")}
 
 
 class ReadTogether:
@@ -122,7 +113,7 @@ def test_racing_requests_with_one_event_id_and_different_payloads_count_it_once(
     assert all(a["accepted"] + a["duplicates"] == 50 for a in answers)
     # And the stock counts each event once, with the payload of the request that accepted it
     stack.wait_idle(60)
-    assert _on_hand(stack) == {"RACE": sum(a["delta"] * a["accepted"] for a in answers)}
+    assert pipeline.on_hand() == {"RACE": sum(a["delta"] * a["accepted"] for a in answers)}
 
 
 def test_a_crash_between_claim_and_publish_then_a_retry_counts_once(
@@ -153,4 +144,4 @@ def test_a_crash_between_claim_and_publish_then_a_retry_counts_once(
     assert again.json() == {"accepted": 0, "duplicates": 5, "rejected": []}
     # Then each event counts once, with the claimed payload
     stack.wait_idle(60)
-    assert _on_hand(stack) == {"CRASH": 10}
+    assert pipeline.on_hand() == {"CRASH": 10}

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from backend.adapters.dynamo import to_ddb
-from backend.domain.stock import bucket_of
+from backend.adapters.stock import INBOX_KEYS, LEGACY_INBOX_KEYS, read_stock, stock_page
+from backend.domain.stock import bucket_of, legacy_on_hand_key, on_hand_key
 from backend.processing import stock
 from backend.settings import get_settings
 from tests import oracle, pipeline
@@ -127,6 +128,41 @@ def test_an_older_releases_buckets_are_migrated(fresh: None, monkeypatch: pytest
     assert sweep({"job": "alert-sweep"}, pipeline.context("jobs"))["resent"] == 0
     assert pipeline.on_hand() == {**expected, "LEGACY-3": expected["LEGACY-3"] - 4}
     assert [a["alert_id"] for a in sent] == [sent[0]["alert_id"], "al_legacy5"]
+
+
+def test_the_inbox_of_the_previous_release_is_counted_then_emptied(fresh: None) -> None:
+    # Given counters in the inbox of the release before, four items under one partition key
+    # ``STOCK`` (the busiest partition of a busy store), and an order counted by this release
+    table = get_settings().require("analytics_table")
+    client = pipeline.dynamodb()
+    skus = [f"OLD-INBOX-{n}" for n in range(12)]
+    for n, sku in enumerate(skus):
+        client.update_item(
+            TableName=table,
+            Key={"pk": {"S": legacy_on_hand_key(sku)[0]}, "sk": {"S": legacy_on_hand_key(sku)[1]}},
+            UpdateExpression="ADD #oh :oh",
+            ExpressionAttributeNames={"#oh": f"oh:{sku}"},
+            ExpressionAttributeValues={":oh": to_ddb(10 + n)},
+        )
+    pipeline.deliver(pipeline.pipeline_form([_order(7, "OLD-INBOX-3", 4)]))
+    expected = {sku: 10 + n for n, sku in enumerate(skus)} | {"OLD-INBOX-3": 9}
+    # Then this release's counter went to an inbox item under a partition key of its own
+    new_key = on_hand_key("OLD-INBOX-3")
+    assert new_key[0].startswith("STOCK#OH#") and new_key in INBOX_KEYS
+    assert {legacy_on_hand_key(sku) for sku in skus} <= set(LEGACY_INBOX_KEYS)
+    # And the readers count both places
+    assert {sku: s.on_hand for sku, s in read_stock(client, table, skus).items()} == expected
+    page, more = stock_page(client, table, None, 100)
+    assert {s.sku: s.on_hand for s in page} == expected and not more
+    # When the previous release's inbox is migrated (as the alert-sweep job does), twice
+    assert stock.migrate_buckets(client, table) == len(skus)
+    assert stock.migrate_buckets(client, table) == 0
+    # Then the stock is unchanged, and the old inbox items hold no counter any more
+    assert pipeline.on_hand() == expected
+    assert {sku: s.on_hand for sku, s in read_stock(client, table, skus).items()} == expected
+    for pk, sk in LEGACY_INBOX_KEYS:
+        item = client.get_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True)
+        assert not [name for name in item.get("Item", {}) if name.startswith("oh:")]
 
 
 def test_a_grown_inbox_is_settled_exactly(fresh: None, monkeypatch: pytest.MonkeyPatch) -> None:
