@@ -25,12 +25,15 @@ contract. :func:`backend.domain.anomalies.assess` runs over every day as the nig
 and :data:`backend.domain.anomalies.RULES` decide; ``--tune-seeds`` shows how other rules would
 do on seeds 1000.. (never the reported ones).
 
-Run: ``.venv/bin/python -m bench.insights_anomalies [--seeds 500] [--tune-seeds 500]``.
+Run: ``.venv/bin/python -m bench.insights_anomalies [--seeds 500] [--tune-seeds 500] [--list]``;
+``--grid 500`` tries the rules of :data:`GRID` on the tuning seeds; ``--detector FILE`` scores
+another commit's ``anomalies.py`` on the same histories.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import random
@@ -316,6 +319,46 @@ def curve(seeds: Sequence[int], rules: anomalies.Rules = anomalies.RULES) -> lis
     return out
 
 
+#: The rules ``--grid`` tries (the minimum changes stay the owner's: a third down, 60% up).
+GRID = {
+    "sales_drop": (4.0, 4.25, 4.5),
+    "sales_spike": (4.5, 5.0),
+    "refund_spike": (3.0, 3.5),
+    "min_refunded_orders": (8.0, 11.0),
+    "confirm": (0.6, 1.0),
+}
+
+
+def tune(seeds: Sequence[int]) -> list[dict[str, Any]]:
+    """The rules of :data:`GRID` on ``seeds`` (keep them apart from the reported ones), best
+    first: fewest false alarms at any plant size, then most plants found over all sizes. How
+    :data:`backend.domain.anomalies.RULES` were chosen."""
+    levels = len(next(iter(PLANT_SIZES.values())))
+    checked = [
+        list(checked_days(seeds, {kind: options[level] for kind, options in PLANT_SIZES.items()}))
+        for level in tqdm(range(levels), desc="tuning histories", file=sys.stderr, leave=False)
+    ]
+    out = []
+    for drop, spike, refund, refunded, confirm in itertools.product(*GRID.values()):
+        rules = anomalies.Rules(
+            {"sales_drop": drop, "sales_spike": spike, "refund_spike": refund},
+            anomalies.RULES.min_change,
+            refunded,
+            confirm,
+        )
+        rows = [score(one, rules) for one in checked]
+        out.append(
+            {
+                "thresholds": dict(rules.thresholds),
+                "min_refunded_orders": refunded,
+                "confirm": confirm,
+                "false_alarms": max(row["false_alarms"] for row in rows),
+                "found_by_plant_size": [row["found"] for row in rows],
+            }
+        )
+    return sorted(out, key=lambda r: (r["false_alarms"], -sum(r["found_by_plant_size"])))
+
+
 def smallest_found_every_time(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float | None]]:
     """By kind and store size: the smallest plant size (of :data:`PLANT_SIZES`) found every time,
     and every larger one too."""
@@ -337,9 +380,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=500, help="reported histories (seeds 0..N-1)")
     parser.add_argument("--tune-seeds", type=int, default=0, help="also the same on N tuning seeds (1000..)")
     parser.add_argument("--list", action="store_true", help="also list every miss and false alarm")
+    parser.add_argument("--grid", type=int, default=0, help="only the rules grid, on N tuning seeds (1000..)")
     parser.add_argument("--detector", help="instead, score this copy of another commit's anomalies.py")
     args = parser.parse_args(argv)
     results: dict[str, Any] = {}
+    if args.grid:
+        print(json.dumps(tune(range(1000, 1000 + args.grid))[:5], indent=2))
+        return 0
     if args.detector:
         levels = len(next(iter(PLANT_SIZES.values())))
         rows = [
