@@ -199,7 +199,9 @@ def score(checked: Iterable[Checked], rules: anomalies.Rules = anomalies.RULES) 
     }
 
 
-def score_detector(seeds: Sequence[int], sizes: Mapping[str, float], path: str) -> dict[str, Any]:
+def score_detector(
+    seeds: Sequence[int], sizes: Mapping[str, float], path: str, thresholds: Mapping[str, float] | None = None
+) -> dict[str, Any]:
     """The same figures for another version of the check: ``path`` is a copy of
     ``backend/domain/anomalies.py`` from another commit (its ``detect(day, figures)``), run over
     the same histories, e.g. ``git show 3667095:backend/domain/anomalies.py > /tmp/old.py``."""
@@ -217,7 +219,8 @@ def score_detector(seeds: Sequence[int], sizes: Mapping[str, float], path: str) 
         ordered = sorted(days)
         planted_n += sum(truth != "either" for truth in planted.values())
         for day in ordered[7:]:
-            for alert in module.detect(day, days):
+            found_here = module.detect(day, days, thresholds) if thresholds else module.detect(day, days)
+            for alert in found_here:
                 truth = planted.get((day, alert.metric))
                 if day < ordered[28]:
                     early += 1
@@ -382,6 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="also list every miss and false alarm")
     parser.add_argument("--grid", type=int, default=0, help="only the rules grid, on N tuning seeds (1000..)")
     parser.add_argument("--detector", help="instead, score this copy of another commit's anomalies.py")
+    parser.add_argument("--detector-thresholds", help="its thresholds: drop,spike,refund (as 4.5,6,4.5)")
     args = parser.parse_args(argv)
     results: dict[str, Any] = {}
     if args.grid:
@@ -389,18 +393,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.detector:
         levels = len(next(iter(PLANT_SIZES.values())))
+        thresholds = None
+        if args.detector_thresholds:
+            thresholds = dict(
+                zip(ALERT_OF.values(), map(float, args.detector_thresholds.split(",")), strict=True)
+            )
         rows = [
             score_detector(
                 range(args.seeds),
                 {kind: options[level] for kind, options in PLANT_SIZES.items()},
                 args.detector,
+                thresholds,
             )
             for level in range(levels)
         ]
         print(
-            json.dumps(
-                {"detector": args.detector, "seeds": f"0..{args.seeds - 1}", "by_plant_size": rows}, indent=2
-            )
+            json.dumps({"detector": args.detector, "thresholds": thresholds, "by_plant_size": rows}, indent=2)
         )
         return 0
     for name, seeds in (("reported", range(args.seeds)), ("tuning", range(1000, 1000 + args.tune_seeds))):
