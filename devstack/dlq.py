@@ -31,15 +31,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 from tqdm import tqdm
 
-from backend.adapters.connector_state import Unmapped, list_unmapped, partition_items
+from backend.adapters.analytics import AnalyticsTable, Unmapped
 from backend.adapters.packets import SHOWN_EVENT_IDS, describe
 from devstack.aws import AwsClients
 from devstack.snapshot import peek_messages
 from devstack.spec import DLQ_SUFFIX, StackSpec, load_stack_spec
 
 logger = logging.getLogger(__name__)
-
-FAILURE_PK = "FAILURE"
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,6 @@ class DeadLetter:
         return asdict(self)
 
 
-CONFLICT_PK = "CONFLICT"
 CONFLICTS = "conflicts"
 WEBHOOKS = "webhooks"
 
@@ -108,7 +105,7 @@ def list_conflicts(aws: AwsClients, *, analytics_table: str | None) -> list[Conf
         return []
     found = []
     try:
-        for item in partition_items(aws.dynamodb, analytics_table, CONFLICT_PK):
+        for item in AnalyticsTable(aws.dynamodb, analytics_table).conflicting_events():
             found.append(
                 Conflict(**{name: str(item.get(name, "")) for name in Conflict.__dataclass_fields__})
             )
@@ -123,7 +120,8 @@ def list_webhooks(aws: AwsClients, *, analytics_table: str | None) -> list[Unmap
     if not analytics_table:
         return []
     try:
-        return list_unmapped(aws.dynamodb, analytics_table)
+        kept = AnalyticsTable(aws.dynamodb, analytics_table).unmapped_webhooks()
+        return sorted(kept, key=lambda u: (u.received_at, u.delivery_id))
     except ClientError as exc:
         logger.warning("cannot read unmapped webhooks from %s: %s", analytics_table, exc)
         return []
@@ -192,15 +190,8 @@ def describe_body(body: str) -> tuple[str | None, str | None]:
 def _failures(aws: AwsClients, table: str | None, source: str) -> Iterator[dict[str, Any]]:
     if not table:
         return
-    paginator = aws.dynamodb.get_paginator("query")
     try:
-        for page in paginator.paginate(
-            TableName=table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :queue)",
-            ExpressionAttributeValues={":pk": {"S": FAILURE_PK}, ":queue": {"S": f"{source}#"}},
-        ):
-            for item in page.get("Items", []):
-                yield {name: next(iter(value.values())) for name, value in item.items()}
+        yield from AnalyticsTable(aws.dynamodb, table).failure_reasons(source)
     except ClientError as exc:
         logger.warning("cannot read failure reasons from %s: %s", table, exc)
 

@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from backend.adapters.analytics import READ_PARALLELISM
 from backend.adapters.dynamo import batch_get, content_keyed_items, day_pk, query_partition, to_ddb
-from backend.adapters.reads import READ_PARALLELISM
 from backend.adapters.rollups import month_pk, month_stamps
 from backend.domain import rollups
 from backend.domain.calendar import days as days_between

@@ -33,8 +33,8 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote
 
-from backend.adapters import reads
 from backend.adapters import reports_store as store
+from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.baskets import range_counts
 from backend.domain.reports import (
     UNSUBSCRIBE_LINK_DAYS,
@@ -99,7 +99,9 @@ def often_bought_together(
     """The strongest pairs of ``start``..``end`` (as ``/v1/products/pairs`` ranks them) with
     the products' names, for the weekly digest."""
     found = pairs(range_counts(dynamodb, table, start, end), min_orders=min_orders, limit=limit)
-    names = reads.catalogue_entries(dynamodb, table, sorted({sku for p in found for sku in (p.a, p.b)}))
+    names = AnalyticsTable(dynamodb, table).catalogue_entries(
+        sorted({sku for p in found for sku in (p.a, p.b)})
+    )
 
     def name(sku: str) -> str:
         entry = names.get(sku)
@@ -239,7 +241,7 @@ def run_digests(
         The transport; the configured one (:func:`transport`) by default.
     """
     now = now or datetime.now(UTC)
-    send = send or transport(context.settings)
+    send = send or transport(context)
     run = DigestRun()
     periods = _Periods(context, now, run)
     subscriptions = store.confirmed_subscriptions(context.dynamodb, context.reports_table, now)
