@@ -1,23 +1,8 @@
-"""Dead-letter queues: what is in them, why, and sending it back.
+"""Dead-letter queues: what is in them, why, and sending it back; beside them the conflicts and
+the webhooks that could not be mapped.
 
-Works the same against the local stack and AWS: the DLQs are those of this deployment's queues
-(``infra/stack.json``'s queues and local bridges, under the deployment's name prefix), each named
-``<queue>-dlq``; other queues of the account, whatever their names, are never read or replayed.
-The reason of each failure is what the processors wrote to the analytics table
-(``pk="FAILURE"``, ``sk="<queue>#<message id>"``). SQS keeps the message id when it redrives a
-message to its DLQ, so the two are matched by message id; a message sent to the DLQ again (a
-restored snapshot) has a new id and is matched by its ``packet_id`` (or, for a message from
-before packets, its ``event_id``) instead.
-
-A pipeline message is a packet of events (:mod:`backend.adapters.packets`): it is listed once,
-with its packet id, how many events it holds and the first few event ids, and replayed whole.
-
-Beside them, :func:`list_webhooks` lists the store webhooks the connectors function answered
-``200`` but could not map (``pk="UNMAPPED"``), and :func:`list_conflicts` lists the
-*conflicts*: events that were delivered and processed but not counted, because their
-``order_id`` or ``refund_id`` had been counted from another event (``pk="CONFLICT"``, written
-by the orders processor, see :mod:`backend.adapters.claims`). They are kept, not retried:
-replaying one would change nothing.
+How a message is matched with its reason, and what is listed: docs/architecture.md, "Dead
+letters, conflicts and unmapped webhooks"; the commands: docs/operations.md.
 """
 
 from __future__ import annotations

@@ -1,14 +1,7 @@
 """The ``anomalies`` job: a closed store day against the same weekday of the 8 weeks before.
 
-After each store day closes (``storepulse-anomalies``), and on ``storepulse run-job anomalies
-[--day D]``: the sales counters of the day and of the 8 weeks before it (``DAY#<d>``/``SALES``,
-the day aggregates the orders processor keeps: 57 items by key; the same weekday's are the
-baseline, all of them measure the store's noise) go to
-:func:`backend.domain.anomalies.detect`. Each unusual metric raises one alert for that day and
-metric, whatever the number of runs: the alert is first recorded, with its ``alert_id`` and
-``raised_at`` fixed, as ``ANOMALY#<day>``/``<metric>`` if no such item exists (a conditional
-put), then put on the bus, then marked sent. A run that finds the item unsent (an interrupted
-run) sends that same alert again, which the feed stores once; a sent one is left alone.
+One alert per day and metric however often it runs: docs/architecture.md, "Alerts" (the
+anomalies job); the detection is :mod:`backend.domain.anomalies`.
 """
 
 from __future__ import annotations

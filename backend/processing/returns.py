@@ -1,30 +1,8 @@
 """Returns per channel: each refund attributed once to the channel of its order.
 
-See :mod:`backend.domain.returns`. Two items per order:
-
-- ``ORDER#<order_id>``/``LINK``: the order's ``channel`` and ``customer_id``, put with the
-  order's store-wide claim (:mod:`backend.adapters.claims`) *before* counting the order.
-- ``ORDER#<order_id>``/``REFUNDS``: each refund's note ``r:<refund_id> = "<amount>|<day>"``,
-  set (if absent) in the refund's counting transaction, and ``a:<refund_id>`` once the refund
-  is attributed.
-
-A refund whose order's link is known when it is counted (its order is in the batch, or its link
-was read, strongly consistent, before counting: the usual case, a refund comes after its order)
-is attributed in its own counting transaction: ``a:<refund_id>`` is noted beside its claim and
-its amount added to ``returns@<channel>`` with the store's ``returns``, at no extra item.
-Otherwise, after counting, the refund is an *orphan*: its order id is added to the set
-``orders`` of the one ``REFUNDS``/``ORPHANS`` item, and then its ``REFUNDS`` and ``LINK`` items are
-read (strongly consistent). An order, after putting its link, reads that one item, and the
-``REFUNDS`` item of the orders noted there: an order writes its link before reading the orphans,
-a refund notes its order before reading the link, so of two sides processed at once at least
-the later reader sees both; and an order's ``REFUNDS`` item is not read for every order placed,
-only for the rare one refunded before it was counted. Whoever has read an order's notes knowing
-its link takes the order out of the set. A refund found with its order is attributed in a
-transaction that claims ``a:<refund_id>`` and adds its amount to ``returns@<channel>`` of the
-refund's day, so it counts once however often and by whomever it is found. The refund is also
-kept as a fact of the customer's (for the segments job, :mod:`backend.processing.segments`), by
-a plain idempotent put made *before* that transaction: a redelivery after a crash in between
-finds the refund unattributed and writes both again.
+How, and why it holds under concurrency and crashes: docs/architecture.md, "Returns per
+channel"; the rules are :mod:`backend.domain.returns`, the items are read and written through
+:mod:`backend.adapters.analytics`.
 """
 
 from __future__ import annotations

@@ -1,14 +1,7 @@
 """The ``segments`` job: RFM scores of every customer, summed into a snapshot per segment.
 
-What the scores need of each customer (last order day, order count, money net of refunds) is
-kept as *facts*: the orders processor puts, for the orders and refunds it counts, immutable
-items shared by a batch (``FACTS#<n>``/``B#<digest>``, 8 shards; :func:`fact_items`), one JSON
-member per order ``["o", order_id, day, net, customer]`` or attributed refund ``["r", refund_id,
-amount, customer]``. A redelivered batch puts the same items again, or others repeating some
-facts, which the job reads once (by order and refund id). So no item grows with a customer's
-orders. A batch job may read every fact, but never scans the table: it queries the eight
-shards, scores the customers (:mod:`backend.domain.segments`) and writes one snapshot item
-(``SEGMENTS``/``LATEST``) that ``GET /v1/customers/segments`` reads.
+The customers' facts it reads, and why no item grows with a customer's orders:
+docs/architecture.md, "The segments' facts"; the scores are :mod:`backend.domain.segments`.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
-"""Digest subscriptions with double opt-in: a subscription asked for with the read key is
-``pending`` and gets one e-mail, the confirmation; digests go only to ``confirmed`` ones.
+"""Digest subscriptions with double opt-in: a ``pending`` subscription gets one e-mail, the
+confirmation; digests go only to ``confirmed`` ones.
 
-The read key alone therefore cannot make the store's sending identity mail an address daily:
-the address's owner has to follow the link of the confirmation e-mail and press Confirm (a
-``POST``: mail scanners that open links with ``GET`` confirm nothing). A store holds at most
-:data:`~backend.domain.reports.MAX_SUBSCRIPTIONS` subscriptions, pending ones included, and an
-address gets at most one confirmation e-mail a day (docs/security.md).
+The cap, the daily limit on confirmations and why: docs/architecture.md, "Digest subscriptions:
+double opt-in" (and docs/security.md).
 """
 
 from __future__ import annotations
