@@ -228,6 +228,8 @@ def job_figures(years: int, orders_per_day: int) -> dict[str, Any]:
     import tempfile
     import time
 
+    from backend.adapters.alerts import send_alert
+    from backend.adapters.analytics import AnalyticsTable
     from backend.lake import query
     from backend.processing import anomalies as anomaly_job
     from backend.processing import compaction, together
@@ -268,8 +270,11 @@ def job_figures(years: int, orders_per_day: int) -> dict[str, Any]:
                     end + timedelta(days=1),
                     now,
                 ),
-                "anomalies": lambda: anomaly_job.run(
-                    aws.client("dynamodb"), aws.client("events"), table, "storepulse", end, now
+                "anomalies": lambda: anomaly_job.check(
+                    AnalyticsTable(aws.client("dynamodb"), table),
+                    lambda alert: send_alert(aws.client("events"), "storepulse", alert),
+                    end,
+                    now,
                 ),
                 "pairs": lambda: together.run(
                     aws.client("dynamodb"), table, end + timedelta(days=1), now=now

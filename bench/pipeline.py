@@ -142,10 +142,17 @@ class Phase:
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     # Write units by (function, operation, item kind), sized phases only.
     kinds: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    # The most batches of one queue that ran at once, by function, since the stack started.
+    peak_concurrency: dict[str, int] = field(default_factory=dict)
 
     @property
     def events_per_second(self) -> float:
         return self.events / self.idle_seconds if self.idle_seconds else 0.0
+
+    @property
+    def after_last_202(self) -> float:
+        """Seconds from the last ``202`` to the last event handled."""
+        return self.idle_seconds - self.sent_seconds
 
 
 def _blocks(events: Sequence[dict[str, Any]], size: int) -> list[Sequence[dict[str, Any]]]:
@@ -369,6 +376,7 @@ def run_phase(
             for k, v in meter.write_units_by_kind().items()
             if v - kinds_before.get(k, 0.0)
         },
+        {name: poller.peak_concurrency for name, poller in stack.pollers.items() if poller.invocations},
     )
 
 
@@ -701,6 +709,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=90, help="days of store history to generate")
     parser.add_argument("--seed", type=int, default=7, help="the simulated store")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds a phase may take to drain")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="batches of one queue at once, for every function (default: each function's "
+        "maximum_concurrency in infra/stack.json)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="where to write the figures")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
@@ -708,11 +723,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(
             "--events and --senders must be at least 1, --precise-events and --trickle-orders at least 0"
         )
+    if args.concurrency is not None and args.concurrency < 1:
+        parser.error("--concurrency must be at least 1")
     return args
 
 
-def start_stack(meter: Meter, data_dir: Path) -> LocalStack:
-    """A throwaway stack whose functions and pollers are metered."""
+def start_stack(meter: Meter, data_dir: Path, concurrency: int | None = None) -> LocalStack:
+    """A throwaway stack whose functions and pollers are metered; ``concurrency`` batches of
+    one queue at once (else each function's from ``stack.json``)."""
     spec = load_stack_spec()
     handlers = {f.name: meter.function(f.name, HandlerRef(f.handler)) for f in spec.functions}
     options = StackOptions(
@@ -723,6 +741,7 @@ def start_stack(meter: Meter, data_dir: Path) -> LocalStack:
         restore=False,
         run_schedules=False,
         handlers=handlers,
+        maximum_concurrency=concurrency,
     )
     stack = LocalStack(options)
     stack.start()
@@ -755,7 +774,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
     meter = Meter()
     with tempfile.TemporaryDirectory(prefix="storepulse-bench-") as tmp, meter.handler_clients():
         try:
-            stack = start_stack(meter, Path(tmp))
+            stack = start_stack(meter, Path(tmp), args.concurrency)
         except StackError as exc:
             raise BenchFailed(f"the local stack did not start: {exc}") from None
         try:
@@ -919,6 +938,11 @@ def report(
                 ["concurrent senders, events per request", f"{args.senders}, {BATCH_SIZE}"],
                 ["all sent after (s)", throughput.sent_seconds],
                 ["every event handled after (s) (lake: in its batch)", throughput.idle_seconds],
+                ["every event handled after the last 202 (s)", throughput.after_last_202],
+                [
+                    "most batches of one queue at once (--concurrency, else stack.json)",
+                    ", ".join(f"{f} {n}" for f, n in sorted(throughput.peak_concurrency.items())),
+                ],
                 ["ingest events/s", throughput.events / throughput.sent_seconds],
                 [f"end-to-end events/s (target >= {THROUGHPUT_TARGET:,.0f})", throughput.events_per_second],
                 *[
@@ -1080,6 +1104,7 @@ def report(
             "days": args.days,
             "orders_per_day": orders_per_day,
             "seed": args.seed,
+            "concurrency": args.concurrency,
         },
         "throughput": {
             "events": throughput.events,
@@ -1089,6 +1114,8 @@ def report(
             "rejected": throughput.rejected,
             "sent_seconds": throughput.sent_seconds,
             "idle_seconds": throughput.idle_seconds,
+            "after_last_202_seconds": throughput.after_last_202,
+            "peak_concurrency": throughput.peak_concurrency,
             "ingest_events_per_second": throughput.events / throughput.sent_seconds,
             "end_to_end_events_per_second": throughput.events_per_second,
             "cpu_seconds": throughput.cpu_seconds,

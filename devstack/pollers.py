@@ -1,8 +1,11 @@
 """SQS -> Lambda event-source mappings, with the semantics Lambda gives them in AWS.
 
-One thread per mapping long-polls its queue, gathers up to ``batch_size`` messages for at most
-``batching_window_seconds`` (Lambda's ``MaximumBatchingWindowInSeconds``), calls the handler
-with the Lambda SQS event, and reads its partial batch response (``ReportBatchItemFailures``):
+One thread per mapping long-polls its queue and gathers up to ``batch_size`` messages for at
+most ``batching_window_seconds`` (Lambda's ``MaximumBatchingWindowInSeconds``); each batch is
+handed to an invocation of its own, and up to ``maximum_concurrency`` invocations run at once
+(Lambda's ``ScalingConfig.MaximumConcurrency``), so the poller gathers the next batch while
+the function works on the last. Each invocation calls the handler with the Lambda SQS event
+and reads its partial batch response (``ReportBatchItemFailures``):
 every message not reported as failed is deleted; failed messages stay in flight until their
 visibility timeout ends, and SQS's redrive policy moves them to the DLQ after
 ``maxReceiveCount`` receives. A handler that raises fails the whole batch.
@@ -80,6 +83,7 @@ class EventSourceMapping:
     batching_window_seconds: float = 0.0
     timeout: float = 30.0
     memory: int = 128
+    maximum_concurrency: int = 1
 
 
 def lambda_message_attributes(attributes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -166,7 +170,12 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 class SqsPoller:
-    """The event-source mapping of one function: a thread polling its queue.
+    """The event-source mapping of one function: a thread polling its queue, handing each batch
+    to an invocation thread, at most ``mapping.maximum_concurrency`` at once.
+
+    One receiver, not one per invocation: moto does not lock a queue while it picks messages
+    (two concurrent receives could take the same message), and a batching window must not wait
+    behind another thread's long poll.
 
     Parameters
     ----------
@@ -204,11 +213,17 @@ class SqsPoller:
         self._poll_wait = poll_wait_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._slots = threading.BoundedSemaphore(max(1, mapping.maximum_concurrency))
+        self._workers: set[threading.Thread] = set()
+        self._workers_lock = threading.Lock()
         # Receipt handles of the messages this poller left in flight after a failure, so that
         # a shutdown can make them visible again and the final snapshot keeps them.
         self._held: OrderedDict[str, str] = OrderedDict()
         self._held_lock = threading.Lock()
         self.invocations = 0
+        # Invocations running now, and the most that ever ran at once.
+        self.running = 0
+        self.peak_concurrency = 0
 
     @property
     def name(self) -> str:
@@ -227,23 +242,65 @@ class SqsPoller:
         self._stop.set()
 
     def stop(self, timeout: float = 60.0) -> None:
-        """Stop after the batch in hand (if any) is handled; wait up to ``timeout`` seconds."""
+        """Stop after the batches in hand (if any) are handled; wait up to ``timeout`` seconds."""
         self._stop.set()
+        deadline = time.monotonic() + timeout
         if self._thread is not None:
             self._thread.join(timeout)
-            if self._thread.is_alive():
-                logger.warning("%s is still running its batch; leaving it behind", self.name)
             self._thread = None
+        with self._workers_lock:
+            workers = list(self._workers)
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        if any(worker.is_alive() for worker in workers):
+            logger.warning("%s is still running its batch; leaving it behind", self.name)
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            # A batch is gathered only when an invocation may start: that many at once at most.
+            if not self._slots.acquire(timeout=self._poll_wait):
+                continue
+            handed = False
             try:
-                self.poll_once()
+                handed = self._gather_and_hand()
             except Exception:
                 if self._stop.is_set():
                     return
                 logger.exception("polling %s failed; retrying in a second", self.mapping.queue_name)
                 self._stop.wait(1.0)
+            finally:
+                if not handed:
+                    self._slots.release()
+
+    def _gather_and_hand(self) -> bool:
+        """Gather a batch and start its invocation in a thread of its own; whether one started."""
+        messages = self._receive(self.mapping.batch_size, self._poll_wait)
+        if not messages:
+            return False
+        self._activity.begin(self.name)
+        try:
+            self._fill_batch(messages)
+            worker = threading.Thread(
+                target=self._work, args=(messages,), name=f"poller-{self.mapping.function_name}", daemon=True
+            )
+            with self._workers_lock:
+                self._workers.add(worker)
+            worker.start()
+        except BaseException:
+            self._activity.end(self.name)
+            raise
+        return True
+
+    def _work(self, messages: list[dict[str, Any]]) -> None:
+        try:
+            self._invoke(messages)
+        except Exception:
+            logger.exception("handing a batch of %s to its function failed", self.mapping.queue_name)
+        finally:
+            with self._workers_lock:
+                self._workers.discard(threading.current_thread())
+            self._slots.release()
+            self._activity.end(self.name)
 
     def _receive(self, count: int, wait_seconds: int) -> list[dict[str, Any]]:
         response = self._sqs.receive_message(
@@ -254,16 +311,6 @@ class SqsPoller:
             MessageAttributeNames=["All"],
         )
         return list(response.get("Messages", []))
-
-    def poll_once(self) -> int:
-        """Gather one batch and hand it to the function; return how many messages it had."""
-        messages = self._receive(self.mapping.batch_size, self._poll_wait)
-        if not messages:
-            return 0
-        with self._activity.working(self.name):
-            self._fill_batch(messages)
-            self._invoke(messages)
-        return len(messages)
 
     def _fill_batch(self, messages: list[dict[str, Any]]) -> None:
         # Like MaximumBatchingWindowInSeconds: keep receiving until the batch is full or the
@@ -292,7 +339,10 @@ class SqsPoller:
             region=self._region,
             account_id=self._account_id,
         )
-        self.invocations += 1
+        with self._workers_lock:
+            self.invocations += 1
+            self.running += 1
+            self.peak_concurrency = max(self.peak_concurrency, self.running)
         started = time.monotonic()
         try:
             result = self.handler({"Records": records}, context)
@@ -305,6 +355,8 @@ class SqsPoller:
             self._hold(messages)
             return
         finally:
+            with self._workers_lock:
+                self.running -= 1
             elapsed = time.monotonic() - started
             if elapsed > mapping.timeout:
                 logger.error(

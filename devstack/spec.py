@@ -98,6 +98,8 @@ class SourceSpec:
     queue: str
     batch_size: int
     batching_window_seconds: float
+    # Lambda's ScalingConfig.MaximumConcurrency: batches of the queue running at once.
+    maximum_concurrency: int = 2
 
 
 @dataclass(frozen=True)
@@ -276,6 +278,7 @@ def _parse(raw: Mapping[str, Any], source: Path) -> StackSpec:
                         queue=f["source"]["queue"],
                         batch_size=int(f["source"]["batch_size"]),
                         batching_window_seconds=float(f["source"]["batching_window_seconds"]),
+                        maximum_concurrency=int(f["source"].get("maximum_concurrency", 2)),
                     )
                     if f.get("source")
                     else None

@@ -115,6 +115,9 @@ class StackOptions:
         Tests: every function's timeout in seconds (else the one in ``stack.json``).
     batching_window_seconds
         Tests: every mapping's batching window (else the one in ``stack.json``).
+    maximum_concurrency
+        Tests and benchmarks: batches of one queue run at once, for every mapping (else each
+        function's ``maximum_concurrency`` in ``stack.json``).
     snapshot_interval
         ``STOREPULSE_SNAPSHOT_SECONDS`` (60): seconds between snapshots while running (each
         lets the journal start afresh); ``None`` saves only at shutdown.
@@ -137,6 +140,7 @@ class StackOptions:
     visibility_timeout: int | None = None
     function_timeout: float | None = None
     batching_window_seconds: float | None = None
+    maximum_concurrency: int | None = None
     poll_wait_seconds: int = 1
     snapshot_interval: float | None = 60.0
     restore: bool = True
@@ -434,6 +438,7 @@ class LocalStack:
                 batching_window_seconds=window,
                 timeout=self._function_timeout(function),
                 memory=function.memory,
+                maximum_concurrency=self.options.maximum_concurrency or function.source.maximum_concurrency,
             )
             self._add_poller(mapping, self.handlers[function.name])
         for bridge in self.spec.bridges():
@@ -605,6 +610,7 @@ class LocalStack:
         timeout: float = 5.0,
         visibility_timeout: int = 1,
         max_receive_count: int = 5,
+        maximum_concurrency: int = 1,
     ) -> QueueFunction:
         """Create queue ``name`` with its DLQ and poll it into ``handler`` (tests).
 
@@ -622,6 +628,7 @@ class LocalStack:
             batch_size=batch_size,
             batching_window_seconds=batching_window_seconds,
             timeout=timeout,
+            maximum_concurrency=maximum_concurrency,
         )
         poller = self._add_poller(mapping, handler)
         added = QueueFunction(name, url, mapping.queue_arn, resources.queue_urls[f"{name}-dlq"], poller)

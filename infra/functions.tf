@@ -22,6 +22,7 @@ module "function" {
   queue_arn               = each.value.source == null ? null : module.queue[each.value.source.queue].arn
   batch_size              = each.value.source == null ? 10 : each.value.source.batch_size
   batching_window_seconds = each.value.source == null ? 0 : each.value.source.batching_window_seconds
+  maximum_concurrency     = each.value.source == null ? 2 : each.value.source.maximum_concurrency
 
   log_retention_days = var.log_retention_days
   log_level          = var.lambda_log_level

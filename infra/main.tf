@@ -169,35 +169,35 @@ locals {
       env     = ["ANALYTICS_TABLE", "EVENT_BUS_NAME"]
       # At most 10 packets of at most 100 events (MAX_PACKET_EVENTS): 1,000 events a batch, and
       # up to 10 one-order webhook requests still counted together.
-      source = { queue = "orders", batch_size = 10, batching_window_seconds = 1 }
+      source = { queue = "orders", batch_size = 10, batching_window_seconds = 1, maximum_concurrency = 2 }
     }
     customers = {
       handler = "backend.handlers.customers.handler"
       timeout = 30
       memory  = 256
       env     = ["ANALYTICS_TABLE"]
-      source  = { queue = "customers", batch_size = 100, batching_window_seconds = 1 }
+      source  = { queue = "customers", batch_size = 100, batching_window_seconds = 1, maximum_concurrency = 2 }
     }
     inventory = {
       handler = "backend.handlers.inventory.handler"
       timeout = 30
       memory  = 256
       env     = ["ANALYTICS_TABLE", "EVENT_BUS_NAME"]
-      source  = { queue = "inventory", batch_size = 100, batching_window_seconds = 1 }
+      source  = { queue = "inventory", batch_size = 100, batching_window_seconds = 1, maximum_concurrency = 2 }
     }
     lake = {
       handler = "backend.handlers.lake.handler"
       timeout = 30
       memory  = 512
       env     = ["LAKE_BUCKET", "ANALYTICS_TABLE"]
-      source  = { queue = "lake", batch_size = 2000, batching_window_seconds = 300 }
+      source  = { queue = "lake", batch_size = 2000, batching_window_seconds = 300, maximum_concurrency = 2 }
     }
     alert_feed = {
       handler = "backend.handlers.alert_feed.handler"
       timeout = 30
       memory  = 256
       env     = ["ANALYTICS_TABLE"]
-      source  = { queue = "alert_feed", batch_size = 10, batching_window_seconds = 0 }
+      source  = { queue = "alert_feed", batch_size = 10, batching_window_seconds = 0, maximum_concurrency = 2 }
     }
     jobs = {
       handler = "backend.handlers.jobs.handler"
@@ -211,7 +211,7 @@ locals {
       timeout = 60
       memory  = 1024
       env     = ["ANALYTICS_TABLE", "REPORTS_TABLE", "REPORTS_BUCKET", "STORE_NAME", "LEAD_TIME_DAYS"]
-      source  = { queue = "reports", batch_size = 1, batching_window_seconds = 0 }
+      source  = { queue = "reports", batch_size = 1, batching_window_seconds = 0, maximum_concurrency = 2 }
     }
   }
 

@@ -61,10 +61,13 @@ def sqs_handler(
     ``storepulse dlq list``), then ``apply`` gets every parsed record at once.
     """
     logger = function_logger(service)
-    processor = GroupBatchProcessor(apply=apply, failures=_failure_log)
 
     @function(logger)
     def handler(event: dict[str, Any], context: Any) -> Any:
+        # A processor per invocation, not one per module as in Powertools' examples: it keeps the
+        # batch's records and results on itself, and the local stack runs several batches of a
+        # queue at once in one process (Lambda gives each its own).
+        processor = GroupBatchProcessor(apply=apply, failures=_failure_log)
         return process_partial_response(
             event=event, record_handler=parse, processor=processor, context=context
         )

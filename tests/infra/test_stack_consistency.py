@@ -143,6 +143,7 @@ def test_functions_match_stack_json() -> None:
             assert queue_names[source["queue"]] == function.source.queue, function.name
             assert source["batch_size"] == function.source.batch_size, function.name
             assert source["batching_window_seconds"] == function.source.batching_window_seconds, function.name
+            assert source["maximum_concurrency"] == function.source.maximum_concurrency, function.name
 
 
 def test_common_environment_and_visibility_timeouts_match_stack_json() -> None:
@@ -175,6 +176,8 @@ def test_every_queue_consumer_reports_partial_batch_failures() -> None:
     assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
     assert "var.batch_size" in mapping["batch_size"]
     assert "var.batching_window_seconds" in mapping["maximum_batching_window_in_seconds"]
+    assert "var.maximum_concurrency" in mapping["scaling_config"][0]["maximum_concurrency"]
+    assert "source.maximum_concurrency" in TF.block("module", "function").body["maximum_concurrency"]
     function = module.block("resource", "aws_lambda_function", "this").body
     assert function["architectures"] == ["arm64"]
     assert function["runtime"] == "python3.11"

@@ -7,13 +7,17 @@ the real processors on packets are tested in tests/integration/test_exactly_once
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
 from aws_lambda_powertools.utilities.batch import process_partial_response
 
 from backend.adapters.batch import GroupBatchProcessor, Many, Parsed
 from backend.adapters.packets import pack_json, unpack
+from backend.handlers import _sqs
+from devstack.runtime import new_context
 
 
 class Failures:
@@ -91,3 +95,49 @@ def test_a_packet_without_events_for_this_processor_succeeds_without_apply() -> 
     )
     # Then it succeeds without applying anything
     assert result == {"batchItemFailures": []} and calls == [] and failures.recorded == []
+
+
+def test_concurrent_invocations_of_one_handler_answer_for_their_own_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given one SQS handler (as the local stack runs it: several batches of a queue in one
+    # process), whose apply fails every event of the batch holding m1 and none of the other
+    failures = Failures()
+    monkeypatch.setattr(_sqs, "_failure_log", lambda: failures)
+    second_applying = threading.Event()
+    first_answered = threading.Event()
+
+    def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
+        if items[0].message_id == "m1":
+            assert second_applying.wait(10), "the second batch never ran beside the first"
+            return {item.message_id: RuntimeError("cannot count") for item in items}
+        second_applying.set()
+        assert first_answered.wait(10), "the first batch never answered"
+        return {}
+
+    def parse(record: Any) -> Many:
+        unpacked = unpack(record.body)
+        return Many(unpacked.packet_id, tuple(e["event_id"] for e in unpacked.events))
+
+    handler = _sqs.sqs_handler("storepulse-test", parse, apply)
+    results: dict[str, Any] = {}
+
+    def invoke(name: str, records: list[dict[str, Any]]) -> None:
+        context = new_context("orders", memory=512, timeout=30, region="us-east-1", account_id="1")
+        results[name] = handler({"Records": records}, context)
+        if name == "first":
+            first_answered.set()
+
+    # When the two batches run at the same time, the second answering after the first
+    threads = [
+        threading.Thread(target=invoke, args=("first", [_record("m1", ["a"]), _record("m2", ["b"])])),
+        threading.Thread(target=invoke, args=("second", [_record("m3", ["c"])])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    # Then each reports its own failures: the first both of its messages, the second none
+    assert results["first"] == {"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}
+    assert results["second"] == {"batchItemFailures": []}
+    assert sorted(m for m, _ in failures.recorded) == ["m1", "m2"]
