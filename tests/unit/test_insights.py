@@ -271,3 +271,22 @@ def test_twelve_refunds_where_one_is_usual_on_a_small_store_are_a_wave() -> None
     # When 12 orders are refunded on one day: a refund wave
     figures[day] = dict(figures[day], returns=D(600))
     assert {(a.type, a.metric) for a in anomalies.detect(day, figures)} == {("refund_spike", "returns")}
+
+
+@pytest.mark.parametrize("weeks", [4, 8])
+def test_an_ordinary_days_score_is_in_standard_deviations_of_the_stores_noise(weeks: int) -> None:
+    # Given many stores whose days vary by normal noise (on the square-root scale the check
+    # scores on, far above counting noise), with 4 or 8 weeks of history before a checked day
+    rng = random.Random(weeks)
+    factor = (0.9, 0.9, 0.95, 1.0, 1.05, 1.2, 1.1)
+    scores = []
+    for _ in range(1000):
+        day = MONDAY + timedelta(days=7 * weeks)
+        days = _days(7 * weeks + 1, day)
+        roots = {d: 30 * factor[d.weekday()] + 2 * rng.gauss(0, 1) for d in days}
+        figures = {d: _orders_day(round(root**2)) for d, root in roots.items()}
+        scores.append(next(c.score for c in anomalies.assess(day, figures) if c.metric == "orders"))
+    # Then an ordinary day's score varies by about one standard deviation (a little more with
+    # 4 weeks: the noise is measured on fewer days). The earlier spread, a MAD of 4 or 8 days a
+    # weekday, was biased low: its scores varied by 1.5 and 1.2, so a short history alarmed more
+    assert pd.Series(scores).std() == pytest.approx(1.0, abs=0.15)
