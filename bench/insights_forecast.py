@@ -174,7 +174,7 @@ def tpch_daily_units(path: Path = TPCH_FILE) -> dict[str, Series]:
     with gzip.open(path, "rt") as handle:
         for row in csv.DictReader(handle):
             grains[row["grain"]][row["sku"]][date.fromisoformat(row["day"])] = float(row["units"])
-    return grains
+    return dict(grains.items())
 
 
 def tpch_cutoffs(series: Series, count: int = 12) -> list[date]:
@@ -246,6 +246,7 @@ def job_figures(years: int, orders_per_day: int) -> dict[str, Any]:
         local = LocalStack(throwaway_options(Path(tmp) / "data", store_timezone=TZ)).start()
         try:
             started = time.perf_counter()
+            assert local.keys is not None
             send(events, local.api_url, local.keys.ingest_key, progress=True)
             local.wait_idle(3600)
             out["import_seconds"] = round(time.perf_counter() - started, 1)
