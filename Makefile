@@ -52,7 +52,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy backend dashboard reports devstack
+	$(BIN)/mypy backend dashboard reports devstack bench
 	$(BIN)/lint-imports --no-cache
 
 # pytest exits 5 when it collected no test at all: a suite that ran nothing has not passed.

@@ -265,11 +265,12 @@ def merge_cost(orders_per_month: int, days: int = 29, runs: int = 5) -> dict[str
 
 def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[str, Any]:
     progress = not args.no_progress
+    figures: dict[str, Any]
     if args.merge_only:
         figures = {"merge": merge_cost(args.orders_per_month)}
         out(json.dumps(figures, indent=2))
         return figures
-    figures: dict[str, Any] = {"seeds": []}
+    figures = {"seeds": []}
     with tempfile.TemporaryDirectory(prefix="storepulse-together-") as tmp:
         stack = LocalStack(throwaway_options(Path(tmp) / "data", store_timezone=TZ))
         try:
@@ -277,7 +278,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
         except StackError as exc:
             raise BenchFailed(f"the local stack did not start: {exc}") from None
         try:
-            assert stack.keys is not None and stack.aws is not None
+            assert stack.keys is not None and stack.aws is not None and stack.resources is not None
             api = Api(stack.keys.read_key)
             dynamodb = stack.aws.client("dynamodb")
             table = stack.resources.environment["ANALYTICS_TABLE"]

@@ -261,7 +261,7 @@ def routes(today: date, days: int) -> list[tuple[str, str, dict[str, str]]]:
     ]
 
 
-FIXED = [
+FIXED: list[tuple[str, str, dict[str, str]]] = [
     ("inventory", "/v1/inventory", {}),
     ("alerts", "/v1/alerts", {}),
     ("segments", "/v1/customers/segments", {}),
@@ -358,7 +358,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
     started = time.monotonic()
     out(f"generating one year ({first}..{today}) at about {args.orders_per_day} orders a day ...")
     events = generate(days=365, orders_per_day=args.orders_per_day, seed=args.seed, end=today, tz=TZ)
-    counts = defaultdict(int)
+    counts: dict[str, int] = defaultdict(int)
     for event in events:
         counts[event["type"]] += 1
     out(f"  {len(events):,} events ({counts['order.placed']:,} orders) in {time.monotonic() - started:.0f} s")
@@ -384,7 +384,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
         except StackError as exc:
             raise BenchFailed(f"the local stack did not start: {exc}") from None
         try:
-            assert stack.keys is not None and stack.aws is not None
+            assert stack.keys is not None and stack.aws is not None and stack.resources is not None
             dynamodb = stack.aws.client("dynamodb")
             table = stack.resources.environment["ANALYTICS_TABLE"]
             load_started = time.monotonic()

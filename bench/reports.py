@@ -77,7 +77,7 @@ def load_year(stack: LocalStack, orders_per_day: int, end: date) -> int:
             batches[route].append(pipeline)
     total = sum(len(b) for b in batches.values())
     with tqdm(total=total, desc="loading a year through the processors", unit="event") as bar:
-        for (function, queue), routed in batches.items():
+        for (function, queue_name), routed in batches.items():
             handler = HandlerRef(stack.spec.function(function).handler)
             for start in range(0, len(routed), 100):
                 batch = routed[start : start + 100]
@@ -92,7 +92,7 @@ def load_year(stack: LocalStack, orders_per_day: int, end: date) -> int:
                         },
                         "md5OfBody": "",
                         "eventSource": "aws:sqs",
-                        "eventSourceARN": f"arn:aws:sqs:us-east-1:000000000000:{queue}",
+                        "eventSourceARN": f"arn:aws:sqs:us-east-1:000000000000:{queue_name}",
                         "awsRegion": "us-east-1",
                     }
                     for event in batch

@@ -50,7 +50,7 @@ from devstack import memtrace  # noqa: E402
 from devstack.aws import free_port  # noqa: E402
 from devstack.simulator import generate  # noqa: E402
 
-READS = (
+READS: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("summary", "/v1/metrics/summary", {"compare": "previous_period"}),
     ("sales", "/v1/metrics/sales", {"granularity": "day"}),
     ("inventory", "/v1/inventory", {}),

@@ -1,23 +1,8 @@
-"""Dead-letter queues: what is in them, why, and sending it back.
+"""Dead-letter queues: what is in them, why, and sending it back; beside them the conflicts and
+the webhooks that could not be mapped.
 
-Works the same against the local stack and AWS: the DLQs are those of this deployment's queues
-(``infra/stack.json``'s queues and local bridges, under the deployment's name prefix), each named
-``<queue>-dlq``; other queues of the account, whatever their names, are never read or replayed.
-The reason of each failure is what the processors wrote to the analytics table
-(``pk="FAILURE"``, ``sk="<queue>#<message id>"``). SQS keeps the message id when it redrives a
-message to its DLQ, so the two are matched by message id; a message sent to the DLQ again (a
-restored snapshot) has a new id and is matched by its ``packet_id`` (or, for a message from
-before packets, its ``event_id``) instead.
-
-A pipeline message is a packet of events (:mod:`backend.adapters.packets`): it is listed once,
-with its packet id, how many events it holds and the first few event ids, and replayed whole.
-
-Beside them, :func:`list_webhooks` lists the store webhooks the connectors function answered
-``200`` but could not map (``pk="UNMAPPED"``), and :func:`list_conflicts` lists the
-*conflicts*: events that were delivered and processed but not counted, because their
-``order_id`` or ``refund_id`` had been counted from another event (``pk="CONFLICT"``, written
-by the orders processor, see :mod:`backend.adapters.claims`). They are kept, not retried:
-replaying one would change nothing.
+How a message is matched with its reason, and what is listed: docs/architecture.md, "Dead
+letters, conflicts and unmapped webhooks"; the commands: docs/operations.md.
 """
 
 from __future__ import annotations
@@ -31,15 +16,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 from tqdm import tqdm
 
-from backend.adapters.connector_state import Unmapped, list_unmapped, partition_items
+from backend.adapters.analytics import AnalyticsTable, Unmapped
 from backend.adapters.packets import SHOWN_EVENT_IDS, describe
 from devstack.aws import AwsClients
 from devstack.snapshot import peek_messages
 from devstack.spec import DLQ_SUFFIX, StackSpec, load_stack_spec
 
 logger = logging.getLogger(__name__)
-
-FAILURE_PK = "FAILURE"
 
 
 @dataclass(frozen=True)
@@ -63,7 +46,6 @@ class DeadLetter:
         return asdict(self)
 
 
-CONFLICT_PK = "CONFLICT"
 CONFLICTS = "conflicts"
 WEBHOOKS = "webhooks"
 
@@ -108,7 +90,7 @@ def list_conflicts(aws: AwsClients, *, analytics_table: str | None) -> list[Conf
         return []
     found = []
     try:
-        for item in partition_items(aws.dynamodb, analytics_table, CONFLICT_PK):
+        for item in AnalyticsTable(aws.dynamodb, analytics_table).conflicting_events():
             found.append(
                 Conflict(**{name: str(item.get(name, "")) for name in Conflict.__dataclass_fields__})
             )
@@ -123,7 +105,8 @@ def list_webhooks(aws: AwsClients, *, analytics_table: str | None) -> list[Unmap
     if not analytics_table:
         return []
     try:
-        return list_unmapped(aws.dynamodb, analytics_table)
+        kept = AnalyticsTable(aws.dynamodb, analytics_table).unmapped_webhooks()
+        return sorted(kept, key=lambda u: (u.received_at, u.delivery_id))
     except ClientError as exc:
         logger.warning("cannot read unmapped webhooks from %s: %s", analytics_table, exc)
         return []
@@ -192,15 +175,8 @@ def describe_body(body: str) -> tuple[str | None, str | None]:
 def _failures(aws: AwsClients, table: str | None, source: str) -> Iterator[dict[str, Any]]:
     if not table:
         return
-    paginator = aws.dynamodb.get_paginator("query")
     try:
-        for page in paginator.paginate(
-            TableName=table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :queue)",
-            ExpressionAttributeValues={":pk": {"S": FAILURE_PK}, ":queue": {"S": f"{source}#"}},
-        ):
-            for item in page.get("Items", []):
-                yield {name: next(iter(value.values())) for name, value in item.items()}
+        yield from AnalyticsTable(aws.dynamodb, table).failure_reasons(source)
     except ClientError as exc:
         logger.warning("cannot read failure reasons from %s: %s", table, exc)
 

@@ -1,35 +1,9 @@
 """Baskets and their pair counts in the analytics table: what ``/products/pairs`` reads.
 
-Layout (:mod:`backend.domain.together` for the counts):
-
-========================  =====================  ==============================================
-pk                        sk                     holds
-========================  =====================  ==============================================
-``DAY#<date>``            ``BK#<digest>``        baskets of a batch's orders of that day
-                                                 (immutable, keyed by their content)
-``DAY#<date>``            ``BT#PAIRS``           the day's pair counts, folded by the ``pairs``
-                                                 job, the basket items it folded, ``covered``,
-                                                 the month's change stamp when it was folded, and
-                                                 ``upto``: the counts of the month's days so far
-``MONTH#<YYYY-MM>``       ``PAIRS``              a closed month's pair counts and ``covered``,
-                                                 the month's change stamp when it was folded
-========================  =====================  ==============================================
-
-The orders processor puts the baskets of the orders it counted, beside the day customer sets
-(plain puts, idempotent: a redelivery rewrites the same items or repeats baskets in others,
-and readers count each order id once). ``BK#`` and ``BT#`` sort before ``CB#``, so the day
-reads of the customer sets (``CB#`` to ``SALES``) never see them.
-
-A fold, of a day or of a month, is current while its ``covered`` equals its month's change
-stamp (bumped after every write to the month's days, baskets included, and read by the job
-before it reads the baskets): then no basket was written since. A day fold whose stamp moved
-(a month still taking orders) may still be current: it is while the basket items it folded are
-all the day's basket items, which a keys-only Query of ``BK#`` tells. A reader uses current
-folds and folds the rest itself, so answers are exact whether or not the job has run.
-
-A run of days ``a..b`` inside a month whose day folds are at its stamp is ``upto(b)`` minus
-``upto(a - 1)``: so a read of days of closed, folded months costs one batch of stamps and one
-of at most two folds per month, whatever the days.
+The items (``DAY#<date>``/``BK#<digest>`` baskets, ``BT#PAIRS`` day folds, ``MONTH#<m>``/``PAIRS``
+month folds) are in docs/architecture.md, "The analytics table"; how a fold stays exact under
+late orders (its ``covered`` stamp, ``upto``): docs/insights.md, "How it is kept"; the counts
+are :mod:`backend.domain.together`.
 """
 
 from __future__ import annotations
@@ -42,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from backend.adapters.analytics import READ_PARALLELISM
 from backend.adapters.dynamo import batch_get, content_keyed_items, day_pk, query_partition, to_ddb
-from backend.adapters.reads import READ_PARALLELISM
 from backend.adapters.rollups import month_pk, month_stamps
 from backend.domain import rollups
 from backend.domain.calendar import days as days_between

@@ -114,15 +114,6 @@ def partition_items(dynamodb: DynamoDBClient, table: str, pk: str) -> Iterator[d
             yield {name: next(iter(value.values())) for name, value in raw.items()}
 
 
-def list_unmapped(dynamodb: DynamoDBClient, table: str) -> list[Unmapped]:
-    """Every kept webhook, oldest first (one partition)."""
-    found = [
-        Unmapped(**{name: str(item.get(name, "")) for name in Unmapped.__dataclass_fields__})
-        for item in partition_items(dynamodb, table, UNMAPPED_PK)
-    ]
-    return sorted(found, key=lambda u: (u.received_at, u.delivery_id))
-
-
 def remember_skus(dynamodb: DynamoDBClient, table: str, platform: str, skus: Mapping[str, str]) -> None:
     """Which SKU each inventory item id is (idempotent puts)."""
     items = [

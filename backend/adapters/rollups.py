@@ -17,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from backend.adapters import customer_days, reads
+from backend.adapters import customer_days
+from backend.adapters.analytics import READ_PARALLELISM, AnalyticsTable
 from backend.adapters.dynamo import MONTHS_PK, batch_get
-from backend.adapters.reads import READ_PARALLELISM
 from backend.domain import cohorts, rollups
 from backend.domain.calendar import days as days_between
 from backend.domain.products import SkuSales
@@ -157,7 +157,7 @@ def range_sku_sales(client: DynamoDBClient, table: str, start: date, end: date) 
     whole month with a current rollup in place of its days (their sum is the range's)."""
     months, edges = rollups.split(start, end)
     current, stale = _current(client, table, months, batch_get(client, table, _month_keys(months)))
-    by_day = reads.day_sku_sales(client, table, [*edges, *_days_of_months(stale)])
+    by_day = AnalyticsTable(client, table).day_sku_sales([*edges, *_days_of_months(stale)])
     return list(by_day.values()) + [
         {sku: SkuSales(units, revenue) for sku, (units, revenue) in rollup.skus.items()}
         for rollup in current.values()

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from backend.adapters import reads
+from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.clients import client
 from backend.adapters.rollups import month_customers
 from backend.api.errors import ApiError, json_response
@@ -183,7 +183,7 @@ def customers_cohorts(start_month: StartMonth, end_month: EndMonth) -> Response[
 )
 def customers_segments() -> Response[Any]:
     require_read_key()
-    snapshot = reads.segments_snapshot(client("dynamodb"), _table())
+    snapshot = AnalyticsTable(client("dynamodb"), _table()).segments_snapshot()
     if snapshot is None:
         return json_response(200, {"as_of": None, "computed_at": None, "customers": 0, "segments": []})
     rows = [

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from backend.adapters import reads
+from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.clients import client
 from backend.adapters.rollups import range_sku_sales
 from backend.api.errors import json_response
@@ -56,7 +56,7 @@ def metrics_sales(
 ) -> Response[Any]:
     require_read_key()
     check_range(start, end)
-    sales = reads.day_sales(client("dynamodb"), _table(), list(days(start, end)))
+    sales = AnalyticsTable(client("dynamodb"), _table()).daily_sales(list(days(start, end)))
     if channel:
         sales = {day: channel_day(counters, channel) for day, counters in sales.items()}
     points = [
@@ -93,7 +93,7 @@ def metrics_sales(
 def metrics_channels(start: StartDate, end: EndDate) -> Response[Any]:
     require_read_key()
     check_range(start, end)
-    sales = list(reads.day_sales(client("dynamodb"), _table(), list(days(start, end))).values())
+    sales = list(AnalyticsTable(client("dynamodb"), _table()).daily_sales(list(days(start, end))).values())
     rows, unattributed = by_channel(sales)
     channels = [{"channel": c.pop("channel"), **metrics.to_json(c)} for c in rows]
     body = {
@@ -133,7 +133,7 @@ def products_top(
     dynamodb, table = client("dynamodb"), _table()
     sold = products.totals(range_sku_sales(dynamodb, table, start, end))
     best = products.top(sold, by, limit)
-    entries = reads.catalogue_entries(dynamodb, table, [sku for sku, _ in best])
+    entries = AnalyticsTable(dynamodb, table).catalogue_entries([sku for sku, _ in best])
     rows = []
     for rank, (sku, sales) in enumerate(best, start=1):
         entry = entries.get(sku)

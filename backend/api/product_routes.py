@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from backend.adapters import reads
+from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.baskets import range_counts
 from backend.adapters.clients import client
 from backend.api.errors import ApiError, json_response
@@ -93,7 +93,7 @@ def product(sku: Sku, start: StartDate, end: EndDate) -> Response[Any]:
         )
     row, stock = found
     range_days = list(days(start, end))
-    sold = reads.day_sku_sales(client("dynamodb"), get_settings().require("analytics_table"), range_days)
+    sold = AnalyticsTable(client("dynamodb"), _table()).day_sku_sales(range_days)
     series = []
     for day in range_days:
         figures = sold.get(day, {}).get(sku)
@@ -123,7 +123,7 @@ def _companions(sku: str, start: date, end: date, min_orders: int, limit: int) -
 
 def _named(items: list[together.Companion]) -> list[dict[str, Any]]:
     """The items as JSON with each product's catalogue name (null for one never described)."""
-    entries = reads.catalogue_entries(client("dynamodb"), _table(), [item.sku for item in items])
+    entries = AnalyticsTable(client("dynamodb"), _table()).catalogue_entries([item.sku for item in items])
     return [{**item.to_json(), "name": getattr(entries.get(item.sku), "name", None)} for item in items]
 
 

@@ -35,6 +35,7 @@ from backend.domain.reports import (
     verify_token,
 )
 from backend.processing import subscriptions
+from backend.processing.context import Context
 from backend.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -250,7 +251,7 @@ def subscription_view(item: dict[str, Any]) -> dict[str, Any]:
 def post_subscription(request: Annotated[SubscriptionRequest, Body(embed=False)]) -> Response[Any]:
     require_read_key()
     try:
-        item = subscriptions.subscribe(request, _now())
+        item = subscriptions.subscribe(Context.of(get_settings(), client), request, _now())
     except subscriptions.TooManySubscriptions as exc:
         raise ApiError(409, "too_many_subscriptions", str(exc), [{"parameter": "subscriptions"}]) from None
     except subscriptions.ConfirmationSentRecently as exc:

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import AwareDatetime, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
-from backend.adapters import reads
+from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.clients import client
 from backend.api.errors import ApiError, json_response
 from backend.api.read_routes import require_read_key
@@ -185,7 +185,9 @@ def alerts_list(
 ) -> Response[Any]:
     require_read_key()
     table = get_settings().require("analytics_table")
-    found, more = reads.alert_feed(client("dynamodb"), table, _instant(since), limit, alert_type=type)
+    found, more = AnalyticsTable(client("dynamodb"), table).alert_feed(
+        _instant(since), limit, alert_type=type
+    )
     return json_response(200, {"alerts": [alert_json(item) for item in found], "more": more})
 
 

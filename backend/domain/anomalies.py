@@ -1,37 +1,44 @@
 """Unusual days: a closed store day's ``net_sales``, ``orders`` and ``returns`` against what the
 same weekday of the previous 8 weeks leads to expect (pure).
 
-The baseline of a metric is the **median** of its values on the same weekday 1 to 8 weeks
-before (those of the 8 days the store has figures for; at least :data:`MIN_WEEKS`, or no
-verdict): ``expected``. The score is measured on the square-root scale of the day's count of
-orders (money divided by the usual order value), where counting noise is the same size for a
-small store as for a big one and a drop to nearly nothing stands out as much as it should:
-``score = (sqrt(value) - median(sqrt(baseline))) / spread``.
+``expected``, what an alert reports, is the **median** of a metric on the same weekday 1 to 8
+weeks before (those of the 8 days the store has figures for; at least :data:`MIN_WEEKS`, or no
+verdict). The score is measured on the square-root scale of the day's count of orders (money
+divided by the usual order value), where counting noise is the same size for a small store as
+for a big one and a drop to nearly nothing stands out as much as it should:
+``score = (sqrt(value) - centre) / spread``, where
 
-The spread is the store's day-to-day noise, measured over **all** the days of those 8 weeks:
-each day's distance from its own weekday's median, their median (MAD) scaled by 1.4826 (the
-standard deviation for normal noise; a past promotion or outage moves it no more than it moves
-a median). Eight same-weekday days alone give a spread that is often half or twice the truth
-(and a false alarm or a miss with it); 56 days pin it down. It is floored by counting noise (a
-count's square root varies by 1/2 whatever its size: :data:`COUNT_NOISE` of that), and widened
-for the uncertainty of the median itself (its variance is about ``pi/2 * spread**2 / n``).
+- ``centre`` is the mean of the baseline days' square roots without their lowest and highest (as
+  robust as a median to one past promotion or outage, and a steadier estimate of the usual);
+- ``spread`` is the store's day-to-day noise, measured over **all** the days of those 8 weeks
+  (:func:`_noise`: each day's distance from its weekday's median, clipped, their root mean
+  square; eight same-weekday days alone give a spread often half or twice the truth), floored
+  by counting noise (a count's square root varies by 1/2 whatever its size: :data:`COUNT_NOISE`
+  of that) and widened for the uncertainty of the centre itself (:data:`TRIMMED_VARIANCE`).
+
+``net_sales`` is scored on the day's sales before refunds: refunds are of earlier orders and have
+their own metric; a few big ones would otherwise make an ordinary day of a small store look like
+a bad day. Its ``value`` and ``expected`` are net sales all the same.
 
 A day is unusual when its score passes the threshold of its kind (:data:`THRESHOLDS`) and it
-is also materially off (:data:`MIN_CHANGE` of the expected value; returns by
-:data:`MIN_RETURNS_SHARE` of a usual day's gross sales):
+is also off by what an owner would call unusual (:data:`MIN_CHANGE` of the expected value: a
+third down, 60% up; returns by :data:`MIN_RETURNS_SHARE` of a usual day's gross sales and by
+:data:`MIN_REFUNDED_ORDERS` usual orders' worth):
 
-- ``net_sales`` or ``orders`` far below: ``sales_drop``; far above: ``sales_spike``;
+- ``net_sales`` or ``orders`` far below: ``sales_drop``; far above: ``sales_spike``; when one of
+  them passes, the other, off the same way, needs :data:`CONFIRM` of its threshold (one bad day
+  seen in both);
 - ``returns`` far above: ``refund_spike`` (unusually low returns are not a problem).
 
-The thresholds and the floor were chosen by ``bench/insights_forecast.py`` on seeds apart from
-the ones it reports (docs/insights.md).
+The thresholds and the minimum changes were chosen by ``bench/insights_anomalies.py`` on seeds
+apart from the ones it reports (docs/insights.md).
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -43,21 +50,42 @@ METRICS: tuple[Metric, ...] = ("net_sales", "orders", "returns")
 
 BASELINE_WEEKS = 8
 MIN_WEEKS = 4
-#: The score a day must pass, by the alert it would raise: chosen on seeds apart from the reported
-#: ones (docs/insights.md). Refunds: 3.5, not the grid's 4.0 (5 fewer false refund spikes in 300
-#: histories), at which 12 refunds on a day where 1 is usual (a 20-order store) went unreported.
-THRESHOLDS: dict[AnomalyType, float] = {"sales_drop": 4.0, "sales_spike": 4.5, "refund_spike": 3.5}
-MIN_CHANGE = 0.25
-#: Returns must exceed what is usual by this share of a usual day's gross sales.
+#: The score a day must pass, by the alert it would raise, chosen with the minimum changes below
+#: on seeds apart from the reported ones (``bench/insights_anomalies.py``, docs/insights.md): the
+#: most plants found with no false alarm over 500 tuning histories.
+THRESHOLDS: dict[AnomalyType, float] = {"sales_drop": 4.25, "sales_spike": 4.5, "refund_spike": 3.0}
+#: How far off a day must also be, as a share of the expected value, for an owner to call it a
+#: bad day or a spike: a third down, 60% up. A big store's ordinary days vary so little that a
+#: 30% dip or a 45% rush scores past the thresholds now and then; its owner would not call them
+#: unusual, and a day at half or twice its usual always passes.
+MIN_CHANGE: dict[AnomalyType, float] = {"sales_drop": 0.35, "sales_spike": 0.6}
+#: Returns must exceed what is usual by this share of a usual day's gross sales
 MIN_RETURNS_SHARE = 0.10
+#: and by this many usual orders' worth: a small store's ordinary day gets 5 to 10 orders' worth
+#: of refunds now and then (a few refunds of big orders), which no owner calls a wave; 12
+#: refunds where one is usual pass.
+MIN_REFUNDED_ORDERS = 11.0
+#: What share of its threshold ``net_sales`` or ``orders`` needs when the other passes its own
+#: the same way on the same day (:func:`verdicts`).
+CONFIRM = 0.6
 #: The spread's floor on the square-root scale: counting noise (1/2) times this factor, for the
 #: extra noise of real days (an order's value varies; so does a day's demand).
 COUNT_NOISE = 1.2
 #: Normal noise's standard deviation over its median absolute deviation.
 MAD_SCALE = 1.4826
-#: The variance of the median of ``n`` normal values is about this times the variance over ``n``.
-MEDIAN_VARIANCE = math.pi / 2
+#: Residuals farther than this many MADs from their weekday's centre count as this far (a past
+#: promotion or outage must not widen the noise).
+CLIP = 3.0
+#: The variance of the mean of ``n`` normal values without their lowest and highest, times ``n``
+#: over the variance of one (simulated; ``n`` of 4 to 8 baseline days).
+TRIMMED_VARIANCE = {4: 1.194, 5: 1.14, 6: 1.1, 7: 1.087, 8: 1.071}
 _CENTS = Decimal("0.01")
+#: The root mean square of standard normal values clipped at :data:`CLIP`.
+_CLIPPED_RMS = math.sqrt(
+    1
+    - 2 * CLIP * math.exp(-CLIP * CLIP / 2) / math.sqrt(2 * math.pi)
+    + (CLIP * CLIP - 1) * math.erfc(CLIP / math.sqrt(2))
+)
 
 
 @dataclass(frozen=True)
@@ -116,34 +144,113 @@ def _root(value: float, unit: float) -> float:
     return math.sqrt(max(value, 0.0) / unit)
 
 
+def _centre(values: Sequence[float]) -> float:
+    """The middle of a few values: their mean without the lowest and the highest (of 4 values,
+    the median). As robust as a median to one outlier, and its estimate of a normal mean varies
+    less (:data:`TRIMMED_VARIANCE`: 1.07 against 1.34 for 8 values)."""
+    ordered = sorted(values)
+    middle = ordered[1:-1] if len(ordered) >= 3 else ordered
+    return sum(middle) / len(middle)
+
+
 def _noise(roots_by_day: Mapping[date, float]) -> float:
-    """The day-to-day noise of a metric (on the square-root scale) over the days given: each
-    day's distance from the median of its weekday's days, their median, scaled to a standard
-    deviation. 0 when no weekday has two days."""
+    """The day-to-day noise of a metric (on the square-root scale) over the days given, as a
+    standard deviation: each day's distance from the median of its weekday's days (``n`` of
+    them), widened by ``sqrt(n / (n - 1))`` (a day pulls its own weekday's median towards it),
+    clipped at :data:`CLIP` times their MAD (one past outage must not widen it), then their root
+    mean square. 0 when no weekday has two days.
+
+    A MAD alone is biased low by 16% for 8-day weekdays (27% for 4) and varies by 18% from one
+    8-week window to the next; the clipped root mean square is unbiased within 2% and varies by
+    11%, so the score of a bad day moves less with the chance of its baseline."""
     by_weekday: dict[int, list[float]] = {}
     for day, root in roots_by_day.items():
         by_weekday.setdefault(day.weekday(), []).append(root)
-    distances = [
-        abs(root - statistics.median(roots))
+    residuals = [
+        (root - statistics.median(roots)) * math.sqrt(len(roots) / (len(roots) - 1))
         for roots in by_weekday.values()
         if len(roots) >= 2
         for root in roots
     ]
-    return MAD_SCALE * statistics.median(distances) if distances else 0.0
+    if not residuals:
+        return 0.0
+    limit = CLIP * MAD_SCALE * statistics.median(abs(r) for r in residuals)
+    return math.sqrt(sum(min(r * r, limit * limit) for r in residuals) / len(residuals)) / _CLIPPED_RMS
 
 
-def detect(
-    day: date,
-    figures: Mapping[date, Mapping[str, object]],
-    thresholds: Mapping[AnomalyType, float] = THRESHOLDS,
-) -> list[Anomaly]:
+@dataclass(frozen=True)
+class Rules:
+    """When a metric's score makes a day unusual: the score its kind must pass (``thresholds``),
+    and how far off it must also be (``min_change``: a share of the expected value for
+    ``sales_drop`` and ``sales_spike``, of a usual day's gross sales for ``refund_spike``)."""
+
+    thresholds: Mapping[AnomalyType, float]
+    min_change: Mapping[AnomalyType, float]
+    min_refunded_orders: float = 0.0
+    confirm: float = 1.0
+
+
+RULES = Rules(
+    thresholds=THRESHOLDS,
+    min_change={**MIN_CHANGE, "refund_spike": MIN_RETURNS_SHARE},
+    min_refunded_orders=MIN_REFUNDED_ORDERS,
+    confirm=CONFIRM,
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A metric of a day as the check scores it, before any rule says whether it is unusual."""
+
+    day: date
+    metric: Metric
+    value: Decimal
+    expected: float
+    score: float
+    usual_gross: float
+    order_value: float
+
+    @property
+    def kind(self) -> AnomalyType | None:
+        """The alert it would raise, by its direction (``None``: returns below usual)."""
+        if self.metric == "returns":
+            return "refund_spike" if self.score >= 0 else None
+        return "sales_drop" if self.score < 0 else "sales_spike"
+
+    def unusual(self, rules: Rules = RULES, share: float = 1.0) -> bool:
+        """Whether ``rules`` call it unusual (at ``share`` of their score thresholds)."""
+        kind = self.kind
+        if kind is None:
+            return False
+        if self.metric == "returns":
+            of_sales = self.usual_gross * rules.min_change[kind]
+            material = max(of_sales, self.order_value * rules.min_refunded_orders)
+        else:
+            material = abs(self.expected) * rules.min_change[kind]
+        off = abs(float(self.value) - self.expected)
+        return off >= material and abs(self.score) >= rules.thresholds[kind] * share
+
+    def alert(self) -> Anomaly:
+        """As an alert (of :attr:`kind`)."""
+        assert self.kind is not None
+        return Anomaly(
+            type=self.kind,
+            metric=self.metric,
+            day=self.day,
+            value=self.value,
+            expected=Decimal(repr(self.expected)).quantize(_CENTS, ROUND_HALF_UP),
+            score=round(self.score, 2),
+        )
+
+
+def detect(day: date, figures: Mapping[date, Mapping[str, object]], rules: Rules = RULES) -> list[Anomaly]:
     """The unusual metrics of ``day``, given the sales counters of days (``day``, its baseline
     days and, for the noise, the other days of :func:`history_days`). A day of the 8 weeks
     without counters is a day without figures (before the store opened); ``day`` without
     counters sold nothing, the worst bad day.
 
-    A store with fewer than :data:`MIN_WEEKS` baseline days gets none. ``thresholds`` are for
-    the benchmark that chose them.
+    A store with fewer than :data:`MIN_WEEKS` baseline days gets none. ``rules`` are for the
+    benchmark that chose them.
 
     Examples
     --------
@@ -154,6 +261,36 @@ def detect(
     >>> [(a.type, a.metric, str(a.value), str(a.expected)) for a in detect(monday, days)]
     [('sales_drop', 'net_sales', '2600', '9600.00'), ('sales_drop', 'orders', '60', '201.00')]
     """
+    candidates = assess(day, figures)
+    return [c.alert() for c, unusual in zip(candidates, verdicts(candidates, rules), strict=True) if unusual]
+
+
+def verdicts(candidates: Sequence[Candidate], rules: Rules = RULES) -> list[bool]:
+    """Which of a day's candidates are unusual. ``net_sales`` and ``orders`` confirm each other:
+    when one of them passes its rules, the other, off the same way, needs only ``rules.confirm``
+    of the score threshold (and the same minimum change): the same bad day, seen in both."""
+    alone = [c.unusual(rules) for c in candidates]
+    sales_kinds = {
+        c.kind for c, unusual in zip(candidates, alone, strict=True) if unusual and c.metric != "returns"
+    }
+    return [
+        unusual or (c.metric != "returns" and c.kind in sales_kinds and c.unusual(rules, rules.confirm))
+        for c, unusual in zip(candidates, alone, strict=True)
+    ]
+
+
+def _scored(figures: Mapping[Metric, Decimal], metric: Metric) -> float:
+    """What a metric is scored on: ``net_sales`` before the day's refunds (the day's sales; refunds
+    of earlier orders are the ``returns`` metric's, and a few big ones on a small store's day
+    would otherwise make an ordinary day's net sales look like a bad day)."""
+    if metric == "net_sales":
+        return float(figures["net_sales"] + figures["returns"])
+    return float(figures[metric])
+
+
+def assess(day: date, figures: Mapping[date, Mapping[str, object]]) -> list[Candidate]:
+    """Every metric of ``day`` scored against its baseline (no rules applied); none with fewer
+    than :data:`MIN_WEEKS` baseline days."""
     baseline = [d for d in baseline_days(day) if d in figures]
     if len(baseline) < MIN_WEEKS:
         return []
@@ -163,34 +300,15 @@ def detect(
     usual_gross = statistics.median(float(h["net_sales"] + h["returns"]) for h in history)
     usual_orders = max(statistics.median(float(h["orders"]) for h in history), 1.0)
     order_value = max(usual_gross / usual_orders, 0.01)
-    found = []
+    out = []
     for metric in METRICS:
         unit = 1.0 if metric == "orders" else order_value
-        roots = {d: _root(float(f[metric]), unit) for d, f in known.items()}
-        centre = statistics.median(roots[d] for d in baseline)
-        spread = max(_noise(roots), COUNT_NOISE / 2) * math.sqrt(1 + MEDIAN_VARIANCE / len(baseline))
-        value = float(today[metric])
-        expected = statistics.median(float(h[metric]) for h in history)
-        score = (_root(value, unit) - centre) / spread
-        material = usual_gross * MIN_RETURNS_SHARE if metric == "returns" else abs(expected) * MIN_CHANGE
-        if abs(value - expected) < material:
-            continue
-        if metric == "returns":
-            if score < 0:
-                continue
-            kind: AnomalyType = "refund_spike"
-        else:
-            kind = "sales_drop" if score < 0 else "sales_spike"
-        if abs(score) < thresholds[kind]:
-            continue
-        found.append(
-            Anomaly(
-                type=kind,
-                metric=metric,
-                day=day,
-                value=today[metric],
-                expected=Decimal(repr(expected)).quantize(_CENTS, ROUND_HALF_UP),
-                score=round(score, 2),
-            )
+        roots = {d: _root(_scored(f, metric), unit) for d, f in known.items()}
+        centre = _centre([roots[d] for d in baseline])
+        spread = max(_noise(roots), COUNT_NOISE / 2) * math.sqrt(
+            1 + TRIMMED_VARIANCE[len(baseline)] / len(baseline)
         )
-    return found
+        expected = statistics.median(float(h[metric]) for h in history)
+        score = (_root(_scored(today, metric), unit) - centre) / spread
+        out.append(Candidate(day, metric, today[metric], expected, score, usual_gross, order_value))
+    return out

@@ -4,15 +4,15 @@ rule, kept for ``GET /v1/alerts``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from backend.adapters.analytics import AnalyticsStore, AnalyticsTable
 from backend.adapters.batch import Parsed
 from backend.adapters.clients import client
-from backend.adapters.dynamo import batch_put
 from backend.domain.alerts import Alert
-from backend.handlers._sqs import sqs_handler
+from backend.handlers._sqs import ApplyFn, sqs_handler
 from backend.settings import get_settings
 
 
@@ -21,18 +21,19 @@ def parse(record: SQSRecord) -> Alert:
     return Alert.model_validate(json.loads(record.body)["detail"])
 
 
-def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
-    # The key is made of the alert's own fields, so an alert sent twice is stored once.
-    rows = [
-        {
-            "pk": "ALERTS",
-            "sk": f"{alert.raised_at.isoformat()}#{alert.alert_id}",
-            **alert.model_dump(mode="json", exclude_none=True),
-        }
-        for alert in (item.value for item in items)
-    ]
-    batch_put(client("dynamodb"), get_settings().require("analytics_table"), rows)
-    return {}
+def keeping(analytics: Callable[[], AnalyticsStore]) -> ApplyFn:
+    """Keep a batch's alerts in the feed of the table ``analytics()`` gives."""
+
+    def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
+        # The feed's key is made of the alert's own fields, so an alert sent twice is kept once.
+        analytics().store_alerts(item.value for item in items)
+        return {}
+
+    return apply
 
 
-handler = sqs_handler("storepulse-alert-feed", parse, apply)
+def _analytics() -> AnalyticsTable:
+    return AnalyticsTable(client("dynamodb"), get_settings().require("analytics_table"))
+
+
+handler = sqs_handler("storepulse-alert-feed", parse, keeping(_analytics))

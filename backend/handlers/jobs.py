@@ -52,7 +52,8 @@ def segments_job(today: str | None = None) -> dict[str, Any]:
     """Score every customer (RFM) as of ``today`` (the store's date by default; ``YYYY-MM-DD``
     for a backfilled history) and write the segments snapshot."""
     settings = get_settings()
-    return segments.run(client("dynamodb"), settings.require("analytics_table"), store_day(today))
+    context = Context.of(settings, client)
+    return segments.run(context.analytics, store_day(today), now=datetime.now(UTC))
 
 
 def lake_compaction(days: Sequence[str] | None = None) -> dict[str, Any]:
@@ -110,14 +111,7 @@ def anomalies_job(day: str | None = None) -> dict[str, Any]:
     checked = (
         now.astimezone(settings.zone).date() - timedelta(days=1) if day is None else date.fromisoformat(day)
     )
-    return anomalies.run(
-        client("dynamodb"),
-        client("events"),
-        settings.require("analytics_table"),
-        settings.require("event_bus_name"),
-        checked,
-        now,
-    )
+    return anomalies.run(Context.of(settings, client), checked, now)
 
 
 def pairs_job() -> dict[str, Any]:

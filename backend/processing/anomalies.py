@@ -1,33 +1,23 @@
 """The ``anomalies`` job: a closed store day against the same weekday of the 8 weeks before.
 
-After each store day closes (``storepulse-anomalies``), and on ``storepulse run-job anomalies
-[--day D]``: the sales counters of the day and of the 8 weeks before it (``DAY#<d>``/``SALES``,
-the day aggregates the orders processor keeps: 57 items by key; the same weekday's are the
-baseline, all of them measure the store's noise) go to
-:func:`backend.domain.anomalies.detect`. Each unusual metric raises one alert for that day and
-metric, whatever the number of runs: the alert is first recorded, with its ``alert_id`` and
-``raised_at`` fixed, as ``ANOMALY#<day>``/``<metric>`` if no such item exists (a conditional
-put), then put on the bus, then marked sent. A run that finds the item unsent (an interrupted
-run) sends that same alert again, which the feed stores once; a sent one is left alone.
+One alert per day and metric however often it runs: docs/architecture.md, "Alerts" (the
+anomalies job); the detection is :mod:`backend.domain.anomalies`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from backend.adapters.alerts import send_alert
-from backend.adapters.dynamo import from_ddb, key, to_ddb
-from backend.adapters.reads import day_sales
+from backend.adapters.analytics import AnalyticsStore
 from backend.domain import anomalies
+from backend.processing.context import Context
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_events import EventBridgeClient
-else:
-    DynamoDBClient = EventBridgeClient = Any
+#: Puts an alert on the bus (:func:`backend.adapters.alerts.send_alert`, bound to a client).
+SendAlert = Callable[[dict[str, Any]], None]
 
 
 def _alert_id(day: date, metric: str) -> str:
@@ -48,45 +38,27 @@ def alert_of(found: anomalies.Anomaly, now: datetime) -> dict[str, Any]:
     }
 
 
-def run(
-    dynamodb: DynamoDBClient, events: EventBridgeClient, table: str, bus: str, day: date, now: datetime
-) -> dict[str, Any]:
+def run(context: Context, day: date, now: datetime) -> dict[str, Any]:
+    """The job: :func:`check` ``day`` on the context's table, alerts to its bus."""
+    events, bus = context.events, context.settings.require("event_bus_name")
+    return check(context.analytics, lambda alert: send_alert(events, bus, alert), day, now)
+
+
+def check(analytics: AnalyticsStore, send: SendAlert, day: date, now: datetime) -> dict[str, Any]:
     """Check ``day`` (a closed store day); ``now`` (UTC) is when new alerts are raised."""
-    figures = day_sales(dynamodb, table, [day, *anomalies.history_days(day)])
+    figures = analytics.daily_sales([day, *anomalies.history_days(day)])
     found = anomalies.detect(day, figures)
     sent = []
     for anomaly in found:
-        record = _record(dynamodb, table, alert_of(anomaly, now))
-        if record.get("sent"):
+        record = analytics.record_anomaly(day, anomaly.metric, alert_of(anomaly, now))
+        if record.sent:
             continue
-        alert = json.loads(record["alert"])
-        send_alert(events, bus, alert)
-        dynamodb.update_item(
-            TableName=table,
-            Key=key(f"ANOMALY#{day.isoformat()}", anomaly.metric),
-            UpdateExpression="SET #sent = :yes",
-            ExpressionAttributeNames={"#sent": "sent"},
-            ExpressionAttributeValues={":yes": to_ddb(True)},
-        )
-        sent.append(alert)
+        send(record.alert)
+        analytics.mark_anomaly_sent(day, anomaly.metric)
+        sent.append(record.alert)
     return {
         "day": day.isoformat(),
         "baseline_days": sum(1 for d in anomalies.baseline_days(day) if d in figures),
         "anomalies": [{"type": a.type, "metric": a.metric, "score": a.score} for a in found],
         "sent": len(sent),
     }
-
-
-def _record(dynamodb: DynamoDBClient, table: str, alert: dict[str, Any]) -> dict[str, Any]:
-    """The stored record of this day's and metric's alert: this one if it is the first."""
-    item = {"pk": f"ANOMALY#{alert['day']}", "sk": alert["metric"], "alert": json.dumps(alert), "sent": False}
-    try:
-        dynamodb.put_item(
-            TableName=table,
-            Item={name: to_ddb(value) for name, value in item.items()},
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-    except dynamodb.exceptions.ConditionalCheckFailedException:
-        stored = dynamodb.get_item(TableName=table, Key=key(item["pk"], item["sk"]), ConsistentRead=True)
-        return from_ddb(stored["Item"])
-    return item

@@ -1,29 +1,8 @@
 """The ``lake-compaction`` job: what arrived in the raw lake -> one Parquet file per table and day.
 
-The lake processor writes raw NDJSON by arrival hour,
-``events/arrived=<YYYY-MM-DD-HH>/<digest>.ndjson.gz``; the tables are by store day,
-``parquet/<table>/dt=<YYYY-MM-DD>/part-00000.parquet``. The raw NDJSON is the source of truth and
-is never changed or deleted: a Parquet file can always be rebuilt from it.
-
-An ordinary run (nightly) is incremental
-    It lists only the arrival hours since its last run (a watermark in
-    ``compaction/state.json``), reads the objects it has not merged yet, files their events
-    under (table, store day), and merges each touched day into its Parquet file: the file's rows
-    plus the events it does not hold yet (by ``event_id``). A late event for an old day arrives
-    in a new hour like any other, so it reaches its day. The watermark trails the run's start by
-    :data:`MARGIN` (longer than a lake invocation), so an object written while a run lists, in
-    an hour the run already passed, is still seen by the next one; the state remembers which
-    objects of those trailing hours were merged already.
-A rebuild (``days``)
-    Reads every raw object and rewrites the given days from the raw events alone, whatever their
-    files hold. It lists the whole ``events/`` prefix: a repair, not a nightly operation.
-
-One run at a time (:func:`run_exclusive`)
-    A merge reads a Parquet file and writes it back, and the state is read at the start and
-    written at the end: two runs at once could write a file without the events the other added
-    and then record them as merged, losing them for good. So every run (the schedule's, ``run-job``,
-    ``lake compact``) holds the ``lake-compaction`` lease (:mod:`backend.adapters.leases`) and
-    checks it before each write; a run that finds it held does nothing and says until when.
+The raw NDJSON (by arrival hour) is the source of truth, never changed; the Parquet files (by
+store day) can always be rebuilt from it. The incremental run and its watermark, the rebuild,
+and why one run at a time holds the ``lake-compaction`` lease: docs/lake.md, "Compaction".
 """
 
 from __future__ import annotations

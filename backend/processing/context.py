@@ -11,13 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from backend.adapters.analytics import AnalyticsTable
 from backend.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_ses import SESClient
 else:
-    DynamoDBClient = S3Client = Any
+    DynamoDBClient = EventBridgeClient = S3Client = SESClient = Any
 
 
 @dataclass(frozen=True)
@@ -25,16 +28,39 @@ class Context:
     settings: Settings
     dynamodb: DynamoDBClient
     s3: S3Client
+    #: Makes the clients few callers need (``events``, ``ses``), when first asked for: a read
+    #: route's cold start does not pay for them.
+    client: Callable[..., Any] | None = None
 
     @classmethod
     def of(cls, settings: Settings, client: Callable[..., Any]) -> Context:
         """The context of ``settings`` with the clients ``client`` makes (the handler passes
         :func:`backend.adapters.clients.client`)."""
-        return cls(settings, client("dynamodb"), client("s3"))
+        return cls(settings, client("dynamodb"), client("s3"), client)
+
+    # Each client is asked for by its literal name: tests/infra/aws_calls.py reads the services
+    # a function uses from the code.
+
+    @property
+    def events(self) -> EventBridgeClient:
+        if self.client is None:
+            raise RuntimeError("this context was given no client maker for the events client")
+        return self.client("events")
+
+    @property
+    def ses(self) -> SESClient:
+        if self.client is None:
+            raise RuntimeError("this context was given no client maker for the SES client")
+        return self.client("ses")
 
     @property
     def analytics_table(self) -> str:
         return self.settings.require("analytics_table")
+
+    @property
+    def analytics(self) -> AnalyticsTable:
+        """The analytics table (:mod:`backend.adapters.analytics`)."""
+        return AnalyticsTable(self.dynamodb, self.analytics_table)
 
     @property
     def reports_table(self) -> str:

@@ -1,22 +1,9 @@
-"""The ``digests`` job: e-mail each active subscription the digest of the period just ended.
+"""The ``digests`` job: e-mail each active (confirmed) subscription the digest of the period just
+ended.
 
-Exactly one e-mail per subscription and period, however often the job runs: before sending,
-the job claims the send (a conditional write of ``SUB#<id>``/``SEND#<period>`` in state
-``claimed``); after the transport took the message, the claim becomes ``sent``. A transport
-failure (nothing went out) makes it ``failed``: the next run of the job for the same day claims
-it again and retries. A crash between the transport's acceptance and the ``sent`` mark leaves
-the claim ``claimed``, and a claimed send is never sent again: at most once, because the
-issue's promise is "never sends twice"; such sends are counted as ``uncertain`` by the run
-that made them and stay visible in the table.
-
-The PDF is made synchronously by the job (the same code as the report Lambda), once per report
-type and period whatever the number of subscribers, and linked through
-``/v1/reports/<id>/download?token=...``: a signed link valid for one period of the digest (a
-day for a daily digest, a week for a weekly one: the next digest brings the next link), which
-redirects to a fresh presigned URL valid ``REPORT_URL_TTL`` (a presigned URL itself would expire
-within minutes, long before the e-mail is read).
-
-Digests go only to confirmed subscriptions (:mod:`backend.processing.subscriptions`).
+Exactly one e-mail per subscription and period however often the job runs (a claimed send,
+then ``sent`` or ``failed``; at most once across a crash), the PDF made once per report type and
+period and its signed link: docs/reports.md, "The digests job".
 """
 
 from __future__ import annotations
@@ -33,8 +20,8 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote
 
-from backend.adapters import reads
 from backend.adapters import reports_store as store
+from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.baskets import range_counts
 from backend.domain.reports import (
     UNSUBSCRIBE_LINK_DAYS,
@@ -99,7 +86,9 @@ def often_bought_together(
     """The strongest pairs of ``start``..``end`` (as ``/v1/products/pairs`` ranks them) with
     the products' names, for the weekly digest."""
     found = pairs(range_counts(dynamodb, table, start, end), min_orders=min_orders, limit=limit)
-    names = reads.catalogue_entries(dynamodb, table, sorted({sku for p in found for sku in (p.a, p.b)}))
+    names = AnalyticsTable(dynamodb, table).catalogue_entries(
+        sorted({sku for p in found for sku in (p.a, p.b)})
+    )
 
     def name(sku: str) -> str:
         entry = names.get(sku)
@@ -239,7 +228,7 @@ def run_digests(
         The transport; the configured one (:func:`transport`) by default.
     """
     now = now or datetime.now(UTC)
-    send = send or transport(context.settings)
+    send = send or transport(context)
     run = DigestRun()
     periods = _Periods(context, now, run)
     subscriptions = store.confirmed_subscriptions(context.dynamodb, context.reports_table, now)

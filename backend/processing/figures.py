@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from backend.adapters import reads
+from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.forecasts import forecasts
 from backend.adapters.rollups import range_rollups
 from backend.adapters.stock import SkuStock, read_stock, stock_page
@@ -60,7 +60,7 @@ def recent_sales(dynamodb: DynamoDBClient, table: str, today: date) -> RecentSal
     """The 90 days' sales per SKU, read once (their cost grows with the days)."""
     first_90, _ = inventory.window(today, inventory.ABC_DAYS)
     first_28, _ = inventory.window(today, inventory.COVER_DAYS)
-    sold = reads.day_sku_sales(dynamodb, table, list(days(first_90, today)))
+    sold = AnalyticsTable(dynamodb, table).day_sku_sales(list(days(first_90, today)))
     recent = products.totals(sales for day, sales in sold.items() if day >= first_28)
     return RecentSales(
         {sku: figures.units for sku, figures in recent.items()},

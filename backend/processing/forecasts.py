@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from backend.adapters import forecasts as items
 from backend.adapters.alerts import send_alert
-from backend.adapters.reads import day_sku_sales
+from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.stock import SkuStock, stock_page
 from backend.domain import forecast as demand
 
@@ -58,7 +58,7 @@ def daily_units(dynamodb: DynamoDBClient, table: str, days: list[date]) -> dict[
     position = {day: n for n, day in enumerate(days)}
     for start in range(0, len(days), READ_DAYS_AT_ONCE):
         chunk = days[start : start + READ_DAYS_AT_ONCE]
-        for day, sold in day_sku_sales(dynamodb, table, chunk).items():
+        for day, sold in AnalyticsTable(dynamodb, table).day_sku_sales(chunk).items():
             for sku, figures in sold.items():
                 if figures.units:
                     if sku not in series:

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from typing import Any
 
-from backend.adapters import reads
 from backend.adapters import reports_store as store
+from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.rollups import month_customers
 from backend.domain import cohorts, metrics, products, series
 from backend.domain.calendar import days, previous_period
@@ -107,7 +107,7 @@ def customer_analyses(
         for row in rows
         if row["size"]
     )
-    snapshot = reads.segments_snapshot(dynamodb, table)
+    snapshot = AnalyticsTable(dynamodb, table).segments_snapshot()
     if snapshot is None:
         return found, None
     segments = tuple(
@@ -120,7 +120,7 @@ def customer_analyses(
 def gather(context: Context, report_type: str, start: date, end: date, generated_at: datetime) -> ReportData:
     """Everything the PDF of ``report_type`` over ``start``..``end`` shows."""
     settings = context.settings
-    dynamodb, table = context.dynamodb, context.analytics_table
+    analytics = AnalyticsTable(context.dynamodb, context.analytics_table)
     previous_start, previous_end = previous_period(start, end)
     in_range = list(days(start, end))
     granularity = chart_granularity(start, end)
@@ -129,8 +129,8 @@ def gather(context: Context, report_type: str, start: date, end: date, generated
     with ThreadPoolExecutor(max_workers=5) as pool:
         current = pool.submit(summary_for, context, start, end)
         previous = pool.submit(summary_for, context, previous_start, previous_end)
-        day_sales = pool.submit(reads.day_sales, dynamodb, table, in_range)
-        day_skus = pool.submit(reads.day_sku_sales, dynamodb, table, in_range)
+        day_sales = pool.submit(analytics.daily_sales, in_range)
+        day_skus = pool.submit(analytics.day_sku_sales, in_range)
         stock = (
             pool.submit(inventory_report, context, local_now.date()) if report_type == "inventory" else None
         )
@@ -140,7 +140,7 @@ def gather(context: Context, report_type: str, start: date, end: date, generated
     ]
     sold = products.totals(day_skus.result().values())
     best = products.top(sold, "net_sales", TOP_PRODUCTS)
-    entries = reads.catalogue_entries(dynamodb, table, [sku for sku, _ in best])
+    entries = analytics.catalogue_entries([sku for sku, _ in best])
     top = [
         TopProduct(rank, sku, entries[sku].name if sku in entries else None, s.units, round_money(s.revenue))
         for rank, (sku, s) in enumerate(best, start=1)
@@ -155,7 +155,9 @@ def gather(context: Context, report_type: str, start: date, end: date, generated
             if r.status in ("low", "out")
         )
     if report_type == "customers":
-        extra["cohorts"], extra["segments"] = customer_analyses(dynamodb, table, start, end, local_now.date())
+        extra["cohorts"], extra["segments"] = customer_analyses(
+            context.dynamodb, context.analytics_table, start, end, local_now.date()
+        )
     return ReportData(
         store=settings.store_name,
         report_type=report_type,

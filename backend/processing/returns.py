@@ -1,30 +1,8 @@
 """Returns per channel: each refund attributed once to the channel of its order.
 
-See :mod:`backend.domain.returns`. Two items per order:
-
-- ``ORDER#<order_id>``/``LINK``: the order's ``channel`` and ``customer_id``, put with the
-  order's store-wide claim (:mod:`backend.adapters.claims`) *before* counting the order.
-- ``ORDER#<order_id>``/``REFUNDS``: each refund's note ``r:<refund_id> = "<amount>|<day>"``,
-  set (if absent) in the refund's counting transaction, and ``a:<refund_id>`` once the refund
-  is attributed.
-
-A refund whose order's link is known when it is counted (its order is in the batch, or its link
-was read, strongly consistent, before counting: the usual case, a refund comes after its order)
-is attributed in its own counting transaction: ``a:<refund_id>`` is noted beside its claim and
-its amount added to ``returns@<channel>`` with the store's ``returns``, at no extra item.
-Otherwise, after counting, the refund is an *orphan*: its order id is added to the set
-``orders`` of the one ``REFUNDS``/``ORPHANS`` item, and then its ``REFUNDS`` and ``LINK`` items are
-read (strongly consistent). An order, after putting its link, reads that one item, and the
-``REFUNDS`` item of the orders noted there: an order writes its link before reading the orphans,
-a refund notes its order before reading the link, so of two sides processed at once at least
-the later reader sees both; and an order's ``REFUNDS`` item is not read for every order placed,
-only for the rare one refunded before it was counted. Whoever has read an order's notes knowing
-its link takes the order out of the set. A refund found with its order is attributed in a
-transaction that claims ``a:<refund_id>`` and adds its amount to ``returns@<channel>`` of the
-refund's day, so it counts once however often and by whomever it is found. The refund is also
-kept as a fact of the customer's (for the segments job, :mod:`backend.processing.segments`), by
-a plain idempotent put made *before* that transaction: a redelivery after a crash in between
-finds the refund unattributed and writes both again.
+How, and why it holds under concurrency and crashes: docs/architecture.md, "Returns per
+channel"; the rules are :mod:`backend.domain.returns`, the items are read and written through
+:mod:`backend.adapters.analytics`.
 """
 
 from __future__ import annotations
@@ -33,36 +11,21 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from backend.adapters.dynamo import (
-    Claim,
-    Counted,
-    Note,
-    add_to_sets,
-    batch_get,
-    count_once,
-    remove_from_sets,
-)
+from backend.adapters.analytics import AnalyticsStore, AnalyticsTable, Claim, Counted, Note, order_refunds_key
 from backend.domain.calendar import store_day
 from backend.domain.events import Event, OrderPlaced, OrderRefunded
 from backend.domain.returns import ATTRIBUTED_PREFIX, REFUND_PREFIX, Attribution, attributions
 from backend.domain.returns import refund_note as refund_note_value
 from backend.domain.sales import Contributions, channel_counter
-from backend.processing.segments import record_facts, refund_fact
+from backend.processing.segments import refund_fact
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 else:
     DynamoDBClient = Any
 
-ORPHAN_ORDERS = "orders"
-
-
-def link_key(order_id: str) -> tuple[str, str]:
-    return (f"ORDER#{order_id}", "LINK")
-
-
-def refunds_key(order_id: str) -> tuple[str, str]:
-    return (f"ORDER#{order_id}", "REFUNDS")
+#: An order's link as the refunds read it: ``{"channel", "customer_id"}``.
+Link = Mapping[str, Any]
 
 
 def link_attributes(order: OrderPlaced) -> dict[str, Any]:
@@ -75,16 +38,49 @@ def refund_note(event: Event, zone: ZoneInfo) -> Note:
     transaction (what finds its channel once the order's link is known)."""
     data: OrderRefunded = event.data
     note = refund_note_value(data.amount, store_day(event.occurred_at, zone))
-    return Note(refunds_key(data.order_id), REFUND_PREFIX + data.refund_id, note)
+    return Note(order_refunds_key(data.order_id), REFUND_PREFIX + data.refund_id, note)
+
+
+# The orders processor's entry points (backend/processing/orders.py hands them its client and
+# table name); each is the function below it on the analytics table.
 
 
 def read_links(dynamodb: DynamoDBClient, table: str, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """The link items of these orders that exist (strongly consistent), by order id."""
-    found = batch_get(dynamodb, table, [link_key(o) for o in order_ids], consistent=True)
-    return {pk.split("#", 1)[1]: item for (pk, _), item in found.items()}
+    """The links of these orders that exist (strongly consistent), by order id."""
+    return links_of(AnalyticsTable(dynamodb, table), order_ids)
 
 
-def _attribution(event: Event, zone: ZoneInfo, link: Mapping[str, Any]) -> Attribution:
+def counted_refund(
+    dynamodb: DynamoDBClient,
+    table: str,
+    zone: ZoneInfo,
+    refunds: Iterable[tuple[str, Event]],
+    links: Mapping[str, Link],
+) -> list[Counted]:
+    """:func:`counted_refunds` on the analytics table."""
+    return counted_refunds(AnalyticsTable(dynamodb, table), zone, refunds, links)
+
+
+def attribute(
+    dynamodb: DynamoDBClient,
+    table: str,
+    refunded_orders: Iterable[str],
+    placed: Mapping[str, Link],
+    links: Mapping[str, Link] | None = None,
+) -> list[Attribution]:
+    """:func:`attribute_refunds` on the analytics table."""
+    return attribute_refunds(AnalyticsTable(dynamodb, table), refunded_orders, placed, links)
+
+
+def links_of(analytics: AnalyticsStore, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The links of these orders that exist (strongly consistent), by order id."""
+    return {
+        order_id: {"channel": link.channel, "customer_id": link.customer_id}
+        for order_id, link in analytics.order_links(order_ids).items()
+    }
+
+
+def _attribution(event: Event, zone: ZoneInfo, link: Link) -> Attribution:
     data: OrderRefunded = event.data
     return Attribution(
         order_id=data.order_id,
@@ -96,12 +92,11 @@ def _attribution(event: Event, zone: ZoneInfo, link: Mapping[str, Any]) -> Attri
     )
 
 
-def counted_refund(
-    dynamodb: DynamoDBClient,
-    table: str,
+def counted_refunds(
+    analytics: AnalyticsStore,
     zone: ZoneInfo,
     refunds: Iterable[tuple[str, Event]],
-    links: Mapping[str, Mapping[str, Any]],
+    links: Mapping[str, Link],
 ) -> list[Counted]:
     """What each refund to count (``(ref, event)`` pairs) adds and notes, attributed in its own
     counting transaction when its order's link is in ``links``. Their facts for the segments
@@ -121,37 +116,34 @@ def counted_refund(
                 attribution.amount
             )
             notes.append(
-                Note(refunds_key(attribution.order_id), ATTRIBUTED_PREFIX + attribution.refund_id, channel)
+                Note(
+                    order_refunds_key(attribution.order_id),
+                    ATTRIBUTED_PREFIX + attribution.refund_id,
+                    channel,
+                )
             )
         out.append(Counted(ref, None, contributions, tuple(notes)))
-    _record_refund_facts(dynamodb, table, found)
+    _record_refund_facts(analytics, found)
     return out
 
 
 def _counted(found: Attribution) -> Counted:
     contributions = Contributions()
     contributions.day_sales[found.day][channel_counter("returns", found.channel)] += found.amount
-    claim = Claim(refunds_key(found.order_id), ATTRIBUTED_PREFIX + found.refund_id, found.channel)
+    claim = Claim(order_refunds_key(found.order_id), ATTRIBUTED_PREFIX + found.refund_id, found.channel)
     return Counted(f"attribution:{found.refund_id}", claim, contributions)
 
 
-def _record_refund_facts(dynamodb: DynamoDBClient, table: str, found: Iterable[Attribution]) -> None:
+def _record_refund_facts(analytics: AnalyticsStore, found: Iterable[Attribution]) -> None:
     """The refunds as facts of their customers (idempotent, outside any transaction)."""
-    record_facts(
-        dynamodb, table, (refund_fact(a.customer_id, a.refund_id, a.amount) for a in found if a.customer_id)
-    )
+    analytics.record_facts(refund_fact(a.customer_id, a.refund_id, a.amount) for a in found if a.customer_id)
 
 
-def orphans_key() -> tuple[str, str]:
-    return ("REFUNDS", "ORPHANS")
-
-
-def attribute(
-    dynamodb: DynamoDBClient,
-    table: str,
+def attribute_refunds(
+    analytics: AnalyticsStore,
     refunded_orders: Iterable[str],
-    placed: Mapping[str, Mapping[str, Any]],
-    links: Mapping[str, Mapping[str, Any]] | None = None,
+    placed: Mapping[str, Link],
+    links: Mapping[str, Link] | None = None,
 ) -> list[Attribution]:
     """Attribute every refund of these orders whose order is known and that is not attributed
     yet (the orders' links and the refunds' notes must be written already).
@@ -159,37 +151,35 @@ def attribute(
     ``refunded`` are the orders of the batch's counted refunds, ``placed`` the links of its
     counted orders (by order id), ``links`` link items already read: links never change, so
     they are not read again. A refund whose order's link is not known is an *orphan*: its order
-    is noted in the ``REFUNDS``/``ORPHANS`` item before its link is read again, and an order's
-    ``REFUNDS`` item is read only when the order is noted there (not for every order: a refund
-    before its order is rare). Of a refund and its order processed at once, the refund notes
-    its order before reading the link, the order writes its link before reading the notes, so
-    at least the later reader sees both.
+    is noted in the orphans' item before its link is read again, and an order's refund notes
+    are read only when the order is noted there (not for every order: a refund before its order
+    is rare). Of a refund and its order processed at once, the refund notes its order before
+    reading the link, the order writes its link before reading the notes, so at least the later
+    reader sees both.
 
     Returns every refund of these orders that is attributed (now or before).
     """
-    known: dict[str, Mapping[str, Any]] = {**(links or {}), **placed}
+    known: dict[str, Link] = {**(links or {}), **placed}
     refunded = dict.fromkeys(refunded_orders)
     orphans = [o for o in refunded if o not in known]
     if orphans:
-        add_to_sets(dynamodb, table, orphans_key(), {ORPHAN_ORDERS: set(orphans)})
+        analytics.note_orphans(orphans)
     if not refunded and not placed:
         return []
-    item = batch_get(dynamodb, table, [orphans_key()], consistent=True).get(orphans_key(), {})
-    noted = {str(o) for o in item.get(ORPHAN_ORDERS, ())} & {*placed, *refunded}
+    noted = analytics.noted_orphans() & {*placed, *refunded}
     order_ids = [*refunded, *(o for o in placed if o in noted and o not in refunded)]
-    wanted = [refunds_key(o) for o in order_ids] + [link_key(o) for o in order_ids if o not in known]
-    read = batch_get(dynamodb, table, wanted, consistent=True)
-    found_links = {o: read[link_key(o)] for o in order_ids if o not in known and link_key(o) in read}
+    notes = analytics.refund_notes(order_ids)
+    found_links = links_of(analytics, [o for o in order_ids if o not in known])
     if found_links:
         # Read those orders' notes again, now that their links are known to exist: the notes
         # read beside the links may miss one written meanwhile, whose refund may have missed
         # the link.
         known.update(found_links)
-        read.update(batch_get(dynamodb, table, [refunds_key(o) for o in found_links], consistent=True))
+        notes.update(analytics.refund_notes(found_links))
     found: list[Attribution] = []
     todo: list[Attribution] = []
     for order_id in order_ids:
-        refunds = read.get(refunds_key(order_id))
+        refunds = notes.get(order_id)
         link = known.get(order_id)
         if not refunds or not link:
             continue
@@ -203,11 +193,11 @@ def attribute(
             if ATTRIBUTED_PREFIX + attribution.refund_id not in refunds:
                 todo.append(attribution)
     if todo:
-        _record_refund_facts(dynamodb, table, todo)
-        count_once(dynamodb, table, [_counted(a) for a in todo])
+        _record_refund_facts(analytics, todo)
+        analytics.count_once([_counted(a) for a in todo])
     # An order whose link was known before its notes were read needs no note any more: a
     # refund whose note that read missed noted its order later and reads the link itself.
     settled = {o for o in noted if o in known}
     if settled:
-        remove_from_sets(dynamodb, table, orphans_key(), {ORPHAN_ORDERS: settled})
+        analytics.settle_orphans(settled)
     return found

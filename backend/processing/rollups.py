@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from backend.adapters import reads
+from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.dynamo import MONTHS_PK, batch_get, batch_put, query_partition
 from backend.adapters.rollups import ROLLUP_SK, day_rollups, month_pk, month_stamps, rollup_items
 from backend.domain import rollups
@@ -55,7 +55,7 @@ def compute(dynamodb: DynamoDBClient, table: str, month: str) -> dict[str, Any]:
     covered = month_stamps(dynamodb, table, [month], consistent=True)[month]
     month_days = list(days_between(*rollups.month_days(month)))
     sales, customers = day_rollups(dynamodb, table, month_days, consistent=True)
-    skus = reads.day_sku_sales(dynamodb, table, month_days, consistent=True)
+    skus = AnalyticsTable(dynamodb, table).day_sku_sales(month_days, consistent=True)
     rollup = rollups.fold(
         sales,
         customers,

@@ -1,38 +1,23 @@
 """The ``segments`` job: RFM scores of every customer, summed into a snapshot per segment.
 
-What the scores need of each customer (last order day, order count, money net of refunds) is
-kept as *facts*: the orders processor puts, for the orders and refunds it counts, immutable
-items shared by a batch (``FACTS#<n>``/``B#<digest>``, 8 shards; :func:`fact_items`), one JSON
-member per order ``["o", order_id, day, net, customer]`` or attributed refund ``["r", refund_id,
-amount, customer]``. A redelivered batch puts the same items again, or others repeating some
-facts, which the job reads once (by order and refund id). So no item grows with a customer's
-orders. A batch job may read every fact, but never scans the table: it queries the eight
-shards, scores the customers (:mod:`backend.domain.segments`) and writes one snapshot item
-(``SEGMENTS``/``LATEST``) that ``GET /v1/customers/segments`` reads.
+The customers' facts it reads, and why no item grows with a customer's orders:
+docs/architecture.md, "The segments' facts"; the scores are :mod:`backend.domain.segments`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tqdm import tqdm
 
-from backend.adapters.dynamo import batch_put, content_keyed_items, query_partition
+from backend.adapters.analytics import FACT_SHARDS, AnalyticsStore, fact_items
 from backend.domain import segments
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-else:
-    DynamoDBClient = Any
-
-SNAPSHOT_KEY = ("SEGMENTS", "LATEST")
-FACT_SHARDS = 8
-FACT_BYTES = 3_900
-FACTS = "facts"
+__all__ = ["customers_of", "fact_items", "order_fact", "record_facts", "refund_fact", "run"]
 
 
 def order_fact(customer_id: str, order_id: str, day: date, net: Decimal) -> str:
@@ -45,16 +30,9 @@ def refund_fact(customer_id: str, refund_id: str, amount: Decimal) -> str:
     return json.dumps(["r", refund_id, str(amount), customer_id], separators=(",", ":"))
 
 
-def fact_items(facts: Iterable[str]) -> list[dict[str, Any]]:
-    """The shared immutable items that hold these facts (each under 4 KB)."""
-    return content_keyed_items(
-        facts, prefix="FACTS#", shards=FACT_SHARDS, attribute=FACTS, max_bytes=FACT_BYTES
-    )
-
-
-def record_facts(dynamodb: DynamoDBClient, table: str, facts: Iterable[str]) -> None:
-    """Put the items of these facts (plain puts: idempotent)."""
-    batch_put(dynamodb, table, fact_items(facts))
+def record_facts(analytics: AnalyticsStore, facts: Iterable[str]) -> None:
+    """Keep these facts (plain puts: idempotent)."""
+    analytics.record_facts(facts)
 
 
 def customers_of(facts: Iterable[str]) -> list[segments.Customer]:
@@ -89,27 +67,27 @@ def customers_of(facts: Iterable[str]) -> list[segments.Customer]:
     return [segments.Customer(c, last[c], count[c], money[c]) for c in sorted(last)]
 
 
-def run(dynamodb: DynamoDBClient, table: str, as_of: date, *, progress: bool | None = None) -> dict[str, Any]:
+def run(
+    analytics: AnalyticsStore, as_of: date, *, now: datetime, progress: bool | None = None
+) -> dict[str, Any]:
     """Score every customer as of the store day ``as_of`` and write the snapshot.
 
-    ``progress`` shows progress bars (``None``: only on a terminal, as with
-    ``storepulse run-job segments``).
+    ``now`` (UTC) is when it is computed; ``progress`` shows progress bars (``None``: only on
+    a terminal, as with ``storepulse run-job segments``).
     """
     facts: list[str] = []
     for shard in tqdm(range(FACT_SHARDS), desc="facts", unit="shard", disable=_quiet(progress)):
-        for item in query_partition(dynamodb, table, f"FACTS#{shard}", projection=[FACTS]):
-            facts.extend(str(f) for f in item.get(FACTS, ()))
+        facts.extend(analytics.facts(shard))
     customers = customers_of(facts)
     rows = segments.summary(segments.score(customers, as_of))
-    snapshot = {
-        "pk": SNAPSHOT_KEY[0],
-        "sk": SNAPSHOT_KEY[1],
-        "as_of": as_of.isoformat(),
-        "computed_at": datetime.now(UTC).isoformat(),
-        "customers": len(customers),
-        "segments": rows,
-    }
-    batch_put(dynamodb, table, [snapshot])
+    analytics.put_segments_snapshot(
+        {
+            "as_of": as_of.isoformat(),
+            "computed_at": now.isoformat(),
+            "customers": len(customers),
+            "segments": rows,
+        }
+    )
     return {"as_of": as_of.isoformat(), "customers": len(customers)}
 
 

@@ -1,11 +1,8 @@
-"""Digest subscriptions with double opt-in: a subscription asked for with the read key is
-``pending`` and gets one e-mail, the confirmation; digests go only to ``confirmed`` ones.
+"""Digest subscriptions with double opt-in: a ``pending`` subscription gets one e-mail, the
+confirmation; digests go only to ``confirmed`` ones.
 
-The read key alone therefore cannot make the store's sending identity mail an address daily:
-the address's owner has to follow the link of the confirmation e-mail and press Confirm (a
-``POST``: mail scanners that open links with ``GET`` confirm nothing). A store holds at most
-:data:`~backend.domain.reports.MAX_SUBSCRIPTIONS` subscriptions, pending ones included, and an
-address gets at most one confirmation e-mail a day (docs/security.md).
+The cap, the daily limit on confirmations and why: docs/architecture.md, "Digest subscriptions:
+double opt-in" (and docs/security.md).
 """
 
 from __future__ import annotations
@@ -25,9 +22,9 @@ from urllib.parse import quote
 
 from backend.adapters import mail
 from backend.adapters import reports_store as store
-from backend.adapters.clients import client
 from backend.domain.reports import CONFIRM_LINK_DAYS, MAX_SUBSCRIPTIONS, SubscriptionRequest, sign_token
-from backend.settings import SettingMissing, Settings, get_settings
+from backend.processing.context import Context
+from backend.settings import SettingMissing
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -67,13 +64,14 @@ class ConfirmationNotSent(SubscriptionRefused):
     """The transport did not take the confirmation e-mail: nothing was kept."""
 
 
-def transport(settings: Settings) -> Transport:
+def transport(context: Context) -> Transport:
     """The configured way out: ``ses`` (AWS) or ``outbox`` (``STOREPULSE_DATA_DIR/outbox``)."""
+    settings = context.settings
     if settings.digest_transport == "outbox":
         outbox = Path(settings.data_dir) / "outbox"
         return lambda message: mail.write_outbox(outbox, message)
     if settings.digest_transport == "ses":
-        ses = client("ses")
+        ses = context.ses
         return lambda message: mail.send_ses(ses, message)
     raise SettingMissing(f"DIGEST_TRANSPORT must be ses or outbox, not {settings.digest_transport!r}")
 
@@ -163,7 +161,9 @@ def _create_within_cap(
     raise SubscriptionsBusy("subscriptions: many are being created at this moment; try again")
 
 
-def subscribe(request: SubscriptionRequest, now: datetime, send: Transport | None = None) -> dict[str, Any]:
+def subscribe(
+    context: Context, request: SubscriptionRequest, now: datetime, send: Transport | None = None
+) -> dict[str, Any]:
     """Record a pending subscription and send its confirmation e-mail.
 
     The cap holds under concurrency (:func:`_create_within_cap`).
@@ -173,8 +173,8 @@ def subscribe(request: SubscriptionRequest, now: datetime, send: Transport | Non
     TooManySubscriptions, ConfirmationSentRecently, ConfirmationNotSent, SubscriptionsBusy
         Nothing is kept then.
     """
-    settings = get_settings()
-    dynamodb, table = client("dynamodb"), settings.require("reports_table")
+    settings = context.settings
+    dynamodb, table = context.dynamodb, context.reports_table
     signing_key = settings.require("unsubscribe_signing_key")
     claimed_for = address_key(signing_key, request.email)
     wait = store.claim_confirmation(dynamodb, table, claimed_for, now)
@@ -202,7 +202,7 @@ def subscribe(request: SubscriptionRequest, now: datetime, send: Transport | Non
         )
     )
     try:
-        (send or transport(settings))(message)
+        (send or transport(context))(message)
     except Exception as exc:
         store.delete_subscription(dynamodb, table, item)
         store.release_confirmation(dynamodb, table, claimed_for)

@@ -716,7 +716,9 @@ def test_the_cap_holds_when_subscriptions_race(
             email=f"racer{n}.{uuid.uuid4().hex[:8]}@race.example.com", frequency="daily"
         )
         try:
-            subscriptions.subscribe(request, datetime.now(UTC), send=lambda mail: sent.append(mail) or "sent")
+            subscriptions.subscribe(
+                _context(), request, datetime.now(UTC), send=lambda mail: sent.append(mail) or "sent"
+            )
         except subscriptions.TooManySubscriptions:
             return "refused"
         return "created"

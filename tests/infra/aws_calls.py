@@ -3,15 +3,17 @@
 A handler's *import closure* is every ``backend`` module it imports, directly or not; its
 *reachable code* is the closure's module-level statements plus, transitively, the body of every
 function or class whose name that code mentions, and of every decorated function (a route
-registers itself; not one merely memoised with ``@cache``) (by name, not by binding: an over-approximation
-that is still tight enough to tell the orders handler, which raises stock alerts, from the
-customers handler, which shares its module but not that function). In that code, the services
-are the literal names passed to ``client("...")`` (``backend.adapters.clients``) and the calls
-are the attribute calls whose name is an operation of one of those services in botocore's
-models (``client.update_item(...)``), plus the operations named to ``get_paginator`` and
-``generate_presigned_url``; a transaction needs the action of each kind of item (``{"Put":
-...}``) in that code. Adapters take their clients as arguments, so a call is attributed
-to every service used that has an operation of that name.
+registers itself; not one merely memoised with ``@cache``); of a class reached, its special and
+decorator-registered methods, its other methods by their own names as functions are (by name,
+not by binding: an over-approximation that is still tight enough to tell the orders handler,
+which raises stock alerts, from the customers handler, which shares its module but not that
+function, and a function using one method of the analytics table from one using another). In
+that code, the services are the literal names passed to ``client("...")``
+(``backend.adapters.clients``) and the calls are the attribute calls whose name is an operation
+of one of those services in botocore's models (``client.update_item(...)``), plus the operations
+named to ``get_paginator`` and ``generate_presigned_url``; a transaction needs the action of
+each kind of item (``{"Put": ...}``) in that code. Adapters take their clients as arguments, so
+a call is attributed to every service used that has an operation of that name.
 """
 
 from __future__ import annotations
@@ -150,14 +152,26 @@ Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 # Decorators that only memoise: the function still runs only where its name is called.
 MEMOISING = {"cache", "lru_cache", "cached_property"}
+# Decorators of a method that is still called by its name (a validator, a route is not).
+NAMED_ACCESS = MEMOISING | {"property", "staticmethod", "classmethod"}
 
 
-def _only_memoised(definition: Definition) -> bool:
+def _decorators(definition: Definition) -> list[str | None]:
     names = []
     for decorator in definition.decorator_list:
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
         names.append(target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None))
-    return all(name in MEMOISING for name in names)
+    return names
+
+
+def _only_memoised(definition: Definition) -> bool:
+    return all(name in MEMOISING for name in _decorators(definition))
+
+
+def _called_unnamed(member: Definition) -> bool:
+    """A method that runs without its name being written: a special method (``__init__``...), or
+    one registered by a decorator (a pydantic validator)."""
+    return member.name.startswith("__") or any(name not in NAMED_ACCESS for name in _decorators(member))
 
 
 @cache
@@ -193,10 +207,18 @@ def reachable_code(handler_module: str) -> list[ast.AST]:
                 continue
             done.add(name)
             for definition in definitions.get(name, []):
-                todo.extend(definition.body)
-                # a class's methods are reached through it, each by its own name too
-                for member in definition.body if isinstance(definition, ast.ClassDef) else []:
-                    if isinstance(member, Definition):
+                if not isinstance(definition, ast.ClassDef):
+                    todo.extend(definition.body)
+                    continue
+                # A class reaches its statements, its bases' and decorators' names and the
+                # methods that run without being named (:func:`_called_unnamed`); any other
+                # method is reached by its own name, as a function is, so that code using one
+                # method of an adapter is not taken to make the calls of all of them.
+                todo.extend([*definition.bases, *definition.decorator_list])
+                for member in definition.body:
+                    if not isinstance(member, Definition) or _called_unnamed(member) or member.name in done:
+                        todo.append(member)
+                    else:
                         definitions.setdefault(member.name, []).append(member)
     return reached
 

@@ -240,12 +240,12 @@ def test_anomalies_once_per_day_and_metric_with_value_expected_and_score(
     _ingest(
         stack, [_product("MUG"), _adjust("a", "MUG", 100_000, "2025-01-01T09:00:00Z"), *_anomaly_history()]
     )
-    dynamodb, events = stack.client("dynamodb"), stack.client("events")
+    context = Context.of(get_settings(), stack.client)
     # When the check runs on a bad day with only 3 weeks of history before it: nothing
-    early = anomaly_job.run(dynamodb, events, TABLE, BUS, date(2025, 2, 3), NOW)
+    early = anomaly_job.run(context, date(2025, 2, 3), NOW)
     assert (early["baseline_days"], early["anomalies"]) == (3, [])
     # When it runs on Monday 10 March (3 orders where about 20 are usual)
-    result = anomaly_job.run(dynamodb, events, TABLE, BUS, date(2025, 3, 10), NOW)
+    result = anomaly_job.run(context, date(2025, 3, 10), NOW)
     assert result["baseline_days"] == 8
     assert {(a["type"], a["metric"]) for a in result["anomalies"]} == {
         ("sales_drop", "net_sales"),
@@ -253,11 +253,11 @@ def test_anomalies_once_per_day_and_metric_with_value_expected_and_score(
     }
     # And again: the same anomalies, no second alert
     assert (
-        anomaly_job.run(dynamodb, events, TABLE, BUS, date(2025, 3, 10), NOW + timedelta(hours=1))["sent"]
+        anomaly_job.run(context, date(2025, 3, 10), NOW + timedelta(hours=1))["sent"]
         == 0
     )
     # And the refund wave of Tuesday 11 March (600.00 of refunds where 50.00 is usual)
-    wave = anomaly_job.run(dynamodb, events, TABLE, BUS, date(2025, 3, 11), NOW)
+    wave = anomaly_job.run(context, date(2025, 3, 11), NOW)
     assert ("refund_spike", "returns") in {(a["type"], a["metric"]) for a in wave["anomalies"]}
     stack.wait_idle(30)
     # Then the feed holds each once: money as strings, orders as numbers, expected the median

@@ -1,0 +1,421 @@
+"""The analytics table, ``storepulse-analytics``: its keys, its item shapes, and the calls that
+read and write them, behind one small interface (:class:`AnalyticsStore`).
+
+The table's layout is drawn in docs/architecture.md, "The analytics table". Processing code
+holds an :class:`AnalyticsTable` (built by the handler from a DynamoDB client and the table's
+name) and asks it for what it needs in the store's words (the sales of these days, the links of
+these orders, record this anomaly); it never spells a key or calls boto3. Tests of the
+processing code pass an in-memory fake of the same interface (tests/unit/processing/fakes.py).
+
+The orders processor's counting path (claims, parts, the counting transaction, profiles,
+customer sets, stock) keeps its own adapters (:mod:`backend.adapters.dynamo`,
+:mod:`~backend.adapters.claims`, :mod:`~backend.adapters.customer_days`,
+:mod:`~backend.adapters.stock`); the keys they own are imported here, not spelled twice.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+from backend.adapters.claims import CONFLICT_PK, order_claim_key
+from backend.adapters.connector_state import UNMAPPED_PK, Unmapped, partition_items
+from backend.adapters.dynamo import (
+    DAY_SKU_PREFIX,
+    Claim,
+    Counted,
+    Key,
+    Note,
+    add_to_sets,
+    batch_get,
+    batch_put,
+    content_keyed_items,
+    count_once,
+    day_pk,
+    from_ddb,
+    key,
+    query_partition,
+    remove_from_sets,
+    set_attributes,
+    set_if_newer,
+    to_ddb,
+)
+from backend.adapters.stock import SKU_PK
+from backend.domain.alerts import Alert
+from backend.domain.inventory import CatalogueEntry
+from backend.domain.products import SkuSales
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+# What a count is made of (:func:`backend.adapters.dynamo.count_once`), part of the interface.
+__all__ = ["AnalyticsStore", "AnalyticsTable", "Claim", "Counted", "Note", "Unmapped"]
+
+# The day reads of a long range are made by up to this many calls side by side.
+READ_PARALLELISM = 8
+
+# -- the key layout (docs/architecture.md, "The analytics table") ----------------------------
+
+#: The day's sales counters: ``DAY#<date>``/``SALES``.
+SALES_SK = "SALES"
+#: A day's units and line revenue per SKU, in its part items: ``u:<sku>``, ``r:<sku>``.
+UNITS_PREFIX, REVENUE_PREFIX = "u:", "r:"
+#: The alert feed, one partition sorted by ``<raised_at>#<alert_id>``.
+ALERTS_PK = "ALERTS"
+#: The segments job's snapshot.
+SEGMENTS_SNAPSHOT: Key = ("SEGMENTS", "LATEST")
+#: The customers' facts for the segments: ``FACTS#<shard>``/``B#<digest>``, member set ``facts``.
+FACTS_PREFIX = "FACTS#"
+FACT_SHARDS = 8
+FACT_BYTES = 3_900
+FACTS = "facts"
+#: The orders refunded before their order was known: one item, its set ``orders``.
+ORPHANS: Key = ("REFUNDS", "ORPHANS")
+ORPHAN_ORDERS = "orders"
+#: Why a message failed, for ``storepulse dlq list``: ``FAILURE``/``<queue>#<message id>``
+#: (written by :class:`backend.adapters.batch.FailureLog`).
+FAILURE_PK = "FAILURE"
+
+
+def day_sales_key(day: date) -> Key:
+    """The day's sales counters (gross sales, orders, returns, per channel...)."""
+    return (day_pk(day), SALES_SK)
+
+
+def catalogue_key(sku: str) -> Key:
+    """A SKU's own item: its catalogue fields, settled on hand and alert state."""
+    return (SKU_PK, sku)
+
+
+def order_link_key(order_id: str) -> Key:
+    """An order's link (its channel and customer), beside its store-wide claim."""
+    return order_claim_key(order_id)
+
+
+def order_refunds_key(order_id: str) -> Key:
+    """An order's refund notes (``r:<refund_id>``) and attributions (``a:<refund_id>``)."""
+    return (f"ORDER#{order_id}", "REFUNDS")
+
+
+def adjustment_key(event_id: str) -> Key:
+    """The marker that counts an ``inventory.adjusted`` event once."""
+    return (f"ADJ#{event_id}", "MARKER")
+
+
+def anomaly_key(day: date, metric: str) -> Key:
+    """The record of one anomaly alert: a store day's metric."""
+    return (f"ANOMALY#{day.isoformat()}", metric)
+
+
+def alert_feed_key(alert: Alert) -> Key:
+    """An alert's place in the feed, made of its own fields (so one sent twice is kept once)."""
+    return (ALERTS_PK, f"{alert.raised_at.isoformat()}#{alert.alert_id}")
+
+
+# -- item shapes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderLink:
+    """What the refunds of an order need of it."""
+
+    channel: str
+    customer_id: str
+
+
+@dataclass(frozen=True)
+class AnomalyRecord:
+    """The stored record of a day's and metric's anomaly alert."""
+
+    alert: dict[str, Any]
+    sent: bool
+
+
+def fact_items(facts: Iterable[str]) -> list[dict[str, Any]]:
+    """The shared immutable items that hold these facts (each under 4 KB)."""
+    return content_keyed_items(
+        facts, prefix=FACTS_PREFIX, shards=FACT_SHARDS, attribute=FACTS, max_bytes=FACT_BYTES
+    )
+
+
+# -- the interface ----------------------------------------------------------------------------
+
+
+class AnalyticsStore(Protocol):
+    """What the processing code asks of the analytics table."""
+
+    def count_once(self, counted: Sequence[Counted]) -> None:
+        """Add each event's contributions to the counters exactly once (its claim guards it)."""
+
+    def upsert_product(self, sku: str, fields: Mapping[str, Any], version: str) -> bool:
+        """The catalogue fields of a SKU, unless a newer version is stored."""
+
+    def catalogue_entries(self, skus: Sequence[str]) -> dict[str, CatalogueEntry]:
+        """The catalogue entries of these SKUs (absent when never described)."""
+
+    def daily_sales(self, days: Sequence[date]) -> dict[date, dict[str, Any]]:
+        """The sales counters of each day that has any."""
+
+    def day_sku_sales(
+        self, days: Sequence[date], *, consistent: bool = False
+    ) -> dict[date, dict[str, SkuSales]]:
+        """Units and line revenue per SKU of each day that has any."""
+
+    def store_alerts(self, alerts: Iterable[Alert]) -> None:
+        """Keep these alerts in the feed (an alert stored twice is kept once)."""
+
+    def alert_feed(
+        self, since: datetime | None, limit: int, *, alert_type: str | None = None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The newest alerts raised at or after ``since``, at most ``limit``; and whether more."""
+
+    def record_facts(self, facts: Iterable[str]) -> None:
+        """Keep the customers' facts (idempotent)."""
+
+    def facts(self, shard: int) -> list[str]:
+        """The facts kept in one of the :data:`FACT_SHARDS` shards (repeats included)."""
+
+    def put_segments_snapshot(self, snapshot: Mapping[str, Any]) -> None:
+        """Replace the segments job's snapshot."""
+
+    def segments_snapshot(self) -> dict[str, Any] | None:
+        """The segments job's last snapshot, if any."""
+
+    def record_anomaly(self, day: date, metric: str, alert: Mapping[str, Any]) -> AnomalyRecord:
+        """This anomaly's record: ``alert`` if it is the first of its day and metric, else
+        the one stored first."""
+
+    def mark_anomaly_sent(self, day: date, metric: str) -> None:
+        """Note that the day's and metric's alert is on the bus."""
+
+    def order_links(self, order_ids: Iterable[str]) -> dict[str, OrderLink]:
+        """The links of these orders that exist (strongly consistent), by order id."""
+
+    def refund_notes(self, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The refund notes of these orders that have any (strongly consistent), by order id."""
+
+    def note_orphans(self, order_ids: Iterable[str]) -> None:
+        """Note orders refunded before their link was known."""
+
+    def noted_orphans(self) -> set[str]:
+        """The orders noted as refunded before their link was known (strongly consistent)."""
+
+    def settle_orphans(self, order_ids: Iterable[str]) -> None:
+        """Take these orders off the orphans' note."""
+
+
+# -- the adapter ------------------------------------------------------------------------------
+
+
+class AnalyticsTable:
+    """The analytics table in DynamoDB (:class:`AnalyticsStore`, plus the operator's reads).
+
+    Parameters
+    ----------
+    client
+        A DynamoDB client (the handler's).
+    name
+        The table's name (``ANALYTICS_TABLE``).
+    """
+
+    def __init__(self, client: DynamoDBClient, name: str):
+        self.client = client
+        self.name = name
+
+    # counting and the catalogue
+
+    def count_once(self, counted: Sequence[Counted]) -> None:
+        count_once(self.client, self.name, counted)
+
+    def upsert_product(self, sku: str, fields: Mapping[str, Any], version: str) -> bool:
+        return set_if_newer(
+            self.client, self.name, catalogue_key(sku), fields, version_attribute="version", version=version
+        )
+
+    def catalogue_entries(self, skus: Sequence[str]) -> dict[str, CatalogueEntry]:
+        items = batch_get(self.client, self.name, [catalogue_key(sku) for sku in skus])
+        return {sku: _entry(item) for (_, sku), item in items.items()}
+
+    # the day aggregates, by key: never a scan
+
+    def daily_sales(self, days: Sequence[date]) -> dict[date, dict[str, Any]]:
+        items = batch_get(self.client, self.name, [day_sales_key(d) for d in days], parallel=READ_PARALLELISM)
+        return {d: items[day_sales_key(d)] for d in days if day_sales_key(d) in items}
+
+    def day_sku_sales(
+        self, days: Sequence[date], *, consistent: bool = False
+    ) -> dict[date, dict[str, SkuSales]]:
+        """The sum of each day's part items (``SKUP#``) and the counter shards of older releases
+        (``SKUS#<n>``), one Query per day, :data:`READ_PARALLELISM` at a time."""
+        if len(days) > 1:
+            with ThreadPoolExecutor(max_workers=min(READ_PARALLELISM, len(days))) as pool:
+                futures = [
+                    pool.submit(contextvars.copy_context().run, self._day_skus, d, consistent) for d in days
+                ]
+                found = [f.result() for f in futures]
+        else:
+            found = [self._day_skus(d, consistent) for d in days]
+        return {day: skus for day, skus in zip(days, found, strict=True) if skus}
+
+    def _day_skus(self, day: date, consistent: bool) -> dict[str, SkuSales]:
+        units: dict[str, int] = {}
+        revenue: dict[str, Decimal] = {}
+        items = query_partition(
+            self.client,
+            self.name,
+            day_pk(day),
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :skus)",
+            ExpressionAttributeValues={":pk": {"S": day_pk(day)}, ":skus": {"S": DAY_SKU_PREFIX}},
+            ConsistentRead=consistent,
+        )
+        for item in items:
+            for name, value in item.items():
+                if name.startswith(UNITS_PREFIX):
+                    sku = name[len(UNITS_PREFIX) :]
+                    units[sku] = units.get(sku, 0) + int(value)
+                elif name.startswith(REVENUE_PREFIX):
+                    sku = name[len(REVENUE_PREFIX) :]
+                    revenue[sku] = revenue.get(sku, Decimal(0)) + Decimal(value)
+        return {
+            sku: SkuSales(units.get(sku, 0), revenue.get(sku, Decimal(0)))
+            for sku in sorted(set(units) | set(revenue))
+        }
+
+    # the alert feed
+
+    def store_alerts(self, alerts: Iterable[Alert]) -> None:
+        batch_put(
+            self.client,
+            self.name,
+            [
+                dict(zip(("pk", "sk"), alert_feed_key(alert), strict=True))
+                | alert.model_dump(mode="json", exclude_none=True)
+                for alert in alerts
+            ],
+        )
+
+    def alert_feed(
+        self, since: datetime | None, limit: int, *, alert_type: str | None = None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Only alerts of ``alert_type`` if given: a filter on the same Query (the alerts of
+        other types since ``since`` are read and skipped, so narrow it with ``since`` on a long
+        feed).
+
+        The sort key starts with ``raised_at`` as ``datetime.isoformat()`` in UTC (alerts are
+        raised in UTC), and such strings sort as their instants do, so ``sk >= since`` is an
+        exact key condition and the newest come first without sorting.
+        """
+        extra: dict[str, Any] = {"ScanIndexForward": False, "Limit": limit + 1}
+        values: dict[str, Any] = {":pk": {"S": ALERTS_PK}}
+        if since is not None:
+            extra["KeyConditionExpression"] = "pk = :pk AND sk >= :since"
+            values[":since"] = {"S": since.astimezone(UTC).isoformat()}
+        if alert_type is not None:
+            extra["FilterExpression"] = "#type = :type"
+            extra["ExpressionAttributeNames"] = {"#type": "type"}
+            values[":type"] = {"S": alert_type}
+        if len(values) > 1:
+            extra["ExpressionAttributeValues"] = values
+        alerts = []
+        for item in query_partition(self.client, self.name, ALERTS_PK, **extra):
+            alerts.append(item)
+            if len(alerts) > limit:
+                return alerts[:limit], True
+        return alerts, False
+
+    # the segments
+
+    def record_facts(self, facts: Iterable[str]) -> None:
+        batch_put(self.client, self.name, fact_items(facts))
+
+    def facts(self, shard: int) -> list[str]:
+        return [
+            str(fact)
+            for item in query_partition(self.client, self.name, f"{FACTS_PREFIX}{shard}", projection=[FACTS])
+            for fact in item.get(FACTS, ())
+        ]
+
+    def put_segments_snapshot(self, snapshot: Mapping[str, Any]) -> None:
+        batch_put(
+            self.client, self.name, [{"pk": SEGMENTS_SNAPSHOT[0], "sk": SEGMENTS_SNAPSHOT[1], **snapshot}]
+        )
+
+    def segments_snapshot(self) -> dict[str, Any] | None:
+        return batch_get(self.client, self.name, [SEGMENTS_SNAPSHOT]).get(SEGMENTS_SNAPSHOT)
+
+    # the anomalies
+
+    def record_anomaly(self, day: date, metric: str, alert: Mapping[str, Any]) -> AnomalyRecord:
+        pk, sk = anomaly_key(day, metric)
+        try:
+            self.client.put_item(
+                TableName=self.name,
+                Item={**key(pk, sk), "alert": to_ddb(json.dumps(alert)), "sent": to_ddb(False)},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            stored = from_ddb(
+                self.client.get_item(TableName=self.name, Key=key(pk, sk), ConsistentRead=True)["Item"]
+            )
+            return AnomalyRecord(json.loads(stored["alert"]), bool(stored.get("sent")))
+        return AnomalyRecord(dict(alert), False)
+
+    def mark_anomaly_sent(self, day: date, metric: str) -> None:
+        set_attributes(self.client, self.name, anomaly_key(day, metric), {"sent": True})
+
+    # returns per channel
+
+    def order_links(self, order_ids: Iterable[str]) -> dict[str, OrderLink]:
+        found = batch_get(self.client, self.name, [order_link_key(o) for o in order_ids], consistent=True)
+        return {
+            pk.split("#", 1)[1]: OrderLink(str(item["channel"]), str(item.get("customer_id", "")))
+            for (pk, _), item in found.items()
+        }
+
+    def refund_notes(self, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        found = batch_get(self.client, self.name, [order_refunds_key(o) for o in order_ids], consistent=True)
+        return {pk.split("#", 1)[1]: item for (pk, _), item in found.items()}
+
+    def note_orphans(self, order_ids: Iterable[str]) -> None:
+        add_to_sets(self.client, self.name, ORPHANS, {ORPHAN_ORDERS: set(order_ids)})
+
+    def noted_orphans(self) -> set[str]:
+        item = batch_get(self.client, self.name, [ORPHANS], consistent=True).get(ORPHANS, {})
+        return {str(o) for o in item.get(ORPHAN_ORDERS, ())}
+
+    def settle_orphans(self, order_ids: Iterable[str]) -> None:
+        remove_from_sets(self.client, self.name, ORPHANS, {ORPHAN_ORDERS: set(order_ids)})
+
+    # what the operator reads (storepulse dlq list)
+
+    def failure_reasons(self, queue: str) -> Iterator[dict[str, Any]]:
+        """Why messages of ``queue`` failed, as the processors recorded it."""
+        yield from query_partition(
+            self.client,
+            self.name,
+            FAILURE_PK,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :queue)",
+            ExpressionAttributeValues={":pk": {"S": FAILURE_PK}, ":queue": {"S": f"{queue}#"}},
+        )
+
+    def conflicting_events(self) -> Iterator[dict[str, Any]]:
+        """The events not counted because their business id was counted from another event."""
+        return partition_items(self.client, self.name, CONFLICT_PK)
+
+    def unmapped_webhooks(self) -> Iterator[Unmapped]:
+        """The store webhooks the connectors function answered but could not map."""
+        for item in partition_items(self.client, self.name, UNMAPPED_PK):
+            yield Unmapped(**{name: str(item.get(name, "")) for name in Unmapped.__dataclass_fields__})
+
+
+def _entry(item: Mapping[str, Any]) -> CatalogueEntry:
+    point = item.get("reorder_point")
+    return CatalogueEntry(item.get("name"), item.get("category"), None if point is None else int(point))

@@ -1,0 +1,166 @@
+"""An in-memory fake of the analytics table (:class:`backend.adapters.analytics.AnalyticsStore`),
+for unit tests of the processing code without moto. It keeps what each call means, not the
+items: counters by day and SKU, links by order, alerts by their feed key. What it cannot know
+from the interface (the links the orders processor's claims write, the sales per SKU its parts
+write) the test gives it with the ``given_*`` methods."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from backend.adapters.analytics import (
+    FACTS,
+    FACTS_PREFIX,
+    AnomalyRecord,
+    Counted,
+    OrderLink,
+    alert_feed_key,
+    anomaly_key,
+    fact_items,
+    order_refunds_key,
+)
+from backend.domain.alerts import Alert
+from backend.domain.inventory import CatalogueEntry
+from backend.domain.products import SkuSales
+
+
+class FakeAnalytics:
+    """The analytics table in memory; ``calls`` counts the calls of each method."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.day_counters: dict[date, Counter[str]] = defaultdict(Counter)
+        self.on_hand: Counter[str] = Counter()
+        self.attributes: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)  # claims, notes
+        self.catalogue: dict[str, dict[str, Any]] = {}
+        self.sku_sales: dict[date, dict[str, SkuSales]] = {}
+        self.feed: dict[tuple[str, str], dict[str, Any]] = {}
+        self.fact_shards: dict[int, list[str]] = defaultdict(list)
+        self.snapshot: dict[str, Any] | None = None
+        self.anomalies: dict[tuple[str, str], AnomalyRecord] = {}
+        self.links: dict[str, OrderLink] = {}
+        self.orphans: set[str] = set()
+
+    # what the orders processor's own adapters write
+
+    def given_order_link(self, order_id: str, channel: str, customer_id: str) -> None:
+        self.links[order_id] = OrderLink(channel, customer_id)
+
+    def given_day_sales(self, day: date, counters: Mapping[str, Any]) -> None:
+        self.day_counters[day].update({name: Decimal(str(v)) for name, v in counters.items()})
+
+    # AnalyticsStore
+
+    def count_once(self, counted: Sequence[Counted]) -> None:
+        self.calls["count_once"] += 1
+        for event in counted:
+            if event.claim is None:
+                raise ValueError(f"{event.ref} has no claim")
+            if event.contributions.day_units or event.contributions.day_revenue:
+                raise ValueError(f"{event.ref}: sales per SKU are put as part items, not counted")
+            claimed = self.attributes[event.claim.item]
+            if event.claim.attribute in claimed:
+                continue
+            claimed[event.claim.attribute] = event.claim.value
+            for note in event.notes:
+                self.attributes[note.item].setdefault(note.attribute, note.value)
+            for day, counters in event.contributions.day_sales.items():
+                self.day_counters[day].update(counters)
+            self.on_hand.update(event.contributions.stock)
+
+    def upsert_product(self, sku: str, fields: Mapping[str, Any], version: str) -> bool:
+        self.calls["upsert_product"] += 1
+        stored = self.catalogue.get(sku)
+        if stored is not None and stored["version"] > version:
+            return False
+        self.catalogue[sku] = {**(stored or {}), **fields, "version": version}
+        return True
+
+    def catalogue_entries(self, skus: Sequence[str]) -> dict[str, CatalogueEntry]:
+        self.calls["catalogue_entries"] += 1
+        return {
+            sku: CatalogueEntry(item.get("name"), item.get("category"), item.get("reorder_point"))
+            for sku in skus
+            if (item := self.catalogue.get(sku)) is not None
+        }
+
+    def daily_sales(self, days: Sequence[date]) -> dict[date, dict[str, Any]]:
+        self.calls["daily_sales"] += 1
+        return {d: dict(self.day_counters[d]) for d in days if self.day_counters.get(d)}
+
+    def day_sku_sales(
+        self, days: Sequence[date], *, consistent: bool = False
+    ) -> dict[date, dict[str, SkuSales]]:
+        self.calls["day_sku_sales"] += 1
+        return {d: dict(self.sku_sales[d]) for d in days if self.sku_sales.get(d)}
+
+    def store_alerts(self, alerts: Iterable[Alert]) -> None:
+        self.calls["store_alerts"] += 1
+        for alert in alerts:
+            self.feed[alert_feed_key(alert)] = alert.model_dump(mode="json", exclude_none=True)
+
+    def alert_feed(
+        self, since: datetime | None, limit: int, *, alert_type: str | None = None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        self.calls["alert_feed"] += 1
+        start = "" if since is None else since.astimezone(UTC).isoformat()
+        found = [
+            alert
+            for (_, sk), alert in sorted(self.feed.items(), reverse=True)
+            if sk >= start and (alert_type is None or alert["type"] == alert_type)
+        ]
+        return found[:limit], len(found) > limit
+
+    def record_facts(self, facts: Iterable[str]) -> None:
+        self.calls["record_facts"] += 1
+        # Sharded as the table shards them (the adapter's own items).
+        for item in fact_items(facts):
+            self.fact_shards[int(item["pk"].removeprefix(FACTS_PREFIX))].extend(item[FACTS])
+
+    def facts(self, shard: int) -> list[str]:
+        self.calls["facts"] += 1
+        return list(self.fact_shards.get(shard, ()))
+
+    def put_segments_snapshot(self, snapshot: Mapping[str, Any]) -> None:
+        self.calls["put_segments_snapshot"] += 1
+        self.snapshot = dict(snapshot)
+
+    def segments_snapshot(self) -> dict[str, Any] | None:
+        self.calls["segments_snapshot"] += 1
+        return self.snapshot
+
+    def record_anomaly(self, day: date, metric: str, alert: Mapping[str, Any]) -> AnomalyRecord:
+        self.calls["record_anomaly"] += 1
+        return self.anomalies.setdefault(
+            anomaly_key(day, metric), AnomalyRecord(json.loads(json.dumps(alert)), False)
+        )
+
+    def mark_anomaly_sent(self, day: date, metric: str) -> None:
+        self.calls["mark_anomaly_sent"] += 1
+        key = anomaly_key(day, metric)
+        self.anomalies[key] = AnomalyRecord(self.anomalies[key].alert, True)
+
+    def order_links(self, order_ids: Iterable[str]) -> dict[str, OrderLink]:
+        self.calls["order_links"] += 1
+        return {o: self.links[o] for o in order_ids if o in self.links}
+
+    def refund_notes(self, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        self.calls["refund_notes"] += 1
+        return {o: dict(notes) for o in order_ids if (notes := self.attributes.get(order_refunds_key(o)))}
+
+    def note_orphans(self, order_ids: Iterable[str]) -> None:
+        self.calls["note_orphans"] += 1
+        self.orphans |= set(order_ids)
+
+    def noted_orphans(self) -> set[str]:
+        self.calls["noted_orphans"] += 1
+        return set(self.orphans)
+
+    def settle_orphans(self, order_ids: Iterable[str]) -> None:
+        self.calls["settle_orphans"] += 1
+        self.orphans -= set(order_ids)
