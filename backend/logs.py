@@ -139,11 +139,24 @@ def _route_module_loggers() -> None:
         module_logger.setLevel(_level())
 
 
+_FUNCTION_LOGGERS: dict[str, Logger] = {}
+_LOGGERS_LOCK = threading.Lock()  # not _LOCK: making a logger may write a line through a Sink
+
+
 def function_logger(service: str) -> Logger:
     """The Powertools logger of the function ``service``, writing JSON to this process's sink;
-    the function packages' module loggers write the same JSON."""
+    the function packages' module loggers write the same JSON.
+
+    One per service in a process: Powertools configures a service's ``logging.Logger`` once,
+    so a second ``Logger`` of the same service would keep a handler without its formatter and
+    fail at its first ``append_keys`` (the local stack runs every handler in one process)."""
     _route_module_loggers()
-    return Logger(service=service, level=_level(), logger_handler=Sink(), utc=True)
+    with _LOGGERS_LOCK:
+        if service not in _FUNCTION_LOGGERS:
+            _FUNCTION_LOGGERS[service] = Logger(
+                service=service, level=_level(), logger_handler=Sink(), utc=True
+            )
+        return _FUNCTION_LOGGERS[service]
 
 
 def current_keys() -> dict[str, Any]:

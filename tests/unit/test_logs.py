@@ -88,3 +88,15 @@ def test_a_message_attribute_is_a_correlation_id_only_when_valid() -> None:
     assert message_correlation_id({"correlation_id": {"stringValue": "r-1", "dataType": "String"}}) == "r-1"
     assert message_correlation_id({"correlation_id": {"stringValue": "two words"}}) is None
     assert message_correlation_id(None) is None
+
+
+def test_a_functions_logger_asked_for_twice_still_takes_keys() -> None:
+    # Given a function's logger made twice in one process (the local stack runs every handler
+    # in one process; a test suite makes handlers again)
+    function_logger("storepulse-twice")
+    again = function_logger("storepulse-twice")
+    # When the second takes keys, as inject_lambda_context does at each invocation
+    again.append_keys(cold_start=True, function_name="twice")
+    # Then they are on its lines (before, Powertools had configured the service's logger once
+    # and the second handler had no formatter: AttributeError on append_keys)
+    assert again.get_current_keys()["function_name"] == "twice"
