@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from backend.adapters.claims import CONFLICT_PK, order_claim_key
+from backend.adapters.claims import CONFLICT_PK, BusinessClaim, Found, claim_all, order_claim_key
 from backend.adapters.connector_state import UNMAPPED_PK, Unmapped, partition_items
 from backend.adapters.dynamo import (
     DAY_SKU_PREFIX,
@@ -45,6 +45,7 @@ from backend.adapters.dynamo import (
     set_attributes,
     set_if_newer,
     to_ddb,
+    touch_months,
 )
 from backend.adapters.stock import SKU_PK
 from backend.domain.alerts import Alert
@@ -57,7 +58,16 @@ else:
     DynamoDBClient = Any
 
 # What a count is made of (:func:`backend.adapters.dynamo.count_once`), part of the interface.
-__all__ = ["AnalyticsStore", "AnalyticsTable", "Claim", "Counted", "Note", "Unmapped"]
+__all__ = [
+    "AnalyticsStore",
+    "AnalyticsTable",
+    "BusinessClaim",
+    "Claim",
+    "Counted",
+    "Found",
+    "Note",
+    "Unmapped",
+]
 
 # The day reads of a long range are made by up to this many calls side by side.
 READ_PARALLELISM = 8
@@ -155,6 +165,21 @@ class AnalyticsStore(Protocol):
     def count_once(self, counted: Sequence[Counted]) -> None:
         """Add each event's contributions to the counters exactly once (its claim guards it)."""
 
+    def claim_business_ids(self, claims: Sequence[BusinessClaim]) -> list[Found]:
+        """Claim each order or refund id store-wide for its event and packet (an id twice in
+        the list is claimed once); what each claim found, in order."""
+
+    def count_parts(self, parts: Sequence[Counted]) -> None:
+        """:meth:`count_once` for the orders processor's packet parts, without bumping the
+        months' change stamps (it stamps them after its other writes: :meth:`stamp_months`)."""
+
+    def put_immutable(self, items: Iterable[Mapping[str, Any]]) -> None:
+        """Put items that never change once written (keyed by their content or their part):
+        putting them again is harmless."""
+
+    def stamp_months(self, months: Iterable[str]) -> None:
+        """Bump the change stamp of each month (``YYYY-MM``) whose days were written."""
+
     def upsert_product(self, sku: str, fields: Mapping[str, Any], version: str) -> bool:
         """The catalogue fields of a SKU, unless a newer version is stored."""
 
@@ -234,6 +259,18 @@ class AnalyticsTable:
 
     def count_once(self, counted: Sequence[Counted]) -> None:
         count_once(self.client, self.name, counted)
+
+    def claim_business_ids(self, claims: Sequence[BusinessClaim]) -> list[Found]:
+        return claim_all(self.client, self.name, claims)
+
+    def count_parts(self, parts: Sequence[Counted]) -> None:
+        count_once(self.client, self.name, parts, touch=False)
+
+    def put_immutable(self, items: Iterable[Mapping[str, Any]]) -> None:
+        batch_put(self.client, self.name, items)
+
+    def stamp_months(self, months: Iterable[str]) -> None:
+        touch_months(self.client, self.name, months)
 
     def upsert_product(self, sku: str, fields: Mapping[str, Any], version: str) -> bool:
         return set_if_newer(

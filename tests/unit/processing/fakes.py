@@ -17,13 +17,16 @@ from backend.adapters.analytics import (
     FACTS,
     FACTS_PREFIX,
     AnomalyRecord,
+    BusinessClaim,
     Counted,
+    Found,
     OrderLink,
     alert_feed_key,
     anomaly_key,
     fact_items,
     order_refunds_key,
 )
+from backend.adapters.claims import outcome
 from backend.domain.alerts import Alert
 from backend.domain.inventory import CatalogueEntry
 from backend.domain.products import SkuSales
@@ -45,6 +48,8 @@ class FakeAnalytics:
         self.anomalies: dict[tuple[str, str], AnomalyRecord] = {}
         self.links: dict[str, OrderLink] = {}
         self.orphans: set[str] = set()
+        self.immutable: dict[tuple[str, str], dict[str, Any]] = {}
+        self.month_stamps: Counter[str] = Counter()
 
     # what the orders processor's own adapters write
 
@@ -58,6 +63,9 @@ class FakeAnalytics:
 
     def count_once(self, counted: Sequence[Counted]) -> None:
         self.calls["count_once"] += 1
+        self._count(counted)
+
+    def _count(self, counted: Sequence[Counted]) -> None:
         for event in counted:
             if event.claim is None:
                 raise ValueError(f"{event.ref} has no claim")
@@ -72,6 +80,31 @@ class FakeAnalytics:
             for day, counters in event.contributions.day_sales.items():
                 self.day_counters[day].update(counters)
             self.on_hand.update(event.contributions.stock)
+
+    def claim_business_ids(self, claims: Sequence[BusinessClaim]) -> list[Found]:
+        self.calls["claim_business_ids"] += 1
+        for claim in claims:
+            stored = self.attributes[claim.item]
+            if not stored:
+                stored.update(event_id=claim.event_id, owner=claim.owner, **claim.attributes)
+                if claim.kind == "order_id":
+                    self.links[claim.business_id] = OrderLink(
+                        str(claim.attributes["channel"]), str(claim.attributes["customer_id"])
+                    )
+        return [Found(outcome(c, self.attributes[c.item]), dict(self.attributes[c.item])) for c in claims]
+
+    def count_parts(self, parts: Sequence[Counted]) -> None:
+        self.calls["count_parts"] += 1
+        self._count(parts)
+
+    def put_immutable(self, items: Iterable[Mapping[str, Any]]) -> None:
+        self.calls["put_immutable"] += 1
+        for item in items:
+            self.immutable[(item["pk"], item["sk"])] = dict(item)
+
+    def stamp_months(self, months: Iterable[str]) -> None:
+        self.calls["stamp_months"] += 1
+        self.month_stamps.update(set(months))
 
     def upsert_product(self, sku: str, fields: Mapping[str, Any], version: str) -> bool:
         self.calls["upsert_product"] += 1
