@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
+from backend.adapters import customer_days
 from backend.adapters.claims import CONFLICT_PK, BusinessClaim, Found, claim_all, order_claim_key
 from backend.adapters.connector_state import UNMAPPED_PK, Unmapped, partition_items
 from backend.adapters.dynamo import (
@@ -40,10 +41,12 @@ from backend.adapters.dynamo import (
     day_pk,
     from_ddb,
     key,
+    profile_key,
     query_partition,
     remove_from_sets,
     set_attributes,
     set_if_newer,
+    set_if_version,
     to_ddb,
     touch_months,
 )
@@ -90,6 +93,10 @@ FACTS = "facts"
 #: The orders refunded before their order was known: one item, its set ``orders``.
 ORPHANS: Key = ("REFUNDS", "ORPHANS")
 ORPHAN_ORDERS = "orders"
+#: A customer's profile (``CUST#<id>``/``PROFILE``, :mod:`backend.processing.profiles`): the
+#: store day of their first order, its (at most two) smallest order ids, and the version that
+#: conditions the next write.
+PROFILE_FIRST, PROFILE_FIRST_IDS, PROFILE_VERSION = "first", "first_ids", "version"
 #: Why a message failed, for ``storepulse dlq list``: ``FAILURE``/``<queue>#<message id>``
 #: (written by :class:`backend.adapters.batch.FailureLog`).
 FAILURE_PK = "FAILURE"
@@ -179,6 +186,17 @@ class AnalyticsStore(Protocol):
 
     def stamp_months(self, months: Iterable[str]) -> None:
         """Bump the change stamp of each month (``YYYY-MM``) whose days were written."""
+
+    def customer_profiles(self, customer_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The profiles of these customers that exist (strongly consistent), by customer id."""
+
+    def set_profile_if_version(self, customer_id: str, values: Mapping[str, Any], version: Any) -> bool:
+        """Set these profile attributes if the profile's version is still ``version`` (``None``:
+        no profile yet); whether it was."""
+
+    def put_customer_sets(self, per_day: Mapping[date, Mapping[str, set[str]]]) -> None:
+        """Record customers' memberships of day sets (day -> ``C``/``P``/``M`` -> customer ids;
+        idempotent)."""
 
     def upsert_product(self, sku: str, fields: Mapping[str, Any], version: str) -> bool:
         """The catalogue fields of a SKU, unless a newer version is stored."""
@@ -271,6 +289,26 @@ class AnalyticsTable:
 
     def stamp_months(self, months: Iterable[str]) -> None:
         touch_months(self.client, self.name, months)
+
+    # the customers' profiles and day sets
+
+    def customer_profiles(self, customer_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        wanted = {profile_key(c): c for c in customer_ids}
+        found = batch_get(self.client, self.name, wanted, consistent=True)
+        return {wanted[item_key]: item for item_key, item in found.items() if item_key in wanted}
+
+    def set_profile_if_version(self, customer_id: str, values: Mapping[str, Any], version: Any) -> bool:
+        return set_if_version(
+            self.client,
+            self.name,
+            profile_key(customer_id),
+            values,
+            version_attribute=PROFILE_VERSION,
+            version=version,
+        )
+
+    def put_customer_sets(self, per_day: Mapping[date, Mapping[str, set[str]]]) -> None:
+        customer_days.write(self.client, self.name, per_day)
 
     def upsert_product(self, sku: str, fields: Mapping[str, Any], version: str) -> bool:
         return set_if_newer(

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from backend.adapters import claims as claim_store
 from backend.adapters import customer_days
-from backend.adapters.analytics import AnalyticsTable
+from backend.adapters.analytics import AnalyticsStore
 from backend.adapters.batch import Parsed
 from backend.adapters.claims import BusinessClaim, Outcome
 from backend.adapters.dynamo import Counted, day_sku_items, days_of, packet_parts
@@ -79,7 +79,7 @@ def _placed(event: Event, zone: ZoneInfo) -> profiles.PlacedOrder:
 
 
 def apply(
-    analytics: AnalyticsTable,
+    analytics: AnalyticsStore,
     evaluate_stock: EvaluateStock,
     *,
     zone: ZoneInfo,
@@ -142,7 +142,7 @@ def apply(
         order = _placed(event, zone)
         orders_of[order.customer_id].append(order)
     analytics.count_parts(parts)
-    customers = profiles.Profiles(analytics.client, analytics.name, orders_of)
+    customers = profiles.Profiles(analytics, orders_of)
     customers.join()
 
     returns.attribute_refunds(analytics, (e.data.order_id for e in refunds), placed_links, known)

@@ -16,6 +16,7 @@ from typing import Any
 from backend.adapters.analytics import (
     FACTS,
     FACTS_PREFIX,
+    PROFILE_VERSION,
     AnomalyRecord,
     BusinessClaim,
     Counted,
@@ -50,6 +51,8 @@ class FakeAnalytics:
         self.orphans: set[str] = set()
         self.immutable: dict[tuple[str, str], dict[str, Any]] = {}
         self.month_stamps: Counter[str] = Counter()
+        self.profiles: dict[str, dict[str, Any]] = {}
+        self.customer_sets: dict[date, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
 
     # what the orders processor's own adapters write
 
@@ -105,6 +108,23 @@ class FakeAnalytics:
     def stamp_months(self, months: Iterable[str]) -> None:
         self.calls["stamp_months"] += 1
         self.month_stamps.update(set(months))
+
+    def customer_profiles(self, customer_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        self.calls["customer_profiles"] += 1
+        return {c: dict(self.profiles[c]) for c in customer_ids if c in self.profiles}
+
+    def set_profile_if_version(self, customer_id: str, values: Mapping[str, Any], version: Any) -> bool:
+        self.calls["set_profile_if_version"] += 1
+        if self.profiles.get(customer_id, {}).get(PROFILE_VERSION) != version:
+            return False
+        self.profiles.setdefault(customer_id, {}).update(values)
+        return True
+
+    def put_customer_sets(self, per_day: Mapping[date, Mapping[str, set[str]]]) -> None:
+        self.calls["put_customer_sets"] += 1
+        for day, sets in per_day.items():
+            for name, customers in sets.items():
+                self.customer_sets[day][name] |= customers
 
     def upsert_product(self, sku: str, fields: Mapping[str, Any], version: str) -> bool:
         self.calls["upsert_product"] += 1
