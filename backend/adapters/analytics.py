@@ -29,6 +29,7 @@ from backend.adapters.claims import CONFLICT_PK, BusinessClaim, Found, claim_all
 from backend.adapters.connector_state import UNMAPPED_PK, Unmapped, partition_items
 from backend.adapters.dynamo import (
     DAY_SKU_PREFIX,
+    MONTHS_PK,
     Claim,
     Counted,
     Key,
@@ -187,6 +188,12 @@ class AnalyticsStore(Protocol):
     def stamp_months(self, months: Iterable[str]) -> None:
         """Bump the change stamp of each month (``YYYY-MM``) whose days were written."""
 
+    def stamped_months(self) -> list[str]:
+        """Every month (``YYYY-MM``) that has a change stamp, in order."""
+
+    def month_change_stamps(self, months: Sequence[str], *, consistent: bool = False) -> dict[str, int]:
+        """The change stamp of each month (0 for a month never stamped)."""
+
     def customer_profiles(self, customer_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The profiles of these customers that exist (strongly consistent), by customer id."""
 
@@ -289,6 +296,13 @@ class AnalyticsTable:
 
     def stamp_months(self, months: Iterable[str]) -> None:
         touch_months(self.client, self.name, months)
+
+    def stamped_months(self) -> list[str]:
+        return sorted(str(item["sk"]) for item in query_partition(self.client, self.name, MONTHS_PK))
+
+    def month_change_stamps(self, months: Sequence[str], *, consistent: bool = False) -> dict[str, int]:
+        items = batch_get(self.client, self.name, [(MONTHS_PK, m) for m in months], consistent=consistent)
+        return {m: int(items.get((MONTHS_PK, m), {}).get("v", 0)) for m in months}
 
     # the customers' profiles and day sets
 

@@ -82,8 +82,7 @@ def month_stamps(
     client: DynamoDBClient, table: str, months: Sequence[str], *, consistent: bool = False
 ) -> dict[str, int]:
     """The change stamp of each month (0 for a month never written since stamps exist)."""
-    items = batch_get(client, table, [(MONTHS_PK, m) for m in months], consistent=consistent)
-    return {m: int(items.get((MONTHS_PK, m), {}).get("v", 0)) for m in months}
+    return AnalyticsTable(client, table).month_change_stamps(months, consistent=consistent)
 
 
 def _month_keys(months: Sequence[str]) -> list[tuple[str, str]]:

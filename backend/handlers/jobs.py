@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from backend.adapters import leases
+from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.clients import client
 from backend.logs import function, function_logger
 from backend.processing import anomalies, compaction, digests, forecasts, rollups, segments, stock, together
@@ -119,7 +120,7 @@ def pairs_job() -> dict[str, Any]:
     pair counts /v1/products/pairs reads."""
     settings = get_settings()
     today = datetime.now(UTC).astimezone(settings.zone).date()
-    return together.run(client("dynamodb"), settings.require("analytics_table"), today)
+    return together.run(AnalyticsTable(client("dynamodb"), settings.require("analytics_table")), today)
 
 
 # A job takes its options from the rest of its input: {"job": NAME, **options}.

@@ -252,10 +252,7 @@ def test_anomalies_once_per_day_and_metric_with_value_expected_and_score(
         ("sales_drop", "orders"),
     }
     # And again: the same anomalies, no second alert
-    assert (
-        anomaly_job.run(context, date(2025, 3, 10), NOW + timedelta(hours=1))["sent"]
-        == 0
-    )
+    assert anomaly_job.run(context, date(2025, 3, 10), NOW + timedelta(hours=1))["sent"] == 0
     # And the refund wave of Tuesday 11 March (600.00 of refunds where 50.00 is usual)
     wave = anomaly_job.run(context, date(2025, 3, 11), NOW)
     assert ("refund_spike", "returns") in {(a["type"], a["metric"]) for a in wave["anomalies"]}

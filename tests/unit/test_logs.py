@@ -58,7 +58,7 @@ def test_a_sink_beside_a_console_handler_leaves_the_terminal_to_it(
     console = logging.StreamHandler()
     console.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
     sink = backend.logs.Sink(terminal=False)
-    sink.setFormatter(logging.Formatter("{\"message\": \"%(message)s\"}"))
+    sink.setFormatter(logging.Formatter('{"message": "%(message)s"}'))
     stack_logger.handlers = [console, sink]
     stack_logger.propagate = False
     try:

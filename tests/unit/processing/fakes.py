@@ -109,6 +109,14 @@ class FakeAnalytics:
         self.calls["stamp_months"] += 1
         self.month_stamps.update(set(months))
 
+    def stamped_months(self) -> list[str]:
+        self.calls["stamped_months"] += 1
+        return sorted(self.month_stamps)
+
+    def month_change_stamps(self, months: Sequence[str], *, consistent: bool = False) -> dict[str, int]:
+        self.calls["month_change_stamps"] += 1
+        return {m: self.month_stamps[m] for m in months}
+
     def customer_profiles(self, customer_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         self.calls["customer_profiles"] += 1
         return {c: dict(self.profiles[c]) for c in customer_ids if c in self.profiles}
