@@ -176,6 +176,8 @@ def item_kind(table: str, key: Mapping[str, Any]) -> str:
     'CUST#*/PROFILE'
     >>> item_kind("storepulse-analytics", {"pk": {"S": "CATALOG"}, "sk": {"S": "BEA-7008"}})
     'CATALOG/*'
+    >>> item_kind("storepulse-analytics", {"pk": {"S": "ALERTS"}, "sk": {"S": "2026-12-07T07:26+00:00#a1"}})
+    'ALERTS/*'
     """
     if "event_id" in key and "pk" not in key:
         value = str(next(iter(key["event_id"].values())))
@@ -185,9 +187,9 @@ def item_kind(table: str, key: Mapping[str, Any]) -> str:
 
     def shape(text: str) -> str:
         head, sep, _ = text.partition("#")
-        if sep:
-            return f"{head}#*"
-        return text if re.fullmatch(r"[A-Z_]+", text) else "*"
+        if not re.fullmatch(r"[A-Z_]+", head):
+            return "*"
+        return f"{head}#*" if sep else head
 
     pk = str(next(iter(key["pk"].values())))
     sk = str(next(iter(key.get("sk", {"S": ""}).values())))

@@ -701,7 +701,7 @@ def results_path() -> Path:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--events", type=int, default=6_000, help="events of the throughput phase")
+    parser.add_argument("--events", type=int, default=30_000, help="events of the throughput phase")
     parser.add_argument("--precise-events", type=int, default=1_500, help="events of the precise phase")
     parser.add_argument("--senders", type=int, default=4, help="concurrent HTTP senders")
     parser.add_argument(

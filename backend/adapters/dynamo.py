@@ -199,9 +199,23 @@ def content_keyed_items(
     return items
 
 
-def batch_put(client: DynamoDBClient, table: str, items: Iterable[Mapping[str, Any]]) -> None:
-    """Put many items (25 per call, unprocessed items retried)."""
-    requests = [{"PutRequest": {"Item": {k: to_ddb(v) for k, v in item.items()}}} for item in items]
+def batch_put(
+    client: DynamoDBClient,
+    table: str,
+    items: Iterable[Mapping[str, Any]],
+    key_names: tuple[str, ...] = ("pk", "sk"),
+) -> None:
+    """Put many items (25 per call, unprocessed items retried).
+
+    An item given twice (by its key, ``key_names``) is put once, as last given: DynamoDB refuses
+    a call that names one key twice, and the items put in batches are keyed by their content
+    (an alert delivered twice, a fact two events of a batch find)."""
+    last: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+    for item in items:
+        item_key = tuple(item[name] for name in key_names)
+        last.pop(item_key, None)  # so that the items keep the order of their last occurrences
+        last[item_key] = item
+    requests = [{"PutRequest": {"Item": {k: to_ddb(v) for k, v in item.items()}}} for item in last.values()]
     for start in range(0, len(requests), 25):
         pending: dict[str, Any] = {table: requests[start : start + 25]}
         attempt = 0

@@ -181,4 +181,4 @@ class IngestTable:
                 }
                 for e in events
             ]
-        batch_put(self.client, self.table, items)
+        batch_put(self.client, self.table, items, key_names=("event_id",))
