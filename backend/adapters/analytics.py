@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.adapters import customer_days
 from backend.adapters.claims import CONFLICT_PK, BusinessClaim, Found, claim_all, order_claim_key
-from backend.adapters.connector_state import UNMAPPED_PK, Unmapped, partition_items
+from backend.adapters.connector_state import UNMAPPED_PK, Unmapped, counted_adjustments, partition_items
 from backend.adapters.dynamo import (
     DAY_SKU_PREFIX,
     MONTHS_PK,
@@ -51,7 +51,7 @@ from backend.adapters.dynamo import (
     to_ddb,
     touch_months,
 )
-from backend.adapters.stock import SKU_PK
+from backend.adapters.stock import SKU_PK, read_stock
 from backend.domain.alerts import Alert
 from backend.domain.inventory import CatalogueEntry
 from backend.domain.products import SkuSales
@@ -211,6 +211,12 @@ class AnalyticsStore(Protocol):
     def catalogue_entries(self, skus: Sequence[str]) -> dict[str, CatalogueEntry]:
         """The catalogue entries of these SKUs (absent when never described)."""
 
+    def counted_adjustments(self, event_ids: Iterable[str]) -> set[str]:
+        """Which of these ``inventory.adjusted`` events were counted (strongly consistent)."""
+
+    def on_hand_of(self, skus: Iterable[str]) -> dict[str, int]:
+        """The exact on-hand of each of these SKUs (strongly consistent; 0 if never moved)."""
+
     def daily_sales(self, days: Sequence[date]) -> dict[date, dict[str, Any]]:
         """The sales counters of each day that has any."""
 
@@ -332,6 +338,12 @@ class AnalyticsTable:
     def catalogue_entries(self, skus: Sequence[str]) -> dict[str, CatalogueEntry]:
         items = batch_get(self.client, self.name, [catalogue_key(sku) for sku in skus])
         return {sku: _entry(item) for (_, sku), item in items.items()}
+
+    def counted_adjustments(self, event_ids: Iterable[str]) -> set[str]:
+        return counted_adjustments(self.client, self.name, event_ids)
+
+    def on_hand_of(self, skus: Iterable[str]) -> dict[str, int]:
+        return {sku: stock.on_hand for sku, stock in read_stock(self.client, self.name, skus).items()}
 
     # the day aggregates, by key: never a scan
 

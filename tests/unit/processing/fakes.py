@@ -22,6 +22,7 @@ from backend.adapters.analytics import (
     Counted,
     Found,
     OrderLink,
+    adjustment_key,
     alert_feed_key,
     anomaly_key,
     fact_items,
@@ -149,6 +150,14 @@ class FakeAnalytics:
             for sku in skus
             if (item := self.catalogue.get(sku)) is not None
         }
+
+    def counted_adjustments(self, event_ids: Iterable[str]) -> set[str]:
+        self.calls["counted_adjustments"] += 1
+        return {e for e in event_ids if self.attributes.get(adjustment_key(e))}
+
+    def on_hand_of(self, skus: Iterable[str]) -> dict[str, int]:
+        self.calls["on_hand_of"] += 1
+        return {sku: int(self.on_hand[sku]) for sku in skus}
 
     def daily_sales(self, days: Sequence[date]) -> dict[date, dict[str, Any]]:
         self.calls["daily_sales"] += 1
