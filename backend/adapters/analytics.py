@@ -98,6 +98,8 @@ ORPHAN_ORDERS = "orders"
 #: store day of their first order, its (at most two) smallest order ids, and the version that
 #: conditions the next write.
 PROFILE_FIRST, PROFILE_FIRST_IDS, PROFILE_VERSION = "first", "first_ids", "version"
+#: A month rollup's first item, ``MONTH#<YYYY-MM>``/``ROLLUP`` (its further parts ``ROLLUP#<i>``).
+ROLLUP_SK = "ROLLUP"
 #: Why a message failed, for ``storepulse dlq list``: ``FAILURE``/``<queue>#<message id>``
 #: (written by :class:`backend.adapters.batch.FailureLog`).
 FAILURE_PK = "FAILURE"
@@ -106,6 +108,16 @@ FAILURE_PK = "FAILURE"
 def day_sales_key(day: date) -> Key:
     """The day's sales counters (gross sales, orders, returns, per channel...)."""
     return (day_pk(day), SALES_SK)
+
+
+def month_pk(month: str) -> str:
+    """A month's folds: its rollup (``ROLLUP``, ``ROLLUP#<i>``) and its pairs (``PAIRS``)."""
+    return f"MONTH#{month}"
+
+
+def rollup_head_key(month: str) -> Key:
+    """A month rollup's first item (:mod:`backend.adapters.rollups` writes it)."""
+    return (month_pk(month), ROLLUP_SK)
 
 
 def catalogue_key(sku: str) -> Key:
@@ -188,8 +200,21 @@ class AnalyticsStore(Protocol):
     def stamp_months(self, months: Iterable[str]) -> None:
         """Bump the change stamp of each month (``YYYY-MM``) whose days were written."""
 
-    def stamped_months(self) -> list[str]:
-        """Every month (``YYYY-MM``) that has a change stamp, in order."""
+    def stamped_months(self) -> dict[str, int]:
+        """Every month (``YYYY-MM``) that has a change stamp, with its stamp (one Query)."""
+
+    def rollup_coverage(self, months: Sequence[str]) -> dict[str, int]:
+        """The stamp each of these months' rollup was computed at, for those that have one."""
+
+    def day_sales_and_sets(
+        self, days: Sequence[date], *, consistent: bool = False
+    ) -> tuple[list[dict[str, Any]], list[dict[str, set[str]]]]:
+        """The sales counters and the ``C``/``P``/``M`` customer sets of each day (absent days
+        are empty), in the order of ``days``."""
+
+    def put_rollup_items(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """Write a month rollup's items: its further parts first, then its first item (the
+        head, which names the parts), so a reader never finds a head without its parts."""
 
     def month_change_stamps(self, months: Sequence[str], *, consistent: bool = False) -> dict[str, int]:
         """The change stamp of each month (0 for a month never stamped)."""
@@ -303,8 +328,27 @@ class AnalyticsTable:
     def stamp_months(self, months: Iterable[str]) -> None:
         touch_months(self.client, self.name, months)
 
-    def stamped_months(self) -> list[str]:
-        return sorted(str(item["sk"]) for item in query_partition(self.client, self.name, MONTHS_PK))
+    def stamped_months(self) -> dict[str, int]:
+        return {
+            str(item["sk"]): int(item.get("v", 0))
+            for item in query_partition(self.client, self.name, MONTHS_PK)
+        }
+
+    # the month rollups (their keys: backend.adapters.rollups)
+
+    def rollup_coverage(self, months: Sequence[str]) -> dict[str, int]:
+        keys = {rollup_head_key(m): m for m in months}
+        heads = batch_get(self.client, self.name, list(keys), projection=["covered"])
+        return {keys[k]: int(item.get("covered", -1)) for k, item in heads.items() if k in keys}
+
+    def day_sales_and_sets(
+        self, days: Sequence[date], *, consistent: bool = False
+    ) -> tuple[list[dict[str, Any]], list[dict[str, set[str]]]]:
+        return customer_days.read_days(self.client, self.name, days, consistent=consistent)
+
+    def put_rollup_items(self, items: Sequence[Mapping[str, Any]]) -> None:
+        batch_put(self.client, self.name, items[:-1])
+        batch_put(self.client, self.name, items[-1:])
 
     def month_change_stamps(self, months: Sequence[str], *, consistent: bool = False) -> dict[str, int]:
         items = batch_get(self.client, self.name, [(MONTHS_PK, m) for m in months], consistent=consistent)

@@ -85,7 +85,7 @@ def month_rollups(months: Sequence[str] | None = None, today: str | None = None)
     settings = get_settings()
     chosen = None if months is None else list(months)
     table = settings.require("analytics_table")
-    return rollups.run(client("dynamodb"), table, store_day(today), months=chosen)
+    return rollups.run(AnalyticsTable(client("dynamodb"), table), store_day(today), months=chosen)
 
 
 def forecast_job(today: str | None = None) -> dict[str, Any]:

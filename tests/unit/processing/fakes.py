@@ -27,9 +27,11 @@ from backend.adapters.analytics import (
     anomaly_key,
     fact_items,
     order_refunds_key,
+    rollup_head_key,
 )
 from backend.adapters.claims import outcome
 from backend.domain.alerts import Alert
+from backend.domain.customers import SETS
 from backend.domain.inventory import CatalogueEntry
 from backend.domain.products import SkuSales
 
@@ -110,9 +112,29 @@ class FakeAnalytics:
         self.calls["stamp_months"] += 1
         self.month_stamps.update(set(months))
 
-    def stamped_months(self) -> list[str]:
+    def stamped_months(self) -> dict[str, int]:
         self.calls["stamped_months"] += 1
-        return sorted(self.month_stamps)
+        return dict(self.month_stamps)
+
+    def rollup_coverage(self, months: Sequence[str]) -> dict[str, int]:
+        self.calls["rollup_coverage"] += 1
+        return {
+            m: int(self.immutable[head]["covered"])
+            for m in months
+            if (head := rollup_head_key(m)) in self.immutable
+        }
+
+    def day_sales_and_sets(
+        self, days: Sequence[date], *, consistent: bool = False
+    ) -> tuple[list[dict[str, Any]], list[dict[str, set[str]]]]:
+        self.calls["day_sales_and_sets"] += 1
+        sets = [{name: set(self.customer_sets.get(d, {}).get(name, ())) for name in SETS} for d in days]
+        return [dict(self.day_counters.get(d, {})) for d in days], sets
+
+    def put_rollup_items(self, items: Sequence[Mapping[str, Any]]) -> None:
+        self.calls["put_rollup_items"] += 1
+        for item in items:
+            self.immutable[(item["pk"], item["sk"])] = dict(item)
 
     def month_change_stamps(self, months: Sequence[str], *, consistent: bool = False) -> dict[str, int]:
         self.calls["month_change_stamps"] += 1
