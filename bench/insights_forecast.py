@@ -278,7 +278,7 @@ def job_figures(years: int, orders_per_day: int) -> dict[str, Any]:
                     now,
                 ),
                 "pairs": lambda: together.run(
-                    aws.client("dynamodb"), table, end + timedelta(days=1), now=now
+                    AnalyticsTable(aws.client("dynamodb"), table), end + timedelta(days=1), now=now
                 ),
                 "lake-compaction": lambda: compaction.run(
                     aws.client("s3"), bucket, zone=ZoneInfo(TZ), now=now

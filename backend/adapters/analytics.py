@@ -24,10 +24,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from backend.adapters.claims import CONFLICT_PK, order_claim_key
-from backend.adapters.connector_state import UNMAPPED_PK, Unmapped, partition_items
+from backend.adapters import customer_days
+from backend.adapters.claims import CONFLICT_PK, BusinessClaim, Found, claim_all, order_claim_key
+from backend.adapters.connector_state import UNMAPPED_PK, Unmapped, counted_adjustments, partition_items
 from backend.adapters.dynamo import (
     DAY_SKU_PREFIX,
+    MONTHS_PK,
     Claim,
     Counted,
     Key,
@@ -40,13 +42,16 @@ from backend.adapters.dynamo import (
     day_pk,
     from_ddb,
     key,
+    profile_key,
     query_partition,
     remove_from_sets,
     set_attributes,
     set_if_newer,
+    set_if_version,
     to_ddb,
+    touch_months,
 )
-from backend.adapters.stock import SKU_PK
+from backend.adapters.stock import SKU_PK, read_stock
 from backend.domain.alerts import Alert
 from backend.domain.inventory import CatalogueEntry
 from backend.domain.products import SkuSales
@@ -57,7 +62,16 @@ else:
     DynamoDBClient = Any
 
 # What a count is made of (:func:`backend.adapters.dynamo.count_once`), part of the interface.
-__all__ = ["AnalyticsStore", "AnalyticsTable", "Claim", "Counted", "Note", "Unmapped"]
+__all__ = [
+    "AnalyticsStore",
+    "AnalyticsTable",
+    "BusinessClaim",
+    "Claim",
+    "Counted",
+    "Found",
+    "Note",
+    "Unmapped",
+]
 
 # The day reads of a long range are made by up to this many calls side by side.
 READ_PARALLELISM = 8
@@ -80,6 +94,12 @@ FACTS = "facts"
 #: The orders refunded before their order was known: one item, its set ``orders``.
 ORPHANS: Key = ("REFUNDS", "ORPHANS")
 ORPHAN_ORDERS = "orders"
+#: A customer's profile (``CUST#<id>``/``PROFILE``, :mod:`backend.processing.profiles`): the
+#: store day of their first order, its (at most two) smallest order ids, and the version that
+#: conditions the next write.
+PROFILE_FIRST, PROFILE_FIRST_IDS, PROFILE_VERSION = "first", "first_ids", "version"
+#: A month rollup's first item, ``MONTH#<YYYY-MM>``/``ROLLUP`` (its further parts ``ROLLUP#<i>``).
+ROLLUP_SK = "ROLLUP"
 #: Why a message failed, for ``storepulse dlq list``: ``FAILURE``/``<queue>#<message id>``
 #: (written by :class:`backend.adapters.batch.FailureLog`).
 FAILURE_PK = "FAILURE"
@@ -88,6 +108,16 @@ FAILURE_PK = "FAILURE"
 def day_sales_key(day: date) -> Key:
     """The day's sales counters (gross sales, orders, returns, per channel...)."""
     return (day_pk(day), SALES_SK)
+
+
+def month_pk(month: str) -> str:
+    """A month's folds: its rollup (``ROLLUP``, ``ROLLUP#<i>``) and its pairs (``PAIRS``)."""
+    return f"MONTH#{month}"
+
+
+def rollup_head_key(month: str) -> Key:
+    """A month rollup's first item (:mod:`backend.adapters.rollups` writes it)."""
+    return (month_pk(month), ROLLUP_SK)
 
 
 def catalogue_key(sku: str) -> Key:
@@ -155,11 +185,62 @@ class AnalyticsStore(Protocol):
     def count_once(self, counted: Sequence[Counted]) -> None:
         """Add each event's contributions to the counters exactly once (its claim guards it)."""
 
+    def claim_business_ids(self, claims: Sequence[BusinessClaim]) -> list[Found]:
+        """Claim each order or refund id store-wide for its event and packet (an id twice in
+        the list is claimed once); what each claim found, in order."""
+
+    def count_parts(self, parts: Sequence[Counted]) -> None:
+        """:meth:`count_once` for the orders processor's packet parts, without bumping the
+        months' change stamps (it stamps them after its other writes: :meth:`stamp_months`)."""
+
+    def put_immutable(self, items: Iterable[Mapping[str, Any]]) -> None:
+        """Put items that never change once written (keyed by their content or their part):
+        putting them again is harmless."""
+
+    def stamp_months(self, months: Iterable[str]) -> None:
+        """Bump the change stamp of each month (``YYYY-MM``) whose days were written."""
+
+    def stamped_months(self) -> dict[str, int]:
+        """Every month (``YYYY-MM``) that has a change stamp, with its stamp (one Query)."""
+
+    def rollup_coverage(self, months: Sequence[str]) -> dict[str, int]:
+        """The stamp each of these months' rollup was computed at, for those that have one."""
+
+    def day_sales_and_sets(
+        self, days: Sequence[date], *, consistent: bool = False
+    ) -> tuple[list[dict[str, Any]], list[dict[str, set[str]]]]:
+        """The sales counters and the ``C``/``P``/``M`` customer sets of each day (absent days
+        are empty), in the order of ``days``."""
+
+    def put_rollup_items(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """Write a month rollup's items: its further parts first, then its first item (the
+        head, which names the parts), so a reader never finds a head without its parts."""
+
+    def month_change_stamps(self, months: Sequence[str], *, consistent: bool = False) -> dict[str, int]:
+        """The change stamp of each month (0 for a month never stamped)."""
+
+    def customer_profiles(self, customer_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The profiles of these customers that exist (strongly consistent), by customer id."""
+
+    def set_profile_if_version(self, customer_id: str, values: Mapping[str, Any], version: Any) -> bool:
+        """Set these profile attributes if the profile's version is still ``version`` (``None``:
+        no profile yet); whether it was."""
+
+    def put_customer_sets(self, per_day: Mapping[date, Mapping[str, set[str]]]) -> None:
+        """Record customers' memberships of day sets (day -> ``C``/``P``/``M`` -> customer ids;
+        idempotent)."""
+
     def upsert_product(self, sku: str, fields: Mapping[str, Any], version: str) -> bool:
         """The catalogue fields of a SKU, unless a newer version is stored."""
 
     def catalogue_entries(self, skus: Sequence[str]) -> dict[str, CatalogueEntry]:
         """The catalogue entries of these SKUs (absent when never described)."""
+
+    def counted_adjustments(self, event_ids: Iterable[str]) -> set[str]:
+        """Which of these ``inventory.adjusted`` events were counted (strongly consistent)."""
+
+    def on_hand_of(self, skus: Iterable[str]) -> dict[str, int]:
+        """The exact on-hand of each of these SKUs (strongly consistent; 0 if never moved)."""
 
     def daily_sales(self, days: Sequence[date]) -> dict[date, dict[str, Any]]:
         """The sales counters of each day that has any."""
@@ -235,6 +316,64 @@ class AnalyticsTable:
     def count_once(self, counted: Sequence[Counted]) -> None:
         count_once(self.client, self.name, counted)
 
+    def claim_business_ids(self, claims: Sequence[BusinessClaim]) -> list[Found]:
+        return claim_all(self.client, self.name, claims)
+
+    def count_parts(self, parts: Sequence[Counted]) -> None:
+        count_once(self.client, self.name, parts, touch=False)
+
+    def put_immutable(self, items: Iterable[Mapping[str, Any]]) -> None:
+        batch_put(self.client, self.name, items)
+
+    def stamp_months(self, months: Iterable[str]) -> None:
+        touch_months(self.client, self.name, months)
+
+    def stamped_months(self) -> dict[str, int]:
+        return {
+            str(item["sk"]): int(item.get("v", 0))
+            for item in query_partition(self.client, self.name, MONTHS_PK)
+        }
+
+    # the month rollups (their keys: backend.adapters.rollups)
+
+    def rollup_coverage(self, months: Sequence[str]) -> dict[str, int]:
+        keys = {rollup_head_key(m): m for m in months}
+        heads = batch_get(self.client, self.name, list(keys), projection=["covered"])
+        return {keys[k]: int(item.get("covered", -1)) for k, item in heads.items() if k in keys}
+
+    def day_sales_and_sets(
+        self, days: Sequence[date], *, consistent: bool = False
+    ) -> tuple[list[dict[str, Any]], list[dict[str, set[str]]]]:
+        return customer_days.read_days(self.client, self.name, days, consistent=consistent)
+
+    def put_rollup_items(self, items: Sequence[Mapping[str, Any]]) -> None:
+        batch_put(self.client, self.name, items[:-1])
+        batch_put(self.client, self.name, items[-1:])
+
+    def month_change_stamps(self, months: Sequence[str], *, consistent: bool = False) -> dict[str, int]:
+        items = batch_get(self.client, self.name, [(MONTHS_PK, m) for m in months], consistent=consistent)
+        return {m: int(items.get((MONTHS_PK, m), {}).get("v", 0)) for m in months}
+
+    # the customers' profiles and day sets
+
+    def customer_profiles(self, customer_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        wanted = {profile_key(c): c for c in customer_ids}
+        found = batch_get(self.client, self.name, wanted, consistent=True)
+        return {wanted[item_key]: item for item_key, item in found.items() if item_key in wanted}
+
+    def set_profile_if_version(self, customer_id: str, values: Mapping[str, Any], version: Any) -> bool:
+        return set_if_version(
+            self.client,
+            self.name,
+            profile_key(customer_id),
+            values,
+            version_attribute=PROFILE_VERSION,
+            version=version,
+        )
+
+    def put_customer_sets(self, per_day: Mapping[date, Mapping[str, set[str]]]) -> None:
+        customer_days.write(self.client, self.name, per_day)
+
     def upsert_product(self, sku: str, fields: Mapping[str, Any], version: str) -> bool:
         return set_if_newer(
             self.client, self.name, catalogue_key(sku), fields, version_attribute="version", version=version
@@ -243,6 +382,12 @@ class AnalyticsTable:
     def catalogue_entries(self, skus: Sequence[str]) -> dict[str, CatalogueEntry]:
         items = batch_get(self.client, self.name, [catalogue_key(sku) for sku in skus])
         return {sku: _entry(item) for (_, sku), item in items.items()}
+
+    def counted_adjustments(self, event_ids: Iterable[str]) -> set[str]:
+        return counted_adjustments(self.client, self.name, event_ids)
+
+    def on_hand_of(self, skus: Iterable[str]) -> dict[str, int]:
+        return {sku: stock.on_hand for sku, stock in read_stock(self.client, self.name, skus).items()}
 
     # the day aggregates, by key: never a scan
 

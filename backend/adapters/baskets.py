@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from backend.adapters.analytics import READ_PARALLELISM
+from backend.adapters.analytics import READ_PARALLELISM, AnalyticsTable
 from backend.adapters.dynamo import batch_get, content_keyed_items, day_pk, query_partition, to_ddb
 from backend.adapters.rollups import month_pk, month_stamps
 from backend.domain import rollups
@@ -246,3 +246,26 @@ def _put_fold(client: DynamoDBClient, table: str, item: dict[str, Any], counts: 
     full = {**item, "blob": blob, "orders": counts.orders}
     client.put_item(TableName=table, Item={name: to_ddb(value) for name, value in full.items()})
     return True
+
+
+class BasketFolds:
+    """The baskets' folds on the analytics table, for the ``pairs`` job: the functions above on
+    the table it is given."""
+
+    def __init__(self, analytics: AnalyticsTable):
+        self._client = analytics.client
+        self._table = analytics.name
+
+    def month_folds(self, months: Sequence[str]) -> tuple[dict[str, PairCounts], list[str]]:
+        return month_folds(self._client, self._table, months)
+
+    def day_counts(self, days: Sequence[date], stamps: Mapping[str, int]) -> dict[date, DayPairs]:
+        return day_counts(self._client, self._table, days, stamps)
+
+    def put_day_fold(
+        self, day: date, found: DayPairs, covered: int, computed_at: str, so_far: PairCounts
+    ) -> bool:
+        return put_day_fold(self._client, self._table, day, found, covered, computed_at, so_far)
+
+    def put_month_fold(self, month: str, counts: PairCounts, covered: int, computed_at: str) -> bool:
+        return put_month_fold(self._client, self._table, month, counts, covered, computed_at)

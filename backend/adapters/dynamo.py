@@ -1,46 +1,8 @@
-"""DynamoDB access: the analytics table layout and the exactly-once counter transaction.
+"""DynamoDB access: the exactly-once counter transaction and the item-level calls the
+analytics table's adapter (:mod:`backend.adapters.analytics`) is built from.
 
-Layout of the analytics table (``pk``, ``sk``):
-
-==========================  =====================  ==============================================
-pk                          sk                     holds
-==========================  =====================  ==============================================
-``DAY#<date>``              ``SALES``              money and count counters, also per channel
-``DAY#<date>``              ``SKUP#<part>#<i>``    units ``u:<sku>`` and line revenue ``r:<sku>`` of
-                                                   one counted packet part (immutable; older
-                                                   releases: ``SKUS#<n>``, 4 counter shards)
-``DAY#<date>``              ``CB#<digest>``        members ``C:``/``P:``/``M:<customer>`` of a batch
-                                                   (immutable, < 4 KB; ``CUSTOMERS``: older)
-``MONTHS``                  ``<YYYY-MM>``          ``v``: the month's change stamp (see below)
-``MONTH#<YYYY-MM>``         ``ROLLUP``[``#<i>``]   the month's days folded (``rollups`` job)
-``CUST#<id>``               ``PROFILE``            ``first``, ``first_ids`` (<= 2), ``version``
-                                                   (older: ``cohort_state``, ``o:``/``r:`` per order)
-``REGISTRATIONS#<n>``       ``B#<digest>``         registrations (8 shards): ``entries`` of a batch,
-                                                   ``<customer>|<country>|<e-mail hash>|<version>``
-``COHORT#<YYYY-MM>``        ``COUNTS``             older releases only (cohorts now come from ``N``/``C``)
-``FACTS#<n>``               ``B#<digest>``         orders and refunds per customer, for the
-                                                   segments job (8 shards, immutable, < 4 KB)
-``SEGMENTS``                ``LATEST``             the last RFM snapshot of the ``segments`` job
-``ORDER#<id>``              ``LINK``               the order's store-wide claim: ``event_id``,
-                                                   ``owner`` (packet), channel, customer
-``REFUND#<id>``             ``CLAIM``              the refund's store-wide claim
-``PACKET#<packet>``         ``PART#<n>``           marker: that part of the packet is counted
-``CONFLICT``                ``<kind>#<id>#<event>`` an event not counted: its id was counted
-``ORDER#<id>``              ``REFUNDS``            ``r:`` (the refund's claim), ``a:`` per refund
-``REFUNDS``                 ``ORPHANS``            ``orders`` refunded before their link was known
-``ADJ#<event_id>``          ``MARKER``             the adjustment was counted
-``STOCK``                   ``<bucket>``           ``rp:``/``rpv:``/``st:``/``seq:``/``pend:`` per SKU
-``STOCK#OH#<n>``            ``OH``                 ``oh:`` (on hand) per SKU (4 items, 4 partitions)
-``STOCK``                   ``OH#<n>``             the same, before December 2026 (emptied, read)
-``CATALOG``                 ``<sku>``              name, category, price, reorder point
-``ALERTS``                  ``<raised_at>#<id>``   the alert feed
-``FAILURE``                 ``<queue>#<msg id>``   why a message failed (for ``dlq list``)
-==========================  =====================  ==============================================
-
-Every writer of a ``DAY#`` item bumps its month's change stamp after the write, on every
-delivery (a redelivered message whose events were counted already bumps it again): a month
-rollup computed from the days after reading stamp ``v`` is current while the stamp is still
-``v`` (:mod:`backend.adapters.rollups`).
+The table's layout (every ``pk``/``sk``, what each item holds, who writes and reads it, and the
+months' change stamps) is in docs/architecture.md, "The analytics table".
 """
 
 from __future__ import annotations

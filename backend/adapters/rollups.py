@@ -18,7 +18,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters import customer_days
-from backend.adapters.analytics import READ_PARALLELISM, AnalyticsTable
+from backend.adapters.analytics import READ_PARALLELISM, ROLLUP_SK, AnalyticsTable, month_pk
 from backend.adapters.dynamo import MONTHS_PK, batch_get
 from backend.domain import cohorts, rollups
 from backend.domain.calendar import days as days_between
@@ -29,16 +29,11 @@ if TYPE_CHECKING:
 else:
     DynamoDBClient = Any
 
-ROLLUP_SK = "ROLLUP"
 # The largest piece of a rollup value in one item (DynamoDB's item limit is 400 KB).
 PART_BYTES = 350_000
 
 DaySales = dict[str, Any]
 DaySets = customer_days.DaySets
-
-
-def month_pk(month: str) -> str:
-    return f"MONTH#{month}"
 
 
 def part_sk(index: int) -> str:
@@ -82,8 +77,7 @@ def month_stamps(
     client: DynamoDBClient, table: str, months: Sequence[str], *, consistent: bool = False
 ) -> dict[str, int]:
     """The change stamp of each month (0 for a month never written since stamps exist)."""
-    items = batch_get(client, table, [(MONTHS_PK, m) for m in months], consistent=consistent)
-    return {m: int(items.get((MONTHS_PK, m), {}).get("v", 0)) for m in months}
+    return AnalyticsTable(client, table).month_change_stamps(months, consistent=consistent)
 
 
 def _month_keys(months: Sequence[str]) -> list[tuple[str, str]]:

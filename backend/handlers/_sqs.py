@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.batch import FailureLog, GroupBatchProcessor, Many, Parsed
 from backend.adapters.clients import client
 from backend.logs import function, function_logger
+from backend.processing import stock
 from backend.processing.common import parse_record
 from backend.settings import get_settings
 
@@ -25,18 +27,19 @@ ApplyFn = Callable[[Sequence[Parsed]], dict[str, BaseException]]
 
 
 def stock_keeping(processor_apply: Callable[..., dict[str, BaseException]]) -> ApplyFn:
-    """Bind a processor that keeps stock (and so raises alerts) to the table and the bus."""
+    """Bind a processor that keeps stock (and so raises alerts) to the analytics table and to
+    the stock alerts of the SKUs it touches (which go to the bus)."""
 
     def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
         settings = get_settings()
-        return processor_apply(
-            client("dynamodb"),
-            client("events"),
-            table=settings.require("analytics_table"),
-            bus=settings.require("event_bus_name"),
-            zone=settings.zone,
-            items=items,
-        )
+        dynamodb, events = client("dynamodb"), client("events")
+        table, bus = settings.require("analytics_table"), settings.require("event_bus_name")
+
+        def evaluate_stock(skus: Iterable[str]) -> None:
+            stock.evaluate(dynamodb, events, table, bus, skus)
+
+        analytics = AnalyticsTable(dynamodb, table)
+        return processor_apply(analytics, evaluate_stock, zone=settings.zone, items=items)
 
     return apply
 

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from backend.adapters import leases
+from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.clients import client
 from backend.logs import function, function_logger
 from backend.processing import anomalies, compaction, digests, forecasts, rollups, segments, stock, together
@@ -84,7 +85,7 @@ def month_rollups(months: Sequence[str] | None = None, today: str | None = None)
     settings = get_settings()
     chosen = None if months is None else list(months)
     table = settings.require("analytics_table")
-    return rollups.run(client("dynamodb"), table, store_day(today), months=chosen)
+    return rollups.run(AnalyticsTable(client("dynamodb"), table), store_day(today), months=chosen)
 
 
 def forecast_job(today: str | None = None) -> dict[str, Any]:
@@ -119,7 +120,7 @@ def pairs_job() -> dict[str, Any]:
     pair counts /v1/products/pairs reads."""
     settings = get_settings()
     today = datetime.now(UTC).astimezone(settings.zone).date()
-    return together.run(client("dynamodb"), settings.require("analytics_table"), today)
+    return together.run(AnalyticsTable(client("dynamodb"), settings.require("analytics_table")), today)
 
 
 # A job takes its options from the rest of its input: {"job": NAME, **options}.

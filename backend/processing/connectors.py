@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters import connector_state as state
-from backend.adapters.stock import read_stock
+from backend.adapters.analytics import AnalyticsTable
 from backend.connectors import (
     Mapped,
     Unmappable,
@@ -156,6 +156,11 @@ class Pipeline:
     topic_arn: str
     currency: str
     pii_key: str
+
+    @property
+    def analytics(self) -> AnalyticsTable:
+        """The analytics table (:mod:`backend.adapters.analytics`)."""
+        return AnalyticsTable(self.dynamodb, self.analytics_table)
 
 
 def receive(
@@ -318,11 +323,11 @@ def _on_hand_and_counted(pipeline: Pipeline, sku: str, pending: Mapping[str, Any
     exactly those (a marker that appears in between would have been counted twice, or not at
     all): read again until they agree.
     """
-    table = pipeline.analytics_table
-    before = state.counted_adjustments(pipeline.dynamodb, table, pending)
+    analytics = pipeline.analytics
+    before = analytics.counted_adjustments(pending)
     for _ in range(LEVEL_ATTEMPTS):
-        on_hand = read_stock(pipeline.dynamodb, table, [sku])[sku].on_hand
-        after = state.counted_adjustments(pipeline.dynamodb, table, pending) if pending else before
+        on_hand = analytics.on_hand_of([sku])[sku]
+        after = analytics.counted_adjustments(pending) if pending else before
         if after == before:
             return on_hand, after
         before = after

@@ -13,16 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from backend.adapters.analytics import AnalyticsStore
 from backend.adapters.batch import Parsed
-from backend.adapters.dynamo import batch_put, content_keyed_items
+from backend.adapters.dynamo import content_keyed_items
 from backend.domain.events import CustomerRegistered, Event
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-else:
-    DynamoDBClient = Any
 
 REGISTRY_SHARDS = 8
 REGISTRY_PREFIX = "REGISTRATIONS#"
@@ -97,7 +93,7 @@ def latest(items: Iterable[Mapping[str, Any]]) -> dict[str, Registration]:
     return found
 
 
-def apply(dynamodb: DynamoDBClient, *, table: str, items: Sequence[Parsed]) -> dict[str, BaseException]:
+def apply(analytics: AnalyticsStore, *, items: Sequence[Parsed]) -> dict[str, BaseException]:
     """Record the batch's registrations (plain puts of immutable items: safe to repeat)."""
-    batch_put(dynamodb, table, registry_items(registration(item.value) for item in items))
+    analytics.put_immutable(registry_items(registration(item.value) for item in items))
     return {}

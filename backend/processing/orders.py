@@ -23,33 +23,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.adapters import claims as claim_store
 from backend.adapters import customer_days
+from backend.adapters.analytics import AnalyticsStore
 from backend.adapters.batch import Parsed
 from backend.adapters.claims import BusinessClaim, Outcome
-from backend.adapters.dynamo import (
-    Counted,
-    batch_put,
-    count_once,
-    day_sku_items,
-    days_of,
-    packet_parts,
-    touch_months,
-)
+from backend.adapters.dynamo import Counted, day_sku_items, days_of, packet_parts
 from backend.domain.calendar import store_day
 from backend.domain.events import Event, OrderPlaced, OrderRefunded
 from backend.domain.rollups import month_of
 from backend.domain.sales import Contributions
-from backend.processing import profiles, returns, segments, stock, together
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_events import EventBridgeClient
-else:
-    DynamoDBClient = EventBridgeClient = Any
+from backend.processing import profiles, returns, segments, together
+from backend.processing.inventory import EvaluateStock
 
 
 def owner(item: Parsed) -> str:
@@ -91,18 +79,17 @@ def _placed(event: Event, zone: ZoneInfo) -> profiles.PlacedOrder:
 
 
 def apply(
-    dynamodb: DynamoDBClient,
-    events_client: EventBridgeClient,
+    analytics: AnalyticsStore,
+    evaluate_stock: EvaluateStock,
     *,
-    table: str,
-    bus: str,
     zone: ZoneInfo,
     items: Sequence[Parsed],
 ) -> dict[str, BaseException]:
     """Count a batch of orders and refunds once each, store-wide, then bring the returns per
-    channel, the customer sets, the segments' facts and stock alerts up to date."""
+    channel, the customer sets, the segments' facts and stock alerts up to date
+    (``evaluate_stock`` raises the alerts of the SKUs the batch touched)."""
     business = [business_claim(item) for item in items]
-    found = claim_store.claim_all(dynamodb, table, business)
+    found = analytics.claim_business_ids(business)
     conflicts = claim_store.conflict_items(
         (claim, result.stored, item.value.to_json())
         for item, claim, result in zip(items, business, found, strict=True)
@@ -121,7 +108,7 @@ def apply(
     refunds = [e for e in counted_events.values() if isinstance(e.data, OrderRefunded)]
     placed_links = {order_id: returns.link_attributes(e.data) for order_id, e in placed.items()}
     unknown = {e.data.order_id for e in refunds} - set(placed_links)
-    known = {**returns.read_links(dynamodb, table, unknown), **placed_links}
+    known = {**returns.links_of(analytics, unknown), **placed_links}
 
     parts: list[Counted] = []
     sku_items: list[dict[str, Any]] = []
@@ -133,9 +120,8 @@ def apply(
                 contributions = Contributions()
                 contributions.add(event, zone)
                 to_count.append(Counted(event_id, None, contributions))
-        to_count += returns.counted_refund(
-            dynamodb,
-            table,
+        to_count += returns.counted_refunds(
+            analytics,
             zone,
             [
                 (event_id, item.value)
@@ -155,11 +141,11 @@ def apply(
     for event in placed.values():
         order = _placed(event, zone)
         orders_of[order.customer_id].append(order)
-    count_once(dynamodb, table, parts, touch=False)
-    customers = profiles.Profiles(dynamodb, table, orders_of)
+    analytics.count_parts(parts)
+    customers = profiles.Profiles(analytics, orders_of)
     customers.join()
 
-    returns.attribute(dynamodb, table, (e.data.order_id for e in refunds), placed_links, known)
+    returns.attribute_refunds(analytics, (e.data.order_id for e in refunds), placed_links, known)
     per_day = customer_days.group(customers.memberships())
     # The idempotent facts of the batch, in as few calls as they fit: conflicts, customer sets,
     # the segments' facts, the orders' baskets (products bought together).
@@ -173,9 +159,7 @@ def apply(
         for e in placed.values()
     )
     baskets = together.basket_items(placed.values(), zone)
-    batch_put(
-        dynamodb,
-        table,
+    analytics.put_immutable(
         [*conflicts, *sku_items, *customer_days.membership_items(per_day), *facts, *baskets],
     )
     touched_days: set[date] = set(per_day)
@@ -187,6 +171,6 @@ def apply(
         touched_skus |= set(contributions.stock)
     # After every write to the batch's days, whether this delivery counted its events or found
     # them counted before (a crash may have come between those writes and this bump).
-    touch_months(dynamodb, table, (month_of(d) for d in touched_days))
-    stock.evaluate(dynamodb, events_client, table, bus, touched_skus)
+    analytics.stamp_months(month_of(d) for d in touched_days)
+    evaluate_stock(touched_skus)
     return {}

@@ -35,21 +35,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from backend.adapters import customer_days
-from backend.adapters.dynamo import batch_get, profile_key, set_if_version, touch_months
+from backend.adapters.analytics import PROFILE_FIRST, PROFILE_FIRST_IDS, PROFILE_VERSION, AnalyticsStore
 from backend.domain.customers import FirstOrders
 from backend.domain.rollups import month_of
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-else:
-    DynamoDBClient = Any
-
-FIRST = "first"
-FIRST_IDS = "first_ids"
-VERSION = "version"
+FIRST = PROFILE_FIRST
+FIRST_IDS = PROFILE_FIRST_IDS
+VERSION = PROFILE_VERSION
 LEGACY_ORDER_PREFIX = "o:"
 # Profile writes of a batch made side by side (each is one small conditional UpdateItem).
 WRITE_PARALLELISM = 8
@@ -92,26 +86,23 @@ class Profiles:
 
     Parameters
     ----------
-    dynamodb, table
-        Where the profiles are.
+    analytics
+        The analytics table, where the profiles are.
     orders
         Every order of the batch that counts (by this batch or by another packet), by customer.
     """
 
-    def __init__(
-        self, dynamodb: DynamoDBClient, table: str, orders: Mapping[str, Sequence[PlacedOrder]]
-    ) -> None:
-        self._dynamodb = dynamodb
-        self._table = table
+    def __init__(self, analytics: AnalyticsStore, orders: Mapping[str, Sequence[PlacedOrder]]) -> None:
+        self._analytics = analytics
         self._orders = orders
         self.views: dict[str, dict[str, Any]] = {}
         self._read(orders)
 
     def _read(self, customers: Iterable[str]) -> None:
-        wanted = {profile_key(c): c for c in customers}
-        found = batch_get(self._dynamodb, self._table, wanted, consistent=True)
-        for item_key, customer in wanted.items():
-            self.views[customer] = dict(found.get(item_key, {}))
+        wanted = list(customers)
+        found = self._analytics.customer_profiles(wanted)
+        for customer in wanted:
+            self.views[customer] = dict(found.get(customer, {}))
 
     def _prepare(self, customers: Iterable[str]) -> None:
         """Put these customers in ``P`` of their known first day when the batch holds an
@@ -122,9 +113,9 @@ class Profiles:
             if old_first is not None:
                 per_day[old_first]["P"].add(customer)
         if per_day:
-            customer_days.write(self._dynamodb, self._table, per_day)
+            self._analytics.put_customer_sets(per_day)
             # Bumped at once: a redelivery after the profile moved no longer finds these days.
-            touch_months(self._dynamodb, self._table, {month_of(day) for day in per_day})
+            self._analytics.stamp_months({month_of(day) for day in per_day})
 
     def _changed(self) -> list[str]:
         return [
@@ -145,14 +136,7 @@ class Profiles:
             FIRST_IDS: list(after.ids),
             VERSION: int(version or 0) + 1,
         }
-        if not set_if_version(
-            self._dynamodb,
-            self._table,
-            profile_key(customer),
-            sets,
-            version_attribute=VERSION,
-            version=version,
-        ):
+        if not self._analytics.set_profile_if_version(customer, sets, version):
             return False
         view.update(sets)
         return True

@@ -8,21 +8,16 @@ channel"; the rules are :mod:`backend.domain.returns`, the items are read and wr
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend.adapters.analytics import AnalyticsStore, AnalyticsTable, Claim, Counted, Note, order_refunds_key
+from backend.adapters.analytics import AnalyticsStore, Claim, Counted, Note, order_refunds_key
 from backend.domain.calendar import store_day
 from backend.domain.events import Event, OrderPlaced, OrderRefunded
 from backend.domain.returns import ATTRIBUTED_PREFIX, REFUND_PREFIX, Attribution, attributions
 from backend.domain.returns import refund_note as refund_note_value
 from backend.domain.sales import Contributions, channel_counter
 from backend.processing.segments import refund_fact
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-else:
-    DynamoDBClient = Any
 
 #: An order's link as the refunds read it: ``{"channel", "customer_id"}``.
 Link = Mapping[str, Any]
@@ -39,37 +34,6 @@ def refund_note(event: Event, zone: ZoneInfo) -> Note:
     data: OrderRefunded = event.data
     note = refund_note_value(data.amount, store_day(event.occurred_at, zone))
     return Note(order_refunds_key(data.order_id), REFUND_PREFIX + data.refund_id, note)
-
-
-# The orders processor's entry points (backend/processing/orders.py hands them its client and
-# table name); each is the function below it on the analytics table.
-
-
-def read_links(dynamodb: DynamoDBClient, table: str, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """The links of these orders that exist (strongly consistent), by order id."""
-    return links_of(AnalyticsTable(dynamodb, table), order_ids)
-
-
-def counted_refund(
-    dynamodb: DynamoDBClient,
-    table: str,
-    zone: ZoneInfo,
-    refunds: Iterable[tuple[str, Event]],
-    links: Mapping[str, Link],
-) -> list[Counted]:
-    """:func:`counted_refunds` on the analytics table."""
-    return counted_refunds(AnalyticsTable(dynamodb, table), zone, refunds, links)
-
-
-def attribute(
-    dynamodb: DynamoDBClient,
-    table: str,
-    refunded_orders: Iterable[str],
-    placed: Mapping[str, Link],
-    links: Mapping[str, Link] | None = None,
-) -> list[Attribution]:
-    """:func:`attribute_refunds` on the analytics table."""
-    return attribute_refunds(AnalyticsTable(dynamodb, table), refunded_orders, placed, links)
 
 
 def links_of(analytics: AnalyticsStore, order_ids: Iterable[str]) -> dict[str, dict[str, Any]]:

@@ -6,21 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.adapters import baskets
-from backend.adapters.dynamo import MONTHS_PK, query_partition
-from backend.adapters.rollups import month_stamps
+from backend.adapters.analytics import AnalyticsTable
 from backend.domain import rollups
 from backend.domain.calendar import days, store_day
 from backend.domain.events import Event, OrderPlaced
 from backend.domain.together import Basket, PairCounts
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-else:
-    DynamoDBClient = Any
 
 
 def basket_items(placed: Iterable[Event], zone: ZoneInfo) -> list[dict[str, Any]]:
@@ -34,7 +28,7 @@ def basket_items(placed: Iterable[Event], zone: ZoneInfo) -> list[dict[str, Any]
     return baskets.basket_items(found)
 
 
-def run(dynamodb: DynamoDBClient, table: str, today: date, *, now: datetime | None = None) -> dict[str, Any]:
+def run(analytics: AnalyticsTable, today: date, *, now: datetime | None = None) -> dict[str, Any]:
     """The nightly ``pairs`` job: for each month whose change stamp moved since its fold, fold
     again each day whose fold is not at that stamp (from its fold when its baskets are the ones
     it folded, else from its baskets) and, if the month is closed (before ``today``'s), the
@@ -46,20 +40,21 @@ def run(dynamodb: DynamoDBClient, table: str, today: date, *, now: datetime | No
     """
     computed_at = (now or datetime.now(UTC)).isoformat()
     this_month = rollups.month_of(today)
-    months = sorted(item["sk"] for item in query_partition(dynamodb, table, MONTHS_PK))
-    current, stale = baskets.month_folds(dynamodb, table, months)
+    folds = baskets.BasketFolds(analytics)
+    months = sorted(analytics.stamped_months())
+    current, stale = folds.month_folds(months)
     folded_days = 0
     folded_months: list[str] = []
     for month in stale:
         # The stamp before the days are read: a write the reads miss bumps it after, so the fold
         # is never taken for current then.
-        covered = month_stamps(dynamodb, table, [month], consistent=True)[month]
+        covered = analytics.month_change_stamps([month], consistent=True)[month]
         total = PairCounts()
         month_days = list(days(*rollups.month_days(month)))
-        for day, found in baskets.day_counts(dynamodb, table, month_days, {month: covered}).items():
+        for day, found in folds.day_counts(month_days, {month: covered}).items():
             total.add(found.counts)
             if not found.stamped:
-                folded_days += baskets.put_day_fold(dynamodb, table, day, found, covered, computed_at, total)
-        if month < this_month and baskets.put_month_fold(dynamodb, table, month, total, covered, computed_at):
+                folded_days += folds.put_day_fold(day, found, covered, computed_at, total)
+        if month < this_month and folds.put_month_fold(month, total, covered, computed_at):
             folded_months.append(month)
     return {"days_folded": folded_days, "months": folded_months, "months_current": len(current)}

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from backend.adapters import baskets
+from backend.adapters.analytics import AnalyticsTable
 from backend.domain.rollups import month_days, month_of, split
 from backend.processing import together
 from backend.settings import get_settings
@@ -46,7 +47,9 @@ TODAY = date(2026, 11, 20)
 def run_job() -> dict[str, Any]:
     """The ``pairs`` job as its schedule runs it, on :data:`TODAY`."""
     table = get_settings().require("analytics_table")
-    return together.run(pipeline.dynamodb(), table, TODAY, now=datetime(2026, 11, 21, 7, tzinfo=UTC))
+    return together.run(
+        AnalyticsTable(pipeline.dynamodb(), table), TODAY, now=datetime(2026, 11, 21, 7, tzinfo=UTC)
+    )
 
 
 def api(path: str, **params: Any) -> Any:

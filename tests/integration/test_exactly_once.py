@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from backend.adapters.analytics import AnalyticsTable
 from backend.handlers import _sqs as processors
 from backend.processing import stock as stock_processing
 from tests import oracle, pipeline
@@ -297,7 +298,6 @@ def test_a_batch_replayed_from_the_dlq_counts_what_it_claimed_before_failing(
     history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the orders' claims made, and the processor failing before it counted them
-    from backend.processing import orders as orders_processing
 
     routed = pipeline.by_function(history)
     orders = routed[("orders", "storepulse-orders")]
@@ -306,7 +306,7 @@ def test_a_batch_replayed_from_the_dlq_counts_what_it_claimed_before_failing(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("counting is broken")
 
-    monkeypatch.setattr(orders_processing, "count_once", broken)
+    monkeypatch.setattr(AnalyticsTable, "count_parts", broken)
     assert sorted(pipeline.invoke_batch("orders", "storepulse-orders", orders)) == sorted(
         e["event_id"] for e in orders
     )

@@ -32,10 +32,11 @@ def test_an_adjustment_counted_between_two_reads_is_not_subtracted_twice(
     written: list[state.LevelState] = []
     monkeypatch.setattr(state, "sku_of_item", lambda *a: "457924702")
     monkeypatch.setattr(state, "read_level", lambda *a: kept)
-    monkeypatch.setattr(state, "counted_adjustments", lambda *a: next(markers))
     monkeypatch.setattr(state, "write_level", lambda *a: written.append(a[-1]) or True)
-    monkeypatch.setattr(connectors, "read_stock", lambda *a: {"457924702": SimpleNamespace(on_hand=42)})
-    pipeline: Any = SimpleNamespace(dynamodb=None, ingest_table="i", analytics_table="a")
+    analytics = SimpleNamespace(
+        counted_adjustments=lambda ids: next(markers), on_hand_of=lambda skus: {"457924702": 42}
+    )
+    pipeline: Any = SimpleNamespace(dynamodb=None, ingest_table="i", analytics=analytics)
     # When location B reports 40
     level = StockLevel("457924702", "B", 40, "2025-03-02T11:00:00-05:00")
     (event,) = connectors._level_adjustment(pipeline, "shopify", level, "d-l2", NOW)

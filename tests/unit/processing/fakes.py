@@ -16,15 +16,22 @@ from typing import Any
 from backend.adapters.analytics import (
     FACTS,
     FACTS_PREFIX,
+    PROFILE_VERSION,
     AnomalyRecord,
+    BusinessClaim,
     Counted,
+    Found,
     OrderLink,
+    adjustment_key,
     alert_feed_key,
     anomaly_key,
     fact_items,
     order_refunds_key,
+    rollup_head_key,
 )
+from backend.adapters.claims import outcome
 from backend.domain.alerts import Alert
+from backend.domain.customers import SETS
 from backend.domain.inventory import CatalogueEntry
 from backend.domain.products import SkuSales
 
@@ -45,6 +52,10 @@ class FakeAnalytics:
         self.anomalies: dict[tuple[str, str], AnomalyRecord] = {}
         self.links: dict[str, OrderLink] = {}
         self.orphans: set[str] = set()
+        self.immutable: dict[tuple[str, str], dict[str, Any]] = {}
+        self.month_stamps: Counter[str] = Counter()
+        self.profiles: dict[str, dict[str, Any]] = {}
+        self.customer_sets: dict[date, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
 
     # what the orders processor's own adapters write
 
@@ -58,6 +69,9 @@ class FakeAnalytics:
 
     def count_once(self, counted: Sequence[Counted]) -> None:
         self.calls["count_once"] += 1
+        self._count(counted)
+
+    def _count(self, counted: Sequence[Counted]) -> None:
         for event in counted:
             if event.claim is None:
                 raise ValueError(f"{event.ref} has no claim")
@@ -72,6 +86,76 @@ class FakeAnalytics:
             for day, counters in event.contributions.day_sales.items():
                 self.day_counters[day].update(counters)
             self.on_hand.update(event.contributions.stock)
+
+    def claim_business_ids(self, claims: Sequence[BusinessClaim]) -> list[Found]:
+        self.calls["claim_business_ids"] += 1
+        for claim in claims:
+            stored = self.attributes[claim.item]
+            if not stored:
+                stored.update(event_id=claim.event_id, owner=claim.owner, **claim.attributes)
+                if claim.kind == "order_id":
+                    self.links[claim.business_id] = OrderLink(
+                        str(claim.attributes["channel"]), str(claim.attributes["customer_id"])
+                    )
+        return [Found(outcome(c, self.attributes[c.item]), dict(self.attributes[c.item])) for c in claims]
+
+    def count_parts(self, parts: Sequence[Counted]) -> None:
+        self.calls["count_parts"] += 1
+        self._count(parts)
+
+    def put_immutable(self, items: Iterable[Mapping[str, Any]]) -> None:
+        self.calls["put_immutable"] += 1
+        for item in items:
+            self.immutable[(item["pk"], item["sk"])] = dict(item)
+
+    def stamp_months(self, months: Iterable[str]) -> None:
+        self.calls["stamp_months"] += 1
+        self.month_stamps.update(set(months))
+
+    def stamped_months(self) -> dict[str, int]:
+        self.calls["stamped_months"] += 1
+        return dict(self.month_stamps)
+
+    def rollup_coverage(self, months: Sequence[str]) -> dict[str, int]:
+        self.calls["rollup_coverage"] += 1
+        return {
+            m: int(self.immutable[head]["covered"])
+            for m in months
+            if (head := rollup_head_key(m)) in self.immutable
+        }
+
+    def day_sales_and_sets(
+        self, days: Sequence[date], *, consistent: bool = False
+    ) -> tuple[list[dict[str, Any]], list[dict[str, set[str]]]]:
+        self.calls["day_sales_and_sets"] += 1
+        sets = [{name: set(self.customer_sets.get(d, {}).get(name, ())) for name in SETS} for d in days]
+        return [dict(self.day_counters.get(d, {})) for d in days], sets
+
+    def put_rollup_items(self, items: Sequence[Mapping[str, Any]]) -> None:
+        self.calls["put_rollup_items"] += 1
+        for item in items:
+            self.immutable[(item["pk"], item["sk"])] = dict(item)
+
+    def month_change_stamps(self, months: Sequence[str], *, consistent: bool = False) -> dict[str, int]:
+        self.calls["month_change_stamps"] += 1
+        return {m: self.month_stamps[m] for m in months}
+
+    def customer_profiles(self, customer_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        self.calls["customer_profiles"] += 1
+        return {c: dict(self.profiles[c]) for c in customer_ids if c in self.profiles}
+
+    def set_profile_if_version(self, customer_id: str, values: Mapping[str, Any], version: Any) -> bool:
+        self.calls["set_profile_if_version"] += 1
+        if self.profiles.get(customer_id, {}).get(PROFILE_VERSION) != version:
+            return False
+        self.profiles.setdefault(customer_id, {}).update(values)
+        return True
+
+    def put_customer_sets(self, per_day: Mapping[date, Mapping[str, set[str]]]) -> None:
+        self.calls["put_customer_sets"] += 1
+        for day, sets in per_day.items():
+            for name, customers in sets.items():
+                self.customer_sets[day][name] |= customers
 
     def upsert_product(self, sku: str, fields: Mapping[str, Any], version: str) -> bool:
         self.calls["upsert_product"] += 1
@@ -88,6 +172,14 @@ class FakeAnalytics:
             for sku in skus
             if (item := self.catalogue.get(sku)) is not None
         }
+
+    def counted_adjustments(self, event_ids: Iterable[str]) -> set[str]:
+        self.calls["counted_adjustments"] += 1
+        return {e for e in event_ids if self.attributes.get(adjustment_key(e))}
+
+    def on_hand_of(self, skus: Iterable[str]) -> dict[str, int]:
+        self.calls["on_hand_of"] += 1
+        return {sku: int(self.on_hand[sku]) for sku in skus}
 
     def daily_sales(self, days: Sequence[date]) -> dict[date, dict[str, Any]]:
         self.calls["daily_sales"] += 1
