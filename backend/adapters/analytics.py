@@ -347,6 +347,8 @@ class AnalyticsTable:
         return customer_days.read_days(self.client, self.name, days, consistent=consistent)
 
     def put_rollup_items(self, items: Sequence[Mapping[str, Any]]) -> None:
+        # The further parts (if any) first, then the head, which names them: a reader never
+        # finds a head whose parts are not written yet.
         batch_put(self.client, self.name, items[:-1])
         batch_put(self.client, self.name, items[-1:])
 

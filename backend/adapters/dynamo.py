@@ -212,9 +212,7 @@ def batch_put(
     (an alert delivered twice, a fact two events of a batch find)."""
     last: dict[tuple[Any, ...], Mapping[str, Any]] = {}
     for item in items:
-        item_key = tuple(item[name] for name in key_names)
-        last.pop(item_key, None)  # so that the items keep the order of their last occurrences
-        last[item_key] = item
+        last[tuple(item[name] for name in key_names)] = item
     requests = [{"PutRequest": {"Item": {k: to_ddb(v) for k, v in item.items()}}} for item in last.values()]
     for start in range(0, len(requests), 25):
         pending: dict[str, Any] = {table: requests[start : start + 25]}

@@ -119,8 +119,9 @@ def pairs_job() -> dict[str, Any]:
     """Fold the baskets of each day and closed month written since their last fold into the
     pair counts /v1/products/pairs reads."""
     settings = get_settings()
-    today = datetime.now(UTC).astimezone(settings.zone).date()
-    return together.run(AnalyticsTable(client("dynamodb"), settings.require("analytics_table")), today)
+    return together.run(
+        AnalyticsTable(client("dynamodb"), settings.require("analytics_table")), store_day(None)
+    )
 
 
 # A job takes its options from the rest of its input: {"job": NAME, **options}.

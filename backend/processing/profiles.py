@@ -41,9 +41,6 @@ from backend.adapters.analytics import PROFILE_FIRST, PROFILE_FIRST_IDS, PROFILE
 from backend.domain.customers import FirstOrders
 from backend.domain.rollups import month_of
 
-FIRST = PROFILE_FIRST
-FIRST_IDS = PROFILE_FIRST_IDS
-VERSION = PROFILE_VERSION
 LEGACY_ORDER_PREFIX = "o:"
 # Profile writes of a batch made side by side (each is one small conditional UpdateItem).
 WRITE_PARALLELISM = 8
@@ -70,9 +67,10 @@ def _legacy_orders(profile: Mapping[str, Any]) -> list[tuple[date, str]]:
 
 def first_orders(profile: Mapping[str, Any]) -> FirstOrders:
     """The :class:`FirstOrders` state a profile holds."""
-    if FIRST in profile:
+    if PROFILE_FIRST in profile:
         return FirstOrders(
-            date.fromisoformat(str(profile[FIRST])), tuple(str(i) for i in profile.get(FIRST_IDS, ()))
+            date.fromisoformat(str(profile[PROFILE_FIRST])),
+            tuple(str(i) for i in profile.get(PROFILE_FIRST_IDS, ())),
         )
     return FirstOrders().join(_legacy_orders(profile))
 
@@ -121,7 +119,7 @@ class Profiles:
         return [
             customer
             for customer, orders in sorted(self._orders.items())
-            if FIRST not in self.views[customer]
+            if PROFILE_FIRST not in self.views[customer]
             or first_orders(self.views[customer]).join((o.day, o.order_id) for o in orders)
             != first_orders(self.views[customer])
         ]
@@ -130,11 +128,11 @@ class Profiles:
         """Write one customer's joined state if the profile is still the one read."""
         view = self.views[customer]
         after = first_orders(view).join((o.day, o.order_id) for o in self._orders[customer])
-        version = view.get(VERSION)
+        version = view.get(PROFILE_VERSION)
         sets: dict[str, Any] = {
-            FIRST: after.first.isoformat() if after.first else None,
-            FIRST_IDS: list(after.ids),
-            VERSION: int(version or 0) + 1,
+            PROFILE_FIRST: after.first.isoformat() if after.first else None,
+            PROFILE_FIRST_IDS: list(after.ids),
+            PROFILE_VERSION: int(version or 0) + 1,
         }
         if not self._analytics.set_profile_if_version(customer, sets, version):
             return False
