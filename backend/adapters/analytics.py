@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.adapters import customer_days
+from backend.adapters import stock as stock_items
 from backend.adapters.claims import CONFLICT_PK, BusinessClaim, Found, claim_all, order_claim_key
 from backend.adapters.connector_state import UNMAPPED_PK, Unmapped, counted_adjustments, partition_items
 from backend.adapters.dynamo import (
@@ -51,10 +52,11 @@ from backend.adapters.dynamo import (
     to_ddb,
     touch_months,
 )
-from backend.adapters.stock import SKU_PK, read_stock
+from backend.adapters.stock import INBOX_KEYS, SKU_PK, SkuStock, clear_pending, read_stock, record_transition
 from backend.domain.alerts import Alert
 from backend.domain.inventory import CatalogueEntry
 from backend.domain.products import SkuSales
+from backend.domain.stock import on_hand_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -70,6 +72,7 @@ __all__ = [
     "Counted",
     "Found",
     "Note",
+    "SkuStock",
     "Unmapped",
 ]
 
@@ -242,6 +245,34 @@ class AnalyticsStore(Protocol):
     def on_hand_of(self, skus: Iterable[str]) -> dict[str, int]:
         """The exact on-hand of each of these SKUs (strongly consistent; 0 if never moved)."""
 
+    def sku_stock(self, skus: Iterable[str]) -> dict[str, SkuStock]:
+        """The exact stock of each of these SKUs with its catalogue fields and alert state
+        (strongly consistent), whether or not it has an item."""
+
+    def pending_stock_alerts(self, skus: Iterable[str]) -> dict[str, str]:
+        """The stock alerts (JSON) of these SKUs recorded and not yet known to be sent, by SKU."""
+
+    def every_pending_stock_alert(self) -> dict[str, str]:
+        """:meth:`pending_stock_alerts` of every SKU (for the ``alert-sweep`` job)."""
+
+    def record_stock_crossing(
+        self, stock: SkuStock, status: str, crossings: int, alert: Mapping[str, Any] | None
+    ) -> bool:
+        """Record a SKU's new status and crossing count, with its alert pending, if its status
+        is still the one ``stock`` read (else another processor did: ``False``)."""
+
+    def clear_pending_stock_alert(self, sku: str, alert: str) -> bool:
+        """Forget a SKU's pending stock alert once sent, if it is still ``alert``; whether it was."""
+
+    def settle_stock_inbox(self, skus: Iterable[str] | None) -> int:
+        """Move the on-hand counters of the inbox items these SKUs (or all SKUs: ``None``) use
+        into the SKUs' own items, where an item has grown past its threshold; how many moved.
+        The on hand of every SKU stays the same."""
+
+    def migrate_stock_buckets(self) -> int:
+        """Move an older release's stock bookkeeping out of its 16 buckets (and its inbox)
+        onto the SKUs' items; how many SKUs' entries moved (0 when none is left)."""
+
     def daily_sales(self, days: Sequence[date]) -> dict[date, dict[str, Any]]:
         """The sales counters of each day that has any."""
 
@@ -389,7 +420,33 @@ class AnalyticsTable:
         return counted_adjustments(self.client, self.name, event_ids)
 
     def on_hand_of(self, skus: Iterable[str]) -> dict[str, int]:
-        return {sku: stock.on_hand for sku, stock in read_stock(self.client, self.name, skus).items()}
+        return {sku: found.on_hand for sku, found in read_stock(self.client, self.name, skus).items()}
+
+    # stock and its alerts (the items: backend.adapters.stock)
+
+    def sku_stock(self, skus: Iterable[str]) -> dict[str, SkuStock]:
+        return read_stock(self.client, self.name, skus)
+
+    def pending_stock_alerts(self, skus: Iterable[str]) -> dict[str, str]:
+        return stock_items.pending_alerts(self.client, self.name, skus)
+
+    def every_pending_stock_alert(self) -> dict[str, str]:
+        return stock_items.every_pending_alert(self.client, self.name)
+
+    def record_stock_crossing(
+        self, stock: SkuStock, status: str, crossings: int, alert: Mapping[str, Any] | None
+    ) -> bool:
+        return record_transition(self.client, self.name, stock, status, crossings, alert)
+
+    def clear_pending_stock_alert(self, sku: str, alert: str) -> bool:
+        return clear_pending(self.client, self.name, sku, alert)
+
+    def settle_stock_inbox(self, skus: Iterable[str] | None) -> int:
+        inbox = INBOX_KEYS if skus is None else {on_hand_key(sku) for sku in skus}
+        return stock_items.settle_inbox(self.client, self.name, inbox)
+
+    def migrate_stock_buckets(self) -> int:
+        return stock_items.migrate_buckets(self.client, self.name)
 
     # the day aggregates, by key: never a scan
 

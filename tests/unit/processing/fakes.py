@@ -22,6 +22,7 @@ from backend.adapters.analytics import (
     Counted,
     Found,
     OrderLink,
+    SkuStock,
     adjustment_key,
     alert_feed_key,
     anomaly_key,
@@ -56,6 +57,9 @@ class FakeAnalytics:
         self.month_stamps: Counter[str] = Counter()
         self.profiles: dict[str, dict[str, Any]] = {}
         self.customer_sets: dict[date, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        # Each SKU's last stock status and crossing count; its pending stock alert.
+        self.stock_states: dict[str, tuple[str, int]] = {}
+        self.pending_stock: dict[str, str] = {}
 
     # what the orders processor's own adapters write
 
@@ -180,6 +184,67 @@ class FakeAnalytics:
     def on_hand_of(self, skus: Iterable[str]) -> dict[str, int]:
         self.calls["on_hand_of"] += 1
         return {sku: int(self.on_hand[sku]) for sku in skus}
+
+    def sku_stock(self, skus: Iterable[str]) -> dict[str, SkuStock]:
+        self.calls["sku_stock"] += 1
+        found = {}
+        for sku in skus:
+            item = self.catalogue.get(sku, {})
+            status, crossings = self.stock_states.get(sku, ("ok", 0))
+            point, lead, price = item.get("reorder_point"), item.get("lead_time_days"), item.get("price")
+            found[sku] = SkuStock(
+                sku=sku,
+                on_hand=int(self.on_hand[sku]),
+                reorder_point=None if point is None else int(point),
+                status=status,  # type: ignore[arg-type]
+                crossings=crossings,
+                name=item.get("name"),
+                category=item.get("category"),
+                has_status=sku in self.stock_states,
+                lead_time_days=None if lead is None else int(lead),
+                price=None if price is None else Decimal(str(price)),
+                known=bool(item) or sku in self.on_hand,
+            )
+        return found
+
+    def pending_stock_alerts(self, skus: Iterable[str]) -> dict[str, str]:
+        self.calls["pending_stock_alerts"] += 1
+        return {sku: self.pending_stock[sku] for sku in skus if sku in self.pending_stock}
+
+    def every_pending_stock_alert(self) -> dict[str, str]:
+        self.calls["every_pending_stock_alert"] += 1
+        return dict(sorted(self.pending_stock.items()))
+
+    def record_stock_crossing(
+        self, stock: SkuStock, status: str, crossings: int, alert: Mapping[str, Any] | None
+    ) -> bool:
+        self.calls["record_stock_crossing"] += 1
+        stored = self.stock_states.get(stock.sku)
+        if (stored[0] if stored else None) != (stock.status if stock.has_status else None):
+            return False
+        if alert is not None and stock.sku in self.pending_stock:
+            return False
+        self.stock_states[stock.sku] = (status, crossings)
+        if alert is not None:
+            self.pending_stock[stock.sku] = json.dumps(alert)
+        return True
+
+    def clear_pending_stock_alert(self, sku: str, alert: str) -> bool:
+        self.calls["clear_pending_stock_alert"] += 1
+        if self.pending_stock.get(sku) != alert:
+            return False
+        del self.pending_stock[sku]
+        return True
+
+    def settle_stock_inbox(self, skus: Iterable[str] | None) -> int:
+        # The fake keeps one counter per SKU: nothing to move, and on hand never changes.
+        self.calls["settle_stock_inbox"] += 1
+        return 0
+
+    def migrate_stock_buckets(self) -> int:
+        # A table of this release's layout only: no bucket to empty.
+        self.calls["migrate_stock_buckets"] += 1
+        return 0
 
     def daily_sales(self, days: Sequence[date]) -> dict[date, dict[str, Any]]:
         self.calls["daily_sales"] += 1
