@@ -60,8 +60,7 @@ def lake_compaction(days: Sequence[str] | None = None) -> dict[str, Any]:
         return compaction.run_exclusive(
             client("s3"),
             settings.require("lake_bucket"),
-            client("dynamodb"),
-            settings.require("analytics_table"),
+            analytics_table(),
             zone=settings.zone,
             now=datetime.now(UTC),
             days=chosen,
@@ -85,10 +84,8 @@ def forecast_job(today: str | None = None) -> dict[str, Any]:
     settings = get_settings()
     now = datetime.now(UTC)
     return forecasts.run(
-        client("dynamodb"),
-        client("events"),
-        settings.require("analytics_table"),
-        settings.require("event_bus_name"),
+        analytics_table(),
+        stock_alerts(),
         store_day(today, now),
         now,
         default_lead_time=settings.default_lead_time_days,
