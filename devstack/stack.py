@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 from backend.adapters.clients import MAX_POOL_ENV
+from backend.adapters.stock import migrate_buckets
 from backend.logs import LOG_FILE_ENV, Sink, close_files
-from backend.processing.stock import migrate_buckets
 from devstack.aws import (
     DEFAULT_REGION,
     AwsClients,
