@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from backend.adapters import stock as stock_items
 from backend.adapters.analytics import AnalyticsTable
 from backend.handlers import _sqs as processors
-from backend.processing import stock as stock_processing
 from tests import oracle, pipeline
 from tests.figures import assert_same_day_counts, assert_same_figures, assert_same_stock
 
@@ -250,7 +250,7 @@ def test_every_aws_call_of_the_inventory_processor_can_fail(
     if settle:
         # Every inbox item is settled into the SKUs' own items after every batch, so that the
         # settle's reads and transactions fail too
-        monkeypatch.setattr(stock_processing, "SETTLE_AT_BYTES", 0)
+        monkeypatch.setattr(stock_items, "SETTLE_AT_BYTES", 0)
     routed = pipeline.by_function(history)
     stock = routed[("inventory", "storepulse-inventory")]
     orders = routed[("orders", "storepulse-orders")]
