@@ -77,7 +77,7 @@ MIN_REFUND_RISE = 1.0
 #: and its money above the usual returns by this share of a usual day's gross sales: many
 #: refunds, and refunds that matter (one big refund is one refund; ten refunds of the shipping
 #: fee are no wave either).
-MIN_RETURNS_SHARE_COUNTED = 0.05
+MIN_RETURNS_SHARE_COUNTED = 0.02
 #: The counts' square roots are taken of the count plus this (Anscombe's), so that the noise of
 #: a store's few refunds a day is near counting noise whatever their mean.
 COUNT_OFFSET = 0.375
