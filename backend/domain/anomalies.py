@@ -20,6 +20,14 @@ for a big one and a drop to nearly nothing stands out as much as it should:
 their own metric; a few big ones would otherwise make an ordinary day of a small store look like
 a bad day. Its ``value`` and ``expected`` are net sales all the same.
 
+``returns`` is scored on the day's count of refunds (``refunds``, kept since 2026-12; the square
+root of the count plus :data:`COUNT_OFFSET`) where the day and at least :data:`MIN_WEEKS` of its
+baseline days have one (:func:`refund_counts`), else on money as the others (days kept before
+the count). A wave is many refunds, not one large one: on the count it must also be
+:data:`MIN_EXTRA_REFUNDS` refunds and :data:`MIN_REFUND_RISE` times the usual count more than
+usual, and its money :data:`MIN_RETURNS_SHARE_COUNTED` of a usual day's gross sales above the
+usual returns. Its ``value`` and ``expected`` are refunded money either way.
+
 A day is unusual when its score passes the threshold of its kind (:data:`THRESHOLDS`) and it
 is also off by what an owner would call unusual (:data:`MIN_CHANGE` of the expected value: a
 third down, 60% up; returns by :data:`MIN_RETURNS_SHARE` of a usual day's gross sales and by
