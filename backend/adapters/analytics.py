@@ -7,10 +7,13 @@ name) and asks it for what it needs in the store's words (the sales of these day
 these orders, record this anomaly); it never spells a key or calls boto3. Tests of the
 processing code pass an in-memory fake of the same interface (tests/unit/processing/fakes.py).
 
-The orders processor's counting path (claims, parts, the counting transaction, profiles,
-customer sets, stock) keeps its own adapters (:mod:`backend.adapters.dynamo`,
-:mod:`~backend.adapters.claims`, :mod:`~backend.adapters.customer_days`,
-:mod:`~backend.adapters.stock`); the keys they own are imported here, not spelled twice.
+:class:`AnalyticsTable` is a facade: each concept's keys, item shapes and calls live in a module
+of its own, which it delegates to and whose keys it imports rather than spells twice: the
+orders processor's counting path (:mod:`backend.adapters.dynamo`, :mod:`~backend.adapters.claims`,
+:mod:`~backend.adapters.customer_days`), a SKU's stock and its alerts
+(:mod:`~backend.adapters.stock`), day and month reads (:mod:`~backend.adapters.rollups`), products
+bought together (:mod:`~backend.adapters.baskets`), forecasts (:mod:`~backend.adapters.forecasts`)
+and a job's lease (:mod:`~backend.adapters.leases`).
 """
 
 from __future__ import annotations
