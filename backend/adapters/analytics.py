@@ -30,7 +30,13 @@ from backend.adapters import baskets, customer_days, forecasts, leases, rollups
 from backend.adapters import stock as stock_items
 from backend.adapters.baskets import DayPairs
 from backend.adapters.claims import CONFLICT_PK, BusinessClaim, Found, claim_all, order_claim_key
-from backend.adapters.connector_state import UNMAPPED_PK, Unmapped, counted_adjustments, partition_items
+from backend.adapters.connector_state import (
+    UNMAPPED_PK,
+    Unmapped,
+    counted_adjustments,
+    keep_unmapped,
+    partition_items,
+)
 from backend.adapters.dynamo import (
     MONTHS_PK,
     Claim,
@@ -336,6 +342,10 @@ class AnalyticsStore(Protocol):
 
     def clear_pending_risk_alert(self, sku: str, alert: str) -> None:
         """Forget a SKU's pending stock-out risk alert once sent (if it is still ``alert``)."""
+
+    def keep_unmapped_webhook(self, unmapped: Unmapped, payload: Any) -> None:
+        """Keep a store webhook the connectors could not map, its personal data removed, for
+        ``storepulse dlq list`` (the same delivery kept again replaces itself)."""
 
     def hold_lease(
         self, name: str, *, seconds: float, clock: Clock = time.time
@@ -687,6 +697,9 @@ class AnalyticsTable:
         remove_from_sets(self.client, self.name, ORPHANS, {ORPHAN_ORDERS: set(order_ids)})
 
     # what the operator reads (storepulse dlq list)
+
+    def keep_unmapped_webhook(self, unmapped: Unmapped, payload: Any) -> None:
+        keep_unmapped(self.client, self.name, unmapped, payload)
 
     def failure_reasons(self, queue: str) -> Iterator[dict[str, Any]]:
         """Why messages of ``queue`` failed, as the processors recorded it."""

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from backend import wiring
 from backend.adapters import stock as stock_items
 from backend.adapters.analytics import AnalyticsTable
-from backend import wiring
 from backend.handlers import _sqs as processors
 from tests import oracle, pipeline
 from tests.figures import assert_same_figures, assert_same_stock
