@@ -20,7 +20,7 @@ from backend.adapters import stock as stock_items
 from backend.adapters.analytics import AnalyticsTable
 from backend.handlers import _sqs as processors
 from tests import oracle, pipeline
-from tests.figures import assert_same_figures, assert_same_stock
+from tests.figures import assert_same_day_counts, assert_same_figures, assert_same_stock
 
 TZ = "America/New_York"
 
@@ -169,6 +169,10 @@ def _expected_all(raw: list[dict[str, Any]], first: date, last: date) -> None:
         )
     assert_same_stock(pipeline.on_hand(), oracle.on_hand(raw))
     assert_same_channels(raw, first, last)
+    # The day items' counts (the anomaly check reads the refunds' count), each event once
+    assert_same_day_counts(
+        pipeline.day_counters(first - timedelta(days=7), last + timedelta(days=7)), oracle.daily(raw, tz=TZ)
+    )
 
 
 def assert_same_channels(raw: list[dict[str, Any]], first: date, last: date) -> None:
