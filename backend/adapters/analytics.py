@@ -30,6 +30,8 @@ from backend.adapters.connector_state import UNMAPPED_PK, Unmapped, counted_adju
 from backend.adapters.dynamo import (
     DAY_SKU_PREFIX,
     MONTHS_PK,
+    PACKED,
+    PACKED_MAX_BYTES,
     Claim,
     Counted,
     Key,
@@ -42,12 +44,14 @@ from backend.adapters.dynamo import (
     day_pk,
     from_ddb,
     key,
+    members_of,
     profile_key,
     query_partition,
     remove_from_sets,
     set_attributes,
     set_if_newer,
     set_if_version,
+    sku_lines,
     to_ddb,
     touch_months,
 )
@@ -80,16 +84,14 @@ READ_PARALLELISM = 8
 
 #: The day's sales counters: ``DAY#<date>``/``SALES``.
 SALES_SK = "SALES"
-#: A day's units and line revenue per SKU, in its part items: ``u:<sku>``, ``r:<sku>``.
-UNITS_PREFIX, REVENUE_PREFIX = "u:", "r:"
 #: The alert feed, one partition sorted by ``<raised_at>#<alert_id>``.
 ALERTS_PK = "ALERTS"
 #: The segments job's snapshot.
 SEGMENTS_SNAPSHOT: Key = ("SEGMENTS", "LATEST")
-#: The customers' facts for the segments: ``FACTS#<shard>``/``B#<digest>``, member set ``facts``.
+#: The customers' facts for the segments: ``FACTS#<shard>``/``B#<digest>``, packed (``z``; the
+#: member set ``facts`` in items written before December 2026).
 FACTS_PREFIX = "FACTS#"
 FACT_SHARDS = 8
-FACT_BYTES = 3_900
 FACTS = "facts"
 #: The orders refunded before their order was known: one item, its set ``orders``.
 ORPHANS: Key = ("REFUNDS", "ORPHANS")
@@ -170,10 +172,20 @@ class AnomalyRecord:
 
 
 def fact_items(facts: Iterable[str]) -> list[dict[str, Any]]:
-    """The shared immutable items that hold these facts (each under 4 KB)."""
+    """The shared immutable items that hold these facts, packed (a few KB each)."""
     return content_keyed_items(
-        facts, prefix=FACTS_PREFIX, shards=FACT_SHARDS, attribute=FACTS, max_bytes=FACT_BYTES
+        facts,
+        prefix=FACTS_PREFIX,
+        shards=FACT_SHARDS,
+        attribute=FACTS,
+        max_bytes=PACKED_MAX_BYTES,
+        packed=True,
     )
+
+
+def facts_of(item: Mapping[str, Any]) -> list[str]:
+    """The facts a facts item holds (packed, or as the set of older items)."""
+    return members_of(item, FACTS)
 
 
 # -- the interface ----------------------------------------------------------------------------
@@ -424,13 +436,9 @@ class AnalyticsTable:
             ConsistentRead=consistent,
         )
         for item in items:
-            for name, value in item.items():
-                if name.startswith(UNITS_PREFIX):
-                    sku = name[len(UNITS_PREFIX) :]
-                    units[sku] = units.get(sku, 0) + int(value)
-                elif name.startswith(REVENUE_PREFIX):
-                    sku = name[len(REVENUE_PREFIX) :]
-                    revenue[sku] = revenue.get(sku, Decimal(0)) + Decimal(value)
+            for sku, sold, amount in sku_lines(item):
+                units[sku] = units.get(sku, 0) + sold
+                revenue[sku] = revenue.get(sku, Decimal(0)) + amount
         return {
             sku: SkuSales(units.get(sku, 0), revenue.get(sku, Decimal(0)))
             for sku in sorted(set(units) | set(revenue))
@@ -486,8 +494,10 @@ class AnalyticsTable:
     def facts(self, shard: int) -> list[str]:
         return [
             str(fact)
-            for item in query_partition(self.client, self.name, f"{FACTS_PREFIX}{shard}", projection=[FACTS])
-            for fact in item.get(FACTS, ())
+            for item in query_partition(
+                self.client, self.name, f"{FACTS_PREFIX}{shard}", projection=[FACTS, PACKED]
+            )
+            for fact in facts_of(item)
         ]
 
     def put_segments_snapshot(self, snapshot: Mapping[str, Any]) -> None:

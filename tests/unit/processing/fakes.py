@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 from backend.adapters.analytics import (
-    FACTS,
     FACTS_PREFIX,
     PROFILE_VERSION,
     AnomalyRecord,
@@ -26,6 +25,7 @@ from backend.adapters.analytics import (
     alert_feed_key,
     anomaly_key,
     fact_items,
+    facts_of,
     order_refunds_key,
     rollup_head_key,
 )
@@ -212,7 +212,7 @@ class FakeAnalytics:
         self.calls["record_facts"] += 1
         # Sharded as the table shards them (the adapter's own items).
         for item in fact_items(facts):
-            self.fact_shards[int(item["pk"].removeprefix(FACTS_PREFIX))].extend(item[FACTS])
+            self.fact_shards[int(item["pk"].removeprefix(FACTS_PREFIX))].extend(facts_of(item))
 
     def facts(self, shard: int) -> list[str]:
         self.calls["facts"] += 1
