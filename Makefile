@@ -59,7 +59,7 @@ lint: $(STAMP)
 
 # pytest exits 5 when it collected no test at all: a suite that ran nothing has not passed.
 test: lint
-	@status=0; $(BIN)/pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --durations=20 $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(BIN)/pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup --durations=20 $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then \
 		echo "make test: FAILED - pytest collected no tests (exit 5); a run that tests nothing is not a pass." >&2; \
 		exit 1; \

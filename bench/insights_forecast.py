@@ -264,10 +264,8 @@ def job_figures(years: int, orders_per_day: int) -> dict[str, Any]:
 
             jobs: dict[str, Callable[[], Any]] = {
                 "forecast": lambda: forecast_job.run(
-                    aws.client("dynamodb"),
-                    aws.client("events"),
-                    table,
-                    "storepulse",
+                    AnalyticsTable(aws.client("dynamodb"), table),
+                    lambda alert: send_alert(aws.client("events"), "storepulse", alert),
                     end + timedelta(days=1),
                     now,
                 ),

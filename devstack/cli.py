@@ -463,13 +463,13 @@ def run_lake_compact(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(f"--day: {exc}; use YYYY-MM-DD") from None
     from backend.adapters import leases
+    from backend.adapters.analytics import AnalyticsTable
 
     try:
         result = compaction.run_exclusive(
             aws.client("s3"),
             bucket,
-            aws.client("dynamodb"),
-            _analytics_table(target),
+            AnalyticsTable(aws.client("dynamodb"), _analytics_table(target)),
             zone=ZoneInfo(os.environ.get("STORE_TIMEZONE") or "UTC"),
             now=datetime.now(UTC),
             days=days,

@@ -24,8 +24,9 @@ from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
+from backend.adapters.clients import MAX_POOL_ENV
+from backend.adapters.stock import migrate_buckets
 from backend.logs import LOG_FILE_ENV, Sink, close_files
-from backend.processing.stock import migrate_buckets
 from devstack.aws import (
     DEFAULT_REGION,
     AwsClients,
@@ -61,6 +62,8 @@ JOBS_FUNCTION = "jobs"
 SERVICE_NAME = "storepulse"
 _BUSY_SNAPSHOT_FACTOR = 10
 POLLER_STOP_SECONDS = 30.0
+# Connections per shared client in the stack's process (backend.adapters.clients).
+LOCAL_MAX_POOL = 256
 # Once the final snapshot holds every message (in flight too), a batch still running changes
 # nothing that matters: it is not waited for longer than this.
 POLLER_LEAVE_SECONDS = 3.0
@@ -373,6 +376,10 @@ class LocalStack:
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
             LOG_FILE_ENV: os.environ.get(LOG_FILE_ENV) or str(function_log_path(self.data_dir)),
             "STOREPULSE_DATA_DIR": str(self.data_dir),
+            # Every function shares this process and its clients, several invocations at once
+            # (senders x the ingest's 16 claimers, pollers x their batches' thread pools): a
+            # Lambda-sized pool would drop connections and warn on the terminal.
+            MAX_POOL_ENV: os.environ.get(MAX_POOL_ENV) or str(LOCAL_MAX_POOL),
             # The store's default lead time of the forecast's reorder_by (README).
             "LEAD_TIME_DAYS": os.environ.get("LEAD_TIME_DAYS") or "7",
             **local_reports_environment(self.api_url),
@@ -873,8 +880,8 @@ def clear_process_caches() -> None:
     if settings is not None:
         settings.get_settings.cache_clear()
     clients = sys.modules.get("backend.adapters.clients")
-    if clients is not None and hasattr(clients.client, "cache_clear"):
-        clients.client.cache_clear()
+    if clients is not None:
+        clients.forget_clients()
 
 
 class _StepTimer:

@@ -31,3 +31,23 @@ def assert_same_stock(kept: dict[str, int], expected: dict[str, int]) -> None:
     skus = set(kept) | set(expected)
     wrong = {s: (kept.get(s, 0), expected.get(s, 0)) for s in skus if kept.get(s, 0) != expected.get(s, 0)}
     assert not wrong, f"on hand (kept, oracle) differs: {wrong}"
+
+
+DAY_COUNTS = ("orders", "units", "refunds")
+
+
+def assert_same_day_counts(kept: dict[Any, dict[str, Decimal]], expected: Any) -> None:
+    """Each day's counts (orders, units, refunds: what the anomaly check reads besides money)
+    equal those of the oracle's daily frame (:func:`tests.oracle.daily`); a day one side lacks
+    counts 0."""
+
+    def counts(day: Any) -> tuple[int, ...]:
+        oracle_row = expected.loc[day] if day in expected.index else {}
+        return tuple(int(oracle_row.get(name, 0)) for name in DAY_COUNTS)
+
+    wrong = {
+        day: (tuple(int(kept.get(day, {}).get(name, 0)) for name in DAY_COUNTS), counts(day))
+        for day in sorted(set(kept) | set(expected.index))
+    }
+    wrong = {day: pair for day, pair in wrong.items() if pair[0] != pair[1]}
+    assert not wrong, f"{DAY_COUNTS} per day (kept, oracle) differ: {wrong}"

@@ -212,7 +212,8 @@ def daily(
     -------
     pandas.DataFrame
         Indexed by ``day`` (a :class:`datetime.date`), with ``gross_sales``, ``discounts``,
-        ``returns``, ``net_sales`` (Decimals, to the cent) and ``orders``, ``units`` (ints).
+        ``returns``, ``net_sales`` (Decimals, to the cent) and ``orders``, ``units``, ``refunds``
+        (ints: each ``refund_id`` once, on its day).
 
     Examples
     --------
@@ -232,7 +233,8 @@ def daily(
         on_day = orders[orders["day"] == day]
         gross_sales = _total(on_day["gross"])
         discounts = _total(on_day["discount"])
-        returns = _total(refunds.loc[refunds["day"] == day, "amount"])
+        refunded = refunds.loc[refunds["day"] == day]
+        returns = _total(refunded["amount"])
         rows.append(
             {
                 "day": day,
@@ -242,9 +244,10 @@ def daily(
                 "net_sales": cents(gross_sales - discounts - returns),
                 "orders": int(on_day["order_id"].nunique()),
                 "units": int(on_day["units"].sum()),
+                "refunds": int(refunded["refund_id"].nunique()),
             }
         )
-    columns = ["day", "gross_sales", "discounts", "returns", "net_sales", "orders", "units"]
+    columns = ["day", "gross_sales", "discounts", "returns", "net_sales", "orders", "units", "refunds"]
     result = pd.DataFrame(rows, columns=columns).set_index("day")
     for money in ("gross_sales", "discounts", "returns", "net_sales"):
         result[money] = result[money].astype(object)

@@ -12,7 +12,8 @@ import os
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -235,6 +236,25 @@ def clear_analytics() -> None:
         client.batch_write_item(
             RequestItems={table: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]}
         )
+
+
+def day_counters(first: date, last: date) -> dict[date, dict[str, Decimal]]:
+    """Each day's sales counters (``DAY#<d>``/``SALES``) from ``first`` to ``last`` as the
+    processors keep them, read item by item (strongly consistent), days without one left out."""
+    table = get_settings().require("analytics_table")
+    client = dynamodb()
+    out: dict[date, dict[str, Decimal]] = {}
+    day = first
+    while day <= last:
+        item = client.get_item(
+            TableName=table,
+            Key={"pk": {"S": f"DAY#{day.isoformat()}"}, "sk": {"S": "SALES"}},
+            ConsistentRead=True,
+        ).get("Item")
+        if item:
+            out[day] = {name: Decimal(value["N"]) for name, value in item.items() if "N" in value}
+        day += timedelta(days=1)
+    return out
 
 
 def on_hand() -> dict[str, int]:

@@ -7,6 +7,7 @@ The rule ``storepulse-stock-alerts`` routes them to the alerts topic and the ale
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -48,3 +49,8 @@ def send_alert(events: EventBridgeClient, bus: str, alert: dict[str, Any]) -> No
     )
     if response.get("FailedEntryCount"):
         raise AlertDeliveryFailed(str(response["Entries"]))
+
+
+def alert_sender(events: EventBridgeClient, bus: str) -> Callable[[dict[str, Any]], None]:
+    """:func:`send_alert` bound to a client and a bus: what the processing code is handed."""
+    return lambda alert: send_alert(events, bus, alert)

@@ -15,23 +15,25 @@ customer sets, stock) keeps its own adapters (:mod:`backend.adapters.dynamo`,
 
 from __future__ import annotations
 
-import contextvars
 import json
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from backend.adapters import customer_days
+from backend.adapters import baskets, customer_days, forecasts, leases, rollups
+from backend.adapters import stock as stock_items
+from backend.adapters.baskets import DayPairs
 from backend.adapters.claims import CONFLICT_PK, BusinessClaim, Found, claim_all, order_claim_key
 from backend.adapters.connector_state import UNMAPPED_PK, Unmapped, counted_adjustments, partition_items
 from backend.adapters.dynamo import (
-    DAY_SKU_PREFIX,
     MONTHS_PK,
     PACKED,
     PACKED_MAX_BYTES,
+    REVENUE_PREFIX,
+    UNITS_PREFIX,
     Claim,
     Counted,
     Key,
@@ -51,14 +53,20 @@ from backend.adapters.dynamo import (
     set_attributes,
     set_if_newer,
     set_if_version,
-    sku_lines,
     to_ddb,
     touch_months,
 )
-from backend.adapters.stock import SKU_PK, read_stock
+from backend.adapters.forecasts import ForecastState
+from backend.adapters.leases import Clock, Lease
+from backend.adapters.parallel import READ_PARALLELISM
+from backend.adapters.rollups import ROLLUP_SK, DaySales, DaySets, month_pk
+from backend.adapters.stock import INBOX_KEYS, SKU_PK, SkuStock, clear_pending, read_stock, record_transition
 from backend.domain.alerts import Alert
+from backend.domain.forecast import Forecast
 from backend.domain.inventory import CatalogueEntry
 from backend.domain.products import SkuSales
+from backend.domain.stock import on_hand_key
+from backend.domain.together import PairCounts
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -67,18 +75,22 @@ else:
 
 # What a count is made of (:func:`backend.adapters.dynamo.count_once`), part of the interface.
 __all__ = [
+    "REVENUE_PREFIX",
+    "UNITS_PREFIX",
     "AnalyticsStore",
     "AnalyticsTable",
     "BusinessClaim",
     "Claim",
     "Counted",
+    "DayPairs",
+    "DaySales",
+    "DaySets",
+    "ForecastState",
     "Found",
     "Note",
+    "SkuStock",
     "Unmapped",
 ]
-
-# The day reads of a long range are made by up to this many calls side by side.
-READ_PARALLELISM = 8
 
 # -- the key layout (docs/architecture.md, "The analytics table") ----------------------------
 
@@ -100,8 +112,6 @@ ORPHAN_ORDERS = "orders"
 #: store day of their first order, its (at most two) smallest order ids, and the version that
 #: conditions the next write.
 PROFILE_FIRST, PROFILE_FIRST_IDS, PROFILE_VERSION = "first", "first_ids", "version"
-#: A month rollup's first item, ``MONTH#<YYYY-MM>``/``ROLLUP`` (its further parts ``ROLLUP#<i>``).
-ROLLUP_SK = "ROLLUP"
 #: Why a message failed, for ``storepulse dlq list``: ``FAILURE``/``<queue>#<message id>``
 #: (written by :class:`backend.adapters.batch.FailureLog`).
 FAILURE_PK = "FAILURE"
@@ -110,11 +120,6 @@ FAILURE_PK = "FAILURE"
 def day_sales_key(day: date) -> Key:
     """The day's sales counters (gross sales, orders, returns, per channel...)."""
     return (day_pk(day), SALES_SK)
-
-
-def month_pk(month: str) -> str:
-    """A month's folds: its rollup (``ROLLUP``, ``ROLLUP#<i>``) and its pairs (``PAIRS``)."""
-    return f"MONTH#{month}"
 
 
 def rollup_head_key(month: str) -> Key:
@@ -254,6 +259,38 @@ class AnalyticsStore(Protocol):
     def on_hand_of(self, skus: Iterable[str]) -> dict[str, int]:
         """The exact on-hand of each of these SKUs (strongly consistent; 0 if never moved)."""
 
+    def sku_stock(self, skus: Iterable[str]) -> dict[str, SkuStock]:
+        """The exact stock of each of these SKUs with its catalogue fields and alert state
+        (strongly consistent), whether or not it has an item."""
+
+    def pending_stock_alerts(self, skus: Iterable[str]) -> dict[str, str]:
+        """The stock alerts (JSON) of these SKUs recorded and not yet known to be sent, by SKU."""
+
+    def every_pending_stock_alert(self) -> dict[str, str]:
+        """:meth:`pending_stock_alerts` of every SKU (for the ``alert-sweep`` job)."""
+
+    def record_stock_crossing(
+        self, stock: SkuStock, status: str, crossings: int, alert: Mapping[str, Any] | None
+    ) -> bool:
+        """Record a SKU's new status and crossing count, with its alert pending, if its status
+        is still the one ``stock`` read (else another processor did: ``False``)."""
+
+    def clear_pending_stock_alert(self, sku: str, alert: str) -> bool:
+        """Forget a SKU's pending stock alert once sent, if it is still ``alert``; whether it was."""
+
+    def settle_stock_inbox(self, skus: Iterable[str] | None) -> int:
+        """Move the on-hand counters of the inbox items these SKUs (or all SKUs: ``None``) use
+        into the SKUs' own items, where an item has grown past its threshold; how many moved.
+        The on hand of every SKU stays the same."""
+
+    def migrate_stock_buckets(self) -> int:
+        """Move an older release's stock bookkeeping out of its 16 buckets (and its inbox)
+        onto the SKUs' items; how many SKUs' entries moved (0 when none is left)."""
+
+    def stock_page(self, after: str | None, limit: int) -> tuple[list[SkuStock], bool]:
+        """Up to ``limit`` SKUs after the SKU ``after`` (from the first when ``None``), by SKU,
+        with their exact stock, and whether more follow."""
+
     def daily_sales(self, days: Sequence[date]) -> dict[date, dict[str, Any]]:
         """The sales counters of each day that has any."""
 
@@ -261,6 +298,63 @@ class AnalyticsStore(Protocol):
         self, days: Sequence[date], *, consistent: bool = False
     ) -> dict[date, dict[str, SkuSales]]:
         """Units and line revenue per SKU of each day that has any."""
+
+    def range_sales_and_sets(self, start: date, end: date) -> tuple[list[DaySales], list[DaySets]]:
+        """The sales counters and customer sets of ``start``..``end``: one entry per day, or per
+        whole month with a current rollup in place of its days (the same figures)."""
+
+    def range_sku_sales(self, start: date, end: date) -> list[dict[str, SkuSales]]:
+        """Units and line revenue per SKU of ``start``..``end``, in entries (days, or whole months
+        from their rollups) whose sum is the range's."""
+
+    def cohort_months(self, first: str, today: date) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        """The new (``N``) and the ordering (``C``) customers of each month from ``first``
+        (``YYYY-MM``) to the month of ``today``, for the months that have any."""
+
+    def range_pair_counts(self, start: date, end: date) -> PairCounts:
+        """How many orders of ``start``..``end`` held each pair of SKUs (and each SKU), exactly."""
+
+    def current_pair_months(self, months: Sequence[str]) -> tuple[dict[str, PairCounts], list[str]]:
+        """The months whose pair fold is at their change stamp (with its counts), and the others."""
+
+    def day_pair_counts(self, days: Sequence[date], stamps: Mapping[str, int]) -> dict[date, DayPairs]:
+        """Each day's pair counts, from its fold where current, else from its baskets;
+        ``stamps``: the change stamps of the days' months."""
+
+    def put_day_pair_fold(
+        self, day: date, found: DayPairs, covered: int, computed_at: str, so_far: PairCounts
+    ) -> bool:
+        """Keep a day's pair counts, read at its month's stamp ``covered``, with ``so_far``, the
+        month's counts up to that day; whether it was kept (not when too large for an item)."""
+
+    def put_month_pair_fold(self, month: str, counts: PairCounts, covered: int, computed_at: str) -> bool:
+        """Keep a closed month's pair counts, current at stamp ``covered``; whether it was kept."""
+
+    def sku_forecasts(self, skus: Iterable[str]) -> dict[str, Forecast]:
+        """The demand forecasts of these SKUs that have one."""
+
+    def forecast_states(self, skus: Iterable[str]) -> dict[str, ForecastState]:
+        """The forecast job's record of each of these SKUs that has one (strongly consistent)."""
+
+    def put_forecast(self, sku: str, plan: Forecast) -> None:
+        """Keep a SKU's forecast (its stock-out risk record unchanged)."""
+
+    def start_stockout_risk(self, sku: str, crossings: int, alert: str) -> bool:
+        """Record that a SKU became at risk, with its alert (JSON) pending, if it had become at
+        risk ``crossings`` times so far (else another run did it: ``False``)."""
+
+    def end_stockout_risk(self, sku: str) -> None:
+        """Record that a SKU is no longer at risk: its next risk raises a new alert."""
+
+    def clear_pending_risk_alert(self, sku: str, alert: str) -> None:
+        """Forget a SKU's pending stock-out risk alert once sent (if it is still ``alert``)."""
+
+    def hold_lease(
+        self, name: str, *, seconds: float, clock: Clock = time.time
+    ) -> AbstractContextManager[Lease]:
+        """Hold the job's lease ``name`` for the block, renewing it meanwhile
+        (:func:`backend.adapters.leases.hold_lease`): :class:`~backend.adapters.leases.Taken` when
+        another holder has it; the block calls the lease's ``check()`` before each guarded write."""
 
     def store_alerts(self, alerts: Iterable[Alert]) -> None:
         """Keep these alerts in the feed (an alert stored twice is kept once)."""
@@ -365,8 +459,7 @@ class AnalyticsTable:
         batch_put(self.client, self.name, items[-1:])
 
     def month_change_stamps(self, months: Sequence[str], *, consistent: bool = False) -> dict[str, int]:
-        items = batch_get(self.client, self.name, [(MONTHS_PK, m) for m in months], consistent=consistent)
-        return {m: int(items.get((MONTHS_PK, m), {}).get("v", 0)) for m in months}
+        return rollups.month_stamps(self.client, self.name, months, consistent=consistent)
 
     # the customers' profiles and day sets
 
@@ -401,7 +494,36 @@ class AnalyticsTable:
         return counted_adjustments(self.client, self.name, event_ids)
 
     def on_hand_of(self, skus: Iterable[str]) -> dict[str, int]:
-        return {sku: stock.on_hand for sku, stock in read_stock(self.client, self.name, skus).items()}
+        return {sku: found.on_hand for sku, found in read_stock(self.client, self.name, skus).items()}
+
+    # stock and its alerts (the items: backend.adapters.stock)
+
+    def sku_stock(self, skus: Iterable[str]) -> dict[str, SkuStock]:
+        return read_stock(self.client, self.name, skus)
+
+    def pending_stock_alerts(self, skus: Iterable[str]) -> dict[str, str]:
+        return stock_items.pending_alerts(self.client, self.name, skus)
+
+    def every_pending_stock_alert(self) -> dict[str, str]:
+        return stock_items.every_pending_alert(self.client, self.name)
+
+    def record_stock_crossing(
+        self, stock: SkuStock, status: str, crossings: int, alert: Mapping[str, Any] | None
+    ) -> bool:
+        return record_transition(self.client, self.name, stock, status, crossings, alert)
+
+    def clear_pending_stock_alert(self, sku: str, alert: str) -> bool:
+        return clear_pending(self.client, self.name, sku, alert)
+
+    def settle_stock_inbox(self, skus: Iterable[str] | None) -> int:
+        inbox = INBOX_KEYS if skus is None else {on_hand_key(sku) for sku in skus}
+        return stock_items.settle_inbox(self.client, self.name, inbox)
+
+    def migrate_stock_buckets(self) -> int:
+        return stock_items.migrate_buckets(self.client, self.name)
+
+    def stock_page(self, after: str | None, limit: int) -> tuple[list[SkuStock], bool]:
+        return stock_items.stock_page(self.client, self.name, after, limit)
 
     # the day aggregates, by key: never a scan
 
@@ -412,37 +534,64 @@ class AnalyticsTable:
     def day_sku_sales(
         self, days: Sequence[date], *, consistent: bool = False
     ) -> dict[date, dict[str, SkuSales]]:
-        """The sum of each day's part items (``SKUP#``) and the counter shards of older releases
-        (``SKUS#<n>``), one Query per day, :data:`READ_PARALLELISM` at a time."""
-        if len(days) > 1:
-            with ThreadPoolExecutor(max_workers=min(READ_PARALLELISM, len(days))) as pool:
-                futures = [
-                    pool.submit(contextvars.copy_context().run, self._day_skus, d, consistent) for d in days
-                ]
-                found = [f.result() for f in futures]
-        else:
-            found = [self._day_skus(d, consistent) for d in days]
-        return {day: skus for day, skus in zip(days, found, strict=True) if skus}
+        return rollups.day_sku_sales(self.client, self.name, days, consistent=consistent)
 
-    def _day_skus(self, day: date, consistent: bool) -> dict[str, SkuSales]:
-        units: dict[str, int] = {}
-        revenue: dict[str, Decimal] = {}
-        items = query_partition(
-            self.client,
-            self.name,
-            day_pk(day),
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :skus)",
-            ExpressionAttributeValues={":pk": {"S": day_pk(day)}, ":skus": {"S": DAY_SKU_PREFIX}},
-            ConsistentRead=consistent,
-        )
-        for item in items:
-            for sku, sold, amount in sku_lines(item):
-                units[sku] = units.get(sku, 0) + sold
-                revenue[sku] = revenue.get(sku, Decimal(0)) + amount
-        return {
-            sku: SkuSales(units.get(sku, 0), revenue.get(sku, Decimal(0)))
-            for sku in sorted(set(units) | set(revenue))
-        }
+    # long ranges: whole months from their rollups (backend.adapters.rollups)
+
+    def range_sales_and_sets(self, start: date, end: date) -> tuple[list[DaySales], list[DaySets]]:
+        return rollups.range_rollups(self.client, self.name, start, end)
+
+    def range_sku_sales(self, start: date, end: date) -> list[dict[str, SkuSales]]:
+        return rollups.range_sku_sales(self.client, self.name, start, end)
+
+    def cohort_months(self, first: str, today: date) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        return rollups.month_customers(self.client, self.name, first, today)
+
+    # products bought together: baskets and their folds (backend.adapters.baskets)
+
+    def range_pair_counts(self, start: date, end: date) -> PairCounts:
+        return baskets.range_counts(self.client, self.name, start, end)
+
+    def current_pair_months(self, months: Sequence[str]) -> tuple[dict[str, PairCounts], list[str]]:
+        return baskets.month_folds(self.client, self.name, months)
+
+    def day_pair_counts(self, days: Sequence[date], stamps: Mapping[str, int]) -> dict[date, DayPairs]:
+        return baskets.day_counts(self.client, self.name, days, stamps)
+
+    def put_day_pair_fold(
+        self, day: date, found: DayPairs, covered: int, computed_at: str, so_far: PairCounts
+    ) -> bool:
+        return baskets.put_day_fold(self.client, self.name, day, found, covered, computed_at, so_far)
+
+    def put_month_pair_fold(self, month: str, counts: PairCounts, covered: int, computed_at: str) -> bool:
+        return baskets.put_month_fold(self.client, self.name, month, counts, covered, computed_at)
+
+    # the forecasts (backend.adapters.forecasts)
+
+    def sku_forecasts(self, skus: Iterable[str]) -> dict[str, Forecast]:
+        return forecasts.forecasts(self.client, self.name, skus)
+
+    def forecast_states(self, skus: Iterable[str]) -> dict[str, ForecastState]:
+        return forecasts.forecast_states(self.client, self.name, skus)
+
+    def put_forecast(self, sku: str, plan: Forecast) -> None:
+        forecasts.put_forecast(self.client, self.name, sku, plan)
+
+    def start_stockout_risk(self, sku: str, crossings: int, alert: str) -> bool:
+        return forecasts.start_risk(self.client, self.name, sku, crossings, alert)
+
+    def end_stockout_risk(self, sku: str) -> None:
+        forecasts.end_risk(self.client, self.name, sku)
+
+    def clear_pending_risk_alert(self, sku: str, alert: str) -> None:
+        forecasts.clear_pending(self.client, self.name, sku, alert)
+
+    # a job's lock
+
+    def hold_lease(
+        self, name: str, *, seconds: float, clock: Clock = time.time
+    ) -> AbstractContextManager[Lease]:
+        return leases.hold_lease(self.client, self.name, name, seconds=seconds, clock=clock)
 
     # the alert feed
 

@@ -9,15 +9,12 @@ are :mod:`backend.domain.together`.
 
 from __future__ import annotations
 
-import contextvars
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from backend.adapters.analytics import READ_PARALLELISM, AnalyticsTable
 from backend.adapters.dynamo import (
     DAY_SKU_PART,
     PACKED_MAX_BYTES,
@@ -30,6 +27,7 @@ from backend.adapters.dynamo import (
     to_ddb,
     unpack,
 )
+from backend.adapters.parallel import READ_PARALLELISM, parallel_map
 from backend.adapters.rollups import month_pk, month_stamps
 from backend.domain import rollups
 from backend.domain.calendar import days as days_between
@@ -102,8 +100,8 @@ def _baskets_of(
     return found
 
 
-def basket_keys(client: DynamoDBClient, table: str, day: date) -> set[str]:
-    """The sort keys of a day's items that list baskets."""
+def day_basket_keys(client: DynamoDBClient, table: str, day: date) -> set[str]:
+    """The sort keys of a day's items that list baskets (keys-only Queries)."""
     return {item["sk"] for item in _baskets_of(client, table, day, keys_only=True)}
 
 
@@ -152,15 +150,13 @@ def day_counts(
             folded = frozenset(fold.get("folded", ()))
             if int(fold.get("covered", -1)) == stamps[month_of(day)]:
                 return DayPairs(PairCounts.decode(_blob(fold["blob"])), folded, True)
-            keys = frozenset(basket_keys(client, table, day))
+            keys = frozenset(day_basket_keys(client, table, day))
             if folded == keys:
                 return DayPairs(PairCounts.decode(_blob(fold["blob"])), keys, False)
         read, found = day_baskets(client, table, day)
         return DayPairs(PairCounts.of(found), frozenset(read), False)
 
-    with ThreadPoolExecutor(READ_PARALLELISM) as pool:
-        counted = list(pool.map(lambda d: contextvars.copy_context().run(one, d), days))
-    return dict(zip(days, counted, strict=True))
+    return dict(zip(days, parallel_map(one, days, workers=READ_PARALLELISM), strict=True))
 
 
 def month_folds(
@@ -272,26 +268,3 @@ def _put_fold(client: DynamoDBClient, table: str, item: dict[str, Any], counts: 
     full = {**item, "blob": blob, "orders": counts.orders}
     client.put_item(TableName=table, Item={name: to_ddb(value) for name, value in full.items()})
     return True
-
-
-class BasketFolds:
-    """The baskets' folds on the analytics table, for the ``pairs`` job: the functions above on
-    the table it is given."""
-
-    def __init__(self, analytics: AnalyticsTable):
-        self._client = analytics.client
-        self._table = analytics.name
-
-    def month_folds(self, months: Sequence[str]) -> tuple[dict[str, PairCounts], list[str]]:
-        return month_folds(self._client, self._table, months)
-
-    def day_counts(self, days: Sequence[date], stamps: Mapping[str, int]) -> dict[date, DayPairs]:
-        return day_counts(self._client, self._table, days, stamps)
-
-    def put_day_fold(
-        self, day: date, found: DayPairs, covered: int, computed_at: str, so_far: PairCounts
-    ) -> bool:
-        return put_day_fold(self._client, self._table, day, found, covered, computed_at, so_far)
-
-    def put_month_fold(self, month: str, counts: PairCounts, covered: int, computed_at: str) -> bool:
-        return put_month_fold(self._client, self._table, month, counts, covered, computed_at)

@@ -9,14 +9,13 @@ attribute carries the request's correlation id to the processors' logs (:mod:`ba
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters.packets import MAX_BODY_BYTES, Packet, pack
+from backend.adapters.parallel import parallel_map
 from backend.domain.events import Event
 from backend.logs import CORRELATION_ATTRIBUTE, current_correlation_id
 
@@ -72,17 +71,9 @@ def publish(sns: SNSClient, topic_arn: str, events: Sequence[Event]) -> list[Eve
     """
     batches = _batches(pack(events, MAX_BODY_BYTES))
     correlation_id = current_correlation_id()
-    if len(batches) <= 1:
-        results = [_publish_batch(sns, topic_arn, batch, correlation_id) for batch in batches]
-    else:
-        with ThreadPoolExecutor(max_workers=min(PUBLISHERS, len(batches))) as pool:
-            futures = [
-                pool.submit(
-                    contextvars.copy_context().run, _publish_batch, sns, topic_arn, batch, correlation_id
-                )
-                for batch in batches
-            ]
-            results = [future.result() for future in futures]
+    results = parallel_map(
+        lambda batch: _publish_batch(sns, topic_arn, batch, correlation_id), batches, workers=PUBLISHERS
+    )
     return [event for failed in results for event in failed]
 
 

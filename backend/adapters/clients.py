@@ -21,12 +21,26 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_ssm import SSMClient
 
+# Connections each client keeps open. In Lambda one invocation runs at a time per process and its
+# widest thread pool is 16 (the ingest's claimers), so 32 is plenty. The local stack runs every
+# function in one process, several invocations at once, and raises it (``MAX_POOL_ENV``):
+# otherwise urllib3 drops the connections it cannot keep ("Connection pool is full") and opens
+# new ones.
+MAX_POOL_ENV = "STOREPULSE_MAX_POOL_CONNECTIONS"
+DEFAULT_MAX_POOL = 32
+
 _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5},
     connect_timeout=3,
     read_timeout=15,
-    max_pool_connections=32,
+    max_pool_connections=DEFAULT_MAX_POOL,
 )
+
+
+def _config() -> Config:
+    """The shared config, with the pool size of :data:`MAX_POOL_ENV` if set."""
+    pool = int(os.environ.get(MAX_POOL_ENV) or DEFAULT_MAX_POOL)
+    return _CONFIG if pool == DEFAULT_MAX_POOL else _CONFIG.merge(Config(max_pool_connections=pool))
 
 
 # Each service the functions call is typed by boto3-stubs (requirements-dev.txt); at run time the
@@ -47,15 +61,15 @@ def client(service: Literal["sqs"]) -> SQSClient: ...
 def client(service: Literal["ssm"]) -> SSMClient: ...
 def client(service: str) -> Any:
     """The shared client for ``service`` (``"dynamodb"``, ``"sns"``, ``"s3"``, ``"events"``)."""
-    return _client(service, os.environ.get("AWS_ENDPOINT_URL"))
+    return _client(service, os.environ.get("AWS_ENDPOINT_URL"), os.environ.get(MAX_POOL_ENV))
 
 
 @cache
-def _client(service: str, endpoint: str | None) -> Any:
-    # Keyed by endpoint so that a process pointed at another endpoint (tests) never reuses a
-    # client bound to the old one.
+def _client(service: str, endpoint: str | None, _pool: str | None) -> Any:
+    # Keyed by endpoint (and pool size) so that a process pointed at another endpoint (tests)
+    # never reuses a client bound to the old one.
     # boto3-stubs types each service by its literal name; this one is chosen by the caller.
-    return cast(Any, boto3.session.Session()).client(service, config=_CONFIG)
+    return cast(Any, boto3.session.Session()).client(service, config=_config())
 
 
 def presigner() -> Any:
@@ -70,5 +84,12 @@ def presigner() -> Any:
 @cache
 def _presigner(endpoint: str | None, _aws_endpoint: str | None) -> Any:
     style: Literal["path", "auto"] = "path" if endpoint else "auto"
-    config = _CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": style}))
+    config = _config().merge(Config(signature_version="s3v4", s3={"addressing_style": style}))
     return boto3.session.Session().client("s3", endpoint_url=endpoint, config=config)
+
+
+def forget_clients() -> None:
+    """Drop every cached client, so the next :func:`client` reads the environment again (the
+    local stack calls this when it sets or restores the functions' environment)."""
+    _client.cache_clear()
+    _presigner.cache_clear()

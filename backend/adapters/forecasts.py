@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,38 @@ def as_forecast(item: Mapping[str, Any]) -> Forecast | None:
     if "w" not in item:
         return None
     return Forecast(date.fromisoformat(item["as_of"]), tuple(float(u) for u in item["w"]))
+
+
+@dataclass(frozen=True)
+class ForecastState:
+    """What a SKU's forecast item records: its forecast as stored, and its stock-out risk."""
+
+    #: The expected units per weekday as stored, and the day the figures ended (``None``: none yet).
+    units: list[Decimal] | None
+    as_of: str | None
+    #: Whether it was at risk at the last run; how many times it became at risk.
+    at_risk: bool
+    risk_crossings: int
+    #: The alert (JSON) recorded when it became at risk and not yet known to be sent.
+    pending_alert: str | None
+
+    def holds(self, plan: Forecast) -> bool:
+        """Whether this record already holds ``plan`` (as stored: nothing to write)."""
+        return self.units == stored_units(plan) and self.as_of == plan.as_of.isoformat()
+
+
+def forecast_states(client: DynamoDBClient, table: str, skus: Iterable[str]) -> dict[str, ForecastState]:
+    """The forecast records of these SKUs that have one (strongly consistent), by SKU."""
+    return {
+        sku: ForecastState(
+            units=None if "w" not in item else list(item["w"]),
+            as_of=item.get("as_of"),
+            at_risk=bool(item.get("risk", False)),
+            risk_crossings=int(item.get("rseq", 0)),
+            pending_alert=item.get("pending"),
+        )
+        for sku, item in forecast_items(client, table, skus, consistent=True).items()
+    }
 
 
 def forecast_items(

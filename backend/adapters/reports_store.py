@@ -21,14 +21,16 @@ pk                        sk                        holds
 ========================  ========================  ===============================================
 
 Every read is by key (a ``GetItem``, ``BatchGetItem`` or a ``Query`` of one partition): never a
-scan. The e-mail address is kept in clear in this table only (encrypted at rest), because the
-digests must be sent to it; it is never logged and never reaches the lake.
+scan. The processing code holds a :class:`ReportsTable` (behind :class:`ReportsStore`), built by
+the handler; the API routes call the functions below. The e-mail address is kept in clear in
+this table only (encrypted at rest), because the digests must be sent to it; it is never logged
+and never reaches the lake.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -534,6 +536,153 @@ def sends(client: DynamoDBClient, table: str, subscription_id: str) -> dict[str,
         ExpressionAttributeValues={":pk": {"S": f"SUB#{subscription_id}"}, ":send": {"S": "SEND#"}},
     )
     return {item["sk"][len("SEND#") :]: item for item in map(from_ddb, page.get("Items", []))}
+
+
+# -- the interface the processing code holds -------------------------------------------------
+
+
+class ReportsStore(Protocol):
+    """What the report, digest and subscription code asks of the reports table."""
+
+    def create_report(
+        self, report_id: str, report_type: str, start: date, end: date, now: datetime
+    ) -> dict[str, Any]:
+        """Record a new ``pending`` report and list it among the recent ones."""
+
+    def get_report(self, report_id: str) -> dict[str, Any] | None:
+        """The report, or ``None`` when there is none with that id."""
+
+    def mark_ready(self, report_id: str, object_key: str, generated_at: datetime, size: int) -> None:
+        """The report's PDF is stored under ``object_key``."""
+
+    def digest_report_id(self, report_type: str, start: date, end: date) -> str | None:
+        """The report the digests of that type and period link to, if made."""
+
+    def remember_digest_report(
+        self, report_type: str, start: date, end: date, report_id: str, now: datetime
+    ) -> None:
+        """Note the report the digests of that type and period link to."""
+
+    def subscriptions_version(self) -> int:
+        """How many subscriptions were ever created (read before counting the listing)."""
+
+    def listed_subscriptions(self, now: datetime, *, consistent: bool = False) -> list[dict[str, Any]]:
+        """Every pending or confirmed subscription, oldest first."""
+
+    def confirmed_subscriptions(self, now: datetime) -> list[dict[str, Any]]:
+        """The subscriptions whose address confirmed them."""
+
+    def create_subscription(
+        self,
+        subscription_id: str,
+        *,
+        email: str,
+        frequency: str,
+        report_type: str,
+        now: datetime,
+        seen_version: int,
+    ) -> dict[str, Any]:
+        """A ``pending`` subscription, if :meth:`subscriptions_version` is still
+        ``seen_version`` (else :class:`ListingChanged`, nothing written)."""
+
+    def delete_subscription(self, subscription: dict[str, Any]) -> None:
+        """Remove a pending subscription whose confirmation could not be sent."""
+
+    def claim_confirmation(self, address_key: str, now: datetime) -> int:
+        """Claim an address's one confirmation e-mail of the day: 0, or the seconds to wait."""
+
+    def release_confirmation(self, address_key: str) -> None:
+        """Undo :meth:`claim_confirmation` when the e-mail could not be sent."""
+
+    def claim_send(self, subscription_id: str, period: str, now: datetime) -> bool:
+        """Claim the send of one digest; ``False`` when it was claimed or sent before."""
+
+    def finish_send(
+        self, subscription_id: str, period: str, *, state: str, now: datetime, detail: str
+    ) -> None:
+        """Move a claimed send to ``sent`` or ``failed``."""
+
+
+class ReportsTable:
+    """The reports table in DynamoDB (:class:`ReportsStore`): the functions above on one table.
+
+    Parameters
+    ----------
+    client
+        A DynamoDB client (the handler's).
+    name
+        The table's name (``REPORTS_TABLE``).
+    """
+
+    def __init__(self, client: DynamoDBClient, name: str):
+        self.client = client
+        self.name = name
+
+    def create_report(
+        self, report_id: str, report_type: str, start: date, end: date, now: datetime
+    ) -> dict[str, Any]:
+        return create_report(self.client, self.name, report_id, report_type, start, end, now)
+
+    def get_report(self, report_id: str) -> dict[str, Any] | None:
+        return get_report(self.client, self.name, report_id)
+
+    def mark_ready(self, report_id: str, object_key: str, generated_at: datetime, size: int) -> None:
+        mark_ready(self.client, self.name, report_id, object_key, generated_at, size)
+
+    def digest_report_id(self, report_type: str, start: date, end: date) -> str | None:
+        return digest_report_id(self.client, self.name, report_type, start, end)
+
+    def remember_digest_report(
+        self, report_type: str, start: date, end: date, report_id: str, now: datetime
+    ) -> None:
+        remember_digest_report(self.client, self.name, report_type, start, end, report_id, now)
+
+    def subscriptions_version(self) -> int:
+        return subscriptions_version(self.client, self.name)
+
+    def listed_subscriptions(self, now: datetime, *, consistent: bool = False) -> list[dict[str, Any]]:
+        return listed_subscriptions(self.client, self.name, now, consistent=consistent)
+
+    def confirmed_subscriptions(self, now: datetime) -> list[dict[str, Any]]:
+        return confirmed_subscriptions(self.client, self.name, now)
+
+    def create_subscription(
+        self,
+        subscription_id: str,
+        *,
+        email: str,
+        frequency: str,
+        report_type: str,
+        now: datetime,
+        seen_version: int,
+    ) -> dict[str, Any]:
+        return create_subscription(
+            self.client,
+            self.name,
+            subscription_id,
+            email=email,
+            frequency=frequency,
+            report_type=report_type,
+            now=now,
+            seen_version=seen_version,
+        )
+
+    def delete_subscription(self, subscription: dict[str, Any]) -> None:
+        delete_subscription(self.client, self.name, subscription)
+
+    def claim_confirmation(self, address_key: str, now: datetime) -> int:
+        return claim_confirmation(self.client, self.name, address_key, now)
+
+    def release_confirmation(self, address_key: str) -> None:
+        release_confirmation(self.client, self.name, address_key)
+
+    def claim_send(self, subscription_id: str, period: str, now: datetime) -> bool:
+        return claim_send(self.client, self.name, subscription_id, period, now)
+
+    def finish_send(
+        self, subscription_id: str, period: str, *, state: str, now: datetime, detail: str
+    ) -> None:
+        finish_send(self.client, self.name, subscription_id, period, state=state, now=now, detail=detail)
 
 
 # -- objects ---------------------------------------------------------------------------------

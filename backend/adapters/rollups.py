@@ -11,15 +11,14 @@ A value too large for one item is split over ``ROLLUP``, ``ROLLUP#1``, ... (``pa
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters import customer_days
-from backend.adapters.analytics import READ_PARALLELISM, ROLLUP_SK, AnalyticsTable, month_pk
-from backend.adapters.dynamo import MONTHS_PK, batch_get
+from backend.adapters.dynamo import DAY_SKU_PREFIX, MONTHS_PK, batch_get, day_pk, query_partition, sku_lines
+from backend.adapters.parallel import READ_PARALLELISM, parallel_map
 from backend.domain import cohorts, rollups
 from backend.domain.calendar import days as days_between
 from backend.domain.products import SkuSales
@@ -34,6 +33,14 @@ PART_BYTES = 350_000
 
 DaySales = dict[str, Any]
 DaySets = customer_days.DaySets
+
+#: A month rollup's first item, ``MONTH#<YYYY-MM>``/``ROLLUP`` (its further parts ``ROLLUP#<i>``).
+ROLLUP_SK = "ROLLUP"
+
+
+def month_pk(month: str) -> str:
+    """A month's folds: its rollup (``ROLLUP``, ``ROLLUP#<i>``) and its pairs (``PAIRS``)."""
+    return f"MONTH#{month}"
 
 
 def part_sk(index: int) -> str:
@@ -77,7 +84,41 @@ def month_stamps(
     client: DynamoDBClient, table: str, months: Sequence[str], *, consistent: bool = False
 ) -> dict[str, int]:
     """The change stamp of each month (0 for a month never written since stamps exist)."""
-    return AnalyticsTable(client, table).month_change_stamps(months, consistent=consistent)
+    items = batch_get(client, table, [(MONTHS_PK, m) for m in months], consistent=consistent)
+    return {m: int(items.get((MONTHS_PK, m), {}).get("v", 0)) for m in months}
+
+
+def day_sku_sales(
+    client: DynamoDBClient, table: str, days: Sequence[date], *, consistent: bool = False
+) -> dict[date, dict[str, SkuSales]]:
+    """Units and line revenue per SKU of each day that has any: the sum of each day's part items
+    (``SKUP#``) and the counter shards of older releases (``SKUS#<n>``), one Query per day,
+    :data:`READ_PARALLELISM` at a time."""
+    found = parallel_map(
+        lambda day: _day_skus(client, table, day, consistent), days, workers=READ_PARALLELISM
+    )
+    return {day: skus for day, skus in zip(days, found, strict=True) if skus}
+
+
+def _day_skus(client: DynamoDBClient, table: str, day: date, consistent: bool) -> dict[str, SkuSales]:
+    units: dict[str, int] = {}
+    revenue: dict[str, Decimal] = {}
+    items = query_partition(
+        client,
+        table,
+        day_pk(day),
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :skus)",
+        ExpressionAttributeValues={":pk": {"S": day_pk(day)}, ":skus": {"S": DAY_SKU_PREFIX}},
+        ConsistentRead=consistent,
+    )
+    for item in items:
+        for sku, sold, amount in sku_lines(item):
+            units[sku] = units.get(sku, 0) + sold
+            revenue[sku] = revenue.get(sku, Decimal(0)) + amount
+    return {
+        sku: SkuSales(units.get(sku, 0), revenue.get(sku, Decimal(0)))
+        for sku in sorted(set(units) | set(revenue))
+    }
 
 
 def _month_keys(months: Sequence[str]) -> list[tuple[str, str]]:
@@ -128,12 +169,11 @@ def range_rollups(
     # The months' items and the edge days' items in separate requests, side by side: large
     # rollups in one request with many set-holding day items make that request much slower (in
     # moto, which sizes the answer item by item), and nothing is gained by mixing them.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        month_read = pool.submit(
-            contextvars.copy_context().run, batch_get, client, table, _month_keys(months)
-        )
-        sales, customers = day_rollups(client, table, edges)
-        items = month_read.result()
+    reads: list[Callable[[], Any]] = [
+        lambda: batch_get(client, table, _month_keys(months)),
+        lambda: day_rollups(client, table, edges),
+    ]
+    items, (sales, customers) = parallel_map(lambda read: read(), reads, workers=2)
     current, stale = _current(client, table, months, items)
     if stale:
         stale_sales, stale_customers = day_rollups(client, table, _days_of_months(stale))
@@ -151,7 +191,7 @@ def range_sku_sales(client: DynamoDBClient, table: str, start: date, end: date) 
     whole month with a current rollup in place of its days (their sum is the range's)."""
     months, edges = rollups.split(start, end)
     current, stale = _current(client, table, months, batch_get(client, table, _month_keys(months)))
-    by_day = AnalyticsTable(client, table).day_sku_sales([*edges, *_days_of_months(stale)])
+    by_day = day_sku_sales(client, table, [*edges, *_days_of_months(stale)])
     return list(by_day.values()) + [
         {sku: SkuSales(units, revenue) for sku, (units, revenue) in rollup.skus.items()}
         for rollup in current.values()

@@ -5,7 +5,7 @@ The layout is :mod:`backend.domain.stock`'s: each SKU's own item (``CATALOG``/``
 counting transactions add to, and the pending alerts (``STOCK#PENDING``/``<sku>``). Releases
 before the SKUs' own items kept ``oh:``, ``rp:``, ``rpv:``, ``st:``, ``seq:`` and ``pend:`` per
 SKU in 16 buckets (``STOCK``/``00``..``15``); they are read as well until :func:`settle` and
-``backend.processing.stock.migrate_buckets`` have emptied them.
+  :func:`migrate_buckets` have emptied them.
 
 A SKU's on hand is the sum of its ``oh`` and its counters in the inbox (and in a bucket). A
 settle moves counters from an inbox item (or bucket) into the SKUs' items in one transaction and
@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,9 +31,11 @@ from backend.domain.stock import (
     ON_HAND_PK_PREFIX,
     ON_HAND_PREFIX,
     ON_HAND_SK,
+    SETTLE_AT_BYTES,
     STOCK_BUCKETS,
     Status,
     bucket_of,
+    item_size,
     legacy_on_hand_key,
     on_hand_key,
 )
@@ -49,6 +53,9 @@ STOCK_PK = "STOCK"
 PENDING_PK = "STOCK#PENDING"
 GENERATION = "gen"
 READ_ATTEMPTS = 8
+MOVE_ATTEMPTS = 6
+# Per transaction when moving an older release's bookkeeping out of a bucket.
+MIGRATE_CHUNK = 40
 # Counters moved per transaction: one update of the source plus one per SKU item (<= 100).
 SETTLE_CHUNK = 90
 
@@ -366,3 +373,78 @@ def clear_pending(client: DynamoDBClient, table: str, sku: str, pending: str) ->
     except client.exceptions.ConditionalCheckFailedException:
         return False
     return True
+
+
+def pending_alerts(client: DynamoDBClient, table: str, skus: Iterable[str]) -> dict[str, str]:
+    """The alerts left pending (``STOCK#PENDING``/``<sku>``) of these SKUs, by SKU."""
+    items = batch_get(client, table, [(PENDING_PK, sku) for sku in skus], consistent=True)
+    return {sku: item["alert"] for (_, sku), item in items.items()}
+
+
+def every_pending_alert(client: DynamoDBClient, table: str) -> dict[str, str]:
+    """Every alert left pending, by SKU (one Query of ``STOCK#PENDING``)."""
+    found = query_partition(client, table, PENDING_PK, ConsistentRead=True)
+    return {item["sk"]: item["alert"] for item in found}
+
+
+def settle_inbox(client: DynamoDBClient, table: str, inbox: Iterable[Key]) -> int:
+    """Move the counters of each of these inbox items that holds more than
+    :data:`SETTLE_AT_BYTES` into their SKUs' items; returns how many counters moved. Settling
+    keeps items small: when the items keep changing under it, it gives up and the next
+    evaluation tries again."""
+    moved = 0
+    for source, item in sorted(source_items(client, table, inbox).items()):
+        if item_size(item) > SETTLE_AT_BYTES:
+            moved += _settle_source(client, table, source, item)
+    return moved
+
+
+def _settle_source(client: DynamoDBClient, table: str, source: Key, item: Mapping[str, Any] | None) -> int:
+    """Move every counter of ``source`` into the SKUs' items; returns how many moved."""
+    moved = 0
+    for attempt in range(1, MOVE_ATTEMPTS + 1):
+        if item is None:
+            item = source_items(client, table, [source]).get(source, {})
+        counters = counters_of(item)
+        if not counters:
+            return moved
+        names = sorted(counters)
+        conflicts = 0
+        for start in range(0, len(names), SETTLE_CHUNK):
+            chunk = {name: counters[name] for name in names[start : start + SETTLE_CHUNK]}
+            if move_counters(client, table, source, chunk):
+                moved += len(chunk)
+            else:
+                conflicts += 1
+        if not conflicts:
+            return moved
+        item = None
+        _pause(attempt)
+    logger.warning("stock item %s/%s kept changing; %d counters moved so far", *source, moved)
+    return moved
+
+
+def migrate_buckets(client: DynamoDBClient, table: str) -> int:
+    """Empty the stock items of older releases: the on-hand inbox under ``STOCK`` into the SKUs'
+    items; the 16 stock buckets' on-hand counters into the SKUs' items too, statuses and crossing
+    numbers onto them (unless they have their own already), pending alerts into
+    ``STOCK#PENDING``, reorder points dropped (the catalogue keeps them). Safe beside running
+    processors and safe to repeat; returns how many SKUs' entries were moved."""
+    moved = 0
+    for inbox_key, item in sorted(batch_get(client, table, LEGACY_INBOX_KEYS, consistent=True).items()):
+        moved += _settle_source(client, table, inbox_key, item)
+    for bucket_key, item in sorted(batch_get(client, table, BUCKET_KEYS, consistent=True).items()):
+        moved += _settle_source(client, table, bucket_key, item)
+        states = sorted(name[3:] for name in item if name.startswith("st:"))
+        for start in range(0, len(states), MIGRATE_CHUNK):
+            moved += migrate_states(client, table, bucket_key, item, states[start : start + MIGRATE_CHUNK])
+        for name in sorted(n for n in item if n.startswith("pend:")):
+            migrate_pending(client, table, bucket_key, name[5:], item[name])
+        stale = sorted(n for n in item if n.startswith(("rp:", "rpv:")))
+        for start in range(0, len(stale), 90):
+            remove_attributes(client, table, bucket_key, stale[start : start + 90])
+    return moved
+
+
+def _pause(attempt: int) -> None:
+    time.sleep(min(1.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))

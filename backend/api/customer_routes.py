@@ -10,14 +10,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from backend.adapters.analytics import AnalyticsTable
-from backend.adapters.clients import client
-from backend.adapters.rollups import month_customers
 from backend.api.errors import ApiError, json_response
 from backend.api.read_routes import MAX_RANGE_DAYS, require_read_key
 from backend.api.stock_routes import store_today
 from backend.domain import cohorts
-from backend.settings import get_settings
+from backend.wiring import analytics_table
 
 router = APIGatewayRouter()
 
@@ -35,10 +32,6 @@ EndMonth = Annotated[
     str,
     Query(pattern=MONTH_PATTERN, description="Last cohort month, YYYY-MM, inclusive", examples=["2025-06"]),
 ]
-
-
-def _table() -> str:
-    return get_settings().require("analytics_table")
 
 
 def check_months(start_month: str, end_month: str) -> None:
@@ -119,7 +112,7 @@ def customers_cohorts(start_month: StartMonth, end_month: EndMonth) -> Response[
     ]
     today = store_today()
     current = cohorts.month_of(today)
-    new, active = month_customers(client("dynamodb"), _table(), start_month, today)
+    new, active = analytics_table().cohort_months(start_month, today)
     rows = [
         {**row, "retention": [float(s) for s in row["retention"]]}
         for row in cohorts.cohort_rows(new, active, months, current)
@@ -183,7 +176,7 @@ def customers_cohorts(start_month: StartMonth, end_month: EndMonth) -> Response[
 )
 def customers_segments() -> Response[Any]:
     require_read_key()
-    snapshot = AnalyticsTable(client("dynamodb"), _table()).segments_snapshot()
+    snapshot = analytics_table().segments_snapshot()
     if snapshot is None:
         return json_response(200, {"as_of": None, "computed_at": None, "customers": 0, "segments": []})
     rows = [

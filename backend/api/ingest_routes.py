@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from backend.adapters.clients import client
+from backend.adapters.ingest_table import IngestTable
 from backend.api.auth import check_key, header
 from backend.api.errors import ApiError, json_response
 from backend.processing import ingest
@@ -46,9 +47,8 @@ def post_events() -> Response[Any]:
             400, "no_valid_event", "no event in the batch is valid", [r.to_json() for r in rejected]
         )
     outcome = ingest.accept(
-        client("dynamodb"),
+        IngestTable(client("dynamodb"), settings.require("ingest_table")),
         client("sns"),
-        table=settings.require("ingest_table"),
         topic_arn=settings.require("events_topic_arn"),
         events=events,
         rejected=rejected,

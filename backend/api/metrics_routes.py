@@ -8,9 +8,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from backend.adapters.analytics import AnalyticsTable
-from backend.adapters.clients import client
-from backend.adapters.rollups import range_sku_sales
 from backend.api.errors import json_response
 from backend.api.read_routes import EndDate, StartDate, check_range, require_read_key
 from backend.domain import metrics, products, series
@@ -18,15 +15,11 @@ from backend.domain.calendar import days
 from backend.domain.channels import by_channel, channel_day
 from backend.domain.events import Channel
 from backend.domain.money import format_money
-from backend.settings import get_settings
+from backend.wiring import analytics_table
 
 MAX_TOP_PRODUCTS = 100
 
 router = APIGatewayRouter()
-
-
-def _table() -> str:
-    return get_settings().require("analytics_table")
 
 
 @router.get(
@@ -56,7 +49,7 @@ def metrics_sales(
 ) -> Response[Any]:
     require_read_key()
     check_range(start, end)
-    sales = AnalyticsTable(client("dynamodb"), _table()).daily_sales(list(days(start, end)))
+    sales = analytics_table().daily_sales(list(days(start, end)))
     if channel:
         sales = {day: channel_day(counters, channel) for day, counters in sales.items()}
     points = [
@@ -93,7 +86,7 @@ def metrics_sales(
 def metrics_channels(start: StartDate, end: EndDate) -> Response[Any]:
     require_read_key()
     check_range(start, end)
-    sales = list(AnalyticsTable(client("dynamodb"), _table()).daily_sales(list(days(start, end))).values())
+    sales = list(analytics_table().daily_sales(list(days(start, end))).values())
     rows, unattributed = by_channel(sales)
     channels = [{"channel": c.pop("channel"), **metrics.to_json(c)} for c in rows]
     body = {
@@ -130,10 +123,10 @@ def products_top(
 ) -> Response[Any]:
     require_read_key()
     check_range(start, end)
-    dynamodb, table = client("dynamodb"), _table()
-    sold = products.totals(range_sku_sales(dynamodb, table, start, end))
+    analytics = analytics_table()
+    sold = products.totals(analytics.range_sku_sales(start, end))
     best = products.top(sold, by, limit)
-    entries = AnalyticsTable(dynamodb, table).catalogue_entries([sku for sku, _ in best])
+    entries = analytics.catalogue_entries([sku for sku, _ in best])
     rows = []
     for rank, (sku, sales) in enumerate(best, start=1):
         entry = entries.get(sku)

@@ -13,8 +13,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from backend.adapters.analytics import AnalyticsTable
-from backend.adapters.baskets import range_counts
 from backend.adapters.clients import client
 from backend.api.errors import ApiError, json_response
 from backend.api.read_routes import EndDate, StartDate, check_range, require_read_key
@@ -25,6 +23,7 @@ from backend.domain.money import format_money
 from backend.processing.context import Context
 from backend.processing.figures import inventory_row
 from backend.settings import get_settings
+from backend.wiring import analytics_table
 
 router = APIGatewayRouter()
 
@@ -36,10 +35,6 @@ DEFAULT_PAIR_MIN_ORDERS = 5
 DEFAULT_COMPANION_MIN_ORDERS = 3
 
 Sku = Annotated[str, Path(description="The product's sku", examples=["MUG-1"])]
-
-
-def _table() -> str:
-    return get_settings().require("analytics_table")
 
 
 _MIN_ORDERS = "Only pairs in at least this many orders of the range"
@@ -93,7 +88,7 @@ def product(sku: Sku, start: StartDate, end: EndDate) -> Response[Any]:
         )
     row, stock = found
     range_days = list(days(start, end))
-    sold = AnalyticsTable(client("dynamodb"), _table()).day_sku_sales(range_days)
+    sold = analytics_table().day_sku_sales(range_days)
     series = []
     for day in range_days:
         figures = sold.get(day, {}).get(sku)
@@ -117,13 +112,13 @@ def product(sku: Sku, start: StartDate, end: EndDate) -> Response[Any]:
 
 
 def _companions(sku: str, start: date, end: date, min_orders: int, limit: int) -> list[together.Companion]:
-    counts = range_counts(client("dynamodb"), _table(), start, end)
+    counts = analytics_table().range_pair_counts(start, end)
     return together.companions(counts, sku, min_orders=min_orders, limit=limit)
 
 
 def _named(items: list[together.Companion]) -> list[dict[str, Any]]:
     """The items as JSON with each product's catalogue name (null for one never described)."""
-    entries = AnalyticsTable(client("dynamodb"), _table()).catalogue_entries([item.sku for item in items])
+    entries = analytics_table().catalogue_entries([item.sku for item in items])
     return [{**item.to_json(), "name": getattr(entries.get(item.sku), "name", None)} for item in items]
 
 
@@ -149,7 +144,7 @@ def products_pairs(
 ) -> Response[Any]:
     require_read_key()
     check_range(start, end)
-    counts = range_counts(client("dynamodb"), _table(), start, end)
+    counts = analytics_table().range_pair_counts(start, end)
     found = together.pairs(counts, min_orders=min_orders, limit=limit)
     body = {
         "start": start.isoformat(),
@@ -187,7 +182,7 @@ def product_together(
 ) -> Response[Any]:
     require_read_key()
     check_range(start, end)
-    counts = range_counts(client("dynamodb"), _table(), start, end)
+    counts = analytics_table().range_pair_counts(start, end)
     items = together.companions(counts, sku, min_orders=min_orders, limit=limit)
     body = {
         "sku": sku,

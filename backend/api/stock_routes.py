@@ -12,7 +12,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import AwareDatetime, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
-from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.clients import client
 from backend.api.errors import ApiError, json_response
 from backend.api.read_routes import require_read_key
@@ -23,6 +22,7 @@ from backend.domain.stock import Status
 from backend.processing.context import Context
 from backend.processing.figures import MAX_EXAMINED, inventory_page
 from backend.settings import get_settings
+from backend.wiring import analytics_table
 
 MAX_ALERTS = 1000
 MAX_INVENTORY_PAGE = 1000
@@ -184,10 +184,7 @@ def alerts_list(
     ] = None,
 ) -> Response[Any]:
     require_read_key()
-    table = get_settings().require("analytics_table")
-    found, more = AnalyticsTable(client("dynamodb"), table).alert_feed(
-        _instant(since), limit, alert_type=type
-    )
+    found, more = analytics_table().alert_feed(_instant(since), limit, alert_type=type)
     return json_response(200, {"alerts": [alert_json(item) for item in found], "more": more})
 
 

@@ -8,13 +8,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.batch import FailureLog, GroupBatchProcessor, Many, Parsed
 from backend.adapters.clients import client
 from backend.logs import function, function_logger
 from backend.processing import stock
 from backend.processing.common import parse_record
 from backend.settings import get_settings
+from backend.wiring import analytics_table, stock_alerts
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -31,15 +31,12 @@ def stock_keeping(processor_apply: Callable[..., dict[str, BaseException]]) -> A
     the stock alerts of the SKUs it touches (which go to the bus)."""
 
     def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
-        settings = get_settings()
-        dynamodb, events = client("dynamodb"), client("events")
-        table, bus = settings.require("analytics_table"), settings.require("event_bus_name")
+        analytics, send = analytics_table(), stock_alerts()
 
         def evaluate_stock(skus: Iterable[str]) -> None:
-            stock.evaluate(dynamodb, events, table, bus, skus)
+            stock.evaluate(analytics, send, skus)
 
-        analytics = AnalyticsTable(dynamodb, table)
-        return processor_apply(analytics, evaluate_stock, zone=settings.zone, items=items)
+        return processor_apply(analytics, evaluate_stock, zone=get_settings().zone, items=items)
 
     return apply
 

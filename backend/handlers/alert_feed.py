@@ -8,12 +8,11 @@ from collections.abc import Callable, Sequence
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from backend.adapters.analytics import AnalyticsStore, AnalyticsTable
+from backend.adapters.analytics import AnalyticsStore
 from backend.adapters.batch import Parsed
-from backend.adapters.clients import client
 from backend.domain.alerts import Alert
 from backend.handlers._sqs import ApplyFn, sqs_handler
-from backend.settings import get_settings
+from backend.wiring import analytics_table
 
 
 def parse(record: SQSRecord) -> Alert:
@@ -32,8 +31,4 @@ def keeping(analytics: Callable[[], AnalyticsStore]) -> ApplyFn:
     return apply
 
 
-def _analytics() -> AnalyticsTable:
-    return AnalyticsTable(client("dynamodb"), get_settings().require("analytics_table"))
-
-
-handler = sqs_handler("storepulse-alert-feed", parse, keeping(_analytics))
+handler = sqs_handler("storepulse-alert-feed", parse, keeping(analytics_table))

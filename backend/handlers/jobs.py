@@ -10,12 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from backend.adapters import leases
-from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.clients import client
 from backend.logs import function, function_logger
 from backend.processing import anomalies, compaction, digests, forecasts, rollups, segments, stock, together
 from backend.processing.context import Context
 from backend.settings import get_settings
+from backend.wiring import analytics_table, stock_alerts
 
 logger = function_logger("storepulse-jobs")
 
@@ -30,14 +30,7 @@ def store_day(given: str | None, now: datetime | None = None) -> date:
 
 def alert_sweep() -> dict[str, Any]:
     """Send the stock alerts an interrupted evaluation left pending."""
-    settings = get_settings()
-    sent = stock.sweep(
-        client("dynamodb"),
-        client("events"),
-        settings.require("analytics_table"),
-        settings.require("event_bus_name"),
-    )
-    return {"resent": sent}
+    return {"resent": stock.sweep(analytics_table(), stock_alerts())}
 
 
 def send_digests() -> dict[str, Any]:
@@ -67,8 +60,7 @@ def lake_compaction(days: Sequence[str] | None = None) -> dict[str, Any]:
         return compaction.run_exclusive(
             client("s3"),
             settings.require("lake_bucket"),
-            client("dynamodb"),
-            settings.require("analytics_table"),
+            analytics_table(),
             zone=settings.zone,
             now=datetime.now(UTC),
             days=chosen,
@@ -82,10 +74,8 @@ def month_rollups(months: Sequence[str] | None = None, today: str | None = None)
     """Fold each month closed before ``today`` (the store's date by default; ``YYYY-MM-DD`` for
     a backfilled history) written since its rollup into a new one; ``{"months": ["2025-03"]}``
     limits the run to those months (still only if stale)."""
-    settings = get_settings()
     chosen = None if months is None else list(months)
-    table = settings.require("analytics_table")
-    return rollups.run(AnalyticsTable(client("dynamodb"), table), store_day(today), months=chosen)
+    return rollups.run(analytics_table(), store_day(today), months=chosen)
 
 
 def forecast_job(today: str | None = None) -> dict[str, Any]:
@@ -94,10 +84,8 @@ def forecast_job(today: str | None = None) -> dict[str, Any]:
     settings = get_settings()
     now = datetime.now(UTC)
     return forecasts.run(
-        client("dynamodb"),
-        client("events"),
-        settings.require("analytics_table"),
-        settings.require("event_bus_name"),
+        analytics_table(),
+        stock_alerts(),
         store_day(today, now),
         now,
         default_lead_time=settings.default_lead_time_days,
@@ -118,10 +106,7 @@ def anomalies_job(day: str | None = None) -> dict[str, Any]:
 def pairs_job() -> dict[str, Any]:
     """Fold the baskets of each day and closed month written since their last fold into the
     pair counts /v1/products/pairs reads."""
-    settings = get_settings()
-    return together.run(
-        AnalyticsTable(client("dynamodb"), settings.require("analytics_table")), store_day(None)
-    )
+    return together.run(analytics_table(), store_day(None))
 
 
 # A job takes its options from the rest of its input: {"job": NAME, **options}.

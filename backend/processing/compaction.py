@@ -19,16 +19,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from backend.adapters import lake_reads, lake_store, leases
+from backend.adapters.analytics import AnalyticsStore
 from backend.domain.calendar import store_day
 from backend.lake.parquet import read_rows, sorted_rows, to_parquet
 from backend.lake.schema import TABLE_OF_TYPE, TABLES, Table, to_row
 from backend.processing.lake import ARRIVED, EVENTS_PREFIX, arrival_hour
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 else:
-    DynamoDBClient = S3Client = Any
+    S3Client = Any
 
 PARQUET_PREFIX = "parquet/"
 STATE_KEY = "compaction/state.json"
@@ -242,8 +242,7 @@ def run(
 def run_exclusive(
     s3: S3Client,
     bucket: str,
-    dynamodb: DynamoDBClient,
-    table: str,
+    analytics: AnalyticsStore,
     *,
     zone: ZoneInfo,
     now: datetime,
@@ -251,7 +250,7 @@ def run_exclusive(
     progress: Progress[Compacted] = _no_progress,
     clock: leases.Clock = time.time,
 ) -> dict[str, Any]:
-    """:func:`run`, holding the lake's compaction lease (in the analytics table ``table``).
+    """:func:`run`, holding the lake's compaction lease (an item of the analytics table).
 
     Raises
     ------
@@ -261,7 +260,7 @@ def run_exclusive(
         The lease ran out while this run worked; it stopped before its next write (what it
         wrote is correct, and the next run merges the rest).
     """
-    with leases.held(dynamodb, table, LEASE, seconds=LEASE_SECONDS, clock=clock) as lease:
+    with analytics.hold_lease(LEASE, seconds=LEASE_SECONDS, clock=clock) as lease:
         return run(s3, bucket, zone=zone, now=now, days=days, progress=progress, still_held=lease.check)
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from backend.adapters import connector_state as state
 from backend.adapters.analytics import AnalyticsTable
+from backend.adapters.ingest_table import IngestTable
 from backend.connectors import (
     Mapped,
     Unmappable,
@@ -158,6 +159,11 @@ class Pipeline:
     pii_key: str
 
     @property
+    def claims(self) -> IngestTable:
+        """The ingest table's event claims (:mod:`backend.adapters.ingest_table`)."""
+        return IngestTable(self.dynamodb, self.ingest_table)
+
+    @property
     def analytics(self) -> AnalyticsTable:
         """The analytics table (:mod:`backend.adapters.analytics`)."""
         return AnalyticsTable(self.dynamodb, self.analytics_table)
@@ -235,9 +241,8 @@ def receive(
     if not events:
         return Receipt("kept", reason=" | ".join(problems))
     outcome = ingest.accept(
-        pipeline.dynamodb,
+        pipeline.claims,
         pipeline.sns,
-        table=pipeline.ingest_table,
         topic_arn=pipeline.topic_arn,
         events=events,
         rejected=[],

@@ -1,8 +1,9 @@
-"""What a handler gives the processing code: the settings in force and the AWS clients.
+"""What a handler gives the processing code: the settings in force, the tables' adapters and the
+AWS clients that are not tables'.
 
 The processing code never builds a client or reads the environment itself (issue 16): the
 handler, or the API route, makes one :class:`Context` and passes it down, so a test can hand it
-other clients or settings without patching a module.
+other adapters (the in-memory fakes) or settings without patching a module.
 """
 
 from __future__ import annotations
@@ -11,22 +12,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from backend.adapters.analytics import AnalyticsTable
+from backend.adapters.analytics import AnalyticsStore, AnalyticsTable
+from backend.adapters.reports_store import ReportsStore, ReportsTable
 from backend.settings import Settings
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_ses import SESClient
 else:
-    DynamoDBClient = EventBridgeClient = S3Client = SESClient = Any
+    EventBridgeClient = S3Client = SESClient = Any
 
 
 @dataclass(frozen=True)
 class Context:
     settings: Settings
-    dynamodb: DynamoDBClient
+    #: The analytics table (:mod:`backend.adapters.analytics`).
+    analytics: AnalyticsStore
+    #: The reports table: reports, subscriptions, digest sends (:mod:`backend.adapters.reports_store`).
+    reports: ReportsStore
     s3: S3Client
     #: Makes the clients few callers need (``events``, ``ses``), when first asked for: a read
     #: route's cold start does not pay for them.
@@ -36,7 +40,14 @@ class Context:
     def of(cls, settings: Settings, client: Callable[..., Any]) -> Context:
         """The context of ``settings`` with the clients ``client`` makes (the handler passes
         :func:`backend.adapters.clients.client`)."""
-        return cls(settings, client("dynamodb"), client("s3"), client)
+        dynamodb = client("dynamodb")
+        return cls(
+            settings,
+            AnalyticsTable(dynamodb, settings.require("analytics_table")),
+            ReportsTable(dynamodb, settings.require("reports_table")),
+            client("s3"),
+            client,
+        )
 
     # Each client is asked for by its literal name: tests/infra/aws_calls.py reads the services
     # a function uses from the code.
@@ -52,16 +63,3 @@ class Context:
         if self.client is None:
             raise RuntimeError("this context was given no client maker for the SES client")
         return self.client("ses")
-
-    @property
-    def analytics_table(self) -> str:
-        return self.settings.require("analytics_table")
-
-    @property
-    def analytics(self) -> AnalyticsTable:
-        """The analytics table (:mod:`backend.adapters.analytics`)."""
-        return AnalyticsTable(self.dynamodb, self.analytics_table)
-
-    @property
-    def reports_table(self) -> str:
-        return self.settings.require("reports_table")

@@ -20,9 +20,7 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote
 
-from backend.adapters import reports_store as store
-from backend.adapters.analytics import AnalyticsTable
-from backend.adapters.baskets import range_counts
+from backend.adapters.analytics import AnalyticsStore
 from backend.domain.reports import (
     UNSUBSCRIBE_LINK_DAYS,
     digest_period,
@@ -75,8 +73,7 @@ DIGEST_MIN_ORDERS = 3
 
 
 def often_bought_together(
-    dynamodb: Any,
-    table: str,
+    analytics: AnalyticsStore,
     start: date,
     end: date,
     *,
@@ -85,10 +82,8 @@ def often_bought_together(
 ) -> tuple[BoughtTogether, ...]:
     """The strongest pairs of ``start``..``end`` (as ``/v1/products/pairs`` ranks them) with
     the products' names, for the weekly digest."""
-    found = pairs(range_counts(dynamodb, table, start, end), min_orders=min_orders, limit=limit)
-    names = AnalyticsTable(dynamodb, table).catalogue_entries(
-        sorted({sku for p in found for sku in (p.a, p.b)})
-    )
+    found = pairs(analytics.range_pair_counts(start, end), min_orders=min_orders, limit=limit)
+    names = analytics.catalogue_entries(sorted({sku for p in found for sku in (p.a, p.b)}))
 
     def name(sku: str) -> str:
         entry = names.get(sku)
@@ -129,13 +124,13 @@ class _Periods:
     def _report_id(self, report_type: str, start: date, end: date) -> str:
         wanted = (report_type, start, end)
         if wanted not in self._reports:
-            dynamodb, table = self.context.dynamodb, self.context.reports_table
-            report_id = store.digest_report_id(dynamodb, table, report_type, start, end)
-            report = store.get_report(dynamodb, table, report_id) if report_id else None
+            table = self.context.reports
+            report_id = table.digest_report_id(report_type, start, end)
+            report = table.get_report(report_id) if report_id else None
             if report is None:
                 report_id = secrets.token_urlsafe(24)
-                store.create_report(dynamodb, table, report_id, report_type, start, end, self.now)
-                store.remember_digest_report(dynamodb, table, report_type, start, end, report_id, self.now)
+                table.create_report(report_id, report_type, start, end, self.now)
+                table.remember_digest_report(report_type, start, end, report_id, self.now)
             assert report_id is not None
             reports.generate(self.context, report_id, self.now)
             self.run.reports += 1
@@ -156,8 +151,7 @@ class _Periods:
         """The period's "often bought together" pairs (made once per run and period)."""
         with self._lock:
             if (start, end) not in self._pairs:
-                table = self.context.analytics_table
-                self._pairs[(start, end)] = often_bought_together(self.context.dynamodb, table, start, end)
+                self._pairs[(start, end)] = often_bought_together(self.context.analytics, start, end)
             return self._pairs[(start, end)]
 
 
@@ -231,7 +225,7 @@ def run_digests(
     send = send or transport(context)
     run = DigestRun()
     periods = _Periods(context, now, run)
-    subscriptions = store.confirmed_subscriptions(context.dynamodb, context.reports_table, now)
+    subscriptions = context.reports.confirmed_subscriptions(now)
 
     def deliver(subscription: dict[str, Any]) -> tuple[str, str | None]:
         return _deliver(subscription, today, now, periods, send)
@@ -249,14 +243,14 @@ def _deliver(
 ) -> tuple[str, str | None]:
     """Claim, send and mark one subscription's digest; returns the outcome (a
     :class:`DigestRun` counter) and the reason of a failure."""
-    dynamodb, table = periods.context.dynamodb, periods.context.reports_table
+    table = periods.context.reports
     subscription_id = subscription["subscription_id"]
     due = digest_period(subscription["frequency"], today)
     if due is None:
         return "not_due", None
     start, end = due
     period = period_key(subscription["frequency"], start)
-    if not store.claim_send(dynamodb, table, subscription_id, period, now):
+    if not table.claim_send(subscription_id, period, now):
         return "already_sent", None
     try:
         message = build(subscription, start, end, periods)
@@ -264,13 +258,13 @@ def _deliver(
     except Exception as exc:
         # Nothing went out: the claim becomes failed, and the next run retries it.
         reason = _without_addresses(f"{type(exc).__name__}: {exc}")
-        store.finish_send(dynamodb, table, subscription_id, period, state="failed", now=now, detail=reason)
+        table.finish_send(subscription_id, period, state="failed", now=now, detail=reason)
         logger.warning(
             "digest not sent", extra={"subscription_id": subscription_id, "period": period, "reason": reason}
         )
         return "failed", reason
     try:
-        store.finish_send(dynamodb, table, subscription_id, period, state="sent", now=now, detail=message_id)
+        table.finish_send(subscription_id, period, state="sent", now=now, detail=message_id)
     except Exception:
         # Sent, but not marked: the claim stays, so it is never sent again (at most once).
         logger.exception("digest sent but not marked", extra={"subscription_id": subscription_id})

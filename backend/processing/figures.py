@@ -10,27 +10,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from backend.adapters.analytics import AnalyticsTable
-from backend.adapters.forecasts import forecasts
-from backend.adapters.rollups import range_rollups
-from backend.adapters.stock import SkuStock, read_stock, stock_page
+from backend.adapters.analytics import AnalyticsStore, SkuStock
 from backend.domain import inventory, metrics, products
 from backend.domain.calendar import days
 from backend.domain.stock import Status
 from backend.processing.context import Context
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-else:
-    DynamoDBClient = Any
-
 
 def summary_for(context: Context, start: date, end: date) -> dict[str, Any]:
     """Every metric of ``start``..``end`` (store days), as ``/v1/metrics/summary`` answers."""
     # Whole months come from their month rollups where current (backend.adapters.rollups).
-    sales, customers = range_rollups(context.dynamodb, context.analytics_table, start, end)
+    sales, customers = context.analytics.range_sales_and_sets(start, end)
     return metrics.summarize(sales, customers)
 
 
@@ -56,11 +48,11 @@ class RecentSales:
     revenue_90d: dict[str, Decimal]
 
 
-def recent_sales(dynamodb: DynamoDBClient, table: str, today: date) -> RecentSales:
+def recent_sales(analytics: AnalyticsStore, today: date) -> RecentSales:
     """The 90 days' sales per SKU, read once (their cost grows with the days)."""
     first_90, _ = inventory.window(today, inventory.ABC_DAYS)
     first_28, _ = inventory.window(today, inventory.COVER_DAYS)
-    sold = AnalyticsTable(dynamodb, table).day_sku_sales(list(days(first_90, today)))
+    sold = analytics.day_sku_sales(list(days(first_90, today)))
     recent = products.totals(sales for day, sales in sold.items() if day >= first_28)
     return RecentSales(
         {sku: figures.units for sku, figures in recent.items()},
@@ -82,7 +74,7 @@ def stock_rows(
         recent.units_28d,
         recent.revenue_90d,
         today=today,
-        forecasts=forecasts(context.dynamodb, context.analytics_table, [s.sku for s in chunk]),
+        forecasts=context.analytics.sku_forecasts([s.sku for s in chunk]),
         default_lead_time=context.settings.default_lead_time_days,
     )
 
@@ -94,15 +86,14 @@ def inventory_page(
     90-day figures ending ``today`` (a store day); only the rows of ``status`` if given.
 
     The 90 days' sales per SKU are read once (their cost grows with the days); the SKUs a page
-    at a time (:func:`backend.adapters.stock.stock_page`). ``next_after`` is where the next page
+    at a time (the table's ``stock_page``). ``next_after`` is where the next page
     starts, ``None`` after the last SKU.
     """
-    dynamodb, table = context.dynamodb, context.analytics_table
-    recent = recent_sales(dynamodb, table, today)
+    recent = recent_sales(context.analytics, today)
     rows: list[inventory.InventoryRow] = []
     examined = 0
     while True:
-        chunk, more = stock_page(dynamodb, table, after, limit)
+        chunk, more = context.analytics.stock_page(after, limit)
         for row in stock_rows(context, chunk, recent, today):
             examined += 1
             after = row.sku
@@ -120,11 +111,10 @@ def inventory_page(
 def inventory_row(context: Context, today: date, sku: str) -> tuple[inventory.InventoryRow, SkuStock] | None:
     """The stock table's row of one SKU as ``/inventory`` shows it on ``today``, with what the
     stock items say of it (its price); ``None`` for a SKU neither in the catalogue nor in stock."""
-    dynamodb, table = context.dynamodb, context.analytics_table
-    found = read_stock(dynamodb, table, [sku])[sku]
+    found = context.analytics.sku_stock([sku])[sku]
     if not found.known:
         return None
-    (row,) = stock_rows(context, [found], recent_sales(dynamodb, table, today), today)
+    (row,) = stock_rows(context, [found], recent_sales(context.analytics, today), today)
     return row, found
 
 

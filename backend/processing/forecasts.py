@@ -7,9 +7,9 @@ forecast``:
    SKU part items (``SKUP#``, one Query per day, read a week at a time and folded, so memory
    holds one week of days and a 56-day series per SKU that sold). Their store-wide total
    gives the weekday index (:mod:`backend.domain.forecast`).
-2. The SKUs are walked a page at a time (:func:`backend.adapters.stock.stock_page`, with their
-   exact on hand and lead time); each SKU's forecast is written to its own small item when it
-   changed (``FORECAST#<sku>``, :mod:`backend.adapters.forecasts`).
+2. The SKUs are walked a page at a time (``stock_page``, with their exact on hand and lead
+   time); each SKU's forecast is written to its own small item when it changed
+   (``FORECAST#<sku>``, :mod:`backend.adapters.forecasts`).
 3. A SKU whose ``reorder_by`` falls within the next 3 days that was not at risk at the last run
    gets a ``stockout_risk`` alert, recorded first as pending on its item (conditional on its
    risk count), then put on the bus, then cleared: a crash in between leaves it pending, and the
@@ -25,24 +25,18 @@ import hashlib
 import json
 from array import array
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tqdm import tqdm
 
-from backend.adapters import forecasts as items
-from backend.adapters.alerts import send_alert
-from backend.adapters.analytics import AnalyticsTable
-from backend.adapters.stock import SkuStock, stock_page
+from backend.adapters.analytics import AnalyticsStore, ForecastState, SkuStock
 from backend.domain import forecast as demand
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_events import EventBridgeClient
-else:
-    DynamoDBClient = EventBridgeClient = Any
+#: Puts an alert on the bus (:func:`backend.adapters.alerts.send_alert`, bound by the handler).
+SendAlert = Callable[[dict[str, Any]], None]
 
 PAGE = 500
 READ_DAYS_AT_ONCE = 7
@@ -52,13 +46,13 @@ def _alert_id(sku: str, sequence: int) -> str:
     return "sr_" + hashlib.sha256(f"{sku}\x00risk\x00{sequence}".encode()).hexdigest()[:24]
 
 
-def daily_units(dynamodb: DynamoDBClient, table: str, days: list[date]) -> dict[str, array[float]]:
+def daily_units(analytics: AnalyticsStore, days: list[date]) -> dict[str, array[float]]:
     """Units sold per SKU on each of ``days`` (a series per SKU that sold, in ``days``' order)."""
     series: dict[str, array[float]] = {}
     position = {day: n for n, day in enumerate(days)}
     for start in range(0, len(days), READ_DAYS_AT_ONCE):
         chunk = days[start : start + READ_DAYS_AT_ONCE]
-        for day, sold in AnalyticsTable(dynamodb, table).day_sku_sales(chunk).items():
+        for day, sold in analytics.day_sku_sales(chunk).items():
             for sku, figures in sold.items():
                 if figures.units:
                     if sku not in series:
@@ -71,10 +65,8 @@ def daily_units(dynamodb: DynamoDBClient, table: str, days: list[date]) -> dict[
 class _Run:
     """One run of the job: where it writes, its clock, and what it has done so far."""
 
-    dynamodb: DynamoDBClient
-    events: EventBridgeClient
-    table: str
-    bus: str
+    analytics: AnalyticsStore
+    send: SendAlert
     today: date
     now: datetime
     default_lead_time: int
@@ -82,10 +74,8 @@ class _Run:
 
 
 def run(
-    dynamodb: DynamoDBClient,
-    events: EventBridgeClient,
-    table: str,
-    bus: str,
+    analytics: AnalyticsStore,
+    send: SendAlert,
     today: date,
     now: datetime,
     *,
@@ -95,22 +85,22 @@ def run(
     the instant alerts are raised at. Returns what it did."""
     as_of = today - timedelta(days=1)
     days = [as_of - timedelta(days=n) for n in range(demand.HISTORY_DAYS)]
-    series = daily_units(dynamodb, table, days)
+    series = daily_units(analytics, days)
     totals = {day: sum(s[n] for s in series.values()) for n, day in enumerate(days)}
     index = demand.weekday_index(days, totals)
-    job = _Run(dynamodb, events, table, bus, today, now, default_lead_time)
+    job = _Run(analytics, send, today, now, default_lead_time)
     for name in ("skus", "written", "at_risk", "alerts", "resent"):
         job.done[name] = 0
     after: str | None = None
     with tqdm(desc="forecast", unit=" SKUs", disable=None) as progress:
         while True:
-            chunk, more = stock_page(dynamodb, table, after, PAGE)
+            chunk, more = analytics.stock_page(after, PAGE)
             if not chunk:
                 break
-            stored = items.forecast_items(dynamodb, table, [s.sku for s in chunk], consistent=True)
+            stored = analytics.forecast_states([s.sku for s in chunk])
             for stock in chunk:
                 units = dict(zip(days, series[stock.sku], strict=True)) if stock.sku in series else {}
-                _one_sku(job, stock, demand.forecast(as_of, units, index), stored.get(stock.sku, {}))
+                _one_sku(job, stock, demand.forecast(as_of, units, index), stored.get(stock.sku, NEVER))
             job.done["skus"] += len(chunk)
             progress.update(len(chunk))
             after = chunk[-1].sku
@@ -119,24 +109,28 @@ def run(
     return {"as_of": as_of.isoformat(), **job.done, "weekday_index": [round(i, 3) for i in index]}
 
 
-def _one_sku(job: _Run, stock: SkuStock, plan: demand.Forecast, stored: Mapping[str, Any]) -> None:
-    sku, dynamodb, table = stock.sku, job.dynamodb, job.table
-    if "pending" in stored:  # a run interrupted after recording it
-        send_alert(job.events, job.bus, json.loads(stored["pending"]))
-        items.clear_pending(dynamodb, table, sku, stored["pending"])
+#: The record of a SKU never forecast.
+NEVER = ForecastState(units=None, as_of=None, at_risk=False, risk_crossings=0, pending_alert=None)
+
+
+def _one_sku(job: _Run, stock: SkuStock, plan: demand.Forecast, stored: ForecastState) -> None:
+    sku, analytics = stock.sku, job.analytics
+    if stored.pending_alert is not None:  # a run interrupted after recording it
+        job.send(json.loads(stored.pending_alert))
+        analytics.clear_pending_risk_alert(sku, stored.pending_alert)
         job.done["resent"] += 1
-    if stored.get("w") != items.stored_units(plan) or stored.get("as_of") != plan.as_of.isoformat():
-        items.put_forecast(dynamodb, table, sku, plan)
+    if not stored.holds(plan):
+        analytics.put_forecast(sku, plan)
         job.done["written"] += 1
     lead_time = job.default_lead_time if stock.lead_time_days is None else stock.lead_time_days
     stockout = demand.stockout_date(stock.on_hand, plan, job.today)
     reorder = demand.reorder_by(stockout, lead_time)
     risky = demand.at_risk(stock.on_hand, reorder, job.today)
-    was_risky = bool(stored.get("risk", False))
+    was_risky = stored.at_risk
     if risky:
         job.done["at_risk"] += 1
     if risky and not was_risky:
-        crossings = int(stored.get("rseq", 0))
+        crossings = stored.risk_crossings
         alert = json.dumps(
             {
                 "alert_id": _alert_id(sku, crossings + 1),
@@ -151,9 +145,9 @@ def _one_sku(job: _Run, stock: SkuStock, plan: demand.Forecast, stored: Mapping[
                 "raised_at": job.now.isoformat(),
             }
         )
-        if items.start_risk(dynamodb, table, sku, crossings, alert):
-            send_alert(job.events, job.bus, json.loads(alert))
-            items.clear_pending(dynamodb, table, sku, alert)
+        if analytics.start_stockout_risk(sku, crossings, alert):
+            job.send(json.loads(alert))
+            analytics.clear_pending_risk_alert(sku, alert)
             job.done["alerts"] += 1
     elif was_risky and not risky:
-        items.end_risk(dynamodb, table, sku)
+        analytics.end_stockout_risk(sku)

@@ -28,10 +28,9 @@ from backend.domain.events import (
 )
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sns import SNSClient
 else:
-    DynamoDBClient = SNSClient = Any
+    SNSClient = Any
 
 logger = logging.getLogger(__name__)
 PUBLISH_ATTEMPTS = 3
@@ -123,10 +122,9 @@ def hash_pii(event: Event, pii_key: str) -> Event:
 
 
 def accept(
-    dynamodb: DynamoDBClient,
+    claims: IngestTable,
     sns: SNSClient,
     *,
-    table: str,
     topic_arn: str,
     events: list[Event],
     rejected: list[Rejection],
@@ -147,7 +145,6 @@ def accept(
             outcome.duplicates += 1
         else:
             unique[event.event_id] = event
-    claims = IngestTable(dynamodb, table)
     digests = {event_id: payload_digest(event) for event_id, event in unique.items()}
     known = claims.read(list(unique))
     fresh: list[Event] = []

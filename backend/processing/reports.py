@@ -14,9 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from typing import Any
 
-from backend.adapters import reports_store as store
-from backend.adapters.analytics import AnalyticsTable
-from backend.adapters.rollups import month_customers
+from backend.adapters.analytics import AnalyticsStore
+from backend.adapters.reports_store import put_pdf
 from backend.domain import cohorts, metrics, products, series
 from backend.domain.calendar import days, previous_period
 from backend.domain.money import round_money
@@ -87,7 +86,7 @@ COHORT_MONTHS = 24
 
 
 def customer_analyses(
-    dynamodb: Any, table: str, start: date, end: date, today: date
+    analytics: AnalyticsStore, start: date, end: date, today: date
 ) -> tuple[tuple[Cohort, ...], tuple[Segment, ...] | None]:
     """The customers report's cohorts and RFM segments, read as ``GET /v1/customers/cohorts``
     and ``/customers/segments`` read them.
@@ -100,14 +99,14 @@ def customer_analyses(
     last = cohorts.month_of(end)
     span = min(cohorts.months_between(first, last) + 1, COHORT_MONTHS)
     months = [cohorts.add_months(last, -k) for k in reversed(range(span))]
-    new, active = month_customers(dynamodb, table, months[0], today)
+    new, active = analytics.cohort_months(months[0], today)
     rows = cohorts.cohort_rows(new, active, months, cohorts.month_of(today))
     found = tuple(
         Cohort(row["cohort"], int(row["size"]), tuple(float(share) for share in row["retention"]))
         for row in rows
         if row["size"]
     )
-    snapshot = AnalyticsTable(dynamodb, table).segments_snapshot()
+    snapshot = analytics.segments_snapshot()
     if snapshot is None:
         return found, None
     segments = tuple(
@@ -120,7 +119,7 @@ def customer_analyses(
 def gather(context: Context, report_type: str, start: date, end: date, generated_at: datetime) -> ReportData:
     """Everything the PDF of ``report_type`` over ``start``..``end`` shows."""
     settings = context.settings
-    analytics = AnalyticsTable(context.dynamodb, context.analytics_table)
+    analytics = context.analytics
     previous_start, previous_end = previous_period(start, end)
     in_range = list(days(start, end))
     granularity = chart_granularity(start, end)
@@ -155,9 +154,7 @@ def gather(context: Context, report_type: str, start: date, end: date, generated
             if r.status in ("low", "out")
         )
     if report_type == "customers":
-        extra["cohorts"], extra["segments"] = customer_analyses(
-            context.dynamodb, context.analytics_table, start, end, local_now.date()
-        )
+        extra["cohorts"], extra["segments"] = customer_analyses(analytics, start, end, local_now.date())
     return ReportData(
         store=settings.store_name,
         report_type=report_type,
@@ -185,8 +182,7 @@ def generate(context: Context, report_id: str, now: datetime | None = None) -> d
     ReportMissing
         When no report has this id.
     """
-    dynamodb, table = context.dynamodb, context.reports_table
-    report = store.get_report(dynamodb, table, report_id)
+    report = context.reports.get_report(report_id)
     if report is None:
         raise ReportMissing(f"no report {report_id[:6]}... in the reports table")
     if report["status"] == "ready":
@@ -195,7 +191,7 @@ def generate(context: Context, report_id: str, now: datetime | None = None) -> d
     generated_at = now or datetime.now(UTC)
     pdf = render_pdf(gather(context, report["type"], start, end, generated_at))
     object_key = f"reports/{secrets.token_urlsafe(24)}/{file_name(report['type'], start, end)}"
-    store.put_pdf(context.s3, context.settings.require("reports_bucket"), object_key, pdf)
-    store.mark_ready(dynamodb, table, report_id, object_key, generated_at, len(pdf))
+    put_pdf(context.s3, context.settings.require("reports_bucket"), object_key, pdf)
+    context.reports.mark_ready(report_id, object_key, generated_at, len(pdf))
     logger.info("report ready", extra={"report_type": report["type"], "bytes": len(pdf)})
     return {**report, "status": "ready", "object_key": object_key}

@@ -17,19 +17,14 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from backend.adapters import mail
-from backend.adapters import reports_store as store
+from backend.adapters.reports_store import ListingChanged, ReportsStore
 from backend.domain.reports import CONFIRM_LINK_DAYS, MAX_SUBSCRIPTIONS, SubscriptionRequest, sign_token
 from backend.processing.context import Context
 from backend.settings import SettingMissing
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-else:
-    DynamoDBClient = Any
 
 Transport = Callable[[EmailMessage], str]
 CONFIRM = "confirm"
@@ -132,23 +127,19 @@ def compose_confirmation(confirmation: Confirmation) -> EmailMessage:
     return message
 
 
-def _create_within_cap(
-    dynamodb: DynamoDBClient, table: str, request: SubscriptionRequest, now: datetime
-) -> dict[str, Any]:
+def _create_within_cap(table: ReportsStore, request: SubscriptionRequest, now: datetime) -> dict[str, Any]:
     """Count the listing, then create only if no other subscription was created since the count
-    (:func:`~backend.adapters.reports_store.create_subscription`): two requests racing for the
+    (:meth:`~backend.adapters.reports_store.ReportsStore.create_subscription`): two requests racing for the
     last place cannot both take it; the one that lost counts again."""
     for _attempt in range(CAP_ATTEMPTS):
-        seen = store.subscriptions_version(dynamodb, table)
-        if len(store.listed_subscriptions(dynamodb, table, now, consistent=True)) >= MAX_SUBSCRIPTIONS:
+        seen = table.subscriptions_version()
+        if len(table.listed_subscriptions(now, consistent=True)) >= MAX_SUBSCRIPTIONS:
             raise TooManySubscriptions(
                 f"subscriptions: a store holds at most {MAX_SUBSCRIPTIONS} (pending ones included); "
                 "cancel one first"
             )
         try:
-            return store.create_subscription(
-                dynamodb,
-                table,
+            return table.create_subscription(
                 secrets.token_urlsafe(18),
                 email=request.email,
                 frequency=request.frequency,
@@ -156,7 +147,7 @@ def _create_within_cap(
                 now=now,
                 seen_version=seen,
             )
-        except store.ListingChanged:
+        except ListingChanged:
             continue
     raise SubscriptionsBusy("subscriptions: many are being created at this moment; try again")
 
@@ -174,10 +165,10 @@ def subscribe(
         Nothing is kept then.
     """
     settings = context.settings
-    dynamodb, table = context.dynamodb, context.reports_table
+    table = context.reports
     signing_key = settings.require("unsubscribe_signing_key")
     claimed_for = address_key(signing_key, request.email)
-    wait = store.claim_confirmation(dynamodb, table, claimed_for, now)
+    wait = table.claim_confirmation(claimed_for, now)
     if wait:
         raise ConfirmationSentRecently(
             "email: a confirmation e-mail went to this address less than a day ago; follow its "
@@ -185,9 +176,9 @@ def subscribe(
             wait,
         )
     try:
-        item = _create_within_cap(dynamodb, table, request, now)
+        item = _create_within_cap(table, request, now)
     except SubscriptionRefused:
-        store.release_confirmation(dynamodb, table, claimed_for)
+        table.release_confirmation(claimed_for)
         raise
     token = sign_token(signing_key, CONFIRM, item["subscription_id"], now + timedelta(days=CONFIRM_LINK_DAYS))
     message = compose_confirmation(
@@ -204,8 +195,8 @@ def subscribe(
     try:
         (send or transport(context))(message)
     except Exception as exc:
-        store.delete_subscription(dynamodb, table, item)
-        store.release_confirmation(dynamodb, table, claimed_for)
+        table.delete_subscription(item)
+        table.release_confirmation(claimed_for)
         raise ConfirmationNotSent(
             f"the confirmation e-mail could not be sent ({type(exc).__name__}); nothing was kept, try again"
         ) from None

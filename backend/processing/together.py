@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.adapters import baskets
-from backend.adapters.analytics import AnalyticsTable
+from backend.adapters.analytics import AnalyticsStore
 from backend.domain import rollups
 from backend.domain.calendar import days, store_day
 from backend.domain.events import Event, OrderPlaced
@@ -43,7 +43,7 @@ def basket_members(placed: Iterable[Event], zone: ZoneInfo) -> dict[date, list[s
     return found
 
 
-def run(analytics: AnalyticsTable, today: date, *, now: datetime | None = None) -> dict[str, Any]:
+def run(analytics: AnalyticsStore, today: date, *, now: datetime | None = None) -> dict[str, Any]:
     """The nightly ``pairs`` job: for each month whose change stamp moved since its fold, fold
     again each day whose fold is not at that stamp (from its fold when its baskets are the ones
     it folded, else from its baskets) and, if the month is closed (before ``today``'s), the
@@ -55,9 +55,8 @@ def run(analytics: AnalyticsTable, today: date, *, now: datetime | None = None) 
     """
     computed_at = (now or datetime.now(UTC)).isoformat()
     this_month = rollups.month_of(today)
-    folds = baskets.BasketFolds(analytics)
     months = sorted(analytics.stamped_months())
-    current, stale = folds.month_folds(months)
+    current, stale = analytics.current_pair_months(months)
     folded_days = 0
     folded_months: list[str] = []
     for month in stale:
@@ -66,10 +65,10 @@ def run(analytics: AnalyticsTable, today: date, *, now: datetime | None = None) 
         covered = analytics.month_change_stamps([month], consistent=True)[month]
         total = PairCounts()
         month_days = list(days(*rollups.month_days(month)))
-        for day, found in folds.day_counts(month_days, {month: covered}).items():
+        for day, found in analytics.day_pair_counts(month_days, {month: covered}).items():
             total.add(found.counts)
             if not found.stamped:
-                folded_days += folds.put_day_fold(day, found, covered, computed_at, total)
-        if month < this_month and folds.put_month_fold(month, total, covered, computed_at):
+                folded_days += analytics.put_day_pair_fold(day, found, covered, computed_at, total)
+        if month < this_month and analytics.put_month_pair_fold(month, total, covered, computed_at):
             folded_months.append(month)
     return {"days_folded": folded_days, "months": folded_months, "months_current": len(current)}

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from backend.adapters import bus
+from backend.adapters.ingest_table import IngestTable
 from backend.processing import ingest
 from backend.settings import get_settings
 from tests import pipeline
@@ -97,9 +98,8 @@ def test_racing_requests_with_one_event_id_and_different_payloads_count_it_once(
         body = json.dumps({"events": [_adjustment(f"race-{n}", "RACE", number + 1) for n in range(50)]})
         events, rejected = ingest.read_request(body, currency="USD", pii_key="test-pepper")
         outcome = ingest.accept(
-            dynamodb,
+            IngestTable(dynamodb, settings.require("ingest_table")),
             sns,
-            table=settings.require("ingest_table"),
             topic_arn=settings.require("events_topic_arn"),
             events=events,
             rejected=rejected,

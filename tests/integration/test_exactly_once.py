@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
+from backend.adapters import stock as stock_items
 from backend.adapters.analytics import AnalyticsTable
 from backend.handlers import _sqs as processors
-from backend.processing import stock as stock_processing
 from tests import oracle, pipeline
-from tests.figures import assert_same_figures, assert_same_stock
+from tests.figures import assert_same_day_counts, assert_same_figures, assert_same_stock
 
 TZ = "America/New_York"
 
@@ -168,6 +168,10 @@ def _expected_all(raw: list[dict[str, Any]], first: date, last: date) -> None:
         )
     assert_same_stock(pipeline.on_hand(), oracle.on_hand(raw))
     assert_same_channels(raw, first, last)
+    # The day items' counts (the anomaly check reads the refunds' count), each event once
+    assert_same_day_counts(
+        pipeline.day_counters(first - timedelta(days=7), last + timedelta(days=7)), oracle.daily(raw, tz=TZ)
+    )
 
 
 def assert_same_channels(raw: list[dict[str, Any]], first: date, last: date) -> None:
@@ -246,7 +250,7 @@ def test_every_aws_call_of_the_inventory_processor_can_fail(
     if settle:
         # Every inbox item is settled into the SKUs' own items after every batch, so that the
         # settle's reads and transactions fail too
-        monkeypatch.setattr(stock_processing, "SETTLE_AT_BYTES", 0)
+        monkeypatch.setattr(stock_items, "SETTLE_AT_BYTES", 0)
     routed = pipeline.by_function(history)
     stock = routed[("inventory", "storepulse-inventory")]
     orders = routed[("orders", "storepulse-orders")]

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
+from backend.adapters import alerts as alert_bus
+from backend.adapters.alerts import alert_sender
+from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.clients import client
 from backend.processing import anomalies as anomaly_job
 from backend.processing import figures
@@ -93,7 +96,8 @@ def alert_mail(stack: StackFixture) -> Any:
 
 def _run_forecast(stack: StackFixture, today: date = TODAY) -> dict[str, Any]:
     now = datetime.combine(today, NOW.timetz())
-    result = forecast_job.run(stack.client("dynamodb"), stack.client("events"), TABLE, BUS, today, now)
+    analytics = AnalyticsTable(stack.client("dynamodb"), TABLE)
+    result = forecast_job.run(analytics, alert_sender(stack.client("events"), BUS), today, now)
     stack.wait_idle(30)
     return result
 
@@ -185,7 +189,7 @@ def test_a_stockout_risk_alert_left_pending_by_a_crash_is_sent_once_by_the_next_
     def crash(*_: Any) -> None:
         raise ConnectionError("EventBridge unreachable")
 
-    monkeypatch.setattr(forecast_job, "send_alert", crash)
+    monkeypatch.setattr(alert_bus, "send_alert", crash)
     with pytest.raises(ConnectionError):
         _run_forecast(stack)
     assert _get(stack, "/v1/alerts")["alerts"] == []

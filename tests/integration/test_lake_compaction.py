@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from backend.adapters import leases
+from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.batch import Parsed
 from backend.domain.events import parse_event
 from backend.handlers import jobs
@@ -329,7 +330,11 @@ def test_two_compactions_at_once_lose_no_event(stack: Any, lake_written: list[di
     def run(client: Any, now: datetime, done: threading.Event) -> dict[str, Any]:
         try:
             return compaction.run_exclusive(
-                s3=client, bucket=BUCKET, dynamodb=dynamodb, table=table, zone=ZoneInfo(TZ), now=now
+                s3=client,
+                bucket=BUCKET,
+                analytics=AnalyticsTable(dynamodb, table),
+                zone=ZoneInfo(TZ),
+                now=now,
             )
         except leases.Taken as taken:
             return {"taken": str(taken)}
@@ -367,7 +372,9 @@ def test_a_busy_lake_skips_the_scheduled_run_and_refuses_the_command_in_words(
     monkeypatch.setenv("STOREPULSE_TARGET", "local")
     table = get_settings().require("analytics_table")
     # Given another run holds the lake
-    with leases.held(stack.client("dynamodb"), table, compaction.LEASE, seconds=compaction.LEASE_SECONDS):
+    with leases.hold_lease(
+        stack.client("dynamodb"), table, compaction.LEASE, seconds=compaction.LEASE_SECONDS
+    ):
         # When the schedule runs the job, then it does nothing and says why
         result = jobs.handler({"job": "lake-compaction"}, pipeline.context("jobs"))
         assert "another run holds it until" in result["skipped"] and "compacted" not in result

@@ -91,11 +91,11 @@ def test_a_holder_that_stops_renewing_loses_the_lease_and_writes_nothing_after(d
 def test_held_renews_and_releases(dynamodb: Any) -> None:
     table = get_settings().require("analytics_table")
     # Given a block holding a lease
-    with leases.held(dynamodb, table, NAME, seconds=SECONDS) as lease:
+    with leases.hold_lease(dynamodb, table, NAME, seconds=SECONDS) as lease:
         lease.check()
         # Then nobody else takes it meanwhile
         with pytest.raises(leases.Taken):
             _lease(dynamodb, Clock(lease.clock())).take()
     # And once the block ends, anyone may
-    with leases.held(dynamodb, table, NAME, seconds=SECONDS):
+    with leases.hold_lease(dynamodb, table, NAME, seconds=SECONDS):
         pass

@@ -4,6 +4,7 @@ the HTTP API, and ``storepulse stack`` started and stopped like a developer does
 from __future__ import annotations
 
 import json
+import logging
 import os
 import queue
 import signal
@@ -11,9 +12,11 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+import pytest
 import requests
 
 from devstack.aws import free_port, port_in_use
@@ -233,3 +236,27 @@ def test_the_aws_endpoint_refuses_web_pages_and_serves_sdks(stack: StackFixture)
     sqs = stack.client("sqs")
     names = [url.rsplit("/", 1)[-1] for url in sqs.list_queues().get("QueueUrls", [])]
     assert "storepulse-orders" in names and queue_name not in names
+
+
+def test_the_shared_clients_keep_a_connection_per_concurrent_caller(
+    stack: StackFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The stack runs every function in this process, several at once: 4 senders' requests each
+    # claim with 16 threads, so 64 callers share one DynamoDB client. A Lambda-sized pool (32)
+    # drops the connections it cannot keep and says so on the terminal, once per request.
+    from backend.adapters.clients import client
+
+    dynamodb = client("dynamodb")
+    table = stack.local.environment["INGEST_TABLE"]
+    start = threading.Barrier(64)
+
+    def call(_: int) -> None:
+        start.wait()
+        dynamodb.get_item(TableName=table, Key={"event_id": {"S": "pool-check"}})
+
+    with caplog.at_level(logging.WARNING, logger="urllib3"):
+        for _ in range(3):
+            with ThreadPoolExecutor(64) as pool:
+                list(pool.map(call, range(64)))
+    assert not [r for r in caplog.records if "Connection pool is full" in r.getMessage()]
+    assert dynamodb.meta.config.max_pool_connections >= 64

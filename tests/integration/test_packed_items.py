@@ -80,7 +80,7 @@ def test_a_day_written_before_and_after_packing_reads_as_one(table: str) -> None
     counts = PairCounts.of(listed)
     assert counts.orders == 2 and counts.pair_orders[("A", "B")] == 2
     assert keys == {"BK#legacy", "SKUP#p-new#0#0"}
-    assert baskets.basket_keys(client, table, DAY) == keys
+    assert baskets.day_basket_keys(client, table, DAY) == keys
     # And the facts of both, o1 once
     assert {c.customer_id: (c.orders, c.monetary) for c in customers_of(facts)} == {
         "a": (1, Decimal("10.00")),

@@ -20,7 +20,7 @@ def moto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsClients
         get_settings.cache_clear()
         yield AwsClients(server.endpoint_url)
     get_settings.cache_clear()
-    clients._client.cache_clear()
+    clients.forget_clients()
 
 
 def test_a_secret_variable_naming_a_parameter_is_read_from_ssm(

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
+from backend.adapters import alerts
+from backend.adapters import stock as stock_items
 from backend.adapters.dynamo import to_ddb
 from backend.adapters.stock import INBOX_KEYS, LEGACY_INBOX_KEYS, read_stock, stock_page
 from backend.domain.stock import bucket_of, legacy_on_hand_key, on_hand_key
-from backend.processing import stock
 from backend.settings import get_settings
 from tests import oracle, pipeline
 from tests.figures import assert_same_stock
@@ -64,13 +65,13 @@ def _own(client: Any, table: str, sku: str) -> dict[str, Any]:
 def _record_alerts(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """The alerts the stock module sends from now on (still sent for real)."""
     sent: list[dict[str, Any]] = []
-    real = stock.send_alert
+    real = alerts.send_alert
 
     def record(events: Any, bus: str, alert: dict[str, Any]) -> None:
         real(events, bus, alert)
         sent.append(alert)
 
-    monkeypatch.setattr(stock, "send_alert", record)
+    monkeypatch.setattr(alerts, "send_alert", record)
     return sent
 
 
@@ -105,8 +106,8 @@ def test_an_older_releases_buckets_are_migrated(fresh: None, monkeypatch: pytest
     # low and LEGACY-5 out without a second alert (their statuses came from their buckets)
     assert [(a["sku"], a["type"]) for a in sent] == [("LEGACY-2", "out_of_stock")]
     # When the buckets are migrated, twice (the second time finds nothing)
-    assert stock.migrate_buckets(client, table) > 0
-    stock.migrate_buckets(client, table)
+    assert stock_items.migrate_buckets(client, table) > 0
+    stock_items.migrate_buckets(client, table)
     # Then every SKU keeps its stock, its status is on its own item, and the pending alert waits
     # in STOCK#PENDING for the alert-sweep job
     expected = {**before, "LEGACY-1": 1, "LEGACY-2": before["LEGACY-2"] - 200, "LEGACY-5": -1}
@@ -155,8 +156,8 @@ def test_the_inbox_of_the_previous_release_is_counted_then_emptied(fresh: None) 
     page, more = stock_page(client, table, None, 100)
     assert {s.sku: s.on_hand for s in page} == expected and not more
     # When the previous release's inbox is migrated (as the alert-sweep job does), twice
-    assert stock.migrate_buckets(client, table) == len(skus)
-    assert stock.migrate_buckets(client, table) == 0
+    assert stock_items.migrate_buckets(client, table) == len(skus)
+    assert stock_items.migrate_buckets(client, table) == 0
     # Then the stock is unchanged, and the old inbox items hold no counter any more
     assert pipeline.on_hand() == expected
     assert {sku: s.on_hand for sku, s in read_stock(client, table, skus).items()} == expected
@@ -167,7 +168,7 @@ def test_the_inbox_of_the_previous_release_is_counted_then_emptied(fresh: None) 
 
 def test_a_grown_inbox_is_settled_exactly(fresh: None, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a tiny settle threshold, so that every inbox item settles after every batch
-    monkeypatch.setattr(stock, "SETTLE_AT_BYTES", 0)
+    monkeypatch.setattr(stock_items, "SETTLE_AT_BYTES", 0)
     history = [
         {
             "event_id": f"settle-adj-{n}",

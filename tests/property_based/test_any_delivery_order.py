@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import oracle, pipeline
-from tests.figures import assert_same_figures, assert_same_stock
+from tests.figures import assert_same_day_counts, assert_same_figures, assert_same_stock
 from tests.histories import deliveries, histories
 
 TZ = "America/New_York"
@@ -58,3 +58,9 @@ def test_any_permutation_and_duplication_gives_the_oracles_figures(
                 pipeline.summary(start, end), oracle.summary(delivered, start, end, tz=TZ), f"{start}..{end}"
             )
     assert_same_stock(pipeline.on_hand(), oracle.on_hand(delivered))
+    # And each day's counts, the refunds' included, are the oracle's
+    counted = [local_day(e["occurred_at"]) for e in events if e["type"] in {"order.placed", "order.refunded"}]
+    if counted:
+        assert_same_day_counts(
+            pipeline.day_counters(min(counted), max(counted)), oracle.daily(delivered, tz=TZ)
+        )

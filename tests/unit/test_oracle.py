@@ -243,6 +243,21 @@ def test_returns_count_on_the_refunds_day_not_the_orders() -> None:
     assert (february["returns"], february["net_sales"], february["orders"]) == (D("20.00"), D("-20.00"), 0)
 
 
+def test_daily_counts_each_refund_once_on_its_day() -> None:
+    # Given two refunds of one order on 2 February, one delivered twice, and a third on the 3rd
+    events = [
+        order("e1", "o1", "max", "2025-01-31T10:00:00Z", [("A", 3, "20.00")]),
+        refund("e2", "o1", "r1", "2025-02-02T10:00:00Z", "20.00"),
+        refund("e3", "o1", "r2", "2025-02-02T11:00:00Z", "5.00"),
+        refund("e2", "o1", "r1", "2025-02-02T10:00:00Z", "20.00"),
+        refund("e4", "o1", "r3", "2025-02-03T09:00:00Z", "1.00"),
+    ]
+    # Then each day counts its refunds once, and a day without any counts none
+    by_day = oracle.daily(events, "UTC")
+    assert by_day["refunds"].to_dict() == {date(2025, 1, 31): 0, date(2025, 2, 2): 2, date(2025, 2, 3): 1}
+    assert by_day.loc[date(2025, 2, 2), "returns"] == D("25.00")
+
+
 def test_an_empty_range_gives_zeros() -> None:
     figures = oracle.summary([], *JAN)
     assert figures["average_order_value"] == D("0.00")

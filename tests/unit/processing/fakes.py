@@ -7,10 +7,14 @@ write) the test gives it with the ``given_*`` methods."""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from backend.adapters.analytics import (
@@ -19,8 +23,13 @@ from backend.adapters.analytics import (
     AnomalyRecord,
     BusinessClaim,
     Counted,
+    DayPairs,
+    DaySales,
+    DaySets,
+    ForecastState,
     Found,
     OrderLink,
+    SkuStock,
     adjustment_key,
     alert_feed_key,
     anomaly_key,
@@ -29,11 +38,20 @@ from backend.adapters.analytics import (
     order_refunds_key,
     rollup_head_key,
 )
+from backend.adapters.baskets import BASKET_PREFIX, BASKETS
 from backend.adapters.claims import outcome
+from backend.adapters.dynamo import DAY_SKU_PART, PART_BASKETS, members_of, unpack
+from backend.adapters.forecasts import stored_units
+from backend.adapters.leases import Clock, Lease, Taken
+from backend.domain import cohorts, rollups
 from backend.domain.alerts import Alert
+from backend.domain.calendar import days as days_between
 from backend.domain.customers import SETS
+from backend.domain.forecast import Forecast
 from backend.domain.inventory import CatalogueEntry
 from backend.domain.products import SkuSales
+from backend.domain.rollups import month_of
+from backend.domain.together import Basket, PairCounts
 
 
 class FakeAnalytics:
@@ -56,6 +74,15 @@ class FakeAnalytics:
         self.month_stamps: Counter[str] = Counter()
         self.profiles: dict[str, dict[str, Any]] = {}
         self.customer_sets: dict[date, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        # Each SKU's last stock status and crossing count; its pending stock alert.
+        self.stock_states: dict[str, tuple[str, int]] = {}
+        self.pending_stock: dict[str, str] = {}
+        # The pairs job's folds: by day (its stamp, counts and the basket items folded), by month.
+        self.day_folds: dict[date, tuple[int, PairCounts, frozenset[str]]] = {}
+        self.month_folds: dict[str, tuple[int, PairCounts]] = {}
+        # The forecast job's record of each SKU.
+        self.forecast_records: dict[str, ForecastState] = {}
+        self.leases: set[str] = set()
 
     # what the orders processor's own adapters write
 
@@ -181,6 +208,72 @@ class FakeAnalytics:
         self.calls["on_hand_of"] += 1
         return {sku: int(self.on_hand[sku]) for sku in skus}
 
+    def sku_stock(self, skus: Iterable[str]) -> dict[str, SkuStock]:
+        self.calls["sku_stock"] += 1
+        found = {}
+        for sku in skus:
+            item = self.catalogue.get(sku, {})
+            status, crossings = self.stock_states.get(sku, ("ok", 0))
+            point, lead, price = item.get("reorder_point"), item.get("lead_time_days"), item.get("price")
+            found[sku] = SkuStock(
+                sku=sku,
+                on_hand=int(self.on_hand[sku]),
+                reorder_point=None if point is None else int(point),
+                status=status,  # type: ignore[arg-type]
+                crossings=crossings,
+                name=item.get("name"),
+                category=item.get("category"),
+                has_status=sku in self.stock_states,
+                lead_time_days=None if lead is None else int(lead),
+                price=None if price is None else Decimal(str(price)),
+                known=bool(item) or sku in self.on_hand,
+            )
+        return found
+
+    def pending_stock_alerts(self, skus: Iterable[str]) -> dict[str, str]:
+        self.calls["pending_stock_alerts"] += 1
+        return {sku: self.pending_stock[sku] for sku in skus if sku in self.pending_stock}
+
+    def every_pending_stock_alert(self) -> dict[str, str]:
+        self.calls["every_pending_stock_alert"] += 1
+        return dict(sorted(self.pending_stock.items()))
+
+    def record_stock_crossing(
+        self, stock: SkuStock, status: str, crossings: int, alert: Mapping[str, Any] | None
+    ) -> bool:
+        self.calls["record_stock_crossing"] += 1
+        stored = self.stock_states.get(stock.sku)
+        if (stored[0] if stored else None) != (stock.status if stock.has_status else None):
+            return False
+        if alert is not None and stock.sku in self.pending_stock:
+            return False
+        self.stock_states[stock.sku] = (status, crossings)
+        if alert is not None:
+            self.pending_stock[stock.sku] = json.dumps(alert)
+        return True
+
+    def clear_pending_stock_alert(self, sku: str, alert: str) -> bool:
+        self.calls["clear_pending_stock_alert"] += 1
+        if self.pending_stock.get(sku) != alert:
+            return False
+        del self.pending_stock[sku]
+        return True
+
+    def settle_stock_inbox(self, skus: Iterable[str] | None) -> int:
+        # The fake keeps one counter per SKU: nothing to move, and on hand never changes.
+        self.calls["settle_stock_inbox"] += 1
+        return 0
+
+    def migrate_stock_buckets(self) -> int:
+        # A table of this release's layout only: no bucket to empty.
+        self.calls["migrate_stock_buckets"] += 1
+        return 0
+
+    def stock_page(self, after: str | None, limit: int) -> tuple[list[SkuStock], bool]:
+        self.calls["stock_page"] += 1
+        skus = sorted(sku for sku in set(self.catalogue) | set(self.on_hand) if after is None or sku > after)
+        return list(self.sku_stock(skus[:limit]).values()), len(skus) > limit
+
     def daily_sales(self, days: Sequence[date]) -> dict[date, dict[str, Any]]:
         self.calls["daily_sales"] += 1
         return {d: dict(self.day_counters[d]) for d in days if self.day_counters.get(d)}
@@ -190,6 +283,148 @@ class FakeAnalytics:
     ) -> dict[date, dict[str, SkuSales]]:
         self.calls["day_sku_sales"] += 1
         return {d: dict(self.sku_sales[d]) for d in days if self.sku_sales.get(d)}
+
+    # Long ranges come day by day: the figures a month rollup would give.
+
+    def range_sales_and_sets(self, start: date, end: date) -> tuple[list[DaySales], list[DaySets]]:
+        self.calls["range_sales_and_sets"] += 1
+        return self.day_sales_and_sets(list(days_between(start, end)))
+
+    def range_sku_sales(self, start: date, end: date) -> list[dict[str, SkuSales]]:
+        self.calls["range_sku_sales"] += 1
+        return list(self.day_sku_sales(list(days_between(start, end))).values())
+
+    def cohort_months(self, first: str, today: date) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        self.calls["cohort_months"] += 1
+        last = month_of(today)
+        new: dict[str, set[str]] = {}
+        active: dict[str, set[str]] = {}
+        for k in range(cohorts.months_between(first, last) + 1 if first <= last else 0):
+            month = cohorts.add_months(first, k)
+            month_days = [d for d in days_between(*rollups.month_days(month)) if d <= today]
+            folded = rollups.fold((), self.day_sales_and_sets(month_days)[1])
+            if folded.new:
+                new[month] = set(folded.new)
+            if folded.customers:
+                active[month] = set(folded.customers)
+        return new, active
+
+    # Products bought together: the baskets are in the orders processor's immutable items (its
+    # parts' SKU items; basket items of their own before December 2026).
+
+    def _baskets(self, day: date) -> tuple[frozenset[str], list[Basket]]:
+        items = [
+            item
+            for (pk, sk), item in self.immutable.items()
+            if pk == f"DAY#{day.isoformat()}"
+            and (sk.startswith(BASKET_PREFIX) or (sk.startswith(DAY_SKU_PART) and PART_BASKETS in item))
+        ]
+        found = [
+            Basket.from_member(member)
+            for item in items
+            for member in (unpack(item[PART_BASKETS]) if PART_BASKETS in item else members_of(item, BASKETS))
+        ]
+        return frozenset(item["sk"] for item in items), found
+
+    def range_pair_counts(self, start: date, end: date) -> PairCounts:
+        self.calls["range_pair_counts"] += 1
+        return PairCounts.of(b for day in days_between(start, end) for b in self._baskets(day)[1])
+
+    def current_pair_months(self, months: Sequence[str]) -> tuple[dict[str, PairCounts], list[str]]:
+        self.calls["current_pair_months"] += 1
+        current = {
+            m: fold[1]
+            for m in months
+            if (fold := self.month_folds.get(m)) is not None and fold[0] == self.month_stamps[m]
+        }
+        return current, [m for m in months if m not in current]
+
+    def day_pair_counts(self, days: Sequence[date], stamps: Mapping[str, int]) -> dict[date, DayPairs]:
+        self.calls["day_pair_counts"] += 1
+        found = {}
+        for day in days:
+            fold = self.day_folds.get(day)
+            keys, baskets = self._baskets(day)
+            if fold is not None and fold[0] == stamps[month_of(day)]:
+                found[day] = DayPairs(fold[1], fold[2], True)
+            elif fold is not None and fold[2] == keys:
+                found[day] = DayPairs(fold[1], keys, False)
+            else:
+                found[day] = DayPairs(PairCounts.of(baskets), keys, False)
+        return found
+
+    def put_day_pair_fold(
+        self, day: date, found: DayPairs, covered: int, computed_at: str, so_far: PairCounts
+    ) -> bool:
+        self.calls["put_day_pair_fold"] += 1
+        self.day_folds[day] = (covered, found.counts, found.basket_keys)
+        return True
+
+    def put_month_pair_fold(self, month: str, counts: PairCounts, covered: int, computed_at: str) -> bool:
+        self.calls["put_month_pair_fold"] += 1
+        self.month_folds[month] = (covered, counts)
+        return True
+
+    # The forecasts
+
+    def sku_forecasts(self, skus: Iterable[str]) -> dict[str, Forecast]:
+        self.calls["sku_forecasts"] += 1
+        return {
+            sku: Forecast(date.fromisoformat(state.as_of), tuple(float(u) for u in state.units))
+            for sku in skus
+            if (state := self.forecast_records.get(sku)) is not None
+            and state.units is not None
+            and state.as_of is not None
+        }
+
+    def forecast_states(self, skus: Iterable[str]) -> dict[str, ForecastState]:
+        self.calls["forecast_states"] += 1
+        return {sku: self.forecast_records[sku] for sku in skus if sku in self.forecast_records}
+
+    def _forecast_record(self, sku: str) -> ForecastState:
+        return self.forecast_records.get(sku, ForecastState(None, None, False, 0, None))
+
+    def put_forecast(self, sku: str, plan: Forecast) -> None:
+        self.calls["put_forecast"] += 1
+        self.forecast_records[sku] = replace(
+            self._forecast_record(sku), units=stored_units(plan), as_of=plan.as_of.isoformat()
+        )
+
+    def start_stockout_risk(self, sku: str, crossings: int, alert: str) -> bool:
+        self.calls["start_stockout_risk"] += 1
+        record = self._forecast_record(sku)
+        if record.risk_crossings != crossings:
+            return False
+        self.forecast_records[sku] = replace(
+            record, at_risk=True, risk_crossings=crossings + 1, pending_alert=alert
+        )
+        return True
+
+    def end_stockout_risk(self, sku: str) -> None:
+        self.calls["end_stockout_risk"] += 1
+        self.forecast_records[sku] = replace(self._forecast_record(sku), at_risk=False)
+
+    def clear_pending_risk_alert(self, sku: str, alert: str) -> None:
+        self.calls["clear_pending_risk_alert"] += 1
+        record = self._forecast_record(sku)
+        if record.pending_alert == alert:
+            self.forecast_records[sku] = replace(record, pending_alert=None)
+
+    def hold_lease(
+        self, name: str, *, seconds: float, clock: Clock = time.time
+    ) -> AbstractContextManager[Lease]:
+        self.calls["hold_lease"] += 1
+        if name in self.leases:
+            raise Taken(name, clock() + seconds)
+        return self._held(name)
+
+    @contextmanager
+    def _held(self, name: str) -> Iterator[Any]:
+        self.leases.add(name)
+        try:
+            yield SimpleNamespace(check=lambda: None)
+        finally:
+            self.leases.discard(name)
 
     def store_alerts(self, alerts: Iterable[Alert]) -> None:
         self.calls["store_alerts"] += 1

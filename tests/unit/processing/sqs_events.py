@@ -128,6 +128,32 @@ LATE_ORDER_EVENTS = [
     ),
 ]
 
+
+def _basket(order_id: str, at: str, customer: str, *skus: str) -> dict[str, Any]:
+    data = {
+        "order_id": order_id,
+        "customer_id": customer,
+        "currency": "USD",
+        "lines": [_line(sku, 1, "10.00") for sku in skus],
+    }
+    return _event(f"ord-{order_id}", "order.placed", at, data)
+
+
+#: Orders of a closed month (March 2026) and of the next, for the ``pairs`` job: mugs go with
+#: tees, pens with pads; one order lists a SKU twice; o9 is the next month's.
+BASKET_EVENTS = [
+    _basket("b1", "2026-03-02T10:00:00Z", "c1", "MUG-1", "TEE-2"),
+    _basket("b2", "2026-03-02T15:00:00Z", "c2", "MUG-1", "TEE-2", "PEN-3"),
+    _basket("b3", "2026-03-09T09:00:00Z", "c3", "PEN-3", "PAD-4"),
+    _basket("b4", "2026-03-09T11:00:00Z", "c1", "PEN-3", "PAD-4", "PEN-3"),
+    _basket("b5", "2026-03-20T18:00:00Z", "c4", "MUG-1"),
+    _basket("b6", "2026-03-31T23:30:00Z", "c2", "MUG-1", "TEE-2"),
+    _basket("b7", "2026-04-01T08:00:00Z", "c5", "PEN-3", "PAD-4"),
+    _basket("b8", "2026-04-03T12:00:00Z", "c3", "MUG-1", "PAD-4"),
+]
+#: An order of March that arrives after March was folded.
+LATE_BASKET_EVENTS = [_basket("b9", "2026-03-15T12:00:00Z", "c6", "PEN-3", "PAD-4")]
+
 #: Alerts as the stock processor and the anomalies job put them on the bus.
 LOW_STOCK = {
     "alert_id": "st_MUG-1_1",
@@ -238,6 +264,11 @@ def fixtures() -> dict[str, dict[str, Any]]:
                 *packet_records("orders", "storepulse-orders", ORDER_EVENTS),
                 *packet_records("orders-late", "storepulse-orders", LATE_ORDER_EVENTS),
             ]
+        },
+        # Orders over two months for the pairs job, then a late one.
+        "baskets_sqs_event.json": {"Records": packet_records("baskets", "storepulse-orders", BASKET_EVENTS)},
+        "late_basket_sqs_event.json": {
+            "Records": packet_records("baskets-late", "storepulse-orders", LATE_BASKET_EVENTS)
         },
         # The same low-stock alert twice (an interrupted send), and an anomaly.
         "alert_feed_sqs_event.json": {

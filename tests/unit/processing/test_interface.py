@@ -8,6 +8,7 @@ import inspect
 import pytest
 
 from backend.adapters.analytics import AnalyticsStore, AnalyticsTable
+from backend.adapters.reports_store import ReportsStore, ReportsTable
 from tests.unit.processing.fakes import FakeAnalytics
 
 METHODS = sorted(
@@ -39,3 +40,17 @@ def test_each_implementation_has_the_same_signature(implementation: type, name: 
         (p.name, p.kind, p.default) for p in wanted.parameters.values()
     ]
     assert found.return_annotation == wanted.return_annotation
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(n for n in vars(ReportsStore) if not n.startswith("_") and callable(vars(ReportsStore)[n])),
+)
+def test_the_reports_table_offers_its_interface_with_the_same_signatures(name: str) -> None:
+    wanted = inspect.signature(getattr(ReportsStore, name))
+    found = inspect.signature(getattr(ReportsTable, name))
+    assert [(p.name, p.kind, p.default) for p in found.parameters.values()] == [
+        (p.name, p.kind, p.default) for p in wanted.parameters.values()
+    ]
+    assert found.return_annotation == wanted.return_annotation
+    assert _public(ReportsTable) == {n for n in vars(ReportsStore) if not n.startswith("_")} - {"__init__"}

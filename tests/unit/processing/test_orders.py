@@ -20,7 +20,7 @@ from tests.unit.processing.sqs_events import LATE_ORDER_EVENTS, ORDER_EVENTS, lo
 
 UTC = ZoneInfo("UTC")
 ORDERS = frozenset({"order.placed", "order.refunded"})
-FIGURES = ("gross_sales", "discounts", "returns", "orders", "units")
+FIGURES = ("gross_sales", "discounts", "returns", "refunds", "orders", "units")
 
 
 def _deliver(table: FakeAnalytics, event: dict[str, Any]) -> list[set[str]]:
