@@ -39,6 +39,10 @@ from backend.adapters.connector_state import (
 )
 from backend.adapters.dynamo import (
     MONTHS_PK,
+    PACKED,
+    PACKED_MAX_BYTES,
+    REVENUE_PREFIX,
+    UNITS_PREFIX,
     Claim,
     Counted,
     Key,
@@ -51,6 +55,7 @@ from backend.adapters.dynamo import (
     day_pk,
     from_ddb,
     key,
+    members_of,
     profile_key,
     query_partition,
     remove_from_sets,
@@ -63,7 +68,7 @@ from backend.adapters.dynamo import (
 from backend.adapters.forecasts import ForecastState
 from backend.adapters.leases import Clock, Lease
 from backend.adapters.parallel import READ_PARALLELISM
-from backend.adapters.rollups import REVENUE_PREFIX, ROLLUP_SK, UNITS_PREFIX, DaySales, DaySets, month_pk
+from backend.adapters.rollups import ROLLUP_SK, DaySales, DaySets, month_pk
 from backend.adapters.stock import INBOX_KEYS, SKU_PK, SkuStock, clear_pending, read_stock, record_transition
 from backend.domain.alerts import Alert
 from backend.domain.forecast import Forecast
@@ -104,10 +109,10 @@ SALES_SK = "SALES"
 ALERTS_PK = "ALERTS"
 #: The segments job's snapshot.
 SEGMENTS_SNAPSHOT: Key = ("SEGMENTS", "LATEST")
-#: The customers' facts for the segments: ``FACTS#<shard>``/``B#<digest>``, member set ``facts``.
+#: The customers' facts for the segments: ``FACTS#<shard>``/``B#<digest>``, packed (``z``; the
+#: member set ``facts`` in items written before December 2026).
 FACTS_PREFIX = "FACTS#"
 FACT_SHARDS = 8
-FACT_BYTES = 3_900
 FACTS = "facts"
 #: The orders refunded before their order was known: one item, its set ``orders``.
 ORPHANS: Key = ("REFUNDS", "ORPHANS")
@@ -181,10 +186,20 @@ class AnomalyRecord:
 
 
 def fact_items(facts: Iterable[str]) -> list[dict[str, Any]]:
-    """The shared immutable items that hold these facts (each under 4 KB)."""
+    """The shared immutable items that hold these facts, packed (a few KB each)."""
     return content_keyed_items(
-        facts, prefix=FACTS_PREFIX, shards=FACT_SHARDS, attribute=FACTS, max_bytes=FACT_BYTES
+        facts,
+        prefix=FACTS_PREFIX,
+        shards=FACT_SHARDS,
+        attribute=FACTS,
+        max_bytes=PACKED_MAX_BYTES,
+        packed=True,
     )
+
+
+def facts_of(item: Mapping[str, Any]) -> list[str]:
+    """The facts a facts item holds (packed, or as the set of older items)."""
+    return members_of(item, FACTS)
 
 
 # -- the interface ----------------------------------------------------------------------------
@@ -641,8 +656,10 @@ class AnalyticsTable:
     def facts(self, shard: int) -> list[str]:
         return [
             str(fact)
-            for item in query_partition(self.client, self.name, f"{FACTS_PREFIX}{shard}", projection=[FACTS])
-            for fact in item.get(FACTS, ())
+            for item in query_partition(
+                self.client, self.name, f"{FACTS_PREFIX}{shard}", projection=[FACTS, PACKED]
+            )
+            for fact in facts_of(item)
         ]
 
     def put_segments_snapshot(self, snapshot: Mapping[str, Any]) -> None:
