@@ -7,10 +7,13 @@ name) and asks it for what it needs in the store's words (the sales of these day
 these orders, record this anomaly); it never spells a key or calls boto3. Tests of the
 processing code pass an in-memory fake of the same interface (tests/unit/processing/fakes.py).
 
-The orders processor's counting path (claims, parts, the counting transaction, profiles,
-customer sets, stock) keeps its own adapters (:mod:`backend.adapters.dynamo`,
-:mod:`~backend.adapters.claims`, :mod:`~backend.adapters.customer_days`,
-:mod:`~backend.adapters.stock`); the keys they own are imported here, not spelled twice.
+:class:`AnalyticsTable` is a facade: each concept's keys, item shapes and calls live in a module
+of its own, which it delegates to and whose keys it imports rather than spells twice: the
+orders processor's counting path (:mod:`backend.adapters.dynamo`, :mod:`~backend.adapters.claims`,
+:mod:`~backend.adapters.customer_days`), a SKU's stock and its alerts
+(:mod:`~backend.adapters.stock`), day and month reads (:mod:`~backend.adapters.rollups`), products
+bought together (:mod:`~backend.adapters.baskets`), forecasts (:mod:`~backend.adapters.forecasts`)
+and a job's lease (:mod:`~backend.adapters.leases`).
 """
 
 from __future__ import annotations
@@ -27,9 +30,19 @@ from backend.adapters import baskets, customer_days, forecasts, leases, rollups
 from backend.adapters import stock as stock_items
 from backend.adapters.baskets import DayPairs
 from backend.adapters.claims import CONFLICT_PK, BusinessClaim, Found, claim_all, order_claim_key
-from backend.adapters.connector_state import UNMAPPED_PK, Unmapped, counted_adjustments, partition_items
+from backend.adapters.connector_state import (
+    UNMAPPED_PK,
+    Unmapped,
+    counted_adjustments,
+    keep_unmapped,
+    partition_items,
+)
 from backend.adapters.dynamo import (
     MONTHS_PK,
+    PACKED,
+    PACKED_MAX_BYTES,
+    REVENUE_PREFIX,
+    UNITS_PREFIX,
     Claim,
     Counted,
     Key,
@@ -42,6 +55,7 @@ from backend.adapters.dynamo import (
     day_pk,
     from_ddb,
     key,
+    members_of,
     profile_key,
     query_partition,
     remove_from_sets,
@@ -54,7 +68,7 @@ from backend.adapters.dynamo import (
 from backend.adapters.forecasts import ForecastState
 from backend.adapters.leases import Clock, Lease
 from backend.adapters.parallel import READ_PARALLELISM
-from backend.adapters.rollups import REVENUE_PREFIX, ROLLUP_SK, UNITS_PREFIX, DaySales, DaySets, month_pk
+from backend.adapters.rollups import ROLLUP_SK, DaySales, DaySets, month_pk
 from backend.adapters.stock import INBOX_KEYS, SKU_PK, SkuStock, clear_pending, read_stock, record_transition
 from backend.domain.alerts import Alert
 from backend.domain.forecast import Forecast
@@ -95,10 +109,10 @@ SALES_SK = "SALES"
 ALERTS_PK = "ALERTS"
 #: The segments job's snapshot.
 SEGMENTS_SNAPSHOT: Key = ("SEGMENTS", "LATEST")
-#: The customers' facts for the segments: ``FACTS#<shard>``/``B#<digest>``, member set ``facts``.
+#: The customers' facts for the segments: ``FACTS#<shard>``/``B#<digest>``, packed (``z``; the
+#: member set ``facts`` in items written before December 2026).
 FACTS_PREFIX = "FACTS#"
 FACT_SHARDS = 8
-FACT_BYTES = 3_900
 FACTS = "facts"
 #: The orders refunded before their order was known: one item, its set ``orders``.
 ORPHANS: Key = ("REFUNDS", "ORPHANS")
@@ -172,10 +186,20 @@ class AnomalyRecord:
 
 
 def fact_items(facts: Iterable[str]) -> list[dict[str, Any]]:
-    """The shared immutable items that hold these facts (each under 4 KB)."""
+    """The shared immutable items that hold these facts, packed (a few KB each)."""
     return content_keyed_items(
-        facts, prefix=FACTS_PREFIX, shards=FACT_SHARDS, attribute=FACTS, max_bytes=FACT_BYTES
+        facts,
+        prefix=FACTS_PREFIX,
+        shards=FACT_SHARDS,
+        attribute=FACTS,
+        max_bytes=PACKED_MAX_BYTES,
+        packed=True,
     )
+
+
+def facts_of(item: Mapping[str, Any]) -> list[str]:
+    """The facts a facts item holds (packed, or as the set of older items)."""
+    return members_of(item, FACTS)
 
 
 # -- the interface ----------------------------------------------------------------------------
@@ -333,6 +357,10 @@ class AnalyticsStore(Protocol):
 
     def clear_pending_risk_alert(self, sku: str, alert: str) -> None:
         """Forget a SKU's pending stock-out risk alert once sent (if it is still ``alert``)."""
+
+    def keep_unmapped_webhook(self, unmapped: Unmapped, payload: Any) -> None:
+        """Keep a store webhook the connectors could not map, its personal data removed, for
+        ``storepulse dlq list`` (the same delivery kept again replaces itself)."""
 
     def hold_lease(
         self, name: str, *, seconds: float, clock: Clock = time.time
@@ -628,8 +656,10 @@ class AnalyticsTable:
     def facts(self, shard: int) -> list[str]:
         return [
             str(fact)
-            for item in query_partition(self.client, self.name, f"{FACTS_PREFIX}{shard}", projection=[FACTS])
-            for fact in item.get(FACTS, ())
+            for item in query_partition(
+                self.client, self.name, f"{FACTS_PREFIX}{shard}", projection=[FACTS, PACKED]
+            )
+            for fact in facts_of(item)
         ]
 
     def put_segments_snapshot(self, snapshot: Mapping[str, Any]) -> None:
@@ -684,6 +714,9 @@ class AnalyticsTable:
         remove_from_sets(self.client, self.name, ORPHANS, {ORPHAN_ORDERS: set(order_ids)})
 
     # what the operator reads (storepulse dlq list)
+
+    def keep_unmapped_webhook(self, unmapped: Unmapped, payload: Any) -> None:
+        keep_unmapped(self.client, self.name, unmapped, payload)
 
     def failure_reasons(self, queue: str) -> Iterator[dict[str, Any]]:
         """Why messages of ``queue`` failed, as the processors recorded it."""

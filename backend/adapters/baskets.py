@@ -1,6 +1,7 @@
 """Baskets and their pair counts in the analytics table: what ``/products/pairs`` reads.
 
-The items (``DAY#<date>``/``BK#<digest>`` baskets, ``BT#PAIRS`` day folds, ``MONTH#<m>``/``PAIRS``
+The items (baskets in the parts' ``DAY#<date>``/``SKUP#<part>#<i>`` items, and in ``BK#<digest>``
+items until December 2026; ``BT#PAIRS`` day folds, ``MONTH#<m>``/``PAIRS``
 month folds) are in docs/architecture.md, "The analytics table"; how a fold stays exact under
 late orders (its ``covered`` stamp, ``upto``): docs/insights.md, "How it is kept"; the counts
 are :mod:`backend.domain.together`.
@@ -14,7 +15,18 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from backend.adapters.dynamo import batch_get, content_keyed_items, day_pk, query_partition, to_ddb
+from backend.adapters.dynamo import (
+    DAY_SKU_PART,
+    PACKED_MAX_BYTES,
+    PART_BASKETS,
+    batch_get,
+    content_keyed_items,
+    day_pk,
+    members_of,
+    query_partition,
+    to_ddb,
+    unpack,
+)
 from backend.adapters.parallel import READ_PARALLELISM, parallel_map
 from backend.adapters.rollups import month_pk, month_stamps
 from backend.domain import rollups
@@ -28,9 +40,10 @@ else:
     DynamoDBClient = Any
 
 BASKET_PREFIX = "BK#"
+#: A basket item's baskets: packed (``z``), or this string set in items before December 2026.
+BASKETS = "baskets"
 DAY_FOLD_SK = "BT#PAIRS"
 MONTH_FOLD_SK = "PAIRS"
-ITEM_BYTES = 3900
 # A fold larger than this is not written (DynamoDB holds 400 KB per item): readers then fold
 # the day's baskets, or the month's days, themselves: slower, never wrong.
 MAX_FOLD_BYTES = 350_000
@@ -40,8 +53,8 @@ def basket_items(baskets: Iterable[tuple[date, Basket]]) -> list[dict[str, Any]]
     """The immutable items listing these baskets under their store days.
 
     >>> items = basket_items([(date(2025, 3, 1), Basket("o1", frozenset({"A", "B"})))])
-    >>> items[0]["pk"], items[0]["sk"][:3], items[0]["baskets"]
-    ('DAY#2025-03-01', 'BK#', {'["o1", "A", "B"]'})
+    >>> items[0]["pk"], items[0]["sk"][:3], members_of(items[0], BASKETS)
+    ('DAY#2025-03-01', 'BK#', ['["o1", "A", "B"]'])
     """
     by_day: dict[date, list[str]] = defaultdict(list)
     for day, basket in baskets:
@@ -53,40 +66,53 @@ def basket_items(baskets: Iterable[tuple[date, Basket]]) -> list[dict[str, Any]]
             members,
             prefix="",
             shards=1,
-            attribute="baskets",
-            max_bytes=ITEM_BYTES,
+            attribute=BASKETS,
+            max_bytes=PACKED_MAX_BYTES,
             partition=day_pk(day),
             sort_prefix=BASKET_PREFIX,
+            packed=True,
         )
     ]
 
 
 def _baskets_of(
-    client: DynamoDBClient, table: str, day: date, projection: Sequence[str] = ()
-) -> Iterable[dict[str, Any]]:
-    return query_partition(
-        client,
-        table,
-        day_pk(day),
-        projection=projection,
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues={":pk": {"S": day_pk(day)}, ":prefix": {"S": BASKET_PREFIX}},
-        ConsistentRead=True,
-    )
+    client: DynamoDBClient, table: str, day: date, *, keys_only: bool = False
+) -> list[dict[str, Any]]:
+    """A day's items that list baskets: its parts' SKU items that carry them (``SKUP#``, where
+    the orders processor keeps them) and the basket items of their own (``BK#``, written until
+    December 2026). Two Queries of the day's partition, strongly consistent."""
+    found: list[dict[str, Any]] = []
+    for prefix, projection in (
+        (BASKET_PREFIX, ("sk",) if keys_only else ()),
+        (DAY_SKU_PART, ("sk", PART_BASKETS)),
+    ):
+        for item in query_partition(
+            client,
+            table,
+            day_pk(day),
+            projection=projection,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": day_pk(day)}, ":prefix": {"S": prefix}},
+            ConsistentRead=True,
+        ):
+            if prefix == BASKET_PREFIX or PART_BASKETS in item:
+                found.append(item)
+    return found
 
 
 def day_basket_keys(client: DynamoDBClient, table: str, day: date) -> set[str]:
-    """The sort keys of a day's basket items (a keys-only Query)."""
-    return {item["sk"] for item in _baskets_of(client, table, day, projection=("sk",))}
+    """The sort keys of a day's items that list baskets (keys-only Queries)."""
+    return {item["sk"] for item in _baskets_of(client, table, day, keys_only=True)}
 
 
 def day_baskets(client: DynamoDBClient, table: str, day: date) -> tuple[set[str], list[Basket]]:
-    """A day's basket items' keys and every basket they list."""
+    """A day's items that list baskets: their keys and every basket they list."""
     keys: set[str] = set()
     baskets: list[Basket] = []
     for item in _baskets_of(client, table, day):
         keys.add(item["sk"])
-        baskets.extend(Basket.from_member(member) for member in item["baskets"])
+        listed = unpack(item[PART_BASKETS]) if PART_BASKETS in item else members_of(item, BASKETS)
+        baskets.extend(Basket.from_member(member) for member in listed)
     return keys, baskets
 
 

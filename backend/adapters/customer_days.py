@@ -2,11 +2,13 @@
 never grow.
 
 A batch's memberships of a day are written as immutable items in the day's own partition,
-``DAY#<date>``/``CB#<digest of the content>``, each holding up to :data:`ITEM_BYTES` of members
-``<set>:<customer id>`` in the string set ``m``. Putting one again (a redelivery) rewrites the
-same item; a batch redelivered with other company writes another item that repeats some members,
-and the reader takes their union. So a day of 50,000 customers is a few hundred items of a few
-KB each instead of one item of megabytes, and a batch pays about one write unit per 40 members.
+``DAY#<date>``/``CB#<digest of the content>``, each holding up to
+:data:`~backend.adapters.dynamo.PACKED_MAX_BYTES` of members ``<set>:<customer id>``, packed
+into one compressed blob ``z`` (items written before December 2026 list them in the string set
+``m``; both are read). Putting one again (a redelivery) rewrites the same item; a batch
+redelivered with other company writes another item that repeats some members, and the reader
+takes their union. So a day of 50,000 customers is some tens of items of a few KB each instead
+of one item of megabytes, and a batch pays about one write unit per 150 members.
 
 A day is read with one ``Query`` of its partition, sort keys ``CB#`` to ``SALES``: the day's
 counters (``SALES``), its membership items, and the single ``CUSTOMERS`` item of releases
@@ -22,7 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from backend.adapters.dynamo import batch_put, content_keyed_items, day_pk, query_partition
+from backend.adapters.dynamo import (
+    PACKED_MAX_BYTES,
+    batch_put,
+    content_keyed_items,
+    day_pk,
+    members_of,
+    query_partition,
+)
 from backend.domain.customers import SETS
 
 if TYPE_CHECKING:
@@ -30,7 +39,6 @@ if TYPE_CHECKING:
 else:
     DynamoDBClient = Any
 
-ITEM_BYTES = 3_900
 MEMBERS = "m"
 SORT_PREFIX = "CB#"
 LEGACY_SK = "CUSTOMERS"
@@ -45,7 +53,7 @@ def membership_items(per_day: Mapping[date, Mapping[str, set[str]]]) -> list[dic
     """The items that record these memberships (day -> set name -> customer ids).
 
     >>> items = membership_items({date(2025, 1, 2): {"C": {"a", "b"}, "P": {"b"}}})
-    >>> [(i["pk"], sorted(i["m"])) for i in items]
+    >>> [(i["pk"], sorted(members_of(i, MEMBERS))) for i in items]
     [('DAY#2025-01-02', ['C:a', 'C:b', 'P:b'])]
     """
     items: list[dict[str, Any]] = []
@@ -56,9 +64,10 @@ def membership_items(per_day: Mapping[date, Mapping[str, set[str]]]) -> list[dic
             prefix="",
             shards=1,
             attribute=MEMBERS,
-            max_bytes=ITEM_BYTES,
+            max_bytes=PACKED_MAX_BYTES,
             partition=day_pk(day),
             sort_prefix=SORT_PREFIX,
+            packed=True,
         )
     return items
 
@@ -90,7 +99,7 @@ def _day(client: DynamoDBClient, table: str, day: date, consistent: bool) -> tup
             for name in SETS:
                 sets[name].update(str(c) for c in item.get(name, ()))
         elif item["sk"].startswith(SORT_PREFIX):
-            for member in item.get(MEMBERS, ()):
+            for member in members_of(item, MEMBERS):
                 name, _, customer = str(member).partition(":")
                 sets[name].add(customer)
     return sales, sets

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import json
 import random
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -61,44 +63,129 @@ def profile_key(customer_id: str) -> Key:
     return (f"CUST#{customer_id}", "PROFILE")
 
 
+#: The packed form of an immutable item's members: one zlib-compressed JSON list (binary).
+PACKED = "z"
+#: Bytes of members (before packing) in one packed item: about 3-5 KB once packed.
+PACKED_MAX_BYTES = 16_000
+
+
+def pack(members: Iterable[str]) -> bytes:
+    """Members as one compressed blob. An item is billed by its bytes (1 write unit per KB),
+    and the members of a batch repeat their ids' prefixes and JSON's punctuation: packed, a
+    batch's facts, baskets or customer sets take a third to a fifth of the bytes of a string
+    set (measured on the benchmark's store: docs/cost.md).
+
+    >>> unpack(pack(["C:a", "P:b"]))
+    ['C:a', 'P:b']
+    """
+    return zlib.compress(json.dumps(list(members), separators=(",", ":")).encode(), 9)
+
+
+def unpack(value: Any) -> list[str]:
+    """The members of a :func:`pack` blob (as stored: bytes, or boto3's ``Binary``)."""
+    return [str(m) for m in json.loads(zlib.decompress(bytes(getattr(value, "value", value))))]
+
+
+def members_of(item: Mapping[str, Any], attribute: str) -> list[str]:
+    """The members an immutable item lists, in either form: packed (:data:`PACKED`), or the
+    string set ``attribute`` of items written before packing (still read).
+
+    >>> members_of({"m": {"C:a"}}, "m"), members_of({PACKED: pack(["C:b"])}, "m")
+    (['C:a'], ['C:b'])
+    """
+    found = [str(m) for m in item.get(attribute, ())]
+    if PACKED in item:
+        found += unpack(item[PACKED])
+    return found
+
+
 DAY_SKU_PREFIX = "SKU"  # both layouts: ``SKUP#`` part items, ``SKUS#<n>`` shards of older releases
 DAY_SKU_PART = "SKUP#"
 DAY_SKU_ITEM_BYTES = 16_000
+# A SKU's units and line revenue as attributes, in part items of older releases and shards.
+UNITS_PREFIX, REVENUE_PREFIX = "u:", "r:"
+#: The baskets of a part's orders on a day, packed, in its SKU items (``DAY#<d>``/``SKUP#``).
+PART_BASKETS = "b"
 
 
-def day_sku_items(ref: str, contributions: Contributions) -> list[dict[str, Any]]:
+def day_sku_items(
+    ref: str, contributions: Contributions, baskets: Mapping[date, Sequence[str]] | None = None
+) -> list[dict[str, Any]]:
     """The immutable items that record a counted packet part's units and line revenue per SKU
-    and day: ``DAY#<date>``/``SKUP#<part>#<i>``, at most :data:`DAY_SKU_ITEM_BYTES` of
-    attributes each (``u:<sku>``, ``r:<sku>``).
+    and day, and its orders' ``baskets`` (each a member string, by store day):
+    ``DAY#<date>``/``SKUP#<part>#<i>``, each SKU a line ``[sku, units, revenue]`` of the packed
+    blob :data:`PACKED` (read by :func:`sku_lines`), the baskets packed in
+    :data:`PART_BASKETS`, cut where they would pass :data:`DAY_SKU_ITEM_BYTES` before packing.
 
     Their keys and content follow from the part alone, so a redelivery puts the same items again
     (plain puts, one write unit per KB, outside the transaction): the part's marker says it is
     counted, and the orders processor puts its items after the transaction on every delivery, so
-    a crash in between heals. Readers add every part item of a day (one Query per day).
+    a crash in between heals. Readers add every part item of a day (one Query per day). The
+    baskets ride in the same items because one item of a few hundred bytes costs a write unit
+    whatever it holds: a lone order's basket in an item of its own cost one unit more.
 
     >>> c = Contributions()
     >>> c.day_units[date(2025, 1, 2)]["MUG"] += 2
     >>> c.day_revenue[date(2025, 1, 2)]["MUG"] += Decimal("19.98")
-    >>> [(i["pk"], i["sk"], i["u:MUG"], i["r:MUG"]) for i in day_sku_items("p-1#0", c)]
-    [('DAY#2025-01-02', 'SKUP#p-1#0#0', Decimal('2'), Decimal('19.98'))]
+    >>> items = day_sku_items("p-1#0", c, {date(2025, 1, 2): ['["o1", "MUG"]']})
+    >>> [(i["pk"], i["sk"], sku_lines(i), unpack(i[PART_BASKETS])) for i in items]
+    [('DAY#2025-01-02', 'SKUP#p-1#0#0', [('MUG', 2, Decimal('19.98'))], ['["o1", "MUG"]'])]
     """
+    baskets = baskets or {}
     items: list[dict[str, Any]] = []
-    for day in sorted(set(contributions.day_units) | set(contributions.day_revenue)):
+    for day in sorted(set(contributions.day_units) | set(contributions.day_revenue) | set(baskets)):
         units = contributions.day_units.get(day, {})
         revenue = contributions.day_revenue.get(day, {})
-        chunks: list[dict[str, Any]] = [{}]
+        chunks: list[tuple[list[str], list[str]]] = [([], [])]  # (SKU lines, baskets)
         size = 0
         for sku in sorted(set(units) | set(revenue)):
+            # The cut of the items of older releases (an attribute per SKU and figure), so a
+            # part counted by one and delivered again to this one rewrites the same items.
             length = 2 * (len(sku.encode()) + 2 + 21)
-            if chunks[-1] and size + length > DAY_SKU_ITEM_BYTES:
-                chunks.append({})
+            if chunks[-1][0] and size + length > DAY_SKU_ITEM_BYTES:
+                chunks.append(([], []))
                 size = 0
-            chunks[-1][f"u:{sku}"] = units.get(sku, Decimal(0))
-            chunks[-1][f"r:{sku}"] = revenue.get(sku, Decimal(0))
+            line = [sku, int(units.get(sku, 0)), str(revenue.get(sku, Decimal(0)))]
+            chunks[-1][0].append(json.dumps(line, separators=(",", ":")))
             size += length
-        for index, chunk in enumerate(chunks):
-            items.append({"pk": day_pk(day), "sk": f"{DAY_SKU_PART}{ref}#{index}", **chunk})
+        for basket in sorted(set(baskets.get(day, ()))):
+            length = len(basket.encode()) + 1
+            if (chunks[-1][0] or chunks[-1][1]) and size + length > DAY_SKU_ITEM_BYTES:
+                chunks.append(([], []))
+                size = 0
+            chunks[-1][1].append(basket)
+            size += length
+        for index, (lines, listed) in enumerate(chunks):
+            item: dict[str, Any] = {"pk": day_pk(day), "sk": f"{DAY_SKU_PART}{ref}#{index}"}
+            if lines:
+                item[PACKED] = pack(lines)
+            if listed:
+                item[PART_BASKETS] = pack(listed)
+            items.append(item)
     return items
+
+
+def sku_lines(item: Mapping[str, Any]) -> list[tuple[str, int, Decimal]]:
+    """``(sku, units, line revenue)`` of a day's SKU item: packed part items, and the attributes
+    ``u:<sku>``, ``r:<sku>`` of older releases' part items and ``SKUS#<n>`` shards.
+
+    >>> sku_lines({"u:MUG": Decimal(2), "r:MUG": Decimal("19.98"), "u:CAP": Decimal(1)})
+    [('CAP', 1, Decimal('0')), ('MUG', 2, Decimal('19.98'))]
+    """
+    units: dict[str, int] = defaultdict(int)
+    revenue: dict[str, Decimal] = defaultdict(Decimal)
+    for name, value in item.items():
+        if name.startswith(UNITS_PREFIX):
+            units[name[len(UNITS_PREFIX) :]] += int(value)
+        elif name.startswith(REVENUE_PREFIX):
+            revenue[name[len(REVENUE_PREFIX) :]] += Decimal(value)
+    if PACKED in item:
+        for line in unpack(item[PACKED]):
+            sku, sold, amount = json.loads(line)
+            units[sku] += int(sold)
+            revenue[sku] += Decimal(amount)
+    skus = sorted(set(units) | set(revenue))
+    return [(sku, units.get(sku, 0), revenue.get(sku, Decimal(0))) for sku in skus]
 
 
 def batch_get(
@@ -165,10 +252,12 @@ def content_keyed_items(
     max_bytes: int,
     partition: str | None = None,
     sort_prefix: str = "B#",
+    packed: bool = False,
 ) -> list[dict[str, Any]]:
-    """Immutable items listing ``members`` in the string set ``attribute``, up to ``max_bytes``
-    of members each, under ``<prefix><n>``/``B#<digest of its members>`` (or all under
-    ``partition``, sort keys ``<sort_prefix><digest>``, when it is given).
+    """Immutable items listing ``members`` in the string set ``attribute`` (or, ``packed``, in
+    one compressed blob :data:`PACKED`, read back by :func:`members_of`), up to ``max_bytes``
+    of members each (before packing), under ``<prefix><n>``/``B#<digest of its members>`` (or
+    all under ``partition``, sort keys ``<sort_prefix><digest>``, when it is given).
 
     An item's key follows from its content, so putting it again (a redelivered batch) rewrites
     the same item, and a batch redelivered with other company writes another item that repeats
@@ -179,6 +268,11 @@ def content_keyed_items(
     >>> items = content_keyed_items(["b", "a", "a"], prefix="P#", shards=8, attribute="ids", max_bytes=900)
     >>> len(items), sorted(items[0]["ids"]), items[0]["sk"].startswith("B#")
     (1, ['a', 'b'], True)
+    >>> packed = content_keyed_items(
+    ...     ["b", "a"], prefix="P#", shards=8, attribute="ids", max_bytes=900, packed=True
+    ... )
+    >>> packed[0]["sk"] == items[0]["sk"], members_of(packed[0], "ids")
+    (True, ['a', 'b'])
     """
     chunks: list[list[str]] = [[]]
     size = 0
@@ -195,7 +289,8 @@ def content_keyed_items(
             continue
         digest = hashlib.sha256("\n".join(chunk).encode()).hexdigest()
         pk = partition if partition is not None else f"{prefix}{int(digest[:8], 16) % shards}"
-        items.append({"pk": pk, "sk": f"{sort_prefix}{digest[:20]}", attribute: set(chunk)})
+        content: dict[str, Any] = {PACKED: pack(chunk)} if packed else {attribute: set(chunk)}
+        items.append({"pk": pk, "sk": f"{sort_prefix}{digest[:20]}", **content})
     return items
 
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters import customer_days
-from backend.adapters.dynamo import DAY_SKU_PREFIX, MONTHS_PK, batch_get, day_pk, query_partition
+from backend.adapters.dynamo import DAY_SKU_PREFIX, MONTHS_PK, batch_get, day_pk, query_partition, sku_lines
 from backend.adapters.parallel import READ_PARALLELISM, parallel_map
 from backend.domain import cohorts, rollups
 from backend.domain.calendar import days as days_between
@@ -36,8 +36,6 @@ DaySets = customer_days.DaySets
 
 #: A month rollup's first item, ``MONTH#<YYYY-MM>``/``ROLLUP`` (its further parts ``ROLLUP#<i>``).
 ROLLUP_SK = "ROLLUP"
-#: A day's units and line revenue per SKU, in its part items: ``u:<sku>``, ``r:<sku>``.
-UNITS_PREFIX, REVENUE_PREFIX = "u:", "r:"
 
 
 def month_pk(month: str) -> str:
@@ -114,13 +112,9 @@ def _day_skus(client: DynamoDBClient, table: str, day: date, consistent: bool) -
         ConsistentRead=consistent,
     )
     for item in items:
-        for name, value in item.items():
-            if name.startswith(UNITS_PREFIX):
-                sku = name[len(UNITS_PREFIX) :]
-                units[sku] = units.get(sku, 0) + int(value)
-            elif name.startswith(REVENUE_PREFIX):
-                sku = name[len(REVENUE_PREFIX) :]
-                revenue[sku] = revenue.get(sku, Decimal(0)) + Decimal(value)
+        for sku, sold, amount in sku_lines(item):
+            units[sku] = units.get(sku, 0) + sold
+            revenue[sku] = revenue.get(sku, Decimal(0)) + amount
     return {
         sku: SkuSales(units.get(sku, 0), revenue.get(sku, Decimal(0)))
         for sku in sorted(set(units) | set(revenue))

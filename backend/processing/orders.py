@@ -130,9 +130,13 @@ def apply(
             ],
             known,
         )
-        for part, _ in packet_parts(packet, to_count):
-            # Sales per SKU are immutable items of the part, put after it is counted.
-            sku_items += day_sku_items(part.ref, part.contributions)
+        for part, events in packet_parts(packet, to_count):
+            # Sales per SKU and the baskets are immutable items of the part, put after it is
+            # counted.
+            placed_here = [own[e.ref].value for e in events if isinstance(own[e.ref].value.data, OrderPlaced)]
+            sku_items += day_sku_items(
+                part.ref, part.contributions, together.basket_members(placed_here, zone)
+            )
             part.contributions.day_units.clear()
             part.contributions.day_revenue.clear()
             parts.append(part)
@@ -147,8 +151,8 @@ def apply(
 
     returns.attribute_refunds(analytics, (e.data.order_id for e in refunds), placed_links, known)
     per_day = customer_days.group(customers.memberships())
-    # The idempotent facts of the batch, in as few calls as they fit: conflicts, customer sets,
-    # the segments' facts, the orders' baskets (products bought together).
+    # The idempotent facts of the batch, in as few calls as they fit: conflicts, sales per SKU
+    # with the orders' baskets (products bought together), customer sets, the segments' facts.
     facts = segments.fact_items(
         segments.order_fact(
             e.data.customer_id,
@@ -158,10 +162,7 @@ def apply(
         )
         for e in placed.values()
     )
-    baskets = together.basket_items(placed.values(), zone)
-    analytics.put_immutable(
-        [*conflicts, *sku_items, *customer_days.membership_items(per_day), *facts, *baskets],
-    )
+    analytics.put_immutable([*conflicts, *sku_items, *customer_days.membership_items(per_day), *facts])
     touched_days: set[date] = set(per_day)
     touched_skus: set[str] = set()
     for event in counted_events.values():

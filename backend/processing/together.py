@@ -17,15 +17,30 @@ from backend.domain.events import Event, OrderPlaced
 from backend.domain.together import Basket, PairCounts
 
 
-def basket_items(placed: Iterable[Event], zone: ZoneInfo) -> list[dict[str, Any]]:
-    """The basket items of the orders a batch counted (the orders processor puts them with its
-    other idempotent items): one basket per order, under its store day."""
+def _baskets(placed: Iterable[Event], zone: ZoneInfo) -> list[tuple[date, Basket]]:
+    """One basket per order, under its store day."""
     found = []
     for event in placed:
         data: OrderPlaced = event.data
         basket = Basket(data.order_id, frozenset(line.sku for line in data.lines))
         found.append((store_day(event.occurred_at, zone), basket))
-    return baskets.basket_items(found)
+    return found
+
+
+def basket_items(placed: Iterable[Event], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Basket items of their own (``BK#``) for these orders. The orders processor keeps its
+    baskets in its parts' SKU items instead (:func:`basket_members`); ``BK#`` items, written
+    until December 2026, are still read."""
+    return baskets.basket_items(_baskets(placed, zone))
+
+
+def basket_members(placed: Iterable[Event], zone: ZoneInfo) -> dict[date, list[str]]:
+    """The baskets of these orders as the member strings a part's SKU items keep, by store day
+    (:func:`backend.adapters.dynamo.day_sku_items`)."""
+    found: dict[date, list[str]] = {}
+    for day, basket in _baskets(placed, zone):
+        found.setdefault(day, []).append(basket.member())
+    return found
 
 
 def run(analytics: AnalyticsStore, today: date, *, now: datetime | None = None) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from backend import wiring
 from backend.adapters import stock as stock_items
 from backend.adapters.analytics import AnalyticsTable
 from backend.handlers import _sqs as processors
@@ -191,14 +192,17 @@ def _run_with(
 ) -> None:
     """Invoke with the n-th call failing, then let SQS deliver the same messages until none fails."""
     records = [pipeline.sqs_record(e, queue) for e in events]
+    # The handler module makes the failure log's client, backend.wiring the table's and the bus's.
     real = module.client
-    monkeypatch.setattr(module, "client", lambda service: calls.wrap(real(service)))
+    for maker in (module, wiring):
+        monkeypatch.setattr(maker, "client", lambda service: calls.wrap(real(service)))
     try:
         pipeline.invoke_batch(function, queue, events, records)
     except Crash:
         pass
     finally:
-        monkeypatch.setattr(module, "client", real)
+        for maker in (module, wiring):
+            monkeypatch.setattr(maker, "client", real)
     for _ in range(5):
         if not pipeline.invoke_batch(function, queue, events, records):
             return

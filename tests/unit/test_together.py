@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
+from backend.adapters.baskets import BASKETS
+from backend.adapters.dynamo import members_of
 from backend.domain.events import parse_event
 from backend.domain.together import Basket, PairCounts, companions, pairs
 from backend.processing.together import basket_items
@@ -28,7 +30,7 @@ def baskets_by_day(events: list[dict[str, Any]]) -> dict[date, list[Basket]]:
     found: dict[date, list[Basket]] = {}
     for item in basket_items(placed, ZoneInfo(TZ)):
         day = date.fromisoformat(item["pk"].removeprefix("DAY#"))
-        found.setdefault(day, []).extend(Basket.from_member(m) for m in item["baskets"])
+        found.setdefault(day, []).extend(Basket.from_member(m) for m in members_of(item, BASKETS))
     return found
 
 

@@ -18,7 +18,6 @@ from types import SimpleNamespace
 from typing import Any
 
 from backend.adapters.analytics import (
-    FACTS,
     FACTS_PREFIX,
     PROFILE_VERSION,
     AnomalyRecord,
@@ -31,15 +30,18 @@ from backend.adapters.analytics import (
     Found,
     OrderLink,
     SkuStock,
+    Unmapped,
     adjustment_key,
     alert_feed_key,
     anomaly_key,
     fact_items,
+    facts_of,
     order_refunds_key,
     rollup_head_key,
 )
-from backend.adapters.baskets import BASKET_PREFIX
+from backend.adapters.baskets import BASKET_PREFIX, BASKETS
 from backend.adapters.claims import outcome
+from backend.adapters.dynamo import DAY_SKU_PART, PART_BASKETS, members_of, unpack
 from backend.adapters.forecasts import stored_units
 from backend.adapters.leases import Clock, Lease, Taken
 from backend.domain import cohorts, rollups
@@ -82,6 +84,7 @@ class FakeAnalytics:
         # The forecast job's record of each SKU.
         self.forecast_records: dict[str, ForecastState] = {}
         self.leases: set[str] = set()
+        self.unmapped: dict[tuple[str, str], tuple[Unmapped, Any]] = {}
 
     # what the orders processor's own adapters write
 
@@ -308,15 +311,21 @@ class FakeAnalytics:
                 active[month] = set(folded.customers)
         return new, active
 
-    # Products bought together: the baskets are the orders processor's immutable items.
+    # Products bought together: the baskets are in the orders processor's immutable items (its
+    # parts' SKU items; basket items of their own before December 2026).
 
     def _baskets(self, day: date) -> tuple[frozenset[str], list[Basket]]:
         items = [
             item
             for (pk, sk), item in self.immutable.items()
-            if pk == f"DAY#{day.isoformat()}" and sk.startswith(BASKET_PREFIX)
+            if pk == f"DAY#{day.isoformat()}"
+            and (sk.startswith(BASKET_PREFIX) or (sk.startswith(DAY_SKU_PART) and PART_BASKETS in item))
         ]
-        found = [Basket.from_member(member) for item in items for member in item["baskets"]]
+        found = [
+            Basket.from_member(member)
+            for item in items
+            for member in (unpack(item[PART_BASKETS]) if PART_BASKETS in item else members_of(item, BASKETS))
+        ]
         return frozenset(item["sk"] for item in items), found
 
     def range_pair_counts(self, start: date, end: date) -> PairCounts:
@@ -403,6 +412,10 @@ class FakeAnalytics:
         if record.pending_alert == alert:
             self.forecast_records[sku] = replace(record, pending_alert=None)
 
+    def keep_unmapped_webhook(self, unmapped: Unmapped, payload: Any) -> None:
+        self.calls["keep_unmapped_webhook"] += 1
+        self.unmapped[(unmapped.platform, unmapped.delivery_id)] = (unmapped, payload)
+
     def hold_lease(
         self, name: str, *, seconds: float, clock: Clock = time.time
     ) -> AbstractContextManager[Lease]:
@@ -440,7 +453,7 @@ class FakeAnalytics:
         self.calls["record_facts"] += 1
         # Sharded as the table shards them (the adapter's own items).
         for item in fact_items(facts):
-            self.fact_shards[int(item["pk"].removeprefix(FACTS_PREFIX))].extend(item[FACTS])
+            self.fact_shards[int(item["pk"].removeprefix(FACTS_PREFIX))].extend(facts_of(item))
 
     def facts(self, shard: int) -> list[str]:
         self.calls["facts"] += 1
