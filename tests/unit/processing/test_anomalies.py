@@ -107,4 +107,4 @@ def test_a_refund_wave_is_scored_on_the_count_and_alerted_as_money() -> None:
         "400.00",
     )
     # And a store whose days predate the count is checked on money, as the job reports
-    assert anomalies.check(_store(), [].append, MONDAY, NOW)["refunds_scored_on"] == "money"
+    assert anomalies.check(_store(), sent.append, MONDAY, NOW)["refunds_scored_on"] == "money"
