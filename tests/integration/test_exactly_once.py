@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from backend import wiring
 from backend.adapters import stock as stock_items
 from backend.adapters.analytics import AnalyticsTable
 from backend.handlers import _sqs as processors
@@ -191,14 +192,18 @@ def _run_with(
 ) -> None:
     """Invoke with the n-th call failing, then let SQS deliver the same messages until none fails."""
     records = [pipeline.sqs_record(e, queue) for e in events]
-    real = module.client
-    monkeypatch.setattr(module, "client", lambda service: calls.wrap(real(service)))
+    # The handler module's own clients (its failure log) and those the wiring builds for it
+    # (the analytics table, the bus): every AWS call the processor makes.
+    real = {patched: patched.client for patched in (module, wiring)}
+    for patched, made in real.items():
+        monkeypatch.setattr(patched, "client", lambda service, made=made: calls.wrap(made(service)))
     try:
         pipeline.invoke_batch(function, queue, events, records)
     except Crash:
         pass
     finally:
-        monkeypatch.setattr(module, "client", real)
+        for patched, made in real.items():
+            monkeypatch.setattr(patched, "client", made)
     for _ in range(5):
         if not pipeline.invoke_batch(function, queue, events, records):
             return
