@@ -12,12 +12,18 @@ from typing import Any
 from backend.adapters.alerts import alert_sender
 from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.clients import client
+from backend.adapters.reports_store import ReportsTable
 from backend.settings import get_settings
 
 
-def analytics_table() -> AnalyticsTable:
+def analytics_adapter() -> AnalyticsTable:
     """The analytics table (``ANALYTICS_TABLE``) on the shared DynamoDB client."""
     return AnalyticsTable(client("dynamodb"), get_settings().require("analytics_table"))
+
+
+def reports_adapter() -> ReportsTable:
+    """The reports table (``REPORTS_TABLE``): reports, subscriptions, digest sends."""
+    return ReportsTable(client("dynamodb"), get_settings().require("reports_table"))
 
 
 def stock_alerts() -> Callable[[dict[str, Any]], None]:

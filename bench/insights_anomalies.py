@@ -33,6 +33,7 @@ another commit's ``anomalies.py`` on the same histories.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import math
@@ -41,7 +42,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -119,7 +120,8 @@ def planted_history(
             # Drawn apart, so that the ordinary days do not depend on the plants' sizes.
             plant = random.Random(f"anomalies-{seed}-{kind}-{sizes[kind]}")
             if kind == "refund_wave":
-                returns = _money(plant, round(sizes[kind] * REFUND_RATE * usual), aov)
+                refunds = round(sizes[kind] * REFUND_RATE * usual)
+                returns = _money(plant, refunds, aov)
                 planted[(day, "returns")] = "refund_spike"
                 # Net sales count returns, so a refund wave may show as a drop in them too.
                 planted[(day, "net_sales")] = "either"
@@ -132,8 +134,14 @@ def planted_history(
             "discounts": Decimal(0),
             "returns": returns,
             "orders": Decimal(orders),
+            "refunds": Decimal(refunds),
         }
     return days, planted
+
+
+def without_counts(days: Mapping[date, Mapping[str, Decimal]]) -> dict[date, dict[str, Decimal]]:
+    """The days as a release before the refund count kept them (``returns`` only)."""
+    return {day: {k: v for k, v in counters.items() if k != "refunds"} for day, counters in days.items()}
 
 
 @dataclass(frozen=True)
@@ -147,10 +155,13 @@ class Checked:
     planted: Planted
 
 
-def checked_days(seeds: Iterable[int], sizes: Mapping[str, float]) -> Iterator[Checked]:
-    """Every day from each history's second week on, as the nightly job would check it."""
+def checked_days(seeds: Iterable[int], sizes: Mapping[str, float], counts: bool = True) -> Iterator[Checked]:
+    """Every day from each history's second week on, as the nightly job would check it (with
+    the days' counts of refunds, or without: as days kept before the count)."""
     for seed in seeds:
         days, planted = planted_history(seed, sizes)
+        if not counts:
+            days = without_counts(days)
         ordered = sorted(days)
         size = store_size(seed)
         for day in ordered[7:]:
@@ -310,19 +321,24 @@ def oracle_table() -> dict[str, dict[str, dict[str, float]]]:
     }
 
 
-def curve(seeds: Sequence[int], rules: anomalies.Rules = anomalies.RULES) -> list[dict[str, Any]]:
+def curve(
+    seeds: Sequence[int], rules: anomalies.Rules = anomalies.RULES, counts: bool = True
+) -> list[dict[str, Any]]:
     """For each plant size (the i-th of each kind planted together): what ``rules`` find, and the
     false alarms of the same histories."""
     out = []
     levels = len(next(iter(PLANT_SIZES.values())))
     for level in range(levels):
         sizes = {kind: options[level] for kind, options in PLANT_SIZES.items()}
-        checked = tqdm(checked_days(seeds, sizes), desc=f"plants {sizes}", file=sys.stderr, leave=False)
+        checked = tqdm(
+            checked_days(seeds, sizes, counts), desc=f"plants {sizes}", file=sys.stderr, leave=False
+        )
         out.append({"sizes": sizes, **score(checked, rules)})
     return out
 
 
-#: The rules ``--grid`` tries (the minimum changes stay the owner's: a third down, 60% up).
+#: The rules ``--grid`` tries on days without counts of refunds (the minimum changes stay the
+#: owner's: a third down, 60% up): how the sales rules and the money-only refund rule were chosen.
 GRID = {
     "sales_drop": (4.0, 4.25, 4.5),
     "sales_spike": (4.5, 5.0),
@@ -332,15 +348,48 @@ GRID = {
 }
 
 
-def tune(seeds: Sequence[int]) -> list[dict[str, Any]]:
-    """The rules of :data:`GRID` on ``seeds`` (keep them apart from the reported ones), best
-    first: fewest false alarms at any plant size, then most plants found over all sizes. How
-    :data:`backend.domain.anomalies.RULES` were chosen."""
+def _tuning_histories(seeds: Sequence[int], counts: bool) -> list[list[Checked]]:
     levels = len(next(iter(PLANT_SIZES.values())))
-    checked = [
-        list(checked_days(seeds, {kind: options[level] for kind, options in PLANT_SIZES.items()}))
+    return [
+        list(checked_days(seeds, {kind: options[level] for kind, options in PLANT_SIZES.items()}, counts))
         for level in tqdm(range(levels), desc="tuning histories", file=sys.stderr, leave=False)
     ]
+
+
+#: The rules ``--grid-counted`` tries for ``refund_spike`` on days with their count of refunds.
+COUNTED_GRID = {
+    "counted_refunds_threshold": (2.75, 3.0, 3.1, 3.25, 3.5),
+    "min_extra_refunds": (3.0, 5.0, 8.0),
+    "min_refund_rise": (0.5, 1.0),
+    "min_returns_share_counted": (0.02, 0.05, 0.1),
+}
+
+
+def tune_counted(seeds: Sequence[int]) -> list[dict[str, Any]]:
+    """The ``refund_spike`` rules of :data:`COUNTED_GRID` (the sales rules as they are) on
+    ``seeds``, best first: fewest false alarms at any plant size, then most refund waves found
+    over all sizes. How the counted rules of :data:`backend.domain.anomalies.RULES` were chosen."""
+    checked = _tuning_histories(seeds, counts=True)
+    out = []
+    for values in itertools.product(*COUNTED_GRID.values()):
+        chosen: dict[str, Any] = dict(zip(COUNTED_GRID, values, strict=True))
+        rows = [score(one, dataclasses.replace(anomalies.RULES, **chosen)) for one in checked]
+        out.append(
+            {
+                **chosen,
+                "false_alarms": max(row["false_alarms"] for row in rows),
+                "found_by_plant_size": [row["found"] for row in rows],
+            }
+        )
+    return sorted(out, key=lambda r: (r["false_alarms"], -sum(r["found_by_plant_size"])))
+
+
+def tune(seeds: Sequence[int]) -> list[dict[str, Any]]:
+    """The rules of :data:`GRID` on ``seeds`` (keep them apart from the reported ones) and days
+    without counts of refunds, best first: fewest false alarms at any plant size, then most
+    plants found over all sizes. How the sales rules and the money-only refund rule of
+    :data:`backend.domain.anomalies.RULES` were chosen."""
+    checked = _tuning_histories(seeds, counts=False)
     out = []
     for drop, spike, refund, refunded, confirm in itertools.product(*GRID.values()):
         rules = anomalies.Rules(
@@ -378,18 +427,106 @@ def smallest_found_every_time(rows: Sequence[Mapping[str, Any]]) -> dict[str, di
     return out
 
 
+def demo_days(seed: int, days: int, orders_a_day: int, end: date, tz: str) -> dict[date, dict[str, Decimal]]:
+    """The day sales counters of the simulator's store (what ``make run`` backfills), folded from
+    its events as the orders processor folds them (:class:`backend.domain.sales.Contributions`;
+    each event is generated once, so there is nothing to claim)."""
+    from zoneinfo import ZoneInfo
+
+    from backend.domain.events import parse_event
+    from backend.domain.sales import Contributions
+    from devstack.simulator import generate
+
+    zone = ZoneInfo(tz)
+    now = datetime.combine(end + timedelta(days=1), time(), tzinfo=zone)
+    folded = Contributions()
+    for raw in generate(days, orders_a_day, seed=seed, end=end, tz=tz, now=now):
+        if raw["type"] in {"order.placed", "order.refunded"}:
+            folded.add(parse_event(raw, currency="USD", now=now), zone)
+    return {day: dict(counters) for day, counters in folded.day_sales.items()}
+
+
+#: The simulator's plants, days before its last day (``devstack.simulator.store``).
+DEMO_BAD_DAY, DEMO_WAVE = 9, 4
+
+
+def demo(seeds: Iterable[int], days: int, orders_a_day: int, counts: bool = True) -> dict[str, Any]:
+    """The simulator's demo store over ``seeds``: every day from its fifth week on checked as the
+    nightly job would; is its bad day a ``sales_drop`` (in both metrics), its refund wave a
+    ``refund_spike``, and what else is raised?"""
+    end, tz = date(2025, 6, 29), "America/New_York"
+    bad_day, wave = end - timedelta(days=DEMO_BAD_DAY), end - timedelta(days=DEMO_WAVE)
+    rows, others = [], []
+    for seed in tqdm(seeds, desc=f"demo stores of {orders_a_day} orders", file=sys.stderr, leave=False):
+        figures = demo_days(seed, days, orders_a_day, end, tz)
+        if not counts:
+            figures = without_counts(figures)
+        found: dict[tuple[date, str], anomalies.Anomaly] = {}
+        for day in sorted(figures)[28:]:
+            for alert in anomalies.detect(day, figures):
+                found[(day, alert.metric)] = alert
+        drop = {m for (d, m), a in found.items() if d == bad_day and a.type == "sales_drop"}
+        spike = found.get((wave, "returns"))
+        rest = [
+            {"seed": seed, "day": d.isoformat(), "type": a.type, "metric": m, "score": a.score}
+            for (d, m), a in sorted(found.items())
+            if not (d == bad_day and a.type == "sales_drop")
+            and not (d == wave and m in {"returns", "net_sales"})
+        ]
+        others += rest
+        rows.append(
+            {
+                "seed": seed,
+                "bad_day_found_in": sorted(drop),
+                "wave_found": spike is not None and spike.type == "refund_spike",
+                "other_alerts": len(rest),
+            }
+        )
+    return {
+        "days": days,
+        "orders_a_day": orders_a_day,
+        "refund_counts": counts,
+        "bad_days_found_in_both": sum(len(r["bad_day_found_in"]) == 2 for r in rows),
+        "bad_days_found": sum(bool(r["bad_day_found_in"]) for r in rows),
+        "waves_found": sum(r["wave_found"] for r in rows),
+        "stores": len(rows),
+        "other_alerts": others,
+        "checked_days": sum(max(0, days - 28) for _ in rows),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=500, help="reported histories (seeds 0..N-1)")
     parser.add_argument("--tune-seeds", type=int, default=0, help="also the same on N tuning seeds (1000..)")
     parser.add_argument("--list", action="store_true", help="also list every miss and false alarm")
     parser.add_argument("--grid", type=int, default=0, help="only the rules grid, on N tuning seeds (1000..)")
+    parser.add_argument(
+        "--grid-counted", type=int, default=0, help="only the counted refund rules' grid, on N tuning seeds"
+    )
+    parser.add_argument(
+        "--demo", type=int, default=0, help="only the simulator's demo store (what make run shows) on N seeds"
+    )
+    parser.add_argument(
+        "--money-only",
+        action="store_true",
+        help="the days without their counts of refunds (kept before the count)",
+    )
     parser.add_argument("--detector", help="instead, score this copy of another commit's anomalies.py")
     parser.add_argument("--detector-thresholds", help="its thresholds: drop,spike,refund (as 4.5,6,4.5)")
     args = parser.parse_args(argv)
     results: dict[str, Any] = {}
     if args.grid:
         print(json.dumps(tune(range(1000, 1000 + args.grid))[:5], indent=2))
+        return 0
+    if args.demo:
+        seeds = range(1, args.demo + 1)
+        counts = not args.money_only
+        # make run's backfill (90 days of 60 orders) and the end-to-end test's (49 days of 40)
+        print(json.dumps([demo(seeds, 90, 60, counts), demo(seeds, 49, 40, counts)], indent=2))
+        return 0
+    if args.grid_counted:
+        print(json.dumps(tune_counted(range(1000, 1000 + args.grid_counted))[:8], indent=2))
         return 0
     if args.detector:
         levels = len(next(iter(PLANT_SIZES.values())))
@@ -414,17 +551,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, seeds in (("reported", range(args.seeds)), ("tuning", range(1000, 1000 + args.tune_seeds))):
         if not seeds:
             continue
-        rows = curve(seeds)
+        rows = curve(seeds, counts=not args.money_only)
         for row in rows:
             if not args.list:
                 row.pop("miss_list")
                 row.pop("false_alarm_list")
         results[name] = {
             "seeds": f"{seeds.start}..{seeds.stop - 1}",
+            "refund_counts": not args.money_only,
             "rules": {
                 "thresholds": anomalies.RULES.thresholds,
                 "min_change": anomalies.RULES.min_change,
                 "min_refunded_orders": anomalies.RULES.min_refunded_orders,
+                "counted_refunds_threshold": anomalies.RULES.counted_refunds_threshold,
+                "min_extra_refunds": anomalies.RULES.min_extra_refunds,
+                "min_refund_rise": anomalies.RULES.min_refund_rise,
+                "min_returns_share_counted": anomalies.RULES.min_returns_share_counted,
             },
             "by_plant_size": rows,
             "smallest_size_found_every_time": smallest_found_every_time(rows),

@@ -7,10 +7,13 @@ name) and asks it for what it needs in the store's words (the sales of these day
 these orders, record this anomaly); it never spells a key or calls boto3. Tests of the
 processing code pass an in-memory fake of the same interface (tests/unit/processing/fakes.py).
 
-The orders processor's counting path (claims, parts, the counting transaction, profiles,
-customer sets, stock) keeps its own adapters (:mod:`backend.adapters.dynamo`,
-:mod:`~backend.adapters.claims`, :mod:`~backend.adapters.customer_days`,
-:mod:`~backend.adapters.stock`); the keys they own are imported here, not spelled twice.
+:class:`AnalyticsTable` is a facade: each concept's keys, item shapes and calls live in a module
+of its own, which it delegates to and whose keys it imports rather than spells twice: the
+orders processor's counting path (:mod:`backend.adapters.dynamo`, :mod:`~backend.adapters.claims`,
+:mod:`~backend.adapters.customer_days`), a SKU's stock and its alerts
+(:mod:`~backend.adapters.stock`), day and month reads (:mod:`~backend.adapters.rollups`), products
+bought together (:mod:`~backend.adapters.baskets`), forecasts (:mod:`~backend.adapters.forecasts`)
+and a job's lease (:mod:`~backend.adapters.leases`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,13 @@ from backend.adapters import baskets, customer_days, forecasts, leases, rollups
 from backend.adapters import stock as stock_items
 from backend.adapters.baskets import DayPairs
 from backend.adapters.claims import CONFLICT_PK, BusinessClaim, Found, claim_all, order_claim_key
-from backend.adapters.connector_state import UNMAPPED_PK, Unmapped, counted_adjustments, partition_items
+from backend.adapters.connector_state import (
+    UNMAPPED_PK,
+    Unmapped,
+    counted_adjustments,
+    keep_unmapped,
+    partition_items,
+)
 from backend.adapters.dynamo import (
     MONTHS_PK,
     PACKED,
@@ -348,6 +357,10 @@ class AnalyticsStore(Protocol):
 
     def clear_pending_risk_alert(self, sku: str, alert: str) -> None:
         """Forget a SKU's pending stock-out risk alert once sent (if it is still ``alert``)."""
+
+    def keep_unmapped_webhook(self, unmapped: Unmapped, payload: Any) -> None:
+        """Keep a store webhook the connectors could not map, its personal data removed, for
+        ``storepulse dlq list`` (the same delivery kept again replaces itself)."""
 
     def hold_lease(
         self, name: str, *, seconds: float, clock: Clock = time.time
@@ -701,6 +714,9 @@ class AnalyticsTable:
         remove_from_sets(self.client, self.name, ORPHANS, {ORPHAN_ORDERS: set(order_ids)})
 
     # what the operator reads (storepulse dlq list)
+
+    def keep_unmapped_webhook(self, unmapped: Unmapped, payload: Any) -> None:
+        keep_unmapped(self.client, self.name, unmapped, payload)
 
     def failure_reasons(self, queue: str) -> Iterator[dict[str, Any]]:
         """Why messages of ``queue`` failed, as the processors recorded it."""

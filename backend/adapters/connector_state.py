@@ -195,6 +195,39 @@ def write_level(dynamodb: DynamoDBClient, table: str, platform: str, sku: str, s
     return True
 
 
+class ConnectorState:
+    """What the connectors keep in the ingest table (which SKU an inventory item is, the stock
+    levels a platform reported): the functions above on one table.
+
+    Parameters
+    ----------
+    client
+        A DynamoDB client (the API route's).
+    name
+        The ingest table's name (``INGEST_TABLE``).
+    """
+
+    def __init__(self, client: DynamoDBClient, name: str):
+        self.client = client
+        self.name = name
+
+    def remember_skus(self, platform: str, skus: Mapping[str, str]) -> None:
+        """Which SKU each inventory item id is (idempotent)."""
+        remember_skus(self.client, self.name, platform, skus)
+
+    def sku_of_item(self, platform: str, item: str) -> str | None:
+        """The SKU of a platform's inventory item, if its product was seen."""
+        return sku_of_item(self.client, self.name, platform, item)
+
+    def read_level(self, platform: str, sku: str) -> LevelState:
+        """A SKU's stock levels as the platform last reported them (strongly consistent)."""
+        return read_level(self.client, self.name, platform, sku)
+
+    def write_level(self, platform: str, sku: str, state: LevelState) -> bool:
+        """Store ``state`` if nobody wrote since it was read; ``False`` when someone did."""
+        return write_level(self.client, self.name, platform, sku, state)
+
+
 def counted_adjustments(dynamodb: DynamoDBClient, table: str, event_ids: Iterable[str]) -> set[str]:
     """Which of these ``inventory.adjusted`` events the inventory processor has counted (its
     marker ``ADJ#<event id>``/``MARKER`` exists)."""

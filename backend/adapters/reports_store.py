@@ -684,6 +684,24 @@ class ReportsTable:
     ) -> None:
         finish_send(self.client, self.name, subscription_id, period, state=state, now=now, detail=detail)
 
+    # what the API routes and the report function also ask
+
+    def recent_reports(self, limit: int = RECENT_REPORTS) -> list[dict[str, Any]]:
+        """The ``limit`` newest reports, newest first."""
+        return recent_reports(self.client, self.name, limit)
+
+    def mark_failed(self, report_id: str, reason: str) -> None:
+        """``failed`` with a reason, unless it became ready meanwhile."""
+        mark_failed(self.client, self.name, report_id, reason)
+
+    def confirm_subscription(self, subscription_id: str, now: datetime) -> str:
+        """Confirm: ``"confirmed"``, ``"already_confirmed"`` or ``"missing"``."""
+        return confirm_subscription(self.client, self.name, subscription_id, now)
+
+    def cancel_subscription(self, subscription_id: str, now: datetime) -> str:
+        """Cancel: ``"cancelled"``, ``"already_cancelled"`` or ``"missing"``."""
+        return cancel_subscription(self.client, self.name, subscription_id, now)
+
 
 # -- objects ---------------------------------------------------------------------------------
 

@@ -11,9 +11,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from backend.adapters.clients import client
+from backend.adapters.connector_state import ConnectorState
+from backend.adapters.ingest_table import IngestTable
 from backend.api.errors import json_response
 from backend.processing import connectors
 from backend.settings import get_settings
+from backend.wiring import analytics_adapter
 
 router = APIGatewayRouter()
 
@@ -53,10 +56,10 @@ def _receive(platform: str) -> Response[Any]:
         body=connectors.raw_body(event.raw_event),
         secret=settings.shopify_secret if platform == "shopify" else settings.woocommerce_secret,
         pipeline=connectors.Pipeline(
-            dynamodb=client("dynamodb"),
+            claims=IngestTable(client("dynamodb"), settings.require("ingest_table")),
+            state=ConnectorState(client("dynamodb"), settings.require("ingest_table")),
+            analytics=analytics_adapter(),
             sns=client("sns"),
-            ingest_table=settings.require("ingest_table"),
-            analytics_table=settings.require("analytics_table"),
             topic_arn=settings.require("events_topic_arn"),
             currency=settings.store_currency,
             pii_key=settings.require("pii_hash_key"),

@@ -14,7 +14,7 @@ from backend.api.errors import ApiError, json_response
 from backend.api.read_routes import MAX_RANGE_DAYS, require_read_key
 from backend.api.stock_routes import store_today
 from backend.domain import cohorts
-from backend.wiring import analytics_table
+from backend.wiring import analytics_adapter
 
 router = APIGatewayRouter()
 
@@ -112,7 +112,7 @@ def customers_cohorts(start_month: StartMonth, end_month: EndMonth) -> Response[
     ]
     today = store_today()
     current = cohorts.month_of(today)
-    new, active = analytics_table().cohort_months(start_month, today)
+    new, active = analytics_adapter().cohort_months(start_month, today)
     rows = [
         {**row, "retention": [float(s) for s in row["retention"]]}
         for row in cohorts.cohort_rows(new, active, months, current)
@@ -176,7 +176,7 @@ def customers_cohorts(start_month: StartMonth, end_month: EndMonth) -> Response[
 )
 def customers_segments() -> Response[Any]:
     require_read_key()
-    snapshot = analytics_table().segments_snapshot()
+    snapshot = analytics_adapter().segments_snapshot()
     if snapshot is None:
         return json_response(200, {"as_of": None, "computed_at": None, "customers": 0, "segments": []})
     rows = [

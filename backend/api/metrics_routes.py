@@ -15,7 +15,7 @@ from backend.domain.calendar import days
 from backend.domain.channels import by_channel, channel_day
 from backend.domain.events import Channel
 from backend.domain.money import format_money
-from backend.wiring import analytics_table
+from backend.wiring import analytics_adapter
 
 MAX_TOP_PRODUCTS = 100
 
@@ -49,7 +49,7 @@ def metrics_sales(
 ) -> Response[Any]:
     require_read_key()
     check_range(start, end)
-    sales = analytics_table().daily_sales(list(days(start, end)))
+    sales = analytics_adapter().daily_sales(list(days(start, end)))
     if channel:
         sales = {day: channel_day(counters, channel) for day, counters in sales.items()}
     points = [
@@ -86,7 +86,7 @@ def metrics_sales(
 def metrics_channels(start: StartDate, end: EndDate) -> Response[Any]:
     require_read_key()
     check_range(start, end)
-    sales = list(analytics_table().daily_sales(list(days(start, end))).values())
+    sales = list(analytics_adapter().daily_sales(list(days(start, end))).values())
     rows, unattributed = by_channel(sales)
     channels = [{"channel": c.pop("channel"), **metrics.to_json(c)} for c in rows]
     body = {
@@ -123,7 +123,7 @@ def products_top(
 ) -> Response[Any]:
     require_read_key()
     check_range(start, end)
-    analytics = analytics_table()
+    analytics = analytics_adapter()
     sold = products.totals(analytics.range_sku_sales(start, end))
     best = products.top(sold, by, limit)
     entries = analytics.catalogue_entries([sku for sku, _ in best])

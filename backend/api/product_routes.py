@@ -23,7 +23,7 @@ from backend.domain.money import format_money
 from backend.processing.context import Context
 from backend.processing.figures import inventory_row
 from backend.settings import get_settings
-from backend.wiring import analytics_table
+from backend.wiring import analytics_adapter
 
 router = APIGatewayRouter()
 
@@ -88,7 +88,7 @@ def product(sku: Sku, start: StartDate, end: EndDate) -> Response[Any]:
         )
     row, stock = found
     range_days = list(days(start, end))
-    sold = analytics_table().day_sku_sales(range_days)
+    sold = analytics_adapter().day_sku_sales(range_days)
     series = []
     for day in range_days:
         figures = sold.get(day, {}).get(sku)
@@ -112,13 +112,13 @@ def product(sku: Sku, start: StartDate, end: EndDate) -> Response[Any]:
 
 
 def _companions(sku: str, start: date, end: date, min_orders: int, limit: int) -> list[together.Companion]:
-    counts = analytics_table().range_pair_counts(start, end)
+    counts = analytics_adapter().range_pair_counts(start, end)
     return together.companions(counts, sku, min_orders=min_orders, limit=limit)
 
 
 def _named(items: list[together.Companion]) -> list[dict[str, Any]]:
     """The items as JSON with each product's catalogue name (null for one never described)."""
-    entries = analytics_table().catalogue_entries([item.sku for item in items])
+    entries = analytics_adapter().catalogue_entries([item.sku for item in items])
     return [{**item.to_json(), "name": getattr(entries.get(item.sku), "name", None)} for item in items]
 
 
@@ -144,7 +144,7 @@ def products_pairs(
 ) -> Response[Any]:
     require_read_key()
     check_range(start, end)
-    counts = analytics_table().range_pair_counts(start, end)
+    counts = analytics_adapter().range_pair_counts(start, end)
     found = together.pairs(counts, min_orders=min_orders, limit=limit)
     body = {
         "start": start.isoformat(),
@@ -182,7 +182,7 @@ def product_together(
 ) -> Response[Any]:
     require_read_key()
     check_range(start, end)
-    counts = analytics_table().range_pair_counts(start, end)
+    counts = analytics_adapter().range_pair_counts(start, end)
     items = together.companions(counts, sku, min_orders=min_orders, limit=limit)
     body = {
         "sku": sku,

@@ -37,6 +37,7 @@ from backend.domain.reports import (
 from backend.processing import subscriptions
 from backend.processing.context import Context
 from backend.settings import get_settings
+from backend.wiring import reports_adapter
 
 logger = logging.getLogger(__name__)
 router = APIGatewayRouter()
@@ -52,10 +53,6 @@ def _now() -> datetime:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _table() -> str:
-    return get_settings().require("reports_table")
 
 
 def download_url(report: dict[str, Any], now: datetime) -> tuple[str, str]:
@@ -92,7 +89,7 @@ def report_view(report: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 def _find_report(report_id: str) -> dict[str, Any]:
-    report = store.get_report(client("dynamodb"), _table(), report_id) if _ID.match(report_id) else None
+    report = reports_adapter().get_report(report_id) if _ID.match(report_id) else None
     if report is None:
         raise ApiError(404, "not_found", "report_id: no report with this id", [{"parameter": "report_id"}])
     return report
@@ -115,16 +112,14 @@ def post_report(request: Annotated[ReportRequest, Body(embed=False)]) -> Respons
     settings = get_settings()
     now = _now()
     report_id = secrets.token_urlsafe(24)
-    report = store.create_report(
-        client("dynamodb"), _table(), report_id, request.type, request.start, request.end, now
-    )
+    report = reports_adapter().create_report(report_id, request.type, request.start, request.end, now)
     try:
         client("sqs").send_message(
             QueueUrl=settings.require("reports_queue_url"), MessageBody=json.dumps({"report_id": report_id})
         )
     except Exception:
         logger.exception("could not queue a report")
-        store.mark_failed(client("dynamodb"), _table(), report_id, "could not be queued; ask again")
+        reports_adapter().mark_failed(report_id, "could not be queued; ask again")
         raise ApiError(503, "unavailable", "the report could not be queued; send the request again") from None
     return json_response(202, report_view(report, now))
 
@@ -139,7 +134,7 @@ def post_report(request: Annotated[ReportRequest, Body(embed=False)]) -> Respons
 def list_reports() -> Response[Any]:
     require_read_key()
     now = _now()
-    found = store.recent_reports(client("dynamodb"), _table())
+    found = reports_adapter().recent_reports()
     return json_response(200, {"reports": [report_view(r, now) for r in found]})
 
 
@@ -208,7 +203,7 @@ def download_link(
         return html_page(
             400, "Link not valid", "This report link is not valid. Copy the whole link from the e-mail."
         )
-    report = store.get_report(client("dynamodb"), _table(), subject) if subject == report_id else None
+    report = reports_adapter().get_report(subject) if subject == report_id else None
     if report is None or report["status"] != "ready":
         return html_page(404, "Report not found", "This report is no longer kept (reports are kept 30 days).")
     url, _ = download_url(report, now)
@@ -273,7 +268,7 @@ def post_subscription(request: Annotated[SubscriptionRequest, Body(embed=False)]
 )
 def list_subscriptions() -> Response[Any]:
     require_read_key()
-    found = store.listed_subscriptions(client("dynamodb"), _table(), _now())
+    found = reports_adapter().listed_subscriptions(_now())
     return json_response(200, {"subscriptions": [subscription_view(s) for s in found]})
 
 
@@ -288,7 +283,7 @@ def delete_subscription(subscription_id: str) -> Response[Any]:
     require_read_key()
     outcome = "missing"
     if _ID.match(subscription_id):
-        outcome = store.cancel_subscription(client("dynamodb"), _table(), subscription_id, _now())
+        outcome = reports_adapter().cancel_subscription(subscription_id, _now())
     if outcome == "missing":
         raise ApiError(
             404,
@@ -372,9 +367,7 @@ def _unsubscribe(token: str | None, *, act: bool) -> Response[Any]:
             "Press the button to stop receiving this digest. Nothing changes until you do.",
             "Unsubscribe",
         ),
-        action=lambda subscription_id: store.cancel_subscription(
-            client("dynamodb"), _table(), subscription_id, _now()
-        ),
+        action=lambda subscription_id: reports_adapter().cancel_subscription(subscription_id, _now()),
         pages=UNSUBSCRIBE_PAGES,
     )
 
@@ -389,9 +382,7 @@ def _confirm(token: str | None, *, act: bool) -> Response[Any]:
             "Press the button to start receiving this digest at this address. Nothing is sent until you do.",
             "Confirm",
         ),
-        action=lambda subscription_id: store.confirm_subscription(
-            client("dynamodb"), _table(), subscription_id, _now()
-        ),
+        action=lambda subscription_id: reports_adapter().confirm_subscription(subscription_id, _now()),
         pages=CONFIRM_PAGES,
     )
 

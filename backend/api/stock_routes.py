@@ -22,7 +22,7 @@ from backend.domain.stock import Status
 from backend.processing.context import Context
 from backend.processing.figures import MAX_EXAMINED, inventory_page
 from backend.settings import get_settings
-from backend.wiring import analytics_table
+from backend.wiring import analytics_adapter
 
 MAX_ALERTS = 1000
 MAX_INVENTORY_PAGE = 1000
@@ -184,7 +184,7 @@ def alerts_list(
     ] = None,
 ) -> Response[Any]:
     require_read_key()
-    found, more = analytics_table().alert_feed(_instant(since), limit, alert_type=type)
+    found, more = analytics_adapter().alert_feed(_instant(since), limit, alert_type=type)
     return json_response(200, {"alerts": [alert_json(item) for item in found], "more": more})
 
 

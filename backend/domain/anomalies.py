@@ -65,6 +65,22 @@ MIN_RETURNS_SHARE = 0.10
 #: of refunds now and then (a few refunds of big orders), which no owner calls a wave; 12
 #: refunds where one is usual pass.
 MIN_REFUNDED_ORDERS = 11.0
+#: With the day's count of refunds (``refunds``, kept since 2026-12), ``refund_spike`` is scored
+#: on the count and must pass this threshold (:data:`THRESHOLDS` has the one on money alone, for
+#: days counted before); chosen with the three minimums below like the others
+#: (``bench/insights_anomalies.py --grid-counted``),
+COUNTED_REFUNDS_THRESHOLD = 3.1
+#: and be this many refunds more than usual at least
+MIN_EXTRA_REFUNDS = 8.0
+#: and this many times the usual count more (1.0: twice the usual at least),
+MIN_REFUND_RISE = 1.0
+#: and its money above the usual returns by this share of a usual day's gross sales: many
+#: refunds, and refunds that matter (one big refund is one refund; ten refunds of the shipping
+#: fee are no wave either).
+MIN_RETURNS_SHARE_COUNTED = 0.05
+#: The counts' square roots are taken of the count plus this (Anscombe's), so that the noise of
+#: a store's few refunds a day is near counting noise whatever their mean.
+COUNT_OFFSET = 0.375
 #: What share of its threshold ``net_sales`` or ``orders`` needs when the other passes its own
 #: the same way on the same day (:func:`verdicts`).
 CONFIRM = 0.6
@@ -182,12 +198,18 @@ def _noise(roots_by_day: Mapping[date, float]) -> float:
 class Rules:
     """When a metric's score makes a day unusual: the score its kind must pass (``thresholds``),
     and how far off it must also be (``min_change``: a share of the expected value for
-    ``sales_drop`` and ``sales_spike``, of a usual day's gross sales for ``refund_spike``)."""
+    ``sales_drop`` and ``sales_spike``, of a usual day's gross sales for ``refund_spike``);
+    ``refund_spike`` on a day with a count of refunds by the ``counted`` rules instead."""
 
     thresholds: Mapping[AnomalyType, float]
     min_change: Mapping[AnomalyType, float]
     min_refunded_orders: float = 0.0
     confirm: float = 1.0
+    #: ``refund_spike`` scored on the count of refunds (:data:`COUNTED_REFUNDS_THRESHOLD`...)
+    counted_refunds_threshold: float = COUNTED_REFUNDS_THRESHOLD
+    min_extra_refunds: float = MIN_EXTRA_REFUNDS
+    min_refund_rise: float = MIN_REFUND_RISE
+    min_returns_share_counted: float = MIN_RETURNS_SHARE_COUNTED
 
 
 RULES = Rules(
@@ -209,6 +231,10 @@ class Candidate:
     score: float
     usual_gross: float
     order_value: float
+    #: ``returns`` only, when the day and enough of its baseline have a count of refunds: the
+    #: day's count and the median of the baseline's (the score is then the count's).
+    count: float | None = None
+    expected_count: float | None = None
 
     @property
     def kind(self) -> AnomalyType | None:
@@ -222,13 +248,21 @@ class Candidate:
         kind = self.kind
         if kind is None:
             return False
-        if self.metric == "returns":
+        threshold = rules.thresholds[kind]
+        off = float(self.value) - self.expected
+        if self.metric != "returns":
+            material = abs(off) >= abs(self.expected) * rules.min_change[kind]
+        elif self.count is None or self.expected_count is None:  # money alone (days before counts)
             of_sales = self.usual_gross * rules.min_change[kind]
-            material = max(of_sales, self.order_value * rules.min_refunded_orders)
-        else:
-            material = abs(self.expected) * rules.min_change[kind]
-        off = abs(float(self.value) - self.expected)
-        return off >= material and abs(self.score) >= rules.thresholds[kind] * share
+            material = off >= max(of_sales, self.order_value * rules.min_refunded_orders)
+        else:  # many refunds, and refunds that matter
+            threshold = rules.counted_refunds_threshold
+            extra = self.count - self.expected_count
+            material = (
+                extra >= max(rules.min_extra_refunds, rules.min_refund_rise * self.expected_count)
+                and off >= self.usual_gross * rules.min_returns_share_counted
+            )
+        return material and abs(self.score) >= threshold * share
 
     def alert(self) -> Anomaly:
         """As an alert (of :attr:`kind`)."""
@@ -261,7 +295,11 @@ def detect(day: date, figures: Mapping[date, Mapping[str, object]], rules: Rules
     >>> [(a.type, a.metric, str(a.value), str(a.expected)) for a in detect(monday, days)]
     [('sales_drop', 'net_sales', '2600', '9600.00'), ('sales_drop', 'orders', '60', '201.00')]
     """
-    candidates = assess(day, figures)
+    return alerts(assess(day, figures), rules)
+
+
+def alerts(candidates: Sequence[Candidate], rules: Rules = RULES) -> list[Anomaly]:
+    """The unusual ones of a day's candidates (:func:`assess`), as alerts."""
     return [c.alert() for c, unusual in zip(candidates, verdicts(candidates, rules), strict=True) if unusual]
 
 
@@ -300,15 +338,74 @@ def assess(day: date, figures: Mapping[date, Mapping[str, object]]) -> list[Cand
     usual_gross = statistics.median(float(h["net_sales"] + h["returns"]) for h in history)
     usual_orders = max(statistics.median(float(h["orders"]) for h in history), 1.0)
     order_value = max(usual_gross / usual_orders, 0.01)
+    counts = refund_counts(day, figures)
+    counted = [d for d in baseline if d in counts]
     out = []
     for metric in METRICS:
+        expected = statistics.median(float(h[metric]) for h in history)
+        if metric == "returns" and day in counts and len(counted) >= MIN_WEEKS:
+            roots = {d: math.sqrt(c + COUNT_OFFSET) for d, c in counts.items() if d != day}
+            score = _score(math.sqrt(counts[day] + COUNT_OFFSET), roots, counted)
+            expected_count = statistics.median(counts[d] for d in counted)
+            out.append(
+                Candidate(
+                    day,
+                    metric,
+                    today[metric],
+                    expected,
+                    score,
+                    usual_gross,
+                    order_value,
+                    counts[day],
+                    expected_count,
+                )
+            )
+            continue
         unit = 1.0 if metric == "orders" else order_value
         roots = {d: _root(_scored(f, metric), unit) for d, f in known.items()}
-        centre = _centre([roots[d] for d in baseline])
-        spread = max(_noise(roots), COUNT_NOISE / 2) * math.sqrt(
-            1 + TRIMMED_VARIANCE[len(baseline)] / len(baseline)
-        )
-        expected = statistics.median(float(h[metric]) for h in history)
-        score = (_root(_scored(today, metric), unit) - centre) / spread
+        score = _score(_root(_scored(today, metric), unit), roots, baseline)
         out.append(Candidate(day, metric, today[metric], expected, score, usual_gross, order_value))
+    return out
+
+
+def _score(root: float, roots: Mapping[date, float], baseline: Sequence[date]) -> float:
+    """How far a day's ``root`` is from the trimmed mean of its ``baseline`` days' roots, in the
+    store's noise over every day of ``roots`` (floored by counting noise, widened by the
+    uncertainty of the centre)."""
+    centre = _centre([roots[d] for d in baseline])
+    spread = max(_noise(roots), COUNT_NOISE / 2) * math.sqrt(
+        1 + TRIMMED_VARIANCE[len(baseline)] / len(baseline)
+    )
+    return (root - centre) / spread
+
+
+def refund_counts(day: date, figures: Mapping[date, Mapping[str, object]]) -> dict[date, float]:
+    """The count of refunds of ``day`` and of the days of :func:`history_days` that have one.
+
+    Days counted before the release that keeps the count (``refunds`` on ``DAY#<d>``/``SALES``)
+    hold ``returns`` without it; a day without refunds holds neither, before or after. So the
+    counted days are those from the first whose item holds a count on (their count, 0 when they
+    hold neither), and ``day`` without figures (nothing sold, nothing refunded: 0); a day after
+    that one with refunded money and no count (a straggler of the older release) is left out.
+
+    >>> d = date(2025, 3, 31)
+    >>> figures = {d - timedelta(days=3): {"returns": 5}, d - timedelta(days=2): {"returns": 0},
+    ...            d - timedelta(days=1): {"returns": 8, "refunds": 2}, d: {}}
+    >>> sorted((day.isoformat(), n) for day, n in refund_counts(d, figures).items())
+    [('2025-03-30', 2.0), ('2025-03-31', 0.0)]
+    """
+    oldest_first = [*reversed(history_days(day)), day]
+    first = next((d for d in oldest_first if "refunds" in figures.get(d, {})), None)
+    if first is None:
+        return {}
+    out = {}
+    for d in oldest_first[oldest_first.index(first) :]:
+        counters = figures.get(d)
+        if counters is None and d != day:
+            continue  # before the store opened
+        counters = counters or {}
+        if "refunds" in counters:
+            out[d] = float(Decimal(str(counters["refunds"])))
+        elif not Decimal(str(counters.get("returns", 0))):
+            out[d] = 0.0
     return out

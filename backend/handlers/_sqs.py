@@ -14,7 +14,7 @@ from backend.logs import function, function_logger
 from backend.processing import stock
 from backend.processing.common import parse_record
 from backend.settings import get_settings
-from backend.wiring import analytics_table, stock_alerts
+from backend.wiring import analytics_adapter, stock_alerts
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -31,7 +31,7 @@ def stock_keeping(processor_apply: Callable[..., dict[str, BaseException]]) -> A
     the stock alerts of the SKUs it touches (which go to the bus)."""
 
     def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
-        analytics, send = analytics_table(), stock_alerts()
+        analytics, send = analytics_adapter(), stock_alerts()
 
         def evaluate_stock(skus: Iterable[str]) -> None:
             stock.evaluate(analytics, send, skus)

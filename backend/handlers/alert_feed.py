@@ -12,7 +12,7 @@ from backend.adapters.analytics import AnalyticsStore
 from backend.adapters.batch import Parsed
 from backend.domain.alerts import Alert
 from backend.handlers._sqs import ApplyFn, sqs_handler
-from backend.wiring import analytics_table
+from backend.wiring import analytics_adapter
 
 
 def parse(record: SQSRecord) -> Alert:
@@ -31,4 +31,4 @@ def keeping(analytics: Callable[[], AnalyticsStore]) -> ApplyFn:
     return apply
 
 
-handler = sqs_handler("storepulse-alert-feed", parse, keeping(analytics_table))
+handler = sqs_handler("storepulse-alert-feed", parse, keeping(analytics_adapter))

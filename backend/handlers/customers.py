@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from backend.adapters.batch import Parsed
 from backend.handlers._sqs import pipeline_events, sqs_handler
 from backend.processing import customers
-from backend.wiring import analytics_table
+from backend.wiring import analytics_adapter
 
 
 def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
-    return customers.apply(analytics_table(), items=items)
+    return customers.apply(analytics_adapter(), items=items)
 
 
 handler = sqs_handler("storepulse-customers", pipeline_events(frozenset({"customer.registered"})), apply)

@@ -15,7 +15,7 @@ from backend.logs import function, function_logger
 from backend.processing import anomalies, compaction, digests, forecasts, rollups, segments, stock, together
 from backend.processing.context import Context
 from backend.settings import get_settings
-from backend.wiring import analytics_table, stock_alerts
+from backend.wiring import analytics_adapter, stock_alerts
 
 logger = function_logger("storepulse-jobs")
 
@@ -30,7 +30,7 @@ def store_day(given: str | None, now: datetime | None = None) -> date:
 
 def alert_sweep() -> dict[str, Any]:
     """Send the stock alerts an interrupted evaluation left pending."""
-    return {"resent": stock.sweep(analytics_table(), stock_alerts())}
+    return {"resent": stock.sweep(analytics_adapter(), stock_alerts())}
 
 
 def send_digests() -> dict[str, Any]:
@@ -60,7 +60,7 @@ def lake_compaction(days: Sequence[str] | None = None) -> dict[str, Any]:
         return compaction.run_exclusive(
             client("s3"),
             settings.require("lake_bucket"),
-            analytics_table(),
+            analytics_adapter(),
             zone=settings.zone,
             now=datetime.now(UTC),
             days=chosen,
@@ -75,7 +75,7 @@ def month_rollups(months: Sequence[str] | None = None, today: str | None = None)
     a backfilled history) written since its rollup into a new one; ``{"months": ["2025-03"]}``
     limits the run to those months (still only if stale)."""
     chosen = None if months is None else list(months)
-    return rollups.run(analytics_table(), store_day(today), months=chosen)
+    return rollups.run(analytics_adapter(), store_day(today), months=chosen)
 
 
 def forecast_job(today: str | None = None) -> dict[str, Any]:
@@ -84,7 +84,7 @@ def forecast_job(today: str | None = None) -> dict[str, Any]:
     settings = get_settings()
     now = datetime.now(UTC)
     return forecasts.run(
-        analytics_table(),
+        analytics_adapter(),
         stock_alerts(),
         store_day(today, now),
         now,
@@ -106,7 +106,7 @@ def anomalies_job(day: str | None = None) -> dict[str, Any]:
 def pairs_job() -> dict[str, Any]:
     """Fold the baskets of each day and closed month written since their last fold into the
     pair counts /v1/products/pairs reads."""
-    return together.run(analytics_table(), store_day(None))
+    return together.run(analytics_adapter(), store_day(None))
 
 
 # A job takes its options from the rest of its input: {"job": NAME, **options}.

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from backend.adapters import reports_store
 from backend.adapters.batch import Parsed
 from backend.adapters.clients import client
 from backend.handlers._sqs import sqs_handler
 from backend.processing.context import Context
 from backend.processing.reports import generate
 from backend.settings import get_settings
+from backend.wiring import reports_adapter
 
 # The queue's max_receive_count in infra/stack.json: the last attempt before the DLQ.
 ATTEMPTS = 5
@@ -47,10 +47,7 @@ def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
         except Exception as exc:
             failed[item.message_id] = exc
             if queued.receive_count >= ATTEMPTS:
-                settings = get_settings()
-                reports_store.mark_failed(
-                    client("dynamodb"),
-                    settings.require("reports_table"),
+                reports_adapter().mark_failed(
                     queued.report_id,
                     f"the report could not be made after {ATTEMPTS} attempts ({type(exc).__name__}: {exc})",
                 )

@@ -47,7 +47,8 @@ def run(context: Context, day: date, now: datetime) -> dict[str, Any]:
 def check(analytics: AnalyticsStore, send: SendAlert, day: date, now: datetime) -> dict[str, Any]:
     """Check ``day`` (a closed store day); ``now`` (UTC) is when new alerts are raised."""
     figures = analytics.daily_sales([day, *anomalies.history_days(day)])
-    found = anomalies.detect(day, figures)
+    candidates = anomalies.assess(day, figures)
+    found = anomalies.alerts(candidates)
     sent = []
     for anomaly in found:
         record = analytics.record_anomaly(day, anomaly.metric, alert_of(anomaly, now))
@@ -60,5 +61,9 @@ def check(analytics: AnalyticsStore, send: SendAlert, day: date, now: datetime) 
         "day": day.isoformat(),
         "baseline_days": sum(1 for d in anomalies.baseline_days(day) if d in figures),
         "anomalies": [{"type": a.type, "metric": a.metric, "score": a.score} for a in found],
+        # The refunds checked on their count, or on money alone (days kept before the count)
+        "refunds_scored_on": next(
+            ("money" if c.count is None else "count" for c in candidates if c.metric == "returns"), None
+        ),
         "sent": len(sent),
     }

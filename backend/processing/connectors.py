@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from backend.adapters import connector_state as state
-from backend.adapters.analytics import AnalyticsTable
+from backend.adapters.analytics import AnalyticsStore
+from backend.adapters.connector_state import ConnectorState, LevelState, Unmapped
 from backend.adapters.ingest_table import IngestTable
 from backend.connectors import (
     Mapped,
@@ -41,10 +41,9 @@ from backend.domain.events import Event, EventError, parse_event
 from backend.processing import ingest
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sns import SNSClient
 else:
-    DynamoDBClient = SNSClient = Any
+    SNSClient = Any
 
 logger = logging.getLogger(__name__)
 
@@ -148,25 +147,18 @@ def delivery_of(headers: Mapping[str, str], platform: Platform, body: bytes) -> 
 
 @dataclass(frozen=True)
 class Pipeline:
-    """Where the events go and what the connector may keep (the function's resources)."""
+    """Where the events go and what the connector may keep (the function's resources, built
+    by the API route)."""
 
-    dynamodb: DynamoDBClient
+    #: The ingest table: the events' claims, and the connectors' own state (items, levels).
+    claims: IngestTable
+    state: ConnectorState
+    #: The analytics table: on hand, counted adjustments, unmapped webhooks.
+    analytics: AnalyticsStore
     sns: SNSClient
-    ingest_table: str
-    analytics_table: str
     topic_arn: str
     currency: str
     pii_key: str
-
-    @property
-    def claims(self) -> IngestTable:
-        """The ingest table's event claims (:mod:`backend.adapters.ingest_table`)."""
-        return IngestTable(self.dynamodb, self.ingest_table)
-
-    @property
-    def analytics(self) -> AnalyticsTable:
-        """The analytics table (:mod:`backend.adapters.analytics`)."""
-        return AnalyticsTable(self.dynamodb, self.analytics_table)
 
 
 def receive(
@@ -220,7 +212,7 @@ def receive(
     try:
         mapped = _map(platform, topic, payload, delivery, pipeline.currency, pipeline.pii_key)
         if mapped.item_skus:
-            state.remember_skus(pipeline.dynamodb, pipeline.ingest_table, platform.name, mapped.item_skus)
+            pipeline.state.remember_skus(platform.name, mapped.item_skus)
         if mapped.level is not None:
             mapped.events += _level_adjustment(pipeline, platform.name, mapped.level, delivery, clock)
     except Unmappable as exc:
@@ -307,11 +299,8 @@ def _keep(
     now: datetime,
 ) -> Receipt:
     logger.warning("%s webhook %s (%s) kept unmapped: %s", platform.name, delivery, topic, reason)
-    state.keep_unmapped(
-        pipeline.dynamodb,
-        pipeline.analytics_table,
-        state.Unmapped(platform.name, delivery, topic or "(no topic)", reason, now.isoformat()),
-        payload,
+    pipeline.analytics.keep_unmapped_webhook(
+        Unmapped(platform.name, delivery, topic or "(no topic)", reason, now.isoformat()), payload
     )
     return Receipt("kept", reason=reason)
 
@@ -354,7 +343,7 @@ def _level_adjustment(
     event again (counted once). Orders still in the queues when a level arrives are the one
     thing it cannot see: it then overshoots by them until the SKU's next level (docs/connectors.md).
     """
-    sku = state.sku_of_item(pipeline.dynamodb, pipeline.ingest_table, platform, level.inventory_item_id)
+    sku = pipeline.state.sku_of_item(platform, level.inventory_item_id)
     if sku is None:
         raise Unmappable(
             f"inventory item {level.inventory_item_id} is not known yet: its product's products/create or "
@@ -362,7 +351,7 @@ def _level_adjustment(
         )
     event_id = event_id_for(platform, delivery, 0)
     for _ in range(LEVEL_ATTEMPTS):
-        current = state.read_level(pipeline.dynamodb, pipeline.ingest_table, platform, sku)
+        current = pipeline.state.read_level(platform, sku)
         if event_id in current.pending:
             delta = int(current.pending[event_id][0])
             break
@@ -378,13 +367,7 @@ def _level_adjustment(
         }
         delta = target - on_hand - sum(int(v[0]) for v in in_flight.values())
         pending = {**in_flight, event_id: [delta, now.isoformat()]} if delta else in_flight
-        if state.write_level(
-            pipeline.dynamodb,
-            pipeline.ingest_table,
-            platform,
-            sku,
-            state.LevelState(levels, pending, current.version),
-        ):
+        if pipeline.state.write_level(platform, sku, LevelState(levels, pending, current.version)):
             break
     else:
         raise TryAgain("busy", f"stock of {sku} is changing too fast; send the webhook again")

@@ -192,18 +192,17 @@ def _run_with(
 ) -> None:
     """Invoke with the n-th call failing, then let SQS deliver the same messages until none fails."""
     records = [pipeline.sqs_record(e, queue) for e in events]
-    # The handler module's own clients (its failure log) and those the wiring builds for it
-    # (the analytics table, the bus): every AWS call the processor makes.
-    real = {patched: patched.client for patched in (module, wiring)}
-    for patched, made in real.items():
-        monkeypatch.setattr(patched, "client", lambda service, made=made: calls.wrap(made(service)))
+    # The handler module makes the failure log's client, backend.wiring the table's and the bus's.
+    real = module.client
+    for maker in (module, wiring):
+        monkeypatch.setattr(maker, "client", lambda service: calls.wrap(real(service)))
     try:
         pipeline.invoke_batch(function, queue, events, records)
     except Crash:
         pass
     finally:
-        for patched, made in real.items():
-            monkeypatch.setattr(patched, "client", made)
+        for maker in (module, wiring):
+            monkeypatch.setattr(maker, "client", real)
     for _ in range(5):
         if not pipeline.invoke_batch(function, queue, events, records):
             return

@@ -258,8 +258,10 @@ def test_anomalies_once_per_day_and_metric_with_value_expected_and_score(
     # And again: the same anomalies, no second alert
     assert anomaly_job.run(context, date(2025, 3, 10), NOW + timedelta(hours=1))["sent"] == 0
     # And the refund wave of Tuesday 11 March (600.00 of refunds where 50.00 is usual)
+    # (12 refunds where 1 is usual, scored on the count the orders processor keeps)
     wave = anomaly_job.run(context, date(2025, 3, 11), NOW)
     assert ("refund_spike", "returns") in {(a["type"], a["metric"]) for a in wave["anomalies"]}
+    assert wave["refunds_scored_on"] == "count"
     stack.wait_idle(30)
     # Then the feed holds each once: money as strings, orders as numbers, expected the median
     all_drops = _get(stack, "/v1/alerts", type="sales_drop")["alerts"]

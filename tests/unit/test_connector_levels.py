@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
-
 from backend.adapters import connector_state as state
 from backend.connectors.common import StockLevel
 from backend.processing import connectors
@@ -18,9 +16,7 @@ from backend.processing import connectors
 NOW = datetime(2025, 3, 2, 16, 5, tzinfo=UTC)
 
 
-def test_an_adjustment_counted_between_two_reads_is_not_subtracted_twice(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_an_adjustment_counted_between_two_reads_is_not_subtracted_twice() -> None:
     # Given location A at 42 reached by a pending adjustment of +44 (the order took 2 before it),
     # which the inventory processor counts right after the connector's first marker read
     kept = state.LevelState(
@@ -30,13 +26,15 @@ def test_an_adjustment_counted_between_two_reads_is_not_subtracted_twice(
     )
     markers = iter([set(), {"shopify:d-l1:0"}, {"shopify:d-l1:0"}])
     written: list[state.LevelState] = []
-    monkeypatch.setattr(state, "sku_of_item", lambda *a: "457924702")
-    monkeypatch.setattr(state, "read_level", lambda *a: kept)
-    monkeypatch.setattr(state, "write_level", lambda *a: written.append(a[-1]) or True)
+    levels = SimpleNamespace(
+        sku_of_item=lambda *a: "457924702",
+        read_level=lambda *a: kept,
+        write_level=lambda *a: written.append(a[-1]) or True,
+    )
     analytics = SimpleNamespace(
         counted_adjustments=lambda ids: next(markers), on_hand_of=lambda skus: {"457924702": 42}
     )
-    pipeline: Any = SimpleNamespace(dynamodb=None, ingest_table="i", analytics=analytics)
+    pipeline: Any = SimpleNamespace(state=levels, analytics=analytics)
     # When location B reports 40
     level = StockLevel("457924702", "B", 40, "2025-03-02T11:00:00-05:00")
     (event,) = connectors._level_adjustment(pipeline, "shopify", level, "d-l2", NOW)
@@ -49,13 +47,11 @@ def test_an_adjustment_counted_between_two_reads_is_not_subtracted_twice(
     }
 
 
-def test_a_level_no_newer_than_the_one_kept_for_its_location_is_ignored(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_level_no_newer_than_the_one_kept_for_its_location_is_ignored() -> None:
     kept = state.LevelState(levels={"A": [42, "2025-03-02T10:00:00-05:00"]}, pending={}, version=1)
-    monkeypatch.setattr(state, "sku_of_item", lambda *a: "S")
-    monkeypatch.setattr(state, "read_level", lambda *a: kept)
-    pipeline: Any = SimpleNamespace(dynamodb=None, ingest_table="i", analytics_table="a")
+    pipeline: Any = SimpleNamespace(
+        state=SimpleNamespace(sku_of_item=lambda *a: "S", read_level=lambda *a: kept)
+    )
     # 15:00 UTC is 10:00 in New York: the same instant in another offset
     level = StockLevel("1", "A", 7, "2025-03-02T15:00:00+00:00")
     assert connectors._level_adjustment(pipeline, "shopify", level, "d-old", NOW) == []

@@ -290,3 +290,70 @@ def test_an_ordinary_days_score_is_in_standard_deviations_of_the_stores_noise(we
     # 4 weeks: the noise is measured on fewer days). The earlier spread, a MAD of 4 or 8 days a
     # weekday, was biased low: its scores varied by 1.5 and 1.2, so a short history alarmed more
     assert pd.Series(scores).std() == pytest.approx(1.0, abs=0.15)
+
+
+def _refunding_store(last: date, seed: int, counted_from: date | None = None) -> dict[date, dict[str, D]]:
+    """8 weeks to ``last`` (and ``last``) of a store of about 20 orders of 50.00 a day and a
+    refund a day or so (of orders of any size); the days from ``counted_from`` on (all, by
+    default) also hold their count of refunds, as the orders processor keeps it since 2026-12."""
+    rng = random.Random(seed)
+    out = {}
+    for day in _days(57, last):
+        orders = round(20 * rng.lognormvariate(0, 0.08))
+        refunds = [D(str(round(50 * rng.lognormvariate(0, 0.5), 2))) for _ in range(rng.choice((0, 1, 1, 2)))]
+        out[day] = {
+            "gross_sales": D(orders * 50),
+            "discounts": D(0),
+            "returns": sum(refunds, D(0)),
+            "orders": D(orders),
+        }
+        if counted_from is None or day >= counted_from:
+            out[day]["refunds"] = D(len(refunds))
+    return out
+
+
+def test_one_big_refund_is_not_a_wave_but_many_small_ones_are() -> None:
+    # Given a store of 20 orders a day and a refund or so, with the days' counts of refunds
+    day = MONDAY + timedelta(days=62)
+    figures = _refunding_store(day, seed=6)
+    usual = _usual(figures, day)
+    # When one refund of 1,000.00 (a whole day's sales) comes on a usual day
+    figures[day] = dict(usual, returns=D("1000.00"), refunds=D(1))
+    # Then it is one refund, no wave (on money alone, the check called it one)
+    assert anomalies.detect(day, figures) == []
+    assert anomalies.detect(day, _without_counts(figures)) != []
+    # But ten refunds of 40.00 are a wave: its value and expected are the refunded money
+    figures[day] = dict(usual, returns=D("400.00"), refunds=D(10))
+    (wave,) = anomalies.detect(day, figures)
+    assert (wave.type, wave.metric, wave.value) == ("refund_spike", "returns", D("400.00"))
+    expected = pd.Series([float(figures[d]["returns"]) for d in anomalies.baseline_days(day)]).median()
+    assert float(wave.expected) == pytest.approx(expected, abs=0.01)
+    assert wave.score >= anomalies.COUNTED_REFUNDS_THRESHOLD
+    # And ten refunds of 1.00 (shipping fees) are many, but no money to call a wave
+    figures[day] = dict(usual, returns=D("10.00"), refunds=D(10))
+    assert anomalies.detect(day, figures) == []
+
+
+def _without_counts(figures: dict[date, dict[str, D]]) -> dict[date, dict[str, D]]:
+    return {d: {k: v for k, v in f.items() if k != "refunds"} for d, f in figures.items()}
+
+
+def test_days_kept_before_the_refund_count_are_checked_on_money_until_4_weeks_have_counts() -> None:
+    # Given a store whose days hold a count of refunds only for the last 3 weeks (the release
+    # that keeps it came then), and a day with one refund of 1,000.00
+    day = MONDAY + timedelta(days=62)
+    for weeks, counted in ((3, False), (4, True)):
+        figures = _refunding_store(day, seed=6, counted_from=day - timedelta(weeks=weeks))
+        usual = _usual(_refunding_store(day, seed=6), day)  # the same days, all counted
+        figures[day] = dict(usual, returns=D("1000.00"), refunds=D(1))
+        candidate = next(c for c in anomalies.assess(day, figures) if c.metric == "returns")
+        # Then with fewer than 4 of its weekday's baseline days counted, the check is on money
+        # (what it was before the count: a refund of a whole day's sales is a spike), and with
+        # 4 on the count (one refund is no wave)
+        assert (candidate.count is not None) == counted
+        assert bool(anomalies.detect(day, figures)) != counted
+    # And the days before the first day with a count are not taken for days without refunds
+    counts = anomalies.refund_counts(
+        day, _refunding_store(day, seed=6, counted_from=day - timedelta(weeks=4))
+    )
+    assert min(counts) == day - timedelta(weeks=4) and max(counts) == day

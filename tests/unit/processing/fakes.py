@@ -30,6 +30,7 @@ from backend.adapters.analytics import (
     Found,
     OrderLink,
     SkuStock,
+    Unmapped,
     adjustment_key,
     alert_feed_key,
     anomaly_key,
@@ -83,6 +84,7 @@ class FakeAnalytics:
         # The forecast job's record of each SKU.
         self.forecast_records: dict[str, ForecastState] = {}
         self.leases: set[str] = set()
+        self.unmapped: dict[tuple[str, str], tuple[Unmapped, Any]] = {}
 
     # what the orders processor's own adapters write
 
@@ -409,6 +411,10 @@ class FakeAnalytics:
         record = self._forecast_record(sku)
         if record.pending_alert == alert:
             self.forecast_records[sku] = replace(record, pending_alert=None)
+
+    def keep_unmapped_webhook(self, unmapped: Unmapped, payload: Any) -> None:
+        self.calls["keep_unmapped_webhook"] += 1
+        self.unmapped[(unmapped.platform, unmapped.delivery_id)] = (unmapped, payload)
 
     def hold_lease(
         self, name: str, *, seconds: float, clock: Clock = time.time

@@ -83,3 +83,28 @@ def test_a_store_with_three_weeks_of_history_gets_no_alert() -> None:
     result = anomalies.check(table, sent.append, MONDAY, NOW)
     # Then 3 baseline days are too few to judge: nothing
     assert (result["baseline_days"], result["anomalies"], sent) == (3, [], [])
+
+
+def test_a_refund_wave_is_scored_on_the_count_and_alerted_as_money() -> None:
+    # Given eight weeks of 200 orders and 8 refunds (400.00) a day, counted
+    table = FakeAnalytics()
+    for i, day in enumerate(history_days(MONDAY)):
+        table.given_day_sales(
+            day, {"gross_sales": "10000", "returns": "400", "refunds": 8 + i % 3 - 1, "orders": 200 + i % 3}
+        )
+    # When the Monday has 40 refunds of 30.00 (1,200.00) and its usual orders
+    table.given_day_sales(MONDAY, {"gross_sales": "10000", "returns": "1200", "refunds": 40, "orders": 201})
+    sent: list[dict[str, Any]] = []
+    result = anomalies.check(table, sent.append, MONDAY, NOW)
+    # Then the refunds were scored on their count, and the alert carries the refunded money
+    # (the contract's `returns`) as its value and expected
+    assert result["refunds_scored_on"] == "count"
+    (wave,) = sent
+    assert (wave["type"], wave["metric"], wave["value"], wave["expected"]) == (
+        "refund_spike",
+        "returns",
+        "1200",
+        "400.00",
+    )
+    # And a store whose days predate the count is checked on money, as the job reports
+    assert anomalies.check(_store(), [].append, MONDAY, NOW)["refunds_scored_on"] == "money"
