@@ -137,8 +137,8 @@ def day_counts(
     """Each day's pair counts: its fold where current, else folded here from its baskets.
 
     ``stamps`` are the change stamps of the days' months (read here when not given). Cost: the
-    folds (batched); a fold not at its month's stamp adds a keys-only Query of the day's basket
-    items, and a day without a current fold reads its baskets instead (a Query of ``BK#``).
+    folds (batched); a fold not at its month's stamp adds keys-only Queries of the day's basket
+    items, and a day without a current fold reads its baskets instead (``SKUP#`` and ``BK#``).
     """
     if stamps is None:
         stamps = month_stamps(client, table, sorted({month_of(d) for d in days}))
