@@ -19,16 +19,15 @@ of an event, from the claim it finds:
 
 from __future__ import annotations
 
-import contextvars
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, cast
 
 from backend.adapters.dynamo import Key, batch_put, from_ddb, key, to_ddb
+from backend.adapters.parallel import parallel_map
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -115,12 +114,8 @@ def claim_all(client: DynamoDBClient, table: str, claims: Sequence[BusinessClaim
     for claim in claims:
         first.setdefault(claim.item, claim)
     todo = list(first.values())
-    if len(todo) > 1:
-        with ThreadPoolExecutor(max_workers=min(CLAIM_PARALLELISM, len(todo))) as pool:
-            futures = [pool.submit(contextvars.copy_context().run, _put, client, table, c) for c in todo]
-            stored = {c.item: f.result() for c, f in zip(todo, futures, strict=True)}
-    else:
-        stored = {c.item: _put(client, table, c) for c in todo}
+    found = parallel_map(lambda c: _put(client, table, c), todo, workers=CLAIM_PARALLELISM)
+    stored = {c.item: f for c, f in zip(todo, found, strict=True)}
     return [Found(outcome(c, stored[c.item]), stored[c.item]) for c in claims]
 
 

@@ -17,10 +17,8 @@ before this layout, all in one call. Cost: O(days in the range), never a scan.
 
 from __future__ import annotations
 
-import contextvars
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +30,7 @@ from backend.adapters.dynamo import (
     members_of,
     query_partition,
 )
+from backend.adapters.parallel import parallel_map
 from backend.domain.customers import SETS
 
 if TYPE_CHECKING:
@@ -110,14 +109,7 @@ def read_days(
 ) -> tuple[list[dict[str, Any]], list[DaySets]]:
     """The sales counters and the ``C``/``P``/``M`` sets of each day (absent days are empty),
     one query per day, :data:`READ_PARALLELISM` at a time."""
-    if len(days) > 1:
-        with ThreadPoolExecutor(max_workers=min(READ_PARALLELISM, len(days))) as pool:
-            futures = [
-                pool.submit(contextvars.copy_context().run, _day, client, table, d, consistent) for d in days
-            ]
-            found = [f.result() for f in futures]
-    else:
-        found = [_day(client, table, d, consistent) for d in days]
+    found = parallel_map(lambda d: _day(client, table, d, consistent), days, workers=READ_PARALLELISM)
     return [sales for sales, _ in found], [sets for _, sets in found]
 
 

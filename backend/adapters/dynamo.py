@@ -7,7 +7,6 @@ months' change stamps) is in docs/architecture.md, "The analytics table".
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import json
 import random
@@ -15,7 +14,6 @@ import time
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -23,6 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from backend.adapters.parallel import parallel_map
 from backend.domain.rollups import month_of
 from backend.domain.sales import Contributions
 from backend.domain.stock import on_hand_key
@@ -232,14 +231,7 @@ def batch_get(
                 _backoff(attempt)
         return got
 
-    if parallel > 1 and len(chunks) > 1:
-        # Each call runs in a copy of the caller's context (its context variables: logging,
-        # tracing and metering state follow the work into the threads).
-        with ThreadPoolExecutor(max_workers=min(parallel, len(chunks))) as pool:
-            futures = [pool.submit(contextvars.copy_context().run, get_chunk, chunk) for chunk in chunks]
-            results = [future.result() for future in futures]
-    else:
-        results = [get_chunk(chunk) for chunk in chunks]
+    results = parallel_map(get_chunk, chunks, workers=parallel)
     return {tuple(item[name] for name in key_names): item for got in results for item in got}
 
 

@@ -16,17 +16,16 @@ payload), plus 1 for the request's marker. Reads: one strongly consistent read u
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters.dynamo import _backoff, batch_get, batch_put, to_ddb
+from backend.adapters.parallel import parallel_map
 from backend.domain.events import Event
 
 if TYPE_CHECKING:
@@ -114,15 +113,7 @@ class IngestTable:
         outcome = Claimed([], [], [])
         if not events:
             return outcome
-        if len(events) == 1:
-            results = [self._claim_one(events[0], digests, request, now)]
-        else:
-            with ThreadPoolExecutor(max_workers=min(CLAIMERS, len(events))) as pool:
-                futures = [
-                    pool.submit(contextvars.copy_context().run, self._claim_one, e, digests, request, now)
-                    for e in events
-                ]
-                results = [future.result() for future in futures]
+        results = parallel_map(lambda e: self._claim_one(e, digests, request, now), events, workers=CLAIMERS)
         for event, result in zip(events, results, strict=True):
             getattr(outcome, result).append(event)
         return outcome

@@ -29,15 +29,14 @@ carry a ``cohort_state``; it is no longer read.
 
 from __future__ import annotations
 
-import contextvars
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from backend.adapters.analytics import PROFILE_FIRST, PROFILE_FIRST_IDS, PROFILE_VERSION, AnalyticsStore
+from backend.adapters.parallel import parallel_map
 from backend.domain.customers import FirstOrders
 from backend.domain.rollups import month_of
 
@@ -150,12 +149,7 @@ class Profiles:
             if not pending:
                 return
             self._prepare(pending)
-            if len(pending) > 1:
-                with ThreadPoolExecutor(max_workers=min(WRITE_PARALLELISM, len(pending))) as pool:
-                    futures = [pool.submit(contextvars.copy_context().run, self._write, c) for c in pending]
-                    written = [f.result() for f in futures]
-            else:
-                written = [self._write(c) for c in pending]
+            written = parallel_map(self._write, pending, workers=WRITE_PARALLELISM)
             lost = [c for c, ok in zip(pending, written, strict=True) if not ok]
             if lost:
                 self._read(lost)

@@ -482,8 +482,9 @@ def test_a_new_order_goes_live_and_its_product_exports_inert(
     raised = datetime.fromisoformat(alert["raised_at"].replace("Z", "+00:00")).astimezone(
         ZoneInfo(STORE_TIMEZONE)
     )
+    # The grid draws its rows after the page's callbacks have finished (under load, later)
+    duo.wait_for_contains_text("#alerts-list-table", raised.strftime("%Y-%m-%d %H:%M:%S"), timeout=20)
     grid_text = text(duo, "#alerts-list-table")
-    assert raised.strftime("%Y-%m-%d %H:%M:%S") in grid_text
     assert text(duo, "#shell-zone") == f"Times in {STORE_TIMEZONE}"
     assert "UTC" not in grid_text
     follow(duo, f"#alerts-list-table a[href$='/products/{EVIL_SKU}']")
