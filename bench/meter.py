@@ -497,11 +497,14 @@ class Meter:
 
         original = clients._client
 
-        def metered_client(service: str, endpoint: str | None) -> Any:
-            made = original(service, endpoint)
+        def metered_client(*key: str | None) -> Any:
+            made = original(*key)
             self.instrument(made)
             return made
 
+        # What the local stack calls when it sets the functions' environment
+        # (clients.forget_clients) empties the real cache under the wrapper.
+        metered_client.cache_clear = original.cache_clear  # type: ignore[attr-defined]
         clients._client = metered_client  # type: ignore[assignment]
         try:
             yield

@@ -911,14 +911,12 @@ def report(
     orders_per_day: int,
     out: Callable[[str], None],
 ) -> dict[str, Any]:
-    """Print the tables; return the figures."""
+    """Print the tables; return the figures (the JSON of ``--json``)."""
     mix = per_event(throughput.tally, throughput.events, memory, sized=False)
     per_type = {t: per_event(p.tally, p.events, memory, sized=True) for t, p in precise.items()}
     mix.dynamodb_write_units, mix.dynamodb_read_units = mix_units(per_type, throughput.types)
     if not per_type:
         mix.dynamodb_write_units = mix.dynamodb_read_units = None
-    costs = dollars_per_million(mix, prices)
-    total_cost = sum(costs.values())
     measured_at = datetime.now(UTC).isoformat(timespec="seconds")
     host = machine()
 
@@ -928,6 +926,71 @@ def report(
         f"moto {host['moto']}, commit {host['commit']}"
         + (" (uncommitted changes)" if host["uncommitted_changes"] else "")
     )
+    _print_throughput(args, throughput, out)
+    _print_requests(mix, out)
+    functions, calls = _print_functions_and_calls(throughput, memory, out)
+    if per_type:
+        _print_per_type(per_type, precise, out)
+    bill = _print_bill(mix, per_type, throughput, prices, out)
+    if lost:
+        out("")
+        out("DEAD-LETTERED: " + ", ".join(f"{q}: {n}" for q, n in lost.items()))
+    return {
+        "measured_at": measured_at,
+        "machine": host,
+        "parameters": {
+            "events": args.events,
+            "precise_events": args.precise_events,
+            "senders": args.senders,
+            "batch_size": BATCH_SIZE,
+            "days": args.days,
+            "orders_per_day": orders_per_day,
+            "seed": args.seed,
+            "concurrency": args.concurrency,
+        },
+        "throughput": {
+            "events": throughput.events,
+            "types": dict(throughput.types),
+            "accepted": throughput.accepted,
+            "duplicates": throughput.duplicates,
+            "rejected": throughput.rejected,
+            "sent_seconds": throughput.sent_seconds,
+            "idle_seconds": throughput.idle_seconds,
+            "after_last_202_seconds": throughput.after_last_202,
+            "peak_concurrency": throughput.peak_concurrency,
+            "ingest_events_per_second": throughput.events / throughput.sent_seconds,
+            "end_to_end_events_per_second": throughput.events_per_second,
+            "cpu_seconds": throughput.cpu_seconds,
+            "functions": functions,
+            "calls": calls,
+            "tally": throughput.tally.to_json(),
+        },
+        "per_type": {
+            t: {
+                "events": precise[t].events,
+                "seconds": precise[t].idle_seconds,
+                **f.to_json(),
+                "tally": precise[t].tally.to_json(),
+            }
+            for t, f in per_type.items()
+        },
+        "mix": mix.to_json(),
+        **bill,
+        "prices": {
+            k: {"dollars_per_unit": float(p.unit_price), "billed": p.billed, "source": p.source}
+            for k, p in prices.items()
+        },
+        "dead_lettered": dict(lost),
+        "targets": {
+            "end_to_end_events_per_second": THROUGHPUT_TARGET,
+            "order_placed_write_units": WRITE_UNIT_BUDGET["order.placed"],
+            "dollars_per_million_events": DOLLAR_TARGET,
+        },
+    }
+
+
+def _print_throughput(args: argparse.Namespace, throughput: Phase, out: Callable[[str], None]) -> None:
+    """The throughput phase's table: what was sent, how fast it was handled, the CPU it took."""
     out("")
     out("Throughput (cheap counting only)")
     out(
@@ -962,6 +1025,10 @@ def report(
             ],
         )
     )
+
+
+def _print_requests(mix: PerEvent, out: Callable[[str], None]) -> None:
+    """AWS requests per event of the measured mix."""
     out("")
     out("Requests per event, measured mix (SQS: receives that returned messages, deletes)")
     out(
@@ -971,26 +1038,29 @@ def report(
             + [["sqs: empty receives (idle polling, not priced per event)", mix.sqs_empty_receives]],
         )
     )
+
+
+def _print_functions_and_calls(
+    throughput: Phase, memory: Mapping[str, int], out: Callable[[str], None]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The functions' invocations and durations, and the time in AWS calls; returns both tables."""
     out("")
     out("Functions in the throughput phase (local durations: a proxy for Lambda's)")
     functions = function_table(throughput.tally, memory)
+    columns = [
+        "memory_mb",
+        "invocations",
+        "records",
+        "failed_records",
+        "mean_ms",
+        "p50_ms",
+        "p95_ms",
+        "total_s",
+    ]
     out(
         table(
             ["function", "MB", "invocations", "records", "failed", "mean ms", "p50 ms", "p95 ms", "total s"],
-            [
-                [
-                    r["function"],
-                    r["memory_mb"],
-                    r["invocations"],
-                    r["records"],
-                    r["failed_records"],
-                    r["mean_ms"],
-                    r["p50_ms"],
-                    r["p95_ms"],
-                    r["total_s"],
-                ]
-                for r in functions
-            ],
+            [[r["function"], *(r[c] for c in columns)] for r in functions],
         )
     )
     out("")
@@ -1005,53 +1075,72 @@ def report(
             ],
         )
     )
-    if per_type:
-        out("")
-        out(
-            "Per event, by type (precise phase: one type at a time on the warmed store; "
-            "transactional writes count double; ingest's own writes included)"
-        )
-        out(
-            table(
+    return functions, calls
+
+
+def _print_per_type(
+    per_type: Mapping[str, PerEvent], precise: Mapping[str, Phase], out: Callable[[str], None]
+) -> None:
+    """The precise phase's requests and units per event of each type, and order.placed's verdict."""
+    out("")
+    out(
+        "Per event, by type (precise phase: one type at a time on the warmed store; "
+        "transactional writes count double; ingest's own writes included)"
+    )
+    out(
+        table(
+            [
+                "type",
+                "events",
+                "write units",
+                "read units",
+                "DynamoDB req",
+                "transactions",
+                "SNS",
+                "SQS",
+                "S3 PUT",
+                "EventBridge",
+                "Lambda inv",
+            ],
+            [
                 [
-                    "type",
-                    "events",
-                    "write units",
-                    "read units",
-                    "DynamoDB req",
-                    "transactions",
-                    "SNS",
-                    "SQS",
-                    "S3 PUT",
-                    "EventBridge",
-                    "Lambda inv",
-                ],
-                [
-                    [
-                        t,
-                        precise[t].events,
-                        f.dynamodb_write_units or 0.0,
-                        f.dynamodb_read_units or 0.0,
-                        f.dynamodb_requests,
-                        f.dynamodb_transactions,
-                        f.sns_publishes,
-                        f.sqs_requests,
-                        f.s3_puts,
-                        f.eventbridge_events,
-                        f.lambda_invocations,
-                    ]
-                    for t, f in per_type.items()
-                ],
-            )
+                    t,
+                    precise[t].events,
+                    f.dynamodb_write_units or 0.0,
+                    f.dynamodb_read_units or 0.0,
+                    f.dynamodb_requests,
+                    f.dynamodb_transactions,
+                    f.sns_publishes,
+                    f.sqs_requests,
+                    f.s3_puts,
+                    f.eventbridge_events,
+                    f.lambda_invocations,
+                ]
+                for t, f in per_type.items()
+            ],
         )
-        budget = WRITE_UNIT_BUDGET["order.placed"]
-        placed = per_type.get("order.placed")
-        if placed is not None:
-            verdict = "within" if (placed.dynamodb_write_units or 0) <= budget else "OVER"
-            out(
-                f"order.placed: {placed.dynamodb_write_units:.2f} write units per event, {verdict} "
-                f"the budget of {budget:g}"
-            )
+    )
+    budget = WRITE_UNIT_BUDGET["order.placed"]
+    placed = per_type.get("order.placed")
+    if placed is not None:
+        verdict = "within" if (placed.dynamodb_write_units or 0) <= budget else "OVER"
+        out(
+            f"order.placed: {placed.dynamodb_write_units:.2f} write units per event, {verdict} "
+            f"the budget of {budget:g}"
+        )
+
+
+def _print_bill(
+    mix: PerEvent,
+    per_type: Mapping[str, PerEvent],
+    throughput: Phase,
+    prices: Mapping[str, Price],
+    out: Callable[[str], None],
+) -> dict[str, Any]:
+    """The list price per million events of the mix, on demand and on provisioned capacity;
+    returns the bill's figures."""
+    costs = dollars_per_million(mix, prices)
+    total_cost = sum(costs.values())
     out("")
     out(
         "AWS list price per million events of the measured mix (free tiers not subtracted; "
@@ -1093,69 +1182,11 @@ def report(
         f"${provisioned['DynamoDB write units']:.2f}, reads ${provisioned['DynamoDB read units']:.2f} "
         f"per million events; the total would then be ${provisioned_total:.2f}"
     )
-    if lost:
-        out("")
-        out("DEAD-LETTERED: " + ", ".join(f"{q}: {n}" for q, n in lost.items()))
-
-    figures = {
-        "measured_at": measured_at,
-        "machine": host,
-        "parameters": {
-            "events": args.events,
-            "precise_events": args.precise_events,
-            "senders": args.senders,
-            "batch_size": BATCH_SIZE,
-            "days": args.days,
-            "orders_per_day": orders_per_day,
-            "seed": args.seed,
-            "concurrency": args.concurrency,
-        },
-        "throughput": {
-            "events": throughput.events,
-            "types": dict(throughput.types),
-            "accepted": throughput.accepted,
-            "duplicates": throughput.duplicates,
-            "rejected": throughput.rejected,
-            "sent_seconds": throughput.sent_seconds,
-            "idle_seconds": throughput.idle_seconds,
-            "after_last_202_seconds": throughput.after_last_202,
-            "peak_concurrency": throughput.peak_concurrency,
-            "ingest_events_per_second": throughput.events / throughput.sent_seconds,
-            "end_to_end_events_per_second": throughput.events_per_second,
-            "cpu_seconds": throughput.cpu_seconds,
-            "functions": functions,
-            "calls": calls,
-            "tally": throughput.tally.to_json(),
-        },
-        "per_type": {
-            t: {
-                "events": precise[t].events,
-                "seconds": precise[t].idle_seconds,
-                **f.to_json(),
-                "tally": precise[t].tally.to_json(),
-            }
-            for t, f in per_type.items()
-        },
-        "mix": mix.to_json(),
+    return {
         "dollars_per_million_events": {**costs, "total": total_cost},
-        "dollars_per_million_events_provisioned": {
-            **costs,
-            **provisioned,
-            "total": provisioned_total,
-        },
+        "dollars_per_million_events_provisioned": {**costs, **provisioned, "total": provisioned_total},
         "lambda_gb_seconds_per_event_one_type_at_a_time": quiet_gb_seconds,
-        "prices": {
-            k: {"dollars_per_unit": float(p.unit_price), "billed": p.billed, "source": p.source}
-            for k, p in prices.items()
-        },
-        "dead_lettered": dict(lost),
-        "targets": {
-            "end_to_end_events_per_second": THROUGHPUT_TARGET,
-            "order_placed_write_units": WRITE_UNIT_BUDGET["order.placed"],
-            "dollars_per_million_events": DOLLAR_TARGET,
-        },
     }
-    return figures
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -241,3 +241,20 @@ def test_sqs_receives_are_counted_with_their_messages_and_empties(monkeypatch: p
         sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
     used = meter.snapshot().usage(service="sqs", operation="ReceiveMessage")
     assert (used.calls, used.billed, used.items, used.empty, used.bytes) == (2, 2, 1, 1, 100)
+
+
+def test_clients_made_while_metered_can_be_forgotten_and_made_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The local stack forgets the shared clients when it sets the functions' environment, inside
+    # the benchmark's metered block (`make bench` failed at start with an AttributeError)
+    from backend.adapters import clients
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    meter = Meter()
+    with mock_aws(), meter.handler_clients():
+        first = clients.client("sqs")
+        clients.forget_clients()
+        again = clients.client("sqs")
+        again.create_queue(QueueName="metered")
+    # Then the client made again is a new one, and still metered
+    assert again is not first
+    assert meter.snapshot().usage(service="sqs", operation="CreateQueue").calls == 1
