@@ -37,10 +37,9 @@ _CONFIG = Config(
 )
 
 
-def _config() -> Config:
-    """The shared config, with the pool size of :data:`MAX_POOL_ENV` if set."""
-    pool = int(os.environ.get(MAX_POOL_ENV) or DEFAULT_MAX_POOL)
-    return _CONFIG if pool == DEFAULT_MAX_POOL else _CONFIG.merge(Config(max_pool_connections=pool))
+def _config(pool: str | None) -> Config:
+    """The shared config, with ``pool`` connections (the value of :data:`MAX_POOL_ENV`) if set."""
+    return _CONFIG.merge(Config(max_pool_connections=int(pool))) if pool else _CONFIG
 
 
 # Each service the functions call is typed by boto3-stubs (requirements-dev.txt); at run time the
@@ -65,11 +64,11 @@ def client(service: str) -> Any:
 
 
 @cache
-def _client(service: str, endpoint: str | None, _pool: str | None) -> Any:
+def _client(service: str, endpoint: str | None, pool: str | None) -> Any:
     # Keyed by endpoint (and pool size) so that a process pointed at another endpoint (tests)
     # never reuses a client bound to the old one.
     # boto3-stubs types each service by its literal name; this one is chosen by the caller.
-    return cast(Any, boto3.session.Session()).client(service, config=_config())
+    return cast(Any, boto3.session.Session()).client(service, config=_config(pool))
 
 
 def presigner() -> Any:
@@ -84,7 +83,8 @@ def presigner() -> Any:
 @cache
 def _presigner(endpoint: str | None, _aws_endpoint: str | None) -> Any:
     style: Literal["path", "auto"] = "path" if endpoint else "auto"
-    config = _config().merge(Config(signature_version="s3v4", s3={"addressing_style": style}))
+    # Signing opens no connection: the pool size does not matter here.
+    config = _CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": style}))
     return boto3.session.Session().client("s3", endpoint_url=endpoint, config=config)
 
 
