@@ -37,7 +37,7 @@ def stale_months(
     stamped = analytics.stamped_months()
     swept: list[str] = []
     if months is None:
-        swept = rollups.months_through(rollups.first_unswept(analytics.swept_through(ROLLUPS_JOB)), now, zone)
+        swept = rollups.to_sweep(analytics.swept_through(ROLLUPS_JOB), now, zone)
     candidates = sorted(set(months) if months is not None else {*stamped, *swept})
     closed = [m for m in candidates if rollups.closed(m, now, zone)]
     covered = analytics.rollup_coverage(closed)

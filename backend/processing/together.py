@@ -71,7 +71,7 @@ def run(
     """
     clock = now or datetime.now(UTC)
     computed_at = clock.isoformat()
-    swept = rollups.months_through(rollups.first_unswept(analytics.swept_through(PAIRS_JOB)), clock, zone)
+    swept = rollups.to_sweep(analytics.swept_through(PAIRS_JOB), clock, zone)
     closed = sorted(m for m in {*analytics.stamped_months(), *swept} if rollups.closed(m, clock, zone))
     current, stale = analytics.current_pair_months(closed)
     folded_days = 0
