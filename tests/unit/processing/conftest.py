@@ -36,6 +36,7 @@ def process(
             return accepts(record)
         return parse_record(record, "USD", accepts)
 
+    # NoFailures stands in for the DynamoDB-backed FailureLog
     processor = GroupBatchProcessor(apply=apply, failures=NoFailures)  # type: ignore[arg-type]
     return process_partial_response(event=event, record_handler=parse, processor=processor, context=None)
 
