@@ -280,23 +280,23 @@ def test_every_aws_call_of_the_orders_processor_can_fail(
     with the square of the batch. So the batch failed is shorter than the whole history's 14
     orders, 2 refunds and late first order (47 calls in session 10): the first
     ``FAULT_ORDERS`` orders at the seven moments around the DST change, the late first order
-    and both refunds (32 calls). It asserts that this batch makes every kind
-    of call the whole history's batch makes (each call site, named by the chain of functions
-    that made it) and, for every kind made more than once there, more than once here too (so a
-    failure still falls between two calls of one kind: two claims, two profiles, two stock
-    crossings and their alerts)."""
+    and both refunds (32 calls). It asserts that this batch makes every kind of call the whole
+    history's batch makes (each call site, named by the chain of functions that made it) and,
+    for every kind made more than once there, more than once here too (so a failure still
+    falls between two calls of one kind: two claims, two profiles, two stock crossings and
+    their alerts)."""
     # Given a batch making every kind of call the whole history's batch makes
     whole = _orders_batch_sites(monkeypatch, history).sites
-    history = pipeline.pipeline_form(mini_history(orders=FAULT_ORDERS))
-    probe = _orders_batch_sites(monkeypatch, history)
+    shorter = pipeline.pipeline_form(mini_history(orders=FAULT_ORDERS))
+    probe = _orders_batch_sites(monkeypatch, shorter)
     assert set(probe.sites) == set(whole), "the failed batch misses or adds kinds of AWS calls"
     assert {s for s, n in whole.items() if n > 1} <= {s for s, n in probe.sites.items() if n > 1}
     total = probe.count
     assert total == sum(probe.sites.values()) >= 4, "the orders processor should make several AWS calls"
     # And the inventory side settled, the orders in one batch
-    routed = pipeline.by_function(history)
+    routed = pipeline.by_function(shorter)
     orders = routed[("orders", "storepulse-orders")]
-    others = [e for e in history if e["type"] not in {"order.placed", "order.refunded"}]
+    others = [e for e in shorter if e["type"] not in {"order.placed", "order.refunded"}]
     first, last = date(2025, 3, 7), date(2025, 3, 11)
 
     for fail_at in range(1, total + 1):
@@ -315,7 +315,7 @@ def test_every_aws_call_of_the_orders_processor_can_fail(
         pipeline.deliver(orders, batch_size=len(orders))
         pipeline.deliver(orders, batch_size=7)
         # Then the figures are exact
-        _expected_all(history, first, last)
+        _expected_all(shorter, first, last)
 
 
 @pytest.mark.parametrize("settle", [False, True], ids=["inbox", "settling"])
