@@ -52,9 +52,10 @@ data "aws_iam_policy_document" "function_connectors" {
   }
   statement {
     # BatchGetItem: a SKU's on-hand and whether its adjustments are counted (stock levels);
-    # PutItem: a webhook kept because it could not be mapped (storepulse dlq list).
+    # Query: the stock-in items not folded yet (part of on hand); PutItem: a webhook kept
+    # because it could not be mapped (storepulse dlq list).
     sid       = "StockAndUnmapped"
-    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem"]
     resources = [local.table_arn["analytics"]]
   }
   statement {
@@ -135,9 +136,10 @@ data "aws_iam_policy_document" "function_customers" {
 
 data "aws_iam_policy_document" "function_inventory" {
   statement {
-    # DeleteItem: a pending stock alert once sent.
+    # DeleteItem: a pending stock alert once sent; Query: the stock-in items not folded yet
+    # (part of every exact read of on hand).
     sid       = "Stock"
-    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
     resources = [local.table_arn["analytics"]]
   }
   statement {
@@ -173,7 +175,10 @@ data "aws_iam_policy_document" "function_jobs" {
     # alert-sweep queries the pending stock alerts and deletes each once sent, settles the
     # on-hand inbox (UpdateItem) and moves an older release's pending alerts (PutItem);
     # segments and digests query day rollups; segments writes its snapshot (BatchWriteItem);
-    # lake-compaction takes, renews and deletes its lease item (PutItem, UpdateItem, DeleteItem).
+    # lake-compaction takes, renews and deletes its lease item (PutItem, UpdateItem, DeleteItem);
+    # stock-fold queries a day's stock-in items, puts the facts (BatchWriteItem) and, in one
+    # transaction per chunk, its fold marker (PutItem) and the inbox ADD (UpdateItem), then
+    # moves its watermark (UpdateItem).
     sid       = "Analytics"
     actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:PutItem"]
     resources = [local.table_arn["analytics"]]

@@ -12,7 +12,17 @@ from typing import Any
 from backend.adapters import leases
 from backend.adapters.clients import client
 from backend.logs import function, function_logger
-from backend.processing import anomalies, compaction, digests, forecasts, rollups, segments, stock, together
+from backend.processing import (
+    anomalies,
+    compaction,
+    digests,
+    forecasts,
+    rollups,
+    segments,
+    stock,
+    stock_in,
+    together,
+)
 from backend.processing.context import Context
 from backend.settings import get_settings
 from backend.wiring import analytics_adapter, stock_alerts
@@ -109,6 +119,13 @@ def pairs_job() -> dict[str, Any]:
     return together.run(analytics_adapter(), store_day(None))
 
 
+def stock_fold(today: str | None = None) -> dict[str, Any]:
+    """Fold the stock-in items of each day older than 2 days (UTC; ``today``: ``YYYY-MM-DD``
+    for a test) into the on-hand inbox and the segments' facts, once."""
+    day = date.fromisoformat(today) if today else datetime.now(UTC).date()
+    return stock_in.fold(analytics_adapter(), day)
+
+
 # A job takes its options from the rest of its input: {"job": NAME, **options}.
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "alert-sweep": alert_sweep,
@@ -119,6 +136,7 @@ JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "pairs": pairs_job,
     "rollups": month_rollups,
     "segments": segments_job,
+    "stock-fold": stock_fold,
 }
 
 

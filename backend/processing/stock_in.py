@@ -1,0 +1,152 @@
+"""A packet part's stock and facts without a transaction, and the ``stock-fold`` job.
+
+The orders processor hands :func:`put_stock_in` the parts it counts, with their placed orders:
+each part's orders' stock deltas leave its counting transaction and go, with the orders' facts
+for the segments, into the part's stock-in item (one conditional put); a part too late for one
+is counted in a transaction guarded by the same key. :func:`fold` (the daily ``stock-fold``
+job) moves each day's items into the on-hand inbox and the ``FACTS#`` items, once. Why this is
+exactly once: docs/architecture.md, "Stock-in items"; the items:
+:mod:`backend.adapters.stock_in`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tqdm import tqdm
+
+from backend.adapters.analytics import (
+    STOCK_IN_SHARDS,
+    UNDATED,
+    AnalyticsStore,
+    BusinessClaim,
+    Counted,
+    StockIn,
+    takes_items,
+)
+from backend.domain.calendar import store_day
+from backend.domain.events import Event, OrderPlaced
+from backend.domain.sales import Contributions
+from backend.processing import segments
+
+#: What an order claim stores of its first writer: the UTC day it was made.
+CLAIM_DAY = "day"
+#: Days a fold leaves open: it folds the days older than this by its clock (UTC), and writers
+#: put items only for their today and yesterday (:func:`backend.adapters.stock_in.takes_items`),
+#: so no item is put for a day already folded unless a writer stalls for a day.
+FOLD_AFTER_DAYS = 2
+
+
+def utc_today() -> date:
+    """The writer's UTC day (the clock tests replace)."""
+    return datetime.now(UTC).date()
+
+
+def dated(claim: BusinessClaim, today: date) -> BusinessClaim:
+    """The claim, with the writer's UTC day (kept by the claim when it is first made)."""
+    return replace(claim, attributes={**claim.attributes, CLAIM_DAY: today.isoformat()})
+
+
+def claim_day(stored: Mapping[str, Any]) -> date | None:
+    """The day a stored claim was first made (``None`` for a claim of an older release)."""
+    day = stored.get(CLAIM_DAY)
+    return None if day is None else date.fromisoformat(str(day))
+
+
+def put_stock_in(
+    analytics: AnalyticsStore,
+    parts: Sequence[tuple[Counted, Sequence[Event]]],
+    claim_days: Mapping[str, date | None],
+    *,
+    zone: ZoneInfo,
+    today: date,
+) -> set[str]:
+    """Take the placed orders' stock out of these parts' counting (``(part, its placed
+    orders)``) into stock-in items; returns the order ids whose facts are in them.
+
+    ``claim_days``: the stored claim day of each event (by event id). A part counted before by
+    a release without stock-in items (its ``PART#`` marker exists; counted in the transaction,
+    stock included) is left as it is. A part whose smallest claim day is not one the items take
+    (:func:`~backend.adapters.stock_in.takes_items`) has its stock counted in a transaction of
+    its own, guarded by its item's key, and its facts put in ``FACTS#`` items.
+    """
+    with_orders = [(part, placed) for part, placed in parts if placed]
+    if not with_orders:
+        return set()
+    markers = [part.claim for part, _ in with_orders if part.claim is not None]
+    counted_before = {claim.item for claim in analytics.claimed(markers)}
+    folded = analytics.stock_in_watermark()
+    new: list[StockIn] = []
+    late: list[StockIn] = []
+    late_facts: list[str] = []
+    taken: set[str] = set()
+    for part, placed in with_orders:
+        if part.claim is not None and part.claim.item in counted_before:
+            continue
+        days = [claim_days.get(e.event_id) or UNDATED for e in placed]
+        day = min(days)
+        stock_in = StockIn(part.ref, day, _take_stock(part, placed, zone), _facts(placed, zone), today)
+        taken |= {e.data.order_id for e in placed}
+        if takes_items(day, folded, today):
+            new.append(stock_in)
+        else:
+            late.append(stock_in)
+            late_facts += stock_in.order_facts
+    if new:
+        analytics.put_stock_in(new)
+    if late:
+        analytics.count_late_stock_in(late)
+        analytics.record_facts(late_facts)
+    return taken
+
+
+def _take_stock(part: Counted, placed: Sequence[Event], zone: ZoneInfo) -> dict[str, int]:
+    """Remove the placed orders' stock deltas from the part's counters; returns them."""
+    taken: dict[str, int] = defaultdict(int)
+    for event in placed:
+        contributions = Contributions()
+        contributions.add(event, zone)
+        for sku, delta in contributions.stock.items():
+            taken[sku] += delta
+    stock = part.contributions.stock
+    for sku, delta in taken.items():
+        stock[sku] -= delta
+        if not stock[sku]:
+            del stock[sku]
+    return {sku: delta for sku, delta in taken.items() if delta}
+
+
+def _facts(placed: Iterable[Event], zone: ZoneInfo) -> tuple[str, ...]:
+    made = []
+    for event in placed:
+        data: OrderPlaced = event.data
+        day = store_day(event.occurred_at, zone)
+        net = data.gross_sales - data.discount
+        made.append(segments.order_fact(data.customer_id, data.order_id, day, net))
+    return tuple(sorted(made))
+
+
+def fold(analytics: AnalyticsStore, today: date, *, progress: bool | None = None) -> dict[str, Any]:
+    """Fold every day older than :data:`FOLD_AFTER_DAYS` (``today``: UTC) after the watermark,
+    each day's shards then the watermark; safe to run again, and after a crash anywhere.
+
+    Before the first fold no stock-in item exists (writers take the transaction until there is
+    a watermark): the first run only sets the watermark.
+    """
+    last = today - timedelta(days=FOLD_AFTER_DAYS + 1)
+    folded = analytics.stock_in_watermark()
+    if folded is None:
+        analytics.set_stock_in_watermark(last)
+        return {"folded_through": last.isoformat(), "days": 0, "skus_moved": 0}
+    days = [folded + timedelta(days=n) for n in range(1, (last - folded).days + 1)]
+    moved = 0
+    for day in tqdm(days, desc="stock-in", unit="day", disable=None if progress is None else not progress):
+        for shard in range(STOCK_IN_SHARDS):
+            moved += analytics.fold_stock_in(day, shard)
+        analytics.set_stock_in_watermark(day)
+    return {"folded_through": max(last, folded).isoformat(), "days": len(days), "skus_moved": moved}
