@@ -605,7 +605,14 @@ class AnalyticsTable:
         count_once(self.client, self.name, [late_stock_in(part) for part in parts], touch=False)
 
     def fold_stock_in(self, day: date, shard: int) -> int:
-        return stock_in.fold_partition(self.client, self.name, day, shard, self.record_facts)
+        return stock_in.fold_partition(
+            self.client,
+            self.name,
+            day,
+            shard,
+            self.record_facts,
+            lambda inbox: stock_items.settle_inbox(self.client, self.name, [inbox]),
+        )
 
     def set_stock_in_watermark(self, day: date) -> None:
         stock_in.set_watermark(self.client, self.name, day)

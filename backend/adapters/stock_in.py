@@ -31,7 +31,7 @@ import contextlib
 import json
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -314,10 +314,20 @@ def _fold_chunk(
     return True
 
 
-def fold_partition(client: DynamoDBClient, table: str, day: date, shard: int, put_facts: Any) -> int:
+def fold_partition(
+    client: DynamoDBClient,
+    table: str,
+    day: date,
+    shard: int,
+    put_facts: Callable[[list[str]], None],
+    settle: Callable[[Key], Any],
+) -> int:
     """Fold one day and shard: its facts into ``FACTS#`` items (``put_facts``, idempotent), then
-    each chunk of its merged deltas into the inbox with its marker; how many SKUs' deltas moved.
-    Safe to run again and beside another run: a chunk whose marker exists is skipped."""
+    each chunk of its merged deltas into the inbox with its marker, settling the inbox item
+    after each chunk (``settle``: it moves the counters of an item grown past its threshold
+    into the SKUs' items, so a day of 100,000 SKUs never grows an inbox item past a chunk);
+    how many SKUs' deltas moved. Safe to run again and beside another run: a chunk whose marker
+    exists is skipped."""
     found = read_partition(client, table, day, shard)
     if found.order_facts:
         put_facts(found.order_facts)
@@ -325,6 +335,7 @@ def fold_partition(client: DynamoDBClient, table: str, day: date, shard: int, pu
     for sk, chunk in fold_chunks(found.deltas).items():
         if sk not in found.markers and _fold_chunk(client, table, day, shard, sk, chunk):
             moved += len(chunk)
+            settle(on_hand_key(next(iter(chunk))))
     return moved
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from backend.adapters import stock as stock_items
 from backend.adapters.analytics import AnalyticsTable
 from backend.processing import stock_in
 from backend.settings import get_settings
@@ -189,6 +190,30 @@ def test_a_packet_replayed_two_days_later_takes_the_transaction(
     fold(TODAY + timedelta(days=5))
     assert_on_hand(history)
     assert_segments(history)
+
+
+def test_the_fold_settles_the_inbox_items_it_grows(
+    clock: Clock, history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the orders' stock in items, and inbox items settled as soon as they hold anything
+    monkeypatch.setattr(stock_items, "SETTLE_AT_BYTES", 0)
+    fold(TODAY)
+    others, orders = split(history)
+    pipeline.deliver(others)
+    pipeline.deliver(orders, batch_size=4)
+    # When the fold moves them into the inbox
+    assert fold(TODAY + timedelta(days=3))["skus_moved"] > 0
+    # Then it settled what it moved into the SKUs' own items: no inbox item holds a counter
+    inbox = pipeline.dynamodb().batch_get_item(
+        RequestItems={
+            get_settings().require("analytics_table"): {
+                "Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in stock_items.INBOX_KEYS],
+                "ConsistentRead": True,
+            }
+        }
+    )["Responses"][get_settings().require("analytics_table")]
+    assert not [name for item in inbox for name in item if name.startswith("oh:")]
+    assert_on_hand(history)
 
 
 def _fold_failing(calls: Calls, today: date) -> None:
