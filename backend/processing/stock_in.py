@@ -65,6 +65,7 @@ def put_stock_in(
     *,
     zone: ZoneInfo,
     today: date,
+    guard: bool = True,
 ) -> set[str]:
     """Take the placed orders' stock out of these parts' counting (``(part, its placed
     orders)``) into stock-in items; returns the order ids whose facts are in them.
@@ -73,13 +74,15 @@ def put_stock_in(
     a release without stock-in items (its ``PART#`` marker exists; counted in the transaction,
     stock included) is left as it is. A part whose smallest claim day is not one the items take
     (:func:`~backend.adapters.stock_in.takes_items`) has its stock counted in a transaction of
-    its own, guarded by its item's key, and its facts put in ``FACTS#`` items.
+    its own, guarded by its item's key, and its facts put in ``FACTS#`` items. ``guard=False``:
+    the caller sends only parts of packets no older release counted (the parts' markers are not
+    read; a part this release counted before finds its item, or its tombstone, at its key).
     """
     with_orders = [(part, placed) for part, placed in parts if placed]
     if not with_orders:
         return set()
     markers = [part.claim for part, _ in with_orders if part.claim is not None]
-    counted_before = {claim.item for claim in analytics.claimed(markers)}
+    counted_before = {claim.item for claim in analytics.claimed(markers)} if guard else set()
     folded = analytics.stock_in_watermark()
     new: list[StockIn] = []
     late: list[StockIn] = []
