@@ -17,8 +17,10 @@ from backend.settings import get_settings
 
 
 def analytics_adapter() -> AnalyticsTable:
-    """The analytics table (``ANALYTICS_TABLE``) on the shared DynamoDB client."""
-    return AnalyticsTable(client("dynamodb"), get_settings().require("analytics_table"))
+    """The analytics table (``ANALYTICS_TABLE``) on the shared DynamoDB client, in the store's
+    zone (when its months close, for their change stamps)."""
+    settings = get_settings()
+    return AnalyticsTable(client("dynamodb"), settings.require("analytics_table"), zone=settings.zone)
 
 
 def reports_adapter() -> ReportsTable:

@@ -34,7 +34,7 @@ import time
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -190,7 +190,7 @@ def at_scale(
     }
     # The bench writes the baskets itself: name the month to the job by its change stamp, as the
     # orders processor's writes would have bumped it.
-    touch_months(dynamodb, table, [month])
+    touch_months(dynamodb, table, [month], datetime.now(UTC))
     figures["month_before_job"] = api.timed("/v1/products/pairs", 2, start=first, end=last)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
@@ -204,7 +204,7 @@ def at_scale(
     figures["days_2_to_30_day_folds"] = api.timed("/v1/products/pairs", 5, **inner)
     # As if the month were still taking orders (its stamp moved since the job): each day fold
     # is then checked against its day's basket keys (a keys-only Query a day).
-    touch_months(dynamodb, table, [month])
+    touch_months(dynamodb, table, [month], datetime.now(UTC))
     figures["days_2_to_30_stamp_moved"] = api.timed("/v1/products/pairs", 3, **inner)
     run_job("pairs")
     fold = baskets.month_folds(dynamodb, table, [month])[0][month]

@@ -12,7 +12,8 @@
    DynamoDB write and read units computed from item sizes (:mod:`bench.meter`), so that each
    type's units per event are measured on a store with history (catalogue, customers, stock).
    Then a few orders are sent one per request, further apart than the batching window: what
-   an order costs when it arrives alone, as in a live store's trickle.
+   an order costs when it arrives alone, as in a live store's trickle (placed at the time they
+   are sent, in the month still open: :func:`live`).
 4. Prices the measured mix at the list prices of ``backend/cost/prices.json``, with the cost
    model's own per-event computation (:func:`backend.cost.model.per_event_costs`).
 
@@ -37,7 +38,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -467,6 +468,16 @@ def make_store(
     raise BenchFailed(f"could not generate {wanted} events in {days} days")
 
 
+def live(orders: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The trickle's orders as a live store's: placed in the seconds before ``now``, in their
+    order. (Orders of the store's history would be late orders of closed months, which cost a
+    month change stamp each that a live store's orders, of the month still open, do not.)"""
+    return [
+        {**order, "occurred_at": (now - timedelta(seconds=len(orders) - index)).isoformat()}
+        for index, order in enumerate(orders)
+    ]
+
+
 def precise_events_by_type(
     history: Sequence[dict[str, Any]], holdout: Sequence[dict[str, Any]]
 ) -> dict[str, list[dict[str, Any]]]:
@@ -767,7 +778,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
     by_type = precise_events_by_type(history, holdout) if args.precise_events else {}
     placed = by_type.get("order.placed", [])
     trickle_count = min(args.trickle_orders, len(placed) // 2)
-    trickle = placed[len(placed) - trickle_count :]
+    trickle = live(placed[len(placed) - trickle_count :], datetime.now(UTC))
     if trickle:
         by_type["order.placed"] = placed[: len(placed) - trickle_count]
     out(

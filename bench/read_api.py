@@ -234,7 +234,7 @@ def copy_days(
             written.append(copy)
     batch_put(dynamodb, table, written)
     # As every writer of a day does: the months' change stamps move after the write.
-    touch_months(dynamodb, table, {target.strftime("%Y-%m") for target in targets})
+    touch_months(dynamodb, table, {target.strftime("%Y-%m") for target in targets}, datetime.now(UTC))
     return len(written)
 
 

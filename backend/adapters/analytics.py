@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.adapters import baskets, customer_days, forecasts, leases, rollups, stock_in
@@ -251,7 +251,9 @@ class AnalyticsStore(Protocol):
         putting them again is harmless."""
 
     def stamp_months(self, months: Iterable[str]) -> None:
-        """Bump the change stamp of each month (``YYYY-MM``) whose days were written."""
+        """Bump the change stamp of each month (``YYYY-MM``) whose days were written, if it is
+        closed or closes within the clocks' margin by the writer's clock, read now (after the
+        writes: :func:`backend.domain.rollups.stamp_due`)."""
 
     def stamped_months(self) -> dict[str, int]:
         """Every month (``YYYY-MM``) that has a change stamp, with its stamp (one Query)."""
@@ -271,6 +273,13 @@ class AnalyticsStore(Protocol):
 
     def month_change_stamps(self, months: Sequence[str], *, consistent: bool = False) -> dict[str, int]:
         """The change stamp of each month (0 for a month never stamped)."""
+
+    def swept_through(self, job: str) -> str | None:
+        """The last month a job (``rollups``, ``pairs``) folded with every month before it
+        (strongly consistent; ``None`` before its first run)."""
+
+    def set_swept_through(self, job: str, month: str) -> None:
+        """Record that ``job`` folded every month up to ``month``."""
 
     def customer_profiles(self, customer_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The profiles of these customers that exist (strongly consistent), by customer id."""
@@ -383,10 +392,11 @@ class AnalyticsStore(Protocol):
         ``stamps``: the change stamps of the days' months."""
 
     def put_day_pair_fold(
-        self, day: date, found: DayPairs, covered: int, computed_at: str, so_far: PairCounts
+        self, day: date, found: DayPairs, covered: int | None, computed_at: str, so_far: PairCounts
     ) -> bool:
-        """Keep a day's pair counts, read at its month's stamp ``covered``, with ``so_far``, the
-        month's counts up to that day; whether it was kept (not when too large for an item)."""
+        """Keep a day's pair counts, read at its closed month's stamp ``covered``, with ``so_far``,
+        the month's counts up to that day (``None``: a month still open, checked by its basket
+        keys); whether it was kept (not when too large for an item)."""
 
     def put_month_pair_fold(self, month: str, counts: PairCounts, covered: int, computed_at: str) -> bool:
         """Keep a closed month's pair counts, current at stamp ``covered``; whether it was kept."""
@@ -476,16 +486,26 @@ class AnalyticsTable:
         A DynamoDB client (the handler's).
     name
         The table's name (``ANALYTICS_TABLE``).
+    clock
+        The writer's clock (seconds since the epoch), read when the months' change stamps are
+        bumped (:meth:`stamp_months`, :meth:`count_once`): only closed months' are.
+    zone
+        The store's zone, for when a month closes (``None``: the earliest zone's, which bumps
+        a few hours' more stamps, never fewer).
     """
 
-    def __init__(self, client: DynamoDBClient, name: str):
+    def __init__(
+        self, client: DynamoDBClient, name: str, *, clock: Clock = time.time, zone: tzinfo | None = None
+    ):
         self.client = client
         self.name = name
+        self.clock = clock
+        self.zone = zone
 
     # counting and the catalogue
 
     def count_once(self, counted: Sequence[Counted]) -> None:
-        count_once(self.client, self.name, counted)
+        count_once(self.client, self.name, counted, clock=self.clock, zone=self.zone)
 
     def claim_business_ids(self, claims: Sequence[BusinessClaim]) -> list[Found]:
         return claim_all(self.client, self.name, claims)
@@ -497,7 +517,7 @@ class AnalyticsTable:
         batch_put(self.client, self.name, items)
 
     def stamp_months(self, months: Iterable[str]) -> None:
-        touch_months(self.client, self.name, months)
+        touch_months(self.client, self.name, months, datetime.fromtimestamp(self.clock(), UTC), self.zone)
 
     def stamped_months(self) -> dict[str, int]:
         return {
@@ -525,6 +545,12 @@ class AnalyticsTable:
 
     def month_change_stamps(self, months: Sequence[str], *, consistent: bool = False) -> dict[str, int]:
         return rollups.month_stamps(self.client, self.name, months, consistent=consistent)
+
+    def swept_through(self, job: str) -> str | None:
+        return rollups.swept_through(self.client, self.name, job)
+
+    def set_swept_through(self, job: str, month: str) -> None:
+        rollups.set_swept_through(self.client, self.name, job, month)
 
     # the customers' profiles and day sets
 
@@ -654,7 +680,7 @@ class AnalyticsTable:
         return baskets.day_counts(self.client, self.name, days, stamps)
 
     def put_day_pair_fold(
-        self, day: date, found: DayPairs, covered: int, computed_at: str, so_far: PairCounts
+        self, day: date, found: DayPairs, covered: int | None, computed_at: str, so_far: PairCounts
     ) -> bool:
         return baskets.put_day_fold(self.client, self.name, day, found, covered, computed_at, so_far)
 

@@ -31,7 +31,7 @@ from backend.adapters.parallel import READ_PARALLELISM, parallel_map
 from backend.adapters.rollups import month_pk, month_stamps
 from backend.domain import rollups
 from backend.domain.calendar import days as days_between
-from backend.domain.rollups import month_of
+from backend.domain.rollups import STAMPED_BEFORE, month_of
 from backend.domain.together import Basket, PairCounts
 
 if TYPE_CHECKING:
@@ -124,11 +124,22 @@ def _blob(value: Any) -> bytes:
 class DayPairs:
     """A day's pair counts, the basket items they come from, and whether they come from the
     day's fold at its month's change stamp (``stamped``: nothing to write) or not (current by
-    its basket keys, or folded from the baskets by the reader)."""
+    its basket keys, or folded from the baskets by the reader); ``from_fold``: from the day's
+    fold, at the stamp or current by its keys."""
 
     counts: PairCounts
     basket_keys: frozenset[str]
     stamped: bool
+    from_fold: bool = False
+
+
+def at_stamp(fold: Mapping[str, Any], month: str, stamp: int) -> bool:
+    """Whether a day fold is current because it was folded at its month's ``stamp``: only a
+    fold ``sealed`` (written once its month had closed, whose stamp every later write bumps)
+    or one of a month before :data:`~backend.domain.rollups.STAMPED_BEFORE` (every write bumped
+    the stamp then). A fold of a month still open has no ``covered``: its basket keys tell."""
+    trusted = bool(fold.get("sealed")) or month < STAMPED_BEFORE
+    return trusted and "covered" in fold and int(fold["covered"]) == stamp
 
 
 def day_counts(
@@ -137,8 +148,9 @@ def day_counts(
     """Each day's pair counts: its fold where current, else folded here from its baskets.
 
     ``stamps`` are the change stamps of the days' months (read here when not given). Cost: the
-    folds (batched); a fold not at its month's stamp adds keys-only Queries of the day's basket
-    items, and a day without a current fold reads its baskets instead (``SKUP#`` and ``BK#``).
+    folds (batched); a fold not at its month's stamp (:func:`at_stamp`: a month still open has
+    none) adds keys-only Queries of the day's basket items, and a day without a current fold
+    reads its baskets instead (``SKUP#`` and ``BK#``).
     """
     if stamps is None:
         stamps = month_stamps(client, table, sorted({month_of(d) for d in days}))
@@ -148,11 +160,11 @@ def day_counts(
         fold = folds.get((day_pk(day), DAY_FOLD_SK))
         if fold is not None:
             folded = frozenset(fold.get("folded", ()))
-            if int(fold.get("covered", -1)) == stamps[month_of(day)]:
-                return DayPairs(PairCounts.decode(_blob(fold["blob"])), folded, True)
+            if at_stamp(fold, month_of(day), stamps[month_of(day)]):
+                return DayPairs(PairCounts.decode(_blob(fold["blob"])), folded, True, True)
             keys = frozenset(day_basket_keys(client, table, day))
             if folded == keys:
-                return DayPairs(PairCounts.decode(_blob(fold["blob"])), keys, False)
+                return DayPairs(PairCounts.decode(_blob(fold["blob"])), keys, False, True)
         read, found = day_baskets(client, table, day)
         return DayPairs(PairCounts.of(found), frozenset(read), False)
 
@@ -193,14 +205,14 @@ def _so_far(
         client,
         table,
         [(day_pk(d), DAY_FOLD_SK) for run in runs for d in ends(run)],
-        projection=("covered", "upto"),
+        projection=("covered", "upto", "sealed"),
     )
     total = PairCounts()
     rest: list[date] = []
     for run in runs:
         found = [folds.get((day_pk(d), DAY_FOLD_SK)) for d in ends(run)]
-        stamp = stamps[month_of(run[0])]
-        if not all(f is not None and "upto" in f and int(f["covered"]) == stamp for f in found):
+        month = month_of(run[0])
+        if not all(f is not None and "upto" in f and at_stamp(f, month, stamps[month]) for f in found):
             rest.extend(run)
             continue
         last, *before = [PairCounts.decode(_blob(f["upto"])) for f in found if f is not None]
@@ -234,22 +246,25 @@ def put_day_fold(
     table: str,
     day: date,
     found: DayPairs,
-    covered: int,
+    covered: int | None,
     computed_at: str,
     so_far: PairCounts,
 ) -> bool:
     """Write a day's fold (``BT#PAIRS``) of the counts of the basket items ``found`` lists, read
-    after its month's change stamp was ``covered``, with ``so_far``, the counts of the month's
-    days up to this one at that stamp (left out when both would not fit in an item); whether it
-    was written (not when too large for an item). A day without orders gets one too, so that
-    readers need not look."""
-    item: dict[str, Any] = {"pk": day_pk(day), "sk": DAY_FOLD_SK, "covered": covered}
+    after its closed month's change stamp was ``covered`` (``sealed``), with ``so_far``, the
+    counts of the month's days up to this one at that stamp (left out when both would not fit in
+    an item); whether it was written (not when too large for an item). ``covered`` is ``None``
+    for a day of a month still open (no stamp, no ``so_far``: readers check its basket keys). A
+    day without orders gets one too, so that readers need not look."""
+    item: dict[str, Any] = {"pk": day_pk(day), "sk": DAY_FOLD_SK}
     item["computed_at"] = computed_at
     if found.basket_keys:  # DynamoDB has no empty sets: no attribute is no basket item
         item["folded"] = set(found.basket_keys)
     upto = so_far.encode()
-    if len(upto) + len(found.counts.encode()) <= MAX_FOLD_BYTES:
-        item["upto"] = upto
+    if covered is not None:
+        item.update({"covered": covered, "sealed": True})
+        if len(upto) + len(found.counts.encode()) <= MAX_FOLD_BYTES:
+            item["upto"] = upto
     return _put_fold(client, table, item, found.counts)
 
 

@@ -13,16 +13,16 @@ import random
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from backend.adapters.parallel import parallel_map
-from backend.domain.rollups import month_of
+from backend.domain.rollups import month_of, stamp_due
 from backend.domain.sales import Contributions
 from backend.domain.stock import on_hand_key
 
@@ -566,6 +566,8 @@ def count_once(
     events: Sequence[Counted],
     *,
     touch: bool = True,
+    clock: Callable[[], float] = time.time,
+    zone: tzinfo | None = None,
 ) -> TransactionStats:
     """Add each event's contributions to the counters exactly once.
 
@@ -584,9 +586,13 @@ def count_once(
     events
         The events to count, in any order.
     touch
-        Bump the change stamps of the months whose days the events add to, after counting
-        (:func:`touch_months`; the events found counted already included). ``False`` when
-        the caller touches them itself after its other writes to those days.
+        Bump the change stamps of the closed months whose days the events add to, after
+        counting (:func:`touch_months`; the events found counted already included). ``False``
+        when the caller touches them itself after its other writes to those days.
+    clock
+        The writer's clock (seconds since the epoch), read after counting, for ``touch``.
+    zone
+        The store's zone, for ``touch`` (``None``: the earliest zone, stamping a little more).
 
     Returns
     -------
@@ -614,7 +620,11 @@ def count_once(
         _count_group(client, table, group, stats)
     if touch:
         touch_months(
-            client, table, (month_of(day) for event in events for day in days_of(event.contributions))
+            client,
+            table,
+            (month_of(day) for event in events for day in days_of(event.contributions)),
+            datetime.fromtimestamp(clock(), UTC),
+            zone,
         )
     return stats
 
@@ -627,12 +637,20 @@ def days_of(contributions: Contributions) -> set[date]:
 MONTHS_PK = "MONTHS"
 
 
-def touch_months(client: DynamoDBClient, table: str, months: Iterable[str]) -> None:
-    """Bump the change stamp (``MONTHS``/``<YYYY-MM>``, ``ADD v 1``) of each month.
+def touch_months(
+    client: DynamoDBClient, table: str, months: Iterable[str], now: datetime, zone: tzinfo | None = None
+) -> list[str]:
+    """Bump the change stamp (``MONTHS``/``<YYYY-MM>``, ``ADD v 1``) of each of these months
+    that is closed, or closes within the clocks' margin, at ``now`` (in ``zone``; ``None``: in
+    the earliest zone): :func:`backend.domain.rollups.stamp_due`. Returns the months bumped.
 
-    Called after writing to days of these months, and again on every redelivery, so that a
-    month rollup read together with the stamp it was computed at is known to be current."""
-    for month in sorted(set(months)):
+    Called after writing to days of these months, and again on every redelivery, with ``now``
+    read off the writer's clock *after* those writes, so that a month fold read together with
+    the stamp it was computed at is known to be current. The months still open are not bumped
+    (a lone order's write unit): no job folds them, and the pairs job's folds of their days are
+    checked by their basket items' keys (docs/architecture.md, "Month rollups")."""
+    due = sorted(m for m in set(months) if stamp_due(m, now, zone))
+    for month in due:
         client.update_item(
             TableName=table,
             Key=key(MONTHS_PK, month),
@@ -640,6 +658,7 @@ def touch_months(client: DynamoDBClient, table: str, months: Iterable[str]) -> N
             ExpressionAttributeNames={"#v": "v"},
             ExpressionAttributeValues={":one": {"N": "1"}},
         )
+    return due
 
 
 def _count_group(client: DynamoDBClient, table: str, group: list[Counted], stats: TransactionStats) -> None:

@@ -3,10 +3,14 @@
 A month's rollup (``MONTH#<YYYY-MM>``/``ROLLUP``, written by the ``rollups`` job, see
 :mod:`backend.processing.rollups`) holds the month's days folded into one compressed value
 (:mod:`backend.domain.rollups`) and ``covered``, the month's change stamp (``MONTHS``/
-``<YYYY-MM>``, ``v``) read before its days were. The writers of the days bump that stamp after
-each write (:func:`backend.adapters.dynamo.touch_months`), so a rollup is current exactly while
-``covered`` equals the stamp; otherwise the month is read day by day, as if it had no rollup.
-A value too large for one item is split over ``ROLLUP``, ``ROLLUP#1``, ... (``parts``).
+``<YYYY-MM>``, ``v``; 0 when it has none) read before its days were. The job folds only months
+that closed more than the clocks' margin ago, and the writers of the days bump a closed month's
+stamp after each write (:func:`backend.adapters.dynamo.touch_months`), so a rollup is current
+exactly while ``covered`` equals the stamp; otherwise the month is read day by day, as if it had
+no rollup. A value too large for one item is split over ``ROLLUP``, ``ROLLUP#1``, ... (``parts``).
+
+A month written only while it was open has no stamp: the job folds it once all the same, as one
+of the months after the last it swept (``SWEPT``/``<job>``, ``through``: :func:`swept_through`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from backend.adapters.parallel import READ_PARALLELISM, parallel_map
 from backend.domain import cohorts, rollups
 from backend.domain.calendar import days as days_between
 from backend.domain.products import SkuSales
+from backend.domain.rollups import first_unswept
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -36,6 +41,9 @@ DaySets = customer_days.DaySets
 
 #: A month rollup's first item, ``MONTH#<YYYY-MM>``/``ROLLUP`` (its further parts ``ROLLUP#<i>``).
 ROLLUP_SK = "ROLLUP"
+#: How far a job has folded every month: ``SWEPT``/``<job>``, ``through`` = ``YYYY-MM``.
+SWEPT_PK = "SWEPT"
+ROLLUPS_JOB = "rollups"
 
 
 def month_pk(month: str) -> str:
@@ -86,6 +94,20 @@ def month_stamps(
     """The change stamp of each month (0 for a month never written since stamps exist)."""
     items = batch_get(client, table, [(MONTHS_PK, m) for m in months], consistent=consistent)
     return {m: int(items.get((MONTHS_PK, m), {}).get("v", 0)) for m in months}
+
+
+def swept_through(client: DynamoDBClient, table: str, job: str) -> str | None:
+    """The last month ``job`` folded together with every month before it (``None``: never)."""
+    items = batch_get(client, table, [(SWEPT_PK, job)], consistent=True)
+    item = items.get((SWEPT_PK, job))
+    return None if item is None else str(item["through"])
+
+
+def set_swept_through(client: DynamoDBClient, table: str, job: str, month: str) -> None:
+    client.put_item(
+        TableName=table,
+        Item={"pk": {"S": SWEPT_PK}, "sk": {"S": job}, "through": {"S": month}},
+    )
 
 
 def day_sku_sales(
@@ -205,17 +227,23 @@ def month_customers(
     are made of, :func:`backend.domain.cohorts.cohort_rows`), from each month's current rollup
     or else its days up to ``today``.
 
-    A month with neither a rollup nor a change stamp has had no day written since stamps exist
-    (every writer of a ``DAY#`` item bumps its month's stamp), so its days are not read: a
-    cohort table of two years on a young store reads only the months that have orders.
+    A month with neither a rollup nor a change stamp, before the first one the rollups job has
+    not swept (:func:`first_unswept`), has had no day written (a write to a closed month bumps
+    its stamp, and the job rolled up every swept month), so its days are not read: a cohort
+    table of two years on a young store reads only the months that have orders, and the months
+    still open.
     """
     last = rollups.month_of(today)
     if first > last:
         return {}, {}
     months = [cohorts.add_months(first, k) for k in range(cohorts.months_between(first, last) + 1)]
-    items = batch_get(client, table, _month_keys(months))
+    items = batch_get(client, table, [*_month_keys(months), (SWEPT_PK, ROLLUPS_JOB)])
     current, stale = _current(client, table, months, items)
-    written = [m for m in stale if (MONTHS_PK, m) in items or (month_pk(m), ROLLUP_SK) in items]
+    swept = items.get((SWEPT_PK, ROLLUPS_JOB))
+    unswept = first_unswept(None if swept is None else str(swept["through"]))
+    written = [
+        m for m in stale if (MONTHS_PK, m) in items or (month_pk(m), ROLLUP_SK) in items or m >= unswept
+    ]
     days = [d for d in _days_of_months(written) if d <= today]
     _, sets = day_rollups(client, table, days)
     by_month: dict[str, list[DaySets]] = {}

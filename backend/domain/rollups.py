@@ -14,6 +14,10 @@ of :mod:`backend.domain.customers`. Over a whole month the same figures follow f
 what it computes from the month's days: the unions of ``C``, of ``C_d \\ P_d`` and of
 ``P_d ∪ M_d`` over the range are the unions of the months' ``C``, ``N``, ``R`` and of the edge
 days' own. A range is split by :func:`split` into its whole months and the days at its two edges.
+
+When a month counts as closed, for the writers' change stamps and for the jobs that fold months
+(:func:`stamp_due`, :func:`closed`), is here too: docs/architecture.md, "Month rollups", says why
+the two rules keep a fold from being taken for current when it is not.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
+
+from backend.domain.cohorts import add_months
 
 FORMAT = 2
 _MONTH = re.compile(r"\d{4}-\d{2}")
@@ -66,6 +72,91 @@ def month_days(month: str) -> tuple[date, date]:
     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     return first, following - timedelta(days=1)
 
+
+#: How far apart the clocks of a writer and a job may be trusted to be from the true time: a
+#: writer stamps a month from this long before it ends, a job folds it only this long after.
+CLOCK_MARGIN = timedelta(hours=1)
+#: A writer that does not know the store's zone takes the earliest any zone's month ends: its
+#: last day's UTC midnight minus 14 hours (UTC+14, Kiribati).
+EARLIEST_OFFSET = timedelta(hours=14)
+#: Until the release of December 2026 (issue 11) every write to a month's days bumped its
+#: change stamp; since, only writes to a closed month (:func:`stamp_due`). So a month before
+#: this one (November 2026: a month's margin before that release) without a stamp has no data;
+#: from this one on, a month written only while it was open has none, and the jobs find it by
+#: its key (:func:`months_through` from :func:`first_unswept`).
+STAMPED_BEFORE = "2026-11"
+
+
+def month_end(month: str, zone: tzinfo | None) -> datetime:
+    """The instant a month's last store day ends in ``zone`` (``None``: the earliest of any zone).
+
+    >>> month_end("2027-01", UTC).isoformat(), month_end("2027-01", None).isoformat()
+    ('2027-02-01T00:00:00+00:00', '2027-01-31T10:00:00+00:00')
+    """
+    following = month_days(month)[1] + timedelta(days=1)
+    if zone is None:
+        return datetime.combine(following, time(), UTC) - EARLIEST_OFFSET
+    return datetime.combine(following, time(), zone).astimezone(UTC)
+
+
+def stamp_due(month: str, now: datetime, zone: tzinfo | None = None) -> bool:
+    """Whether a writer that wrote to ``month``'s days and then read ``now`` off its clock must
+    bump the month's change stamp: the month has ended, or ends within :data:`CLOCK_MARGIN`
+    (in ``zone``; ``None``: in the earliest zone, which stamps a few hours more, never fewer).
+
+    >>> end = datetime(2027, 2, 1, tzinfo=UTC)
+    >>> [stamp_due("2027-01", end - timedelta(minutes=m), UTC) for m in (61, 60, 0)]
+    [False, True, True]
+    """
+    return now >= month_end(month, zone) - CLOCK_MARGIN
+
+
+def closed(month: str, now: datetime, zone: tzinfo) -> bool:
+    """Whether a job whose clock reads ``now`` may fold ``month``: it ended in the store's
+    ``zone`` more than :data:`CLOCK_MARGIN` ago.
+
+    >>> end = datetime(2027, 2, 1, tzinfo=UTC)
+    >>> [closed("2027-01", end + timedelta(minutes=m), UTC) for m in (59, 61)]
+    [False, True]
+    """
+    return now > month_end(month, zone) + CLOCK_MARGIN
+
+
+def months_through(first: str, now: datetime, zone: tzinfo) -> list[str]:
+    """The months from ``first`` to the last one :func:`closed` at ``now`` (none if that is
+    before ``first``).
+
+    >>> months_through("2026-11", datetime(2027, 1, 1, 1, 1, tzinfo=UTC), UTC)
+    ['2026-11', '2026-12']
+    """
+    found: list[str] = []
+    month = first
+    while closed(month, now, zone):
+        found.append(month)
+        month = add_months(month, 1)
+    return found
+
+
+def first_unswept(through: str | None) -> str:
+    """The first month that may hold days written only while it was open and not folded yet:
+    the month after the last one swept, and never before :data:`STAMPED_BEFORE`.
+
+    >>> first_unswept(None), first_unswept("2025-04"), first_unswept("2027-01")
+    ('2026-11', '2026-11', '2027-02')
+    """
+    following = add_months(through, 1) if through else STAMPED_BEFORE
+    return max(following, STAMPED_BEFORE)
+
+
+
+def to_sweep(through: str | None, now: datetime, zone: tzinfo) -> list[str]:
+    """The months a job that folds closed months sweeps at ``now``, given the last month it
+    swept (``through``): from :func:`first_unswept` to the last :func:`closed` one.
+
+    >>> to_sweep("2026-11", datetime(2027, 1, 1, 1, 1, tzinfo=UTC), UTC)
+    ['2026-12']
+    """
+    return months_through(first_unswept(through), now, zone)
 
 def split(start: date, end: date) -> tuple[list[str], list[date]]:
     """The whole months inside ``start``..``end`` and the days outside them.

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from backend.adapters import leases
@@ -80,12 +80,20 @@ def lake_compaction(days: Sequence[str] | None = None) -> dict[str, Any]:
         return {"skipped": str(taken)}
 
 
+def job_clock(given: str | None, now: datetime | None = None) -> datetime:
+    """The instant a job that folds closed months runs at: the start of the store day ``given``
+    (``YYYY-MM-DD``, for a backfilled history or a test), else ``now`` (the clock by default)."""
+    if given:
+        return datetime.combine(date.fromisoformat(given), time(), get_settings().zone)
+    return now or datetime.now(UTC)
+
+
 def month_rollups(months: Sequence[str] | None = None, today: str | None = None) -> dict[str, Any]:
-    """Fold each month closed before ``today`` (the store's date by default; ``YYYY-MM-DD`` for
-    a backfilled history) written since its rollup into a new one; ``{"months": ["2025-03"]}``
-    limits the run to those months (still only if stale)."""
+    """Fold each month that ended more than an hour before ``today`` began (the clock's instant
+    by default; ``YYYY-MM-DD`` for a backfilled history) written since its rollup into a new
+    one; ``{"months": ["2025-03"]}`` limits the run to those months (still only if stale)."""
     chosen = None if months is None else list(months)
-    return rollups.run(analytics_adapter(), store_day(today), months=chosen)
+    return rollups.run(analytics_adapter(), job_clock(today), get_settings().zone, months=chosen)
 
 
 def forecast_job(today: str | None = None) -> dict[str, Any]:
@@ -114,9 +122,10 @@ def anomalies_job(day: str | None = None) -> dict[str, Any]:
 
 
 def pairs_job() -> dict[str, Any]:
-    """Fold the baskets of each day and closed month written since their last fold into the
-    pair counts /v1/products/pairs reads."""
-    return together.run(analytics_adapter(), store_day(None))
+    """Fold the baskets of each day and closed month written since their last fold (the open
+    month's days by their basket items) into the pair counts /v1/products/pairs reads."""
+    now = datetime.now(UTC)
+    return together.run(analytics_adapter(), store_day(None, now), now=now, zone=get_settings().zone)
 
 
 def stock_fold(today: str | None = None) -> dict[str, Any]:

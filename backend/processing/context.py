@@ -43,7 +43,7 @@ class Context:
         dynamodb = client("dynamodb")
         return cls(
             settings,
-            AnalyticsTable(dynamodb, settings.require("analytics_table")),
+            AnalyticsTable(dynamodb, settings.require("analytics_table"), zone=settings.zone),
             ReportsTable(dynamodb, settings.require("reports_table")),
             client("s3"),
             client,

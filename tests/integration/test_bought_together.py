@@ -48,7 +48,10 @@ def run_job() -> dict[str, Any]:
     """The ``pairs`` job as its schedule runs it, on :data:`TODAY`."""
     table = get_settings().require("analytics_table")
     return together.run(
-        AnalyticsTable(pipeline.dynamodb(), table), TODAY, now=datetime(2026, 11, 21, 7, tzinfo=UTC)
+        AnalyticsTable(pipeline.dynamodb(), table),
+        TODAY,
+        now=datetime(2026, 11, 21, 7, tzinfo=UTC),
+        zone=ZoneInfo(TZ),
     )
 
 

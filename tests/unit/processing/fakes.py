@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -59,11 +59,19 @@ from backend.domain.products import SkuSales
 from backend.domain.rollups import month_of
 from backend.domain.together import Basket, PairCounts
 
+#: The default writer's clock of :class:`FakeAnalytics`: every month of the tests has closed.
+ALL_CLOSED = datetime(2100, 1, 1, tzinfo=UTC)
+
 
 class FakeAnalytics:
     """The analytics table in memory; ``calls`` counts the calls of each method."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Clock | None = None, zone: tzinfo | None = None) -> None:
+        # The writer's clock for the months' change stamps (only closed months' are bumped), and
+        # the store's zone; by default a clock long after every month of the tests: all bumped.
+        self.clock: Clock = clock or (lambda: ALL_CLOSED.timestamp())
+        self.zone = zone
+        self.swept: dict[str, str] = {}
         self.calls: Counter[str] = Counter()
         self.day_counters: dict[date, Counter[str]] = defaultdict(Counter)
         self.on_hand: Counter[str] = Counter()
@@ -84,7 +92,8 @@ class FakeAnalytics:
         self.stock_states: dict[str, tuple[str, int]] = {}
         self.pending_stock: dict[str, str] = {}
         # The pairs job's folds: by day (its stamp, counts and the basket items folded), by month.
-        self.day_folds: dict[date, tuple[int, PairCounts, frozenset[str]]] = {}
+        # (A day of a month still open: no stamp, None.)
+        self.day_folds: dict[date, tuple[int | None, PairCounts, frozenset[str]]] = {}
         self.month_folds: dict[str, tuple[int, PairCounts]] = {}
         # The forecast job's record of each SKU.
         self.forecast_records: dict[str, ForecastState] = {}
@@ -148,7 +157,8 @@ class FakeAnalytics:
 
     def stamp_months(self, months: Iterable[str]) -> None:
         self.calls["stamp_months"] += 1
-        self.month_stamps.update(set(months))
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        self.month_stamps.update({m for m in months if rollups.stamp_due(m, now, self.zone)})
 
     def stamped_months(self) -> dict[str, int]:
         self.calls["stamped_months"] += 1
@@ -177,6 +187,14 @@ class FakeAnalytics:
     def month_change_stamps(self, months: Sequence[str], *, consistent: bool = False) -> dict[str, int]:
         self.calls["month_change_stamps"] += 1
         return {m: self.month_stamps[m] for m in months}
+
+    def swept_through(self, job: str) -> str | None:
+        self.calls["swept_through"] += 1
+        return self.swept.get(job)
+
+    def set_swept_through(self, job: str, month: str) -> None:
+        self.calls["set_swept_through"] += 1
+        self.swept[job] = month
 
     def customer_profiles(self, customer_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         self.calls["customer_profiles"] += 1
@@ -412,16 +430,16 @@ class FakeAnalytics:
         for day in days:
             fold = self.day_folds.get(day)
             keys, baskets = self._baskets(day)
-            if fold is not None and fold[0] == stamps[month_of(day)]:
-                found[day] = DayPairs(fold[1], fold[2], True)
+            if fold is not None and fold[0] is not None and fold[0] == stamps[month_of(day)]:
+                found[day] = DayPairs(fold[1], fold[2], True, True)
             elif fold is not None and fold[2] == keys:
-                found[day] = DayPairs(fold[1], keys, False)
+                found[day] = DayPairs(fold[1], keys, False, True)
             else:
                 found[day] = DayPairs(PairCounts.of(baskets), keys, False)
         return found
 
     def put_day_pair_fold(
-        self, day: date, found: DayPairs, covered: int, computed_at: str, so_far: PairCounts
+        self, day: date, found: DayPairs, covered: int | None, computed_at: str, so_far: PairCounts
     ) -> bool:
         self.calls["put_day_pair_fold"] += 1
         self.day_folds[day] = (covered, found.counts, found.basket_keys)
