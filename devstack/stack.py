@@ -308,7 +308,7 @@ class LocalStack:
         # its first watermark (until there is one, orders take the transaction for their stock).
         stock_in.fold(
             AnalyticsTable(self.aws.dynamodb, self.resources.environment["ANALYTICS_TABLE"]),
-            datetime.now(UTC).date(),
+            datetime.now(UTC),
             progress=False,
         )
         self._apply_environment()

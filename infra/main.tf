@@ -252,7 +252,7 @@ locals {
     stock_fold = {
       name       = "storepulse-stock-fold"
       job        = "stock-fold"
-      expression = "cron(5 0 * * ? *)"
+      expression = "rate(1 hour)"
     }
     pairs = {
       name       = "storepulse-pairs"

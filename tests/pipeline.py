@@ -21,6 +21,7 @@ from typing import Any
 
 import boto3
 
+from backend.adapters import stock_in as stock_in_items
 from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.packets import pack_json
 from backend.adapters.stock import INBOX_KEYS
@@ -242,7 +243,7 @@ def clear_analytics(*, stock_in: bool = True) -> None:
             RequestItems={table: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]}
         )
     if stock_in:
-        stock_fold(AnalyticsTable(client, table), datetime.now(UTC).date(), progress=False)
+        stock_fold(AnalyticsTable(client, table), stock_in_items.utc_now(), progress=False)
 
 
 def day_counters(first: date, last: date) -> dict[date, dict[str, Decimal]]:

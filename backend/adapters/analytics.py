@@ -48,7 +48,6 @@ from backend.adapters.dynamo import (
     Key,
     Note,
     add_to_sets,
-    already_claimed,
     batch_get,
     batch_put,
     content_keyed_items,
@@ -73,10 +72,10 @@ from backend.adapters.rollups import ROLLUP_SK, DaySales, DaySets, month_pk
 from backend.adapters.stock import INBOX_KEYS, SKU_PK, SkuStock, clear_pending, read_stock, record_transition
 from backend.adapters.stock_in import (
     PART,
-    STOCK_IN_SHARDS,
     TTL_ATTRIBUTE,
     UNDATED,
     StockIn,
+    closed_through,
     stock_in_key,
     takes_items,
 )
@@ -96,7 +95,6 @@ else:
 # What a count is made of (:func:`backend.adapters.dynamo.count_once`), part of the interface.
 __all__ = [
     "REVENUE_PREFIX",
-    "STOCK_IN_SHARDS",
     "UNDATED",
     "UNITS_PREFIX",
     "AnalyticsStore",
@@ -113,6 +111,7 @@ __all__ = [
     "SkuStock",
     "StockIn",
     "Unmapped",
+    "closed_through",
     "takes_items",
 ]
 
@@ -215,6 +214,12 @@ def fact_items(facts: Iterable[str]) -> list[dict[str, Any]]:
 def facts_of(item: Mapping[str, Any]) -> list[str]:
     """The facts a facts item holds (packed, or as the set of older items)."""
     return members_of(item, FACTS)
+
+
+def stock_in_clock() -> datetime:
+    """The clock of the stock-in items' claim days and open days
+    (:func:`backend.adapters.stock_in.utc_now`, read at each call: tests replace it)."""
+    return stock_in.utc_now()
 
 
 def late_stock_in(part: StockIn) -> Counted:
@@ -338,8 +343,9 @@ class AnalyticsStore(Protocol):
 
     # stock-in items (backend.adapters.stock_in): a part's stock and facts without a transaction
 
-    def claimed(self, claims: Iterable[Claim]) -> set[Claim]:
-        """Which of these claims (markers) exist (strongly consistent)."""
+    def stock_in_state(self, markers: Iterable[Claim]) -> tuple[set[Claim], date | None]:
+        """Which of these parts' markers exist, and the last day whose stock-in items are
+        folded (``None`` before the first fold): one strongly consistent read."""
 
     def stock_in_watermark(self) -> date | None:
         """The last day whose stock-in items are folded (``None`` before the first fold)."""
@@ -351,9 +357,9 @@ class AnalyticsStore(Protocol):
         """Count the stock of parts too late for an item in a transaction, each once: guarded
         by its item's key (a tombstone), whether it was counted this way or by an item."""
 
-    def fold_stock_in(self, day: date, shard: int) -> int:
-        """Fold one day's and shard's items: facts into ``FACTS#`` items, deltas into the
-        on-hand inbox once (per chunk, with its marker); how many SKUs' deltas moved."""
+    def fold_stock_in(self, day: date) -> int:
+        """Fold one day's items: facts into ``FACTS#`` items, deltas into the on-hand inbox
+        once (per chunk, with its marker); how many SKUs' deltas moved."""
 
     def set_stock_in_watermark(self, day: date) -> None:
         """Every day up to ``day`` is folded (the watermark never moves back)."""
@@ -618,8 +624,8 @@ class AnalyticsTable:
 
     # stock-in items (backend.adapters.stock_in)
 
-    def claimed(self, claims: Iterable[Claim]) -> set[Claim]:
-        return already_claimed(self.client, self.name, claims)
+    def stock_in_state(self, markers: Iterable[Claim]) -> tuple[set[Claim], date | None]:
+        return stock_in.markers_and_watermark(self.client, self.name, markers)
 
     def stock_in_watermark(self) -> date | None:
         return stock_in.watermark(self.client, self.name)
@@ -630,12 +636,11 @@ class AnalyticsTable:
     def count_late_stock_in(self, parts: Sequence[StockIn]) -> None:
         count_once(self.client, self.name, [late_stock_in(part) for part in parts], touch=False)
 
-    def fold_stock_in(self, day: date, shard: int) -> int:
-        return stock_in.fold_partition(
+    def fold_stock_in(self, day: date) -> int:
+        return stock_in.fold_day(
             self.client,
             self.name,
             day,
-            shard,
             self.record_facts,
             lambda inbox: stock_items.settle_inbox(self.client, self.name, [inbox]),
         )

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from backend.adapters.dynamo import Key, batch_get, key, query_partition, to_ddb
-from backend.adapters.stock_in import stock_in_skus, unfolded_stock
+from backend.adapters.stock_in import REVISION, THROUGH, WATERMARK, Watermark, stock_in_skus, unfolded_stock
 from backend.domain.stock import (
     ON_HAND_COUNTER,
     ON_HAND_ITEMS,
@@ -123,13 +123,17 @@ def _stock_of(
 
 
 def _between_settles(
-    client: DynamoDBClient, table: str, sources: Iterable[Key], read_own: Callable[[], T]
+    client: DynamoDBClient, table: str, sources: Iterable[Key], read_own: Callable[[Watermark], T]
 ) -> tuple[T, dict[Key, dict[str, Any]]]:
-    """``read_own()`` and the source items, read so that no settle fell between the two."""
+    """``read_own(watermark)`` and the source items, read so that no settle (nor fold of stock-in
+    items) fell between the two. The stock-in watermark comes with the first read of the
+    sources' generations (:mod:`backend.adapters.stock_in`)."""
     keys = sorted(set(sources))
     for _ in range(READ_ATTEMPTS):
-        before = batch_get(client, table, keys, projection=[GENERATION], consistent=True)
-        own = read_own()
+        before = batch_get(
+            client, table, [*keys, WATERMARK], projection=[GENERATION, THROUGH, REVISION], consistent=True
+        )
+        own = read_own(Watermark.of(before.get(WATERMARK, {})))
         after = batch_get(client, table, keys, consistent=True)
         if all(before.get(k, {}).get(GENERATION) == after.get(k, {}).get(GENERATION) for k in keys):
             return own, after
@@ -145,9 +149,9 @@ def read_stock(client: DynamoDBClient, table: str, skus: Iterable[str]) -> dict[
         client,
         table,
         (k for sku in wanted for k in _sources(sku)),
-        lambda: (
+        lambda mark: (
             batch_get(client, table, [(SKU_PK, sku) for sku in wanted], consistent=True),
-            unfolded_stock(client, table),
+            unfolded_stock(client, table, mark),
         ),
     )
     return {sku: _stock_of(sku, own.get((SKU_PK, sku), {}), sources, unfolded) for sku in wanted}
@@ -174,13 +178,13 @@ def stock_page(
         extra["KeyConditionExpression"] = "pk = :pk AND sk > :after"
         extra["ExpressionAttributeValues"] = {":pk": {"S": SKU_PK}, ":after": {"S": after}}
 
-    def own_items() -> tuple[list[dict[str, Any]], dict[str, int]]:
+    def own_items(mark: Watermark) -> tuple[list[dict[str, Any]], dict[str, int]]:
         found = []
         for item in query_partition(client, table, SKU_PK, **extra):
             found.append(item)
             if len(found) > limit:
                 break
-        return found, unfolded_stock(client, table)
+        return found, unfolded_stock(client, table, mark)
 
     (own, unfolded), sources = _between_settles(
         client, table, [*INBOX_KEYS, *LEGACY_INBOX_KEYS, *BUCKET_KEYS], own_items

@@ -129,10 +129,11 @@ def pairs_job() -> dict[str, Any]:
 
 
 def stock_fold(today: str | None = None) -> dict[str, Any]:
-    """Fold the stock-in items of each day older than 2 days (UTC; ``today``: ``YYYY-MM-DD``
-    for a test) into the on-hand inbox and the segments' facts, once."""
-    day = date.fromisoformat(today) if today else datetime.now(UTC).date()
-    return stock_in.fold(analytics_adapter(), day)
+    """Fold the stock-in items of each closed day (UTC; no writer can add to it any more) into
+    the on-hand inbox and the segments' facts, once (``today``: ``YYYY-MM-DD``, as at the start
+    of that UTC day, for a test)."""
+    now = date.fromisoformat(today) if today else datetime.now(UTC)
+    return stock_in.fold(analytics_adapter(), now)
 
 
 # A job takes its options from the rest of its input: {"job": NAME, **options}.

@@ -156,7 +156,8 @@ def apply(
         item.value.event_id: stock_in.claim_day(result.stored)
         for item, result in zip(items, found, strict=True)
     }
-    in_items = stock_in.put_stock_in(analytics, stock_parts, claim_days, zone=zone, today=today)
+    made = {item.value.event_id for item, result in zip(items, found, strict=True) if result.made}
+    in_items = stock_in.put_stock_in(analytics, stock_parts, claim_days, zone=zone, today=today, made=made)
     analytics.count_parts(parts)
     customers = profiles.Profiles(analytics, orders_of)
     customers.join()

@@ -4,29 +4,30 @@ The orders processor hands :func:`put_stock_in` the parts it counts, with their 
 each part's orders' stock deltas leave its counting transaction and go, with the orders' facts
 for the segments, into the part's stock-in item (one conditional put); a part too late for one
 is counted in a transaction guarded by the same key. :func:`fold` (the daily ``stock-fold``
-job) moves each day's items into the on-hand inbox and the ``FACTS#`` items, once. Why this is
-exactly once: docs/architecture.md, "Stock-in items"; the items:
+job) moves each closed day's items into the on-hand inbox and the ``FACTS#`` items, once. Why
+this is exactly once: docs/architecture.md, "Stock-in items"; the items:
 :mod:`backend.adapters.stock_in`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
 from backend.adapters.analytics import (
-    STOCK_IN_SHARDS,
     UNDATED,
     AnalyticsStore,
     BusinessClaim,
     Counted,
     StockIn,
+    closed_through,
+    stock_in_clock,
     takes_items,
 )
 from backend.domain.calendar import store_day
@@ -36,15 +37,12 @@ from backend.processing import segments
 
 #: What an order claim stores of its first writer: the UTC day it was made.
 CLAIM_DAY = "day"
-#: Days a fold leaves open: it folds the days older than this by its clock (UTC), and writers
-#: put items only for their today and yesterday (:func:`backend.adapters.stock_in.takes_items`),
-#: so no item is put for a day already folded unless a writer stalls for a day.
-FOLD_AFTER_DAYS = 2
 
 
 def utc_today() -> date:
-    """The writer's UTC day (the clock tests replace)."""
-    return datetime.now(UTC).date()
+    """The writer's UTC day (the clock of :func:`backend.adapters.stock_in.utc_now`, which
+    tests replace)."""
+    return stock_in_clock().date()
 
 
 def dated(claim: BusinessClaim, today: date) -> BusinessClaim:
@@ -65,25 +63,33 @@ def put_stock_in(
     *,
     zone: ZoneInfo,
     today: date,
+    made: Collection[str] = (),
     guard: bool = True,
 ) -> set[str]:
     """Take the placed orders' stock out of these parts' counting (``(part, its placed
     orders)``) into stock-in items; returns the order ids whose facts are in them.
 
-    ``claim_days``: the stored claim day of each event (by event id). A part counted before by
-    a release without stock-in items (its ``PART#`` marker exists; counted in the transaction,
-    stock included) is left as it is. A part whose smallest claim day is not one the items take
+    ``claim_days``: the stored claim day of each event (by event id); ``made``: the events
+    whose claims this delivery made. A part counted before by a release without stock-in items
+    (its ``PART#`` marker exists; counted in the transaction, stock included) is left as it
+    is; only a part none of whose claims this delivery made can be one (a part is counted after
+    its claims), so only those parts' markers are read, with the watermark, in one call. A part
+    whose smallest claim day is not one the items take
     (:func:`~backend.adapters.stock_in.takes_items`) has its stock counted in a transaction of
     its own, guarded by its item's key, and its facts put in ``FACTS#`` items. ``guard=False``:
-    the caller sends only parts of packets no older release counted (the parts' markers are not
-    read; a part this release counted before finds its item, or its tombstone, at its key).
+    the caller sends only parts of packets no older release counted (no marker is read; a part
+    this release counted before finds its item, or its tombstone, at its key).
     """
     with_orders = [(part, placed) for part, placed in parts if placed]
     if not with_orders:
         return set()
-    markers = [part.claim for part, _ in with_orders if part.claim is not None]
-    counted_before = {claim.item for claim in analytics.claimed(markers)} if guard else set()
-    folded = analytics.stock_in_watermark()
+    markers = [
+        part.claim
+        for part, placed in with_orders
+        if guard and part.claim is not None and not any(e.event_id in made for e in placed)
+    ]
+    counted, folded = analytics.stock_in_state(markers)
+    counted_before = {claim.item for claim in counted}
     new: list[StockIn] = []
     late: list[StockIn] = []
     late_facts: list[str] = []
@@ -134,14 +140,18 @@ def _facts(placed: Iterable[Event], zone: ZoneInfo) -> tuple[str, ...]:
     return tuple(sorted(made))
 
 
-def fold(analytics: AnalyticsStore, today: date, *, progress: bool | None = None) -> dict[str, Any]:
-    """Fold every day older than :data:`FOLD_AFTER_DAYS` (``today``: UTC) after the watermark,
-    each day's shards then the watermark; safe to run again, and after a crash anywhere.
+def fold(analytics: AnalyticsStore, now: datetime | date, *, progress: bool | None = None) -> dict[str, Any]:
+    """Fold every closed day after the watermark (:func:`~backend.adapters.stock_in.closed_through`:
+    no writer can put an item for it any more by the clock ``now``; a date:
+    the start of that UTC day), each day then the watermark; safe to run again, and after a
+    crash anywhere.
 
     Before the first fold no stock-in item exists (writers take the transaction until there is
     a watermark): the first run only sets the watermark.
     """
-    last = today - timedelta(days=FOLD_AFTER_DAYS + 1)
+    if not isinstance(now, datetime):
+        now = datetime.combine(now, time(), UTC)
+    last = closed_through(now)
     folded = analytics.stock_in_watermark()
     if folded is None:
         analytics.set_stock_in_watermark(last)
@@ -149,7 +159,6 @@ def fold(analytics: AnalyticsStore, today: date, *, progress: bool | None = None
     days = [folded + timedelta(days=n) for n in range(1, (last - folded).days + 1)]
     moved = 0
     for day in tqdm(days, desc="stock-in", unit="day", disable=None if progress is None else not progress):
-        for shard in range(STOCK_IN_SHARDS):
-            moved += analytics.fold_stock_in(day, shard)
+        moved += analytics.fold_stock_in(day)
         analytics.set_stock_in_watermark(day)
     return {"folded_through": max(last, folded).isoformat(), "days": len(days), "skus_moved": moved}

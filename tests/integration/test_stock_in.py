@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from backend.adapters import stock as stock_items
+from backend.adapters import stock_in as stock_in_items
 from backend.adapters.analytics import AnalyticsTable
 from backend.processing import stock_in
 from backend.settings import get_settings
@@ -32,13 +33,13 @@ TODAY = date(2025, 3, 12)
 
 
 class Clock:
-    """The writers' UTC day, moved by the test."""
+    """The writers' and readers' UTC clock: noon of the day the test sets."""
 
     def __init__(self, today: date) -> None:
         self.today = today
 
-    def __call__(self) -> date:
-        return self.today
+    def __call__(self) -> datetime:
+        return datetime.combine(self.today, time(12), UTC)
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def clock(stack: Any, store_zone: None, monkeypatch: pytest.MonkeyPatch) -> Iter
     pipeline.allow_read_key()
     pipeline.clear_analytics(stock_in=False)
     now = Clock(TODAY)
-    monkeypatch.setattr(stock_in, "utc_today", now)
+    monkeypatch.setattr(stock_in_items, "utc_now", now)
     yield now
     pipeline.clear_analytics()
 
@@ -213,6 +214,70 @@ def test_the_fold_settles_the_inbox_items_it_grows(
         }
     )["Responses"][get_settings().require("analytics_table")]
     assert not [name for item in inbox for name in item if name.startswith("oh:")]
+    assert_on_hand(history)
+
+
+class Recording:
+    """A DynamoDB client that records the names of its calls, and that fails every call once a
+    fold chunk's transaction went through (``crash_after_chunk``)."""
+
+    def __init__(self, client: Any, *, crash_after_chunk: bool = False) -> None:
+        self.client = client
+        self.names: list[str] = []
+        self.crash_after_chunk = crash_after_chunk
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.client, name)
+        if name in {"exceptions", "meta"} or not callable(attribute) or name.startswith("get_paginator"):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self.crash_after_chunk and "transact_write_items" in self.names:
+                raise Crash()
+            self.names.append(name)
+            return attribute(*args, **kwargs)
+
+        return call
+
+
+def test_a_fold_between_two_reads_is_neither_missed_nor_counted_twice(
+    clock: Clock, history: list[dict[str, Any]]
+) -> None:
+    # Given orders put into items two days ago, and a fold of the days before that
+    clock.today = TODAY - timedelta(days=2)
+    fold(TODAY - timedelta(days=2))
+    others, orders = split(history)
+    pipeline.deliver(others)
+    pipeline.deliver(orders, batch_size=4)
+    fold(TODAY)
+    assert table().stock_in_watermark() == TODAY - timedelta(days=3)
+    # When on hand is read today, then it is exact, and the day two days ago, closed (no
+    # writer can add to it any more), is kept: a second read queries only today and yesterday
+    clock.today = TODAY
+    assert_on_hand(history)
+    skus = set(oracle.on_hand(history))
+    reader = Recording(pipeline.dynamodb())
+    AnalyticsTable(reader, get_settings().require("analytics_table")).on_hand_of(skus)
+    assert reader.names.count("query") == 2
+    # When the next fold crashes after moving its first chunk of that day into the inbox (the
+    # watermark still on the day before it)
+    crashing = Recording(pipeline.dynamodb(), crash_after_chunk=True)
+    with pytest.raises(Crash):
+        stock_in.fold(
+            AnalyticsTable(crashing, get_settings().require("analytics_table")), TODAY + timedelta(days=1)
+        )
+    assert crashing.names.count("transact_write_items") == 1
+    assert table().stock_in_watermark() == TODAY - timedelta(days=3)
+    # Then a read is exact: the day kept before that chunk moved is read again (its watermark
+    # item has a new revision), not counted twice
+    reader = Recording(pipeline.dynamodb())
+    read = AnalyticsTable(reader, get_settings().require("analytics_table")).on_hand_of(skus)
+    assert {s: n for s, n in read.items() if n} == {s: n for s, n in oracle.on_hand(history).items() if n}
+    assert reader.names.count("query") == 3
+    assert_on_hand(history)
+    # And when the fold runs again, the day is folded, not missed
+    assert fold(TODAY + timedelta(days=1))["folded_through"] == (TODAY - timedelta(days=2)).isoformat()
+    assert pipeline.unfolded_stock_in() == {}
     assert_on_hand(history)
 
 

@@ -47,7 +47,7 @@ from backend.adapters.claims import outcome
 from backend.adapters.dynamo import DAY_SKU_PART, PART_BASKETS, members_of, unpack
 from backend.adapters.forecasts import stored_units
 from backend.adapters.leases import Clock, Lease, Taken
-from backend.adapters.stock_in import PART, open_days, stock_in_key
+from backend.adapters.stock_in import PART, stock_in_key
 from backend.adapters.stock_in import partition as stock_in_partition
 from backend.domain import cohorts, rollups
 from backend.domain.alerts import Alert
@@ -136,15 +136,20 @@ class FakeAnalytics:
 
     def claim_business_ids(self, claims: Sequence[BusinessClaim]) -> list[Found]:
         self.calls["claim_business_ids"] += 1
+        made = set()
         for claim in claims:
             stored = self.attributes[claim.item]
             if not stored:
+                made.add(claim.item)
                 stored.update(event_id=claim.event_id, owner=claim.owner, **claim.attributes)
                 if claim.kind == "order_id":
                     self.links[claim.business_id] = OrderLink(
                         str(claim.attributes["channel"]), str(claim.attributes["customer_id"])
                     )
-        return [Found(outcome(c, self.attributes[c.item]), dict(self.attributes[c.item])) for c in claims]
+        return [
+            Found(outcome(c, self.attributes[c.item]), dict(self.attributes[c.item]), c.item in made)
+            for c in claims
+        ]
 
     def count_parts(self, parts: Sequence[Counted]) -> None:
         self.calls["count_parts"] += 1
@@ -308,9 +313,10 @@ class FakeAnalytics:
 
     # stock-in items: by key, as the table keeps them; on hand adds those of the open days
 
-    def claimed(self, claims: Iterable[Claim]) -> set[Claim]:
-        self.calls["claimed"] += 1
-        return {c for c in claims if c.attribute in self.attributes.get(c.item, {})}
+    def stock_in_state(self, markers: Iterable[Claim]) -> tuple[set[Claim], date | None]:
+        self.calls["stock_in_state"] += 1
+        counted = {c for c in markers if c.attribute in self.attributes.get(c.item, {})}
+        return counted, self.stock_in_watermark()
 
     def stock_in_watermark(self) -> date | None:
         self.calls["stock_in_watermark"] += 1
@@ -329,11 +335,11 @@ class FakeAnalytics:
         self.calls["count_late_stock_in"] += 1
         self._count([late_stock_in(part) for part in parts])
 
-    def fold_stock_in(self, day: date, shard: int) -> int:
+    def fold_stock_in(self, day: date) -> int:
         self.calls["fold_stock_in"] += 1
         moved = 0
         for item, part in self.stock_in.items():
-            if item[0] == stock_in_partition(day, shard) and item not in self.stock_in_folded:
+            if item[0] == stock_in_partition(day) and item not in self.stock_in_folded:
                 self.record_facts(part.order_facts)
                 self.on_hand.update(part.stock)
                 self.stock_in_folded.add(item)
@@ -350,8 +356,13 @@ class FakeAnalytics:
         return [fact for part in self._open_stock_in() for fact in part.order_facts]
 
     def _open_stock_in(self) -> list[StockIn]:
-        days = set(open_days(self.stock_in_through))
-        return [p for k, p in self.stock_in.items() if p.day in days and k not in self.stock_in_folded]
+        # (the fake reads every day after the watermark: no clock decides which may hold items)
+        through = self.stock_in_through
+        return [
+            p
+            for k, p in self.stock_in.items()
+            if through is not None and p.day > through and k not in self.stock_in_folded
+        ]
 
     def _unfolded_stock(self) -> Counter[str]:
         total: Counter[str] = Counter()
