@@ -148,7 +148,6 @@ def first_unswept(through: str | None) -> str:
     return max(following, STAMPED_BEFORE)
 
 
-
 def to_sweep(through: str | None, now: datetime, zone: tzinfo) -> list[str]:
     """The months a job that folds closed months sweeps at ``now``, given the last month it
     swept (``through``): from :func:`first_unswept` to the last :func:`closed` one.
@@ -157,6 +156,7 @@ def to_sweep(through: str | None, now: datetime, zone: tzinfo) -> list[str]:
     ['2026-12']
     """
     return months_through(first_unswept(through), now, zone)
+
 
 def split(start: date, end: date) -> tuple[list[str], list[date]]:
     """The whole months inside ``start``..``end`` and the days outside them.

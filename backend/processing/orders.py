@@ -91,7 +91,10 @@ def apply(
     (``evaluate_stock`` raises the alerts of the SKUs the batch touched). ``utc_today``: the
     clock of the claims' day (:mod:`backend.processing.stock_in`)."""
     today = utc_today()
-    business = [stock_in.dated(business_claim(item), today) for item in items]
+    # (one packet: an order alone, or one request's orders; its parts' stock may go into
+    # stock-in items, backend.processing.stock_in)
+    alone = len({owner(item) for item in items}) == 1
+    business = [stock_in.dated(business_claim(item), today, alone=alone) for item in items]
     found = analytics.claim_business_ids(business)
     conflicts = claim_store.conflict_items(
         (claim, result.stored, item.value.to_json())
@@ -152,12 +155,8 @@ def apply(
         orders_of[order.customer_id].append(order)
     # The orders' stock and facts into the parts' stock-in items (before counting: a part
     # found counted, by its marker, is left as an older release counted it).
-    claim_days = {
-        item.value.event_id: stock_in.claim_day(result.stored)
-        for item, result in zip(items, found, strict=True)
-    }
-    made = {item.value.event_id for item, result in zip(items, found, strict=True) if result.made}
-    in_items = stock_in.put_stock_in(analytics, stock_parts, claim_days, zone=zone, today=today, made=made)
+    claims = {item.value.event_id: result for item, result in zip(items, found, strict=True)}
+    in_items = stock_in.put_stock_in(analytics, stock_parts, claims, zone=zone, today=today)
     analytics.count_parts(parts)
     customers = profiles.Profiles(analytics, orders_of)
     customers.join()

@@ -12,7 +12,7 @@ this is exactly once: docs/architecture.md, "Stock-in items"; the items:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from backend.adapters.analytics import (
     AnalyticsStore,
     BusinessClaim,
     Counted,
+    Found,
     StockIn,
     closed_through,
     stock_in_clock,
@@ -35,8 +36,10 @@ from backend.domain.events import Event, OrderPlaced
 from backend.domain.sales import Contributions
 from backend.processing import segments
 
-#: What an order claim stores of its first writer: the UTC day it was made.
+#: What an order claim stores of the delivery that made it: its UTC day, and whether its batch
+#: carried a single packet (an order alone, or one request's orders).
 CLAIM_DAY = "day"
+ALONE = "one"
 
 
 def utc_today() -> date:
@@ -45,9 +48,10 @@ def utc_today() -> date:
     return stock_in_clock().date()
 
 
-def dated(claim: BusinessClaim, today: date) -> BusinessClaim:
-    """The claim, with the writer's UTC day (kept by the claim when it is first made)."""
-    return replace(claim, attributes={**claim.attributes, CLAIM_DAY: today.isoformat()})
+def dated(claim: BusinessClaim, today: date, *, alone: bool) -> BusinessClaim:
+    """The claim, with the writer's UTC day and whether the batch carries a single packet
+    (kept by the claim as it is first made)."""
+    return replace(claim, attributes={**claim.attributes, CLAIM_DAY: today.isoformat(), ALONE: alone})
 
 
 def claim_day(stored: Mapping[str, Any]) -> date | None:
@@ -56,37 +60,49 @@ def claim_day(stored: Mapping[str, Any]) -> date | None:
     return None if day is None else date.fromisoformat(str(day))
 
 
+def takes_an_item(claims: Iterable[Found]) -> bool:
+    """Whether a part whose placed orders' claims are these puts its stock in a stock-in item:
+    every claim was made by a batch of a single packet. Else its stock stays in its counting
+    transaction (the inbox ``ADD`` that a batch of many packets shares), guarded by its marker
+    as before. The claims are stored before any delivery counts the part and never change, so
+    every delivery chooses the same way, and a part never has both."""
+    return all(found.stored.get(ALONE) is True for found in claims)
+
+
 def put_stock_in(
     analytics: AnalyticsStore,
     parts: Sequence[tuple[Counted, Sequence[Event]]],
-    claim_days: Mapping[str, date | None],
+    claims: Mapping[str, Found],
     *,
     zone: ZoneInfo,
     today: date,
-    made: Collection[str] = (),
     guard: bool = True,
 ) -> set[str]:
     """Take the placed orders' stock out of these parts' counting (``(part, its placed
-    orders)``) into stock-in items; returns the order ids whose facts are in them.
+    orders)``) into stock-in items, for the parts that take one (:func:`takes_an_item`);
+    returns the order ids whose facts are in them.
 
-    ``claim_days``: the stored claim day of each event (by event id); ``made``: the events
-    whose claims this delivery made. A part counted before by a release without stock-in items
-    (its ``PART#`` marker exists; counted in the transaction, stock included) is left as it
-    is; only a part none of whose claims this delivery made can be one (a part is counted after
-    its claims), so only those parts' markers are read, with the watermark, in one call. A part
-    whose smallest claim day is not one the items take
+    ``claims``: what each event's claim found (by event id). A part counted before by a release
+    without stock-in items (its ``PART#`` marker exists; counted in the transaction, stock
+    included) is left as it is; only a part none of whose claims this delivery made can be one
+    (a part is counted after its claims), so only those parts' markers are read, with the
+    watermark, in one call. A part whose smallest claim day is not one the items take
     (:func:`~backend.adapters.stock_in.takes_items`) has its stock counted in a transaction of
     its own, guarded by its item's key, and its facts put in ``FACTS#`` items. ``guard=False``:
     the caller sends only parts of packets no older release counted (no marker is read; a part
     this release counted before finds its item, or its tombstone, at its key).
     """
-    with_orders = [(part, placed) for part, placed in parts if placed]
+    with_orders = [
+        (part, placed)
+        for part, placed in parts
+        if placed and takes_an_item(claims[e.event_id] for e in placed)
+    ]
     if not with_orders:
         return set()
     markers = [
         part.claim
         for part, placed in with_orders
-        if guard and part.claim is not None and not any(e.event_id in made for e in placed)
+        if guard and part.claim is not None and not any(claims[e.event_id].made for e in placed)
     ]
     counted, folded = analytics.stock_in_state(markers)
     counted_before = {claim.item for claim in counted}
@@ -97,8 +113,7 @@ def put_stock_in(
     for part, placed in with_orders:
         if part.claim is not None and part.claim.item in counted_before:
             continue
-        days = [claim_days.get(e.event_id) or UNDATED for e in placed]
-        day = min(days)
+        day = min(claim_day(claims[e.event_id].stored) or UNDATED for e in placed)
         stock_in = StockIn(part.ref, day, _take_stock(part, placed, zone), _facts(placed, zone), today)
         taken |= {e.data.order_id for e in placed}
         if takes_items(day, folded, today):

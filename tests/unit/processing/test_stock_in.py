@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend.adapters.analytics import UNDATED, facts_of
+from backend.adapters.analytics import facts_of
 from backend.adapters.batch import Parsed
 from backend.processing import orders, stock_in
 from tests import oracle
@@ -25,14 +25,19 @@ ORDERS = frozenset({"order.placed", "order.refunded"})
 TODAY = date(2026, 3, 6)
 
 
-def _deliver(table: FakeAnalytics, event: dict[str, Any], today: date = TODAY) -> None:
+def _deliver(table: FakeAnalytics, event: dict[str, Any], today: date = TODAY, *, alone: bool = True) -> None:
+    """The event's packets to the orders processor, each in a batch of its own (``alone``: as
+    an order sent alone arrives, so its stock goes into an item), or all in one batch."""
+
     def evaluate_stock(skus: Iterable[str]) -> None:
         pass
 
     def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
         return orders.apply(table, evaluate_stock, zone=UTC, items=items, utc_today=lambda: today)
 
-    assert process(event, ORDERS, apply) == {"batchItemFailures": []}
+    batches = [{**event, "Records": [record]} for record in event["Records"]] if alone else [event]
+    for batch in batches:
+        assert process(batch, ORDERS, apply) == {"batchItemFailures": []}
 
 
 EVENTS = [*ORDER_EVENTS, *LATE_ORDER_EVENTS]  # those of orders_sqs_event.json
@@ -104,7 +109,7 @@ def test_a_packet_counted_by_an_older_release_is_left_as_it_was_counted(
     event = load("orders_sqs_event.json")
     with monkeypatch.context() as old:
         old.setattr(stock_in, "put_stock_in", lambda *args, **kwargs: set())
-        old.setattr(stock_in, "dated", lambda claim, today: claim)
+        old.setattr(stock_in, "dated", lambda claim, today, alone: claim)
         # (with the parts' day items, such a packet is the one found with PART# markers)
         old.setattr(table, "counted_by_old_release", lambda parts: set(parts), raising=False)
         _deliver(table, event)
@@ -126,17 +131,32 @@ def test_orders_claimed_by_an_older_release_count_once_on_any_day(monkeypatch: p
     table = FakeAnalytics()
     event = load("orders_sqs_event.json")
     with monkeypatch.context() as old:
-        old.setattr(stock_in, "dated", lambda claim, today: claim)
-        old.setattr(FakeAnalytics, "stock_in_watermark", _crash)
+        old.setattr(stock_in, "dated", lambda claim, today, alone: claim)
+        old.setattr(FakeAnalytics, "count_parts", _crash)
         with pytest.raises(AssertionError, match="crash"):
-            _deliver(table, event)
+            _deliver(table, event, alone=False)
     # When this release delivers it on two days, items open
     stock_in.fold(table, TODAY)
     _deliver(table, event)
     _deliver(table, event, TODAY + timedelta(days=1))
-    # Then its stock was counted once, under the tombstones of the fixed undated day
+    # Then its stock was counted once, by the counting transaction (its claims do not say
+    # their batch had one packet): no item, no tombstone
     assert not table.stock_in
-    assert {item[0].split("#")[1] for item, attrs in table.attributes.items() if "part" in attrs} == {
-        UNDATED.isoformat()
-    }
+    assert not [item for item, attrs in table.attributes.items() if "part" in attrs]
+    assert _on_hand(table) == _expected()
+
+
+@pytest.mark.parametrize("first_alone", [True, False], ids=["alone-first", "together-first"])
+def test_a_packet_takes_the_path_of_the_batch_that_claimed_it_on_every_delivery(first_alone: bool) -> None:
+    # Given a store folded through 3 days ago
+    table = FakeAnalytics()
+    stock_in.fold(table, TODAY)
+    event = load("orders_sqs_event.json")
+    # When its two packets come each alone then together, or together then each alone
+    _deliver(table, event, alone=first_alone)
+    _deliver(table, event, alone=not first_alone)
+    _deliver(table, event, TODAY + timedelta(days=1), alone=first_alone)
+    # Then packets claimed alone put their stock into items, packets claimed together count it
+    # in their transaction (no item), and on hand is counted once
+    assert bool(table.stock_in) is first_alone
     assert _on_hand(table) == _expected()
