@@ -52,9 +52,10 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-dashboard.txt requi
 run: $(STAMP)
 	$(BIN)/storepulse stack
 
+# One mypy run for the product and tests/: the tests add about 4 s of CPU to a cold check, under 1 s warm.
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy backend dashboard reports devstack bench
+	$(BIN)/mypy backend dashboard reports devstack bench tests
 	$(BIN)/lint-imports --no-cache
 
 # pytest exits 5 when it collected no test at all: a suite that ran nothing has not passed.

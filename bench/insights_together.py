@@ -8,11 +8,13 @@
    then ``GET /v1/products/pairs`` (through the API handler): precision at 10 of the default
    answer against the planted pairs (target >= 0.9), and every pair's support, confidence and
    lift against the pandas oracle (:func:`tests.oracle.pairs`), before and after the job.
-2. **At 100,000 orders a month.** A closed month of that many simulated orders: their basket
-   items, built by the orders processor's own function in batches of 70 orders (the orders
-   function's batch), are written to the stack; write units per order are computed from the
-   items' sizes (:mod:`bench.meter`), and those of the alternative (each batch adding its pair
-   counters to the day's counter items in its transaction) from the same orders. Then the read
+2. **At 100,000 orders a month.** A closed month of that many simulated orders, in packets of
+   70 orders (the orders function's batch): each packet's parts' SKU items, carrying the
+   orders' baskets, built as the orders processor builds them (:func:`sku_part_items`), are
+   written to the stack. Write units per order come from the items' sizes (:mod:`bench.meter`):
+   the items' own, the baskets' share of them (the same items with and without the baskets),
+   and the alternative's (each batch adding its pair counters to the day's counter items in
+   its transaction) from the same orders. Then the read
    latency of ``/v1/products/pairs`` over the month before the job (every day folded by the
    reader), after it (one month fold), over a range of days (day folds) and over a year (twelve
    month folds), and the job's time and peak memory.
@@ -45,11 +47,12 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 from tqdm import tqdm
 
 from backend.adapters import baskets
-from backend.adapters.dynamo import batch_put, to_ddb, touch_months
-from backend.domain.events import parse_event
+from backend.adapters.dynamo import Counted, batch_put, day_sku_items, packet_parts, to_ddb, touch_months
+from backend.domain.events import Event, parse_event
 from backend.domain.rollups import month_days
+from backend.domain.sales import Contributions
 from backend.domain.together import Basket, PairCounts, pairs
-from backend.processing.together import basket_items
+from backend.processing.together import basket_members
 from bench.meter import item_size, write_units
 from bench.read_api import TZ, ZONE, BenchFailed, _event, process
 from bench.stack import throwaway_options
@@ -163,6 +166,29 @@ def _counter_units(orders: Sequence[tuple[date, frozenset[str]]]) -> int:
     return units
 
 
+def sku_part_items(packet: str, placed: Sequence[Event]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The SKU items the orders processor puts for a packet of orders, with their baskets
+    (as ``backend/processing/orders.py`` builds them: one per part and day), and the same items
+    without the baskets."""
+    by_id = {e.event_id: e for e in placed}
+    to_count = []
+    for event in placed:
+        contributions = Contributions()
+        contributions.add(event, ZONE)
+        to_count.append(Counted(event.event_id, None, contributions))
+    with_baskets: list[dict[str, Any]] = []
+    without: list[dict[str, Any]] = []
+    for part, events in packet_parts(packet, to_count):
+        members = basket_members([by_id[e.ref] for e in events], ZONE)
+        with_baskets += day_sku_items(part.ref, part.contributions, members)
+        without += day_sku_items(part.ref, part.contributions)
+    return with_baskets, without
+
+
+def _units(items: list[dict[str, Any]]) -> int:
+    return sum(write_units(item_size({k: to_ddb(v) for k, v in i.items()})) for i in items)
+
+
 def at_scale(
     api: Api, stack: LocalStack, dynamodb: Any, table: str, orders_per_month: int, progress: bool
 ) -> dict[str, Any]:
@@ -172,11 +198,11 @@ def at_scale(
     days = (last - first).days + 1
     raw = generate(days=days, orders_per_day=round(orders_per_month / days), seed=5, end=last, tz=TZ)
     placed = [parse_event(e, currency="USD") for e in raw if e["type"] == "order.placed"]
-    units = 0
-    items_written = 0
+    units = units_without_baskets = items_written = 0
     for start in tqdm(range(0, len(placed), ORDERS_BATCH), desc="baskets", disable=not progress):
-        items = basket_items(placed[start : start + ORDERS_BATCH], ZONE)
-        units += sum(write_units(item_size({k: to_ddb(v) for k, v in i.items()})) for i in items)
+        items, without = sku_part_items(f"bench-{start}", placed[start : start + ORDERS_BATCH])
+        units += _units(items)
+        units_without_baskets += _units(without)
         items_written += len(items)
         batch_put(dynamodb, table, items)
     orders = [
@@ -184,8 +210,9 @@ def at_scale(
     ]
     figures: dict[str, Any] = {
         "orders": len(placed),
-        "basket_items": items_written,
-        "basket_write_units_per_order": round(units / len(placed), 3),
+        "sku_items_with_baskets": items_written,
+        "sku_item_write_units_per_order": round(units / len(placed), 3),
+        "basket_write_units_per_order": round((units - units_without_baskets) / len(placed), 3),
         "counter_write_units_per_order": round(_counter_units(orders) / len(placed), 3),
     }
     # The bench writes the baskets itself: name the month to the job by its change stamp, as the

@@ -21,7 +21,7 @@ from hypothesis import settings as hypothesis_settings
 from backend.settings import get_settings
 
 # Hypothesis judges its own speed by the wall clock (a 200 ms deadline per example, a health check
-from devstack.aws import free_port
+from devstack.aws import AwsClients, free_port
 from devstack.stack import LocalStack, StackOptions
 
 # Hypothesis judges its own speed by the wall clock (a 200 ms deadline per example, a health check
@@ -64,10 +64,15 @@ class StackFixture:
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=local.options.region
         )
 
+    @property
+    def aws(self) -> AwsClients:
+        """The clients of the running stack, as the ``storepulse`` commands take them."""
+        assert self.local.aws is not None
+        return self.local.aws
+
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` bound to the stack's moto server."""
-        assert self.local.aws is not None
-        return self.local.aws.client(service)
+        return self.aws.client(service)
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Wait until every queue is empty and nothing runs (see :meth:`LocalStack.wait_idle`)."""

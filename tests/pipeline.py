@@ -341,7 +341,7 @@ def subscribe_alert_topic(stack: Any, queue_name: str = "test-alert-mail") -> st
 def drain_queue(stack: Any, url: str) -> list[dict[str, Any]]:
     """Every message waiting in the queue, as JSON, deleted once read."""
     sqs = stack.client("sqs")
-    out = []
+    out: list[dict[str, Any]] = []
     while True:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
             "Messages", []

@@ -191,7 +191,7 @@ def test_poison_message_ends_in_the_dlq_with_its_reason_and_replay_counts_it_onc
     )
     send([_order(2, "MUG", 1)], stack.api_url, stack.ingest_key, progress=False)
     # When it has failed five times
-    aws = stack.local.aws
+    aws = stack.aws
     deadline = time.monotonic() + 60
     letters: list[Any] = []
     while time.monotonic() < deadline and not letters:

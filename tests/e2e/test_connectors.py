@@ -161,7 +161,7 @@ def test_unknown_topics_are_acknowledged_and_unmappable_payloads_kept_for_dlq_li
     assert euro.json()["status"] == "kept" and "is in EUR, the store counts USD" in euro.json()["reason"]
     # And the two that could not be mapped wait where storepulse dlq list shows them, without
     # the customer's personal data
-    kept = list_webhooks(stack.local.aws, analytics_table=ANALYTICS)
+    kept = list_webhooks(stack.aws, analytics_table=ANALYTICS)
     assert sorted(w.delivery_id for w in kept) == ["d-euro", "d-xml"]
     euro_kept = next(w for w in kept if w.delivery_id == "d-euro")
     assert "jon@example.com" not in euro_kept.payload and "820982911946154599" in euro_kept.payload

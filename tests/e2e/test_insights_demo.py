@@ -63,7 +63,7 @@ def test_the_backfill_shows_the_planted_bad_day_refund_wave_and_stock_risks(stac
     assert sum(s["customers"] for s in segments["segments"]) == segments["customers"]
     pairs = requests.get(
         stack.api_url + "/v1/products/pairs",
-        params={"start": (today - timedelta(days=DAYS)).isoformat(), "end": today.isoformat(), "limit": 3},
+        params={"start": (today - timedelta(days=DAYS)).isoformat(), "end": today.isoformat(), "limit": "3"},
         headers={"x-api-key": stack.read_key},
         timeout=60,
     ).json()["pairs"]

@@ -15,7 +15,7 @@ from backend.api.responses import RESPONSES
 from devstack.spec import load_stack_spec
 from tests.conftest import StackFixture
 
-EVENT = {
+EVENT: dict[str, Any] = {
     "event_id": "openapi-1",
     "type": "product.upserted",
     "occurred_at": "2025-03-01T10:00:00Z",

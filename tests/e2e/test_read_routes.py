@@ -352,7 +352,7 @@ def test_cohorts_equal_the_oracle(store: Store) -> None:
     assert any(sum(r["active"][1:]) for r in body["cohorts"])
 
 
-ROUTES = [
+ROUTES: list[tuple[str, dict[str, Any]]] = [
     ("/v1/metrics/sales", {"granularity": "week"}),
     ("/v1/metrics/channels", {}),
     ("/v1/products/top", {"by": "units", "limit": 3}),

@@ -711,14 +711,16 @@ def test_the_cap_holds_when_subscriptions_race(
     monkeypatch.setattr(reports_store, "listed_subscriptions", listing_then_wait)
     sent: list[EmailMessage] = []
 
+    def send(mail: EmailMessage) -> str:
+        sent.append(mail)
+        return "sent"
+
     def race(n: int) -> str:
         request = SubscriptionRequest(
             email=f"racer{n}.{uuid.uuid4().hex[:8]}@race.example.com", frequency="daily"
         )
         try:
-            subscriptions.subscribe(
-                _context(), request, datetime.now(UTC), send=lambda mail: sent.append(mail) or "sent"
-            )
+            subscriptions.subscribe(_context(), request, datetime.now(UTC), send=send)
         except subscriptions.TooManySubscriptions:
             return "refused"
         return "created"

@@ -94,7 +94,7 @@ def _workflow(name: str) -> dict[str, Any]:
 
 
 def _steps() -> list[tuple[Path, dict[str, Any]]]:
-    found = []
+    found: list[tuple[Path, dict[str, Any]]] = []
     for path in sorted(WORKFLOWS.glob("*.yml")):
         for job in yaml.safe_load(path.read_text())["jobs"].values():
             found.extend((path, step) for step in job.get("steps", []))

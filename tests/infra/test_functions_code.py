@@ -11,6 +11,7 @@ from typing import Any
 
 import botocore.session
 import pytest
+from botocore.model import StructureShape
 
 from devstack.spec import load_stack_spec
 from tests.infra import terraform
@@ -154,8 +155,9 @@ def test_no_allow_statement_anywhere_has_a_wildcard_action_or_star_on_data() -> 
 
 
 def test_scan_knows_every_kind_of_transaction_item() -> None:
-    model = botocore.session.get_session().get_service_model("dynamodb")
-    assert set(TRANSACTION_ITEM_ACTION) == set(model.shape_for("TransactWriteItem").members)
+    item = botocore.session.get_session().get_service_model("dynamodb").shape_for("TransactWriteItem")
+    assert isinstance(item, StructureShape)
+    assert set(TRANSACTION_ITEM_ACTION) == set(item.members)
 
 
 def test_stack_json_functions_are_all_in_terraform() -> None:

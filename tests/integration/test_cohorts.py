@@ -35,7 +35,7 @@ def _order(n: int, customer: str, at: str) -> dict[str, Any]:
 
 def _history(seed: int) -> list[dict[str, Any]]:
     rng = random.Random(seed)
-    events = []
+    events: list[dict[str, Any]] = []
     moments = [
         "2025-01-10T15:00:00Z",
         "2025-02-01T04:30:00Z",  # 31 January, 23:30 in New York

@@ -113,8 +113,8 @@ def test_concurrent_batches_of_one_queue_give_the_oracles_figures(stack: Any, fr
     assert dead["Attributes"]["ApproximateNumberOfMessages"] == "0"
     # And every range's figures and the stock equal the oracle's over the events as sent
     first, last = date(2025, 3, 9), date(2025, 3, 20)
-    for start, end in [(first, last), (first, first), (date(2025, 3, 14), last)]:
+    for since, until in [(first, last), (first, first), (date(2025, 3, 14), last)]:
         assert_same_figures(
-            pipeline.summary(start, end), oracle.summary(raw, start, end, tz=TZ), f"{start}..{end}"
+            pipeline.summary(since, until), oracle.summary(raw, since, until, tz=TZ), f"{since}..{until}"
         )
     assert_same_stock(pipeline.on_hand(), oracle.on_hand(raw))

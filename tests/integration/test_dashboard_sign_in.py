@@ -437,6 +437,11 @@ def test_throttling_computes_no_password_hash(shared: Any, monkeypatch: pytest.M
     for _ in range(5):
         guesser.post("/login", data={"username": "bob", "password": "x"})
     hashed: list[str] = []
-    monkeypatch.setattr(auth, "password_matches", lambda stored, given: hashed.append(given) or False)
+
+    def password_matches(stored: str, given: str) -> bool:
+        hashed.append(given)
+        return False
+
+    monkeypatch.setattr(auth, "password_matches", password_matches)
     assert guesser.post("/login", data={"username": "bob", "password": "y"}).status_code == 429
     assert hashed == []

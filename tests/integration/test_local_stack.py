@@ -101,8 +101,8 @@ def test_queues_subscriptions_and_rules_are_as_described(stack: StackFixture) ->
 
 def test_provisioning_again_changes_nothing(stack: StackFixture) -> None:
     resources = stack.local.resources
-    assert resources is not None and stack.local.aws is not None
-    again = provision(SPEC, stack.local.aws, visibility_timeout=2)
+    assert resources is not None
+    again = provision(SPEC, stack.aws, visibility_timeout=2)
     assert again.environment == resources.environment
     assert again.queue_urls == resources.queue_urls
     sns = stack.client("sns")
@@ -259,4 +259,5 @@ def test_the_shared_clients_keep_a_connection_per_concurrent_caller(
             with ThreadPoolExecutor(64) as pool:
                 list(pool.map(call, range(64)))
     assert not [r for r in caplog.records if "Connection pool is full" in r.getMessage()]
-    assert dynamodb.meta.config.max_pool_connections >= 64
+    # botocore-stubs does not declare Config's options: Config sets them with setattr
+    assert dynamodb.meta.config.max_pool_connections >= 64  # type: ignore[attr-defined]

@@ -93,7 +93,7 @@ def test_one_order_is_followed_from_ingest_to_every_processor(stack: StackFixtur
 def test_a_request_without_a_correlation_id_gets_one(stack: StackFixture) -> None:
     # Given a request with no header, and one whose header is not an id (spaces, too long)
     tag = uuid.uuid4().hex[:12]
-    event = {
+    event: dict[str, Any] = {
         "event_id": f"e-nocorr-{tag}",
         "type": "inventory.adjusted",
         "occurred_at": datetime(2026, 3, 2, 12, tzinfo=UTC).isoformat(),

@@ -196,7 +196,12 @@ def test_a_day_fold_of_the_previous_release_is_trusted_by_its_stamp_only_before_
     old_day, day = date(2025, 10, 11), date(2026, 11, 11)
     for when, month_stamp in ((old_day, stamp("2025-10")), (day, 0)):
         found = baskets.day_counts(client, name, [when], {when.strftime("%Y-%m"): -1})[when]
-        item = {"pk": f"DAY#{when}", "sk": baskets.DAY_FOLD_SK, "covered": month_stamp, "computed_at": "x"}
+        item: dict[str, Any] = {
+            "pk": f"DAY#{when}",
+            "sk": baskets.DAY_FOLD_SK,
+            "covered": month_stamp,
+            "computed_at": "x",
+        }
         item["folded"] = set(found.basket_keys)
         client.put_item(
             TableName=name, Item={k: to_ddb(v) for k, v in {**item, "blob": found.counts.encode()}.items()}

@@ -15,15 +15,19 @@ from __future__ import annotations
 import copy
 import gc
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from devstack import moto_main
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef, UpdateTypeDef
+    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 
 def test_the_fixes_are_for_the_pinned_moto() -> None:
@@ -90,7 +94,7 @@ def _spy(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[Any]:
     return calls
 
 
-def _set_n(pk: str, value: str) -> dict[str, Any]:
+def _set_n(pk: str, value: str) -> UpdateTypeDef:
     return {
         "TableName": "t",
         "Key": {"pk": {"S": pk}},
@@ -148,7 +152,9 @@ def test_sending_and_receiving_do_not_count_the_queue(
     sqs = boto3.client("sqs", region_name="us-east-1")
     url = sqs.create_queue(QueueName="q")["QueueUrl"]
     for i in range(5):
-        batch = [{"Id": str(j), "MessageBody": f"{i}-{j}"} for j in range(10)]
+        batch: list[SendMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(j), "MessageBody": f"{i}-{j}"} for j in range(10)
+        ]
         sqs.send_message_batch(QueueUrl=url, Entries=batch)
     scanning = Queue.__dict__["messages"]  # a property: a pass over every message of the queue
     scans: list[Any] = []
@@ -159,7 +165,9 @@ def test_sending_and_receiving_do_not_count_the_queue(
 
     monkeypatch.setattr(Queue, "messages", property(scanned))
     # When ten more are sent
-    entries = [{"Id": str(j), "MessageBody": "x"} for j in range(10)]
+    entries: list[SendMessageBatchRequestEntryTypeDef] = [
+        {"Id": str(j), "MessageBody": "x"} for j in range(10)
+    ]
     sqs.send_message_batch(QueueUrl=url, Entries=entries)
     scans_sending = len(scans)
     # and ten received
@@ -324,20 +332,14 @@ def test_a_query_reads_its_partition_not_the_table(moto_kind: str, monkeypatch: 
 
     compared = _spy(monkeypatch, DynamoType, "__eq__")
     # When one partition is queried by a range of sort keys, a page of 2 at a time, backwards
-    pages, request = (
-        [],
-        {
-            "TableName": "q",
-            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": "DAY#07"},
-                ":low": {"S": "CB#1"},
-                ":high": {"S": "CB#4"},
-            },
-            "ScanIndexForward": False,
-            "Limit": 2,
-        },
-    )
+    pages: list[list[str]] = []
+    request: QueryInputTypeDef = {
+        "TableName": "q",
+        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+        "ExpressionAttributeValues": {":pk": {"S": "DAY#07"}, ":low": {"S": "CB#1"}, ":high": {"S": "CB#4"}},
+        "ScanIndexForward": False,
+        "Limit": 2,
+    }
     while True:
         page = client.query(**request)
         pages.append([item["sk"]["S"] for item in page["Items"]])
@@ -352,7 +354,7 @@ def test_a_query_reads_its_partition_not_the_table(moto_kind: str, monkeypatch: 
     assert (len(compared) >= 300 * len(pages)) == (moto_kind == "unpatched")
 
 
-def _canonical(value: dict[str, Any]) -> Any:
+def _canonical(value: Mapping[str, Any]) -> Any:
     ((kind, inner),) = value.items()
     if kind in ("SS", "NS"):
         return kind, sorted(inner)

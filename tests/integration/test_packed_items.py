@@ -55,7 +55,7 @@ def test_a_day_written_before_and_after_packing_reads_as_one(table: str) -> None
     # And the same day written by this release: another customer, order o2, and o1 again (its
     # packet delivered again after the upgrade, in another part)
     sold = Contributions()
-    sold.day_units[DAY].update({"A": 2, "B": 1})
+    sold.day_units[DAY].update({"A": Decimal(2), "B": Decimal(1)})
     sold.day_revenue[DAY].update({"A": Decimal("20.00"), "B": Decimal("10.00")})
     both = [Basket("o2", frozenset({"A", "B"})).member(), Basket("o1", frozenset({"A", "B"})).member()]
     packed = [

@@ -44,7 +44,7 @@ def _registration(n: int, customer: str, at: str, country: str, email: str | Non
 
 def test_latest_registration_wins_whatever_the_delivery(fresh: None) -> None:
     # Given 40 customers, every third registering again later with another country and e-mail
-    raw = []
+    raw: list[dict[str, Any]] = []
     for c in range(40):
         raw.append(_registration(len(raw), f"R{c}", "2025-03-01T10:00:00Z", "US", f"r{c}@example.com"))
         if c % 3 == 0:

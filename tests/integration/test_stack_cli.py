@@ -95,19 +95,19 @@ def test_dlq_replay_touches_only_this_deployments_queues(stack: StackFixture) ->
     try:
         sqs.send_message(QueueUrl=their_dlq, MessageBody='{"invoice": 7}')
         # When storepulse replays every DLQ (no --queue)
-        replayed = replay_dead_letters(stack.local.aws, progress=False)
+        replayed = replay_dead_letters(stack.aws, progress=False)
         # Then it took only the DLQs of infra/stack.json's queues: theirs are untouched
         assert "billing-invoices" not in replayed and "storepulse-orders-copy" not in replayed
-        assert set(dead_letter_queues(stack.local.aws)) <= {q.name for q in stack.local.spec.queues} | {
+        assert set(dead_letter_queues(stack.aws)) <= {q.name for q in stack.local.spec.queues} | {
             b.queue_name for b in stack.local.spec.bridges()
         }
-        assert "storepulse-orders" in dead_letter_queues(stack.local.aws)
+        assert "storepulse-orders" in dead_letter_queues(stack.aws)
         left = sqs.get_queue_attributes(QueueUrl=their_dlq, AttributeNames=["ApproximateNumberOfMessages"])
         assert left["Attributes"]["ApproximateNumberOfMessages"] == "1"
         assert sqs.receive_message(QueueUrl=theirs, WaitTimeSeconds=0).get("Messages") is None
         # And naming their queue is refused in words
         with pytest.raises(LookupError, match="billing-invoices has no dead-letter queue"):
-            dead_letter_queues(stack.local.aws, queue="billing-invoices")
+            dead_letter_queues(stack.aws, queue="billing-invoices")
     finally:
         for url in (theirs, their_dlq, also):
             sqs.delete_queue(QueueUrl=url)

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from devstack.aws import AwsClients
 from devstack.cli import main
 from devstack.dlq import list_conflicts
 from tests import oracle, pipeline
@@ -55,9 +54,7 @@ def _refund(event_id: str, refund_id: str, order_id: str, amount: str) -> dict[s
 
 def _the_conflict(stack: StackFixture) -> tuple[str, str, str, str]:
     """The one conflict kept: its event, the kind and value of its id, the event counted."""
-    aws: AwsClients | None = stack.local.aws
-    assert aws is not None
-    (conflict,) = list_conflicts(aws, analytics_table="storepulse-analytics")
+    (conflict,) = list_conflicts(stack.aws, analytics_table="storepulse-analytics")
     return (conflict.event_id, conflict.kind, conflict.business_id, conflict.counted_event_id)
 
 

@@ -26,10 +26,13 @@ def test_an_adjustment_counted_between_two_reads_is_not_subtracted_twice() -> No
     )
     markers = iter([set(), {"shopify:d-l1:0"}, {"shopify:d-l1:0"}])
     written: list[state.LevelState] = []
+
+    def write_level(*args: Any) -> bool:
+        written.append(args[-1])
+        return True
+
     levels = SimpleNamespace(
-        sku_of_item=lambda *a: "457924702",
-        read_level=lambda *a: kept,
-        write_level=lambda *a: written.append(a[-1]) or True,
+        sku_of_item=lambda *a: "457924702", read_level=lambda *a: kept, write_level=write_level
     )
     analytics = SimpleNamespace(
         counted_adjustments=lambda ids: next(markers), on_hand_of=lambda skus: {"457924702": 42}

@@ -10,13 +10,19 @@ ROUTES = load_stack_spec().routes
 KEYS = {sha256_hex("the-key")}
 
 
+def _route(path: str) -> ApiRoute:
+    route = match(ROUTES, path)
+    assert route is not None, f"no route for {path}"
+    return route
+
+
 def test_the_most_specific_route_wins() -> None:
     # A literal segment beats a {parameter}, and both beat {proxy+}
-    assert match(ROUTES, "/v1/reports/r-1/download").path == "/v1/reports/{report_id}/download"  # type: ignore[union-attr]
-    assert match(ROUTES, "/v1/reports/r-1").path == "/v1/reports/{report_id}"  # type: ignore[union-attr]
-    assert match(ROUTES, "/v1/reports").path == "/v1/reports"  # type: ignore[union-attr]
-    assert match(ROUTES, "/v1/inventory").path == "/v1/{proxy+}"  # type: ignore[union-attr]
-    assert match(ROUTES, "/v1/events").function == "ingest"  # type: ignore[union-attr]
+    assert _route("/v1/reports/r-1/download").path == "/v1/reports/{report_id}/download"
+    assert _route("/v1/reports/r-1").path == "/v1/reports/{report_id}"
+    assert _route("/v1/reports").path == "/v1/reports"
+    assert _route("/v1/inventory").path == "/v1/{proxy+}"
+    assert _route("/v1/events").function == "ingest"
     assert match(ROUTES, "/other") is None
 
 

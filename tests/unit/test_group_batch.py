@@ -52,7 +52,7 @@ def test_a_poison_packet_fails_whole_and_alone() -> None:
             raise RuntimeError("cannot count bad")
         return {}
 
-    failures = Failures()
+    failures = Failures()  # a stand-in for the DynamoDB-backed FailureLog
     processor = GroupBatchProcessor(apply=apply, failures=lambda: failures)  # type: ignore[arg-type,return-value]
 
     def parse(record: Any) -> Many:
@@ -87,7 +87,7 @@ def test_a_packet_without_events_for_this_processor_succeeds_without_apply() -> 
         calls.append(items)
         return {}
 
-    failures = Failures()
+    failures = Failures()  # a stand-in for the DynamoDB-backed FailureLog
     processor = GroupBatchProcessor(apply=apply, failures=lambda: failures)  # type: ignore[arg-type,return-value]
     event = {"Records": [_record("m1", ["a"])]}
     result = process_partial_response(

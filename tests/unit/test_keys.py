@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.api.auth import check_key, key_digest
+from backend.api.auth import Role, check_key, key_digest
 from backend.settings import SettingMissing
 from devstack.aws import free_port
 from devstack.keys import MIN_KEY_LENGTH, load_or_create_keys
@@ -59,8 +59,12 @@ def test_functions_refuse_one_digest_for_both_roles() -> None:
     # Given functions configured (by hand, in AWS) with one digest for both roles
     shared = key_digest(LONG)
     # Then no request is served, even with that very key
-    for role, allowed, others in (("read", {shared, "b" * 64}, {shared}), ("ingest", {shared}, {shared})):
+    roles: list[tuple[Role, set[str], set[str]]] = [
+        ("read", {shared, "b" * 64}, {shared}),
+        ("ingest", {shared}, {shared}),
+    ]
+    for role, allowed, others in roles:
         with pytest.raises(SettingMissing, match="INGEST_KEY_SHA256 and READ_KEY_SHA256 share a key"):
-            check_key(LONG, allowed, others, role)  # type: ignore[arg-type]
+            check_key(LONG, allowed, others, role)
     # And distinct digests work as before
     check_key(LONG, {shared}, {"b" * 64}, "read")

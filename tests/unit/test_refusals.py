@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.router import Router
 from backend.api.app import build_app
 from backend.domain.errors import InvalidRequest, NotAuthentic, Refused, TooLarge, TryAgain
 from backend.processing import ingest
+from tests.pipeline import context
 
 
 def _answer(raised: Refused) -> dict[str, Any]:
@@ -31,7 +32,7 @@ def _answer(raised: Refused) -> dict[str, Any]:
         "body": None,
         "isBase64Encoded": False,
     }
-    return app.resolve(event, None)
+    return app.resolve(event, context("api"))
 
 
 @pytest.mark.parametrize(

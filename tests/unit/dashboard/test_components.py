@@ -3,6 +3,7 @@ a control reporting the view shown changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -33,7 +34,7 @@ def test_the_range_shown_or_a_half_picked_one_changes_nothing(
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> None:
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Store day 2025-03-05 (the clock's instant is 2025-03-06 02:00 UTC: still the 5th in
     New York), whatever the wall clock says."""
     monkeypatch.setenv("STORE_TIMEZONE", "America/New_York")

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from backend.adapters.batch import GroupBatchProcessor, Parsed
@@ -24,7 +25,7 @@ def process(
     event: dict[str, Any],
     accepts: frozenset[str] | Callable[[SQSRecord], Any],
     apply: Callable[[Sequence[Parsed]], dict[str, BaseException]],
-) -> dict[str, Any]:
+) -> PartialItemFailureResponse:
     """Run an SQS event through the processors' batch path (parse each record, apply them
     together, answer the partial batch response, as :func:`backend.handlers._sqs.sqs_handler`
     does) with ``apply`` as the processor. ``accepts``: the pipeline event types the processor
@@ -35,6 +36,7 @@ def process(
             return accepts(record)
         return parse_record(record, "USD", accepts)
 
+    # NoFailures stands in for the DynamoDB-backed FailureLog
     processor = GroupBatchProcessor(apply=apply, failures=NoFailures)  # type: ignore[arg-type]
     return process_partial_response(event=event, record_handler=parse, processor=processor, context=None)
 

@@ -36,7 +36,8 @@ def _run(table: FakeAnalytics, send: Any, today: date = TODAY) -> dict[str, Any]
 
 def test_a_sku_running_out_within_its_lead_time_raises_one_alert() -> None:
     # Given 32 mugs on hand: about 10 days at 3 a day, with 10 days' lead time
-    table, sent = _store(on_hand=32), []
+    table = _store(on_hand=32)
+    sent: list[dict[str, Any]] = []
     # When the job runs twice
     first, second = _run(table, sent.append), _run(table, sent.append)
     # Then both SKUs were forecast, the mug at 3 a day and the pen at none
@@ -83,7 +84,8 @@ def test_an_alert_recorded_before_a_crash_is_sent_by_the_next_run_unchanged() ->
 
 def test_a_risk_that_ends_re_arms_the_next_one() -> None:
     # Given the mug at risk and alerted
-    table, sent = _store(on_hand=32), []
+    table = _store(on_hand=32)
+    sent: list[dict[str, Any]] = []
     _run(table, sent.append)
     # When it is restocked (risk over), then runs low again
     table.on_hand["MUG"] += 500

@@ -41,7 +41,7 @@ def _batch(table: FakeAnalytics, items: list[Parsed]) -> list[returns.Attributio
 
 def _returns(table: FakeAnalytics, channel: str) -> Decimal:
     name = channel_counter("returns", channel)
-    return sum((counters.get(name, Decimal(0)) for counters in table.day_counters.values()), Decimal(0))
+    return sum((Decimal(counters.get(name, 0)) for counters in table.day_counters.values()), Decimal(0))
 
 
 def test_a_refund_before_its_order_is_attributed_once_when_the_order_comes() -> None:

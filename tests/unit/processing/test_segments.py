@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from backend.domain.calendar import store_day
 from backend.domain.events import OrderPlaced
@@ -28,7 +29,7 @@ def test_the_snapshot_is_the_oracles_segments_once_per_order_and_refund() -> Non
         segments.order_fact(
             e.data.customer_id,
             e.data.order_id,
-            store_day(e.occurred_at, UTC),
+            store_day(e.occurred_at, ZoneInfo("UTC")),
             e.data.gross_sales - e.data.discount,
         )
         for e in orders

@@ -39,8 +39,8 @@ def _table(on_hand: int, reorder_point: int = 8) -> FakeAnalytics:
     return table
 
 
-def _evaluate(table: FakeAnalytics, bus: Bus) -> list[dict[str, Any]]:
-    return stock.evaluate(table, bus, ["MUG-1"], now=lambda: AT)
+def _evaluate(table: FakeAnalytics, send: stock.SendAlert) -> list[dict[str, Any]]:
+    return stock.evaluate(table, send, ["MUG-1"], now=lambda: AT)
 
 
 def test_each_crossing_raises_one_alert_and_recovering_re_arms_it() -> None:
