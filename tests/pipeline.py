@@ -291,39 +291,44 @@ def on_hand() -> dict[str, int]:
 
 
 def unfolded_stock_in() -> dict[str, int]:
-    """The on-hand deltas of the stock-in items (``STOCKIN#<day>#<shard>``) of the days after
-    the fold's watermark, less the SKUs their fold markers list: read by a scan and decoded
-    here, not by the production reader (tests only)."""
+    """The on-hand deltas of the stock-in items (``STOCKIN#<day>``) of the days after the
+    fold's watermark that a writer may put items for (the 4 after it), less the SKUs their
+    fold markers list: read by query and decoded here, not by the production reader (tests
+    only)."""
     table = get_settings().require("analytics_table")
-    items = [
-        item
-        for page in dynamodb()
-        .get_paginator("scan")
-        .paginate(
-            TableName=table,
-            FilterExpression="begins_with(pk, :p)",
-            ExpressionAttributeValues={":p": {"S": "STOCKIN"}},
-            ConsistentRead=True,
-        )
-        for item in page["Items"]
-    ]
-    marks = [i for i in items if i["pk"]["S"] == "STOCKIN" and i["sk"]["S"] == "FOLDED"]
-    if not marks:
+    client = dynamodb()
+    mark = client.get_item(
+        TableName=table, Key={"pk": {"S": "STOCKIN"}, "sk": {"S": "FOLDED"}}, ConsistentRead=True
+    ).get("Item")
+    if not mark or "through" not in mark:
         return {}
-    through = date.fromisoformat(marks[0]["through"]["S"])
-    folded: dict[str, set[str]] = defaultdict(set)
-    for item in items:
-        if item["sk"]["S"].startswith("~FOLD#"):
-            folded[item["pk"]["S"]] |= set(json.loads(zlib.decompress(item["skus"]["B"])))
+    through = date.fromisoformat(mark["through"]["S"])
     totals: dict[str, int] = defaultdict(int)
-    for item in items:
-        pk = item["pk"]["S"]
-        if pk == "STOCKIN" or "d" not in item or date.fromisoformat(pk.split("#")[1]) <= through:
-            continue
-        for sku, delta in json.loads(zlib.decompress(item["d"]["B"]))["s"].items():
-            if sku not in folded[pk]:
-                totals[sku] += int(delta)
-    return dict(totals)
+    for n in range(1, stock_in_items.WINDOW + 1):
+        items = [
+            item
+            for page in client.get_paginator("query").paginate(
+                TableName=table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"STOCKIN#{(through + timedelta(days=n)).isoformat()}"}
+                },
+                ConsistentRead=True,
+            )
+            for item in page["Items"]
+        ]
+        folded = {
+            sku
+            for item in items
+            if item["sk"]["S"].startswith("~FOLD#")
+            for sku in json.loads(zlib.decompress(item["skus"]["B"]))
+        }
+        for item in items:
+            if "d" in item:
+                for sku, delta in json.loads(zlib.decompress(item["d"]["B"]))["s"].items():
+                    if sku not in folded:
+                        totals[sku] += int(delta)
+    return {sku: d for sku, d in totals.items() if d}
 
 
 def subscribe_alert_topic(stack: Any, queue_name: str = "test-alert-mail") -> str:
