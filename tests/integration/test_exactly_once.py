@@ -8,9 +8,13 @@ figures equal the oracle's, for every n.
 
 from __future__ import annotations
 
+import contextvars
 import random
+import sys
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, timedelta
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -33,14 +37,42 @@ class Failure(Exception):
     """An AWS call answers with an error."""
 
 
+# Set while the processor under test is invoked: the calls counted (and failed) are its own,
+# made in its thread or in the threads its adapters fan out to (they copy the context). The
+# stack's pollers run other functions in this process with the same patched clients (the alert
+# feed, fed by the alerts this batch raises); their calls are not the processor's.
+UNDER_TEST: contextvars.ContextVar[bool] = contextvars.ContextVar("under_test", default=False)
+# The code a call site is named by: this project's modules, up to a fan-out to threads.
+BACKEND = "/backend/"
+FAN_OUT = "/backend/adapters/parallel.py"
+
+
+def call_site() -> tuple[str, ...]:
+    """Where an AWS call is made: the chain of this project's functions that made it, innermost
+    first (``module:function``), up to a fan-out to threads (whose caller is in another
+    thread's stack); the same code gives the same chain whatever the batch's size."""
+    chain: list[str] = []
+    frame: FrameType | None = sys._getframe(2)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if FAN_OUT in filename:
+            break
+        if BACKEND in filename:
+            chain.append(f"{filename.rsplit(BACKEND, 1)[1]}:{frame.f_code.co_name}")
+        frame = frame.f_back
+    return tuple(chain)
+
+
 class Calls:
-    """Counts AWS calls across clients and makes the n-th one fail."""
+    """Counts the processor's AWS calls across clients, makes the n-th one fail and tells how
+    many times each call site (:func:`call_site`) was called."""
 
     def __init__(self, fail_at: int | None = None, after: bool = False, crash: bool = True):
         self.count = 0
         self.fail_at = fail_at
         self.after = after
         self.crash = crash
+        self.sites: Counter[tuple[str, ...]] = Counter()
 
     def _boom(self) -> BaseException:
         return Crash() if self.crash else Failure(f"call {self.count} failed")
@@ -59,7 +91,11 @@ class Calls:
                     return attribute
 
                 def call(*args: Any, **kwargs: Any) -> Any:
+                    if not UNDER_TEST.get():
+                        return attribute(*args, **kwargs)
                     calls.count += 1
+                    if calls.fail_at is None:
+                        calls.sites[(name, *call_site())] += 1
                     failing = calls.count == calls.fail_at
                     if failing and not calls.after:
                         raise calls._boom()
@@ -73,10 +109,13 @@ class Calls:
         return Flaky()
 
 
-def mini_history(seed: int = 11) -> list[dict[str, Any]]:
+def mini_history(seed: int = 11, orders: int = 14) -> list[dict[str, Any]]:
     """A few days of a tiny store around the 2025-03-09 DST change in New York: four SKUs, five
     customers (some returning, one whose first order arrives late), refunds with restock,
-    adjustments. Small on purpose: the test replays it once per AWS call."""
+    adjustments. Small on purpose: the test replays it once per AWS call.
+
+    ``orders`` (at least 3: the refunds are of the second and third) placed before the late
+    one, at seven moments around the change in turn; with fewer, the first ones are the same."""
     rng = random.Random(seed)
     skus = ["MUG", "TEE", "CAP", "PIN"]
     events: list[dict[str, Any]] = []
@@ -106,7 +145,7 @@ def mini_history(seed: int = 11) -> list[dict[str, Any]]:
         "2025-03-10T04:01:00Z",
         "2025-03-11T15:00:00Z",
     ]
-    for number in range(14):
+    for number in range(orders):
         lines = [
             {"sku": sku, "quantity": rng.randint(1, 3), "unit_price": f"{rng.randint(300, 2500) / 100:.2f}"}
             for sku in rng.sample(skus, rng.randint(1, 3))
@@ -162,6 +201,12 @@ def history(stack: Any, store_zone: None) -> Iterator[list[dict[str, Any]]]:
     pipeline.clear_analytics()
 
 
+# The orders of the history whose orders batch is failed at each call: the first seven (one at
+# each of the seven moments around the DST change), the late first order and both refunds. The
+# test checks that this batch makes every kind of call the whole history's batch makes.
+FAULT_ORDERS = 7
+
+
 def _expected_all(raw: list[dict[str, Any]], first: date, last: date) -> None:
     for start, end in [(first, last), (first, first), (last, last), (first + timedelta(days=2), last)]:
         assert_same_figures(
@@ -196,11 +241,13 @@ def _run_with(
     real = module.client
     for maker in (module, wiring):
         monkeypatch.setattr(maker, "client", lambda service: calls.wrap(real(service)))
+    under_test = UNDER_TEST.set(True)
     try:
         pipeline.invoke_batch(function, queue, events, records)
     except Crash:
         pass
     finally:
+        UNDER_TEST.reset(under_test)
         for maker in (module, wiring):
             monkeypatch.setattr(maker, "client", real)
     for _ in range(5):
@@ -209,24 +256,48 @@ def _run_with(
     raise AssertionError(f"{function} kept failing after the failure of call {calls.fail_at}")
 
 
-# One replay of the whole history per AWS call of the processor (each claim is a call): longer
-# than the suite's default timeout on a loaded machine.
+def _orders_batch_sites(monkeypatch: pytest.MonkeyPatch, history: list[dict[str, Any]]) -> Calls:
+    """The calls of the orders processor on this history's orders in one batch, the rest of the
+    history counted before (a probe: nothing fails)."""
+    pipeline.clear_analytics()
+    pipeline.deliver([e for e in history if e["type"] not in {"order.placed", "order.refunded"}])
+    probe = Calls()
+    orders = pipeline.by_function(history)[("orders", "storepulse-orders")]
+    _run_with(monkeypatch, processors, probe, "orders", "storepulse-orders", orders)
+    return probe
+
+
+# One replay of the history per AWS call of the processor (each claim is a call): longer than the
+# suite's default timeout on a loaded machine.
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("after", [False, True], ids=["before", "after"])
 @pytest.mark.parametrize("crash", [True, False], ids=["crash", "error"])
 def test_every_aws_call_of_the_orders_processor_can_fail(
     history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, crash: bool, after: bool
 ) -> None:
-    # Given the inventory side settled and the orders in one batch
-    routed = pipeline.by_function(history)
-    orders = routed[("orders", "storepulse-orders")]
-    others = [e for e in history if e["type"] not in {"order.placed", "order.refunded"}]
-    first, last = date(2025, 3, 7), date(2025, 3, 11)
-
-    probe = Calls()
-    _run_with(monkeypatch, processors, probe, "orders", "storepulse-orders", orders)
+    """A replay's calls grow with the batch (the error mode applies a failed batch again message
+    by message, then come the redeliveries), and there is one replay per call: the cost grows
+    with the square of the batch. So the batch failed is shorter than the whole history's 14
+    orders, 2 refunds and late first order (47 calls in session 10): the first
+    ``FAULT_ORDERS`` orders at the seven moments around the DST change, the late first order
+    and both refunds (32 calls). It asserts that this batch makes every kind of call the whole
+    history's batch makes (each call site, named by the chain of functions that made it) and,
+    for every kind made more than once there, more than once here too (so a failure still
+    falls between two calls of one kind: two claims, two profiles, two stock crossings and
+    their alerts)."""
+    # Given a batch making every kind of call the whole history's batch makes
+    whole = _orders_batch_sites(monkeypatch, history).sites
+    shorter = pipeline.pipeline_form(mini_history(orders=FAULT_ORDERS))
+    probe = _orders_batch_sites(monkeypatch, shorter)
+    assert set(probe.sites) == set(whole), "the failed batch misses or adds kinds of AWS calls"
+    assert {s for s, n in whole.items() if n > 1} <= {s for s, n in probe.sites.items() if n > 1}
     total = probe.count
-    assert total >= 4, "the orders processor should make several AWS calls"
+    assert total == sum(probe.sites.values()) >= 4, "the orders processor should make several AWS calls"
+    # And the inventory side settled, the orders in one batch
+    routed = pipeline.by_function(shorter)
+    orders = routed[("orders", "storepulse-orders")]
+    others = [e for e in shorter if e["type"] not in {"order.placed", "order.refunded"}]
+    first, last = date(2025, 3, 7), date(2025, 3, 11)
 
     for fail_at in range(1, total + 1):
         pipeline.clear_analytics()
@@ -244,7 +315,7 @@ def test_every_aws_call_of_the_orders_processor_can_fail(
         pipeline.deliver(orders, batch_size=len(orders))
         pipeline.deliver(orders, batch_size=7)
         # Then the figures are exact
-        _expected_all(history, first, last)
+        _expected_all(shorter, first, last)
 
 
 @pytest.mark.parametrize("settle", [False, True], ids=["inbox", "settling"])
