@@ -255,7 +255,10 @@ def add_run_job_command(subparsers: Any) -> None:
     parser.add_argument(
         "name",
         metavar="NAME",
-        help="the job: alert-sweep, digests, segments, lake-compaction, rollups, forecast, anomalies",
+        help=(
+            "the job: alert-sweep, digests, segments, lake-compaction, rollups, forecast, anomalies, "
+            "pairs, stock-fold"
+        ),
     )
     parser.add_argument(
         "--month",

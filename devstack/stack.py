@@ -24,9 +24,11 @@ from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
+from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.clients import MAX_POOL_ENV
 from backend.adapters.stock import migrate_buckets
 from backend.logs import LOG_FILE_ENV, Sink, close_files
+from backend.processing import stock_in
 from devstack.aws import (
     DEFAULT_REGION,
     AwsClients,
@@ -302,6 +304,13 @@ class LocalStack:
         self._replay_journal()
         # A store written by an older release keeps its stock bookkeeping in 16 buckets.
         migrate_buckets(self.aws.dynamodb, self.resources.environment["ANALYTICS_TABLE"])
+        # The stock-in items' fold: the days missed while the stack was down, and on a new store
+        # its first watermark (until there is one, orders take the transaction for their stock).
+        stock_in.fold(
+            AnalyticsTable(self.aws.dynamodb, self.resources.environment["ANALYTICS_TABLE"]),
+            datetime.now(UTC),
+            progress=False,
+        )
         self._apply_environment()
         self._load_handlers()
         self._start_pollers()

@@ -52,9 +52,10 @@ data "aws_iam_policy_document" "function_connectors" {
   }
   statement {
     # BatchGetItem: a SKU's on-hand and whether its adjustments are counted (stock levels);
-    # PutItem: a webhook kept because it could not be mapped (storepulse dlq list).
+    # Query: the stock-in items not folded yet (part of on hand); PutItem: a webhook kept
+    # because it could not be mapped (storepulse dlq list).
     sid       = "StockAndUnmapped"
-    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem"]
     resources = [local.table_arn["analytics"]]
   }
   statement {
@@ -109,10 +110,11 @@ data "aws_iam_policy_document" "function_api" {
 
 data "aws_iam_policy_document" "function_orders" {
   statement {
-    # UpdateItem: the counting transaction holds Update actions only; PutItem: the failure log
-    # and a crossing's pending alert; DeleteItem: that alert once sent; BatchWriteItem: order
-    # links and directory items (immutable, put before counting); Query: a day's customer items
-    # (one partition per day, read to place a late order's customer).
+    # UpdateItem: the counting transaction's Update actions; PutItem: the failure log, a
+    # crossing's pending alert and the stock-in items (alone, or several in one transaction);
+    # DeleteItem: that alert once sent; BatchWriteItem: order links and directory items
+    # (immutable, put before counting); Query: a day's customer items (one partition per day,
+    # read to place a late order's customer) and the open days' stock-in items.
     sid       = "CountOrders"
     actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
     resources = [local.table_arn["analytics"]]
@@ -135,9 +137,10 @@ data "aws_iam_policy_document" "function_customers" {
 
 data "aws_iam_policy_document" "function_inventory" {
   statement {
-    # DeleteItem: a pending stock alert once sent.
+    # DeleteItem: a pending stock alert once sent; Query: the stock-in items not folded yet
+    # (part of every exact read of on hand).
     sid       = "Stock"
-    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
     resources = [local.table_arn["analytics"]]
   }
   statement {
@@ -173,7 +176,10 @@ data "aws_iam_policy_document" "function_jobs" {
     # alert-sweep queries the pending stock alerts and deletes each once sent, settles the
     # on-hand inbox (UpdateItem) and moves an older release's pending alerts (PutItem);
     # segments and digests query day rollups; segments writes its snapshot (BatchWriteItem);
-    # lake-compaction takes, renews and deletes its lease item (PutItem, UpdateItem, DeleteItem).
+    # lake-compaction takes, renews and deletes its lease item (PutItem, UpdateItem, DeleteItem);
+    # stock-fold queries a day's stock-in items, puts the facts (BatchWriteItem) and, in one
+    # transaction per chunk, its fold marker (PutItem), the inbox ADD and the watermark's new
+    # revision (UpdateItem), then moves its watermark (UpdateItem).
     sid       = "Analytics"
     actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:PutItem"]
     resources = [local.table_arn["analytics"]]

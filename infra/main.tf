@@ -30,7 +30,7 @@ locals {
       env       = "ANALYTICS_TABLE"
       hash_key  = "pk"
       range_key = "sk"
-      ttl       = null
+      ttl       = "expires_at"
     }
     reports = {
       name      = "storepulse-reports"
@@ -248,6 +248,11 @@ locals {
       name       = "storepulse-rollups"
       job        = "rollups"
       expression = "cron(45 1 * * ? *)"
+    }
+    stock_fold = {
+      name       = "storepulse-stock-fold"
+      job        = "stock-fold"
+      expression = "rate(1 hour)"
     }
     pairs = {
       name       = "storepulse-pairs"

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
-from backend.adapters import baskets, customer_days, forecasts, leases, rollups
+from backend.adapters import baskets, customer_days, forecasts, leases, rollups, stock_in
 from backend.adapters import stock as stock_items
 from backend.adapters.baskets import DayPairs
 from backend.adapters.claims import CONFLICT_PK, BusinessClaim, Found, claim_all, order_claim_key
@@ -70,10 +70,20 @@ from backend.adapters.leases import Clock, Lease
 from backend.adapters.parallel import READ_PARALLELISM
 from backend.adapters.rollups import ROLLUP_SK, DaySales, DaySets, month_pk
 from backend.adapters.stock import INBOX_KEYS, SKU_PK, SkuStock, clear_pending, read_stock, record_transition
+from backend.adapters.stock_in import (
+    PART,
+    TTL_ATTRIBUTE,
+    UNDATED,
+    StockIn,
+    closed_through,
+    stock_in_key,
+    takes_items,
+)
 from backend.domain.alerts import Alert
 from backend.domain.forecast import Forecast
 from backend.domain.inventory import CatalogueEntry
 from backend.domain.products import SkuSales
+from backend.domain.sales import Contributions
 from backend.domain.stock import on_hand_key
 from backend.domain.together import PairCounts
 
@@ -85,6 +95,7 @@ else:
 # What a count is made of (:func:`backend.adapters.dynamo.count_once`), part of the interface.
 __all__ = [
     "REVENUE_PREFIX",
+    "UNDATED",
     "UNITS_PREFIX",
     "AnalyticsStore",
     "AnalyticsTable",
@@ -98,7 +109,10 @@ __all__ = [
     "Found",
     "Note",
     "SkuStock",
+    "StockIn",
     "Unmapped",
+    "closed_through",
+    "takes_items",
 ]
 
 # -- the key layout (docs/architecture.md, "The analytics table") ----------------------------
@@ -200,6 +214,24 @@ def fact_items(facts: Iterable[str]) -> list[dict[str, Any]]:
 def facts_of(item: Mapping[str, Any]) -> list[str]:
     """The facts a facts item holds (packed, or as the set of older items)."""
     return members_of(item, FACTS)
+
+
+def stock_in_clock() -> datetime:
+    """The clock of the stock-in items' claim days and open days
+    (:func:`backend.adapters.stock_in.utc_now`, read at each call: tests replace it)."""
+    return stock_in.utc_now()
+
+
+def late_stock_in(part: StockIn) -> Counted:
+    """A part's stock counted by a transaction: its claim is its stock-in item's ``part``
+    attribute (a tombstone with no deltas), so an item put for the part, before or after,
+    and this count exclude each other."""
+    item = stock_in_key(part.day, part.ref)
+    contributions = Contributions()
+    contributions.stock.update({sku: delta for sku, delta in part.stock.items() if delta})
+    return Counted(
+        part.ref, Claim(item, PART, part.ref), contributions, (Note(item, TTL_ATTRIBUTE, part.expires_at),)
+    )
 
 
 # -- the interface ----------------------------------------------------------------------------
@@ -308,6 +340,32 @@ class AnalyticsStore(Protocol):
     def stock_page(self, after: str | None, limit: int) -> tuple[list[SkuStock], bool]:
         """Up to ``limit`` SKUs after the SKU ``after`` (from the first when ``None``), by SKU,
         with their exact stock, and whether more follow."""
+
+    # stock-in items (backend.adapters.stock_in): a part's stock and facts without a transaction
+
+    def stock_in_state(self, markers: Iterable[Claim]) -> tuple[set[Claim], date | None]:
+        """Which of these parts' markers exist, and the last day whose stock-in items are
+        folded (``None`` before the first fold): one strongly consistent read."""
+
+    def stock_in_watermark(self) -> date | None:
+        """The last day whose stock-in items are folded (``None`` before the first fold)."""
+
+    def put_stock_in(self, parts: Sequence[StockIn]) -> None:
+        """Put each part's stock-in item unless one exists (a redelivery's put is ignored)."""
+
+    def count_late_stock_in(self, parts: Sequence[StockIn]) -> None:
+        """Count the stock of parts too late for an item in a transaction, each once: guarded
+        by its item's key (a tombstone), whether it was counted this way or by an item."""
+
+    def fold_stock_in(self, day: date) -> int:
+        """Fold one day's items: facts into ``FACTS#`` items, deltas into the on-hand inbox
+        once (per chunk, with its marker); how many SKUs' deltas moved."""
+
+    def set_stock_in_watermark(self, day: date) -> None:
+        """Every day up to ``day`` is folded (the watermark never moves back)."""
+
+    def unfolded_facts(self) -> list[str]:
+        """The facts of the stock-in items not folded yet (repeats possible)."""
 
     def daily_sales(self, days: Sequence[date]) -> dict[date, dict[str, Any]]:
         """The sales counters of each day that has any."""
@@ -563,6 +621,35 @@ class AnalyticsTable:
 
     def stock_page(self, after: str | None, limit: int) -> tuple[list[SkuStock], bool]:
         return stock_items.stock_page(self.client, self.name, after, limit)
+
+    # stock-in items (backend.adapters.stock_in)
+
+    def stock_in_state(self, markers: Iterable[Claim]) -> tuple[set[Claim], date | None]:
+        return stock_in.markers_and_watermark(self.client, self.name, markers)
+
+    def stock_in_watermark(self) -> date | None:
+        return stock_in.watermark(self.client, self.name)
+
+    def put_stock_in(self, parts: Sequence[StockIn]) -> None:
+        stock_in.put_parts(self.client, self.name, parts)
+
+    def count_late_stock_in(self, parts: Sequence[StockIn]) -> None:
+        count_once(self.client, self.name, [late_stock_in(part) for part in parts], touch=False)
+
+    def fold_stock_in(self, day: date) -> int:
+        return stock_in.fold_day(
+            self.client,
+            self.name,
+            day,
+            self.record_facts,
+            lambda inbox: stock_items.settle_inbox(self.client, self.name, [inbox]),
+        )
+
+    def set_stock_in_watermark(self, day: date) -> None:
+        stock_in.set_watermark(self.client, self.name, day)
+
+    def unfolded_facts(self) -> list[str]:
+        return stock_in.unfolded_facts(self.client, self.name)
 
     # the day aggregates, by key: never a scan
 

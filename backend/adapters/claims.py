@@ -63,6 +63,8 @@ class Found:
 
     outcome: Outcome
     stored: Mapping[str, Any]
+    #: Whether this claim's put made the item (no earlier delivery got as far as this claim).
+    made: bool = False
 
 
 def order_claim_key(order_id: str) -> Key:
@@ -73,7 +75,7 @@ def refund_claim_key(refund_id: str) -> Key:
     return (f"REFUND#{refund_id}", "CLAIM")
 
 
-def _put(client: DynamoDBClient, table: str, claim: BusinessClaim) -> dict[str, Any]:
+def _put(client: DynamoDBClient, table: str, claim: BusinessClaim) -> tuple[dict[str, Any], bool]:
     item = {
         **key(*claim.item),
         "event_id": to_ddb(claim.event_id),
@@ -88,8 +90,8 @@ def _put(client: DynamoDBClient, table: str, claim: BusinessClaim) -> dict[str, 
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except client.exceptions.ConditionalCheckFailedException as exc:
-        return from_ddb(cast(dict[str, Any], exc.response.get("Item") or {}))
-    return from_ddb(item)
+        return from_ddb(cast(dict[str, Any], exc.response.get("Item") or {})), False
+    return from_ddb(item), True
 
 
 def outcome(claim: BusinessClaim, stored: Mapping[str, Any]) -> Outcome:
@@ -116,7 +118,7 @@ def claim_all(client: DynamoDBClient, table: str, claims: Sequence[BusinessClaim
     todo = list(first.values())
     found = parallel_map(lambda c: _put(client, table, c), todo, workers=CLAIM_PARALLELISM)
     stored = {c.item: f for c, f in zip(todo, found, strict=True)}
-    return [Found(outcome(c, stored[c.item]), stored[c.item]) for c in claims]
+    return [Found(outcome(c, stored[c.item][0]), *stored[c.item]) for c in claims]
 
 
 def conflict_items(

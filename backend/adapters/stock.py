@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from backend.adapters.dynamo import Key, batch_get, key, query_partition, to_ddb
+from backend.adapters.stock_in import REVISION, THROUGH, WATERMARK, Watermark, stock_in_skus, unfolded_stock
 from backend.domain.stock import (
     ON_HAND_COUNTER,
     ON_HAND_ITEMS,
@@ -92,9 +93,13 @@ def _sources(sku: str) -> list[Key]:
     return [on_hand_key(sku), legacy_on_hand_key(sku), (STOCK_PK, bucket_of(sku))]
 
 
-def _stock_of(sku: str, own: Mapping[str, Any], sources: Mapping[Key, Mapping[str, Any]]) -> SkuStock:
+def _stock_of(
+    sku: str, own: Mapping[str, Any], sources: Mapping[Key, Mapping[str, Any]], unfolded: Mapping[str, int]
+) -> SkuStock:
     counter = ON_HAND_COUNTER + sku
     counters = [sources[k][counter] for k in dict.fromkeys(_sources(sku)) if counter in sources.get(k, {})]
+    if sku in unfolded:  # stock-in items not folded into the inbox yet
+        counters.append(unfolded[sku])
     on_hand = int(own.get("oh", 0)) + sum(int(c) for c in counters)
     bucket = sources.get((STOCK_PK, bucket_of(sku)), {})
     if "st" in own:
@@ -118,13 +123,17 @@ def _stock_of(sku: str, own: Mapping[str, Any], sources: Mapping[Key, Mapping[st
 
 
 def _between_settles(
-    client: DynamoDBClient, table: str, sources: Iterable[Key], read_own: Callable[[], T]
+    client: DynamoDBClient, table: str, sources: Iterable[Key], read_own: Callable[[Watermark], T]
 ) -> tuple[T, dict[Key, dict[str, Any]]]:
-    """``read_own()`` and the source items, read so that no settle fell between the two."""
+    """``read_own(watermark)`` and the source items, read so that no settle (nor fold of stock-in
+    items) fell between the two. The stock-in watermark comes with the first read of the
+    sources' generations (:mod:`backend.adapters.stock_in`)."""
     keys = sorted(set(sources))
     for _ in range(READ_ATTEMPTS):
-        before = batch_get(client, table, keys, projection=[GENERATION], consistent=True)
-        own = read_own()
+        before = batch_get(
+            client, table, [*keys, WATERMARK], projection=[GENERATION, THROUGH, REVISION], consistent=True
+        )
+        own = read_own(Watermark.of(before.get(WATERMARK, {})))
         after = batch_get(client, table, keys, consistent=True)
         if all(before.get(k, {}).get(GENERATION) == after.get(k, {}).get(GENERATION) for k in keys):
             return own, after
@@ -136,13 +145,16 @@ def read_stock(client: DynamoDBClient, table: str, skus: Iterable[str]) -> dict[
     wanted = sorted(set(skus))
     if not wanted:
         return {}
-    own, sources = _between_settles(
+    (own, unfolded), sources = _between_settles(
         client,
         table,
         (k for sku in wanted for k in _sources(sku)),
-        lambda: batch_get(client, table, [(SKU_PK, sku) for sku in wanted], consistent=True),
+        lambda mark: (
+            batch_get(client, table, [(SKU_PK, sku) for sku in wanted], consistent=True),
+            unfolded_stock(client, table, mark),
+        ),
     )
-    return {sku: _stock_of(sku, own.get((SKU_PK, sku), {}), sources) for sku in wanted}
+    return {sku: _stock_of(sku, own.get((SKU_PK, sku), {}), sources, unfolded) for sku in wanted}
 
 
 def source_items(client: DynamoDBClient, table: str, keys: Iterable[Key]) -> dict[Key, dict[str, Any]]:
@@ -166,15 +178,17 @@ def stock_page(
         extra["KeyConditionExpression"] = "pk = :pk AND sk > :after"
         extra["ExpressionAttributeValues"] = {":pk": {"S": SKU_PK}, ":after": {"S": after}}
 
-    def own_items() -> list[dict[str, Any]]:
+    def own_items(mark: Watermark) -> tuple[list[dict[str, Any]], dict[str, int]]:
         found = []
         for item in query_partition(client, table, SKU_PK, **extra):
             found.append(item)
             if len(found) > limit:
                 break
-        return found
+        return found, unfolded_stock(client, table, mark)
 
-    own, sources = _between_settles(client, table, [*INBOX_KEYS, *LEGACY_INBOX_KEYS, *BUCKET_KEYS], own_items)
+    (own, unfolded), sources = _between_settles(
+        client, table, [*INBOX_KEYS, *LEGACY_INBOX_KEYS, *BUCKET_KEYS], own_items
+    )
     by_sku = {item["sk"]: item for item in own}
     counted = {
         name.split(":", 1)[1]
@@ -182,10 +196,10 @@ def stock_page(
         for name in item
         if name.startswith((ON_HAND_COUNTER, "st:", "rp:"))
     }
-    candidates = sorted(set(by_sku) | {sku for sku in counted if after is None or sku > after})
+    candidates = sorted(set(by_sku) | stock_in_skus(counted, after) | stock_in_skus(unfolded, after))
     skus = candidates[:limit]
     more = len(candidates) > limit
-    return [_stock_of(sku, by_sku.get(sku, {}), sources) for sku in skus], more
+    return [_stock_of(sku, by_sku.get(sku, {}), sources, unfolded) for sku in skus], more
 
 
 def move_counters(client: DynamoDBClient, table: str, source: Key, counters: Mapping[str, int]) -> bool:

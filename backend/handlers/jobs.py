@@ -12,7 +12,17 @@ from typing import Any
 from backend.adapters import leases
 from backend.adapters.clients import client
 from backend.logs import function, function_logger
-from backend.processing import anomalies, compaction, digests, forecasts, rollups, segments, stock, together
+from backend.processing import (
+    anomalies,
+    compaction,
+    digests,
+    forecasts,
+    rollups,
+    segments,
+    stock,
+    stock_in,
+    together,
+)
 from backend.processing.context import Context
 from backend.settings import get_settings
 from backend.wiring import analytics_adapter, stock_alerts
@@ -118,6 +128,14 @@ def pairs_job() -> dict[str, Any]:
     return together.run(analytics_adapter(), store_day(None, now), now=now, zone=get_settings().zone)
 
 
+def stock_fold(today: str | None = None) -> dict[str, Any]:
+    """Fold the stock-in items of each closed day (UTC; no writer can add to it any more) into
+    the on-hand inbox and the segments' facts, once (``today``: ``YYYY-MM-DD``, as at the start
+    of that UTC day, for a test)."""
+    now = date.fromisoformat(today) if today else datetime.now(UTC)
+    return stock_in.fold(analytics_adapter(), now)
+
+
 # A job takes its options from the rest of its input: {"job": NAME, **options}.
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "alert-sweep": alert_sweep,
@@ -128,6 +146,7 @@ JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "pairs": pairs_job,
     "rollups": month_rollups,
     "segments": segments_job,
+    "stock-fold": stock_fold,
 }
 
 

@@ -21,7 +21,7 @@ A batch is folded in memory and written in a few calls (docs/architecture.md, "E
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,7 +36,7 @@ from backend.domain.calendar import store_day
 from backend.domain.events import Event, OrderPlaced, OrderRefunded
 from backend.domain.rollups import month_of
 from backend.domain.sales import Contributions
-from backend.processing import profiles, returns, segments, together
+from backend.processing import profiles, returns, segments, stock_in, together
 from backend.processing.inventory import EvaluateStock
 
 
@@ -84,11 +84,17 @@ def apply(
     *,
     zone: ZoneInfo,
     items: Sequence[Parsed],
+    utc_today: Callable[[], date] = lambda: stock_in.utc_today(),
 ) -> dict[str, BaseException]:
     """Count a batch of orders and refunds once each, store-wide, then bring the returns per
     channel, the customer sets, the segments' facts and stock alerts up to date
-    (``evaluate_stock`` raises the alerts of the SKUs the batch touched)."""
-    business = [business_claim(item) for item in items]
+    (``evaluate_stock`` raises the alerts of the SKUs the batch touched). ``utc_today``: the
+    clock of the claims' day (:mod:`backend.processing.stock_in`)."""
+    today = utc_today()
+    # (one packet: an order alone, or one request's orders; its parts' stock may go into
+    # stock-in items, backend.processing.stock_in)
+    alone = len({owner(item) for item in items}) == 1
+    business = [stock_in.dated(business_claim(item), today, alone=alone) for item in items]
     found = analytics.claim_business_ids(business)
     conflicts = claim_store.conflict_items(
         (claim, result.stored, item.value.to_json())
@@ -111,6 +117,7 @@ def apply(
     known = {**returns.links_of(analytics, unknown), **placed_links}
 
     parts: list[Counted] = []
+    stock_parts: list[tuple[Counted, list[Event]]] = []
     sku_items: list[dict[str, Any]] = []
     for packet, own in sorted(ours.items()):
         to_count: list[Counted] = []
@@ -140,11 +147,16 @@ def apply(
             part.contributions.day_units.clear()
             part.contributions.day_revenue.clear()
             parts.append(part)
+            stock_parts.append((part, placed_here))
 
     orders_of: dict[str, list[profiles.PlacedOrder]] = defaultdict(list)
     for event in placed.values():
         order = _placed(event, zone)
         orders_of[order.customer_id].append(order)
+    # The orders' stock and facts into the parts' stock-in items (before counting: a part
+    # found counted, by its marker, is left as an older release counted it).
+    claims = {item.value.event_id: result for item, result in zip(items, found, strict=True)}
+    in_items = stock_in.put_stock_in(analytics, stock_parts, claims, zone=zone, today=today)
     analytics.count_parts(parts)
     customers = profiles.Profiles(analytics, orders_of)
     customers.join()
@@ -161,6 +173,7 @@ def apply(
             e.data.gross_sales - e.data.discount,
         )
         for e in placed.values()
+        if e.data.order_id not in in_items
     )
     analytics.put_immutable([*conflicts, *sku_items, *customer_days.membership_items(per_day), *facts])
     touched_days: set[date] = set(per_day)

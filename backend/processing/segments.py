@@ -78,6 +78,8 @@ def run(
     facts: list[str] = []
     for shard in tqdm(range(FACT_SHARDS), desc="facts", unit="shard", disable=_quiet(progress)):
         facts.extend(analytics.facts(shard))
+    # The facts of the orders whose stock-in items are not folded yet (backend.processing.stock_in).
+    facts.extend(analytics.unfolded_facts())
     customers = customers_of(facts)
     rows = segments.summary(segments.score(customers, as_of))
     analytics.put_segments_snapshot(

@@ -22,6 +22,7 @@ from backend.adapters.analytics import (
     PROFILE_VERSION,
     AnomalyRecord,
     BusinessClaim,
+    Claim,
     Counted,
     DayPairs,
     DaySales,
@@ -30,12 +31,14 @@ from backend.adapters.analytics import (
     Found,
     OrderLink,
     SkuStock,
+    StockIn,
     Unmapped,
     adjustment_key,
     alert_feed_key,
     anomaly_key,
     fact_items,
     facts_of,
+    late_stock_in,
     order_refunds_key,
     rollup_head_key,
 )
@@ -44,6 +47,8 @@ from backend.adapters.claims import outcome
 from backend.adapters.dynamo import DAY_SKU_PART, PART_BASKETS, members_of, unpack
 from backend.adapters.forecasts import stored_units
 from backend.adapters.leases import Clock, Lease, Taken
+from backend.adapters.stock_in import PART, stock_in_key
+from backend.adapters.stock_in import partition as stock_in_partition
 from backend.domain import cohorts, rollups
 from backend.domain.alerts import Alert
 from backend.domain.calendar import days as days_between
@@ -94,6 +99,10 @@ class FakeAnalytics:
         self.forecast_records: dict[str, ForecastState] = {}
         self.leases: set[str] = set()
         self.unmapped: dict[tuple[str, str], tuple[Unmapped, Any]] = {}
+        # Stock-in items by key, those folded, and the watermark.
+        self.stock_in: dict[tuple[str, str], StockIn] = {}
+        self.stock_in_folded: set[tuple[str, str]] = set()
+        self.stock_in_through: date | None = None
 
     # what the orders processor's own adapters write
 
@@ -127,15 +136,20 @@ class FakeAnalytics:
 
     def claim_business_ids(self, claims: Sequence[BusinessClaim]) -> list[Found]:
         self.calls["claim_business_ids"] += 1
+        made = set()
         for claim in claims:
             stored = self.attributes[claim.item]
             if not stored:
+                made.add(claim.item)
                 stored.update(event_id=claim.event_id, owner=claim.owner, **claim.attributes)
                 if claim.kind == "order_id":
                     self.links[claim.business_id] = OrderLink(
                         str(claim.attributes["channel"]), str(claim.attributes["customer_id"])
                     )
-        return [Found(outcome(c, self.attributes[c.item]), dict(self.attributes[c.item])) for c in claims]
+        return [
+            Found(outcome(c, self.attributes[c.item]), dict(self.attributes[c.item]), c.item in made)
+            for c in claims
+        ]
 
     def count_parts(self, parts: Sequence[Counted]) -> None:
         self.calls["count_parts"] += 1
@@ -226,18 +240,20 @@ class FakeAnalytics:
 
     def on_hand_of(self, skus: Iterable[str]) -> dict[str, int]:
         self.calls["on_hand_of"] += 1
-        return {sku: int(self.on_hand[sku]) for sku in skus}
+        unfolded = self._unfolded_stock()
+        return {sku: int(self.on_hand[sku] + unfolded[sku]) for sku in skus}
 
     def sku_stock(self, skus: Iterable[str]) -> dict[str, SkuStock]:
         self.calls["sku_stock"] += 1
         found = {}
+        unfolded = self._unfolded_stock()
         for sku in skus:
             item = self.catalogue.get(sku, {})
             status, crossings = self.stock_states.get(sku, ("ok", 0))
             point, lead, price = item.get("reorder_point"), item.get("lead_time_days"), item.get("price")
             found[sku] = SkuStock(
                 sku=sku,
-                on_hand=int(self.on_hand[sku]),
+                on_hand=int(self.on_hand[sku] + unfolded[sku]),
                 reorder_point=None if point is None else int(point),
                 status=status,  # type: ignore[arg-type]
                 crossings=crossings,
@@ -246,7 +262,7 @@ class FakeAnalytics:
                 has_status=sku in self.stock_states,
                 lead_time_days=None if lead is None else int(lead),
                 price=None if price is None else Decimal(str(price)),
-                known=bool(item) or sku in self.on_hand,
+                known=bool(item) or sku in self.on_hand or sku in unfolded,
             )
         return found
 
@@ -291,8 +307,68 @@ class FakeAnalytics:
 
     def stock_page(self, after: str | None, limit: int) -> tuple[list[SkuStock], bool]:
         self.calls["stock_page"] += 1
-        skus = sorted(sku for sku in set(self.catalogue) | set(self.on_hand) if after is None or sku > after)
+        known = set(self.catalogue) | set(self.on_hand) | set(self._unfolded_stock())
+        skus = sorted(sku for sku in known if after is None or sku > after)
         return list(self.sku_stock(skus[:limit]).values()), len(skus) > limit
+
+    # stock-in items: by key, as the table keeps them; on hand adds those of the open days
+
+    def stock_in_state(self, markers: Iterable[Claim]) -> tuple[set[Claim], date | None]:
+        self.calls["stock_in_state"] += 1
+        counted = {c for c in markers if c.attribute in self.attributes.get(c.item, {})}
+        return counted, self.stock_in_watermark()
+
+    def stock_in_watermark(self) -> date | None:
+        self.calls["stock_in_watermark"] += 1
+        return self.stock_in_through
+
+    def put_stock_in(self, parts: Sequence[StockIn]) -> None:
+        self.calls["put_stock_in"] += 1
+        for part in parts:
+            item = stock_in_key(part.day, part.ref)
+            if item in self.stock_in or PART in self.attributes.get(item, {}):
+                continue  # a redelivery's put, or the part's tombstone: the condition fails
+            self.stock_in[item] = part
+            self.attributes[item][PART] = part.ref
+
+    def count_late_stock_in(self, parts: Sequence[StockIn]) -> None:
+        self.calls["count_late_stock_in"] += 1
+        self._count([late_stock_in(part) for part in parts])
+
+    def fold_stock_in(self, day: date) -> int:
+        self.calls["fold_stock_in"] += 1
+        moved = 0
+        for item, part in self.stock_in.items():
+            if item[0] == stock_in_partition(day) and item not in self.stock_in_folded:
+                self.record_facts(part.order_facts)
+                self.on_hand.update(part.stock)
+                self.stock_in_folded.add(item)
+                moved += len(part.stock)
+        return moved
+
+    def set_stock_in_watermark(self, day: date) -> None:
+        self.calls["set_stock_in_watermark"] += 1
+        if self.stock_in_through is None or day > self.stock_in_through:
+            self.stock_in_through = day
+
+    def unfolded_facts(self) -> list[str]:
+        self.calls["unfolded_facts"] += 1
+        return [fact for part in self._open_stock_in() for fact in part.order_facts]
+
+    def _open_stock_in(self) -> list[StockIn]:
+        # (the fake reads every day after the watermark: no clock decides which may hold items)
+        through = self.stock_in_through
+        return [
+            p
+            for k, p in self.stock_in.items()
+            if through is not None and p.day > through and k not in self.stock_in_folded
+        ]
+
+    def _unfolded_stock(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for part in self._open_stock_in():
+            total.update(part.stock)
+        return total
 
     def daily_sales(self, days: Sequence[date]) -> dict[date, dict[str, Any]]:
         self.calls["daily_sales"] += 1

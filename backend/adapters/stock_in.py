@@ -1,0 +1,528 @@
+"""Stock-in items: a packet part's on-hand deltas and order facts, counted without a transaction.
+
+An order alone used to move on hand by an ``ADD`` to the on-hand inbox in its part's counting
+transaction (4 of its write units: the inbox item twice, 1-2 KB). Instead, each part of a
+packet puts **one immutable item**, ``STOCKIN#<claim day>``/``<packet>#<n>``: the part's stock
+deltas and its placed orders' segment facts, packed, with a conditional put
+(``attribute_not_exists``): a redelivery's put fails and is ignored. The ``fold`` job later moves
+each day's items into the inbox, once (docs/architecture.md, "Stock-in items").
+
+- ``<claim day>``: the smallest UTC day stored in the part's order claims when they were first
+  made, so every delivery names the same item. One partition per day: a lone order writes one
+  unit into it, and a partition takes 1,000 a second.
+- A part whose claim day is not its writer's today or yesterday, or whose day the fold may have
+  passed (a late packet, a DLQ replay), is counted the old way instead, in a transaction that
+  also writes the part's item as a *tombstone* (its ``part`` attribute, no deltas) on the
+  condition that no item of the part exists: the item's key is the one guard of the part's stock,
+  whichever path counts it.
+- The fold of a day: the facts into ``FACTS#`` items (content-keyed, idempotent), then per inbox
+  item and chunk of SKUs one transaction: a fold marker ``~FOLD#<inbox>#<chunk>`` in the day's
+  partition (condition: not exists; it lists the SKUs it folded), the merged ``ADD`` of those
+  SKUs' deltas to the inbox item with ``ADD gen 1``, and a new revision of the watermark item.
+  Then the watermark ``STOCKIN``/``FOLDED`` (``through``) moves to the day.
+- Readers add the deltas of the days after the watermark, less the SKUs their fold markers list:
+  the days a writer may still put an item for are queried on every read (today and yesterday,
+  a third near midnight); the *closed* days after the watermark (no writer can put an item for
+  them: :func:`closed_through`) are kept per container, keyed by the watermark item's
+  ``through`` and ``rev``, which every write that changes a closed day's figures changes.
+  A fold moves counters from here into the inbox like a settle does, bumping the inbox items'
+  ``gen``, so the readers' settle-safe read (:func:`backend.adapters.stock.read_stock`) sees each
+  delta once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+from backend.adapters.dynamo import (
+    TRANSACTION_ATTEMPTS,
+    Claim,
+    Key,
+    _backoff,
+    batch_get,
+    key,
+    query_partition,
+    to_ddb,
+)
+from backend.adapters.parallel import READ_PARALLELISM, parallel_map
+from backend.domain.rollups import CLOCK_MARGIN
+from backend.domain.stock import ON_HAND_COUNTER, on_hand_key
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+else:
+    DynamoDBClient = Any
+
+STOCK_IN_PREFIX = "STOCKIN#"
+#: The watermark: every day up to ``through`` is folded into the inbox.
+WATERMARK: Key = ("STOCKIN", "FOLDED")
+THROUGH = "through"
+#: A random token that every write of the watermark item replaces (its moves, and each fold
+#: chunk's transaction): with ``through``, the key of the readers' cache of closed days.
+REVISION = "rev"
+#: The attribute every part item has (a tombstone has only it): the guard of the part's stock.
+PART = "part"
+#: The packed deltas and facts of a part item.
+DELTAS = "d"
+FOLD_PREFIX = "~FOLD#"
+FOLD_SKUS = "skus"
+#: SKUs folded per transaction (one inbox update of that many ``ADD`` terms, and the marker).
+FOLD_CHUNK = 90
+#: Days after the watermark that may hold unfolded items: a writer puts an item only for one
+#: of them (else it takes the transaction), so a fold that stops running makes writers fall
+#: back, never readers read an ever longer range or items outlive their TTL unfolded.
+WINDOW = 4
+#: Items leave by TTL (``expires_at``) this long after they are written: past the redelivery
+#: horizon (14 days in the queue, 14 in its DLQ) with a month of margin. Only days after the
+#: watermark are read, and writers stop putting items 4 days after it, so an item's expiry
+#: changes no figure unless the fold stops for nearly two months.
+TTL_DAYS = 60
+TTL_ATTRIBUTE = "expires_at"
+#: The generation counter of an inbox item (:data:`backend.adapters.stock.GENERATION`).
+GENERATION = "gen"
+#: The longest a writer may take between reading its clock and its last put (Lambda's longest
+#: run; the orders processor's timeout is a minute).
+WRITER_STALL = timedelta(minutes=15)
+#: How long after a UTC day's end a writer's item for it may still arrive, by any clock: the
+#: writer's and the reader's (or the fold's) clocks each within :data:`~backend.domain.rollups.
+#: CLOCK_MARGIN` of the true time, and the writer's stall.
+LATE = 2 * CLOCK_MARGIN + WRITER_STALL
+#: Parts' conditional puts per transaction, when a batch has more than one (AWS: 100 actions,
+#: 4 MB per transaction).
+PUTS_PER_TRANSACTION = 100
+TRANSACTION_BYTES = 3_000_000
+
+
+def utc_now() -> datetime:
+    """The clock of the writers' claim days and of the readers' open days (tests replace it)."""
+    return datetime.now(UTC)
+
+
+def closed_through(now: datetime) -> date:
+    """The last day no writer can still put an item for, by a clock that reads ``now``.
+
+    A writer puts an item only for its today or yesterday (UTC, read when its batch starts:
+    :func:`takes_items`), so for day X until its clock reaches X + 2, and its put lands within
+    :data:`WRITER_STALL`. With every clock within :data:`CLOCK_MARGIN` of the true time, once a
+    clock reads X + 2 plus :data:`LATE` no put for X can come any more. The fold folds the days
+    through this; readers keep the days after the watermark through this (they cannot change
+    but by a fold).
+
+    >>> [closed_through(datetime(2026, 12, 7, h, 20, tzinfo=UTC)).day for h in (1, 2)]
+    [4, 5]
+    """
+    return (now.astimezone(UTC) - LATE).date() - timedelta(days=2)
+
+
+def last_open(now: datetime) -> date:
+    """The last day a writer may have put an item for by now, by a clock that reads ``now``:
+    a writer's today, and its clock may run ahead by twice :data:`CLOCK_MARGIN`.
+
+    >>> [last_open(datetime(2026, 12, 7, h, tzinfo=UTC)).day for h in (21, 22)]
+    [7, 8]
+    """
+    return (now.astimezone(UTC) + 2 * CLOCK_MARGIN).date()
+
+
+def days_after(folded: date | None, now: datetime) -> tuple[list[date], list[date]]:
+    """The days whose items may not be folded yet, by a clock that reads ``now``: ``(closed,
+    open)``, the closed ones (no writer can put an item for them any more: the readers' cache
+    keeps them) and those a writer may still add to (read every time). None before the first
+    fold (no item exists then).
+
+    >>> noon = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    >>> [[d.day for d in days] for days in days_after(date(2026, 12, 5), noon)]
+    [[], [6, 7]]
+    >>> [[d.day for d in days] for days in days_after(date(2026, 12, 3), noon)]  # fold late
+    [[4, 5], [6, 7]]
+    >>> [[d.day for d in days] for days in days_after(date(2026, 12, 4), noon.replace(hour=1))]
+    [[], [5, 6, 7]]
+    """
+    if folded is None:
+        return [], []
+    last = min(folded + timedelta(days=WINDOW), last_open(now))
+    days = [folded + timedelta(days=n) for n in range(1, (last - folded).days + 1)]
+    closed = closed_through(now)
+    return [d for d in days if d <= closed], [d for d in days if d > closed]
+
+
+@dataclass(frozen=True)
+class StockIn:
+    """A packet part's stock deltas (by SKU) and its placed orders' facts, under its claim day."""
+
+    ref: str  # <packet>#<n>
+    day: date
+    stock: Mapping[str, int]
+    order_facts: tuple[str, ...] = ()
+    #: The writer's UTC day, which the item's TTL counts from (its ``day`` may be
+    #: :data:`UNDATED`).
+    written: date | None = None
+
+    @property
+    def expires_at(self) -> int:
+        return expires_at(self.written or self.day)
+
+
+#: The claim day of a part whose order claims were made by a release that kept none: a fixed
+#: day, so every delivery names the same tombstone, and one never open, so it is counted late.
+UNDATED = date(2000, 1, 1)
+
+
+def partition(day: date) -> str:
+    return f"{STOCK_IN_PREFIX}{day.isoformat()}"
+
+
+def stock_in_key(day: date, ref: str) -> Key:
+    """The key of a part's item (and of its tombstone)."""
+    return (partition(day), ref)
+
+
+def expires_at(day: date) -> int:
+    """The TTL of a day's items (epoch seconds)."""
+    return int(datetime.combine(day + timedelta(days=TTL_DAYS), time(), UTC).timestamp())
+
+
+def _pack(value: Any) -> bytes:
+    return zlib.compress(json.dumps(value, separators=(",", ":"), sort_keys=True).encode(), 9)
+
+
+def _unpack(value: Any) -> Any:
+    return json.loads(zlib.decompress(bytes(getattr(value, "value", value))))
+
+
+def item_of(part: StockIn) -> dict[str, Any]:
+    """A part's item (plain Python values)."""
+    pk, sk = stock_in_key(part.day, part.ref)
+    stock = {sku: int(delta) for sku, delta in part.stock.items() if delta}
+    return {
+        "pk": pk,
+        "sk": sk,
+        PART: part.ref,
+        DELTAS: _pack({"s": stock, "f": sorted(part.order_facts)}),
+        TTL_ATTRIBUTE: part.expires_at,
+    }
+
+
+def _put_action(table: str, item: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "TableName": table,
+        "Item": {name: to_ddb(value) for name, value in item.items()},
+        "ConditionExpression": "attribute_not_exists(pk)",
+    }
+
+
+def _put_if_absent(client: DynamoDBClient, table: str, item: Mapping[str, Any]) -> bool:
+    try:
+        client.put_item(**_put_action(table, item))
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def _put_all_if_absent(client: DynamoDBClient, table: str, items: Sequence[Mapping[str, Any]]) -> int:
+    """The conditional puts of these items in one transaction: the items found to exist (a
+    redelivery's) are dropped and the rest put again; how many were new."""
+    todo = list(items)
+    attempt = 0
+    while todo:
+        actions = [{"Put": _put_action(table, item)} for item in todo]
+        try:
+            client.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", actions))
+        except client.exceptions.TransactionCanceledException as exc:
+            attempt += 1
+            if attempt >= TRANSACTION_ATTEMPTS:
+                raise
+            reasons = exc.response.get("CancellationReasons", [])
+            exist = {i for i, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"}
+            if exist:
+                todo = [item for i, item in enumerate(todo) if i not in exist]
+            else:  # a conflict with another transaction: try again
+                _backoff(attempt)
+            continue
+        return len(todo)
+    return 0
+
+
+def _transactions(items: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Items cut into transactions of at most :data:`PUTS_PER_TRANSACTION` puts and about
+    :data:`TRANSACTION_BYTES`."""
+    groups: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for item in items:
+        grows = len(item[DELTAS]) + 200
+        if groups[-1] and (len(groups[-1]) >= PUTS_PER_TRANSACTION or size + grows > TRANSACTION_BYTES):
+            groups.append([])
+            size = 0
+        groups[-1].append(item)
+        size += grows
+    return [group for group in groups if group]
+
+
+def put_parts(client: DynamoDBClient, table: str, parts: Sequence[StockIn]) -> int:
+    """Put each part's item unless it exists (a redelivery's, or a tombstone); how many were new.
+
+    One part (an order alone): one conditional put, one write unit. More: their conditional
+    puts in one transaction (per 100), one call however many parts, at two write units each."""
+    items = [item_of(part) for part in parts]
+    if len(items) == 1:
+        return int(_put_if_absent(client, table, items[0]))
+    return sum(_put_all_if_absent(client, table, group) for group in _transactions(items))
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """The watermark item: the last day folded, and its revision (``None``: no item)."""
+
+    through: date | None = None
+    revision: str | None = None
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any]) -> Watermark:
+        through = item.get(THROUGH)
+        revision = item.get(REVISION)
+        return cls(
+            None if through is None else date.fromisoformat(str(through)),
+            None if revision is None else str(revision),
+        )
+
+
+def read_watermark(client: DynamoDBClient, table: str) -> Watermark:
+    """The watermark item, strongly consistent."""
+    return Watermark.of(batch_get(client, table, [WATERMARK], consistent=True).get(WATERMARK, {}))
+
+
+def watermark(client: DynamoDBClient, table: str) -> date | None:
+    """The last day folded (``None`` before the first fold: then no part item is written)."""
+    return read_watermark(client, table).through
+
+
+def markers_and_watermark(
+    client: DynamoDBClient, table: str, markers: Iterable[Claim]
+) -> tuple[set[Claim], date | None]:
+    """Which of these parts' markers exist, and the watermark: one strongly consistent read."""
+    wanted = list(markers)
+    names = sorted({claim.attribute for claim in wanted} | {THROUGH})
+    keys = [*(claim.item for claim in wanted), WATERMARK]
+    found = batch_get(client, table, keys, projection=names, consistent=True)
+    exist = {claim for claim in wanted if claim.attribute in found.get(claim.item, {})}
+    return exist, Watermark.of(found.get(WATERMARK, {})).through
+
+
+def _revision() -> dict[str, Any]:
+    return to_ddb(uuid.uuid4().hex)
+
+
+def set_watermark(client: DynamoDBClient, table: str, day: date) -> None:
+    """Move the watermark to ``day`` unless it is there or further already (a new revision)."""
+    with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
+        client.update_item(
+            TableName=table,
+            Key=key(*WATERMARK),
+            UpdateExpression="SET #t = :d, #r = :r",
+            ConditionExpression="attribute_not_exists(#t) OR #t < :d",
+            ExpressionAttributeNames={"#t": THROUGH, "#r": REVISION},
+            ExpressionAttributeValues={":d": to_ddb(day.isoformat()), ":r": _revision()},
+        )
+
+
+def takes_items(day: date, folded: date | None, today: date) -> bool:
+    """Whether a part of claim day ``day`` goes into an item (else the transaction): the day is
+    the writer's today or yesterday (UTC), so the fold cannot have passed it
+    (:func:`closed_through`) and readers read it (:func:`days_after`), and one of the
+    :data:`WINDOW` days after the watermark.
+
+    >>> takes_items(date(2026, 12, 7), date(2026, 12, 4), date(2026, 12, 7))
+    True
+    >>> takes_items(date(2026, 12, 5), date(2026, 12, 4), date(2026, 12, 7))  # late
+    False
+    >>> takes_items(date(2026, 12, 8), date(2026, 12, 4), date(2026, 12, 7))  # claimed ahead
+    False
+    >>> takes_items(date(2026, 12, 7), None, date(2026, 12, 7))  # never folded
+    False
+    """
+    if folded is None:
+        return False
+    return today - timedelta(days=1) <= day <= today and folded < day <= folded + timedelta(days=WINDOW)
+
+
+@dataclass
+class Partition:
+    """What one day holds: its parts' merged deltas and facts, and its fold markers."""
+
+    deltas: dict[str, int]
+    order_facts: list[str]
+    markers: dict[str, list[str]]  # sort key -> the SKUs it folded
+
+    @property
+    def folded(self) -> set[str]:
+        return {sku for skus in self.markers.values() for sku in skus}
+
+    def unfolded(self) -> dict[str, int]:
+        folded = self.folded
+        return {sku: d for sku, d in self.deltas.items() if sku not in folded and d}
+
+
+def read_partition(client: DynamoDBClient, table: str, day: date) -> Partition:
+    deltas: dict[str, int] = defaultdict(int)
+    found_facts: list[str] = []
+    markers: dict[str, list[str]] = {}
+    for item in query_partition(client, table, partition(day), ConsistentRead=True):
+        if str(item["sk"]).startswith(FOLD_PREFIX):
+            markers[str(item["sk"])] = [str(s) for s in _unpack(item[FOLD_SKUS])]
+        elif DELTAS in item:  # a tombstone has none
+            content = _unpack(item[DELTAS])
+            for sku, delta in content["s"].items():
+                deltas[sku] += int(delta)
+            found_facts += content["f"]
+    return Partition(dict(deltas), found_facts, markers)
+
+
+#: The closed days' unfolded deltas this container read, by table (its endpoint and name): the
+#: watermark item they were read under, and the deltas by day. Valid while that item is
+#: unchanged: a closed day gets no item any more, and every fold marker put into it changes the
+#: item's revision in the same transaction (docs/architecture.md, "Stock-in items").
+_closed_days: dict[tuple[str, str], tuple[Watermark, dict[date, dict[str, int]]]] = {}
+
+
+def _place(client: DynamoDBClient, table: str) -> tuple[str, str]:
+    return (str(getattr(getattr(client, "meta", None), "endpoint_url", "")), table)
+
+
+def unfolded_stock(client: DynamoDBClient, table: str, mark: Watermark) -> dict[str, int]:
+    """The on-hand deltas not folded into the inbox yet, by SKU, given the watermark item read
+    (strongly consistent): the days a writer may still add to are queried, the closed days after
+    the watermark come from this container's cache when it was filled under the same watermark
+    item (else queried, and kept)."""
+    closed, still_open = days_after(mark.through, utc_now())
+    place = _place(client, table)
+    cached_under, cached = _closed_days.get(place, (None, {}))
+    known = cached if cached_under == mark and mark.revision is not None else {}
+    missing = [day for day in closed if day not in known]
+    to_read = [*missing, *still_open]
+    unfolded = parallel_map(
+        lambda d: read_partition(client, table, d).unfolded(), to_read, workers=READ_PARALLELISM
+    )
+    read = dict(zip(to_read, unfolded, strict=True))
+    if mark.revision is not None and (missing or cached_under != mark):
+        _closed_days[place] = (mark, {day: known[day] if day in known else read[day] for day in closed})
+    total: dict[str, int] = defaultdict(int)
+    for day in [*closed, *still_open]:
+        for sku, delta in (known[day] if day in known else read[day]).items():
+            total[sku] += delta
+    return {sku: d for sku, d in total.items() if d}
+
+
+def unfolded_facts(client: DynamoDBClient, table: str) -> list[str]:
+    """The facts of the part items not folded yet (a folded day's are in ``FACTS#`` items too:
+    the segments job reads each order once, by its id)."""
+    closed, still_open = days_after(watermark(client, table), utc_now())
+    days = [*closed, *still_open]
+    found = parallel_map(lambda d: read_partition(client, table, d), days, workers=READ_PARALLELISM)
+    return [fact for day in found for fact in day.order_facts]
+
+
+def fold_chunks(deltas: Mapping[str, int]) -> dict[str, dict[str, int]]:
+    """The merged deltas cut into the fold's transactions, by marker sort key: per inbox item,
+    sorted SKUs in chunks of :data:`FOLD_CHUNK`. The cut depends on the deltas alone, so a fold
+    run again after a crash finds the same markers.
+
+    >>> sorted(fold_chunks({"SKU-1": 2, "SKU-2": 0}))
+    ['~FOLD#0#0']
+    """
+    by_inbox: dict[str, list[str]] = defaultdict(list)
+    for sku in sorted(sku for sku, delta in deltas.items() if delta):
+        by_inbox[on_hand_key(sku)[0].rsplit("#", 1)[1]].append(sku)
+    chunks = {}
+    for inbox, skus in sorted(by_inbox.items()):
+        for number, start in enumerate(range(0, len(skus), FOLD_CHUNK)):
+            chunk = skus[start : start + FOLD_CHUNK]
+            chunks[f"{FOLD_PREFIX}{inbox}#{number}"] = {sku: deltas[sku] for sku in chunk}
+    return chunks
+
+
+def _fold_chunk(client: DynamoDBClient, table: str, day: date, sk: str, chunk: Mapping[str, int]) -> bool:
+    """One chunk's marker, its inbox ``ADD`` and a new revision of the watermark item in one
+    transaction (so a reader's cache of the day, kept under the revision before, is not used
+    again); False when its marker exists."""
+    names = {f"#c{i}": ON_HAND_COUNTER + sku for i, sku in enumerate(chunk)}
+    values = {f":c{i}": to_ddb(delta) for i, delta in enumerate(chunk.values())}
+    inbox = on_hand_key(next(iter(chunk)))
+    actions: list[dict[str, Any]] = [
+        {
+            "Put": {
+                "TableName": table,
+                "Item": {
+                    **key(partition(day), sk),
+                    FOLD_SKUS: to_ddb(_pack(sorted(chunk))),
+                    TTL_ATTRIBUTE: to_ddb(expires_at(day)),
+                },
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        },
+        {
+            "Update": {
+                "TableName": table,
+                "Key": key(*inbox),
+                "UpdateExpression": "ADD "
+                + ", ".join(f"{n} {v}" for n, v in zip(names, values, strict=True))
+                + ", #gen :one",
+                "ExpressionAttributeNames": {**names, "#gen": GENERATION},
+                "ExpressionAttributeValues": {**values, ":one": to_ddb(1)},
+            }
+        },
+        {
+            "Update": {
+                "TableName": table,
+                "Key": key(*WATERMARK),
+                "UpdateExpression": "SET #r = :r",
+                "ExpressionAttributeNames": {"#r": REVISION},
+                "ExpressionAttributeValues": {":r": _revision()},
+            }
+        },
+    ]
+    try:
+        client.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", actions))
+    except client.exceptions.TransactionCanceledException as exc:
+        reasons = exc.response.get("CancellationReasons", [])
+        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            return False  # folded by an earlier run (or a concurrent one)
+        raise
+    return True
+
+
+def fold_day(
+    client: DynamoDBClient,
+    table: str,
+    day: date,
+    put_facts: Callable[[list[str]], None],
+    settle: Callable[[Key], Any],
+) -> int:
+    """Fold one day: its facts into ``FACTS#`` items (``put_facts``, idempotent), then each
+    chunk of its merged deltas into the inbox with its marker, settling the inbox item after
+    each chunk (``settle``: it moves the counters of an item grown past its threshold into the
+    SKUs' items, so a day of 100,000 SKUs never grows an inbox item past a chunk); how many
+    SKUs' deltas moved. Safe to run again and beside another run: a chunk whose marker exists
+    is skipped."""
+    found = read_partition(client, table, day)
+    if found.order_facts:
+        put_facts(found.order_facts)
+    moved = 0
+    for sk, chunk in fold_chunks(found.deltas).items():
+        if sk not in found.markers and _fold_chunk(client, table, day, sk, chunk):
+            moved += len(chunk)
+            settle(on_hand_key(next(iter(chunk))))
+    return moved
+
+
+def stock_in_skus(deltas: Iterable[str], after: str | None) -> set[str]:
+    """The SKUs of unfolded deltas that a page from ``after`` may list."""
+    return {sku for sku in deltas if after is None or sku > after}

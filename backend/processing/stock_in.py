@@ -1,0 +1,179 @@
+"""A packet part's stock and facts without a transaction, and the ``stock-fold`` job.
+
+The orders processor hands :func:`put_stock_in` the parts it counts, with their placed orders:
+each part's orders' stock deltas leave its counting transaction and go, with the orders' facts
+for the segments, into the part's stock-in item (one conditional put); a part too late for one
+is counted in a transaction guarded by the same key. :func:`fold` (the daily ``stock-fold``
+job) moves each closed day's items into the on-hand inbox and the ``FACTS#`` items, once. Why
+this is exactly once: docs/architecture.md, "Stock-in items"; the items:
+:mod:`backend.adapters.stock_in`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tqdm import tqdm
+
+from backend.adapters.analytics import (
+    UNDATED,
+    AnalyticsStore,
+    BusinessClaim,
+    Counted,
+    Found,
+    StockIn,
+    closed_through,
+    stock_in_clock,
+    takes_items,
+)
+from backend.domain.calendar import store_day
+from backend.domain.events import Event, OrderPlaced
+from backend.domain.sales import Contributions
+from backend.processing import segments
+
+#: What an order claim stores of the delivery that made it: its UTC day, and whether its batch
+#: carried a single packet (an order alone, or one request's orders).
+CLAIM_DAY = "day"
+ALONE = "one"
+
+
+def utc_today() -> date:
+    """The writer's UTC day (the clock of :func:`backend.adapters.stock_in.utc_now`, which
+    tests replace)."""
+    return stock_in_clock().date()
+
+
+def dated(claim: BusinessClaim, today: date, *, alone: bool) -> BusinessClaim:
+    """The claim, with the writer's UTC day and whether the batch carries a single packet
+    (kept by the claim as it is first made)."""
+    return replace(claim, attributes={**claim.attributes, CLAIM_DAY: today.isoformat(), ALONE: alone})
+
+
+def claim_day(stored: Mapping[str, Any]) -> date | None:
+    """The day a stored claim was first made (``None`` for a claim of an older release)."""
+    day = stored.get(CLAIM_DAY)
+    return None if day is None else date.fromisoformat(str(day))
+
+
+def takes_an_item(claims: Iterable[Found]) -> bool:
+    """Whether a part whose placed orders' claims are these puts its stock in a stock-in item:
+    every claim was made by a batch of a single packet. Else its stock stays in its counting
+    transaction (the inbox ``ADD`` that a batch of many packets shares), guarded by its marker
+    as before. The claims are stored before any delivery counts the part and never change, so
+    every delivery chooses the same way, and a part never has both."""
+    return all(found.stored.get(ALONE) is True for found in claims)
+
+
+def put_stock_in(
+    analytics: AnalyticsStore,
+    parts: Sequence[tuple[Counted, Sequence[Event]]],
+    claims: Mapping[str, Found],
+    *,
+    zone: ZoneInfo,
+    today: date,
+    guard: bool = True,
+) -> set[str]:
+    """Take the placed orders' stock out of these parts' counting (``(part, its placed
+    orders)``) into stock-in items, for the parts that take one (:func:`takes_an_item`);
+    returns the order ids whose facts are in them.
+
+    ``claims``: what each event's claim found (by event id). A part counted before by a release
+    without stock-in items (its ``PART#`` marker exists; counted in the transaction, stock
+    included) is left as it is; only a part none of whose claims this delivery made can be one
+    (a part is counted after its claims), so only those parts' markers are read, with the
+    watermark, in one call. A part whose smallest claim day is not one the items take
+    (:func:`~backend.adapters.stock_in.takes_items`) has its stock counted in a transaction of
+    its own, guarded by its item's key, and its facts put in ``FACTS#`` items. ``guard=False``:
+    the caller sends only parts of packets no older release counted (no marker is read; a part
+    this release counted before finds its item, or its tombstone, at its key).
+    """
+    with_orders = [
+        (part, placed)
+        for part, placed in parts
+        if placed and takes_an_item(claims[e.event_id] for e in placed)
+    ]
+    if not with_orders:
+        return set()
+    markers = [
+        part.claim
+        for part, placed in with_orders
+        if guard and part.claim is not None and not any(claims[e.event_id].made for e in placed)
+    ]
+    counted, folded = analytics.stock_in_state(markers)
+    counted_before = {claim.item for claim in counted}
+    new: list[StockIn] = []
+    late: list[StockIn] = []
+    late_facts: list[str] = []
+    taken: set[str] = set()
+    for part, placed in with_orders:
+        if part.claim is not None and part.claim.item in counted_before:
+            continue
+        day = min(claim_day(claims[e.event_id].stored) or UNDATED for e in placed)
+        stock_in = StockIn(part.ref, day, _take_stock(part, placed, zone), _facts(placed, zone), today)
+        taken |= {e.data.order_id for e in placed}
+        if takes_items(day, folded, today):
+            new.append(stock_in)
+        else:
+            late.append(stock_in)
+            late_facts += stock_in.order_facts
+    if new:
+        analytics.put_stock_in(new)
+    if late:
+        analytics.count_late_stock_in(late)
+        analytics.record_facts(late_facts)
+    return taken
+
+
+def _take_stock(part: Counted, placed: Sequence[Event], zone: ZoneInfo) -> dict[str, int]:
+    """Remove the placed orders' stock deltas from the part's counters; returns them."""
+    taken: dict[str, int] = defaultdict(int)
+    for event in placed:
+        contributions = Contributions()
+        contributions.add(event, zone)
+        for sku, delta in contributions.stock.items():
+            taken[sku] += delta
+    stock = part.contributions.stock
+    for sku, delta in taken.items():
+        stock[sku] -= delta
+        if not stock[sku]:
+            del stock[sku]
+    return {sku: delta for sku, delta in taken.items() if delta}
+
+
+def _facts(placed: Iterable[Event], zone: ZoneInfo) -> tuple[str, ...]:
+    made = []
+    for event in placed:
+        data: OrderPlaced = event.data
+        day = store_day(event.occurred_at, zone)
+        net = data.gross_sales - data.discount
+        made.append(segments.order_fact(data.customer_id, data.order_id, day, net))
+    return tuple(sorted(made))
+
+
+def fold(analytics: AnalyticsStore, now: datetime | date, *, progress: bool | None = None) -> dict[str, Any]:
+    """Fold every closed day after the watermark (:func:`~backend.adapters.stock_in.closed_through`:
+    no writer can put an item for it any more by the clock ``now``; a date:
+    the start of that UTC day), each day then the watermark; safe to run again, and after a
+    crash anywhere.
+
+    Before the first fold no stock-in item exists (writers take the transaction until there is
+    a watermark): the first run only sets the watermark.
+    """
+    if not isinstance(now, datetime):
+        now = datetime.combine(now, time(), UTC)
+    last = closed_through(now)
+    folded = analytics.stock_in_watermark()
+    if folded is None:
+        analytics.set_stock_in_watermark(last)
+        return {"folded_through": last.isoformat(), "days": 0, "skus_moved": 0}
+    days = [folded + timedelta(days=n) for n in range(1, (last - folded).days + 1)]
+    moved = 0
+    for day in tqdm(days, desc="stock-in", unit="day", disable=None if progress is None else not progress):
+        moved += analytics.fold_stock_in(day)
+        analytics.set_stock_in_watermark(day)
+    return {"folded_through": max(last, folded).isoformat(), "days": len(days), "skus_moved": moved}
