@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -27,6 +27,9 @@ from backend.settings import get_settings
 from tests import oracle, pipeline
 from tests.figures import assert_same_stock
 from tests.integration.test_exactly_once import TZ, UNDER_TEST, Calls, Crash, mini_history
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 # The UTC day the writers' clock reads (fixed: no test depends on today's date).
 TODAY = date(2025, 3, 12)
@@ -242,6 +245,11 @@ class Recording:
         return call
 
 
+def recorded(recording: Recording) -> AnalyticsTable:
+    """The analytics table over a recording client (it stands in for boto3's, call for call)."""
+    return AnalyticsTable(cast("DynamoDBClient", recording), get_settings().require("analytics_table"))
+
+
 def test_a_fold_between_two_reads_is_neither_missed_nor_counted_twice(
     clock: Clock, history: list[dict[str, Any]]
 ) -> None:
@@ -259,21 +267,19 @@ def test_a_fold_between_two_reads_is_neither_missed_nor_counted_twice(
     assert_on_hand(history)
     skus = set(oracle.on_hand(history))
     reader = Recording(pipeline.dynamodb())
-    AnalyticsTable(reader, get_settings().require("analytics_table")).on_hand_of(skus)
+    recorded(reader).on_hand_of(skus)
     assert reader.names.count("query") == 2
     # When the next fold crashes after moving its first chunk of that day into the inbox (the
     # watermark still on the day before it)
     crashing = Recording(pipeline.dynamodb(), crash_after_chunk=True)
     with pytest.raises(Crash):
-        stock_in.fold(
-            AnalyticsTable(crashing, get_settings().require("analytics_table")), TODAY + timedelta(days=1)
-        )
+        stock_in.fold(recorded(crashing), TODAY + timedelta(days=1))
     assert crashing.names.count("transact_write_items") == 1
     assert table().stock_in_watermark() == TODAY - timedelta(days=3)
     # Then a read is exact: the day kept before that chunk moved is read again (its watermark
     # item has a new revision), not counted twice
     reader = Recording(pipeline.dynamodb())
-    read = AnalyticsTable(reader, get_settings().require("analytics_table")).on_hand_of(skus)
+    read = recorded(reader).on_hand_of(skus)
     assert {s: n for s, n in read.items() if n} == {s: n for s, n in oracle.on_hand(history).items() if n}
     assert reader.names.count("query") == 3
     assert_on_hand(history)
