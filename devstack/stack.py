@@ -24,8 +24,10 @@ from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
+from backend.adapters import stock_in as stock_in_items
 from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.clients import MAX_POOL_ENV
+from backend.adapters.dynamo import key
 from backend.adapters.stock import migrate_buckets
 from backend.logs import LOG_FILE_ENV, Sink, close_files
 from backend.processing import stock_in
@@ -361,9 +363,14 @@ class LocalStack:
         return self._moto.endpoint_url
 
     def _store_is_empty(self) -> bool:
+        """No table holds an item but the stack's own bookkeeping (the stock-in fold's watermark,
+        written at start: a new store is still empty, and ``make run`` backfills it), and no
+        bucket an object."""
         aws, resources = self._require_started()
+        bookkeeping = key(*stock_in_items.WATERMARK)
         for table in resources.tables.values():
-            if aws.dynamodb.scan(TableName=table, Limit=1).get("Items"):
+            items = aws.dynamodb.scan(TableName=table, Limit=2).get("Items", [])
+            if any({name: item.get(name) for name in bookkeeping} != bookkeeping for item in items):
                 return False
         for bucket in resources.buckets.values():
             if aws.s3.list_objects_v2(Bucket=bucket, MaxKeys=1).get("KeyCount", 0):

@@ -284,3 +284,24 @@ def test_ctrl_c_does_not_wait_for_a_busy_function(data_dir: Path) -> None:
         assert _orders_counted(second) == (1, "10.00")
     finally:
         second.stop()
+
+
+def test_a_new_store_is_empty_for_the_backfill_and_a_restart_keeps_what_came_in(data_dir: Path) -> None:
+    # Given a stack started on a new data directory (its start writes its own bookkeeping: the
+    # stock-in fold's first watermark)
+    first = LocalStack(_options(data_dir)).start()
+    try:
+        # Then the store counts as empty, so `make run` backfills its demo data
+        assert not first.has_data()
+        # And once an order came in, it has data
+        assert _post(first, [_order(0)]).status_code == 202
+        first.wait_idle(30)
+        assert first.has_data()
+    finally:
+        first.stop()
+    # And after a restart it still has, so `make run` does not backfill it again
+    second = LocalStack(_options(data_dir)).start()
+    try:
+        assert second.has_data()
+    finally:
+        second.stop()
