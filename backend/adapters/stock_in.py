@@ -38,8 +38,9 @@ import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from backend.adapters.dynamo import (
@@ -197,6 +198,93 @@ def _pack(value: Any) -> bytes:
 
 def _unpack(value: Any) -> Any:
     return json.loads(zlib.decompress(bytes(getattr(value, "value", value))))
+
+
+#: The packed day content of a lone part's item (docs/architecture.md, "Stock-in items"): what
+#: its placed orders add to their store days, kept in the item instead of the day's counters.
+DAY_CONTENT = "dc"
+#: The most bytes of packed day content one item carries; a part with more is counted the old way.
+DAY_CONTENT_MAX_BYTES = 64_000
+
+
+@dataclass(frozen=True)
+class DayContent:
+    """What a part's placed orders add to one store day: the ``SALES`` counters they would
+    ``ADD`` (zero ones left out), their SKU lines ``(sku, units, line revenue)`` sorted by SKU
+    (as ``SKUP#`` items hold them), their baskets (as
+    :func:`backend.domain.together.basket_members` gives them) and the customer-set members
+    ``<set>:<customer id>`` (as ``CB#`` items hold them), both sorted."""
+
+    sales: dict[str, Decimal] = field(default_factory=dict)
+    lines: list[tuple[str, int, Decimal]] = field(default_factory=list)
+    baskets: list[str] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)
+
+    def merge(self, other: DayContent) -> DayContent:
+        """Both contents summed: counters and SKU lines added, baskets and members united.
+
+        >>> a = DayContent({"orders": Decimal(1)}, [("MUG", 1, Decimal("9.99"))], ["b1"], ["C:a"])
+        >>> b = DayContent({"orders": Decimal(1)}, [("CAP", 2, Decimal("5"))], ["b2"], ["C:a", "P:b"])
+        >>> a.merge(b)  # doctest: +NORMALIZE_WHITESPACE
+        DayContent(sales={'orders': Decimal('2')},
+                   lines=[('CAP', 2, Decimal('5')), ('MUG', 1, Decimal('9.99'))],
+                   baskets=['b1', 'b2'], members=['C:a', 'P:b'])
+        """
+        sales: dict[str, Decimal] = defaultdict(Decimal)
+        for name, value in [*self.sales.items(), *other.sales.items()]:
+            sales[name] += value
+        units: dict[str, int] = defaultdict(int)
+        revenue: dict[str, Decimal] = defaultdict(Decimal)
+        for sku, sold, amount in [*self.lines, *other.lines]:
+            units[sku] += sold
+            revenue[sku] += amount
+        return DayContent(
+            {name: value for name, value in sorted(sales.items()) if value},
+            [(sku, units[sku], revenue[sku]) for sku in sorted(units)],
+            sorted(set(self.baskets) | set(other.baskets)),
+            sorted(set(self.members) | set(other.members)),
+        )
+
+
+def encode_day_content(content: Mapping[date, DayContent]) -> bytes:
+    """Day content packed as the item's :data:`DAY_CONTENT` (zlib of compact sorted JSON, money
+    as Decimal strings): ``{"<day>": {"s": {counter: amount}, "l": [[sku, units, revenue]],
+    "b": [basket], "m": [member]}}``, empty parts left out.
+
+    >>> day = DayContent({"orders": Decimal(1), "gross": Decimal("19.98"), "refunds": Decimal(0)},
+    ...                  [("MUG", 2, Decimal("19.98"))], ['["o1","MUG"]'], ["P:c1", "C:c1"])
+    >>> decode_day_content(encode_day_content({date(2026, 12, 7): day}))  # doctest: +NORMALIZE_WHITESPACE
+    {datetime.date(2026, 12, 7): DayContent(sales={'gross': Decimal('19.98'), 'orders': Decimal('1')},
+        lines=[('MUG', 2, Decimal('19.98'))], baskets=['["o1","MUG"]'], members=['C:c1', 'P:c1'])}
+    """
+    packed: dict[str, dict[str, Any]] = {}
+    for day, found in sorted(content.items()):
+        entry: dict[str, Any] = {}
+        sales = {name: str(value) for name, value in sorted(found.sales.items()) if value}
+        if sales:
+            entry["s"] = sales
+        if found.lines:
+            entry["l"] = [[sku, int(sold), str(amount)] for sku, sold, amount in sorted(found.lines)]
+        if found.baskets:
+            entry["b"] = sorted(set(found.baskets))
+        if found.members:
+            entry["m"] = sorted(set(found.members))
+        if entry:
+            packed[day.isoformat()] = entry
+    return _pack(packed)
+
+
+def decode_day_content(value: Any) -> dict[date, DayContent]:
+    """The day content of an item's :data:`DAY_CONTENT` (bytes, or boto3's ``Binary``)."""
+    return {
+        date.fromisoformat(day): DayContent(
+            {str(name): Decimal(str(amount)) for name, amount in entry.get("s", {}).items()},
+            [(str(sku), int(sold), Decimal(str(amount))) for sku, sold, amount in entry.get("l", [])],
+            [str(basket) for basket in entry.get("b", [])],
+            [str(member) for member in entry.get("m", [])],
+        )
+        for day, entry in _unpack(value).items()
+    }
 
 
 def item_of(part: StockIn) -> dict[str, Any]:
