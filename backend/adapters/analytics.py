@@ -71,11 +71,14 @@ from backend.adapters.parallel import READ_PARALLELISM
 from backend.adapters.rollups import ROLLUP_SK, DaySales, DaySets, month_pk
 from backend.adapters.stock import INBOX_KEYS, SKU_PK, SkuStock, clear_pending, read_stock, record_transition
 from backend.adapters.stock_in import (
+    DAY_CONTENT_MAX_BYTES,
     PART,
     TTL_ATTRIBUTE,
     UNDATED,
+    DayContent,
     StockIn,
     closed_through,
+    encode_day_content,
     stock_in_key,
     takes_items,
 )
@@ -94,6 +97,7 @@ else:
 
 # What a count is made of (:func:`backend.adapters.dynamo.count_once`), part of the interface.
 __all__ = [
+    "DAY_CONTENT_MAX_BYTES",
     "REVENUE_PREFIX",
     "UNDATED",
     "UNITS_PREFIX",
@@ -102,6 +106,7 @@ __all__ = [
     "BusinessClaim",
     "Claim",
     "Counted",
+    "DayContent",
     "DayPairs",
     "DaySales",
     "DaySets",
@@ -112,6 +117,7 @@ __all__ = [
     "StockIn",
     "Unmapped",
     "closed_through",
+    "encode_day_content",
     "takes_items",
 ]
 
