@@ -69,11 +69,14 @@ from backend.adapters.leases import Clock, Lease
 from backend.adapters.rollups import ROLLUP_SK, DaySales, DaySets, month_pk
 from backend.adapters.stock import INBOX_KEYS, SKU_PK, SkuStock, clear_pending, read_stock, record_transition
 from backend.adapters.stock_in import (
+    DAY_CONTENT_MAX_BYTES,
     PART,
     TTL_ATTRIBUTE,
     UNDATED,
+    DayContent,
     StockIn,
     closed_through,
+    encode_day_content,
     stock_in_key,
     takes_items,
 )
@@ -92,6 +95,7 @@ else:
 
 # What a count is made of (:func:`backend.adapters.dynamo.count_once`), part of the interface.
 __all__ = [
+    "DAY_CONTENT_MAX_BYTES",
     "REVENUE_PREFIX",
     "UNDATED",
     "UNITS_PREFIX",
@@ -100,6 +104,7 @@ __all__ = [
     "BusinessClaim",
     "Claim",
     "Counted",
+    "DayContent",
     "DayPairs",
     "DaySales",
     "DaySets",
@@ -110,6 +115,7 @@ __all__ = [
     "StockIn",
     "Unmapped",
     "closed_through",
+    "encode_day_content",
     "takes_items",
 ]
 

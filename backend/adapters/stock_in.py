@@ -171,6 +171,9 @@ class StockIn:
     #: The writer's UTC day, which the item's TTL counts from (its ``day`` may be
     #: :data:`UNDATED`).
     written: date | None = None
+    #: A lone part's placed orders' day content, by store day (:data:`DAY_CONTENT`): ``None``
+    #: for a part whose day figures are counted elsewhere (the transaction, ``SKUP#``, ``CB#``).
+    day_content: Mapping[date, DayContent] | None = None
 
     @property
     def expires_at(self) -> int:
@@ -295,13 +298,16 @@ def item_of(part: StockIn) -> dict[str, Any]:
     """A part's item (plain Python values)."""
     pk, sk = stock_in_key(part.day, part.ref)
     stock = {sku: int(delta) for sku, delta in part.stock.items() if delta}
-    return {
+    item = {
         "pk": pk,
         "sk": sk,
         PART: part.ref,
         DELTAS: _pack({"s": stock, "f": sorted(part.order_facts)}),
         TTL_ATTRIBUTE: part.expires_at,
     }
+    if part.day_content is not None:
+        item[DAY_CONTENT] = encode_day_content(part.day_content)
+    return item
 
 
 def _put_action(table: str, item: Mapping[str, Any]) -> dict[str, Any]:
@@ -350,7 +356,7 @@ def _transactions(items: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]
     groups: list[list[dict[str, Any]]] = [[]]
     size = 0
     for item in items:
-        grows = len(item[DELTAS]) + 200
+        grows = len(item[DELTAS]) + len(item.get(DAY_CONTENT, b"")) + 200
         if groups[-1] and (len(groups[-1]) >= PUTS_PER_TRANSACTION or size + grows > TRANSACTION_BYTES):
             groups.append([])
             size = 0

@@ -116,9 +116,7 @@ def apply(
     unknown = {e.data.order_id for e in refunds} - set(placed_links)
     known = {**returns.links_of(analytics, unknown), **placed_links}
 
-    parts: list[Counted] = []
-    stock_parts: list[tuple[Counted, list[Event]]] = []
-    sku_items: list[dict[str, Any]] = []
+    cut: list[tuple[Counted, list[Event]]] = []  # each part and its events
     for packet, own in sorted(ours.items()):
         to_count: list[Counted] = []
         for event_id, item in own.items():
@@ -137,32 +135,45 @@ def apply(
             ],
             known,
         )
-        for part, events in packet_parts(packet, to_count):
-            # Sales per SKU and the baskets are immutable items of the part, put after it is
-            # counted.
-            placed_here = [own[e.ref].value for e in events if isinstance(own[e.ref].value.data, OrderPlaced)]
-            sku_items += day_sku_items(
-                part.ref, part.contributions, together.basket_members(placed_here, zone)
-            )
-            part.contributions.day_units.clear()
-            part.contributions.day_revenue.clear()
-            parts.append(part)
-            stock_parts.append((part, placed_here))
+        cut += [(part, [own[e.ref].value for e in events]) for part, events in packet_parts(packet, to_count)]
 
     orders_of: dict[str, list[profiles.PlacedOrder]] = defaultdict(list)
     for event in placed.values():
         order = _placed(event, zone)
         orders_of[order.customer_id].append(order)
     # The orders' stock and facts into the parts' stock-in items (before counting: a part
-    # found counted, by its marker, is left as an older release counted it).
+    # found counted, by its marker, is left as an older release counted it). A lone part's
+    # item holds its day figures too: it is not counted, and has no SKU or set items.
     claims = {item.value.event_id: result for item, result in zip(items, found, strict=True)}
-    in_items = stock_in.put_stock_in(analytics, stock_parts, claims, zone=zone, today=today)
+    in_items = stock_in.put_stock_in(analytics, cut, claims, zone=zone, today=today)
+    lone = in_items.lone_refs
+    parts: list[Counted] = []
+    sku_items: list[dict[str, Any]] = []
+    for part, events in cut:
+        if part.ref in lone:
+            continue
+        # Sales per SKU and the baskets are immutable items of the part, put after it is
+        # counted.
+        placed_here = [event for event in events if isinstance(event.data, OrderPlaced)]
+        sku_items += day_sku_items(part.ref, part.contributions, together.basket_members(placed_here, zone))
+        part.contributions.day_units.clear()
+        part.contributions.day_revenue.clear()
+        parts.append(part)
     analytics.count_parts(parts)
     customers = profiles.Profiles(analytics, orders_of)
     customers.join()
+    memberships = customers.memberships()
+    stock_in.put_lone(analytics, in_items.lone, memberships, zone)
 
     returns.attribute_refunds(analytics, (e.data.order_id for e in refunds), placed_links, known)
-    per_day = customer_days.group(customers.memberships())
+    # (the memberships of a lone order's customer and day are in its part's item)
+    in_lone = in_items.lone_orders
+    elsewhere = {
+        (o.customer_id, o.day) for orders in orders_of.values() for o in orders if o.order_id not in in_lone
+    }
+    per_day = customer_days.group(
+        {c: {d: sets for d, sets in days.items() if (c, d) in elsewhere} for c, days in memberships.items()}
+    )
     # The idempotent facts of the batch, in as few calls as they fit: conflicts, sales per SKU
     # with the orders' baskets (products bought together), customer sets, the segments' facts.
     facts = segments.fact_items(
@@ -173,7 +184,7 @@ def apply(
             e.data.gross_sales - e.data.discount,
         )
         for e in placed.values()
-        if e.data.order_id not in in_items
+        if e.data.order_id not in in_items.order_ids
     )
     analytics.put_immutable([*conflicts, *sku_items, *customer_days.membership_items(per_day), *facts])
     touched_days: set[date] = set(per_day)

@@ -12,29 +12,34 @@ this is exactly once: docs/architecture.md, "Stock-in items"; the items:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
 from backend.adapters.analytics import (
+    DAY_CONTENT_MAX_BYTES,
     UNDATED,
     AnalyticsStore,
     BusinessClaim,
     Counted,
+    DayContent,
     Found,
     StockIn,
     closed_through,
+    encode_day_content,
     stock_in_clock,
     takes_items,
 )
 from backend.domain.calendar import store_day
+from backend.domain.customers import SETS
 from backend.domain.events import Event, OrderPlaced
 from backend.domain.sales import Contributions
-from backend.processing import segments
+from backend.processing import segments, together
 
 #: What an order claim stores of the delivery that made it: its UTC day, and whether its batch
 #: carried a single packet (an order alone, or one request's orders).
@@ -69,6 +74,112 @@ def takes_an_item(claims: Iterable[Found]) -> bool:
     return all(found.stored.get(ALONE) is True for found in claims)
 
 
+#: Whether a lone part (:func:`is_lone`) carries its placed orders' day figures in its item
+#: instead of the counting transaction and the ``SKUP#``/``CB#`` items: on once every reader
+#: of a day's figures adds the items' day content (docs/architecture.md, "Stock-in items").
+LONE_ITEMS = False
+#: How far from its claim day a lone part's orders' store days may be (a day either side: the
+#: readers look for day content only in the claim days around a store day).
+LONE_DAYS = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Lone:
+    """A lone part: its stock-in item, put after the profiles' join with its placed orders' day
+    content (:func:`put_lone`), and those orders."""
+
+    item: StockIn
+    placed: tuple[Event, ...]
+
+
+@dataclass
+class Taken:
+    """What :func:`put_stock_in` took out of the parts' counting: the order ids whose facts are
+    in stock-in items, and the lone parts (not to be counted at all: their items say it all)."""
+
+    order_ids: set[str] = field(default_factory=set)
+    lone: list[Lone] = field(default_factory=list)
+
+    @property
+    def lone_refs(self) -> set[str]:
+        return {lone.item.ref for lone in self.lone}
+
+    @property
+    def lone_orders(self) -> set[str]:
+        return {event.data.order_id for lone in self.lone for event in lone.placed}
+
+
+def day_content(
+    placed: Iterable[Event], zone: ZoneInfo, sets_of: Callable[[str, date], Iterable[str]]
+) -> dict[date, DayContent]:
+    """What these placed orders add to their store days: the sales counters, the SKU lines, the
+    baskets, and the set memberships ``sets_of(customer, day)`` of their customers.
+
+    >>> from backend.domain.events import parse_event
+    >>> order = parse_event({"event_id": "e1", "type": "order.placed",
+    ...     "occurred_at": "2026-12-07T12:00:00Z", "data": {"order_id": "o1", "customer_id": "c1",
+    ...     "currency": "USD", "lines": [{"sku": "MUG", "quantity": 2, "unit_price": "9.99"}]}},
+    ...     currency="USD", inbound=False)
+    >>> found = day_content([order], ZoneInfo("UTC"), lambda customer, day: {"C"})
+    >>> [(d.day, c.sales["orders"], c.lines, c.members) for d, c in found.items()]
+    [(7, Decimal('1'), [('MUG', 2, Decimal('19.98'))], ['C:c1'])]
+    """
+    events = list(placed)
+    sales = Contributions()
+    members: dict[date, set[str]] = defaultdict(set)
+    for event in events:
+        sales.add(event, zone)
+        day = store_day(event.occurred_at, zone)
+        members[day] |= {f"{name}:{event.data.customer_id}" for name in sets_of(event.data.customer_id, day)}
+    baskets = together.basket_members(events, zone)
+    content = {}
+    for day in sorted(set(sales.day_sales) | set(sales.day_units) | set(baskets) | set(members)):
+        units = sales.day_units.get(day, {})
+        revenue = sales.day_revenue.get(day, {})
+        content[day] = DayContent(
+            {name: amount for name, amount in sorted(sales.day_sales.get(day, {}).items()) if amount},
+            [
+                (sku, int(units.get(sku, 0)), revenue.get(sku, Decimal(0)))
+                for sku in sorted(set(units) | set(revenue))
+            ],
+            sorted(set(baskets.get(day, []))),
+            sorted(members[day]),
+        )
+    return content
+
+
+def is_lone(events: Sequence[Event], day: date, zone: ZoneInfo) -> bool:
+    """Whether a part whose item goes to the open claim day ``day`` is *lone*: its events are
+    all placed orders of store days within :data:`LONE_DAYS` of ``day``, and their day content
+    (with every customer in every set: the most it can hold) packs into
+    :data:`~backend.adapters.stock_in.DAY_CONTENT_MAX_BYTES`. It depends only on the part's
+    events and its claims' day, so every delivery decides the same way."""
+    if not events or not all(isinstance(event.data, OrderPlaced) for event in events):
+        return False
+    if any(abs(store_day(event.occurred_at, zone) - day) > LONE_DAYS for event in events):
+        return False
+    most = day_content(events, zone, lambda customer, store: SETS)
+    return len(encode_day_content(most)) <= DAY_CONTENT_MAX_BYTES
+
+
+def put_lone(
+    analytics: AnalyticsStore,
+    lone: Sequence[Lone],
+    memberships: Mapping[str, Mapping[date, set[str]]],
+    zone: ZoneInfo,
+) -> None:
+    """Put the lone parts' items with their day content, the set memberships as the profiles
+    were joined (:meth:`backend.processing.profiles.Profiles.memberships`): a conditional put,
+    so a redelivery (the item, or its tombstone, exists) writes nothing."""
+    if lone:
+        analytics.put_stock_in(
+            [
+                replace(part.item, day_content=day_content(part.placed, zone, lambda c, d: memberships[c][d]))
+                for part in lone
+            ]
+        )
+
+
 def put_stock_in(
     analytics: AnalyticsStore,
     parts: Sequence[tuple[Counted, Sequence[Event]]],
@@ -77,10 +188,11 @@ def put_stock_in(
     zone: ZoneInfo,
     today: date,
     guard: bool = True,
-) -> set[str]:
-    """Take the placed orders' stock out of these parts' counting (``(part, its placed
-    orders)``) into stock-in items, for the parts that take one (:func:`takes_an_item`);
-    returns the order ids whose facts are in them.
+) -> Taken:
+    """Take the placed orders' stock out of these parts' counting (``(part, its events)``) into
+    stock-in items, for the parts that take one (:func:`takes_an_item`); returns the order ids
+    whose facts are in them, and the lone parts (:func:`is_lone`, when :data:`LONE_ITEMS`),
+    whose items are put later by :func:`put_lone` and which are not counted at all.
 
     ``claims``: what each event's claim found (by event id). A part counted before by a release
     without stock-in items (its ``PART#`` marker exists; counted in the transaction, stock
@@ -93,15 +205,16 @@ def put_stock_in(
     this release counted before finds its item, or its tombstone, at its key).
     """
     with_orders = [
-        (part, placed)
-        for part, placed in parts
-        if placed and takes_an_item(claims[e.event_id] for e in placed)
+        (part, events, placed)
+        for part, events in parts
+        if (placed := [e for e in events if isinstance(e.data, OrderPlaced)])
+        and takes_an_item(claims[e.event_id] for e in placed)
     ]
     if not with_orders:
-        return set()
+        return Taken()
     markers = [
         part.claim
-        for part, placed in with_orders
+        for part, _, placed in with_orders
         if guard and part.claim is not None and not any(claims[e.event_id].made for e in placed)
     ]
     counted, folded = analytics.stock_in_state(markers)
@@ -109,18 +222,20 @@ def put_stock_in(
     new: list[StockIn] = []
     late: list[StockIn] = []
     late_facts: list[str] = []
-    taken: set[str] = set()
-    for part, placed in with_orders:
+    taken = Taken()
+    for part, events, placed in with_orders:
         if part.claim is not None and part.claim.item in counted_before:
             continue
         day = min(claim_day(claims[e.event_id].stored) or UNDATED for e in placed)
         stock_in = StockIn(part.ref, day, _take_stock(part, placed, zone), _facts(placed, zone), today)
-        taken |= {e.data.order_id for e in placed}
-        if takes_items(day, folded, today):
-            new.append(stock_in)
-        else:
+        taken.order_ids |= {e.data.order_id for e in placed}
+        if not takes_items(day, folded, today):
             late.append(stock_in)
             late_facts += stock_in.order_facts
+        elif LONE_ITEMS and is_lone(events, day, zone):
+            taken.lone.append(Lone(stock_in, tuple(placed)))
+        else:
+            new.append(stock_in)
     if new:
         analytics.put_stock_in(new)
     if late:
