@@ -17,6 +17,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
+from backend.adapters import customer_days
 from backend.adapters.analytics import (
     FACTS_PREFIX,
     PROFILE_VERSION,
@@ -44,10 +45,20 @@ from backend.adapters.analytics import (
 )
 from backend.adapters.baskets import BASKET_PREFIX, BASKETS
 from backend.adapters.claims import outcome
-from backend.adapters.dynamo import DAY_SKU_PART, PART_BASKETS, members_of, unpack
+from backend.adapters.dynamo import (
+    DAY_PART,
+    DAY_SKU_PART,
+    PART_BASKETS,
+    add_counters,
+    members_of,
+    part_members,
+    part_sales,
+    sku_lines,
+    unpack,
+)
 from backend.adapters.forecasts import stored_units
 from backend.adapters.leases import Clock, Lease, Taken
-from backend.adapters.stock_in import PART, stock_in_key
+from backend.adapters.stock_in import PART, DayContent, DayView, day_part_items_of, stock_in_key
 from backend.adapters.stock_in import partition as stock_in_partition
 from backend.domain import cohorts, rollups
 from backend.domain.alerts import Alert
@@ -182,7 +193,45 @@ class FakeAnalytics:
     ) -> tuple[list[dict[str, Any]], list[dict[str, set[str]]]]:
         self.calls["day_sales_and_sets"] += 1
         sets = [{name: set(self.customer_sets.get(d, {}).get(name, ())) for name in SETS} for d in days]
-        return [dict(self.day_counters.get(d, {})) for d in days], sets
+        view = self._day_view()
+        for day, day_sets in zip(days, sets, strict=True):
+            members = [m for item in self._day_parts(day, view) for m in part_members(item)]
+            members += [
+                m
+                for (pk, sk), item in self.immutable.items()
+                if pk == f"DAY#{day.isoformat()}" and sk.startswith(customer_days.SORT_PREFIX)
+                for m in members_of(item, customer_days.MEMBERS)
+            ]
+            for member in [*members, *view.of(day).members]:
+                name, _, customer = member.partition(":")
+                day_sets[name].add(customer)
+        return [self._day_sales(d, view) for d in days], sets
+
+    # The lone stock-in items' day content, read as the table's readers read it: the folded
+    # claim days' ``DP#`` items in the day (written by the fold), the others' items' content.
+
+    def _day_view(self) -> DayView:
+        through = self.stock_in_through
+        content: dict[date, dict[date, DayContent]] = defaultdict(dict)
+        for part in self.stock_in.values():
+            if through is not None and part.day > through:
+                for day, found in (part.day_content or {}).items():
+                    before = content[day].get(part.day)
+                    content[day][part.day] = found if before is None else before.merge(found)
+        return DayView(through, content)
+
+    def _day_parts(self, day: date, view: DayView) -> list[dict[str, Any]]:
+        return [
+            item
+            for (pk, sk), item in self.immutable.items()
+            if pk == f"DAY#{day.isoformat()}" and sk.startswith(DAY_PART) and view.counts(sk)
+        ]
+
+    def _day_sales(self, day: date, view: DayView) -> dict[str, Any]:
+        sales: dict[str, Any] = dict(self.day_counters.get(day, {}))
+        for item in self._day_parts(day, view):
+            add_counters(sales, part_sales(item))
+        return add_counters(sales, view.of(day).sales)
 
     def put_rollup_items(self, items: Sequence[Mapping[str, Any]]) -> None:
         self.calls["put_rollup_items"] += 1
@@ -337,6 +386,13 @@ class FakeAnalytics:
 
     def fold_stock_in(self, day: date) -> int:
         self.calls["fold_stock_in"] += 1
+        content: dict[date, DayContent] = {}
+        for item, part in self.stock_in.items():
+            if item[0] == stock_in_partition(day):
+                for store_day, found in (part.day_content or {}).items():
+                    content[store_day] = content[store_day].merge(found) if store_day in content else found
+        for put in day_part_items_of(day, content):
+            self.immutable[(put["pk"], put["sk"])] = put
         moved = 0
         for item, part in self.stock_in.items():
             if item[0] == stock_in_partition(day) and item not in self.stock_in_folded:
@@ -372,13 +428,29 @@ class FakeAnalytics:
 
     def daily_sales(self, days: Sequence[date]) -> dict[date, dict[str, Any]]:
         self.calls["daily_sales"] += 1
-        return {d: dict(self.day_counters[d]) for d in days if self.day_counters.get(d)}
+        view = self._day_view()
+        return {d: sales for d in days if (sales := self._day_sales(d, view))}
 
     def day_sku_sales(
         self, days: Sequence[date], *, consistent: bool = False
     ) -> dict[date, dict[str, SkuSales]]:
         self.calls["day_sku_sales"] += 1
-        return {d: dict(self.sku_sales[d]) for d in days if self.sku_sales.get(d)}
+        view = self._day_view()
+        found: dict[date, dict[str, SkuSales]] = {}
+        for day in days:
+            sold = dict(self.sku_sales.get(day, {}))
+            parts = [
+                item
+                for (pk, sk), item in self.immutable.items()
+                if pk == f"DAY#{day.isoformat()}" and sk.startswith(DAY_SKU_PART)
+            ]
+            lines = [line for item in [*parts, *self._day_parts(day, view)] for line in sku_lines(item)]
+            for sku, units, revenue in [*lines, *view.of(day).lines]:
+                before = sold.get(sku, SkuSales(0, Decimal(0)))
+                sold[sku] = SkuSales(before.units + units, before.revenue + revenue)
+            if sold:
+                found[day] = sold
+        return found
 
     # Long ranges come day by day: the figures a month rollup would give.
 
@@ -409,18 +481,24 @@ class FakeAnalytics:
     # parts' SKU items; basket items of their own before December 2026).
 
     def _baskets(self, day: date) -> tuple[frozenset[str], list[Basket]]:
+        view = self._day_view()
         items = [
             item
             for (pk, sk), item in self.immutable.items()
             if pk == f"DAY#{day.isoformat()}"
-            and (sk.startswith(BASKET_PREFIX) or (sk.startswith(DAY_SKU_PART) and PART_BASKETS in item))
+            and (
+                sk.startswith(BASKET_PREFIX)
+                or (sk.startswith(DAY_SKU_PART) and PART_BASKETS in item)
+                or (sk.startswith(DAY_PART) and PART_BASKETS in item and view.counts(sk))
+            )
         ]
-        found = [
-            Basket.from_member(member)
+        listed = {
+            item["sk"]: unpack(item[PART_BASKETS]) if PART_BASKETS in item else members_of(item, BASKETS)
             for item in items
-            for member in (unpack(item[PART_BASKETS]) if PART_BASKETS in item else members_of(item, BASKETS))
-        ]
-        return frozenset(item["sk"] for item in items), found
+        }
+        listed.update(view.basket_keys(day))
+        found = [Basket.from_member(member) for members in listed.values() for member in members]
+        return frozenset(listed), found
 
     def range_pair_counts(self, start: date, end: date) -> PairCounts:
         self.calls["range_pair_counts"] += 1
