@@ -387,3 +387,53 @@ def test_every_aws_call_of_the_fold_can_fail(clock: Clock, after: bool) -> None:
         assert fold(TODAY + timedelta(days=3))["folded_through"] == "2025-03-12"
         assert day_parts() == {"2025-03-11", "2025-03-12"}
         assert_figures(delivered, full=False)
+
+
+def test_a_closed_months_rollup_read_with_its_last_days_lone_items_unfolded_stays_exact(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the orders processor's lone items on (its writer, not the items built here), a
+    # store folded through March 29th on April 1st, orders of March counted the old way and
+    # orders of March 31st and April 1st sent alone
+    monkeypatch.setattr(stock_in, "LONE_ITEMS", True)
+    clock.today = date(2025, 4, 1)
+    fold(clock.today)
+    rng = random.Random(5)
+    old = [_order(n, rng, f"c{n % 4}", date(2025, 3, 10) + timedelta(days=n)) for n in range(8)]
+    lone = [_order(100 + n, rng, f"c{n % 5}", date(2025, 3, 31) + timedelta(days=n % 2)) for n in range(8)]
+    products, _ = store(old_orders=0)
+    history = products + old + lone
+    pipeline.deliver(pipeline.pipeline_form(products + old))
+    pipeline.deliver(pipeline.pipeline_form(lone), batch_size=1)
+    pipeline.deliver(pipeline.pipeline_form(lone[:3]), batch_size=1)  # a redelivery
+    with_content = [i for i in stock_in_items_scan() if "dc" in i]
+    assert {i["pk"]["S"] for i in with_content} == {"STOCKIN#2025-04-01"}
+    # When the rollups job folds March the next day, the lone items not folded yet
+    result = pipeline.handler("jobs")({"job": "rollups", "today": "2025-04-02"}, pipeline.context("jobs"))
+    assert result["months"] == ["2025-03"]
+    march = (date(2025, 3, 1), date(2025, 3, 31))
+    # Then March's summary (from its rollup) and the days' are the oracle's
+    for start, end in (march, (date(2025, 3, 28), date(2025, 4, 2))):
+        assert_same_figures(pipeline.summary(start, end), oracle.summary(history, start, end, tz=TZ))
+    # And once the items are folded into their days, the rollup still current, still
+    clock.today = date(2025, 4, 4)
+    assert fold(clock.today)["folded_through"] == "2025-04-01"
+    assert day_parts() == {"2025-04-01"}
+    assert table().rollup_coverage(["2025-03"]) == table().month_change_stamps(["2025-03"])
+    for start, end in (march, (date(2025, 3, 28), date(2025, 4, 2))):
+        assert_same_figures(pipeline.summary(start, end), oracle.summary(history, start, end, tz=TZ))
+
+
+def stock_in_items_scan() -> list[dict[str, Any]]:
+    """Every stock-in item (a scan: tests only)."""
+    client = pipeline.dynamodb()
+    return [
+        item
+        for page in client.get_paginator("scan").paginate(
+            TableName=get_settings().require("analytics_table"),
+            FilterExpression="begins_with(pk, :p)",
+            ExpressionAttributeValues={":p": {"S": "STOCKIN#"}},
+            ConsistentRead=True,
+        )
+        for item in page["Items"]
+    ]
