@@ -16,10 +16,8 @@ its AWS calls and runs again.
 
 from __future__ import annotations
 
-import contextlib
 import random
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -41,27 +39,18 @@ from backend.processing.together import basket_members
 from backend.settings import get_settings
 from tests import oracle, pipeline
 from tests.figures import assert_same_day_counts, assert_same_figures
-from tests.integration.test_exactly_once import TZ, UNDER_TEST, Calls, Crash
-from tests.integration.test_stock_in import Clock, fold
+from tests.integration.test_exactly_once import TZ, Calls, Crash
+from tests.integration.test_stock_in import TODAY, Clock, _fold_failing, fold, items
+from tests.integration.test_stock_in import clock as clock  # the fixture: the writers' and readers' clock
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# The writers' UTC day: the watermark on the 9th, the lone items' claim days the 11th and 12th.
-TODAY = date(2025, 3, 12)
+# TODAY (the writers' UTC day, March 12th): the watermark on the 9th, the lone items' claim
+# days the 11th and 12th.
 SKUS = ("CAP", "MUG", "PIN", "TEE")
 CHANNELS = ("web", "mobile", "pos")
 FIRST, LAST = date(2025, 3, 3), date(2025, 3, 13)
-
-
-@pytest.fixture
-def clock(stack: Any, store_zone: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    pipeline.allow_read_key()
-    pipeline.clear_analytics(stock_in=False)
-    now = Clock(TODAY)
-    monkeypatch.setattr(stock_in_items, "utc_now", now)
-    yield now
-    pipeline.clear_analytics()
 
 
 def _at(day: date, hour: int) -> str:
@@ -347,16 +336,6 @@ def test_days_the_lone_items_have_left_read_no_stock_in_partition(clock: Clock) 
     assert ("query", "STOCKIN#2025-03-14") in reader.calls
 
 
-def _fold_failing(calls: Calls, today: date) -> None:
-    flaky = AnalyticsTable(calls.wrap(pipeline.dynamodb()), get_settings().require("analytics_table"))
-    under_test = UNDER_TEST.set(True)  # (Calls counts and fails only the calls under test)
-    try:
-        with contextlib.suppress(Crash, Exception):
-            stock_in.fold(flaky, today, progress=False)
-    finally:
-        UNDER_TEST.reset(under_test)
-
-
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("after", [False, True], ids=["before", "after"])
 def test_every_aws_call_of_the_fold_can_fail(clock: Clock, after: bool) -> None:
@@ -406,7 +385,7 @@ def test_a_closed_months_rollup_read_with_its_last_days_lone_items_unfolded_stay
     pipeline.deliver(pipeline.pipeline_form(products + old))
     pipeline.deliver(pipeline.pipeline_form(lone), batch_size=1)
     pipeline.deliver(pipeline.pipeline_form(lone[:3]), batch_size=1)  # a redelivery
-    with_content = [i for i in stock_in_items_scan() if "dc" in i]
+    with_content = [i for i in items() if "dc" in i]
     assert {i["pk"]["S"] for i in with_content} == {"STOCKIN#2025-04-01"}
     # When the rollups job folds March the next day, the lone items not folded yet
     result = pipeline.handler("jobs")({"job": "rollups", "today": "2025-04-02"}, pipeline.context("jobs"))
@@ -422,18 +401,3 @@ def test_a_closed_months_rollup_read_with_its_last_days_lone_items_unfolded_stay
     assert table().rollup_coverage(["2025-03"]) == table().month_change_stamps(["2025-03"])
     for start, end in (march, (date(2025, 3, 28), date(2025, 4, 2))):
         assert_same_figures(pipeline.summary(start, end), oracle.summary(history, start, end, tz=TZ))
-
-
-def stock_in_items_scan() -> list[dict[str, Any]]:
-    """Every stock-in item (a scan: tests only)."""
-    client = pipeline.dynamodb()
-    return [
-        item
-        for page in client.get_paginator("scan").paginate(
-            TableName=get_settings().require("analytics_table"),
-            FilterExpression="begins_with(pk, :p)",
-            ExpressionAttributeValues={":p": {"S": "STOCKIN#"}},
-            ConsistentRead=True,
-        )
-        for item in page["Items"]
-    ]
