@@ -247,20 +247,55 @@ def clear_analytics(*, stock_in: bool = True) -> None:
 
 
 def day_counters(first: date, last: date) -> dict[date, dict[str, Decimal]]:
-    """Each day's sales counters (``DAY#<d>``/``SALES``) from ``first`` to ``last`` as the
-    processors keep them, read item by item (strongly consistent), days without one left out."""
+    """Each day's sales counters as the processors keep them, from ``first`` to ``last``, read
+    item by item (strongly consistent), days without any left out: ``DAY#<d>``/``SALES``, plus
+    the lone stock-in items' day content (zlib-compressed JSON, decoded here without the
+    production reader): folded into the day's ``DP#<X>#<i>`` items (attribute ``s``, lines
+    ``[name, amount]``) for the claim days ``X`` the fold's watermark has reached, else still in
+    the items of ``STOCKIN#<X>`` (attribute ``dc``: ``{day: {"s": {name: amount}}}``)."""
     table = get_settings().require("analytics_table")
     client = dynamodb()
+    paginator = client.get_paginator("query")
+
+    def query(pk: str, low: str, high: str) -> Iterable[dict[str, Any]]:
+        for page in paginator.paginate(
+            TableName=table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}},
+            ConsistentRead=True,
+        ):
+            yield from page["Items"]
+
+    mark = client.get_item(
+        TableName=table, Key={"pk": {"S": "STOCKIN"}, "sk": {"S": "FOLDED"}}, ConsistentRead=True
+    ).get("Item", {})
+    through = date.fromisoformat(mark["through"]["S"]) if "through" in mark else None
+    unfolded: dict[date, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    if through is not None:
+        # A claim day's items hold store days at most a day either side of it.
+        for n in range(1, (last - through).days + 3):
+            claim_day = through + timedelta(days=n)
+            for item in query(f"STOCKIN#{claim_day.isoformat()}", " ", "~"):
+                if "dc" in item:
+                    for day, content in json.loads(zlib.decompress(item["dc"]["B"])).items():
+                        for name, amount in content.get("s", {}).items():
+                            unfolded[date.fromisoformat(day)][name] += Decimal(amount)
     out: dict[date, dict[str, Decimal]] = {}
     day = first
     while day <= last:
-        item = client.get_item(
-            TableName=table,
-            Key={"pk": {"S": f"DAY#{day.isoformat()}"}, "sk": {"S": "SALES"}},
-            ConsistentRead=True,
-        ).get("Item")
-        if item:
-            out[day] = {name: Decimal(value["N"]) for name, value in item.items() if "N" in value}
+        counters: dict[str, Decimal] = defaultdict(Decimal, unfolded.get(day, {}))
+        for item in query(f"DAY#{day.isoformat()}", "DP#", "SALES"):
+            sort_key = item["sk"]["S"]
+            if sort_key == "SALES":
+                for name, value in item.items():
+                    if "N" in value:
+                        counters[name] += Decimal(value["N"])
+            elif "s" in item and through is not None and date.fromisoformat(sort_key[3:13]) <= through:
+                for line in json.loads(zlib.decompress(item["s"]["B"])):
+                    name, amount = json.loads(line)
+                    counters[name] += Decimal(amount)
+        if counters:
+            out[day] = dict(counters)
         day += timedelta(days=1)
     return out
 

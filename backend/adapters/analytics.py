@@ -52,7 +52,6 @@ from backend.adapters.dynamo import (
     batch_put,
     content_keyed_items,
     count_once,
-    day_pk,
     from_ddb,
     key,
     members_of,
@@ -67,7 +66,6 @@ from backend.adapters.dynamo import (
 )
 from backend.adapters.forecasts import ForecastState
 from backend.adapters.leases import Clock, Lease
-from backend.adapters.parallel import READ_PARALLELISM
 from backend.adapters.rollups import ROLLUP_SK, DaySales, DaySets, month_pk
 from backend.adapters.stock import INBOX_KEYS, SKU_PK, SkuStock, clear_pending, read_stock, record_transition
 from backend.adapters.stock_in import (
@@ -148,11 +146,6 @@ PROFILE_FIRST, PROFILE_FIRST_IDS, PROFILE_VERSION = "first", "first_ids", "versi
 #: Why a message failed, for ``storepulse dlq list``: ``FAILURE``/``<queue>#<message id>``
 #: (written by :class:`backend.adapters.batch.FailureLog`).
 FAILURE_PK = "FAILURE"
-
-
-def day_sales_key(day: date) -> Key:
-    """The day's sales counters (gross sales, orders, returns, per channel...)."""
-    return (day_pk(day), SALES_SK)
 
 
 def rollup_head_key(month: str) -> Key:
@@ -676,8 +669,7 @@ class AnalyticsTable:
     # the day aggregates, by key: never a scan
 
     def daily_sales(self, days: Sequence[date]) -> dict[date, dict[str, Any]]:
-        items = batch_get(self.client, self.name, [day_sales_key(d) for d in days], parallel=READ_PARALLELISM)
-        return {d: items[day_sales_key(d)] for d in days if day_sales_key(d) in items}
+        return customer_days.read_sales(self.client, self.name, days)
 
     def day_sku_sales(
         self, days: Sequence[date], *, consistent: bool = False

@@ -1,7 +1,8 @@
 """Baskets and their pair counts in the analytics table: what ``/products/pairs`` reads.
 
-The items (baskets in the parts' ``DAY#<date>``/``SKUP#<part>#<i>`` items, and in ``BK#<digest>``
-items until December 2026; ``BT#PAIRS`` day folds, ``MONTH#<m>``/``PAIRS``
+The items (baskets in the parts' ``DAY#<date>``/``SKUP#<part>#<i>`` items, in ``BK#<digest>``
+items until December 2026, and those of lone orders in their stock-in items until the fold puts
+them into ``DP#<claim day>#<i>`` items; ``BT#PAIRS`` day folds, ``MONTH#<m>``/``PAIRS``
 month folds) are in docs/architecture.md, "The analytics table"; how a fold stays exact under
 late orders (its ``covered`` stamp, ``upto``): docs/insights.md, "How it is kept"; the counts
 are :mod:`backend.domain.together`.
@@ -16,6 +17,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters.dynamo import (
+    DAY_PART,
     DAY_SKU_PART,
     PACKED_MAX_BYTES,
     PART_BASKETS,
@@ -29,6 +31,7 @@ from backend.adapters.dynamo import (
 )
 from backend.adapters.parallel import READ_PARALLELISM, parallel_map
 from backend.adapters.rollups import month_pk, month_stamps
+from backend.adapters.stock_in import DayView, day_view
 from backend.domain import rollups
 from backend.domain.calendar import days as days_between
 from backend.domain.rollups import STAMPED_BEFORE, month_of
@@ -76,15 +79,19 @@ def basket_items(baskets: Iterable[tuple[date, Basket]]) -> list[dict[str, Any]]
 
 
 def _baskets_of(
-    client: DynamoDBClient, table: str, day: date, *, keys_only: bool = False
-) -> list[dict[str, Any]]:
-    """A day's items that list baskets: its parts' SKU items that carry them (``SKUP#``, where
-    the orders processor keeps them) and the basket items of their own (``BK#``, written until
-    December 2026). Two Queries of the day's partition, strongly consistent."""
-    found: list[dict[str, Any]] = []
+    client: DynamoDBClient, table: str, day: date, view: DayView, *, keys_only: bool = False
+) -> dict[str, list[str]]:
+    """A day's items that list baskets, by sort key, with their baskets (none when
+    ``keys_only``): its parts' SKU items that carry them (``SKUP#``, where the orders processor
+    keeps them), the basket items of their own (``BK#``, written until December 2026), the
+    folded day content of lone stock-in items that counts (``DP#``), each a Query of the day's
+    partition, strongly consistent; and the lone items' baskets not folded yet
+    (:meth:`~backend.adapters.stock_in.DayView.basket_keys`)."""
+    found: dict[str, list[str]] = {}
     for prefix, projection in (
         (BASKET_PREFIX, ("sk",) if keys_only else ()),
         (DAY_SKU_PART, ("sk", PART_BASKETS)),
+        (DAY_PART, ("sk", PART_BASKETS)),
     ):
         for item in query_partition(
             client,
@@ -95,25 +102,30 @@ def _baskets_of(
             ExpressionAttributeValues={":pk": {"S": day_pk(day)}, ":prefix": {"S": prefix}},
             ConsistentRead=True,
         ):
-            if prefix == BASKET_PREFIX or PART_BASKETS in item:
-                found.append(item)
-    return found
+            if prefix == BASKET_PREFIX:
+                found[item["sk"]] = [] if keys_only else members_of(item, BASKETS)
+            elif PART_BASKETS in item and (prefix == DAY_SKU_PART or view.counts(item["sk"])):
+                found[item["sk"]] = unpack(item[PART_BASKETS])
+    return {**found, **view.basket_keys(day)}
 
 
-def day_basket_keys(client: DynamoDBClient, table: str, day: date) -> set[str]:
-    """The sort keys of a day's items that list baskets (keys-only Queries)."""
-    return {item["sk"] for item in _baskets_of(client, table, day, keys_only=True)}
+def day_basket_keys(client: DynamoDBClient, table: str, day: date, view: DayView | None = None) -> set[str]:
+    """The sort keys of a day's items that list baskets (keys-only Queries), and the keys of its
+    lone items' baskets not folded yet (``view``: read here when not given)."""
+    if view is None:
+        view = day_view(client, table, [day])
+    return set(_baskets_of(client, table, day, view, keys_only=True))
 
 
-def day_baskets(client: DynamoDBClient, table: str, day: date) -> tuple[set[str], list[Basket]]:
-    """A day's items that list baskets: their keys and every basket they list."""
-    keys: set[str] = set()
-    baskets: list[Basket] = []
-    for item in _baskets_of(client, table, day):
-        keys.add(item["sk"])
-        listed = unpack(item[PART_BASKETS]) if PART_BASKETS in item else members_of(item, BASKETS)
-        baskets.extend(Basket.from_member(member) for member in listed)
-    return keys, baskets
+def day_baskets(
+    client: DynamoDBClient, table: str, day: date, view: DayView | None = None
+) -> tuple[set[str], list[Basket]]:
+    """A day's items that list baskets: their keys and every basket they list (``view``: the
+    lone items' day content, read here when not given)."""
+    if view is None:
+        view = day_view(client, table, [day])
+    found = _baskets_of(client, table, day, view)
+    return set(found), [Basket.from_member(member) for listed in found.values() for member in listed]
 
 
 def _blob(value: Any) -> bytes:
@@ -150,11 +162,13 @@ def day_counts(
     ``stamps`` are the change stamps of the days' months (read here when not given). Cost: the
     folds (batched); a fold not at its month's stamp (:func:`at_stamp`: a month still open has
     none) adds keys-only Queries of the day's basket items, and a day without a current fold
-    reads its baskets instead (``SKUP#`` and ``BK#``).
+    reads its baskets instead (``SKUP#``, ``BK#``, ``DP#`` and the lone items' baskets not
+    folded yet: the watermark's read, and the unfolded claim days for days near it).
     """
     if stamps is None:
         stamps = month_stamps(client, table, sorted({month_of(d) for d in days}))
     folds = batch_get(client, table, [(day_pk(d), DAY_FOLD_SK) for d in days], parallel=READ_PARALLELISM)
+    view = day_view(client, table, days)
 
     def one(day: date) -> DayPairs:
         fold = folds.get((day_pk(day), DAY_FOLD_SK))
@@ -162,10 +176,10 @@ def day_counts(
             folded = frozenset(fold.get("folded", ()))
             if at_stamp(fold, month_of(day), stamps[month_of(day)]):
                 return DayPairs(PairCounts.decode(_blob(fold["blob"])), folded, True, True)
-            keys = frozenset(day_basket_keys(client, table, day))
+            keys = frozenset(day_basket_keys(client, table, day, view))
             if folded == keys:
                 return DayPairs(PairCounts.decode(_blob(fold["blob"])), keys, False, True)
-        read, found = day_baskets(client, table, day)
+        read, found = day_baskets(client, table, day, view)
         return DayPairs(PairCounts.of(found), frozenset(read), False)
 
     return dict(zip(days, parallel_map(one, days, workers=READ_PARALLELISM), strict=True))

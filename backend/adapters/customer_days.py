@@ -11,26 +11,34 @@ takes their union. So a day of 50,000 customers is some tens of items of a few K
 of one item of megabytes, and a batch pays about one write unit per 150 members.
 
 A day is read with one ``Query`` of its partition, sort keys ``CB#`` to ``SALES``: the day's
-counters (``SALES``), its membership items, and the single ``CUSTOMERS`` item of releases
-before this layout, all in one call. Cost: O(days in the range), never a scan.
+counters (``SALES``), its membership items, the folded day content of lone stock-in items
+(``DP#<claim day>#<i>``: counters and members, counted once the fold's watermark reached the
+claim day), and the single ``CUSTOMERS`` item of releases before this layout, all in one call;
+the lone items' content not folded yet is added (:func:`~backend.adapters.stock_in.day_view`).
+Cost: O(days in the range), never a scan.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters.dynamo import (
+    DAY_PART,
     PACKED_MAX_BYTES,
+    add_counters,
     batch_put,
     content_keyed_items,
     day_pk,
     members_of,
+    part_members,
+    part_sales,
     query_partition,
 )
 from backend.adapters.parallel import parallel_map
+from backend.adapters.stock_in import DayView, day_view
 from backend.domain.customers import SETS
 
 if TYPE_CHECKING:
@@ -76,31 +84,54 @@ def write(client: DynamoDBClient, table: str, per_day: Mapping[date, Mapping[str
     batch_put(client, table, membership_items(per_day))
 
 
-def _day(client: DynamoDBClient, table: str, day: date, consistent: bool) -> tuple[dict[str, Any], DaySets]:
-    sales: dict[str, Any] = {}
-    sets: DaySets = {name: set() for name in SETS}
-    items = query_partition(
+def _fields(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in item.items() if name not in ("pk", "sk")}
+
+
+def _join(sets: DaySets, members: Iterable[str]) -> None:
+    for member in members:
+        name, _, customer = str(member).partition(":")
+        sets[name].add(customer)
+
+
+def _query(
+    client: DynamoDBClient, table: str, day: date, low: str, consistent: bool
+) -> Iterable[dict[str, Any]]:
+    """The day's items from sort key ``low`` to its ``SALES``."""
+    return query_partition(
         client,
         table,
         day_pk(day),
         KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
         ExpressionAttributeValues={
             ":pk": {"S": day_pk(day)},
-            ":low": {"S": SORT_PREFIX},
+            ":low": {"S": low},
             ":high": {"S": SALES_SK},
         },
         ConsistentRead=consistent,
     )
-    for item in items:
+
+
+def _day(
+    client: DynamoDBClient, table: str, day: date, consistent: bool, view: DayView
+) -> tuple[dict[str, Any], DaySets]:
+    sales: dict[str, Any] = {}
+    sets: DaySets = {name: set() for name in SETS}
+    for item in _query(client, table, day, SORT_PREFIX, consistent or view.consistent(day)):
         if item["sk"] == SALES_SK:
-            sales = {name: value for name, value in item.items() if name not in ("pk", "sk")}
+            add_counters(sales, _fields(item))
         elif item["sk"] == LEGACY_SK:
             for name in SETS:
                 sets[name].update(str(c) for c in item.get(name, ()))
+        elif item["sk"].startswith(DAY_PART):
+            if view.counts(item["sk"]):
+                add_counters(sales, part_sales(item))
+                _join(sets, part_members(item))
         elif item["sk"].startswith(SORT_PREFIX):
-            for member in members_of(item, MEMBERS):
-                name, _, customer = str(member).partition(":")
-                sets[name].add(customer)
+            _join(sets, members_of(item, MEMBERS))
+    unfolded = view.of(day)
+    add_counters(sales, unfolded.sales)
+    _join(sets, unfolded.members)
     return sales, sets
 
 
@@ -108,9 +139,30 @@ def read_days(
     client: DynamoDBClient, table: str, days: Sequence[date], *, consistent: bool = False
 ) -> tuple[list[dict[str, Any]], list[DaySets]]:
     """The sales counters and the ``C``/``P``/``M`` sets of each day (absent days are empty),
-    one query per day, :data:`READ_PARALLELISM` at a time."""
-    found = parallel_map(lambda d: _day(client, table, d, consistent), days, workers=READ_PARALLELISM)
+    one query per day, :data:`READ_PARALLELISM` at a time, with the lone items' day content
+    (:func:`~backend.adapters.stock_in.day_view`)."""
+    view = day_view(client, table, days)
+    found = parallel_map(lambda d: _day(client, table, d, consistent, view), days, workers=READ_PARALLELISM)
     return [sales for sales, _ in found], [sets for _, sets in found]
+
+
+def _day_sales(client: DynamoDBClient, table: str, day: date, view: DayView) -> dict[str, Any]:
+    sales: dict[str, Any] = {}
+    for item in _query(client, table, day, DAY_PART, view.consistent(day)):
+        if item["sk"] == SALES_SK:
+            add_counters(sales, _fields(item))
+        elif view.counts(item["sk"]):
+            add_counters(sales, part_sales(item))
+    return add_counters(sales, view.of(day).sales)
+
+
+def read_sales(client: DynamoDBClient, table: str, days: Sequence[date]) -> dict[date, dict[str, Any]]:
+    """The sales counters of each day that has any: its ``SALES``, its lone items' day content
+    (folded: ``DP#`` items; or not yet: :func:`~backend.adapters.stock_in.day_view`), one Query
+    per day (sort keys ``DP#`` to ``SALES``), :data:`READ_PARALLELISM` at a time."""
+    view = day_view(client, table, days)
+    found = parallel_map(lambda d: _day_sales(client, table, d, view), days, workers=READ_PARALLELISM)
+    return {day: sales for day, sales in zip(days, found, strict=True) if sales}
 
 
 def group(memberships: Mapping[str, Mapping[date, set[str]]]) -> dict[date, dict[str, set[str]]]:

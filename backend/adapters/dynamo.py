@@ -135,33 +135,51 @@ def day_sku_items(
     for day in sorted(set(contributions.day_units) | set(contributions.day_revenue) | set(baskets)):
         units = contributions.day_units.get(day, {})
         revenue = contributions.day_revenue.get(day, {})
-        chunks: list[tuple[list[str], list[str]]] = [([], [])]  # (SKU lines, baskets)
-        size = 0
-        for sku in sorted(set(units) | set(revenue)):
-            # The cut of the items of older releases (an attribute per SKU and figure), so a
-            # part counted by one and delivered again to this one rewrites the same items.
-            length = 2 * (len(sku.encode()) + 2 + 21)
-            if chunks[-1][0] and size + length > DAY_SKU_ITEM_BYTES:
-                chunks.append(([], []))
-                size = 0
-            line = [sku, int(units.get(sku, 0)), str(revenue.get(sku, Decimal(0)))]
-            chunks[-1][0].append(json.dumps(line, separators=(",", ":")))
-            size += length
-        for basket in sorted(set(baskets.get(day, ()))):
-            length = len(basket.encode()) + 1
-            if (chunks[-1][0] or chunks[-1][1]) and size + length > DAY_SKU_ITEM_BYTES:
-                chunks.append(([], []))
-                size = 0
-            chunks[-1][1].append(basket)
-            size += length
-        for index, (lines, listed) in enumerate(chunks):
+        lines = [
+            (sku, int(units.get(sku, 0)), revenue.get(sku, Decimal(0)))
+            for sku in sorted(set(units) | set(revenue))
+        ]
+        for index, (packed, listed, _) in enumerate(day_chunks(lines, baskets.get(day, ()), ())):
             item: dict[str, Any] = {"pk": day_pk(day), "sk": f"{DAY_SKU_PART}{ref}#{index}"}
-            if lines:
-                item[PACKED] = pack(lines)
+            if packed:
+                item[PACKED] = pack(packed)
             if listed:
                 item[PART_BASKETS] = pack(listed)
             items.append(item)
     return items
+
+
+def day_chunks(
+    lines: Iterable[tuple[str, int, Decimal]], baskets: Iterable[str], members: Iterable[str]
+) -> list[tuple[list[str], list[str], list[str]]]:
+    """A day's SKU lines ``(sku, units, revenue)`` (each as its packed line), baskets and set
+    members, cut into chunks of at most :data:`DAY_SKU_ITEM_BYTES` (before packing), in that
+    order: the cut follows from the content alone.
+
+    >>> [[len(kind) for kind in chunk] for chunk in day_chunks([("MUG", 2, Decimal("9.98"))], ["b"], ["C:a"])]
+    [[1, 1, 1]]
+    """
+    chunks: list[tuple[list[str], list[str], list[str]]] = [([], [], [])]
+    size = 0
+
+    def place(kind: int, member: str, length: int) -> None:
+        nonlocal size
+        if any(chunks[-1]) and size + length > DAY_SKU_ITEM_BYTES:
+            chunks.append(([], [], []))
+            size = 0
+        chunks[-1][kind].append(member)
+        size += length
+
+    for sku, units, revenue in sorted(lines):
+        # The cut of the items of older releases (an attribute per SKU and figure), so a
+        # part counted by one and delivered again to this one rewrites the same items.
+        line = [sku, int(units), str(revenue)]
+        place(0, json.dumps(line, separators=(",", ":")), 2 * (len(sku.encode()) + 2 + 21))
+    for basket in sorted(set(baskets)):
+        place(1, basket, len(basket.encode()) + 1)
+    for member in sorted(set(members)):
+        place(2, member, len(member.encode()) + 1)
+    return chunks
 
 
 def sku_lines(item: Mapping[str, Any]) -> list[tuple[str, int, Decimal]]:
@@ -185,6 +203,70 @@ def sku_lines(item: Mapping[str, Any]) -> list[tuple[str, int, Decimal]]:
             revenue[sku] += Decimal(amount)
     skus = sorted(set(units) | set(revenue))
     return [(sku, units.get(sku, 0), revenue.get(sku, Decimal(0))) for sku in skus]
+
+
+#: The folded day content of the lone stock-in items of one claim day ``X``, in a store day's
+#: partition: ``DAY#<d>``/``DP#<X>#<i>`` (docs/architecture.md, "Stock-in items": readers count
+#: it only once the fold's watermark has reached ``X``).
+DAY_PART = "DP#"
+#: Its sales counters (``[name, amount]`` lines, packed; on chunk 0) and its set members.
+PART_SALES, PART_MEMBERS = "s", "c"
+
+
+def day_part_items(
+    day: date,
+    ref: str,
+    sales: Mapping[str, Decimal],
+    lines: Iterable[tuple[str, int, Decimal]],
+    baskets: Iterable[str],
+    members: Iterable[str],
+) -> list[dict[str, Any]]:
+    """The immutable items that hold a day's ``sales`` counters, SKU ``lines``, ``baskets`` and
+    customer-set ``members`` under ``DAY#<day>``/``DP#<ref>#<i>``: the counters
+    (:data:`PART_SALES`, on chunk 0), the lines (:data:`PACKED`, read by :func:`sku_lines`), the
+    baskets (:data:`PART_BASKETS`) and the members ``<set>:<customer>`` (:data:`PART_MEMBERS`),
+    each packed, cut by :func:`day_chunks`. The keys follow from the content alone, so putting
+    them again writes the same items.
+
+    >>> [item] = day_part_items(date(2025, 1, 2), "2025-01-03", {"orders": Decimal(1)},
+    ...                         [("MUG", 2, Decimal("19.98"))], [], ["C:a"])
+    >>> item["sk"], part_sales(item), sku_lines(item), part_members(item)
+    ('DP#2025-01-03#0', {'orders': Decimal('1')}, [('MUG', 2, Decimal('19.98'))], ['C:a'])
+    """
+    counters = [
+        json.dumps([name, str(amount)], separators=(",", ":"))
+        for name, amount in sorted(sales.items())
+        if amount
+    ]
+    items: list[dict[str, Any]] = []
+    for index, (packed, listed, joined) in enumerate(day_chunks(lines, baskets, members)):
+        item: dict[str, Any] = {"pk": day_pk(day), "sk": f"{DAY_PART}{ref}#{index}"}
+        if index == 0 and counters:
+            item[PART_SALES] = pack(counters)
+        for attribute, listing in ((PACKED, packed), (PART_BASKETS, listed), (PART_MEMBERS, joined)):
+            if listing:
+                item[attribute] = pack(listing)
+        items.append(item)
+    return items
+
+
+def part_sales(item: Mapping[str, Any]) -> dict[str, Decimal]:
+    """The sales counters a day part item holds (none on its further chunks)."""
+    if PART_SALES not in item:
+        return {}
+    return {name: Decimal(amount) for name, amount in map(json.loads, unpack(item[PART_SALES]))}
+
+
+def part_members(item: Mapping[str, Any]) -> list[str]:
+    """The customer-set members (``<set>:<customer>``) a day part item lists."""
+    return unpack(item[PART_MEMBERS]) if PART_MEMBERS in item else []
+
+
+def add_counters(total: dict[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:
+    """``total`` with ``more``'s counters added (a day's ``SALES`` and its parts' sales)."""
+    for name, amount in more.items():
+        total[name] = total.get(name, Decimal(0)) + amount
+    return total
 
 
 def batch_get(

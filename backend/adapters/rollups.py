@@ -21,8 +21,17 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters import customer_days
-from backend.adapters.dynamo import DAY_SKU_PREFIX, MONTHS_PK, batch_get, day_pk, query_partition, sku_lines
+from backend.adapters.dynamo import (
+    DAY_PART,
+    DAY_SKU_PREFIX,
+    MONTHS_PK,
+    batch_get,
+    day_pk,
+    query_partition,
+    sku_lines,
+)
 from backend.adapters.parallel import READ_PARALLELISM, parallel_map
+from backend.adapters.stock_in import DayView, day_view
 from backend.domain import cohorts, rollups
 from backend.domain.calendar import days as days_between
 from backend.domain.products import SkuSales
@@ -114,29 +123,46 @@ def day_sku_sales(
     client: DynamoDBClient, table: str, days: Sequence[date], *, consistent: bool = False
 ) -> dict[date, dict[str, SkuSales]]:
     """Units and line revenue per SKU of each day that has any: the sum of each day's part items
-    (``SKUP#``) and the counter shards of older releases (``SKUS#<n>``), one Query per day,
-    :data:`READ_PARALLELISM` at a time."""
+    (``SKUP#``), the counter shards of older releases (``SKUS#<n>``) and its lone items' day
+    content (folded: ``DP#`` items; or not yet: :func:`~backend.adapters.stock_in.day_view`),
+    one Query per day (sort keys ``DP#`` to ``SKU~``: the day's ``SALES`` comes along and is
+    skipped), :data:`READ_PARALLELISM` at a time."""
+    view = day_view(client, table, days)
     found = parallel_map(
-        lambda day: _day_skus(client, table, day, consistent), days, workers=READ_PARALLELISM
+        lambda day: _day_skus(client, table, day, consistent or view.consistent(day), view),
+        days,
+        workers=READ_PARALLELISM,
     )
     return {day: skus for day, skus in zip(days, found, strict=True) if skus}
 
 
-def _day_skus(client: DynamoDBClient, table: str, day: date, consistent: bool) -> dict[str, SkuSales]:
+def _day_skus(
+    client: DynamoDBClient, table: str, day: date, consistent: bool, view: DayView
+) -> dict[str, SkuSales]:
     units: dict[str, int] = {}
     revenue: dict[str, Decimal] = {}
     items = query_partition(
         client,
         table,
         day_pk(day),
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :skus)",
-        ExpressionAttributeValues={":pk": {"S": day_pk(day)}, ":skus": {"S": DAY_SKU_PREFIX}},
+        KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+        ExpressionAttributeValues={
+            ":pk": {"S": day_pk(day)},
+            ":low": {"S": DAY_PART},
+            ":high": {"S": f"{DAY_SKU_PREFIX}~"},
+        },
         ConsistentRead=consistent,
     )
-    for item in items:
-        for sku, sold, amount in sku_lines(item):
-            units[sku] = units.get(sku, 0) + sold
-            revenue[sku] = revenue.get(sku, Decimal(0)) + amount
+    lines = [
+        line
+        for item in items
+        if item["sk"] != customer_days.SALES_SK
+        and (not item["sk"].startswith(DAY_PART) or view.counts(item["sk"]))
+        for line in sku_lines(item)
+    ]
+    for sku, sold, amount in [*lines, *view.of(day).lines]:
+        units[sku] = units.get(sku, 0) + sold
+        revenue[sku] = revenue.get(sku, Decimal(0)) + amount
     return {
         sku: SkuSales(units.get(sku, 0), revenue.get(sku, Decimal(0)))
         for sku in sorted(set(units) | set(revenue))

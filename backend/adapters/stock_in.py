@@ -33,6 +33,7 @@ each day's items into the inbox, once (docs/architecture.md, "Stock-in items").
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import uuid
 import zlib
@@ -44,11 +45,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from backend.adapters.dynamo import (
+    DAY_PART,
     TRANSACTION_ATTEMPTS,
     Claim,
     Key,
     _backoff,
     batch_get,
+    batch_put,
+    day_part_items,
     key,
     query_partition,
     to_ddb,
@@ -450,11 +454,13 @@ def takes_items(day: date, folded: date | None, today: date) -> bool:
 
 @dataclass
 class Partition:
-    """What one day holds: its parts' merged deltas and facts, and its fold markers."""
+    """What one day holds: its parts' merged deltas and facts, its fold markers, and its lone
+    items' day content merged by store day."""
 
     deltas: dict[str, int]
     order_facts: list[str]
     markers: dict[str, list[str]]  # sort key -> the SKUs it folded
+    content: dict[date, DayContent] = field(default_factory=dict)
 
     @property
     def folded(self) -> set[str]:
@@ -469,50 +475,162 @@ def read_partition(client: DynamoDBClient, table: str, day: date) -> Partition:
     deltas: dict[str, int] = defaultdict(int)
     found_facts: list[str] = []
     markers: dict[str, list[str]] = {}
+    content: dict[date, DayContent] = {}
     for item in query_partition(client, table, partition(day), ConsistentRead=True):
         if str(item["sk"]).startswith(FOLD_PREFIX):
             markers[str(item["sk"])] = [str(s) for s in _unpack(item[FOLD_SKUS])]
         elif DELTAS in item:  # a tombstone has none
-            content = _unpack(item[DELTAS])
-            for sku, delta in content["s"].items():
+            packed = _unpack(item[DELTAS])
+            for sku, delta in packed["s"].items():
                 deltas[sku] += int(delta)
-            found_facts += content["f"]
-    return Partition(dict(deltas), found_facts, markers)
+            found_facts += packed["f"]
+        if DAY_CONTENT in item:
+            for store_day, more in decode_day_content(item[DAY_CONTENT]).items():
+                content[store_day] = content[store_day].merge(more) if store_day in content else more
+    return Partition(dict(deltas), found_facts, markers, content)
 
 
-#: The closed days' unfolded deltas this container read, by table (its endpoint and name): the
-#: watermark item they were read under, and the deltas by day. Valid while that item is
-#: unchanged: a closed day gets no item any more, and every fold marker put into it changes the
-#: item's revision in the same transaction (docs/architecture.md, "Stock-in items").
-_closed_days: dict[tuple[str, str], tuple[Watermark, dict[date, dict[str, int]]]] = {}
+@dataclass(frozen=True)
+class Unfolded:
+    """What a claim day after the watermark adds to the readers: its on-hand deltas not folded
+    into the inbox yet, and its lone items' day content by store day."""
+
+    stock: dict[str, int]
+    content: dict[date, DayContent]
+
+    @classmethod
+    def of(cls, found: Partition) -> Unfolded:
+        return cls(found.unfolded(), found.content)
+
+
+#: The closed days this container read, by table (its endpoint and name): the watermark item
+#: they were read under, and what each adds (:class:`Unfolded`). Valid while that item is
+#: unchanged: a closed day gets no item any more (so its day content is final), and every fold
+#: marker put into it changes the item's revision in the same transaction (docs/architecture.md,
+#: "Stock-in items").
+_closed_days: dict[tuple[str, str], tuple[Watermark, dict[date, Unfolded]]] = {}
 
 
 def _place(client: DynamoDBClient, table: str) -> tuple[str, str]:
     return (str(getattr(getattr(client, "meta", None), "endpoint_url", "")), table)
 
 
-def unfolded_stock(client: DynamoDBClient, table: str, mark: Watermark) -> dict[str, int]:
-    """The on-hand deltas not folded into the inbox yet, by SKU, given the watermark item read
-    (strongly consistent): the days a writer may still add to are queried, the closed days after
-    the watermark come from this container's cache when it was filled under the same watermark
-    item (else queried, and kept)."""
+def unfolded_days(client: DynamoDBClient, table: str, mark: Watermark) -> dict[date, Unfolded]:
+    """What each claim day after the watermark adds, given the watermark item read (strongly
+    consistent): the days a writer may still add to are queried, the closed days after the
+    watermark come from this container's cache when it was filled under the same watermark item
+    (else queried, and kept)."""
     closed, still_open = days_after(mark.through, utc_now())
     place = _place(client, table)
     cached_under, cached = _closed_days.get(place, (None, {}))
     known = cached if cached_under == mark and mark.revision is not None else {}
     missing = [day for day in closed if day not in known]
     to_read = [*missing, *still_open]
-    unfolded = parallel_map(
-        lambda d: read_partition(client, table, d).unfolded(), to_read, workers=READ_PARALLELISM
+    found = parallel_map(
+        lambda d: Unfolded.of(read_partition(client, table, d)), to_read, workers=READ_PARALLELISM
     )
-    read = dict(zip(to_read, unfolded, strict=True))
+    read = dict(zip(to_read, found, strict=True))
     if mark.revision is not None and (missing or cached_under != mark):
         _closed_days[place] = (mark, {day: known[day] if day in known else read[day] for day in closed})
+    return {day: known[day] if day in known else read[day] for day in [*closed, *still_open]}
+
+
+def unfolded_stock(client: DynamoDBClient, table: str, mark: Watermark) -> dict[str, int]:
+    """The on-hand deltas not folded into the inbox yet, by SKU (:func:`unfolded_days`)."""
     total: dict[str, int] = defaultdict(int)
-    for day in [*closed, *still_open]:
-        for sku, delta in (known[day] if day in known else read[day]).items():
+    for unfolded in unfolded_days(client, table, mark).values():
+        for sku, delta in unfolded.stock.items():
             total[sku] += delta
     return {sku: d for sku, d in total.items() if d}
+
+
+def unfolded_content(
+    client: DynamoDBClient, table: str, mark: Watermark
+) -> dict[date, dict[date, DayContent]]:
+    """The lone items' day content the fold has not put into the days yet: store day -> claim
+    day (after the watermark) -> its merged content (:func:`unfolded_days`)."""
+    by_store_day: dict[date, dict[date, DayContent]] = defaultdict(dict)
+    for claim_day, unfolded in unfolded_days(client, table, mark).items():
+        for store_day, content in unfolded.content.items():
+            by_store_day[store_day][claim_day] = content
+    return dict(by_store_day)
+
+
+#: A store day this many days before the clock's UTC day has no lone item's day content left
+#: unfolded: its items' claim days are at most a day after it, they were written on their claim
+#: day or the next, and they expire :data:`TTL_DAYS` after that (content that old is lost only
+#: if the fold stopped for two months). Readers of such days read no watermark.
+SETTLED_AFTER = TTL_DAYS + 3
+
+
+@dataclass(frozen=True)
+class DayView:
+    """How a reader of store days counts the lone items' day content, given the watermark's
+    ``through`` it read: a day's ``DP#<X>#<i>`` items count iff ``X`` <= ``through``, and the
+    unfolded ``content`` (store day -> claim day ``X`` > ``through`` -> content) counts as it
+    is. The fold puts a claim day's ``DP#`` items before the watermark reaches it and the items
+    stay until their TTL, so each order counts once, on either side of the fold.
+
+    >>> view = DayView(date(2026, 12, 5))
+    >>> view.counts("DP#2026-12-05#0"), view.counts("DP#2026-12-06#0")
+    (True, False)
+    """
+
+    through: date | None
+    content: Mapping[date, Mapping[date, DayContent]] = field(default_factory=dict)
+
+    def counts(self, sort_key: str) -> bool:
+        """Whether a day part item (its sort key ``DP#<X>#<i>``) counts."""
+        claim_day = date.fromisoformat(sort_key[len(DAY_PART) :].split("#", 1)[0])
+        return self.through is not None and claim_day <= self.through
+
+    def consistent(self, day: date) -> bool:
+        """Whether a Query of the store day must be strongly consistent: a day near the
+        watermark may have ``DP#`` items put just before it moved (a fold catching up
+        :data:`WINDOW` days of items included)."""
+        return (
+            self.through is not None
+            and self.through < date.max
+            and (day >= self.through - timedelta(days=WINDOW + 2))
+        )
+
+    def of(self, day: date) -> DayContent:
+        """The unfolded content of a store day, merged."""
+        merged = DayContent()
+        for content in self.content.get(day, {}).values():
+            merged = merged.merge(content)
+        return merged
+
+    def basket_keys(self, day: date) -> dict[str, list[str]]:
+        """The unfolded baskets of a store day by claim day, each under a key that changes
+        whenever they change (a day's pair fold lists the keys of the items it folded)."""
+        keys: dict[str, list[str]] = {}
+        for claim_day, content in sorted(self.content.get(day, {}).items()):
+            if content.baskets:
+                digest = hashlib.sha256("\n".join(sorted(content.baskets)).encode()).hexdigest()[:16]
+                keys[f"{partition(claim_day)}#{digest}"] = list(content.baskets)
+        return keys
+
+
+#: The view of days no lone item can still hold unfolded: every ``DP#`` item counts.
+SETTLED = DayView(date.max)
+
+
+def day_view(client: DynamoDBClient, table: str, days: Iterable[date]) -> DayView:
+    """The view of these store days (:class:`DayView`): free for days the lone items have all
+    left (:data:`SETTLED_AFTER`), else the watermark's strongly consistent read, and only for
+    days from the day before the watermark's on, the unfolded claim days' partitions (the open
+    ones queried, the closed ones cached: :func:`unfolded_days`)."""
+    wanted = set(days)
+    if not wanted or max(wanted) < utc_now().date() - timedelta(days=SETTLED_AFTER):
+        return SETTLED
+    mark = read_watermark(client, table)
+    if mark.through is None:  # never folded: no lone item exists
+        return DayView(None)
+    if max(wanted) < mark.through - timedelta(days=1):
+        return DayView(mark.through)
+    content = unfolded_content(client, table, mark)
+    return DayView(mark.through, {day: found for day, found in content.items() if day in wanted})
 
 
 def unfolded_facts(client: DynamoDBClient, table: str) -> list[str]:
@@ -593,6 +711,23 @@ def _fold_chunk(client: DynamoDBClient, table: str, day: date, sk: str, chunk: M
     return True
 
 
+def day_part_items_of(claim_day: date, content: Mapping[date, DayContent]) -> list[dict[str, Any]]:
+    """The items that hold a claim day's merged day content in its store days:
+    ``DAY#<store day>``/``DP#<claim day>#<i>``.
+
+    >>> content = {date(2026, 12, 4): DayContent({"orders": Decimal(1)}, [("MUG", 1, Decimal("9.99"))])}
+    >>> [(i["pk"], i["sk"]) for i in day_part_items_of(date(2026, 12, 5), content)]
+    [('DAY#2026-12-04', 'DP#2026-12-05#0')]
+    """
+    return [
+        item
+        for store_day, found in sorted(content.items())
+        for item in day_part_items(
+            store_day, claim_day.isoformat(), found.sales, found.lines, found.baskets, found.members
+        )
+    ]
+
+
 def fold_day(
     client: DynamoDBClient,
     table: str,
@@ -605,8 +740,15 @@ def fold_day(
     each chunk (``settle``: it moves the counters of an item grown past its threshold into the
     SKUs' items, so a day of 100,000 SKUs never grows an inbox item past a chunk); how many
     SKUs' deltas moved. Safe to run again and beside another run: a chunk whose marker exists
-    is skipped."""
+    is skipped.
+
+    First of all, the day's lone items' day content goes into its store days (:func:`day_part_items`,
+    plain puts of items that follow from the content alone: a closed day's content never
+    changes, so a rerun puts the same items), before the watermark can reach the day: readers
+    count them from then on, and the items' content until then (:class:`DayView`)."""
     found = read_partition(client, table, day)
+    if found.content:
+        batch_put(client, table, day_part_items_of(day, found.content))
     if found.order_facts:
         put_facts(found.order_facts)
     moved = 0
