@@ -10,9 +10,10 @@ the 8th to the 10th in New York are lone, those of the 7th and the 11th not), th
 the oracle's: delivered again before and after the fold, and when any AWS call of a lone batch
 fails before or after it takes effect.
 
-The day figures are read here from the items themselves (an independent reader: the days'
-``SALES``, ``SKUP#`` and ``CB#`` items and the day content of every stock-in item), so these
-tests check what the writer stores, whatever the production readers do with it.
+The day figures are read twice: from the items themselves (an independent reader: the days'
+``SALES``, ``SKUP#`` and ``CB#`` items and the day content of every stock-in item, folded or
+not), so these tests check what the writer stores; and by the production readers through the
+API (summary, top products, pairs) and ``tests.pipeline.day_counters``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from backend.adapters import stock_in as stock_in_items
@@ -34,6 +36,7 @@ from backend.handlers import _sqs as processors
 from backend.processing import stock_in
 from backend.settings import get_settings
 from tests import oracle, pipeline
+from tests.figures import assert_same_day_counts, assert_same_figures
 from tests.integration.test_exactly_once import TZ, Calls, _run_with, mini_history
 from tests.integration.test_stock_in import Clock, assert_on_hand, assert_segments, fold, split
 
@@ -140,7 +143,26 @@ def assert_figures(history: list[dict[str, Any]]) -> None:
         sold = {sku: (int(units), oracle.cents(revenue)) for sku, (units, revenue) in lines.items() if units}
         top = oracle.top_products(history, start, end, limit=100, tz=TZ)
         assert sold == {row["sku"]: (row["units"], row["net_sales"]) for row in top}, f"{start}..{end}"
+        # And as the production readers read them (the API)
+        assert_same_figures(pipeline.summary(start, end), oracle.summary(history, start, end, tz=TZ))
+    top = api("/v1/products/top", start=FIRST, end=LAST, by="units", limit=100)["products"]
+    assert [(p["sku"], p["units"], Decimal(p["net_sales"])) for p in top] == [
+        (e["sku"], e["units"], e["net_sales"])
+        for e in oracle.top_products(history, FIRST, LAST, by="units", limit=100, tz=TZ)
+    ]
+    figures = ["a", "b", "orders", "support", "confidence_ab", "confidence_ba", "lift"]
+    pairs = api("/v1/products/pairs", start=FIRST, end=LAST, min_orders=1, limit=100)["pairs"]
+    every = oracle.pairs(history, FIRST, LAST, min_orders=1, tz=TZ)
+    assert len(every) > 0
+    pd.testing.assert_frame_equal(pd.DataFrame(pairs, columns=figures), every[figures], check_dtype=False)
+    assert_same_day_counts(pipeline.day_counters(FIRST, LAST), oracle.daily(history, tz=TZ))
     assert_on_hand(history)
+
+
+def api(path: str, **params: Any) -> Any:
+    status, body = pipeline.api_get(path, {k: str(v) for k, v in params.items()})
+    assert status == 200, body
+    return body
 
 
 def part_markers() -> list[tuple[str, str]]:
