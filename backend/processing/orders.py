@@ -11,7 +11,10 @@ A batch is folded in memory and written in a few calls (docs/architecture.md, "E
    its marker (``PACKET#<packet>``/``PART#<n>``, conditional on not existing), and the parts of
    the batch share transactions: the marker(s) and the merged ``ADD`` of every counter item
    touched (day sales, on hand), each item once. A part whose marker exists was counted before
-   (a redelivery, or a concurrent copy): it is dropped and the rest retried.
+   (a redelivery, or a concurrent copy): it is dropped and the rest retried. A *lone* part (a
+   batch of one packet, only placed orders of days around its claim day:
+   :func:`backend.processing.stock_in.is_lone`) is not counted here: its stock-in item, put
+   after the profiles' join, holds its day figures (docs/architecture.md, "Lone items").
 3. **Idempotent writes, always repeated:** each part's sales per SKU and day (immutable items
    keyed by the part), the customers' profiles (a join, written only when it changes), refund
    attribution, the day customer sets, the customers' facts for the segments, the months'

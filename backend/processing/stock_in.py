@@ -3,7 +3,8 @@
 The orders processor hands :func:`put_stock_in` the parts it counts, with their placed orders:
 each part's orders' stock deltas leave its counting transaction and go, with the orders' facts
 for the segments, into the part's stock-in item (one conditional put); a part too late for one
-is counted in a transaction guarded by the same key. :func:`fold` (the daily ``stock-fold``
+is counted in a transaction guarded by the same key. A lone part's item also holds its orders'
+day figures (:func:`put_lone`, after the profiles' join). :func:`fold` (the daily ``stock-fold``
 job) moves each closed day's items into the on-hand inbox and the ``FACTS#`` items, once. Why
 this is exactly once: docs/architecture.md, "Stock-in items"; the items:
 :mod:`backend.adapters.stock_in`.
@@ -80,8 +81,9 @@ def takes_an_item(claims: Iterable[Found]) -> bool:
 
 
 #: Whether a lone part (:func:`is_lone`) carries its placed orders' day figures in its item
-#: instead of the counting transaction and the ``SKUP#``/``CB#`` items: on once every reader
-#: of a day's figures adds the items' day content (docs/architecture.md, "Stock-in items").
+#: instead of the counting transaction and the ``SKUP#``/``CB#`` items (every reader of a day's
+#: figures adds the items' day content: docs/architecture.md, "Lone items"); off, the release
+#: before lone items (a test replays what it left).
 LONE_ITEMS = False
 #: How far from its claim day a lone part's orders' store days may be (a day either side: the
 #: readers look for day content only in the claim days around a store day).
