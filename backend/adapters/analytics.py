@@ -22,7 +22,7 @@ import json
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -69,7 +69,9 @@ from backend.adapters.leases import Clock, Lease
 from backend.adapters.rollups import ROLLUP_SK, DaySales, DaySets, month_pk
 from backend.adapters.stock import INBOX_KEYS, SKU_PK, SkuStock, clear_pending, read_stock, record_transition
 from backend.adapters.stock_in import (
+    DAY_CONTENT,
     DAY_CONTENT_MAX_BYTES,
+    DELTAS,
     PART,
     TTL_ATTRIBUTE,
     UNDATED,
@@ -95,7 +97,9 @@ else:
 
 # What a count is made of (:func:`backend.adapters.dynamo.count_once`), part of the interface.
 __all__ = [
+    "DAY_CONTENT",
     "DAY_CONTENT_MAX_BYTES",
+    "DELTAS",
     "REVENUE_PREFIX",
     "UNDATED",
     "UNITS_PREFIX",
@@ -225,12 +229,24 @@ def late_stock_in(part: StockIn) -> Counted:
     """A part's stock counted by a transaction: its claim is its stock-in item's ``part``
     attribute (a tombstone with no deltas), so an item put for the part, before or after,
     and this count exclude each other."""
-    item = stock_in_key(part.day, part.ref)
     contributions = Contributions()
     contributions.stock.update({sku: delta for sku, delta in part.stock.items() if delta})
-    return Counted(
-        part.ref, Claim(item, PART, part.ref), contributions, (Note(item, TTL_ATTRIBUTE, part.expires_at),)
-    )
+    return counted_by_item(Counted(part.ref, None, contributions), part)
+
+
+def counted_by_item(counted: Counted, part: StockIn) -> Counted:
+    """What ``counted`` adds, claimed by the part's stock-in item (its tombstone: see
+    :func:`late_stock_in`) instead of a marker: a lone part too late for its item is counted so,
+    and its item, put before or after, and this count exclude each other."""
+    item = stock_in_key(part.day, part.ref)
+    note = Note(item, TTL_ATTRIBUTE, part.expires_at)
+    return replace(counted, claim=Claim(item, PART, part.ref), notes=(*counted.notes, note))
+
+
+def item_holds(part: StockIn, attribute: str) -> Claim:
+    """A "claim" on an attribute of a part's stock-in item, to ask :meth:`AnalyticsStore.
+    stock_in_state` whether the item holds it (:data:`DAY_CONTENT`, :data:`DELTAS`)."""
+    return Claim(stock_in_key(part.day, part.ref), attribute, None)
 
 
 # -- the interface ----------------------------------------------------------------------------

@@ -11,7 +11,10 @@ A batch is folded in memory and written in a few calls (docs/architecture.md, "E
    its marker (``PACKET#<packet>``/``PART#<n>``, conditional on not existing), and the parts of
    the batch share transactions: the marker(s) and the merged ``ADD`` of every counter item
    touched (day sales, on hand), each item once. A part whose marker exists was counted before
-   (a redelivery, or a concurrent copy): it is dropped and the rest retried.
+   (a redelivery, or a concurrent copy): it is dropped and the rest retried. A *lone* part (a
+   batch of one packet, only placed orders of days around its claim day:
+   :func:`backend.processing.stock_in.is_lone`) is not counted here: its stock-in item, put
+   after the profiles' join, holds its day figures (docs/architecture.md, "Lone items").
 3. **Idempotent writes, always repeated:** each part's sales per SKU and day (immutable items
    keyed by the part), the customers' profiles (a join, written only when it changes), refund
    attribution, the day customer sets, the customers' facts for the segments, the months'
@@ -143,31 +146,50 @@ def apply(
         orders_of[order.customer_id].append(order)
     # The orders' stock and facts into the parts' stock-in items (before counting: a part
     # found counted, by its marker, is left as an older release counted it). A lone part's
-    # item holds its day figures too: it is not counted, and has no SKU or set items.
+    # day figures are counted by its item alone (after the join, its members follow from it),
+    # or, too late for one, by a transaction claimed by the item.
     claims = {item.value.event_id: result for item, result in zip(items, found, strict=True)}
     in_items = stock_in.put_stock_in(analytics, cut, claims, zone=zone, today=today)
-    lone = in_items.lone_refs
+    lone = {part.item.ref: part for part in in_items.lone}
     parts: list[Counted] = []
     sku_items: list[dict[str, Any]] = []
+    held: dict[str, list[dict[str, Any]]] = {}  # lone parts' SKU items: unless their item holds them
     for part, events in cut:
-        if part.ref in lone:
-            continue
         # Sales per SKU and the baskets are immutable items of the part, put after it is
         # counted.
         placed_here = [event for event in events if isinstance(event.data, OrderPlaced)]
-        sku_items += day_sku_items(part.ref, part.contributions, together.basket_members(placed_here, zone))
+        of_part = day_sku_items(part.ref, part.contributions, together.basket_members(placed_here, zone))
         part.contributions.day_units.clear()
         part.contributions.day_revenue.clear()
-        parts.append(part)
+        if part.ref not in lone:
+            sku_items += of_part
+            parts.append(part)
+            continue
+        held[part.ref] = of_part
+        late = lone[part.ref].late
+        if late is not None:
+            parts.append(late)
     analytics.count_parts(parts)
     customers = profiles.Profiles(analytics, orders_of)
     customers.join()
     memberships = customers.memberships()
-    stock_in.put_lone(analytics, in_items.lone, memberships, zone)
+    settled = stock_in.put_lone(analytics, in_items.lone, memberships, zone)
+    # (a lone part whose item turns out to hold no day content: counted like the others)
+    not_yet = [lone[ref].marked for ref, how in settled.items() if how is stock_in.Settled.NOT_YET]
+    if not_yet:
+        analytics.count_parts(not_yet)
+    sku_items += [
+        item for ref, how in settled.items() if how is not stock_in.Settled.IN_ITEM for item in held[ref]
+    ]
+    in_lone = {
+        event.data.order_id
+        for ref, how in settled.items()
+        if how is stock_in.Settled.IN_ITEM
+        for event in lone[ref].placed
+    }
 
     returns.attribute_refunds(analytics, (e.data.order_id for e in refunds), placed_links, known)
     # (the memberships of a lone order's customer and day are in its part's item)
-    in_lone = in_items.lone_orders
     elsewhere = {
         (o.customer_id, o.day) for orders in orders_of.values() for o in orders if o.order_id not in in_lone
     }

@@ -3,7 +3,8 @@
 The orders processor hands :func:`put_stock_in` the parts it counts, with their placed orders:
 each part's orders' stock deltas leave its counting transaction and go, with the orders' facts
 for the segments, into the part's stock-in item (one conditional put); a part too late for one
-is counted in a transaction guarded by the same key. :func:`fold` (the daily ``stock-fold``
+is counted in a transaction guarded by the same key. A lone part's item also holds its orders'
+day figures (:func:`put_lone`, after the profiles' join). :func:`fold` (the daily ``stock-fold``
 job) moves each closed day's items into the on-hand inbox and the ``FACTS#`` items, once. Why
 this is exactly once: docs/architecture.md, "Stock-in items"; the items:
 :mod:`backend.adapters.stock_in`.
@@ -16,13 +17,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
 from backend.adapters.analytics import (
+    DAY_CONTENT,
     DAY_CONTENT_MAX_BYTES,
+    DELTAS,
     UNDATED,
     AnalyticsStore,
     BusinessClaim,
@@ -31,7 +35,9 @@ from backend.adapters.analytics import (
     Found,
     StockIn,
     closed_through,
+    counted_by_item,
     encode_day_content,
+    item_holds,
     stock_in_clock,
     takes_items,
 )
@@ -75,38 +81,52 @@ def takes_an_item(claims: Iterable[Found]) -> bool:
 
 
 #: Whether a lone part (:func:`is_lone`) carries its placed orders' day figures in its item
-#: instead of the counting transaction and the ``SKUP#``/``CB#`` items: on once every reader
-#: of a day's figures adds the items' day content (docs/architecture.md, "Stock-in items").
+#: instead of the counting transaction and the ``SKUP#``/``CB#`` items (every reader of a day's
+#: figures adds the items' day content: docs/architecture.md, "Lone items"); off, the release
+#: before lone items (a test replays what it left).
 LONE_ITEMS = False
 #: How far from its claim day a lone part's orders' store days may be (a day either side: the
 #: readers look for day content only in the claim days around a store day).
 LONE_DAYS = timedelta(days=1)
 
 
+class Settled(Enum):
+    """How a lone part was counted, as its item tells after its put (:func:`put_lone`)."""
+
+    #: Its item holds its day content: nothing else to write.
+    IN_ITEM = "in item"
+    #: By a transaction claimed by its item (a tombstone): its SKU items and sets to put.
+    BY_TRANSACTION = "by transaction"
+    #: Not yet: its item was put by a release before lone items (deltas, no day content), so it
+    #: is counted as that release counted it (:attr:`Lone.marked`), with its SKU items and sets.
+    NOT_YET = "not yet"
+
+
 @dataclass(frozen=True)
 class Lone:
-    """A lone part: its stock-in item, put after the profiles' join with its placed orders' day
-    content (:func:`put_lone`), and those orders."""
+    """A lone part (:func:`is_lone`). Its day figures are counted once, by whichever of two
+    writes its stock-in item's key lets through: the item with its day content (:func:`put_lone`,
+    after the profiles' join), or, when its claim day is closed for items, a transaction claimed
+    by the item (:attr:`late`, a tombstone). What else it writes follows from the item."""
 
     item: StockIn
     placed: tuple[Event, ...]
+    #: This delivery made every claim of the part's orders: no delivery before it counted it.
+    first: bool
+    #: The part counted by a transaction claimed by its item (all its counters, stock included):
+    #: its claim day is closed for items. ``None``: the item takes its day content.
+    late: Counted | None
+    #: The part as a release before lone items counted it (its marker; stock in its item).
+    marked: Counted
 
 
 @dataclass
 class Taken:
     """What :func:`put_stock_in` took out of the parts' counting: the order ids whose facts are
-    in stock-in items, and the lone parts (not to be counted at all: their items say it all)."""
+    in stock-in items, and the lone parts (counted by their items: :class:`Lone`)."""
 
     order_ids: set[str] = field(default_factory=set)
     lone: list[Lone] = field(default_factory=list)
-
-    @property
-    def lone_refs(self) -> set[str]:
-        return {lone.item.ref for lone in self.lone}
-
-    @property
-    def lone_orders(self) -> set[str]:
-        return {event.data.order_id for lone in self.lone for event in lone.placed}
 
 
 def day_content(
@@ -167,17 +187,35 @@ def put_lone(
     lone: Sequence[Lone],
     memberships: Mapping[str, Mapping[date, set[str]]],
     zone: ZoneInfo,
-) -> None:
-    """Put the lone parts' items with their day content, the set memberships as the profiles
-    were joined (:meth:`backend.processing.profiles.Profiles.memberships`): a conditional put,
-    so a redelivery (the item, or its tombstone, exists) writes nothing."""
-    if lone:
+) -> dict[str, Settled]:
+    """Put the lone parts' items with their day content (those not counted late), the set
+    memberships as the profiles were joined (:meth:`backend.processing.profiles.Profiles.
+    memberships`): a conditional put, so a redelivery (the item, or its tombstone, exists)
+    writes nothing. Returns how each part was counted, by part ref: a first delivery's part by
+    its item; the others' items tell (one strongly consistent read).
+    """
+    puts = [part for part in lone if part.late is None]
+    if puts:
         analytics.put_stock_in(
             [
                 replace(part.item, day_content=day_content(part.placed, zone, lambda c, d: memberships[c][d]))
-                for part in lone
+                for part in puts
             ]
         )
+    # A delivery that made every claim of a part is the first to count it: its put is new.
+    settled = {part.item.ref: Settled.IN_ITEM for part in puts if part.first}
+    unsure = [part for part in lone if part.item.ref not in settled]
+    if unsure:
+        holds = [item_holds(part.item, attribute) for part in unsure for attribute in (DAY_CONTENT, DELTAS)]
+        found, _ = analytics.stock_in_state(holds)
+        for part in unsure:
+            if item_holds(part.item, DAY_CONTENT) in found:
+                settled[part.item.ref] = Settled.IN_ITEM
+            elif item_holds(part.item, DELTAS) in found:
+                settled[part.item.ref] = Settled.NOT_YET
+            else:
+                settled[part.item.ref] = Settled.BY_TRANSACTION
+    return settled
 
 
 def put_stock_in(
@@ -227,21 +265,48 @@ def put_stock_in(
         if part.claim is not None and part.claim.item in counted_before:
             continue
         day = min(claim_day(claims[e.event_id].stored) or UNDATED for e in placed)
-        stock_in = StockIn(part.ref, day, _take_stock(part, placed, zone), _facts(placed, zone), today)
         taken.order_ids |= {e.data.order_id for e in placed}
+        if LONE_ITEMS and is_lone(events, day, zone):
+            taken.lone.append(
+                _lone(part, placed, day, claims, zone, today, closed=not takes_items(day, folded, today))
+            )
+            if taken.lone[-1].late is not None:
+                late_facts += taken.lone[-1].item.order_facts
+            continue
+        stock_in = StockIn(part.ref, day, _take_stock(part, placed, zone), _facts(placed, zone), today)
         if not takes_items(day, folded, today):
             late.append(stock_in)
             late_facts += stock_in.order_facts
-        elif LONE_ITEMS and is_lone(events, day, zone):
-            taken.lone.append(Lone(stock_in, tuple(placed)))
         else:
             new.append(stock_in)
     if new:
         analytics.put_stock_in(new)
     if late:
         analytics.count_late_stock_in(late)
+    if late_facts:
         analytics.record_facts(late_facts)
     return taken
+
+
+def _lone(
+    part: Counted,
+    placed: Sequence[Event],
+    day: date,
+    claims: Mapping[str, Found],
+    zone: ZoneInfo,
+    today: date,
+    *,
+    closed: bool,
+) -> Lone:
+    """A lone part of claim day ``day`` (``closed``: a day the items no longer take)."""
+    first = all(claims[e.event_id].made for e in placed)
+    facts = _facts(placed, zone)
+    if closed:
+        item = StockIn(part.ref, day, {}, facts, today)
+        marked = replace(part, contributions=Contributions(day_sales=part.contributions.day_sales))
+        return Lone(item, tuple(placed), first, counted_by_item(part, item), marked)
+    item = StockIn(part.ref, day, _take_stock(part, placed, zone), facts, today)
+    return Lone(item, tuple(placed), first, None, part)
 
 
 def _take_stock(part: Counted, placed: Sequence[Event], zone: ZoneInfo) -> dict[str, int]:
