@@ -84,7 +84,7 @@ def takes_an_item(claims: Iterable[Found]) -> bool:
 #: instead of the counting transaction and the ``SKUP#``/``CB#`` items (every reader of a day's
 #: figures adds the items' day content: docs/architecture.md, "Lone items"); off, the release
 #: before lone items (a test replays what it left).
-LONE_ITEMS = False
+LONE_ITEMS = True
 #: How far from its claim day a lone part's orders' store days may be (a day either side: the
 #: readers look for day content only in the claim days around a store day).
 LONE_DAYS = timedelta(days=1)
