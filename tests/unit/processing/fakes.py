@@ -58,7 +58,15 @@ from backend.adapters.dynamo import (
 )
 from backend.adapters.forecasts import stored_units
 from backend.adapters.leases import Clock, Lease, Taken
-from backend.adapters.stock_in import PART, DayContent, DayView, day_part_items_of, item_of, stock_in_key
+from backend.adapters.stock_in import (
+    DAY_CONTENT,
+    DELTAS,
+    PART,
+    DayContent,
+    DayView,
+    day_part_items_of,
+    stock_in_key,
+)
 from backend.adapters.stock_in import partition as stock_in_partition
 from backend.domain import cohorts, rollups
 from backend.domain.alerts import Alert
@@ -378,8 +386,10 @@ class FakeAnalytics:
             if item in self.stock_in or PART in self.attributes.get(item, {}):
                 continue  # a redelivery's put, or the part's tombstone: the condition fails
             self.stock_in[item] = part
-            # (its attributes as the table keeps them: a redelivery asks which it holds)
-            self.attributes[item].update({k: v for k, v in item_of(part).items() if k not in ("pk", "sk")})
+            # (the attributes the table's item has: a redelivery asks which it holds)
+            self.attributes[item].update({PART: part.ref, DELTAS: True})
+            if part.day_content is not None:
+                self.attributes[item][DAY_CONTENT] = True
 
     def count_late_stock_in(self, parts: Sequence[StockIn]) -> None:
         self.calls["count_late_stock_in"] += 1
