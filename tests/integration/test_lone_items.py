@@ -19,7 +19,6 @@ API (summary, top products, pairs) and ``tests.pipeline.day_counters``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -39,6 +38,8 @@ from tests import oracle, pipeline
 from tests.figures import assert_same_day_counts, assert_same_figures
 from tests.integration.test_exactly_once import TZ, Calls, _run_with, mini_history
 from tests.integration.test_stock_in import Clock, assert_on_hand, assert_segments, fold, split
+from tests.integration.test_stock_in import clock as clock  # the fixture: the writers' and readers' clock
+from tests.integration.test_stock_in import history as history  # the fixture: the small history
 
 # The writers' UTC day: the orders of the 8th, 9th and 10th in New York are within a day of it.
 TODAY = date(2025, 3, 9)
@@ -48,20 +49,13 @@ SHARE = Decimal("0.0001")  # the returning customers' rate, as the summary round
 
 
 @pytest.fixture
-def clock(stack: Any, store_zone: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    pipeline.allow_read_key()
-    pipeline.clear_analytics(stock_in=False)
-    now = Clock(TODAY)
-    monkeypatch.setattr(stock_in_items, "utc_now", now)
+def lone_clock(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The writers' and readers' clock on :data:`TODAY`, lone items on, the store folded three
+    days back (today's and yesterday's items open)."""
+    clock.today = TODAY
     monkeypatch.setattr(stock_in, "LONE_ITEMS", True)
-    fold(TODAY)  # the watermark three days back: today's and yesterday's items open
-    yield now
-    pipeline.clear_analytics()
-
-
-@pytest.fixture
-def history() -> list[dict[str, Any]]:
-    return pipeline.pipeline_form(mini_history())
+    fold(TODAY)
+    return clock
 
 
 def _table() -> str:
@@ -175,7 +169,7 @@ def order(history: list[dict[str, Any]], order_id: str) -> dict[str, Any]:
 
 
 def test_a_lone_order_writes_its_claim_profile_and_one_stock_in_item(
-    clock: Clock, history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    lone_clock: Clock, history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the history delivered but order o3 (of the 9th in New York)
     others, orders = split(history)
@@ -209,7 +203,7 @@ def test_a_lone_order_writes_its_claim_profile_and_one_stock_in_item(
 
 
 def test_lone_orders_count_once_delivered_again_before_and_after_the_fold(
-    clock: Clock, history: list[dict[str, Any]]
+    lone_clock: Clock, history: list[dict[str, Any]]
 ) -> None:
     # Given the history, each order alone
     others, orders = split(history)
@@ -227,7 +221,7 @@ def test_lone_orders_count_once_delivered_again_before_and_after_the_fold(
     # And after the fold of those days, by a writer on that day and on a later one
     assert fold(TODAY + timedelta(days=3))["folded_through"] == TODAY.isoformat()
     pipeline.deliver(orders, batch_size=1)
-    clock.today = TODAY + timedelta(days=3)
+    lone_clock.today = TODAY + timedelta(days=3)
     pipeline.deliver(orders, batch_size=3)
     pipeline.deliver(orders, batch_size=1)
     assert_figures(history)
@@ -247,14 +241,14 @@ def _old_path(history: list[dict[str, Any]], part: list[dict[str, Any]]) -> None
     assert_figures(history)
 
 
-def test_a_part_with_a_refund_takes_the_old_path(clock: Clock, history: list[dict[str, Any]]) -> None:
+def test_a_part_with_a_refund_takes_the_old_path(lone_clock: Clock, history: list[dict[str, Any]]) -> None:
     refund = next(e for e in history if e["type"] == "order.refunded")
     _old_path(history, [order(history, "o2"), order(history, "o3"), refund])
 
 
 @pytest.mark.parametrize("order_id", ["o0", "o6"], ids=["day-before-yesterday", "day-after-tomorrow"])
 def test_an_order_two_days_from_its_claim_day_takes_the_old_path(
-    clock: Clock, history: list[dict[str, Any]], order_id: str
+    lone_clock: Clock, history: list[dict[str, Any]], order_id: str
 ) -> None:
     _old_path(history, [order(history, order_id)])
 
@@ -269,7 +263,7 @@ def tombstones() -> list[tuple[str, str]]:
 
 
 def test_lone_orders_too_late_for_their_items_are_counted_by_transactions_their_items_claim(
-    clock: Clock, history: list[dict[str, Any]]
+    lone_clock: Clock, history: list[dict[str, Any]]
 ) -> None:
     # Given a store folded through today already (the orders' claim day is closed for items)
     fold(TODAY + timedelta(days=3))
@@ -285,7 +279,7 @@ def test_lone_orders_too_late_for_their_items_are_counted_by_transactions_their_
 
 
 def test_lone_orders_replayed_after_their_claim_day_closed_count_once(
-    clock: Clock, history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    lone_clock: Clock, history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the orders claimed today, alone, but not counted (the items' puts fail)
     others, orders = split(history)
@@ -299,7 +293,7 @@ def test_lone_orders_replayed_after_their_claim_day_closed_count_once(
         failed = [pipeline.invoke_batch(*ORDERS, [e]) for e in orders]
         assert any(failed)
     # When they are replayed from the DLQ two days later, and again
-    clock.today = TODAY + timedelta(days=2)
+    lone_clock.today = TODAY + timedelta(days=2)
     pipeline.deliver(orders, batch_size=len(orders))
     pipeline.deliver(orders, batch_size=1)
     # Then the lone ones were counted by transactions claimed by their items, once
@@ -308,7 +302,7 @@ def test_lone_orders_replayed_after_their_claim_day_closed_count_once(
 
 
 def test_a_lone_order_whose_item_an_earlier_release_put_counts_once(
-    clock: Clock, history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    lone_clock: Clock, history: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the orders put in stock-in items (stock and facts) by the release before lone items,
     # which died before counting them
@@ -335,7 +329,7 @@ def test_a_lone_order_whose_item_an_earlier_release_put_counts_once(
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("after", [False, True], ids=["before", "after"])
 def test_every_aws_call_of_a_lone_batch_can_fail(
-    clock: Clock, monkeypatch: pytest.MonkeyPatch, after: bool
+    lone_clock: Clock, monkeypatch: pytest.MonkeyPatch, after: bool
 ) -> None:
     history = pipeline.pipeline_form(mini_history(orders=7))
     others, orders = split(history)
