@@ -30,6 +30,11 @@ DETAIL_TYPES = {
 SOURCES = {"sales_drop": INSIGHTS_SOURCE, "sales_spike": INSIGHTS_SOURCE, "refund_spike": INSIGHTS_SOURCE}
 
 
+#: Puts an alert on the bus: :func:`send_alert` bound to a client and a bus
+#: (:func:`alert_sender`), what the stock, forecast and anomaly code is handed.
+SendAlert = Callable[[dict[str, Any]], None]
+
+
 class AlertDeliveryFailed(RuntimeError):
     """EventBridge refused an alert; it stays pending and is sent again."""
 
@@ -51,6 +56,6 @@ def send_alert(events: EventBridgeClient, bus: str, alert: dict[str, Any]) -> No
         raise AlertDeliveryFailed(str(response["Entries"]))
 
 
-def alert_sender(events: EventBridgeClient, bus: str) -> Callable[[dict[str, Any]], None]:
+def alert_sender(events: EventBridgeClient, bus: str) -> SendAlert:
     """:func:`send_alert` bound to a client and a bus: what the processing code is handed."""
     return lambda alert: send_alert(events, bus, alert)

@@ -7,17 +7,13 @@ anomalies job); the detection is :mod:`backend.domain.anomalies`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from backend.adapters.alerts import send_alert
+from backend.adapters.alerts import SendAlert, send_alert
 from backend.adapters.analytics import AnalyticsStore
 from backend.domain import anomalies
 from backend.processing.context import Context
-
-#: Puts an alert on the bus (:func:`backend.adapters.alerts.send_alert`, bound to a client).
-SendAlert = Callable[[dict[str, Any]], None]
 
 
 def _alert_id(day: date, metric: str) -> str:

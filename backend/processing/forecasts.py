@@ -25,18 +25,15 @@ import hashlib
 import json
 from array import array
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from tqdm import tqdm
 
+from backend.adapters.alerts import SendAlert
 from backend.adapters.analytics import AnalyticsStore, ForecastState, SkuStock
 from backend.domain import forecast as demand
-
-#: Puts an alert on the bus (:func:`backend.adapters.alerts.send_alert`, bound by the handler).
-SendAlert = Callable[[dict[str, Any]], None]
 
 PAGE = 500
 READ_DAYS_AT_ONCE = 7

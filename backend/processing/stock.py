@@ -22,13 +22,11 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from backend.adapters.alerts import SendAlert
 from backend.adapters.analytics import AnalyticsStore, SkuStock
 from backend.domain.stock import crossing, status
 
 logger = logging.getLogger(__name__)
-
-#: Puts an alert on the bus (:func:`backend.adapters.alerts.send_alert`, bound by the handler).
-SendAlert = Callable[[dict[str, Any]], None]
 
 
 def _alert_id(sku: str, sequence: int) -> str:
