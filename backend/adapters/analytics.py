@@ -365,8 +365,9 @@ class AnalyticsStore(Protocol):
     def stock_in_watermark(self) -> date | None:
         """The last day whose stock-in items are folded (``None`` before the first fold)."""
 
-    def put_stock_in(self, parts: Sequence[StockIn]) -> None:
-        """Put each part's stock-in item unless one exists (a redelivery's put is ignored)."""
+    def put_stock_in(self, parts: Sequence[StockIn]) -> set[str]:
+        """Put each part's stock-in item unless one exists (a redelivery's put is ignored); the
+        refs of the parts whose items this put."""
 
     def count_late_stock_in(self, parts: Sequence[StockIn]) -> None:
         """Count the stock of parts too late for an item in a transaction, each once: guarded
@@ -645,8 +646,8 @@ class AnalyticsTable:
     def stock_in_watermark(self) -> date | None:
         return stock_in.watermark(self.client, self.name)
 
-    def put_stock_in(self, parts: Sequence[StockIn]) -> None:
-        stock_in.put_parts(self.client, self.name, parts)
+    def put_stock_in(self, parts: Sequence[StockIn]) -> set[str]:
+        return stock_in.put_parts(self.client, self.name, parts)
 
     def count_late_stock_in(self, parts: Sequence[StockIn]) -> None:
         count_once(self.client, self.name, [late_stock_in(part) for part in parts], touch=False)

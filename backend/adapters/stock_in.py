@@ -326,9 +326,11 @@ def _put_if_absent(client: DynamoDBClient, table: str, item: Mapping[str, Any]) 
     return True
 
 
-def _put_all_if_absent(client: DynamoDBClient, table: str, items: Sequence[Mapping[str, Any]]) -> int:
+def _put_all_if_absent(
+    client: DynamoDBClient, table: str, items: Sequence[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
     """The conditional puts of these items in one transaction: the items found to exist (a
-    redelivery's) are dropped and the rest put again; how many were new."""
+    redelivery's) are dropped and the rest put again; the items that were new."""
     todo = list(items)
     attempt = 0
     while todo:
@@ -346,8 +348,8 @@ def _put_all_if_absent(client: DynamoDBClient, table: str, items: Sequence[Mappi
             else:  # a conflict with another transaction: try again
                 _backoff(attempt)
             continue
-        return len(todo)
-    return 0
+        return todo
+    return []
 
 
 def _transactions(items: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -365,15 +367,17 @@ def _transactions(items: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]
     return [group for group in groups if group]
 
 
-def put_parts(client: DynamoDBClient, table: str, parts: Sequence[StockIn]) -> int:
-    """Put each part's item unless it exists (a redelivery's, or a tombstone); how many were new.
+def put_parts(client: DynamoDBClient, table: str, parts: Sequence[StockIn]) -> set[str]:
+    """Put each part's item unless it exists (a redelivery's, or a tombstone); the refs of the
+    parts whose items were new.
 
     One part (an order alone): one conditional put, one write unit. More: their conditional
     puts in one transaction (per 100), one call however many parts, at two write units each."""
     items = [item_of(part) for part in parts]
     if len(items) == 1:
-        return int(_put_if_absent(client, table, items[0]))
-    return sum(_put_all_if_absent(client, table, group) for group in _transactions(items))
+        return {str(items[0][PART])} if _put_if_absent(client, table, items[0]) else set()
+    groups = _transactions(items)
+    return {str(item[PART]) for group in groups for item in _put_all_if_absent(client, table, group)}
 
 
 @dataclass(frozen=True)

@@ -111,8 +111,6 @@ class Lone:
 
     item: StockIn
     placed: tuple[Event, ...]
-    #: This delivery made every claim of the part's orders: no delivery before it counted it.
-    first: bool
     #: The part counted by a transaction claimed by its item (all its counters, stock included):
     #: its claim day is closed for items. ``None``: the item takes its day content.
     late: Counted | None
@@ -191,19 +189,22 @@ def put_lone(
     """Put the lone parts' items with their day content (those not counted late), the set
     memberships as the profiles were joined (:meth:`backend.processing.profiles.Profiles.
     memberships`): a conditional put, so a redelivery (the item, or its tombstone, exists)
-    writes nothing. Returns how each part was counted, by part ref: a first delivery's part by
-    its item; the others' items tell (one strongly consistent read).
+    writes nothing. Returns how each part was counted, by part ref: a part whose put went
+    through by its item; the others' items tell (one strongly consistent read).
     """
     puts = [part for part in lone if part.late is None]
+    new: set[str] = set()
     if puts:
-        analytics.put_stock_in(
+        new = analytics.put_stock_in(
             [
                 replace(part.item, day_content=day_content(part.placed, zone, lambda c, d: memberships[c][d]))
                 for part in puts
             ]
         )
-    # A delivery that made every claim of a part is the first to count it: its put is new.
-    settled = {part.item.ref: Settled.IN_ITEM for part in puts if part.first}
+    # A put that went through is the part's count. One that failed met the item of another
+    # delivery, or the tombstone of a copy that counted the part by a transaction (its clock
+    # had closed the day), even on a first delivery: the item tells which.
+    settled = {ref: Settled.IN_ITEM for ref in new}
     unsure = [part for part in lone if part.item.ref not in settled]
     if unsure:
         holds = [item_holds(part.item, attribute) for part in unsure for attribute in (DAY_CONTENT, DELTAS)]
@@ -268,7 +269,7 @@ def put_stock_in(
         taken.order_ids |= {e.data.order_id for e in placed}
         if LONE_ITEMS and is_lone(events, day, zone):
             taken.lone.append(
-                _lone(part, placed, day, claims, zone, today, closed=not takes_items(day, folded, today))
+                _lone(part, placed, day, zone, today, closed=not takes_items(day, folded, today))
             )
             if taken.lone[-1].late is not None:
                 late_facts += taken.lone[-1].item.order_facts
@@ -292,21 +293,19 @@ def _lone(
     part: Counted,
     placed: Sequence[Event],
     day: date,
-    claims: Mapping[str, Found],
     zone: ZoneInfo,
     today: date,
     *,
     closed: bool,
 ) -> Lone:
     """A lone part of claim day ``day`` (``closed``: a day the items no longer take)."""
-    first = all(claims[e.event_id].made for e in placed)
     facts = _facts(placed, zone)
     if closed:
         item = StockIn(part.ref, day, {}, facts, today)
         marked = replace(part, contributions=Contributions(day_sales=part.contributions.day_sales))
-        return Lone(item, tuple(placed), first, counted_by_item(part, item), marked)
+        return Lone(item, tuple(placed), counted_by_item(part, item), marked)
     item = StockIn(part.ref, day, _take_stock(part, placed, zone), facts, today)
-    return Lone(item, tuple(placed), first, None, part)
+    return Lone(item, tuple(placed), None, part)
 
 
 def _take_stock(part: Counted, placed: Sequence[Event], zone: ZoneInfo) -> dict[str, int]:

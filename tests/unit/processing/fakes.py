@@ -379,17 +379,20 @@ class FakeAnalytics:
         self.calls["stock_in_watermark"] += 1
         return self.stock_in_through
 
-    def put_stock_in(self, parts: Sequence[StockIn]) -> None:
+    def put_stock_in(self, parts: Sequence[StockIn]) -> set[str]:
         self.calls["put_stock_in"] += 1
+        new: set[str] = set()
         for part in parts:
             item = stock_in_key(part.day, part.ref)
             if item in self.stock_in or PART in self.attributes.get(item, {}):
                 continue  # a redelivery's put, or the part's tombstone: the condition fails
             self.stock_in[item] = part
+            new.add(part.ref)
             # (the attributes the table's item has: a redelivery asks which it holds)
             self.attributes[item].update({PART: part.ref, DELTAS: True})
             if part.day_content is not None:
                 self.attributes[item][DAY_CONTENT] = True
+        return new
 
     def count_late_stock_in(self, parts: Sequence[StockIn]) -> None:
         self.calls["count_late_stock_in"] += 1

@@ -101,3 +101,45 @@ def test_lone_orders_read_as_the_same_orders_counted_the_old_way(monkeypatch: py
         stock_in.fold(table, TODAY + timedelta(days=days_later))
         assert any(sk.startswith("DP#") for _, sk in table.immutable) == folded
         assert _figures(table) == expected
+
+
+def _deliver_one(table: FakeAnalytics, event: dict[str, Any], today: date) -> dict[str, Any]:
+    def apply(items: Sequence[Parsed]) -> dict[str, BaseException]:
+        return orders.apply(table, lambda skus: None, zone=UTC, items=items, utc_today=lambda: today)
+
+    [record] = packet_records(event["event_id"], "storepulse-orders", [event])
+    return process({"Records": [record]}, frozenset({"order.placed"}), apply)
+
+
+def _crash(*args: Any) -> None:
+    raise RuntimeError("the copy's Lambda died here")
+
+
+def test_a_first_delivery_whose_put_meets_a_copys_tombstone_writes_its_day_figures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given an order sent alone, counted the old way for the expected figures
+    event = EVENTS[4]
+    monkeypatch.setattr(stock_in, "LONE_ITEMS", True)
+    old = FakeAnalytics()
+    _deliver_one(old, event, TODAY)  # before the first fold: no item, the transaction
+    table = FakeAnalytics()
+    stock_in.fold(table, TODAY)
+    put = table.put_stock_in
+
+    def a_copy_counts_it_first(parts: Any) -> set[str]:
+        # While the first delivery (which made the claims) joins the profiles, a copy of the
+        # same message, on a Lambda whose clock has closed the claim day, counts the part by a
+        # transaction claimed by the item (its tombstone) and dies before its SKU items.
+        with monkeypatch.context() as copy:
+            copy.setattr(table, "put_immutable", _crash)
+            with pytest.raises(AssertionError, match="died here"):
+                _deliver_one(table, event, TODAY + timedelta(days=3))
+        return put(parts)
+
+    monkeypatch.setattr(table, "put_stock_in", a_copy_counts_it_first)
+    # When the first delivery goes on (and the copy's message is deleted by it, never retried)
+    assert _deliver_one(table, event, TODAY) == {"batchItemFailures": []}
+    # Then its put met the tombstone, and it wrote the part's SKU lines and sets itself
+    assert not any(part.day_content for part in table.stock_in.values())
+    assert _figures(table) == _figures(old)
