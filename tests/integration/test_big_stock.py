@@ -96,7 +96,9 @@ def _settled() -> int:
 
 
 @pytest.mark.timeout(1200)
-def test_a_store_of_15000_long_skus_is_counted_exactly_in_small_items(stack: Any, store_zone: None) -> None:
+def test_a_store_of_15000_long_skus_is_counted_exactly_in_small_items(
+    stack: Any, store_zone: None, emptied_after: None
+) -> None:
     pipeline.allow_read_key()
     pipeline.clear_analytics()
     history = _history()
