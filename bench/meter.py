@@ -363,6 +363,8 @@ class Meter:
         self._calls: dict[CallKey, Usage] = defaultdict(Usage)
         # Write units (sized calls only) by (function, operation, item kind): where they go.
         self._kinds: dict[tuple[str, str, str], float] = defaultdict(float)
+        # Read units (sized calls only) by (function, operation, item kind, consistency).
+        self._read_kinds: dict[tuple[str, str, str, str], float] = defaultdict(float)
         # Write units (sized calls only) by item key ``(table, pk, sk)``: the partition model.
         self._items: dict[tuple[str, str, str], float] = defaultdict(float)
         self._functions: dict[str, Invocations] = defaultdict(Invocations)
@@ -399,6 +401,12 @@ class Meter:
         """Write units of sized calls so far by (function, operation, item kind)."""
         with self._lock:
             return dict(self._kinds)
+
+    def read_units_by_kind(self) -> dict[tuple[str, str, str, str], float]:
+        """Read units of sized calls so far by (function, operation, item kind, ``"strong"``
+        or ``"eventual"``); a Query's kind is its partition's (``DAY#*/(query)``)."""
+        with self._lock:
+            return dict(self._read_kinds)
 
     def write_units_by_item(self) -> dict[tuple[str, str, str], float]:
         """Write units of sized calls so far by item key ``(table, pk, sk)``."""
@@ -770,7 +778,7 @@ class Meter:
             if parsed.get("Item") and "ProjectionExpression" in params:
                 # A projection does not make a read cheaper: the whole item is billed.
                 size = self._read_sizes(endpoint, table, [params["Key"]])[_item_id(table, params["Key"])]
-            used.read_units += read_units(size, consistent=consistent)
+            self._read(pending.function, operation, item_kind(table, params["Key"]), consistent, size, used)
         elif operation == "BatchGetItem":
             unprocessed = parsed.get("UnprocessedKeys") or {}
             for table, request in params.get("RequestItems", {}).items():
@@ -785,10 +793,23 @@ class Meter:
                 else:
                     full = {_item_id(table, {n: i[n] for n in names}): item_size(i) for i in returned}
                 for key in keys:
-                    used.read_units += read_units(full.get(_item_id(table, key), 0), consistent=consistent)
+                    size = full.get(_item_id(table, key), 0)
+                    self._read(pending.function, operation, item_kind(table, key), consistent, size, used)
         elif operation in ("Query", "Scan"):
             total = sum(item_size(i) for i in parsed.get("Items", []))
-            used.read_units += read_units(total, consistent=bool(params.get("ConsistentRead")))
+            partition = (params.get("ExpressionAttributeValues") or {}).get(":pk")
+            table = params["TableName"]
+            where = item_kind(table, {"pk": partition}).partition("/")[0] if partition else table
+            kind = f"{where}/({operation.lower()})"
+            self._read(pending.function, operation, kind, bool(params.get("ConsistentRead")), total, used)
+
+    def _read(
+        self, function: str, operation: str, kind: str, consistent: bool, size: int, used: Usage
+    ) -> None:
+        units = read_units(size, consistent=consistent)
+        used.read_units += units
+        with self._lock:
+            self._read_kinds[(function, operation, kind, "strong" if consistent else "eventual")] += units
 
 
 def _item_id(table: str, key: Mapping[str, Any]) -> ItemKey:

@@ -145,6 +145,8 @@ class Phase:
     kinds: dict[tuple[str, str, str], float] = field(default_factory=dict)
     # The most batches of one queue that ran at once, by function, since the stack started.
     peak_concurrency: dict[str, int] = field(default_factory=dict)
+    # Read units by (function, operation, item kind, consistency), sized phases only.
+    read_kinds: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
 
     @property
     def events_per_second(self) -> float:
@@ -336,6 +338,7 @@ def run_phase(
     records_before = {f: _progress(meter, f, f in windowed) for f in due}
     cpu_before = cpu_seconds(stack)
     kinds_before = meter.write_units_by_kind()
+    read_kinds_before = meter.read_units_by_kind()
     started = time.perf_counter()
     if gap is None:
         totals = send_concurrently(
@@ -382,6 +385,11 @@ def run_phase(
             if v - kinds_before.get(k, 0.0)
         },
         {name: poller.peak_concurrency for name, poller in stack.pollers.items() if poller.invocations},
+        {
+            k: v - read_kinds_before.get(k, 0.0)
+            for k, v in meter.read_units_by_kind().items()
+            if v - read_kinds_before.get(k, 0.0)
+        },
     )
 
 
@@ -391,6 +399,21 @@ def kinds_table(phase: Phase) -> list[dict[str, Any]]:
     return [
         {"function": fn, "operation": op, "item": kind, "write_units_per_event": round(units / n, 3)}
         for (fn, op, kind), units in sorted(phase.kinds.items(), key=lambda kv: -kv[1])
+    ]
+
+
+def read_kinds_table(phase: Phase) -> list[dict[str, Any]]:
+    """Read units per event of a sized phase by function, operation, item kind and consistency."""
+    n = max(phase.events, 1)
+    return [
+        {
+            "function": fn,
+            "operation": op,
+            "item": kind,
+            "read": how,
+            "read_units_per_event": round(units / n, 3),
+        }
+        for (fn, op, kind, how), units in sorted(phase.read_kinds.items(), key=lambda kv: -kv[1])
     ]
 
 
@@ -837,6 +860,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
     if trickled is not None:
         figures["trickle"] = report_trickle(trickled, prices, memory, out)
     figures["write_units_by_item"] = {}
+    figures["read_units_by_item"] = {}
     for phase in [*precise.values(), *([trickled] if trickled is not None else [])]:
         rows = kinds_table(phase)
         figures["write_units_by_item"][phase.name] = rows
@@ -846,6 +870,19 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
             table(
                 ["function", "operation", "item", "units/event"],
                 [[r["function"], r["operation"], r["item"], r["write_units_per_event"]] for r in rows],
+            )
+        )
+        reads = read_kinds_table(phase)
+        figures["read_units_by_item"][phase.name] = reads
+        out("")
+        out(f"read units per event by item, {phase.name} ({phase.events} events):")
+        out(
+            table(
+                ["function", "operation", "item", "read", "units/event"],
+                [
+                    [r["function"], r["operation"], r["item"], r["read"], r["read_units_per_event"]]
+                    for r in reads
+                ],
             )
         )
     figures["missing_from_lake"] = {"count": len(missing), "first": missing[:20]}

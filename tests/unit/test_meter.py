@@ -205,6 +205,26 @@ def test_reads_bill_the_whole_item_even_with_a_projection(dynamodb: Any) -> None
     assert meter.snapshot().usage(operation="BatchGetItem").read_units == 1.0 + 0.5
 
 
+def test_read_units_are_told_by_item_kind_and_consistency(dynamodb: Any) -> None:
+    dynamodb.put_item(TableName=TABLE, Item=sized_item(5000, "DAY#1"))
+    dynamodb.put_item(TableName=TABLE, Item=sized_item(100, "CUST#9"))
+    meter = metered(dynamodb, precise=True)
+    # Given a strongly consistent read of a 5,000-byte day item, an eventually consistent one of
+    # a profile, and a Query of the day's partition
+    dynamodb.batch_get_item(RequestItems={TABLE: {"Keys": [{"pk": {"S": "DAY#1"}}], "ConsistentRead": True}})
+    dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "CUST#9"}})
+    dynamodb.query(
+        TableName=TABLE, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "DAY#1"}}
+    )
+    # Then each is told apart, with the units that the calls' totals hold
+    assert meter.read_units_by_kind() == {
+        ("unattributed", "BatchGetItem", "DAY#*/*", "strong"): 2,
+        ("unattributed", "GetItem", "CUST#*/*", "eventual"): 0.5,
+        ("unattributed", "Query", "DAY#*/(query)", "eventual"): 1.0,
+    }
+    assert meter.snapshot().usage(service="dynamodb").read_units == 3.5
+
+
 def test_cheap_mode_counts_calls_without_sizing(dynamodb: Any) -> None:
     meter = metered(dynamodb, precise=False)
     dynamodb.put_item(TableName=TABLE, Item=sized_item(1500))
