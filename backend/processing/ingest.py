@@ -146,16 +146,8 @@ def accept(
         else:
             unique[event.event_id] = event
     digests = {event_id: payload_digest(event) for event_id, event in unique.items()}
-    known = claims.read(list(unique))
-    fresh: list[Event] = []
-    for event_id, event in unique.items():
-        claim = known.get(event_id)
-        if claim is None or (not claim.published and claim.digest == digests[event_id]):
-            fresh.append(event)
-        else:
-            outcome.duplicates += 1
     request = uuid.uuid4().hex
-    claimed = claims.claim(fresh, digests, request)
+    claimed = claims.claim(list(unique.values()), digests, request)
     outcome.duplicates += len(claimed.held)
     pending = claimed.taken
     for attempt in range(PUBLISH_ATTEMPTS):
@@ -172,7 +164,7 @@ def accept(
             logger.exception("could not mark %d published events", len(published))
     not_queued = [*claimed.unclaimed, *pending]
     if not_queued:
-        logger.error("could not queue %d of %d events", len(not_queued), len(fresh))
+        logger.error("could not queue %d of %d events", len(not_queued), len(unique))
         raise TryAgain(
             "publish_failed",
             f"{len(not_queued)} events could not be queued; nothing was lost: send the same batch again",

@@ -75,41 +75,46 @@ def _adjustment(event_id: str, sku: str, delta: int) -> dict[str, Any]:
     }
 
 
-class ReadTogether:
-    """A real DynamoDB client whose first ``batch_get_item`` in each thread waits for the other
-    clients' reads: every request looks its event ids up before any of them writes, the widest
-    race two requests can run (the local HTTP API may serve them one after the other)."""
+class ClaimTogether:
+    """A real DynamoDB client, one per request, whose first ``put_item`` waits for the other
+    requests' first: every request starts claiming its event ids at the same moment, the
+    widest race two requests can run (the local HTTP API may serve them one after the other).
+    The claims look nothing up before they put (the put's condition is the look-up)."""
 
-    def __init__(self, client: Any, parties: int):
+    def __init__(self, client: Any, barrier: threading.Barrier):
         self._client = client
-        self._barrier = threading.Barrier(parties)
-        self._waited = threading.local()
+        self._barrier = barrier
+        self._started = threading.Lock()
+        self._waited = False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
 
-    def batch_get_item(self, **request: Any) -> Any:
-        response = self._client.batch_get_item(**request)
-        if not getattr(self._waited, "done", False):
-            self._waited.done = True
-            self._barrier.wait(timeout=30)
-        return response
+    def put_item(self, **request: Any) -> Any:
+        with self._started:
+            if not self._waited:
+                self._barrier.wait(timeout=30)
+                self._waited = True
+        return self._client.put_item(**request)
 
 
 def test_racing_requests_with_one_event_id_and_different_payloads_count_it_once(stack: Any) -> None:
     # Given eight requests at once carrying the same 50 event ids, each its own delta, each
-    # looking the ids up before any of them claims or publishes
+    # starting to claim them at the same moment
     stack.reset()
     settings = get_settings()
-    dynamodb = ReadTogether(stack.client("dynamodb"), 8)
+    together = threading.Barrier(8)
     sns = stack.client("sns")
 
     def request(number: int) -> dict[str, Any]:
         body = json.dumps({"events": [_adjustment(f"race-{n}", "RACE", number + 1) for n in range(50)]})
         events, rejected = ingest.read_request(body, currency="USD", pii_key="test-pepper")
         outcome = ingest.accept(
-            # ReadTogether stands in for the typed DynamoDB client, passing every call through
-            IngestTable(dynamodb, settings.require("ingest_table")),  # type: ignore[arg-type]
+            # ClaimTogether stands in for the typed DynamoDB client, passing every call through
+            IngestTable(
+                ClaimTogether(stack.client("dynamodb"), together),  # type: ignore[arg-type]
+                settings.require("ingest_table"),
+            ),
             sns,
             topic_arn=settings.require("events_topic_arn"),
             events=events,
