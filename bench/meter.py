@@ -269,6 +269,7 @@ class Invocations:
     records: int = 0
     failed_records: int = 0
     durations: list[float] = field(default_factory=list)
+    profiles: list[CallProfile] = field(default_factory=list)
 
     def minus(self, other: Invocations) -> Invocations:
         return Invocations(
@@ -278,6 +279,7 @@ class Invocations:
             self.records - other.records,
             self.failed_records - other.failed_records,
             self.durations[len(other.durations) :],
+            self.profiles[len(other.profiles) :],
         )
 
 
@@ -329,10 +331,71 @@ class Tally:
                 for (fn, svc, op), u in sorted(self.calls.items())
             ],
             "functions": {
-                name: {k: v for k, v in asdict(i).items() if k != "durations"}
+                name: {k: v for k, v in asdict(i).items() if k not in ("durations", "profiles")}
                 for name, i in sorted(self.functions.items())
             },
         }
+
+
+@dataclass(frozen=True)
+class CallProfile:
+    """Where one invocation's time went: ``own_seconds`` with no AWS call in flight (the
+    handler's code, and its wait for a core on a busy machine), ``waited_seconds`` with at
+    least one in flight (locally: the wait for moto), and its AWS calls by (service, operation)
+    with their mean overlap (``parallelism``: call time over the time any call was in flight)."""
+
+    own_seconds: float
+    waited_seconds: float
+    calls: dict[tuple[str, str], int]
+    parallelism: float
+
+    def seconds_at(self, latency: Callable[[str, str], float], cpu_share: float = 1.0) -> float:
+        """The invocation's duration were each call to take ``latency(service, operation)``
+        seconds, overlapping as it did here, and its own time to run on ``cpu_share`` of the
+        core it ran on here."""
+        calls = sum(n * latency(*call) for call, n in self.calls.items()) / self.parallelism
+        return self.own_seconds / cpu_share + calls
+
+
+class _Invocation:
+    """The AWS calls of one invocation, from every thread it hands work to, and the meter's own
+    sizing time, both left out of the invocation's own time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: list[tuple[str, str, float, float]] = []
+        self.overhead: list[tuple[float, float]] = []
+
+    def call(self, service: str, operation: str, started: float, ended: float) -> None:
+        with self._lock:
+            self.calls.append((service, operation, started, ended))
+
+    def sized(self, started: float, ended: float) -> None:
+        with self._lock:
+            self.overhead.append((started, ended))
+
+    def profile(self, started: float, ended: float) -> CallProfile:
+        with self._lock:
+            calls, overhead = list(self.calls), list(self.overhead)
+        in_flight = _covered([(a, b) for _, _, a, b in calls])
+        busy = _covered([*((a, b) for _, _, a, b in calls), *overhead])
+        call_time = sum(b - a for _, _, a, b in calls)
+        return CallProfile(
+            own_seconds=max(0.0, ended - started - busy),
+            waited_seconds=in_flight,
+            calls=dict(Counter((svc, op) for svc, op, _, _ in calls)),
+            parallelism=max(1.0, call_time / in_flight) if in_flight else 1.0,
+        )
+
+
+def _covered(intervals: Iterable[tuple[float, float]]) -> float:
+    """Seconds covered by at least one of the intervals."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(intervals):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
 
 
 @dataclass
@@ -342,6 +405,7 @@ class _Pending:
     function: str
     started: float
     sizes_before: dict[ItemKey, int] = field(default_factory=dict)
+    invocation: _Invocation | None = None
 
 
 # -- the meter --------------------------------------------------------------------------------
@@ -377,6 +441,10 @@ class Meter:
         self._function_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
             f"storepulse-meter-function-{id(self)}", default=None
         )
+        # The invocation running, seen from the threads it hands work to as well.
+        self._invocation_var: contextvars.ContextVar[_Invocation | None] = contextvars.ContextVar(
+            f"storepulse-meter-invocation-{id(self)}", default=None
+        )
         self._raw_clients: dict[tuple[str, str], Any] = {}
         self._key_names: dict[str, tuple[str, ...]] = {}
         self._registered: list[tuple[Any, str, str]] = []
@@ -391,7 +459,13 @@ class Meter:
                 {k: Usage(**asdict(u)) for k, u in self._calls.items()},
                 {
                     n: Invocations(
-                        i.count, i.seconds, i.billed_ms, i.records, i.failed_records, list(i.durations)
+                        i.count,
+                        i.seconds,
+                        i.billed_ms,
+                        i.records,
+                        i.failed_records,
+                        list(i.durations),
+                        list(i.profiles),
                     )
                     for n, i in self._functions.items()
                 },
@@ -468,6 +542,8 @@ class Meter:
             outer_function, outer_overhead = getattr(local, "function", None), getattr(local, "overhead", 0.0)
             local.function, local.overhead = name, 0.0
             token = self._function_var.set(name)
+            invocation = _Invocation()
+            invocation_token = self._invocation_var.set(invocation)
             records = len(event.get("Records") or []) if isinstance(event, Mapping) else 0
             if records:
                 self._count_events(name, "handed", (r.get("body", "") for r in event["Records"]))
@@ -478,9 +554,12 @@ class Meter:
                 failed = _failed_records(result) if records else 0
                 return result
             finally:
-                elapsed = max(0.0, time.perf_counter() - started - local.overhead)
+                ended = time.perf_counter()
+                elapsed = max(0.0, ended - started - local.overhead)
                 local.function, local.overhead = outer_function, outer_overhead
                 self._function_var.reset(token)
+                self._invocation_var.reset(invocation_token)
+                profile = invocation.profile(started, ended)
                 with self._lock:
                     stats = self._functions[name]
                     stats.count += 1
@@ -489,6 +568,7 @@ class Meter:
                     stats.records += records
                     stats.failed_records += failed
                     stats.durations.append(elapsed)
+                    stats.profiles.append(profile)
 
         invoke.__name__ = f"metered_{name}"
         return invoke
@@ -551,7 +631,7 @@ class Meter:
             function = who()
             if function is None:
                 return
-            pending = _Pending(function, 0.0)
+            pending = _Pending(function, 0.0, invocation=self._invocation_var.get())
             if self.precise and service == "dynamodb":
                 with self._overhead():
                     pending.sizes_before = self._sizes_before(endpoint, model.name, params)
@@ -565,7 +645,10 @@ class Meter:
             if found is None:
                 return
             pending, params, _ = found
-            elapsed = time.perf_counter() - pending.started
+            ended = time.perf_counter()
+            elapsed = ended - pending.started
+            if pending.invocation is not None:
+                pending.invocation.call(service, model.name, pending.started, ended)
             status = int(getattr(http_response, "status_code", 500))
             used = _request_usage(service, model.name, params, parsed)
             used.calls, used.seconds = 1, elapsed
@@ -584,6 +667,8 @@ class Meter:
             found = context.pop(_PENDING, None)
             if found is not None:
                 pending, _, operation = found
+                if pending.invocation is not None:
+                    pending.invocation.call(service, operation, pending.started, time.perf_counter())
                 self._add((pending.function, service, operation), Usage(calls=1, errors=1))
 
         for event, handler in (
@@ -617,7 +702,11 @@ class Meter:
         try:
             yield
         finally:
-            self._local.overhead = getattr(self._local, "overhead", 0.0) + time.perf_counter() - started
+            ended = time.perf_counter()
+            self._local.overhead = getattr(self._local, "overhead", 0.0) + ended - started
+            invocation = self._invocation_var.get()
+            if invocation is not None:
+                invocation.sized(started, ended)
 
     def _raw(self, endpoint: tuple[str, str]) -> Any:
         """An unmetered DynamoDB client for the meter's own reads (one per endpoint)."""

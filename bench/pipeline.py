@@ -29,6 +29,7 @@ import json
 import math
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -76,6 +77,19 @@ POLLER_OPERATIONS = frozenset(
 )
 WRITE_UNIT_BUDGET = {"order.placed": 6.0}
 DOLLAR_TARGET = 3.00
+# What an AWS call is taken to last from a Lambda function in its region, to price Lambda
+# duration as AWS would bill it (locally every call waits on moto: 114 ms a PutItem in
+# session 12's `make bench`). DynamoDB's single-item calls: "for most atomic operations, such
+# as GetItem and PutItem, an average latency is in single-digit milliseconds"
+# (https://repost.aws/knowledge-center/dynamodb-high-latency), taken at its top, 10 ms; its
+# multi-item calls (batches, queries, transactions) "depend on many factors" there: 20 ms.
+# S3: small requests' median latency is "in the tens of milliseconds"
+# (https://docs.aws.amazon.com/whitepapers/latest/s3-optimizing-performance-best-practices/timeouts-and-retries-for-latency-sensitive-applications.html):
+# 50 ms. SQS, SNS and EventBridge publish no figure: assumed 20 ms.
+AWS_LATENCY_SECONDS = {"dynamodb single item": 0.010, "dynamodb": 0.020, "s3": 0.050, "other": 0.020}
+AWS_LATENCY_TEXT = "DynamoDB 10 ms a single-item call, 20 ms a batch, query or transaction; S3 50 ms; else 20"
+LAMBDA_MB_PER_VCPU = 1769
+DYNAMODB_SINGLE_ITEM = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem"})
 THROUGHPUT_TARGET = 1000.0
 
 
@@ -538,6 +552,10 @@ class PerEvent:
     api_requests: float = 0.0
     lambda_invocations: float = 0.0
     lambda_gb_seconds: float = 0.0
+    # Of those, the GB-seconds during which an AWS call was in flight (locally: moto's wait).
+    lambda_gb_seconds_waiting: float = 0.0
+    # The same invocations priced from their own time plus each AWS call at AWS_LATENCY_SECONDS.
+    lambda_gb_seconds_at_aws_latency: float = 0.0
     sns_publishes: float = 0.0
     sqs_requests: float = 0.0
     sqs_empty_receives: float = 0.0
@@ -565,10 +583,25 @@ def per_event(tally: Tally, events: int, memory: Mapping[str, int], *, sized: bo
     gb_seconds = sum(
         stats.billed_ms / 1000 * memory.get(name, 128) / 1024 for name, stats in tally.functions.items()
     )
+    waiting = sum(
+        p.waited_seconds * memory.get(name, 128) / 1024
+        for name, stats in tally.functions.items()
+        for p in stats.profiles
+    )
+    at_aws_latency = sum(
+        max(1, math.ceil(p.seconds_at(aws_latency, lambda_cpu_share(memory.get(name, 128))) * 1000))
+        / 1000
+        * memory.get(name, 128)
+        / 1024
+        for name, stats in tally.functions.items()
+        for p in stats.profiles
+    )
     figures = PerEvent(
         api_requests=tally.functions.get("ingest", Invocations()).count / n,
         lambda_invocations=sum(i.count for i in tally.functions.values()) / n,
         lambda_gb_seconds=gb_seconds / n,
+        lambda_gb_seconds_waiting=waiting / n,
+        lambda_gb_seconds_at_aws_latency=at_aws_latency / n,
         sns_publishes=tally.usage(service="sns").billed / n,
         sqs_requests=(sqs.billed - sqs.empty) / n,
         sqs_empty_receives=sqs.empty / n,
@@ -618,13 +651,30 @@ def mix_units(per_type: Mapping[str, PerEvent], mix: Counter[str]) -> tuple[floa
     return writes, reads
 
 
-def mix_gb_seconds(per_type: Mapping[str, PerEvent], mix: Counter[str]) -> float | None:
+def mix_gb_seconds(
+    per_type: Mapping[str, PerEvent], mix: Counter[str], figure: str = "lambda_gb_seconds"
+) -> float | None:
     """Lambda GB-seconds per event of the mix from the precise phase, where each type ran
     alone and the meter's own time is left out: the same code with less contention."""
     if not per_type:
         return None
     total = sum(mix.values()) or 1
-    return sum(mix[t] / total * per_type[t].lambda_gb_seconds for t in mix if t in per_type)
+    return sum(mix[t] / total * float(getattr(per_type[t], figure)) for t in mix if t in per_type)
+
+
+def lambda_cpu_share(memory_mb: int) -> float:
+    """The share of a core a Lambda function of ``memory_mb`` gets: CPU is allocated in
+    proportion to memory, one vCPU at 1,769 MB
+    (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html)."""
+    return min(1.0, memory_mb / LAMBDA_MB_PER_VCPU)
+
+
+def aws_latency(service: str, operation: str) -> float:
+    """Seconds an AWS call is taken to last in AWS, from a Lambda function in the same region
+    (:data:`AWS_LATENCY_SECONDS`)."""
+    if service == "dynamodb" and operation in DYNAMODB_SINGLE_ITEM:
+        return AWS_LATENCY_SECONDS["dynamodb single item"]
+    return AWS_LATENCY_SECONDS.get(service, AWS_LATENCY_SECONDS["other"])
 
 
 def function_table(tally: Tally, memory: Mapping[str, int]) -> list[dict[str, Any]]:
@@ -886,6 +936,12 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
             )
         )
     figures["missing_from_lake"] = {"count": len(missing), "first": missing[:20]}
+    # Every function, the HTTP API, the senders and the meter share this process: an upper bound
+    # of what one function holds (Linux reports kilobytes).
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["peak_rss_mb_stack_process"] = round(peak_mb, 1)
+    out("")
+    out(f"peak RSS of the stack process (all functions, the HTTP API and the senders): {peak_mb:.0f} MB")
     if missing:
         out("")
         out(
@@ -934,6 +990,12 @@ def report_trickle(
                 ["total", "", sum(costs.values())],
             ],
         )
+    )
+    gb_seconds = figures.lambda_gb_seconds_at_aws_latency
+    at_latency = gb_seconds * float(prices["lambda_gb_second"].unit_price) * 1_000_000
+    out(
+        f"Lambda duration priced at AWS latency instead (as for the mix): {gb_seconds:.4f} GB-s, "
+        f"${at_latency:.2f} per million such orders"
     )
     units = figures.dynamodb_write_units or 0.0
     out(
@@ -1220,6 +1282,21 @@ def _print_bill(
             f"GB-s per event, ${quiet_cost:.2f} per million; the total would then be "
             f"${total_cost - costs['Lambda duration (arm64)'] + quiet_cost:.2f}"
         )
+    if mix.lambda_gb_seconds:
+        out(
+            f"Lambda duration spent with an AWS call in flight (locally: waiting for moto): "
+            f"{mix.lambda_gb_seconds_waiting / mix.lambda_gb_seconds:.0%} of the measured line"
+        )
+    at_latency = mix_gb_seconds(per_type, throughput.types, "lambda_gb_seconds_at_aws_latency")
+    if at_latency is not None:
+        latency_cost = at_latency * float(prices["lambda_gb_second"].unit_price) * 1_000_000
+        latency_total = total_cost - costs["Lambda duration (arm64)"] + latency_cost
+        out(
+            f"Lambda duration priced from the handlers' own time (one type at a time, on the share of a "
+            f"core their memory buys: 1 vCPU at {LAMBDA_MB_PER_VCPU} MB) plus each AWS call "
+            f"at AWS latency ({AWS_LATENCY_TEXT}): {at_latency:.4f} GB-s per event, ${latency_cost:.2f} per "
+            f"million; the total would then be ${latency_total:.2f}"
+        )
     provisioned = provisioned_dynamodb(mix)
     provisioned_total = (
         total_cost - costs["DynamoDB write units"] - costs["DynamoDB read units"] + sum(provisioned.values())
@@ -1234,6 +1311,8 @@ def _print_bill(
         "dollars_per_million_events": {**costs, "total": total_cost},
         "dollars_per_million_events_provisioned": {**costs, **provisioned, "total": provisioned_total},
         "lambda_gb_seconds_per_event_one_type_at_a_time": quiet_gb_seconds,
+        "lambda_gb_seconds_per_event_at_aws_latency": at_latency,
+        "aws_latency_seconds": AWS_LATENCY_SECONDS,
     }
 
 

@@ -6,7 +6,9 @@ The arithmetic is checked on items of known size; the hooks on an in-process mot
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -14,6 +16,7 @@ import pytest
 from moto import mock_aws
 
 from bench.meter import (
+    CallProfile,
     Meter,
     Tally,
     Usage,
@@ -24,6 +27,7 @@ from bench.meter import (
     value_size,
     write_units,
 )
+from bench.meter import _Invocation as Invocation
 
 TABLE = "meter-test"
 
@@ -278,3 +282,48 @@ def test_clients_made_while_metered_can_be_forgotten_and_made_again(monkeypatch:
     # Then the client made again is a new one, and still metered
     assert again is not first
     assert meter.snapshot().usage(service="sqs", operation="CreateQueue").calls == 1
+
+
+def test_an_invocations_own_time_leaves_out_its_calls_in_flight_and_the_meters_sizing() -> None:
+    # Given an invocation of 1.0 s: two calls overlapping from 0.1 to 0.4 (0.5 s of call time in
+    # 0.3 s), one from 0.6 to 0.7, and the meter sizing a write from 0.7 to 0.8
+    invocation = Invocation()
+    invocation.call("dynamodb", "PutItem", 0.1, 0.4)
+    invocation.call("dynamodb", "PutItem", 0.2, 0.4)
+    invocation.call("sqs", "DeleteMessageBatch", 0.6, 0.7)
+    invocation.sized(0.7, 0.8)
+    profile = invocation.profile(0.0, 1.0)
+    # Then its own time is the 0.5 s with nothing in flight, its wait 0.4 s, at 1.5 calls at once
+    assert profile.own_seconds == pytest.approx(0.5)
+    assert profile.waited_seconds == pytest.approx(0.4)
+    assert profile.parallelism == pytest.approx(0.6 / 0.4)
+    assert profile.calls == {("dynamodb", "PutItem"): 2, ("sqs", "DeleteMessageBatch"): 1}
+    # And priced at AWS latency its calls take their count times the latency, overlapping as here
+    latency = {"dynamodb": 0.010, "sqs": 0.020}
+    assert profile.seconds_at(lambda service, _: latency[service]) == pytest.approx(0.5 + 0.040 / 1.5)
+    # And on a quarter of a core its own time takes four times as long
+    assert profile.seconds_at(lambda service, _: latency[service], 0.25) == pytest.approx(2.0 + 0.040 / 1.5)
+
+
+def test_calls_of_an_invocation_made_by_its_worker_threads_are_its_own(dynamodb: Any) -> None:
+    meter = metered(dynamodb, precise=False)
+
+    def handler(event: Any, context: Any) -> None:
+        # As backend.adapters.parallel does: the workers run in a copy of the caller's context
+        with ThreadPoolExecutor(2) as pool:
+            futures = [
+                pool.submit(
+                    contextvars.copy_context().run, dynamodb.get_item, TableName=TABLE, Key={"pk": {"S": k}}
+                )
+                for k in ("a", "b")
+            ]
+            [f.result() for f in futures]
+        dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "c"}})
+
+    meter.function("orders", handler)({}, None)
+    dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "outside"}})
+    (profile,) = meter.snapshot().functions["orders"].profiles
+    assert profile == CallProfile(
+        profile.own_seconds, profile.waited_seconds, {("dynamodb", "GetItem"): 3}, profile.parallelism
+    )
+    assert profile.parallelism >= 1.0
