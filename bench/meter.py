@@ -348,13 +348,18 @@ class CallProfile:
     waited_seconds: float
     calls: dict[tuple[str, str], int]
     parallelism: float
+    # CPU time of the thread that ran the handler, the meter's sizing left out: its own time on
+    # an idle machine, less the CPU of the worker threads it hands calls to.
+    cpu_seconds: float = 0.0
 
-    def seconds_at(self, latency: Callable[[str, str], float], cpu_share: float = 1.0) -> float:
+    def seconds_at(
+        self, latency: Callable[[str, str], float], cpu_share: float = 1.0, *, by_cpu: bool = False
+    ) -> float:
         """The invocation's duration were each call to take ``latency(service, operation)``
-        seconds, overlapping as it did here, and its own time to run on ``cpu_share`` of the
-        core it ran on here."""
+        seconds, overlapping as it did here, and its own time (``cpu_seconds`` when ``by_cpu``)
+        to run on ``cpu_share`` of the core it ran on here."""
         calls = sum(n * latency(*call) for call, n in self.calls.items()) / self.parallelism
-        return self.own_seconds / cpu_share + calls
+        return (self.cpu_seconds if by_cpu else self.own_seconds) / cpu_share + calls
 
 
 class _Invocation:
@@ -374,7 +379,7 @@ class _Invocation:
         with self._lock:
             self.overhead.append((started, ended))
 
-    def profile(self, started: float, ended: float) -> CallProfile:
+    def profile(self, started: float, ended: float, cpu_seconds: float = 0.0) -> CallProfile:
         with self._lock:
             calls, overhead = list(self.calls), list(self.overhead)
         in_flight = _covered([(a, b) for _, _, a, b in calls])
@@ -385,6 +390,7 @@ class _Invocation:
             waited_seconds=in_flight,
             calls=dict(Counter((svc, op) for svc, op, _, _ in calls)),
             parallelism=max(1.0, call_time / in_flight) if in_flight else 1.0,
+            cpu_seconds=cpu_seconds,
         )
 
 
@@ -540,7 +546,8 @@ class Meter:
         def invoke(event: Any, context: Any) -> Any:
             local = self._local
             outer_function, outer_overhead = getattr(local, "function", None), getattr(local, "overhead", 0.0)
-            local.function, local.overhead = name, 0.0
+            outer_overhead_cpu = getattr(local, "overhead_cpu", 0.0)
+            local.function, local.overhead, local.overhead_cpu = name, 0.0, 0.0
             token = self._function_var.set(name)
             invocation = _Invocation()
             invocation_token = self._invocation_var.set(invocation)
@@ -548,18 +555,20 @@ class Meter:
             if records:
                 self._count_events(name, "handed", (r.get("body", "") for r in event["Records"]))
             failed = records
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             try:
                 result = handler(event, context)
                 failed = _failed_records(result) if records else 0
                 return result
             finally:
                 ended = time.perf_counter()
+                own_cpu = max(0.0, time.thread_time() - cpu - local.overhead_cpu)
                 elapsed = max(0.0, ended - started - local.overhead)
                 local.function, local.overhead = outer_function, outer_overhead
+                local.overhead_cpu = outer_overhead_cpu
                 self._function_var.reset(token)
                 self._invocation_var.reset(invocation_token)
-                profile = invocation.profile(started, ended)
+                profile = invocation.profile(started, ended, own_cpu)
                 with self._lock:
                     stats = self._functions[name]
                     stats.count += 1
@@ -698,12 +707,13 @@ class Meter:
 
     @contextlib.contextmanager
     def _overhead(self) -> Iterator[None]:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             yield
         finally:
             ended = time.perf_counter()
             self._local.overhead = getattr(self._local, "overhead", 0.0) + ended - started
+            self._local.overhead_cpu = getattr(self._local, "overhead_cpu", 0.0) + time.thread_time() - cpu
             invocation = self._invocation_var.get()
             if invocation is not None:
                 invocation.sized(started, ended)

@@ -554,8 +554,11 @@ class PerEvent:
     lambda_gb_seconds: float = 0.0
     # Of those, the GB-seconds during which an AWS call was in flight (locally: moto's wait).
     lambda_gb_seconds_waiting: float = 0.0
-    # The same invocations priced from their own time plus each AWS call at AWS_LATENCY_SECONDS.
+    # The same invocations priced from their own time plus each AWS call at AWS_LATENCY_SECONDS:
+    # own time as the time with no call in flight (inflated by a busy machine), or as the
+    # handler thread's CPU (less its worker threads' CPU).
     lambda_gb_seconds_at_aws_latency: float = 0.0
+    lambda_gb_seconds_at_aws_latency_by_cpu: float = 0.0
     sns_publishes: float = 0.0
     sqs_requests: float = 0.0
     sqs_empty_receives: float = 0.0
@@ -588,20 +591,29 @@ def per_event(tally: Tally, events: int, memory: Mapping[str, int], *, sized: bo
         for name, stats in tally.functions.items()
         for p in stats.profiles
     )
-    at_aws_latency = sum(
-        max(1, math.ceil(p.seconds_at(aws_latency, lambda_cpu_share(memory.get(name, 128))) * 1000))
-        / 1000
-        * memory.get(name, 128)
-        / 1024
-        for name, stats in tally.functions.items()
-        for p in stats.profiles
-    )
+
+    def at_latency(by_cpu: bool) -> float:
+        return sum(
+            max(
+                1,
+                math.ceil(
+                    p.seconds_at(aws_latency, lambda_cpu_share(memory.get(name, 128)), by_cpu=by_cpu) * 1000
+                ),
+            )
+            / 1000
+            * memory.get(name, 128)
+            / 1024
+            for name, stats in tally.functions.items()
+            for p in stats.profiles
+        )
+
     figures = PerEvent(
         api_requests=tally.functions.get("ingest", Invocations()).count / n,
         lambda_invocations=sum(i.count for i in tally.functions.values()) / n,
         lambda_gb_seconds=gb_seconds / n,
         lambda_gb_seconds_waiting=waiting / n,
-        lambda_gb_seconds_at_aws_latency=at_aws_latency / n,
+        lambda_gb_seconds_at_aws_latency=at_latency(by_cpu=False) / n,
+        lambda_gb_seconds_at_aws_latency_by_cpu=at_latency(by_cpu=True) / n,
         sns_publishes=tally.usage(service="sns").billed / n,
         sqs_requests=(sqs.billed - sqs.empty) / n,
         sqs_empty_receives=sqs.empty / n,
@@ -693,6 +705,9 @@ def function_table(tally: Tally, memory: Mapping[str, int]) -> list[dict[str, An
                 "p50_ms": 1000 * statistics.median(durations),
                 "p95_ms": 1000 * percentile(durations, 0.95),
                 "total_s": stats.seconds,
+                "own_s": sum(p.own_seconds for p in stats.profiles),
+                "cpu_s": sum(p.cpu_seconds for p in stats.profiles),
+                "waiting_s": sum(p.waited_seconds for p in stats.profiles),
             }
         )
     return rows
@@ -991,11 +1006,15 @@ def report_trickle(
             ],
         )
     )
-    gb_seconds = figures.lambda_gb_seconds_at_aws_latency
-    at_latency = gb_seconds * float(prices["lambda_gb_second"].unit_price) * 1_000_000
+    gb_second = float(prices["lambda_gb_second"].unit_price) * 1_000_000
+    gb_seconds, by_cpu = (
+        figures.lambda_gb_seconds_at_aws_latency,
+        figures.lambda_gb_seconds_at_aws_latency_by_cpu,
+    )
     out(
         f"Lambda duration priced at AWS latency instead (as for the mix): {gb_seconds:.4f} GB-s, "
-        f"${at_latency:.2f} per million such orders"
+        f"${gb_seconds * gb_second:.2f} per million such orders; {by_cpu:.4f} GB-s, "
+        f"${by_cpu * gb_second:.2f} with own time as the handler thread's CPU"
     )
     units = figures.dynamodb_write_units or 0.0
     out(
@@ -1155,7 +1174,10 @@ def _print_functions_and_calls(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The functions' invocations and durations, and the time in AWS calls; returns both tables."""
     out("")
-    out("Functions in the throughput phase (local durations: a proxy for Lambda's)")
+    out(
+        "Functions in the throughput phase (local durations: a proxy for Lambda's; own: no AWS call in "
+        "flight; CPU: of the handler's thread; AWS calls: at least one in flight)"
+    )
     functions = function_table(throughput.tally, memory)
     columns = [
         "memory_mb",
@@ -1166,10 +1188,26 @@ def _print_functions_and_calls(
         "p50_ms",
         "p95_ms",
         "total_s",
+        "own_s",
+        "cpu_s",
+        "waiting_s",
     ]
     out(
         table(
-            ["function", "MB", "invocations", "records", "failed", "mean ms", "p50 ms", "p95 ms", "total s"],
+            [
+                "function",
+                "MB",
+                "invocations",
+                "records",
+                "failed",
+                "mean ms",
+                "p50 ms",
+                "p95 ms",
+                "total s",
+                "own s",
+                "CPU s",
+                "AWS calls s",
+            ],
             [[r["function"], *(r[c] for c in columns)] for r in functions],
         )
     )
@@ -1288,14 +1326,16 @@ def _print_bill(
             f"{mix.lambda_gb_seconds_waiting / mix.lambda_gb_seconds:.0%} of the measured line"
         )
     at_latency = mix_gb_seconds(per_type, throughput.types, "lambda_gb_seconds_at_aws_latency")
-    if at_latency is not None:
-        latency_cost = at_latency * float(prices["lambda_gb_second"].unit_price) * 1_000_000
-        latency_total = total_cost - costs["Lambda duration (arm64)"] + latency_cost
+    by_cpu = mix_gb_seconds(per_type, throughput.types, "lambda_gb_seconds_at_aws_latency_by_cpu")
+    if at_latency is not None and by_cpu is not None:
+        gb_second = float(prices["lambda_gb_second"].unit_price) * 1_000_000
+        latency_total = total_cost - costs["Lambda duration (arm64)"] + at_latency * gb_second
         out(
             f"Lambda duration priced from the handlers' own time (one type at a time, on the share of a "
-            f"core their memory buys: 1 vCPU at {LAMBDA_MB_PER_VCPU} MB) plus each AWS call "
-            f"at AWS latency ({AWS_LATENCY_TEXT}): {at_latency:.4f} GB-s per event, ${latency_cost:.2f} per "
-            f"million; the total would then be ${latency_total:.2f}"
+            f"core their memory buys: 1 vCPU at {LAMBDA_MB_PER_VCPU} MB) plus each AWS call at AWS latency "
+            f"({AWS_LATENCY_TEXT}): {at_latency:.4f} GB-s per event, ${at_latency * gb_second:.2f} per "
+            f"million (own time: no call in flight; the total would then be ${latency_total:.2f}); "
+            f"{by_cpu:.4f} GB-s, ${by_cpu * gb_second:.2f} with own time as the handler thread's CPU"
         )
     provisioned = provisioned_dynamodb(mix)
     provisioned_total = (
@@ -1312,6 +1352,7 @@ def _print_bill(
         "dollars_per_million_events_provisioned": {**costs, **provisioned, "total": provisioned_total},
         "lambda_gb_seconds_per_event_one_type_at_a_time": quiet_gb_seconds,
         "lambda_gb_seconds_per_event_at_aws_latency": at_latency,
+        "lambda_gb_seconds_per_event_at_aws_latency_by_cpu": by_cpu,
         "aws_latency_seconds": AWS_LATENCY_SECONDS,
     }
 

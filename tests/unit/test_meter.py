@@ -16,7 +16,6 @@ import pytest
 from moto import mock_aws
 
 from bench.meter import (
-    CallProfile,
     Meter,
     Tally,
     Usage,
@@ -292,7 +291,7 @@ def test_an_invocations_own_time_leaves_out_its_calls_in_flight_and_the_meters_s
     invocation.call("dynamodb", "PutItem", 0.2, 0.4)
     invocation.call("sqs", "DeleteMessageBatch", 0.6, 0.7)
     invocation.sized(0.7, 0.8)
-    profile = invocation.profile(0.0, 1.0)
+    profile = invocation.profile(0.0, 1.0, cpu_seconds=0.2)
     # Then its own time is the 0.5 s with nothing in flight, its wait 0.4 s, at 1.5 calls at once
     assert profile.own_seconds == pytest.approx(0.5)
     assert profile.waited_seconds == pytest.approx(0.4)
@@ -303,6 +302,10 @@ def test_an_invocations_own_time_leaves_out_its_calls_in_flight_and_the_meters_s
     assert profile.seconds_at(lambda service, _: latency[service]) == pytest.approx(0.5 + 0.040 / 1.5)
     # And on a quarter of a core its own time takes four times as long
     assert profile.seconds_at(lambda service, _: latency[service], 0.25) == pytest.approx(2.0 + 0.040 / 1.5)
+    # And its own time can be taken as the CPU its thread used instead
+    assert profile.seconds_at(lambda service, _: latency[service], by_cpu=True) == pytest.approx(
+        0.2 + 0.040 / 1.5
+    )
 
 
 def test_calls_of_an_invocation_made_by_its_worker_threads_are_its_own(dynamodb: Any) -> None:
@@ -323,7 +326,5 @@ def test_calls_of_an_invocation_made_by_its_worker_threads_are_its_own(dynamodb:
     meter.function("orders", handler)({}, None)
     dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "outside"}})
     (profile,) = meter.snapshot().functions["orders"].profiles
-    assert profile == CallProfile(
-        profile.own_seconds, profile.waited_seconds, {("dynamodb", "GetItem"): 3}, profile.parallelism
-    )
+    assert profile.calls == {("dynamodb", "GetItem"): 3}
     assert profile.parallelism >= 1.0
