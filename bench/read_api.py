@@ -541,13 +541,14 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
 
 
 def flatness(one: dict[str, Any], ten: dict[str, Any]) -> str:
-    """Whether a request reads as much with ten years of history as with one: ``yes`` (the
-    same items and units), ``fewer`` (less with ten years: the 1-year store's comparison range
-    lies before it opened, so it has no month rollups and is read as empty days, while the
-    10-year store's is rolled up) or ``NO`` (more: the cost grows with history)."""
-    if (one["items"], one["read_units"]) == (ten["items"], ten["read_units"]):
+    """Whether a request costs as much with ten years of history as with one (issue 4: its
+    read units): ``yes`` (the same units), ``fewer`` (less with ten years: the 1-year store's
+    comparison range lies before it opened, so it has no month rollups and is read as empty
+    days, each Query billed its half unit, while the 10-year store's is rolled up: fewer units,
+    though more items) or ``NO`` (more: the cost grows with history)."""
+    if one["read_units"] == ten["read_units"]:
         return "yes"
-    if ten["items"] <= one["items"] and ten["read_units"] <= one["read_units"]:
+    if ten["read_units"] < one["read_units"]:
         return "fewer"
     return "NO"
 
