@@ -255,6 +255,12 @@ def item_holds(part: StockIn, attribute: str) -> Claim:
 class AnalyticsStore(Protocol):
     """What the processing code asks of the analytics table."""
 
+    def for_request(self) -> AnalyticsStore:
+        """This table as one request (an API call, a report) reads it: the lone items'
+        watermark and unfolded claim days are read at most once for all the days it reads
+        (:class:`~backend.adapters.stock_in.DayViews`). Made per request and dropped after it:
+        kept longer, its reads would miss the lone items written since."""
+
     def count_once(self, counted: Sequence[Counted]) -> None:
         """Add each event's contributions to the counters exactly once (its claim guards it)."""
 
@@ -523,6 +529,14 @@ class AnalyticsTable:
         self.name = name
         self.clock = clock
         self.zone = zone
+        #: The lone items as one request reads them (:meth:`for_request`); ``None``: each read
+        #: of days reads them for itself.
+        self.views: stock_in.DayViews | None = None
+
+    def for_request(self) -> AnalyticsStore:
+        table = AnalyticsTable(self.client, self.name, clock=self.clock, zone=self.zone)
+        table.views = stock_in.DayViews(self.client, self.name)
+        return table
 
     # counting and the catalogue
 
@@ -557,7 +571,7 @@ class AnalyticsTable:
     def day_sales_and_sets(
         self, days: Sequence[date], *, consistent: bool = False
     ) -> tuple[list[dict[str, Any]], list[dict[str, set[str]]]]:
-        return customer_days.read_days(self.client, self.name, days, consistent=consistent)
+        return customer_days.read_days(self.client, self.name, days, consistent=consistent, views=self.views)
 
     def put_rollup_items(self, items: Sequence[Mapping[str, Any]]) -> None:
         # The further parts (if any) first, then the head, which names them: a reader never
@@ -670,34 +684,34 @@ class AnalyticsTable:
     # the day aggregates, by key: never a scan
 
     def daily_sales(self, days: Sequence[date]) -> dict[date, dict[str, Any]]:
-        return customer_days.read_sales(self.client, self.name, days)
+        return customer_days.read_sales(self.client, self.name, days, views=self.views)
 
     def day_sku_sales(
         self, days: Sequence[date], *, consistent: bool = False
     ) -> dict[date, dict[str, SkuSales]]:
-        return rollups.day_sku_sales(self.client, self.name, days, consistent=consistent)
+        return rollups.day_sku_sales(self.client, self.name, days, consistent=consistent, views=self.views)
 
     # long ranges: whole months from their rollups (backend.adapters.rollups)
 
     def range_sales_and_sets(self, start: date, end: date) -> tuple[list[DaySales], list[DaySets]]:
-        return rollups.range_rollups(self.client, self.name, start, end)
+        return rollups.range_rollups(self.client, self.name, start, end, views=self.views)
 
     def range_sku_sales(self, start: date, end: date) -> list[dict[str, SkuSales]]:
-        return rollups.range_sku_sales(self.client, self.name, start, end)
+        return rollups.range_sku_sales(self.client, self.name, start, end, views=self.views)
 
     def cohort_months(self, first: str, today: date) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-        return rollups.month_customers(self.client, self.name, first, today)
+        return rollups.month_customers(self.client, self.name, first, today, views=self.views)
 
     # products bought together: baskets and their folds (backend.adapters.baskets)
 
     def range_pair_counts(self, start: date, end: date) -> PairCounts:
-        return baskets.range_counts(self.client, self.name, start, end)
+        return baskets.range_counts(self.client, self.name, start, end, views=self.views)
 
     def current_pair_months(self, months: Sequence[str]) -> tuple[dict[str, PairCounts], list[str]]:
         return baskets.month_folds(self.client, self.name, months)
 
     def day_pair_counts(self, days: Sequence[date], stamps: Mapping[str, int]) -> dict[date, DayPairs]:
-        return baskets.day_counts(self.client, self.name, days, stamps)
+        return baskets.day_counts(self.client, self.name, days, stamps, views=self.views)
 
     def put_day_pair_fold(
         self, day: date, found: DayPairs, covered: int | None, computed_at: str, so_far: PairCounts

@@ -31,7 +31,7 @@ from backend.adapters.dynamo import (
 )
 from backend.adapters.parallel import READ_PARALLELISM, parallel_map
 from backend.adapters.rollups import month_pk, month_stamps
-from backend.adapters.stock_in import DayView, day_view
+from backend.adapters.stock_in import DayView, DayViews, day_view
 from backend.domain import rollups
 from backend.domain.calendar import days as days_between
 from backend.domain.rollups import STAMPED_BEFORE, month_of
@@ -155,7 +155,12 @@ def at_stamp(fold: Mapping[str, Any], month: str, stamp: int) -> bool:
 
 
 def day_counts(
-    client: DynamoDBClient, table: str, days: Sequence[date], stamps: Mapping[str, int] | None = None
+    client: DynamoDBClient,
+    table: str,
+    days: Sequence[date],
+    stamps: Mapping[str, int] | None = None,
+    *,
+    views: DayViews | None = None,
 ) -> dict[date, DayPairs]:
     """Each day's pair counts: its fold where current, else folded here from its baskets.
 
@@ -168,7 +173,7 @@ def day_counts(
     if stamps is None:
         stamps = month_stamps(client, table, sorted({month_of(d) for d in days}))
     folds = batch_get(client, table, [(day_pk(d), DAY_FOLD_SK) for d in days], parallel=READ_PARALLELISM)
-    view = day_view(client, table, days)
+    view = (views or DayViews(client, table))(days)
 
     def one(day: date) -> DayPairs:
         fold = folds.get((day_pk(day), DAY_FOLD_SK))
@@ -234,7 +239,9 @@ def _so_far(
     return total, rest
 
 
-def range_counts(client: DynamoDBClient, table: str, start: date, end: date) -> PairCounts:
+def range_counts(
+    client: DynamoDBClient, table: str, start: date, end: date, *, views: DayViews | None = None
+) -> PairCounts:
     """The pair counts of the orders placed ``start``..``end`` (store days), exactly: whole
     months from their current folds, the other days from the month-so-far counts of current
     folds, else from their own folds or their baskets."""
@@ -250,7 +257,7 @@ def range_counts(client: DynamoDBClient, table: str, start: date, end: date) -> 
     from_so_far, rest = _so_far(client, table, list(runs.values()), stamps) if runs else (PairCounts(), [])
     total.add(from_so_far)
     stale_days = [d for month in stale for d in days_between(*rollups.month_days(month))]
-    for day in day_counts(client, table, [*rest, *stale_days], stamps).values():
+    for day in day_counts(client, table, [*rest, *stale_days], stamps, views=views).values():
         total.add(day.counts)
     return total
 

@@ -14,8 +14,9 @@ A day is read with one ``Query`` of its partition, sort keys ``CB#`` to ``SALES`
 counters (``SALES``), its membership items, the folded day content of lone stock-in items
 (``DP#<claim day>#<i>``: counters and members, counted once the fold's watermark reached the
 claim day), and the single ``CUSTOMERS`` item of releases before this layout, all in one call;
-the lone items' content not folded yet is added (:func:`~backend.adapters.stock_in.day_view`).
-Cost: O(days in the range), never a scan.
+the lone items' content not folded yet is added (:class:`~backend.adapters.stock_in.DayViews`).
+Cost: O(days in the range), never a scan. A day's sales alone are read by key
+(:func:`read_sales`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from typing import TYPE_CHECKING, Any
 from backend.adapters.dynamo import (
     DAY_PART,
     PACKED_MAX_BYTES,
+    Key,
     add_counters,
+    batch_get,
     batch_put,
     content_keyed_items,
     day_pk,
@@ -38,7 +41,7 @@ from backend.adapters.dynamo import (
     query_partition,
 )
 from backend.adapters.parallel import parallel_map
-from backend.adapters.stock_in import DayView, day_view
+from backend.adapters.stock_in import DayView, DayViews, claim_days_of
 from backend.domain.customers import SETS
 
 if TYPE_CHECKING:
@@ -136,33 +139,60 @@ def _day(
 
 
 def read_days(
-    client: DynamoDBClient, table: str, days: Sequence[date], *, consistent: bool = False
+    client: DynamoDBClient,
+    table: str,
+    days: Sequence[date],
+    *,
+    consistent: bool = False,
+    views: DayViews | None = None,
 ) -> tuple[list[dict[str, Any]], list[DaySets]]:
     """The sales counters and the ``C``/``P``/``M`` sets of each day (absent days are empty),
     one query per day, :data:`READ_PARALLELISM` at a time, with the lone items' day content
-    (:func:`~backend.adapters.stock_in.day_view`)."""
-    view = day_view(client, table, days)
+    (``views``: the request's, else read for this call)."""
+    view = (views or DayViews(client, table))(days)
     found = parallel_map(lambda d: _day(client, table, d, consistent, view), days, workers=READ_PARALLELISM)
     return [sales for sales, _ in found], [sets for _, sets in found]
 
 
-def _day_sales(client: DynamoDBClient, table: str, day: date, view: DayView) -> dict[str, Any]:
-    sales: dict[str, Any] = {}
-    for item in _query(client, table, day, DAY_PART, view.consistent(day)):
-        if item["sk"] == SALES_SK:
-            add_counters(sales, _fields(item))
-        elif view.counts(item["sk"]):
-            add_counters(sales, part_sales(item))
-    return add_counters(sales, view.of(day).sales)
+def _sales_keys(day: date, view: DayView) -> list[Key]:
+    """The items that hold a day's sales counters: its ``SALES``, and the first ``DP#`` item
+    (the one with the counters) of each claim day around it whose lone content has been folded
+    (:func:`~backend.adapters.stock_in.claim_days_of`)."""
+    return [
+        (day_pk(day), SALES_SK),
+        *(
+            (day_pk(day), f"{DAY_PART}{claim_day.isoformat()}#0")
+            for claim_day in claim_days_of(day)
+            if view.counts_claim_day(claim_day)
+        ),
+    ]
 
 
-def read_sales(client: DynamoDBClient, table: str, days: Sequence[date]) -> dict[date, dict[str, Any]]:
+def read_sales(
+    client: DynamoDBClient, table: str, days: Sequence[date], *, views: DayViews | None = None
+) -> dict[date, dict[str, Any]]:
     """The sales counters of each day that has any: its ``SALES``, its lone items' day content
-    (folded: ``DP#`` items; or not yet: :func:`~backend.adapters.stock_in.day_view`), one Query
-    per day (sort keys ``DP#`` to ``SALES``), :data:`READ_PARALLELISM` at a time."""
-    view = day_view(client, table, days)
-    found = parallel_map(lambda d: _day_sales(client, table, d, view), days, workers=READ_PARALLELISM)
-    return {day: sales for day, sales in zip(days, found, strict=True) if sales}
+    (folded: the counters of the ``DP#`` items, by key; or not yet: ``views``, the request's,
+    else read for this call), in ``BatchGetItem`` calls of 100 keys, :data:`READ_PARALLELISM`
+    side by side (strongly consistent for the days near the watermark: DayView.consistent)."""
+    view = (views or DayViews(client, table))(days)
+    keys = {day: _sales_keys(day, view) for day in days}
+    items: dict[Any, dict[str, Any]] = {}
+    for consistent in (False, True):
+        wanted = [k for day in days if view.consistent(day) is consistent for k in keys[day]]
+        if wanted:
+            items.update(batch_get(client, table, wanted, consistent=consistent, parallel=READ_PARALLELISM))
+    found: dict[date, dict[str, Any]] = {}
+    for day in days:
+        sales: dict[str, Any] = {}
+        for item_key in keys[day]:
+            item = items.get(item_key)
+            if item is not None:
+                add_counters(sales, _fields(item) if item_key[1] == SALES_SK else part_sales(item))
+        add_counters(sales, view.of(day).sales)
+        if sales:
+            found[day] = sales
+    return found
 
 
 def group(memberships: Mapping[str, Mapping[date, set[str]]]) -> dict[date, dict[str, set[str]]]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters import customer_days
@@ -31,7 +30,7 @@ from backend.adapters.dynamo import (
     sku_lines,
 )
 from backend.adapters.parallel import READ_PARALLELISM, parallel_map
-from backend.adapters.stock_in import DayView, day_view
+from backend.adapters.stock_in import DayView, DayViews
 from backend.domain import cohorts, rollups
 from backend.domain.calendar import days as days_between
 from backend.domain.products import SkuSales
@@ -91,10 +90,16 @@ def _blob(value: Any) -> bytes:
 
 
 def day_rollups(
-    client: DynamoDBClient, table: str, days: Sequence[date], *, consistent: bool = False
+    client: DynamoDBClient,
+    table: str,
+    days: Sequence[date],
+    *,
+    consistent: bool = False,
+    views: DayViews | None = None,
 ) -> tuple[list[DaySales], list[DaySets]]:
-    """The sales counters and the customer sets of each day (absent days are empty)."""
-    return customer_days.read_days(client, table, days, consistent=consistent)
+    """The sales counters and the customer sets of each day (absent days are empty; ``views``:
+    the request's view of the lone items, else read for this call)."""
+    return customer_days.read_days(client, table, days, consistent=consistent, views=views)
 
 
 def month_stamps(
@@ -120,14 +125,19 @@ def set_swept_through(client: DynamoDBClient, table: str, job: str, month: str) 
 
 
 def day_sku_sales(
-    client: DynamoDBClient, table: str, days: Sequence[date], *, consistent: bool = False
+    client: DynamoDBClient,
+    table: str,
+    days: Sequence[date],
+    *,
+    consistent: bool = False,
+    views: DayViews | None = None,
 ) -> dict[date, dict[str, SkuSales]]:
     """Units and line revenue per SKU of each day that has any: the sum of each day's part items
     (``SKUP#``), the counter shards of older releases (``SKUS#<n>``) and its lone items' day
-    content (folded: ``DP#`` items; or not yet: :func:`~backend.adapters.stock_in.day_view`),
-    one Query per day (sort keys ``DP#`` to ``SKU~``: the day's ``SALES`` comes along and is
-    skipped), :data:`READ_PARALLELISM` at a time."""
-    view = day_view(client, table, days)
+    content (folded: ``DP#`` items; or not yet: ``views``, the request's, else read for this
+    call), one Query per day (sort keys ``DP#`` to ``SKU~``: the day's ``SALES`` comes along and
+    is skipped), :data:`READ_PARALLELISM` at a time."""
+    view = (views or DayViews(client, table))(days)
     found = parallel_map(
         lambda day: _day_skus(client, table, day, consistent or view.consistent(day), view),
         days,
@@ -139,8 +149,6 @@ def day_sku_sales(
 def _day_skus(
     client: DynamoDBClient, table: str, day: date, consistent: bool, view: DayView
 ) -> dict[str, SkuSales]:
-    units: dict[str, int] = {}
-    revenue: dict[str, Decimal] = {}
     items = query_partition(
         client,
         table,
@@ -153,20 +161,21 @@ def _day_skus(
         },
         ConsistentRead=consistent,
     )
-    lines = [
-        line
-        for item in items
-        if item["sk"] != customer_days.SALES_SK
-        and (not item["sk"].startswith(DAY_PART) or view.counts(item["sk"]))
-        for line in sku_lines(item)
-    ]
-    for sku, sold, amount in [*lines, *view.of(day).lines]:
-        units[sku] = units.get(sku, 0) + sold
-        revenue[sku] = revenue.get(sku, Decimal(0)) + amount
-    return {
-        sku: SkuSales(units.get(sku, 0), revenue.get(sku, Decimal(0)))
-        for sku in sorted(set(units) | set(revenue))
-    }
+    # The unfolded lines come merged per SKU (DayView.of): the items' lines are added to them.
+    sold = {sku: SkuSales(units, revenue) for sku, units, revenue in view.of(day).lines}
+    for item in items:
+        if item["sk"] == customer_days.SALES_SK or (
+            item["sk"].startswith(DAY_PART) and not view.counts(item["sk"])
+        ):
+            continue
+        for sku, units, revenue in sku_lines(item):
+            before = sold.get(sku)
+            sold[sku] = (
+                SkuSales(units, revenue)
+                if before is None
+                else SkuSales(before.units + units, before.revenue + revenue)
+            )
+    return dict(sorted(sold.items()))
 
 
 def _month_keys(months: Sequence[str]) -> list[tuple[str, str]]:
@@ -204,27 +213,29 @@ def _days_of_months(months: Sequence[str]) -> list[date]:
 
 
 def range_rollups(
-    client: DynamoDBClient, table: str, start: date, end: date
+    client: DynamoDBClient, table: str, start: date, end: date, *, views: DayViews | None = None
 ) -> tuple[list[DaySales], list[DaySets]]:
     """The days of ``start``..``end`` as :func:`day_rollups` gives them, except that each whole
     month with a current rollup comes as one entry in their place (same figures, fewer items).
 
     One BatchGetItem round for the stamps and rollups of the whole months and the edge days;
     another only for the days of months without a current rollup (and the further parts of
-    rollups too large for one item).
+    rollups too large for one item). The lone items are read once for both (``views``: the
+    request's, else read for this call).
     """
+    views = views or DayViews(client, table)
     months, edges = rollups.split(start, end)
     # The months' items and the edge days' items in separate requests, side by side: large
     # rollups in one request with many set-holding day items make that request much slower (in
     # moto, which sizes the answer item by item), and nothing is gained by mixing them.
     reads: list[Callable[[], Any]] = [
         lambda: batch_get(client, table, _month_keys(months)),
-        lambda: day_rollups(client, table, edges),
+        lambda: day_rollups(client, table, edges, views=views),
     ]
     items, (sales, customers) = parallel_map(lambda read: read(), reads, workers=2)
     current, stale = _current(client, table, months, items)
     if stale:
-        stale_sales, stale_customers = day_rollups(client, table, _days_of_months(stale))
+        stale_sales, stale_customers = day_rollups(client, table, _days_of_months(stale), views=views)
         sales += stale_sales
         customers += stale_customers
     for rollup in current.values():
@@ -234,12 +245,14 @@ def range_rollups(
     return sales, customers
 
 
-def range_sku_sales(client: DynamoDBClient, table: str, start: date, end: date) -> list[dict[str, SkuSales]]:
+def range_sku_sales(
+    client: DynamoDBClient, table: str, start: date, end: date, *, views: DayViews | None = None
+) -> list[dict[str, SkuSales]]:
     """Units and line revenue per SKU of ``start``..``end``: one entry per day with sales, or per
     whole month with a current rollup in place of its days (their sum is the range's)."""
     months, edges = rollups.split(start, end)
     current, stale = _current(client, table, months, batch_get(client, table, _month_keys(months)))
-    by_day = day_sku_sales(client, table, [*edges, *_days_of_months(stale)])
+    by_day = day_sku_sales(client, table, [*edges, *_days_of_months(stale)], views=views)
     return list(by_day.values()) + [
         {sku: SkuSales(units, revenue) for sku, (units, revenue) in rollup.skus.items()}
         for rollup in current.values()
@@ -247,7 +260,7 @@ def range_sku_sales(client: DynamoDBClient, table: str, start: date, end: date) 
 
 
 def month_customers(
-    client: DynamoDBClient, table: str, first: str, today: date
+    client: DynamoDBClient, table: str, first: str, today: date, *, views: DayViews | None = None
 ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """``N`` and ``C`` of every month from ``first`` to the month of ``today`` (what cohorts
     are made of, :func:`backend.domain.cohorts.cohort_rows`), from each month's current rollup
@@ -271,7 +284,7 @@ def month_customers(
         m for m in stale if (MONTHS_PK, m) in items or (month_pk(m), ROLLUP_SK) in items or m >= unswept
     ]
     days = [d for d in _days_of_months(written) if d <= today]
-    _, sets = day_rollups(client, table, days)
+    _, sets = day_rollups(client, table, days, views=views)
     by_month: dict[str, list[DaySets]] = {}
     for day, day_sets in zip(days, sets, strict=True):
         by_month.setdefault(rollups.month_of(day), []).append(day_sets)

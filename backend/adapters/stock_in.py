@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import threading
 import uuid
 import zlib
 from collections import defaultdict
@@ -560,6 +561,21 @@ def unfolded_content(
     return dict(by_store_day)
 
 
+#: How far a lone part's orders' store days may be from its claim day (the writer's rule:
+#: ``backend.processing.stock_in.LONE_DAYS``): a day either side.
+LONE_DAYS = timedelta(days=1)
+
+
+def claim_days_of(day: date) -> list[date]:
+    """The claim days whose lone items may hold content for a store day, so the only ``DP#``
+    items its partition can have: ``DP#<claim day>#<i>``.
+
+    >>> [d.day for d in claim_days_of(date(2026, 12, 7))]
+    [6, 7, 8]
+    """
+    return [day + timedelta(days=n) for n in range(-LONE_DAYS.days, LONE_DAYS.days + 1)]
+
+
 #: A store day this many days before the clock's UTC day has no lone item's day content left
 #: unfolded: its items' claim days are at most a day after it, they were written on their claim
 #: day or the next, and they expire :data:`TTL_DAYS` after that (content that old is lost only
@@ -582,10 +598,27 @@ class DayView:
 
     through: date | None
     content: Mapping[date, Mapping[date, DayContent]] = field(default_factory=dict)
+    #: Each store day's unfolded content merged over its claim days, once per view: a range's
+    #: readers ask for it once per day and reader.
+    merged: Mapping[date, DayContent] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        merged = {}
+        for day, by_claim_day in self.content.items():
+            total = DayContent()
+            for content in by_claim_day.values():
+                total = total.merge(content)
+            merged[day] = total
+        object.__setattr__(self, "merged", merged)
 
     def counts(self, sort_key: str) -> bool:
         """Whether a day part item (its sort key ``DP#<X>#<i>``) counts."""
-        claim_day = date.fromisoformat(sort_key[len(DAY_PART) :].split("#", 1)[0])
+        return self.through is not None and self.counts_claim_day(
+            date.fromisoformat(sort_key[len(DAY_PART) :].split("#", 1)[0])
+        )
+
+    def counts_claim_day(self, claim_day: date) -> bool:
+        """Whether the ``DP#`` items of a claim day count (the watermark has reached it)."""
         return self.through is not None and claim_day <= self.through
 
     def consistent(self, day: date) -> bool:
@@ -600,10 +633,7 @@ class DayView:
 
     def of(self, day: date) -> DayContent:
         """The unfolded content of a store day, merged."""
-        merged = DayContent()
-        for content in self.content.get(day, {}).values():
-            merged = merged.merge(content)
-        return merged
+        return self.merged.get(day, EMPTY_DAY)
 
     def basket_keys(self, day: date) -> dict[str, list[str]]:
         """The unfolded baskets of a store day by claim day, each under a key that changes
@@ -616,25 +646,51 @@ class DayView:
         return keys
 
 
+EMPTY_DAY = DayContent()
+
 #: The view of days no lone item can still hold unfolded: every ``DP#`` item counts.
 SETTLED = DayView(date.max)
 
 
+class DayViews:
+    """The views of the store days one request reads (:class:`DayView`), from one reading of
+    the lone items: the watermark and the unfolded claim days are read at most once, however
+    many readers ask and for whichever days (a summary's range and its comparison, the months
+    it reads day by day, a report's series and products), so they also agree with each other.
+    Free for days the lone items have all left (:data:`SETTLED_AFTER`); else the watermark's
+    strongly consistent read, and only for days from the day before the watermark's on, the
+    unfolded claim days' partitions (the open ones queried, the closed ones cached:
+    :func:`unfolded_days`). Safe to share between a request's threads; made per request and
+    dropped after it, so that the next request reads the items written since."""
+
+    def __init__(self, client: DynamoDBClient, table: str):
+        self.client = client
+        self.table = table
+        self._lock = threading.Lock()
+        self._mark: Watermark | None = None
+        self._full: DayView | None = None
+
+    def __call__(self, days: Iterable[date]) -> DayView:
+        wanted = set(days)
+        if not wanted or max(wanted) < utc_now().date() - timedelta(days=SETTLED_AFTER):
+            return SETTLED
+        # The lock makes a request's threads wait for the one reading rather than each read.
+        with self._lock:
+            if self._mark is None:
+                self._mark = read_watermark(self.client, self.table)
+            mark = self._mark
+            if mark.through is None:  # never folded: no lone item exists
+                return DayView(None)
+            if self._full is None and max(wanted) < mark.through - timedelta(days=1):
+                return DayView(mark.through)
+            if self._full is None:
+                self._full = DayView(mark.through, unfolded_content(self.client, self.table, mark))
+            return self._full
+
+
 def day_view(client: DynamoDBClient, table: str, days: Iterable[date]) -> DayView:
-    """The view of these store days (:class:`DayView`): free for days the lone items have all
-    left (:data:`SETTLED_AFTER`), else the watermark's strongly consistent read, and only for
-    days from the day before the watermark's on, the unfolded claim days' partitions (the open
-    ones queried, the closed ones cached: :func:`unfolded_days`)."""
-    wanted = set(days)
-    if not wanted or max(wanted) < utc_now().date() - timedelta(days=SETTLED_AFTER):
-        return SETTLED
-    mark = read_watermark(client, table)
-    if mark.through is None:  # never folded: no lone item exists
-        return DayView(None)
-    if max(wanted) < mark.through - timedelta(days=1):
-        return DayView(mark.through)
-    content = unfolded_content(client, table, mark)
-    return DayView(mark.through, {day: found for day, found in content.items() if day in wanted})
+    """The view of these store days, read for this call alone (:class:`DayViews`)."""
+    return DayViews(client, table)(days)
 
 
 def unfolded_facts(client: DynamoDBClient, table: str) -> list[str]:

@@ -6,7 +6,6 @@ before paths with a parameter, so neither is ever taken for a sku (a test keeps 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -81,14 +80,16 @@ def product(sku: Sku, start: StartDate, end: EndDate) -> Response[Any]:
     require_read_key()
     check_range(start, end)
     today = store_today()
-    found = inventory_row(Context.of(get_settings(), client), today, sku)
+    # One view of the lone items for the stock figures, the series and the companions.
+    context = Context.of(get_settings(), client).for_request()
+    found = inventory_row(context, today, sku)
     if found is None:
         raise ApiError(
             404, "not_found", f"sku: no product {sku!r} in the catalogue or in stock", [{"parameter": "sku"}]
         )
     row, stock = found
     range_days = list(days(start, end))
-    sold = analytics_adapter().day_sku_sales(range_days)
+    sold = context.analytics.day_sku_sales(range_days)
     series = []
     for day in range_days:
         figures = sold.get(day, {}).get(sku)
@@ -106,14 +107,16 @@ def product(sku: Sku, start: StartDate, end: EndDate) -> Response[Any]:
         "start": start.isoformat(),
         "end": end.isoformat(),
         "series": series,
-        "together": _named(_companions(sku, start, end, DEFAULT_COMPANION_MIN_ORDERS, 5)),
+        "together": _named(
+            together.companions(
+                context.analytics.range_pair_counts(start, end),
+                sku,
+                min_orders=DEFAULT_COMPANION_MIN_ORDERS,
+                limit=5,
+            )
+        ),
     }
     return json_response(200, body)
-
-
-def _companions(sku: str, start: date, end: date, min_orders: int, limit: int) -> list[together.Companion]:
-    counts = analytics_adapter().range_pair_counts(start, end)
-    return together.companions(counts, sku, min_orders=min_orders, limit=limit)
 
 
 def _named(items: list[together.Companion]) -> list[dict[str, Any]]:

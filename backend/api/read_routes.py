@@ -80,7 +80,8 @@ def metrics_summary(
 ) -> Response[Any]:
     require_read_key()
     check_range(start, end)
-    context = Context.of(get_settings(), client)
+    # One view of the lone items for both ranges and the months read day by day.
+    context = Context.of(get_settings(), client).for_request()
     current = summary_for(context, start, end)
     body: dict[str, Any] = {
         "start": start.isoformat(),

@@ -86,7 +86,9 @@ def inventory_list(
     require_read_key()
     after = None if cursor is None else cursor_position(cursor)
     today = store_today()
-    page = inventory_page(Context.of(get_settings(), client), today, after=after, limit=limit, status=status)
+    page = inventory_page(
+        Context.of(get_settings(), client).for_request(), today, after=after, limit=limit, status=status
+    )
     return json_response(
         200,
         {

@@ -9,7 +9,7 @@ other adapters (the in-memory fakes) or settings without patching a module.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from backend.adapters.analytics import AnalyticsStore, AnalyticsTable
@@ -48,6 +48,11 @@ class Context:
             client("s3"),
             client,
         )
+
+    def for_request(self) -> Context:
+        """This context for one request's reads: its analytics table reads the lone items once
+        (:meth:`~backend.adapters.analytics.AnalyticsStore.for_request`)."""
+        return replace(self, analytics=self.analytics.for_request())
 
     # Each client is asked for by its literal name: tests/infra/aws_calls.py reads the services
     # a function uses from the code.

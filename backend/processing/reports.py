@@ -118,6 +118,8 @@ def customer_analyses(
 
 def gather(context: Context, report_type: str, start: date, end: date, generated_at: datetime) -> ReportData:
     """Everything the PDF of ``report_type`` over ``start``..``end`` shows."""
+    # One view of the lone items for every read of the report (its threads share it).
+    context = context.for_request()
     settings = context.settings
     analytics = context.analytics
     previous_start, previous_end = previous_period(start, end)

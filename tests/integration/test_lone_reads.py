@@ -28,6 +28,7 @@ import pytest
 
 from backend.adapters import stock_in as stock_in_items
 from backend.adapters.analytics import AnalyticsTable
+from backend.adapters.clients import client
 from backend.adapters.dynamo import batch_put
 from backend.adapters.stock_in import DAY_CONTENT, DayContent, StockIn, encode_day_content, item_of
 from backend.domain.calendar import store_day
@@ -324,16 +325,73 @@ def test_days_the_lone_items_have_left_read_no_stock_in_partition(clock: Clock) 
         if e["type"] == "order.placed"
         and store_day(datetime.fromisoformat(e["occurred_at"]), ZoneInfo(TZ)) in days
     )
-    # And days two months back read no watermark at all
+    # And days two months back read no watermark at all, their sales by key (SALES, and the
+    # DP# items with the counters of the claim days a day either side: 32 keys, one call)
     clock.today = TODAY + timedelta(days=70)
     reader = Queries(pipeline.dynamodb())
     reader.table().daily_sales(days)
-    assert sorted(reader.calls) == sorted(("query", f"DAY#{d}") for d in days)
+    assert reader.calls == [("batch_get_item", "")]
     # And the days near the watermark read the claim days after it
     clock.today = TODAY + timedelta(days=3)
     reader = Queries(pipeline.dynamodb())
     reader.table().day_sku_sales([date(2025, 3, 12)])
     assert ("query", "STOCKIN#2025-03-14") in reader.calls
+
+
+class HandlerCalls:
+    """The DynamoDB calls the functions of this process make through their shared client
+    (:func:`backend.adapters.clients.client`): each call's operation and what it reads, the
+    partition of a Query or the keys of a BatchGetItem, as boto3 is given them."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name == "Query":
+            self.calls.append(("Query", params["ExpressionAttributeValues"][":pk"]["S"]))
+        elif model.name == "BatchGetItem":
+            for request in params["RequestItems"].values():
+                keys = ",".join(sorted(f"{k['pk']['S']}/{k['sk']['S']}" for k in request["Keys"]))
+                self.calls.append(("BatchGetItem", keys))
+        else:
+            self.calls.append((model.name, ""))
+
+    def __enter__(self) -> HandlerCalls:
+        client("dynamodb").meta.events.register("provide-client-params.dynamodb", self._record)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        client("dynamodb").meta.events.unregister("provide-client-params.dynamodb", self._record)
+
+
+def test_a_summary_request_reads_the_lone_items_once_for_both_ranges(clock: Clock) -> None:
+    # Given lone orders in items of the 10th to the 12th, not folded (the watermark on the 9th),
+    # beside orders counted the old way, read once (the readers keep the closed claim days)
+    old, lone = store()
+    delivered = given(old, lone)
+    start, end = date(2025, 3, 10), date(2025, 3, 13)
+    assert_same_figures(pipeline.summary(start, end), oracle.summary(delivered, start, end, tz=TZ))
+    # When the summary of the 10th to the 13th is asked with its comparison (the 6th to the
+    # 9th: it has days from the watermark's day before on too), through the API function
+    with HandlerCalls() as recorded:
+        body = api("/v1/metrics/summary", start=start, end=end, compare="previous_period")
+    # Then both ranges are the oracle's
+    assert_same_figures(body["current"], oracle.summary(delivered, start, end, tz=TZ))
+    before_start, before_end = date(2025, 3, 6), date(2025, 3, 9)
+    assert body["previous_start"] == before_start.isoformat()
+    assert_same_figures(body["previous"], oracle.summary(delivered, before_start, before_end, tz=TZ))
+    # And the request read the watermark once, the claim days a writer may still add to once
+    # each, and each day's partition once: one view of the lone items for both ranges
+    _, still_open = stock_in_items.days_after(date(2025, 3, 9), stock_in_items.utc_now())
+    assert still_open, "some claim days should be open"
+    days = [before_start + timedelta(days=n) for n in range(8)]
+    assert sorted(recorded.calls) == sorted(
+        [
+            ("BatchGetItem", "STOCKIN/FOLDED"),
+            *(("Query", f"STOCKIN#{d.isoformat()}") for d in still_open),
+            *(("Query", f"DAY#{d.isoformat()}") for d in days),
+        ]
+    )
 
 
 @pytest.mark.timeout(900)

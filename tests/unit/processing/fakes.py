@@ -21,6 +21,7 @@ from backend.adapters import customer_days
 from backend.adapters.analytics import (
     FACTS_PREFIX,
     PROFILE_VERSION,
+    AnalyticsStore,
     AnomalyRecord,
     BusinessClaim,
     Claim,
@@ -214,6 +215,11 @@ class FakeAnalytics:
                 name, _, customer = member.partition(":")
                 day_sets[name].add(customer)
         return [self._day_sales(d, view) for d in days], sets
+
+    def for_request(self) -> AnalyticsStore:
+        # The fake's views are made from memory on every read: nothing to share.
+        self.calls["for_request"] += 1
+        return self
 
     # The lone stock-in items' day content, read as the table's readers read it: the folded
     # claim days' ``DP#`` items in the day (written by the fold), the others' items' content.

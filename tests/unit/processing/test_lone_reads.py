@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from backend.adapters import stock_in as stock_in_items
 from backend.adapters.batch import Parsed
 from backend.processing import orders, stock_in
 from tests.unit.processing.conftest import process
@@ -143,3 +144,11 @@ def test_a_first_delivery_whose_put_meets_a_copys_tombstone_writes_its_day_figur
     # Then its put met the tombstone, and it wrote the part's SKU lines and sets itself
     assert not any(part.day_content for part in table.stock_in.values())
     assert _figures(table) == _figures(old)
+
+
+def test_the_readers_look_for_a_days_lone_content_where_the_writer_may_put_it() -> None:
+    # daily_sales reads a day's folded lone counters by key, from the DP# items of the claim
+    # days within its reach: the writer must not put a store day's content further away
+    day = date(2026, 12, 7)
+    writer = stock_in.LONE_DAYS.days
+    assert stock_in_items.claim_days_of(day) == [day + timedelta(days=n) for n in range(-writer, writer + 1)]
