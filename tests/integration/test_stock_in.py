@@ -92,20 +92,21 @@ def items() -> list[dict[str, Any]]:
     ]
 
 
-def assert_on_hand(history: list[dict[str, Any]]) -> None:
-    """On hand as the production reader, ``/v1/inventory`` and an independent scan read it."""
+def assert_on_hand(history: list[dict[str, Any]], *, page: int = 2) -> None:
+    """On hand as the production reader, ``/v1/inventory`` (``page`` SKUs a page: the small
+    history's four SKUs on several pages by default) and an independent scan read it."""
     expected = oracle.on_hand(history)
     assert_same_stock(pipeline.on_hand(), expected)
     read = table().on_hand_of(expected)
     assert {sku: n for sku, n in read.items() if n} == {sku: n for sku, n in expected.items() if n}
-    status, body = pipeline.api_get("/v1/inventory", {"limit": "2"})
+    status, body = pipeline.api_get("/v1/inventory", {"limit": str(page)})
     listed: dict[str, int] = {}
     while True:
         assert status == 200, body
         listed.update({row["sku"]: row["on_hand"] for row in body["items"]})
         if not body.get("next_cursor"):
             break
-        status, body = pipeline.api_get("/v1/inventory", {"limit": "2", "cursor": body["next_cursor"]})
+        status, body = pipeline.api_get("/v1/inventory", {"limit": str(page), "cursor": body["next_cursor"]})
     assert {s: n for s, n in listed.items() if n} == {s: n for s, n in expected.items() if n}
 
 
