@@ -246,6 +246,35 @@ def clear_analytics(*, stock_in: bool = True) -> None:
         stock_fold(AnalyticsTable(client, table), stock_in_items.utc_now(), progress=False)
 
 
+def analytics_items() -> list[dict[str, Any]]:
+    """Every item of the analytics table, as stored (a consistent scan: tests only), for
+    :func:`restore_analytics`."""
+    table = get_settings().require("analytics_table")
+    return [
+        item
+        for page in dynamodb().get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+        for item in page["Items"]
+    ]
+
+
+def restore_analytics(items: Sequence[dict[str, Any]]) -> None:
+    """The analytics table holding exactly ``items`` again (:func:`analytics_items`): emptied,
+    then the items put back as they were, and read back to check it."""
+    table = get_settings().require("analytics_table")
+    client = dynamodb()
+    clear_analytics(stock_in=False)
+    for start in range(0, len(items), 25):
+        answer = client.batch_write_item(
+            RequestItems={table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]}
+        )
+        assert not answer.get("UnprocessedItems"), answer["UnprocessedItems"]
+
+    def by_key(listed: Iterable[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(item["pk"]["S"], item["sk"]["S"]): item for item in listed}
+
+    assert by_key(analytics_items()) == by_key(items), "the table does not hold the items put back"
+
+
 def day_counters(first: date, last: date) -> dict[date, dict[str, Decimal]]:
     """Each day's sales counters as the processors keep them, from ``first`` to ``last``, read
     item by item (strongly consistent), days without any left out: ``DAY#<d>``/``SALES``, plus
