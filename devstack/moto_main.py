@@ -44,6 +44,18 @@ wrote in the meantime. So this server:
    stack left running grew with every event it ever carried; it keeps the last
    :data:`SNS_MESSAGES_KEPT` and :data:`SQS_DELETED_HANDLES_KEPT`.
 
+10. keeps a client's connection open between its requests: werkzeug's development server, which
+   moto serves with, answers every request with ``Connection: close``, so each AWS call opened a
+   TCP connection, and the server a thread, of its own (about a third of the CPU a conditional
+   ``PutItem`` cost both sides, ``bench/claims_floor.py``). A request is kept alive when its
+   body is framed by ``Content-Length`` (boto3's always are); the server reads exactly that
+   body before moto sees it, so whatever moto leaves unread never reaches the next request
+   (:class:`KeepAlive`);
+11. looks up a response class's action methods once (moto lists every member of the class
+   with ``inspect.getmembers`` on every request to find the method the action names);
+12. parses an EventBridge input transformer's JSONPath expressions once each (moto builds a new
+   parser, tables and all, for each path of each event it delivers through a rule).
+
 Everything else is moto's own server. The fix is applied only to the moto version it was
 written for; with another version moto runs unchanged and a warning says so.
 """
@@ -55,10 +67,12 @@ import base64
 import contextlib
 import copy
 import dataclasses
+import functools
 import io
 import json
 import logging
 import math
+import selectors
 import signal
 import sys
 import threading
@@ -66,10 +80,13 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devstack import memtrace
 from devstack.aws import SNAPSHOT_ROUTE
+
+if TYPE_CHECKING:
+    from werkzeug.serving import WSGIRequestHandler
 
 logger = logging.getLogger(__name__)
 
@@ -673,6 +690,95 @@ def _answer(start_response: Callable[..., Any], status: str, body: dict[str, Any
     return [payload]
 
 
+_KEPT_ALIVE = threading.local()
+
+
+class _NothingToDrain:
+    """The selector werkzeug drains a request's unread bytes with, after a request whose body
+    :class:`KeepAlive` has already read: nothing is left, and the next request must stay."""
+
+    def register(self, *args: Any) -> None:
+        pass
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+class _DrainSelectors:
+    """``werkzeug.serving``'s ``selectors``: the real one, but for requests kept alive."""
+
+    EVENT_READ = selectors.EVENT_READ
+
+    @staticmethod
+    def DefaultSelector() -> Any:
+        if getattr(_KEPT_ALIVE, "active", False):
+            return _NothingToDrain()
+        return selectors.DefaultSelector()
+
+
+def keep_alive_handler(handler: type[WSGIRequestHandler]) -> type[WSGIRequestHandler]:
+    """``handler`` (moto's request handler) keeping HTTP/1.1 connections open between requests.
+
+    werkzeug closes every connection because Python's ``http.server`` cannot tell where an
+    unread body ends. Here a request whose body has a ``Content-Length`` (and no ``Expect``,
+    which waits for an interim answer before sending it) is read whole first, and the
+    application reads it from memory; anything else closes its connection as before.
+    """
+
+    class KeepAlive(handler):  # type: ignore[valid-type, misc]
+        close_connection: bool
+        rfile: io.BufferedIOBase
+        _kept_alive = False
+        # An answer goes out in two writes (headers, body): on a connection that stays open,
+        # Nagle's algorithm would hold the body until the client's delayed ACK of the headers.
+        disable_nagle_algorithm = True
+
+        def run_wsgi(self) -> None:
+            length = self.headers.get("Content-Length", "0")
+            if (
+                self.request_version != "HTTP/1.1"
+                or self.close_connection
+                or "Transfer-Encoding" in self.headers
+                or "Expect" in self.headers
+                or not length.isdigit()
+            ):
+                self.close_connection = True
+                return super().run_wsgi()
+            body = self.rfile.read(int(length))
+            if len(body) < int(length):  # the client went away mid-body
+                self.close_connection = True
+                return None
+            connection_file, self.rfile = self.rfile, io.BytesIO(body)
+            self._kept_alive = _KEPT_ALIVE.active = True
+            try:
+                return super().run_wsgi()
+            finally:
+                self.rfile = connection_file
+                self._kept_alive = _KEPT_ALIVE.active = False
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if self._kept_alive and keyword.lower() == "connection" and value.lower() == "close":
+                return
+            super().send_header(keyword, value)
+
+    return KeepAlive
+
+
+def _cached_by_class(names_of: Callable[[object], list[str]]) -> Callable[[object], list[str]]:
+    """moto's ``method_names_from_class``, computed once per class (its methods do not change)."""
+    found: dict[object, list[str]] = {}
+
+    def names(clazz: object) -> list[str]:
+        if clazz not in found:
+            found[clazz] = names_of(clazz)
+        return found[clazz]
+
+    return names
+
+
 def patch_moto() -> bool:
     """Install the transaction fix; ``False`` (and a warning) with an unexpected moto."""
     import moto
@@ -714,6 +820,16 @@ def patch_moto() -> bool:
 
     modules = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: modules
+    from moto.core import responses as core_responses
+
+    core_responses.method_names_from_class = _cached_by_class(core_responses.method_names_from_class)  # type: ignore[assignment]
+    # moto.events imports jsonpath_ng.ext's parse at each call: the cached one is what it finds.
+    import jsonpath_ng.ext
+
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
+    from werkzeug import serving
+
+    serving.selectors = _DrainSelectors  # type: ignore[assignment]
     return True
 
 
@@ -746,7 +862,7 @@ def main(argv: list[str] | None = None) -> None:
         args.port,
         Gate(dispatcher, args.snapshot),
         threaded=True,
-        request_handler=MotoRequestHandler,
+        request_handler=keep_alive_handler(MotoRequestHandler),
     )
 
 

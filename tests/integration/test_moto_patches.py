@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import gc
 import inspect
+import json
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -40,7 +41,9 @@ def test_the_fixes_are_for_the_pinned_moto() -> None:
 
 def _patched_attributes() -> list[tuple[Any, str]]:
     """Every (owner, attribute) that ``patch_moto`` replaces."""
+    import jsonpath_ng.ext
     from moto import backends
+    from moto.core import responses as core_responses
     from moto.core.common_models import BaseModel
     from moto.dynamodb import responses as dynamodb_responses
     from moto.dynamodb.models import DynamoDBBackend
@@ -49,6 +52,7 @@ def _patched_attributes() -> list[tuple[Any, str]]:
     from moto.dynamodb.responses import DynamoResult
     from moto.sns.models import Topic
     from moto.sqs.models import Queue, SQSBackend
+    from werkzeug import serving
 
     return [
         (BaseModel, "__new__"),
@@ -64,6 +68,9 @@ def _patched_attributes() -> list[tuple[Any, str]]:
         (SQSBackend, "send_message"),
         *[(Queue, name) for name in moto_main._COUNTS],
         (backends, "list_of_moto_modules"),
+        (core_responses, "method_names_from_class"),
+        (jsonpath_ng.ext, "parse"),
+        (serving, "selectors"),
     ]
 
 
@@ -378,3 +385,67 @@ def test_moto_s_service_folders_are_listed_once(moto_kind: str, monkeypatch: pyt
     # time, the patched moto never again
     assert modules[0] == modules[1] == modules[2] and "dynamodb" in modules[0]
     assert len(listed) == (3 if moto_kind == "unpatched" else 0)
+
+
+def test_a_response_class_s_actions_are_listed_once(moto_kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a count of class member listings
+    listed = _spy(monkeypatch, inspect, "getmembers")
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    _table()
+    listed.clear()
+    # When three requests, a wrong one among them, reach the DynamoDB handler
+    answers = [client.describe_table(TableName="t")["Table"]["TableName"] for _ in range(2)]
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.describe_table(TableName="missing")
+    # Then moto finds each action and answers alike; moto as it ships listed the handler's
+    # members for each request, the patched moto remembered them from the table's creation
+    assert answers == ["t", "t"]
+    assert len(listed) == (3 if moto_kind == "unpatched" else 0)
+
+
+def test_an_input_transformer_delivers_the_same_with_its_paths_parsed_once(
+    moto_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jsonpath_ng.ext import parser as jsonpath_parser
+
+    # Given a rule that sends an input-transformed event to a queue (the stock alerts' bridge)
+    events = boto3.client("events", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue_url = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+    queue_arn = attributes["QueueArn"]
+    events.put_rule(Name="alerts", EventPattern='{"source": ["storepulse.stock"]}')
+    events.put_targets(
+        Rule="alerts",
+        Targets=[
+            {
+                "Id": "queue",
+                "Arn": queue_arn,
+                "InputTransformer": {
+                    "InputPathsMap": {"sku": "$.detail.sku", "on_hand": "$.detail.on_hand"},
+                    "InputTemplate": '{"sku": "<sku>", "on_hand": <on_hand>}',
+                },
+            }
+        ],
+    )
+    parsers = _spy(monkeypatch, jsonpath_parser.ExtendedJsonPathParser, "__init__")
+    # When three events go through it
+    for n in range(3):
+        events.put_events(
+            Entries=[
+                {
+                    "Source": "storepulse.stock",
+                    "DetailType": "stock.low",
+                    "Detail": json.dumps({"sku": f"SKU-{n}", "on_hand": n}),
+                }
+            ]
+        )
+    bodies = [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    ]
+    # Then each is delivered transformed, either way
+    assert sorted(bodies, key=lambda b: b["sku"]) == [{"sku": f"SKU-{n}", "on_hand": n} for n in range(3)]
+    # but moto as it ships built a parser per path of each event (2 x 3), the patched moto one
+    # per distinct path
+    assert len(parsers) == (6 if moto_kind == "unpatched" else 2)
