@@ -25,6 +25,9 @@ wrote in the meantime. So this server:
    items are cut the same way, with the same results: an item's size (moto builds one object
    per member of a string or number set to measure it, twice per item read) and the conversion
    of an answer's attribute values to plain dicts (one recursive call per set member).
+   ``PutItem`` and ``UpdateItem`` answers (their old or new attributes, the consumed capacity)
+   are written the same way: the serializer was 6-9 % of moto's CPU in ``make bench``, where
+   they are 2 of every 2.1 requests per event;
 
 6. refuses requests from web pages (an ``Origin``, a cross-site ``Sec-Fetch-Site``, a ``Host``
    that is not a loopback name): moto answers CORS preflights from any origin, which let any
@@ -322,14 +325,16 @@ def _bounded_deleted_handles(init: Callable[..., None]) -> Callable[..., None]:
     return queue_init
 
 
-_FAST_READS = frozenset({"GetItem", "BatchGetItem", "Query"})
+# Operations whose answers hold only what their output shape names (DeleteItem's, for one,
+# carries a ConsumedCapacityUnits that moto's serializer leaves out).
+_PLAIN_ANSWERS = frozenset({"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem"})
 
 
 def _json_execute_result(execute_result: Callable[..., Any]) -> Callable[..., Any]:
-    """moto's ``DynamoResult.execute_result``, with plain ``json.dumps`` for the read operations."""
+    """moto's ``DynamoResult.execute_result``, with plain ``json.dumps`` for :data:`_PLAIN_ANSWERS`."""
 
     def execute(self: Any, context: Any) -> Any:
-        if context.operation_model.name in _FAST_READS:
+        if context.operation_model.name in _PLAIN_ANSWERS:
             try:
                 body = json.dumps(self.result, separators=(",", ":"))
             except (TypeError, ValueError):  # bytes, datetimes: moto's serializer knows them

@@ -535,3 +535,68 @@ def test_update_expressions_answer_the_same_with_kinds_told_by_class(monkeypatch
     assert [type(o) for o in outcomes["unpatched"]].count(tuple) == 5  # refused
     # but the patched moto told node kinds by class, without moto's abstract-class checks
     assert checks["unpatched"] > 300 and checks["patched"] < checks["unpatched"] / 5
+
+
+def _write_answers() -> list[tuple[str, Any]]:
+    """The raw answers (parsed JSON) to puts and updates of every return-value kind."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    answers: list[tuple[str, Any]] = []
+    client.meta.events.register(
+        "before-parse.dynamodb.*",
+        lambda operation_model, response_dict, **_: answers.append(
+            (operation_model.name, json.loads(response_dict["body"] or b"{}"))
+        ),
+    )
+    _table()
+    item: dict[str, Any] = {
+        "pk": {"S": "a"},
+        "n": {"N": "1.50"},
+        "b": {"B": b"\x00\x01"},
+        "ids": {"SS": ["x", "y"]},
+        "m": {"M": {"l": {"L": [{"NULL": True}, {"BOOL": False}]}}},
+    }
+    client.put_item(TableName="t", Item=item)
+    client.put_item(TableName="t", Item=item, ReturnValues="ALL_OLD", ReturnConsumedCapacity="TOTAL")
+    for returned in ("ALL_NEW", "UPDATED_OLD", "UPDATED_NEW", "ALL_OLD", "NONE"):
+        client.update_item(
+            TableName="t",
+            Key={"pk": {"S": "a"}},
+            UpdateExpression="SET n = n + :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues=returned,
+        )
+    with pytest.raises(client.exceptions.ConditionalCheckFailedException):
+        client.put_item(
+            TableName="t",
+            Item={"pk": {"S": "a"}},
+            ConditionExpression="attribute_not_exists(pk)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    return answers[1:]  # after the table's creation
+
+
+def test_puts_and_updates_answer_the_same_without_moto_s_generic_serializer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.core import responses as core_responses
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    answers: dict[str, list[tuple[str, Any]]] = {}
+    serialized: dict[str, int] = {}
+    for kind in ("unpatched", "patched"):
+        for owner, name in _patched_attributes():
+            monkeypatch.setattr(owner, name, inspect.getattr_static(owner, name))
+        if kind == "patched":
+            assert moto_main.patch_moto()
+        with mock_aws():
+            # Given a count of answers walked through moto's model-driven serializer
+            walked = _spy(monkeypatch, core_responses, "XFormedAttributePicker")
+            # When items are put and updated with every kind of returned values
+            answers[kind] = _write_answers()
+            serialized[kind] = len(walked)
+    # Then every answer is the same, the refused put's old item included
+    assert answers["patched"] == answers["unpatched"]
+    assert [operation for operation, _ in answers["unpatched"]].count("UpdateItem") == 5
+    # but the patched moto wrote the four answers without a binary value (the plain put, the
+    # updates returning n or nothing) without the serializer; the binary ones still go through it
+    assert serialized["unpatched"] == 8 and serialized["patched"] == 4
