@@ -26,8 +26,8 @@ wrote in the meantime. So this server:
    per member of a string or number set to measure it, twice per item read) and the conversion
    of an answer's attribute values to plain dicts (one recursive call per set member).
    ``PutItem`` and ``UpdateItem`` answers (their old or new attributes, the consumed capacity)
-   are written the same way: the serializer was 6-9 % of moto's CPU in ``make bench``, where
-   they are 2 of every 2.1 requests per event;
+   are written the same way: the serializer was 9 % of the time inside moto's actions in a
+   6,000-event ``bench/pipeline.py`` run, where they are 2 of every 2.1 requests per event;
 
 6. refuses requests from web pages (an ``Origin``, a cross-site ``Sec-Fetch-Site``, a ``Host``
    that is not a loopback name): moto answers CORS preflights from any origin, which let any
@@ -45,15 +45,14 @@ wrote in the meantime. So this server:
    topic (``Topic.sent_notifications``, bodies included, for tests to inspect) and every
    receipt handle of every deleted SQS message (``Queue.deleted_messages``) for ever, so a
    stack left running grew with every event it ever carried; it keeps the last
-   :data:`SNS_MESSAGES_KEPT` and :data:`SQS_DELETED_HANDLES_KEPT`.
-
+   :data:`SNS_MESSAGES_KEPT` and :data:`SQS_DELETED_HANDLES_KEPT`;
 10. keeps a client's connection open between its requests: werkzeug's development server, which
    moto serves with, answers every request with ``Connection: close``, so each AWS call opened a
-   TCP connection, and the server a thread, of its own (about a third of the CPU a conditional
-   ``PutItem`` cost both sides, ``bench/claims_floor.py``). A request is kept alive when its
-   body is framed by ``Content-Length`` (boto3's always are); the server reads exactly that
-   body before moto sees it, so whatever moto leaves unread never reaches the next request
-   (:class:`KeepAlive`);
+   TCP connection, and the server a thread, of its own (with 11 and 12, a fifth to a third of
+   the CPU a conditional ``PutItem`` cost each side, ``bench/claims_floor.py``). A request is
+   kept alive when its body is framed by ``Content-Length`` (boto3's always are); the server
+   reads exactly that body before moto sees it, so whatever moto leaves unread never reaches
+   the next request (:func:`keep_alive_handler`);
 11. looks up a response class's action methods once (moto lists every member of the class
    with ``inspect.getmembers`` on every request to find the method the action names);
 12. parses an EventBridge input transformer's JSONPath expressions once each (moto builds a new
@@ -61,7 +60,8 @@ wrote in the meantime. So this server:
 13. validates an update expression with the same ten passes over its syntax tree, but tells a
    node's kind by its class once per class: moto asks ``isinstance`` of its abstract node
    classes (a Python-level check each time) and rebuilds each pass's table of node kinds for
-   every node visited, which was a fifth of its CPU in ``make bench`` (every ``UpdateItem``,
+   every node visited: a quarter of the time inside moto's actions in a 6,000-event
+   ``bench/pipeline.py`` run (every ``UpdateItem``,
    and each update of a transaction, is validated once or twice). An update expression's text
    is parsed once too (moto parses it twice per update, and the tree is only read: the
    validator works on its own copy).
