@@ -25,6 +25,9 @@ wrote in the meantime. So this server:
    items are cut the same way, with the same results: an item's size (moto builds one object
    per member of a string or number set to measure it, twice per item read) and the conversion
    of an answer's attribute values to plain dicts (one recursive call per set member).
+   ``PutItem`` and ``UpdateItem`` answers (their old or new attributes, the consumed capacity)
+   are written the same way: the serializer was 9 % of the time inside moto's actions in a
+   6,000-event ``bench/pipeline.py`` run, where they are 2 of every 2.1 requests per event;
 
 6. refuses requests from web pages (an ``Origin``, a cross-site ``Sec-Fetch-Site``, a ``Host``
    that is not a loopback name): moto answers CORS preflights from any origin, which let any
@@ -42,7 +45,26 @@ wrote in the meantime. So this server:
    topic (``Topic.sent_notifications``, bodies included, for tests to inspect) and every
    receipt handle of every deleted SQS message (``Queue.deleted_messages``) for ever, so a
    stack left running grew with every event it ever carried; it keeps the last
-   :data:`SNS_MESSAGES_KEPT` and :data:`SQS_DELETED_HANDLES_KEPT`.
+   :data:`SNS_MESSAGES_KEPT` and :data:`SQS_DELETED_HANDLES_KEPT`;
+10. keeps a client's connection open between its requests: werkzeug's development server, which
+   moto serves with, answers every request with ``Connection: close``, so each AWS call opened a
+   TCP connection, and the server a thread, of its own (with 11 and 12, a fifth to a third of
+   the CPU a conditional ``PutItem`` cost each side, ``bench/claims_floor.py``). A request is
+   kept alive when its body is framed by ``Content-Length`` (boto3's always are); the server
+   reads exactly that body before moto sees it, so whatever moto leaves unread never reaches
+   the next request (:func:`keep_alive_handler`);
+11. looks up a response class's action methods once (moto lists every member of the class
+   with ``inspect.getmembers`` on every request to find the method the action names);
+12. parses an EventBridge input transformer's JSONPath expressions once each (moto builds a new
+   parser, tables and all, for each path of each event it delivers through a rule);
+13. validates an update expression with the same ten passes over its syntax tree, but tells a
+   node's kind by its class once per class: moto asks ``isinstance`` of its abstract node
+   classes (a Python-level check each time) and rebuilds each pass's table of node kinds for
+   every node visited: a quarter of the time inside moto's actions in a 6,000-event
+   ``bench/pipeline.py`` run (every ``UpdateItem``,
+   and each update of a transaction, is validated once or twice). An update expression's text
+   is parsed once too (moto parses it twice per update, and the tree is only read: the
+   validator works on its own copy).
 
 Everything else is moto's own server. The fix is applied only to the moto version it was
 written for; with another version moto runs unchanged and a warning says so.
@@ -55,10 +77,13 @@ import base64
 import contextlib
 import copy
 import dataclasses
+import functools
+import importlib
 import io
 import json
 import logging
 import math
+import selectors
 import signal
 import sys
 import threading
@@ -66,10 +91,13 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devstack import memtrace
 from devstack.aws import SNAPSHOT_ROUTE
+
+if TYPE_CHECKING:
+    from werkzeug.serving import WSGIRequestHandler
 
 logger = logging.getLogger(__name__)
 
@@ -297,14 +325,16 @@ def _bounded_deleted_handles(init: Callable[..., None]) -> Callable[..., None]:
     return queue_init
 
 
-_FAST_READS = frozenset({"GetItem", "BatchGetItem", "Query"})
+# Operations whose answers hold only what their output shape names (DeleteItem's, for one,
+# carries a ConsumedCapacityUnits that moto's serializer leaves out).
+_PLAIN_ANSWERS = frozenset({"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem"})
 
 
 def _json_execute_result(execute_result: Callable[..., Any]) -> Callable[..., Any]:
-    """moto's ``DynamoResult.execute_result``, with plain ``json.dumps`` for the read operations."""
+    """moto's ``DynamoResult.execute_result``, with plain ``json.dumps`` for :data:`_PLAIN_ANSWERS`."""
 
     def execute(self: Any, context: Any) -> Any:
-        if context.operation_model.name in _FAST_READS:
+        if context.operation_model.name in _PLAIN_ANSWERS:
             try:
                 body = json.dumps(self.result, separators=(",", ":"))
             except (TypeError, ValueError):  # bytes, datetimes: moto's serializer knows them
@@ -673,6 +703,146 @@ def _answer(start_response: Callable[..., Any], status: str, body: dict[str, Any
     return [payload]
 
 
+_KEPT_ALIVE = threading.local()
+
+
+class _NothingToDrain:
+    """The selector werkzeug drains a request's unread bytes with, after a request whose body
+    :class:`KeepAlive` has already read: nothing is left, and the next request must stay."""
+
+    def register(self, *args: Any) -> None:
+        pass
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+class _DrainSelectors:
+    """``werkzeug.serving``'s ``selectors``: the real one, but for requests kept alive."""
+
+    EVENT_READ = selectors.EVENT_READ
+
+    @staticmethod
+    def DefaultSelector() -> Any:
+        if getattr(_KEPT_ALIVE, "active", False):
+            return _NothingToDrain()
+        return selectors.DefaultSelector()
+
+
+def keep_alive_handler(handler: type[WSGIRequestHandler]) -> type[WSGIRequestHandler]:
+    """``handler`` (moto's request handler) keeping HTTP/1.1 connections open between requests.
+
+    werkzeug closes every connection because Python's ``http.server`` cannot tell where an
+    unread body ends. Here a request whose body has a ``Content-Length`` (and no ``Expect``,
+    which waits for an interim answer before sending it) is read whole first, and the
+    application reads it from memory; anything else closes its connection as before.
+    """
+
+    class KeepAlive(handler):  # type: ignore[valid-type, misc]
+        close_connection: bool
+        rfile: io.BufferedIOBase
+        _kept_alive = False
+        # An answer goes out in two writes (headers, body): on a connection that stays open,
+        # Nagle's algorithm would hold the body until the client's delayed ACK of the headers.
+        disable_nagle_algorithm = True
+
+        def run_wsgi(self) -> None:
+            length = self.headers.get("Content-Length", "0")
+            if (
+                self.request_version != "HTTP/1.1"
+                or self.close_connection
+                or "Transfer-Encoding" in self.headers
+                or "Expect" in self.headers
+                or not length.isdigit()
+            ):
+                self.close_connection = True
+                return super().run_wsgi()
+            body = self.rfile.read(int(length))
+            if len(body) < int(length):  # the client went away mid-body
+                self.close_connection = True
+                return None
+            connection_file, self.rfile = self.rfile, io.BytesIO(body)
+            self._kept_alive = _KEPT_ALIVE.active = True
+            try:
+                return super().run_wsgi()
+            finally:
+                self.rfile = connection_file
+                self._kept_alive = _KEPT_ALIVE.active = False
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if self._kept_alive and keyword.lower() == "connection" and value.lower() == "close":
+                return
+            super().send_header(keyword, value)
+
+    return KeepAlive
+
+
+def _cached_by_class(names_of: Callable[[object], list[str]]) -> Callable[[object], list[str]]:
+    """moto's ``method_names_from_class``, computed once per class (its methods do not change)."""
+    found: dict[object, list[str]] = {}
+
+    def names(clazz: object) -> list[str]:
+        if clazz not in found:
+            found[clazz] = names_of(clazz)
+        return found[clazz]
+
+    return names
+
+
+def _kinds_told_by_class(node_class: type[Any]) -> Callable[..., Any]:
+    """moto's ``DepthFirstTraverser.traverse_node_recursively``, the same depth-first walk
+    with each node's kind looked up by its class: whether it is a ``node_class`` at all, and
+    whether a traverser processes it (its ``_processing_map``'s keys are fixed per class)."""
+    is_node: dict[type, bool] = {}
+    processed: dict[tuple[type, type], bool] = {}
+
+    def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+        kind = type(node)
+        if kind not in is_node:
+            is_node[kind] = issubclass(kind, node_class)
+        if not is_node[kind]:
+            return node
+        parent_node = node.parent
+        if node.children is not None:
+            for i, child_node in enumerate(node.children):
+                self.pre_processing_of_child(node, i)
+                self.traverse_node_recursively(child_node, i)
+        wanted = (type(self), kind)
+        if wanted not in processed:
+            processed[wanted] = issubclass(kind, self.nodes_to_be_processed())
+        if processed[wanted]:
+            node = self.process(node)
+            node.parent = parent_node
+            if parent_node:
+                parent_node.children[child_id] = node
+        return node
+
+    return traverse_node_recursively
+
+
+def _clauses_told_by_class(descended: tuple[type, ...]) -> Callable[..., list[Any]]:
+    """moto's ``Node.find_clauses``, whether to look into a child told once per class."""
+    descends: dict[type, bool] = {}
+
+    def find_clauses(self: Any, clause_types: list[type]) -> list[Any]:
+        clauses: list[Any] = []
+        for child in self.children or []:
+            kind = type(child)
+            if kind in clause_types:
+                clauses.append(child)
+                continue
+            if kind not in descends:
+                descends[kind] = issubclass(kind, descended)
+            if descends[kind]:
+                clauses.extend(child.find_clauses(clause_types))
+        return clauses
+
+    return find_clauses
+
+
 def patch_moto() -> bool:
     """Install the transaction fix; ``False`` (and a warning) with an unexpected moto."""
     import moto
@@ -714,6 +884,24 @@ def patch_moto() -> bool:
 
     modules = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: modules
+    from moto.core import responses as core_responses
+
+    core_responses.method_names_from_class = _cached_by_class(core_responses.method_names_from_class)  # type: ignore[assignment]
+    # moto.events imports jsonpath_ng.ext's parse at each call: the cached one is what it finds.
+    import jsonpath_ng.ext
+
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
+    # moto's expression modules are untyped (they declare no attributes to mypy).
+    ast_nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")
+    parser: Any = importlib.import_module("moto.dynamodb.parsing.expressions").UpdateExpressionParser
+    ast_nodes.DepthFirstTraverser.traverse_node_recursively = _kinds_told_by_class(ast_nodes.Node)
+    ast_nodes.Node.find_clauses = _clauses_told_by_class(
+        (ast_nodes.Expression, ast_nodes.UpdateExpressionFunction)
+    )
+    parser.make = staticmethod(functools.lru_cache(maxsize=1024)(parser.make))
+    from werkzeug import serving
+
+    serving.selectors = _DrainSelectors  # type: ignore[assignment]
     return True
 
 
@@ -746,7 +934,7 @@ def main(argv: list[str] | None = None) -> None:
         args.port,
         Gate(dispatcher, args.snapshot),
         threaded=True,
-        request_handler=MotoRequestHandler,
+        request_handler=keep_alive_handler(MotoRequestHandler),
     )
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import copy
 import gc
+import importlib
 import inspect
+import json
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -40,7 +42,9 @@ def test_the_fixes_are_for_the_pinned_moto() -> None:
 
 def _patched_attributes() -> list[tuple[Any, str]]:
     """Every (owner, attribute) that ``patch_moto`` replaces."""
+    import jsonpath_ng.ext
     from moto import backends
+    from moto.core import responses as core_responses
     from moto.core.common_models import BaseModel
     from moto.dynamodb import responses as dynamodb_responses
     from moto.dynamodb.models import DynamoDBBackend
@@ -49,7 +53,11 @@ def _patched_attributes() -> list[tuple[Any, str]]:
     from moto.dynamodb.responses import DynamoResult
     from moto.sns.models import Topic
     from moto.sqs.models import Queue, SQSBackend
+    from werkzeug import serving
 
+    # moto's expression modules are untyped (they declare no attributes to mypy).
+    ast_nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")
+    expressions: Any = importlib.import_module("moto.dynamodb.parsing.expressions")
     return [
         (BaseModel, "__new__"),
         (Topic, "__init__"),
@@ -64,6 +72,12 @@ def _patched_attributes() -> list[tuple[Any, str]]:
         (SQSBackend, "send_message"),
         *[(Queue, name) for name in moto_main._COUNTS],
         (backends, "list_of_moto_modules"),
+        (core_responses, "method_names_from_class"),
+        (jsonpath_ng.ext, "parse"),
+        (ast_nodes.DepthFirstTraverser, "traverse_node_recursively"),
+        (ast_nodes.Node, "find_clauses"),
+        (expressions.UpdateExpressionParser, "make"),
+        (serving, "selectors"),
     ]
 
 
@@ -378,3 +392,211 @@ def test_moto_s_service_folders_are_listed_once(moto_kind: str, monkeypatch: pyt
     # time, the patched moto never again
     assert modules[0] == modules[1] == modules[2] and "dynamodb" in modules[0]
     assert len(listed) == (3 if moto_kind == "unpatched" else 0)
+
+
+def test_a_response_class_s_actions_are_listed_once(moto_kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a count of class member listings
+    listed = _spy(monkeypatch, inspect, "getmembers")
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    _table()
+    listed.clear()
+    # When three requests, a wrong one among them, reach the DynamoDB handler
+    answers = [client.describe_table(TableName="t")["Table"]["TableName"] for _ in range(2)]
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.describe_table(TableName="missing")
+    # Then moto finds each action and answers alike; moto as it ships listed the handler's
+    # members for each request, the patched moto remembered them from the table's creation
+    assert answers == ["t", "t"]
+    assert len(listed) == (3 if moto_kind == "unpatched" else 0)
+
+
+def test_an_input_transformer_delivers_the_same_with_its_paths_parsed_once(
+    moto_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jsonpath_ng.ext import parser as jsonpath_parser
+
+    # Given a rule that sends an input-transformed event to a queue (the stock alerts' bridge)
+    events = boto3.client("events", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue_url = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+    queue_arn = attributes["QueueArn"]
+    events.put_rule(Name="alerts", EventPattern='{"source": ["storepulse.stock"]}')
+    events.put_targets(
+        Rule="alerts",
+        Targets=[
+            {
+                "Id": "queue",
+                "Arn": queue_arn,
+                "InputTransformer": {
+                    "InputPathsMap": {"sku": "$.detail.sku", "on_hand": "$.detail.on_hand"},
+                    "InputTemplate": '{"sku": "<sku>", "on_hand": <on_hand>}',
+                },
+            }
+        ],
+    )
+    parsers = _spy(monkeypatch, jsonpath_parser.ExtendedJsonPathParser, "__init__")
+    # When three events go through it
+    for n in range(3):
+        events.put_events(
+            Entries=[
+                {
+                    "Source": "storepulse.stock",
+                    "DetailType": "stock.low",
+                    "Detail": json.dumps({"sku": f"SKU-{n}", "on_hand": n}),
+                }
+            ]
+        )
+    bodies = [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    ]
+    # Then each is delivered transformed, either way
+    assert sorted(bodies, key=lambda b: b["sku"]) == [{"sku": f"SKU-{n}", "on_hand": n} for n in range(3)]
+    # but moto as it ships built a parser per path of each event (2 x 3), the patched moto one
+    # per distinct path
+    assert len(parsers) == (6 if moto_kind == "unpatched" else 2)
+
+
+# Update expressions of every kind the handlers send and DynamoDB refuses, in order on one item.
+UPDATES: list[tuple[str, dict[str, Any], str | None]] = [
+    (
+        "SET n = :one, #s = :s, tags = :tags",
+        {":one": {"N": "1"}, ":s": {"S": "a"}, ":tags": {"SS": ["x"]}},
+        None,
+    ),
+    ("SET n = n + :one ADD tags :more, qty :one", {":one": {"N": "1"}, ":more": {"SS": ["y", "z"]}}, None),
+    (
+        "SET m = if_not_exists(m, :map), l = list_append(if_not_exists(l, :empty), :l)",
+        {":map": {"M": {"k": {"N": "5"}}}, ":empty": {"L": []}, ":l": {"L": [{"S": "p"}]}},
+        None,
+    ),
+    (
+        "SET m.k = m.k - :one REMOVE #s DELETE tags :gone",
+        {":one": {"N": "1"}, ":gone": {"SS": ["x"]}},
+        "attribute_exists(n) AND n >= :one",
+    ),
+    ("SET n = :one SET qty = :one", {":one": {"N": "1"}}, None),
+    ("SET m = :one, m.k = :one", {":one": {"N": "1"}}, None),
+    ("SET pk = :pk", {":pk": {"S": "other"}}, None),
+    ("SET n = absent + :one", {":one": {"N": "1"}}, None),
+    ("SET n = :one", {":one": {"N": "1"}}, "n > :ten"),
+]
+
+
+def _apply_updates() -> list[Any]:
+    """Each update's outcome (the item after it, or the error DynamoDB answered)."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    _table()
+    outcomes: list[Any] = []
+    for expression, values, condition in UPDATES:
+        request: dict[str, Any] = {
+            "TableName": "t",
+            "Key": {"pk": {"S": "item"}},
+            "UpdateExpression": expression,
+            "ExpressionAttributeValues": {**values, ":ten": {"N": "10"}}
+            if ":ten" in (condition or "")
+            else values,
+            "ReturnValues": "ALL_NEW",
+        }
+        if "#s" in expression:
+            request["ExpressionAttributeNames"] = {"#s": "s"}
+        if condition:
+            request["ConditionExpression"] = condition
+        try:
+            outcomes.append({"item": _canonical({"M": client.update_item(**request)["Attributes"]})})
+        except client.exceptions.ClientError as error:
+            outcomes.append((error.response["Error"]["Code"], error.response["Error"]["Message"]))
+    return outcomes
+
+
+def test_update_expressions_answer_the_same_with_kinds_told_by_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    import abc
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    outcomes: dict[str, list[Any]] = {}
+    checks: dict[str, int] = {}
+    for kind in ("unpatched", "patched"):
+        for owner, name in _patched_attributes():
+            monkeypatch.setattr(owner, name, inspect.getattr_static(owner, name))
+        if kind == "patched":
+            assert moto_main.patch_moto()
+        with mock_aws():
+            # Given a count of moto's checks against its abstract node classes
+            told = _spy(monkeypatch, abc.ABCMeta, "__instancecheck__")
+            # When updates of every kind, and ones DynamoDB refuses, are applied to one item
+            outcomes[kind] = _apply_updates()
+            checks[kind] = len(told)
+            monkeypatch.setattr(
+                abc.ABCMeta, "__instancecheck__", inspect.getattr_static(abc.ABCMeta, "__instancecheck__")
+            )
+    # Then every item and every refusal is the same, word for word
+    assert outcomes["patched"] == outcomes["unpatched"]
+    assert [type(o) for o in outcomes["unpatched"]].count(tuple) == 5  # refused
+    # but the patched moto told node kinds by class, without moto's abstract-class checks
+    assert checks["unpatched"] > 300 and checks["patched"] < checks["unpatched"] / 5
+
+
+def _write_answers() -> list[tuple[str, Any]]:
+    """The raw answers (parsed JSON) to puts and updates of every return-value kind."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    answers: list[tuple[str, Any]] = []
+    client.meta.events.register(
+        "before-parse.dynamodb.*",
+        lambda operation_model, response_dict, **_: answers.append(
+            (operation_model.name, json.loads(response_dict["body"] or b"{}"))
+        ),
+    )
+    _table()
+    item: dict[str, Any] = {
+        "pk": {"S": "a"},
+        "n": {"N": "1.50"},
+        "b": {"B": b"\x00\x01"},
+        "ids": {"SS": ["x", "y"]},
+        "m": {"M": {"l": {"L": [{"NULL": True}, {"BOOL": False}]}}},
+    }
+    client.put_item(TableName="t", Item=item)
+    client.put_item(TableName="t", Item=item, ReturnValues="ALL_OLD", ReturnConsumedCapacity="TOTAL")
+    for returned in ("ALL_NEW", "UPDATED_OLD", "UPDATED_NEW", "ALL_OLD", "NONE"):
+        client.update_item(
+            TableName="t",
+            Key={"pk": {"S": "a"}},
+            UpdateExpression="SET n = n + :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues=returned,
+        )
+    with pytest.raises(client.exceptions.ConditionalCheckFailedException):
+        client.put_item(
+            TableName="t",
+            Item={"pk": {"S": "a"}},
+            ConditionExpression="attribute_not_exists(pk)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    return answers[1:]  # after the table's creation
+
+
+def test_puts_and_updates_answer_the_same_without_moto_s_generic_serializer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.core import responses as core_responses
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    answers: dict[str, list[tuple[str, Any]]] = {}
+    serialized: dict[str, int] = {}
+    for kind in ("unpatched", "patched"):
+        for owner, name in _patched_attributes():
+            monkeypatch.setattr(owner, name, inspect.getattr_static(owner, name))
+        if kind == "patched":
+            assert moto_main.patch_moto()
+        with mock_aws():
+            # Given a count of answers walked through moto's model-driven serializer
+            walked = _spy(monkeypatch, core_responses, "XFormedAttributePicker")
+            # When items are put and updated with every kind of returned values
+            answers[kind] = _write_answers()
+            serialized[kind] = len(walked)
+    # Then every answer is the same, the refused put's old item included
+    assert answers["patched"] == answers["unpatched"]
+    assert [operation for operation, _ in answers["unpatched"]].count("UpdateItem") == 5
+    # but the patched moto wrote the four answers without a binary value (the plain put, the
+    # updates returning n or nothing) without the serializer; the binary ones still go through it
+    assert serialized["unpatched"] == 8 and serialized["patched"] == 4
