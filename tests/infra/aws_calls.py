@@ -174,6 +174,26 @@ def _called_unnamed(member: Definition) -> bool:
     return member.name.startswith("__") or any(name not in NAMED_ACCESS for name in _decorators(member))
 
 
+# An annotation names a type, it runs nothing (the code's modules postpone their evaluation).
+ANNOTATION_FIELDS = ("annotation", "returns")
+
+
+def _walk_code(node: ast.AST) -> Iterable[ast.AST]:
+    """``ast.walk`` of ``node`` without its annotations: an attribute typed with an adapter class
+    (``self.views: DayViews | None = None``) does not make the code call that class."""
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        yield current
+        for field, value in ast.iter_fields(current):
+            if field in ANNOTATION_FIELDS:
+                continue
+            if isinstance(value, ast.AST):
+                todo.append(value)
+            elif isinstance(value, list):
+                todo.extend(v for v in value if isinstance(v, ast.AST))
+
+
 @cache
 def reachable_code(handler_module: str) -> list[ast.AST]:
     """The statements of ``handler_module``'s closure that can run (see the module docstring)."""
@@ -195,7 +215,7 @@ def reachable_code(handler_module: str) -> list[ast.AST]:
     while todo:
         node = todo.pop()
         reached.append(node)
-        for inner in ast.walk(node):
+        for inner in _walk_code(node):
             name = (
                 inner.id
                 if isinstance(inner, ast.Name)

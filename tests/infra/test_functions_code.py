@@ -15,7 +15,7 @@ from botocore.model import StructureShape
 
 from devstack.spec import load_stack_spec
 from tests.infra import terraform
-from tests.infra.aws_calls import TRANSACTION_ITEM_ACTION, aws_calls, import_closure, module_path
+from tests.infra.aws_calls import TRANSACTION_ITEM_ACTION, _walk_code, aws_calls, import_closure, module_path
 from tests.infra.aws_calls import _imports as imports
 from tests.infra.code_settings import settings_variables, variables_read
 
@@ -152,6 +152,15 @@ def test_no_allow_statement_anywhere_has_a_wildcard_action_or_star_on_data() -> 
                     assert not action.endswith(":*"), f"{block.address}: {action}"
                     if "*" in statement.get("resources", []):
                         assert service not in DATA_SERVICES, f"{block.address}: {action} on *"
+
+
+def test_scan_follows_no_name_written_only_in_an_annotation() -> None:
+    # An attribute typed with a reader's class (AnalyticsTable's ``views: DayViews | None``)
+    # made the customers and alert feed functions look as if they read the lone items.
+    code = "def f(a: Views) -> Other:\n    self.views: DayViews | None = None\n    return read(a)\n"
+    tree = ast.parse(code)
+    names = {node.id for node in _walk_code(tree) if isinstance(node, ast.Name)}
+    assert names == {"self", "read", "a"}
 
 
 def test_scan_knows_every_kind_of_transaction_item() -> None:
