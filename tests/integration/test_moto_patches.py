@@ -81,13 +81,19 @@ def _patched_attributes() -> list[tuple[Any, str]]:
     ]
 
 
+def _make_moto(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto as it ships (``unpatched``) or as the local stack runs it (``patched``): every
+    attribute ``patch_moto`` replaces is first put back to moto's own (restored after the test)."""
+    for owner, name in _patched_attributes():
+        monkeypatch.setattr(owner, name, inspect.getattr_static(owner, name))
+    if kind == "patched":
+        assert moto_main.patch_moto()
+
+
 @pytest.fixture(params=["unpatched", "patched"])
 def moto_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """moto as it ships, then moto as the local stack runs it; moto's own restored after."""
-    for owner, name in _patched_attributes():
-        monkeypatch.setattr(owner, name, inspect.getattr_static(owner, name))
-    if request.param == "patched":
-        assert moto_main.patch_moto()
+    _make_moto(request.param, monkeypatch)
     # A local stack started earlier in the session points every boto3 client of this process at
     # its moto server (AWS_ENDPOINT_URL); mock_aws only answers requests to AWS's own endpoints.
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -517,10 +523,7 @@ def test_update_expressions_answer_the_same_with_kinds_told_by_class(monkeypatch
     outcomes: dict[str, list[Any]] = {}
     checks: dict[str, int] = {}
     for kind in ("unpatched", "patched"):
-        for owner, name in _patched_attributes():
-            monkeypatch.setattr(owner, name, inspect.getattr_static(owner, name))
-        if kind == "patched":
-            assert moto_main.patch_moto()
+        _make_moto(kind, monkeypatch)
         with mock_aws():
             # Given a count of moto's checks against its abstract node classes
             told = _spy(monkeypatch, abc.ABCMeta, "__instancecheck__")
@@ -584,10 +587,7 @@ def test_puts_and_updates_answer_the_same_without_moto_s_generic_serializer(
     answers: dict[str, list[tuple[str, Any]]] = {}
     serialized: dict[str, int] = {}
     for kind in ("unpatched", "patched"):
-        for owner, name in _patched_attributes():
-            monkeypatch.setattr(owner, name, inspect.getattr_static(owner, name))
-        if kind == "patched":
-            assert moto_main.patch_moto()
+        _make_moto(kind, monkeypatch)
         with mock_aws():
             # Given a count of answers walked through moto's model-driven serializer
             walked = _spy(monkeypatch, core_responses, "XFormedAttributePicker")
