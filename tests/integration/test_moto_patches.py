@@ -13,6 +13,7 @@ moto runs in this process (``mock_aws``): the patches replace class attributes, 
 from __future__ import annotations
 
 import copy
+import email.utils
 import gc
 import importlib
 import inspect
@@ -770,6 +771,7 @@ def test_requests_are_logged_the_same_and_dates_said_the_same(
     lines: dict[str, list[str]] = {}
     formatted: dict[str, int] = {}
     dates: dict[str, str] = {}
+    dated: dict[str, int] = {}
     for kind in ("unpatched", "patched"):
         handler = _request_handler(kind)
         stamps = _spy(monkeypatch, type(handler), "log_date_time_string")
@@ -778,10 +780,16 @@ def test_requests_are_logged_the_same_and_dates_said_the_same(
         handler.log_request(200, 123)
         lines[kind] = [record.getMessage() for record in caplog.records]
         formatted[kind] = len(stamps)
+        said = _spy(monkeypatch, email.utils, "formatdate")
         dates[kind] = handler.date_time_string()
-    # Then the same lines are logged and the same Date said
+        assert handler.date_time_string() == dates[kind]
+        dated[kind] = len(said)
+        monkeypatch.setattr(email.utils, "formatdate", inspect.getattr_static(email.utils, "formatdate"))
+    # Then the same lines are logged and the same Date said, twice
     assert lines["patched"] == lines["unpatched"]
     assert dates["patched"] == dates["unpatched"] == "Tue, 08 Dec 2026 00:00:00 GMT"
+    # but the patched server formats a second's Date once, not for every answer
+    assert dated["unpatched"] == 2 and dated["patched"] <= 1
     if level == logging.INFO:
         assert len(lines["unpatched"]) == 1 and '"POST / HTTP/1.1" 200 123' in lines["unpatched"][0]
     else:
