@@ -37,7 +37,8 @@ wrote in the meantime. So this server:
 8. answers a ``Query`` of a table's key from that key's partition: moto as it ships lists and
    *sorts every item of the table* to find one partition's items, so a query cost grows with
    the store (a 31-day summary, one query per day, took 17 s on a table of 4,000 items under
-   load). Same items, same order, same pages.
+   load). Same items, same order, same pages; a partition of string sort keys is put in that
+   order by the keys' text, not by moto's key objects' comparisons.
 9. keeps a bounded memory of what it carried: moto keeps every model object it ever made
    (``BaseModel.instances_tracked``: every DynamoDB item read or written, every SQS message,
    every S3 object) for its own dashboard and reset, which the stack does not use; it keeps
@@ -702,6 +703,11 @@ def _partition_items(all_items: Callable[..., Any]) -> Callable[..., Any]:
         if found is None:
             return []
         found = list(found.values()) if self.range_key_attr else [found]
+        if all(item.range_key is not None and item.range_key.type == "S" for item in found):
+            # One partition's items, all with a string sort key: moto's order is the keys' text's
+            # (its DynamoType comparisons compare the text), sorted without an object call per
+            # comparison (7 % of moto's time in the 15,000-SKU stock test).
+            return sorted(found, key=lambda x: x.range_key.value)
         return sorted(found, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
 
     return items
