@@ -21,7 +21,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 import pytest
@@ -390,7 +390,11 @@ def _queried_in_order() -> list[Any]:
     queries forwards, backwards and by a key range answer them."""
     client = boto3.client("dynamodb", region_name="us-east-1")
     answers: list[Any] = []
-    for table, kind, keys in (("text", "S", SORT_KEYS), ("numbers", "N", ["10", "-1.5", "2", "0", "9.75"])):
+    partitions: list[tuple[str, Literal["S", "N"], list[str]]] = [
+        ("text", "S", SORT_KEYS),
+        ("numbers", "N", ["10", "-1.5", "2", "0", "9.75"]),
+    ]
+    for table, kind, keys in partitions:
         client.create_table(
             TableName=table,
             KeySchema=[
