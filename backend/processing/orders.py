@@ -13,7 +13,7 @@ A batch is folded in memory and written in a few calls (docs/architecture.md, "E
    touched (day sales, on hand), each item once. A part whose marker exists was counted before
    (a redelivery, or a concurrent copy): it is dropped and the rest retried. A *lone* part (a
    batch of one packet, only placed orders of days around its claim day:
-   :func:`backend.processing.stock_in.is_lone`) is not counted here: its stock-in item, put
+   :func:`backend.processing.stock_in.lone_figures`) is not counted here: its stock-in item, put
    after the profiles' join, holds its day figures (docs/architecture.md, "Lone items").
 3. **Idempotent writes, always repeated:** each part's sales per SKU and day (immutable items
    keyed by the part), the customers' profiles (a join, written only when it changes), refund

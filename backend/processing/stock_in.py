@@ -80,7 +80,7 @@ def takes_an_item(claims: Iterable[Found]) -> bool:
     return all(found.stored.get(ALONE) is True for found in claims)
 
 
-#: Whether a lone part (:func:`is_lone`) carries its placed orders' day figures in its item
+#: Whether a lone part (:func:`lone_figures`) carries its placed orders' day figures in its item
 #: instead of the counting transaction and the ``SKUP#``/``CB#`` items (every reader of a day's
 #: figures adds the items' day content: docs/architecture.md, "Lone items"); off, the release
 #: before lone items (a test replays what it left).
@@ -104,13 +104,16 @@ class Settled(Enum):
 
 @dataclass(frozen=True)
 class Lone:
-    """A lone part (:func:`is_lone`). Its day figures are counted once, by whichever of two
+    """A lone part (:func:`lone_figures`). Its day figures are counted once, by whichever of two
     writes its stock-in item's key lets through: the item with its day content (:func:`put_lone`,
     after the profiles' join), or, when its claim day is closed for items, a transaction claimed
     by the item (:attr:`late`, a tombstone). What else it writes follows from the item."""
 
     item: StockIn
     placed: tuple[Event, ...]
+    #: Its orders' day figures, as :func:`lone_figures` measured them; its item's day content
+    #: with the sets as joined.
+    figures: DayFigures
     #: The part counted by a transaction claimed by its item (all its counters, stock included):
     #: its claim day is closed for items. ``None``: the item takes its day content.
     late: Counted | None
@@ -127,57 +130,82 @@ class Taken:
     lone: list[Lone] = field(default_factory=list)
 
 
-def day_content(
-    placed: Iterable[Event], zone: ZoneInfo, sets_of: Callable[[str, date], Iterable[str]]
-) -> dict[date, DayContent]:
+@dataclass(frozen=True)
+class DayFigures:
+    """What a part's placed orders add to their store days, but for the customer-set members:
+    the days' content without members, and each day's customers (the members follow from the
+    sets each is in: :meth:`content`). Built once per lone part: to measure it with every
+    customer in every set (:func:`lone_figures`), then with the sets as joined (:func:`put_lone`)."""
+
+    days: dict[date, DayContent]
+    customers: dict[date, set[str]]
+
+    def content(self, sets_of: Callable[[str, date], Iterable[str]]) -> dict[date, DayContent]:
+        """The day content, with the set memberships ``sets_of(customer, day)``."""
+        return {
+            day: replace(
+                found,
+                members=sorted(
+                    {
+                        f"{name}:{customer}"
+                        for customer in self.customers.get(day, ())
+                        for name in sets_of(customer, day)
+                    }
+                ),
+            )
+            for day, found in self.days.items()
+        }
+
+
+def day_figures(placed: Iterable[Event], zone: ZoneInfo) -> DayFigures:
     """What these placed orders add to their store days: the sales counters, the SKU lines, the
-    baskets, and the set memberships ``sets_of(customer, day)`` of their customers.
+    baskets, and the customers of each day (:class:`DayFigures`).
 
     >>> from backend.domain.events import parse_event
     >>> order = parse_event({"event_id": "e1", "type": "order.placed",
     ...     "occurred_at": "2026-12-07T12:00:00Z", "data": {"order_id": "o1", "customer_id": "c1",
     ...     "currency": "USD", "lines": [{"sku": "MUG", "quantity": 2, "unit_price": "9.99"}]}},
     ...     currency="USD", inbound=False)
-    >>> found = day_content([order], ZoneInfo("UTC"), lambda customer, day: {"C"})
+    >>> found = day_figures([order], ZoneInfo("UTC")).content(lambda customer, day: {"C"})
     >>> [(d.day, c.sales["orders"], c.lines, c.members) for d, c in found.items()]
     [(7, Decimal('1'), [('MUG', 2, Decimal('19.98'))], ['C:c1'])]
     """
     events = list(placed)
     sales = Contributions()
-    members: dict[date, set[str]] = defaultdict(set)
+    customers: dict[date, set[str]] = defaultdict(set)
     for event in events:
         sales.add(event, zone)
-        day = store_day(event.occurred_at, zone)
-        members[day] |= {f"{name}:{event.data.customer_id}" for name in sets_of(event.data.customer_id, day)}
+        customers[store_day(event.occurred_at, zone)].add(event.data.customer_id)
     baskets = together.basket_members(events, zone)
-    content = {}
-    for day in sorted(set(sales.day_sales) | set(sales.day_units) | set(baskets) | set(members)):
+    days = {}
+    for day in sorted(set(sales.day_sales) | set(sales.day_units) | set(baskets) | set(customers)):
         units = sales.day_units.get(day, {})
         revenue = sales.day_revenue.get(day, {})
-        content[day] = DayContent(
+        days[day] = DayContent(
             {name: amount for name, amount in sorted(sales.day_sales.get(day, {}).items()) if amount},
             [
                 (sku, int(units.get(sku, 0)), revenue.get(sku, Decimal(0)))
                 for sku in sorted(set(units) | set(revenue))
             ],
             sorted(set(baskets.get(day, []))),
-            sorted(members[day]),
         )
-    return content
+    return DayFigures(days, dict(customers))
 
 
-def is_lone(events: Sequence[Event], day: date, zone: ZoneInfo) -> bool:
-    """Whether a part whose item goes to the open claim day ``day`` is *lone*: its events are
-    all placed orders of store days within :data:`LONE_DAYS` of ``day``, and their day content
-    (with every customer in every set: the most it can hold) packs into
-    :data:`~backend.adapters.stock_in.DAY_CONTENT_MAX_BYTES`. It depends only on the part's
-    events and its claims' day, so every delivery decides the same way."""
+def lone_figures(events: Sequence[Event], day: date, zone: ZoneInfo) -> DayFigures | None:
+    """The day figures of a part whose item goes to the open claim day ``day`` when the part is
+    *lone*, else ``None``: its events are all placed orders of store days within
+    :data:`LONE_DAYS` of ``day``, and their day content (with every customer in every set: the
+    most it can hold) packs into :data:`~backend.adapters.stock_in.DAY_CONTENT_MAX_BYTES`. It
+    depends only on the part's events and its claims' day, so every delivery decides the same
+    way."""
     if not events or not all(isinstance(event.data, OrderPlaced) for event in events):
-        return False
+        return None
     if any(abs(store_day(event.occurred_at, zone) - day) > LONE_DAYS for event in events):
-        return False
-    most = day_content(events, zone, lambda customer, store: SETS)
-    return len(encode_day_content(most)) <= DAY_CONTENT_MAX_BYTES
+        return None
+    figures = day_figures(events, zone)
+    most = figures.content(lambda customer, store: SETS)
+    return figures if len(encode_day_content(most)) <= DAY_CONTENT_MAX_BYTES else None
 
 
 def put_lone(
@@ -197,7 +225,7 @@ def put_lone(
     if puts:
         new = analytics.put_stock_in(
             [
-                replace(part.item, day_content=day_content(part.placed, zone, lambda c, d: memberships[c][d]))
+                replace(part.item, day_content=part.figures.content(lambda c, d: memberships[c][d]))
                 for part in puts
             ]
         )
@@ -230,7 +258,7 @@ def put_stock_in(
 ) -> Taken:
     """Take the placed orders' stock out of these parts' counting (``(part, its events)``) into
     stock-in items, for the parts that take one (:func:`takes_an_item`); returns the order ids
-    whose facts are in them, and the lone parts (:func:`is_lone`, when :data:`LONE_ITEMS`),
+    whose facts are in them, and the lone parts (:func:`lone_figures`, when :data:`LONE_ITEMS`),
     whose items are put later by :func:`put_lone` and which are not counted at all.
 
     ``claims``: what each event's claim found (by event id). A part counted before by a release
@@ -267,9 +295,9 @@ def put_stock_in(
             continue
         day = min(claim_day(claims[e.event_id].stored) or UNDATED for e in placed)
         taken.order_ids |= {e.data.order_id for e in placed}
-        if LONE_ITEMS and is_lone(events, day, zone):
+        if LONE_ITEMS and (figures := lone_figures(events, day, zone)) is not None:
             taken.lone.append(
-                _lone(part, placed, day, zone, today, closed=not takes_items(day, folded, today))
+                _lone(part, placed, figures, day, zone, today, closed=not takes_items(day, folded, today))
             )
             if taken.lone[-1].late is not None:
                 late_facts += taken.lone[-1].item.order_facts
@@ -292,6 +320,7 @@ def put_stock_in(
 def _lone(
     part: Counted,
     placed: Sequence[Event],
+    figures: DayFigures,
     day: date,
     zone: ZoneInfo,
     today: date,
@@ -303,9 +332,9 @@ def _lone(
     if closed:
         item = StockIn(part.ref, day, {}, facts, today)
         marked = replace(part, contributions=Contributions(day_sales=part.contributions.day_sales))
-        return Lone(item, tuple(placed), counted_by_item(part, item), marked)
+        return Lone(item, tuple(placed), figures, counted_by_item(part, item), marked)
     item = StockIn(part.ref, day, _take_stock(part, placed, zone), facts, today)
-    return Lone(item, tuple(placed), None, part)
+    return Lone(item, tuple(placed), figures, None, part)
 
 
 def _take_stock(part: Counted, placed: Sequence[Event], zone: ZoneInfo) -> dict[str, int]:

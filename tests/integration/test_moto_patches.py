@@ -13,13 +13,15 @@ moto runs in this process (``mock_aws``): the patches replace class attributes, 
 from __future__ import annotations
 
 import copy
+import email.utils
 import gc
 import importlib
 import inspect
 import json
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 import pytest
@@ -58,6 +60,9 @@ def _patched_attributes() -> list[tuple[Any, str]]:
     # moto's expression modules are untyped (they declare no attributes to mypy).
     ast_nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")
     expressions: Any = importlib.import_module("moto.dynamodb.parsing.expressions")
+    validators: Any = importlib.import_module("moto.dynamodb.parsing.validators")
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
     return [
         (BaseModel, "__new__"),
         (Topic, "__init__"),
@@ -77,6 +82,8 @@ def _patched_attributes() -> list[tuple[Any, str]]:
         (ast_nodes.DepthFirstTraverser, "traverse_node_recursively"),
         (ast_nodes.Node, "find_clauses"),
         (expressions.UpdateExpressionParser, "make"),
+        (validators.Validator, "__init__"),
+        (ConditionExpressionParser, "parse"),
         (serving, "selectors"),
     ]
 
@@ -374,6 +381,77 @@ def test_a_query_reads_its_partition_not_the_table(moto_kind: str, monkeypatch: 
     assert (len(compared) >= 300 * len(pages)) == (moto_kind == "unpatched")
 
 
+# Sort keys whose text orders differently by case, accents, prefixes and digits.
+SORT_KEYS = ["b", "B", "a10", "a9", "a", "é", "e", "CB#2", "CB#10", "SKU#Z", "SKU#a", "~", " "]
+
+
+def _queried_in_order() -> list[Any]:
+    """The items of one partition of a string sort key and of one of a number sort key, as
+    queries forwards, backwards and by a key range answer them."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    answers: list[Any] = []
+    partitions: list[tuple[str, Literal["S", "N"], list[str]]] = [
+        ("text", "S", SORT_KEYS),
+        ("numbers", "N", ["10", "-1.5", "2", "0", "9.75"]),
+    ]
+    for table, kind, keys in partitions:
+        client.create_table(
+            TableName=table,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": kind},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for pk in ("DAY#1", "DAY#2"):
+            for key in keys:
+                client.put_item(TableName=table, Item={"pk": {"S": pk}, "sk": {kind: key}})
+        for forward in (True, False):
+            request: QueryInputTypeDef = {
+                "TableName": table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": "DAY#2"}},
+                "ScanIndexForward": forward,
+            }
+            answers.append([item["sk"] for item in client.query(**request)["Items"]])
+        low, high = sorted(keys)[1], sorted(keys)[-2]
+        ranged = client.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={":pk": {"S": "DAY#1"}, ":low": {kind: low}, ":high": {kind: high}},
+            Limit=3,
+        )
+        answers.append(([item["sk"] for item in ranged["Items"]], ranged.get("LastEvaluatedKey")))
+    return answers
+
+
+def test_a_partition_of_string_sort_keys_is_ordered_by_their_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    answers: dict[str, list[Any]] = {}
+    compared: dict[str, int] = {}
+    for kind in ("unpatched", "patched"):
+        _make_moto(kind, monkeypatch)
+        with mock_aws():
+            # Given a count of moto's comparisons of key objects
+            comparisons = _spy(monkeypatch, DynamoType, "__lt__")
+            # When partitions of string and of number sort keys are queried every way
+            answers[kind] = _queried_in_order()
+            compared[kind] = sum(key.type == "S" for key in comparisons)
+    # Then the items come in the same order, pages and all
+    assert answers["patched"] == answers["unpatched"]
+    assert [key["S"] for key in answers["unpatched"][0]][:4] == [" ", "B", "CB#10", "CB#2"]
+    assert [key["N"] for key in answers["unpatched"][3]] == ["-1.5", "0", "2", "9.75", "10"]
+    # but the patched moto ordered the string keys without comparing key objects (the number
+    # keys as moto does); what is left is the key condition's test of each item
+    assert compared["patched"] < compared["unpatched"] / 4
+
+
 def _canonical(value: Mapping[str, Any]) -> Any:
     ((kind, inner),) = value.items()
     if kind in ("SS", "NS"):
@@ -490,15 +568,16 @@ UPDATES: list[tuple[str, dict[str, Any], str | None]] = [
 ]
 
 
-def _apply_updates() -> list[Any]:
-    """Each update's outcome (the item after it, or the error DynamoDB answered)."""
+def _apply_updates(keys: tuple[str, ...] = ("item",)) -> list[Any]:
+    """Each update's outcome (the item after it, or the error DynamoDB answered), the updates
+    applied in turn to each item of ``keys``."""
     client = boto3.client("dynamodb", region_name="us-east-1")
     _table()
     outcomes: list[Any] = []
-    for expression, values, condition in UPDATES:
+    for key, (expression, values, condition) in [(key, update) for key in keys for update in UPDATES]:
         request: dict[str, Any] = {
             "TableName": "t",
-            "Key": {"pk": {"S": "item"}},
+            "Key": {"pk": {"S": key}},
             "UpdateExpression": expression,
             "ExpressionAttributeValues": {**values, ":ten": {"N": "10"}}
             if ":ten" in (condition or "")
@@ -600,3 +679,190 @@ def test_puts_and_updates_answer_the_same_without_moto_s_generic_serializer(
     # but the patched moto wrote the four answers without a binary value (the plain put, the
     # updates returning n or nothing) without the serializer; the binary ones still go through it
     assert serialized["unpatched"] == 8 and serialized["patched"] == 4
+
+
+def test_update_expressions_answer_the_same_with_their_trees_unpickled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    validators: Any = importlib.import_module("moto.dynamodb.parsing.validators")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    outcomes: dict[str, list[Any]] = {}
+    copied: dict[str, int] = {}
+    counted: dict[str, int] = {}
+    for kind in ("unpatched", "patched"):
+        _make_moto(kind, monkeypatch)
+        with mock_aws():
+            # Given a count of the syntax trees moto's validators deep-copy, and of its counts
+            # of a tree's clauses
+            trees = _spy(monkeypatch, validators, "deepcopy")
+            counts = _spy(monkeypatch, validators.ActionCountValidator, "verify_action_counts")
+            # When updates of every kind, and ones DynamoDB refuses, are applied to one item and
+            # then to another (the second time from the trees the first one parsed and validated)
+            outcomes[kind] = _apply_updates(("first", "second"))
+            copied[kind] = sum(isinstance(tree, validators.Node) for tree in trees)
+            counted[kind] = len(counts)
+    # Then every item and every refusal is the same, word for word, both times
+    assert outcomes["patched"] == outcomes["unpatched"]
+    first, second = outcomes["patched"][: len(UPDATES)], outcomes["patched"][len(UPDATES) :]
+    assert [_without_key(o) for o in first] == [_without_key(o) for o in second]
+    assert [type(o) for o in outcomes["unpatched"]].count(tuple) == 10  # refused
+    # but the patched moto made its validators' trees from their pickles, not by deep copies
+    assert copied["unpatched"] >= len(UPDATES) * 2 and copied["patched"] == 0
+    # and counted a tree's clauses until it passed once (the refused trees every time)
+    assert counted["patched"] < counted["unpatched"] / 2
+
+
+def _without_key(outcome: Any) -> Any:
+    if isinstance(outcome, dict):
+        return {name: value for name, value in outcome["item"][1].items() if name != "pk"}
+    return outcome
+
+
+def _conditional_writes(client: Any) -> list[Any]:
+    """The outcomes (answer or error) of conditional puts, updates, deletes and transactions,
+    passing, failing and refused, each sent twice."""
+    claim = {"TableName": "t", "ConditionExpression": "attribute_not_exists(pk)"}
+    writes: list[tuple[str, dict[str, Any]]] = [
+        ("put_item", {**claim, "Item": {"pk": {"S": "claim"}, "n": {"N": "1"}}}),
+        (
+            "put_item",
+            {
+                **claim,
+                "Item": {"pk": {"S": "claim"}},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            },
+        ),
+        (
+            "update_item",
+            {
+                "TableName": "t",
+                "Key": {"pk": {"S": "claim"}},
+                "UpdateExpression": "SET n = n + :one",
+                "ConditionExpression": "#n < :ten AND attribute_exists(pk)",
+                "ExpressionAttributeNames": {"#n": "n"},
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":ten": {"N": "2"}},
+                "ReturnValues": "ALL_NEW",
+            },
+        ),
+        (
+            "put_item",  # a name the condition does not use: refused
+            {**claim, "Item": {"pk": {"S": "other"}}, "ExpressionAttributeNames": {"#x": "x"}},
+        ),
+        (
+            "transact_write_items",
+            {
+                "TransactItems": [
+                    {"Put": {**claim, "Item": {"pk": {"S": "t1"}}}},
+                    {
+                        "Update": {
+                            **_set_n("claim", "5"),
+                            "ConditionExpression": "n IN (:a, :b)",
+                            "ExpressionAttributeValues": {
+                                ":v": {"N": "5"},
+                                ":a": {"N": "2"},
+                                ":b": {"N": "3"},
+                            },
+                        }
+                    },
+                ]
+            },
+        ),
+        (
+            "delete_item",
+            {
+                "TableName": "t",
+                "Key": {"pk": {"S": "claim"}},
+                "ConditionExpression": "attribute_exists(#n) AND NOT #n <> :two",
+                "ExpressionAttributeNames": {"#n": "n"},
+                "ExpressionAttributeValues": {":two": {"N": "2"}},
+            },
+        ),
+    ]
+    outcomes: list[Any] = []
+    for operation, request in writes * 2:
+        try:
+            answer = getattr(client, operation)(**request)
+            outcomes.append({k: v for k, v in answer.items() if k != "ResponseMetadata"})
+        except client.exceptions.ClientError as error:
+            outcomes.append((error.response["Error"], error.response.get("Item")))
+    outcomes.append(client.scan(TableName="t")["Items"])
+    return outcomes
+
+
+def test_conditions_answer_the_same_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    outcomes: dict[str, list[Any]] = {}
+    parsed: dict[str, int] = {}
+    for kind in ("unpatched", "patched"):
+        _make_moto(kind, monkeypatch)
+        with mock_aws():
+            _table()
+            # Given a count of the condition expressions moto parses
+            lexed = _spy(monkeypatch, ConditionExpressionParser, "_lex_condition_expression")
+            # When conditional writes of each kind are sent twice: passing, failing, refused
+            outcomes[kind] = _conditional_writes(boto3.client("dynamodb", region_name="us-east-1"))
+            parsed[kind] = len(lexed)
+    # Then every answer, every refusal and the table after are the same, word for word
+    assert outcomes["patched"] == outcomes["unpatched"]
+    errors = [o[0]["Code"] for o in outcomes["unpatched"] if isinstance(o, tuple)]
+    assert errors.count("ConditionalCheckFailedException") == 6
+    assert errors.count("ValidationException") == 2 and errors.count("TransactionCanceledException") == 1
+    # but the patched moto parsed each of the five conditions once per form moto hands it over
+    # in (the claim's without names as None and as {}: 7 in all), where moto as it ships parsed
+    # them up to three times per request, 28 times
+    assert parsed == {"unpatched": 28, "patched": 7}
+
+
+def _request_handler(kind: str) -> Any:
+    """moto's request handler as the stack's server runs it (``patched``) or as moto ships it,
+    for one answered ``POST /`` (no connection: only its logging and headers are used)."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    handler_class = (
+        moto_main.keep_alive_handler(MotoRequestHandler) if kind == "patched" else MotoRequestHandler
+    )
+    handler = handler_class.__new__(handler_class)
+    handler.client_address = ("127.0.0.1", 50000)
+    handler.command, handler.path, handler.request_version = "POST", "/", "HTTP/1.1"
+    handler.requestline = "POST / HTTP/1.1"
+    return handler
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.WARNING])
+def test_requests_are_logged_the_same_and_dates_said_the_same(
+    level: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import time
+
+    # Given werkzeug's logger at a level, and a fixed clock (half a second into a second)
+    caplog.set_level(level, logger="werkzeug")
+    monkeypatch.setattr(time, "time", lambda: 1_796_688_000.5)
+    lines: dict[str, list[str]] = {}
+    formatted: dict[str, int] = {}
+    dates: dict[str, str] = {}
+    dated: dict[str, int] = {}
+    for kind in ("unpatched", "patched"):
+        handler = _request_handler(kind)
+        stamps = _spy(monkeypatch, type(handler), "log_date_time_string")
+        # When the server logs an answered request and dates an answer
+        caplog.clear()
+        handler.log_request(200, 123)
+        lines[kind] = [record.getMessage() for record in caplog.records]
+        formatted[kind] = len(stamps)
+        said = _spy(monkeypatch, email.utils, "formatdate")
+        dates[kind] = handler.date_time_string()
+        assert handler.date_time_string() == dates[kind]
+        dated[kind] = len(said)
+        monkeypatch.setattr(email.utils, "formatdate", inspect.getattr_static(email.utils, "formatdate"))
+    # Then the same lines are logged and the same Date said, twice
+    assert lines["patched"] == lines["unpatched"]
+    assert dates["patched"] == dates["unpatched"] == "Tue, 08 Dec 2026 00:00:00 GMT"
+    # but the patched server formats a second's Date once, not for every answer
+    assert dated["unpatched"] == 2 and dated["patched"] <= 1
+    if level == logging.INFO:
+        assert len(lines["unpatched"]) == 1 and '"POST / HTTP/1.1" 200 123' in lines["unpatched"][0]
+    else:
+        # and a line the level drops is not formatted first
+        assert lines["unpatched"] == [] and formatted == {"unpatched": 1, "patched": 0}
