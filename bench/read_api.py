@@ -64,6 +64,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 import pandas as pd
 from tqdm import tqdm
 
+from backend.adapters import day_index
 from backend.adapters.dynamo import (
     DAY_PART,
     PACKED,
@@ -290,6 +291,8 @@ def copy_days(
     for n, target in enumerate(targets):
         source = sources[n % len(sources)]
         for item in found[source]:
+            if item["sk"] == day_index.INDEX_SK:
+                continue  # the copy's own index follows
             customers = item["sk"] == "CUSTOMERS" or item["sk"].startswith(("CB#", DAY_PART))
             copy = dict(_renamed(item, first_copy + n) if customers else item)
             copy["pk"] = day_pk(target)
@@ -304,6 +307,13 @@ def copy_days(
                 content.baskets,
                 _renamed_members(content.members, first_copy + n),
             )
+    # As the writers of member items do after them: each day's index names its items (the
+    # source's unfolded content is a new DP# item here).
+    written += [
+        {"pk": day_pk(day), "sk": day_index.INDEX_SK}
+        | ({day_index.KEYS: set(keys)} if len(keys) <= day_index.MAX_KEYS else {day_index.FULL: True})
+        for day, keys in day_index.sort_keys_by_day(written).items()
+    ]
     batch_put(dynamodb, table, written)
     # As every writer of a day does: the months' change stamps move after the write.
     touch_months(dynamodb, table, {target.strftime("%Y-%m") for target in targets}, datetime.now(UTC))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
-from backend.adapters import baskets, customer_days, forecasts, leases, rollups, stock_in
+from backend.adapters import baskets, customer_days, day_index, forecasts, leases, rollups, stock_in
 from backend.adapters import stock as stock_items
 from backend.adapters.baskets import DayPairs
 from backend.adapters.claims import CONFLICT_PK, BusinessClaim, Found, claim_all, order_claim_key
@@ -275,6 +275,10 @@ class AnalyticsStore(Protocol):
     def put_immutable(self, items: Iterable[Mapping[str, Any]]) -> None:
         """Put items that never change once written (keyed by their content or their part):
         putting them again is harmless."""
+
+    def name_day_items(self, items: Iterable[Mapping[str, Any]]) -> None:
+        """Name the day customer-set items among these, once put, in their days' indexes
+        (:mod:`backend.adapters.day_index`), before the months' stamps move."""
 
     def stamp_months(self, months: Iterable[str]) -> None:
         """Bump the change stamp of each month (``YYYY-MM``) whose days were written, if it is
@@ -551,6 +555,9 @@ class AnalyticsTable:
 
     def put_immutable(self, items: Iterable[Mapping[str, Any]]) -> None:
         batch_put(self.client, self.name, items)
+
+    def name_day_items(self, items: Iterable[Mapping[str, Any]]) -> None:
+        day_index.name_day_items(self.client, self.name, items)
 
     def stamp_months(self, months: Iterable[str]) -> None:
         touch_months(self.client, self.name, months, datetime.fromtimestamp(self.clock(), UTC), self.zone)

@@ -45,6 +45,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
+from backend.adapters import day_index
 from backend.adapters.dynamo import (
     DAY_PART,
     TRANSACTION_ATTEMPTS,
@@ -808,7 +809,9 @@ def fold_day(
     count them from then on, and the items' content until then (:class:`DayView`)."""
     found = read_partition(client, table, day)
     if found.content:
-        batch_put(client, table, day_part_items_of(day, found.content))
+        parts = day_part_items_of(day, found.content)
+        batch_put(client, table, parts)
+        day_index.name_day_items(client, table, parts)
     if found.order_facts:
         put_facts(found.order_facts)
     moved = 0
