@@ -308,12 +308,15 @@ def copy_days(
                 _renamed_members(content.members, first_copy + n),
             )
     # As the writers of member items do after them: each day's index names its items (the
-    # source's unfolded content is a new DP# item here).
+    # source's unfolded content is a new DP# item here). The store's first index write is put at
+    # the epoch: a store whose deploy of the index is long over, so readers trust every index
+    # (the copies' and those the stack wrote while processing the sources).
     written += [
-        {"pk": day_pk(day), "sk": day_index.INDEX_SK}
+        {"pk": day_pk(day), "sk": day_index.INDEX_SK, day_index.LISTED_AT: int(time.time())}
         | ({day_index.KEYS: set(keys)} if len(keys) <= day_index.MAX_KEYS else {day_index.FULL: True})
         for day, keys in day_index.sort_keys_by_day(written).items()
     ]
+    written.append(dict(zip(("pk", "sk"), day_index.SINCE_KEY, strict=True)) | {day_index.SINCE_AT: 0})
     batch_put(dynamodb, table, written)
     # As every writer of a day does: the months' change stamps move after the write.
     touch_months(dynamodb, table, {target.strftime("%Y-%m") for target in targets}, datetime.now(UTC))

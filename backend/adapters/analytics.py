@@ -557,7 +557,7 @@ class AnalyticsTable:
         batch_put(self.client, self.name, items)
 
     def name_day_items(self, items: Iterable[Mapping[str, Any]]) -> None:
-        day_index.name_day_items(self.client, self.name, items)
+        day_index.name_day_items(self.client, self.name, items, now=self.clock())
 
     def stamp_months(self, months: Iterable[str]) -> None:
         touch_months(self.client, self.name, months, datetime.fromtimestamp(self.clock(), UTC), self.zone)
@@ -613,7 +613,7 @@ class AnalyticsTable:
         )
 
     def put_customer_sets(self, per_day: Mapping[date, Mapping[str, set[str]]]) -> None:
-        customer_days.write(self.client, self.name, per_day)
+        customer_days.write(self.client, self.name, per_day, now=self.clock())
 
     def upsert_product(self, sku: str, fields: Mapping[str, Any], version: str) -> bool:
         return set_if_newer(
@@ -680,6 +680,7 @@ class AnalyticsTable:
             day,
             self.record_facts,
             lambda inbox: stock_items.settle_inbox(self.client, self.name, [inbox]),
+            now=self.clock(),
         )
 
     def set_stock_in_watermark(self, day: date) -> None:

@@ -85,12 +85,14 @@ def membership_items(per_day: Mapping[date, Mapping[str, set[str]]]) -> list[dic
     return items
 
 
-def write(client: DynamoDBClient, table: str, per_day: Mapping[date, Mapping[str, set[str]]]) -> None:
+def write(
+    client: DynamoDBClient, table: str, per_day: Mapping[date, Mapping[str, set[str]]], *, now: float
+) -> None:
     """Record these memberships (plain puts: idempotent, in any order), then name them in their
-    days' indexes."""
+    days' indexes (``now``: the writer's clock, seconds since the epoch)."""
     items = membership_items(per_day)
     batch_put(client, table, items)
-    day_index.name_day_items(client, table, items)
+    day_index.name_day_items(client, table, items, now=now)
 
 
 def _fields(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -171,8 +173,15 @@ def read_days(
     def strong(day: date) -> bool:
         return consistent or view.consistent(day)
 
-    heads = _get(client, table, {d: [(day_pk(d), SALES_SK), day_index.index_key(d)] for d in days}, strong)
-    listed = {d: day_index.listed(heads.get(day_index.index_key(d))) for d in days}
+    # The marker of the first index write rides with the first day's keys (strongly consistent
+    # when that day is: it is put once and never changes, so either read is right once it
+    # exists).
+    head_keys = {d: [(day_pk(d), SALES_SK), day_index.index_key(d)] for d in days}
+    if days:
+        head_keys[days[0]].append(day_index.SINCE_KEY)
+    heads = _get(client, table, head_keys, strong)
+    marker = heads.pop(day_index.SINCE_KEY, None)
+    listed = {d: day_index.listed(heads.get(day_index.index_key(d)), marker) for d in days}
     named = {
         d: [(day_pk(d), sk) for sk in sort_keys if not sk.startswith(DAY_PART) or view.counts(sk)]
         for d, sort_keys in listed.items()

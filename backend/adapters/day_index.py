@@ -20,16 +20,26 @@ items listed in another, for any number of days.
 - **A crash** between the items and the index leaves items the index does not name: the
   batch's redelivery puts the batch's memberships again (the same items, or others holding the
   same facts as they stand then) and names those, before the month's stamp moves.
+- **The deploy that brings the index.** A function of the older release still running then puts
+  member items without naming them, in a day whose index the new release may have created. So
+  the first index write ever puts the store-wide marker ``INDEX``/``SINCE`` (``at``: its
+  writer's clock, put once), each index records ``c``, when it was created or last listed, and
+  a reader trusts an index only when ``c >= at +`` :data:`MARGIN`, after which no older writer
+  runs; an index created earlier is listed again (the keys-only Query) by its first writer past
+  that time, and read by its Query until then.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from backend.adapters.dynamo import DAY_PART, batch_get, day_pk, key, query_partition
+from backend.domain.rollups import CLOCK_MARGIN
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,6 +56,16 @@ MAX_KEYS = 36
 DAY_PREFIX = "DAY#"
 #: The items an index names: the day's customer-set items, whichever release wrote them.
 MEMBER_PREFIXES = ("CB#", "CUSTOMERS", DAY_PART)
+#: When the index was created or last listed (the writer's clock, seconds since the epoch).
+LISTED_AT = "c"
+#: The store-wide marker of the first index write ever: ``at``, its writer's clock.
+SINCE_KEY = ("INDEX", "SINCE")
+SINCE_AT = "at"
+#: How long after the first index write an older release's writer may still put member items
+#: without naming them: the deploy that brings the index (every function updated: minutes; an
+#: hour is ample) and the longest function timeout (the orders processor's 60 s) after it, on
+#: two clocks each within CLOCK_MARGIN of the true time (the marker's writer's and the index's).
+MARGIN = 2 * CLOCK_MARGIN + timedelta(hours=1)
 
 
 def index_key(day: date) -> tuple[str, str]:
@@ -57,11 +77,13 @@ def names(sort_key: str) -> bool:
     return sort_key.startswith(MEMBER_PREFIXES)
 
 
-def name_day_items(client: DynamoDBClient, table: str, items: Iterable[Mapping[str, Any]]) -> None:
+def name_day_items(
+    client: DynamoDBClient, table: str, items: Iterable[Mapping[str, Any]], *, now: float
+) -> None:
     """Name the day member items among these in their days' indexes; call it after they are
-    put."""
+    put (``now``: the writer's clock, seconds since the epoch)."""
     for day, wanted in sorted(sort_keys_by_day(items).items()):
-        _add_to_day(client, table, day, wanted)
+        _add_to_day(client, table, day, wanted, int(now))
 
 
 def sort_keys_by_day(items: Iterable[Mapping[str, Any]]) -> dict[date, list[str]]:
@@ -78,16 +100,19 @@ def sort_keys_by_day(items: Iterable[Mapping[str, Any]]) -> dict[date, list[str]
     return {day: sorted(sort_keys) for day, sort_keys in found.items()}
 
 
-def _add_to_day(client: DynamoDBClient, table: str, day: date, wanted: list[str]) -> None:
+def _add_to_day(client: DynamoDBClient, table: str, day: date, wanted: list[str], now: int) -> None:
     # Read first (a strongly consistent read costs a fifth of a refused conditional write): a
-    # redelivery's keys, already named, cost no write at all.
-    found = batch_get(client, table, [index_key(day)], consistent=True).get(index_key(day))
+    # redelivery's keys, already named, cost no write at all. The marker rides in the same call.
+    got = batch_get(client, table, [index_key(day), SINCE_KEY], consistent=True)
+    found = got.get(index_key(day))
     if found is not None and FULL in found:
         return
-    if found is None:  # the day's first index: the items written before it too
+    since = _since(got.get(SINCE_KEY)) or _put_since(client, table, now)
+    stale = found is not None and not _trusted(found, since) and now >= since + _margin()
+    if found is None or stale:  # the day's first index, or one an older writer may have missed
         wanted = sorted({*wanted, *_items_of(client, table, day)})
     known = set() if found is None else {str(sort_key) for sort_key in found.get(KEYS, ())}
-    if found is not None and known.issuperset(wanted):
+    if found is not None and not stale and known.issuperset(wanted):
         return
     if len(known | set(wanted)) > MAX_KEYS:
         client.update_item(
@@ -99,14 +124,44 @@ def _add_to_day(client: DynamoDBClient, table: str, day: date, wanted: list[str]
         )
         return
     # A union: writers racing here each add theirs (a few keys over the bound at most), and a
-    # day marked full meanwhile stays full (readers check that first).
+    # day marked full meanwhile stays full (readers check that first). A listing again moves
+    # ``c``: the day's items were all listed at ``now``.
+    listed_at = "#c = :now" if stale else "#c = if_not_exists(#c, :now)"
     client.update_item(
         TableName=table,
         Key=key(*index_key(day)),
-        UpdateExpression="ADD #k :k",
-        ExpressionAttributeNames={"#k": KEYS},
-        ExpressionAttributeValues={":k": {"SS": wanted}},
+        UpdateExpression=f"ADD #k :k SET {listed_at}",
+        ExpressionAttributeNames={"#k": KEYS, "#c": LISTED_AT},
+        ExpressionAttributeValues={":k": {"SS": wanted}, ":now": {"N": str(now)}},
     )
+
+
+def _margin() -> int:
+    return int(MARGIN.total_seconds())
+
+
+def _since(marker: Mapping[str, Any] | None) -> int | None:
+    return None if marker is None else int(marker[SINCE_AT])
+
+
+def _put_since(client: DynamoDBClient, table: str, now: int) -> int:
+    """Put the marker of the first index write, or read the one another writer put first."""
+    try:
+        client.put_item(
+            TableName=table,
+            Item={**key(*SINCE_KEY), SINCE_AT: {"N": str(now)}},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return int(batch_get(client, table, [SINCE_KEY], consistent=True)[SINCE_KEY][SINCE_AT])
+    return now
+
+
+def _trusted(index: Mapping[str, Any], since: int | None) -> bool:
+    """Whether the index was created or listed after every older release's writer stopped."""
+    return since is not None and LISTED_AT in index and int(index[LISTED_AT]) >= since + _margin()
 
 
 def _items_of(client: DynamoDBClient, table: str, day: date) -> list[str]:
@@ -130,9 +185,11 @@ def _items_of(client: DynamoDBClient, table: str, day: date) -> list[str]:
     ]
 
 
-def listed(index: Mapping[str, Any] | None) -> list[str] | None:
+def listed(index: Mapping[str, Any] | None, marker: Mapping[str, Any] | None) -> list[str] | None:
     """The sort keys a day's index item names, or ``None`` when the day must be read by its
-    Query (no index: nobody has written its items since indexes exist; or ``full``)."""
-    if index is None or FULL in index:
+    Query (no index: nobody has written its items since indexes exist; ``full``; or not
+    trusted yet: created or listed before :data:`MARGIN` after the first index write, the
+    ``marker``)."""
+    if index is None or FULL in index or not _trusted(index, _since(marker)):
         return None
     return sorted(str(sort_key) for sort_key in index.get(KEYS, ()))

@@ -5,6 +5,11 @@ them in the day's index (``DAY#<d>``/``~ITEMS``, :mod:`backend.adapters.day_inde
 the days' ``SALES`` and indexes in one ``BatchGetItem`` and the named items in another. A day
 left as older releases wrote it (no index) is read by its Query; the first writer of such a day
 names the items already there; a day with more items than an index holds is read by its Query.
+
+Indexes are trusted only from ``day_index.MARGIN`` after the store's first index write (the
+marker ``INDEX``/``SINCE``): an older release's writer still running during the deploy may put
+items no index names. Most tests here are of a store whose deploy is long over (the marker at
+the epoch, the writers' clock fixed at ``NOW``); the deploy's own tests move the clock.
 """
 
 from __future__ import annotations
@@ -24,13 +29,29 @@ from tests import oracle, pipeline
 from tests.figures import assert_same_figures
 
 DAY = date(2025, 3, 4)
+#: The writers' clock (seconds since the epoch) in the tests of a store long past the deploy.
+NOW = 1_741_000_000.0
+MARGIN = day_index.MARGIN.total_seconds()
 
 
 @pytest.fixture
-def table(stack: Any) -> str:
+def bare_table(stack: Any) -> str:
+    """The analytics table, empty: no index written yet."""
     pipeline.allow_read_key()
     pipeline.clear_analytics()
     return get_settings().require("analytics_table")
+
+
+@pytest.fixture
+def table(bare_table: str) -> str:
+    """The analytics table of a store whose first index write is long past (at the epoch)."""
+    put_since(bare_table, 0)
+    return bare_table
+
+
+def put_since(table: str, at: float) -> None:
+    pk, sk = day_index.SINCE_KEY
+    batch_put(client("dynamodb"), table, [{"pk": pk, "sk": sk, day_index.SINCE_AT: Decimal(int(at))}])
 
 
 class Calls:
@@ -51,8 +72,8 @@ class Calls:
         client("dynamodb").meta.events.unregister("provide-client-params.dynamodb", self._record)
 
 
-def analytics(table: str) -> AnalyticsTable:
-    return AnalyticsTable(client("dynamodb"), table)
+def analytics(table: str, now: float = NOW) -> AnalyticsTable:
+    return AnalyticsTable(client("dynamodb"), table, clock=lambda: now)
 
 
 def older_day(table: str) -> None:
@@ -173,3 +194,88 @@ def test_a_summary_request_reads_no_day_by_a_query(table: str) -> None:
     expected = oracle.summary(delivered, start, end, tz=get_settings().store_timezone)
     assert_same_figures(body["current"], expected)
     assert recorded.calls == [("BatchGetItem", ""), ("BatchGetItem", "")]
+
+
+# -- the deploy that brings the index -------------------------------------------------------------
+
+#: The new release's first index write.
+DEPLOY = NOW
+
+
+def older_release_member(table: str, customer: str) -> None:
+    """A membership of ``DAY`` put by an older release's writer: the item, and no index."""
+    batch_put(client("dynamodb"), table, customer_days.membership_items({DAY: {"C": {customer}}}))
+
+
+def test_a_member_an_older_writer_puts_after_the_index_counts_inside_the_margin(bare_table: str) -> None:
+    # Given the new release's first index write for DAY (the marker put at its clock)
+    analytics(bare_table, DEPLOY).put_customer_sets({DAY: {"C": {"new"}}})
+    since = batch_get(client("dynamodb"), bare_table, [day_index.SINCE_KEY], consistent=True)
+    assert since[day_index.SINCE_KEY][day_index.SINCE_AT] == DEPLOY
+    # And an older release's function, still running, putting a member of DAY without naming it
+    older_release_member(bare_table, "old")
+    # And the new release writing again inside the margin
+    analytics(bare_table, DEPLOY + MARGIN - 1).put_customer_sets({DAY: {"C": {"newer"}}})
+    # When the day is read
+    _, sets, calls = read(bare_table, [DAY])
+    # Then the index is not trusted: the day is read by its Query, the older writer's member counted
+    assert sets == [{"C": {"new", "old", "newer"}, "P": set(), "M": set()}]
+    assert ("Query", f"DAY#{DAY.isoformat()}") in calls
+
+
+def test_past_the_margin_the_next_writer_lists_the_day_again(bare_table: str) -> None:
+    # Given the index created at the deploy, and an older writer's member it does not name
+    analytics(bare_table, DEPLOY).put_customer_sets({DAY: {"C": {"new"}}})
+    older_release_member(bare_table, "old")
+    # When a writer past the margin writes a member of the day
+    analytics(bare_table, DEPLOY + MARGIN).put_customer_sets({DAY: {"C": {"later"}}})
+    # Then the index names the older writer's item too, listed at that writer's clock
+    index = batch_get(client("dynamodb"), bare_table, [day_index.index_key(DAY)], consistent=True)
+    assert index[day_index.index_key(DAY)][day_index.LISTED_AT] == DEPLOY + MARGIN
+    # And the day reads by key, with the older writer's member
+    _, sets, calls = read(bare_table, [DAY])
+    assert sets == [{"C": {"new", "old", "later"}, "P": set(), "M": set()}]
+    assert calls == [("BatchGetItem", ""), ("BatchGetItem", "")]
+
+
+def test_a_redelivery_past_the_margin_lists_the_day_again_too(bare_table: str) -> None:
+    # Given the index created at the deploy, and an older writer's member it does not name
+    analytics(bare_table, DEPLOY).put_customer_sets({DAY: {"C": {"new"}}})
+    older_release_member(bare_table, "old")
+    # When the deploy's batch is delivered again past the margin (its keys already named)
+    analytics(bare_table, DEPLOY + MARGIN + 5).put_customer_sets({DAY: {"C": {"new"}}})
+    # Then the day reads by key with every member
+    _, sets, calls = read(bare_table, [DAY])
+    assert sets == [{"C": {"new", "old"}, "P": set(), "M": set()}]
+    assert calls == [("BatchGetItem", ""), ("BatchGetItem", "")]
+    # And the next redelivery writes nothing
+    index = batch_get(client("dynamodb"), bare_table, [day_index.index_key(DAY)], consistent=True)
+    analytics(bare_table, DEPLOY + MARGIN + 9).put_customer_sets({DAY: {"C": {"new"}}})
+    assert batch_get(client("dynamodb"), bare_table, [day_index.index_key(DAY)], consistent=True) == index
+
+
+def test_an_index_created_after_the_margin_is_trusted(bare_table: str) -> None:
+    # Given the store's first index write on another day, then DAY's first index past the margin
+    analytics(bare_table, DEPLOY).put_customer_sets({DAY - timedelta(days=1): {"C": {"first"}}})
+    older_release_member(bare_table, "old")
+    analytics(bare_table, DEPLOY + MARGIN).put_customer_sets({DAY: {"C": {"new"}}})
+    # When both days are read
+    _, sets, calls = read(bare_table, [DAY - timedelta(days=1), DAY])
+    # Then DAY is read by key (no Query of it), every member counted; the first day, indexed
+    # inside the margin and written no more, by its Query
+    assert sets == [
+        {"C": {"first"}, "P": set(), "M": set()},
+        {"C": {"old", "new"}, "P": set(), "M": set()},
+    ]
+    assert ("Query", f"DAY#{DAY.isoformat()}") not in calls
+    assert ("Query", f"DAY#{(DAY - timedelta(days=1)).isoformat()}") in calls
+
+
+def test_writers_racing_for_the_first_index_write_keep_one_marker(bare_table: str) -> None:
+    # Given one writer's first index write
+    analytics(bare_table, DEPLOY).put_customer_sets({DAY: {"C": {"a"}}})
+    # When another writer, its clock behind, writes another day's first index
+    analytics(bare_table, DEPLOY - 60).put_customer_sets({DAY + timedelta(days=1): {"C": {"b"}}})
+    # Then the marker is the first one's
+    since = batch_get(client("dynamodb"), bare_table, [day_index.SINCE_KEY], consistent=True)
+    assert since[day_index.SINCE_KEY][day_index.SINCE_AT] == DEPLOY
