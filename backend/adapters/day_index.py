@@ -107,7 +107,9 @@ def _add_to_day(client: DynamoDBClient, table: str, day: date, wanted: list[str]
     found = got.get(index_key(day))
     if found is not None and FULL in found:
         return
-    since = _since(got.get(SINCE_KEY)) or _put_since(client, table, now)
+    since = _since(got.get(SINCE_KEY))
+    if since is None:
+        since = _put_since(client, table, now)
     stale = found is not None and not _trusted(found, since) and now >= since + _margin()
     if found is None or stale:  # the day's first index, or one an older writer may have missed
         wanted = sorted({*wanted, *_items_of(client, table, day)})

@@ -279,3 +279,13 @@ def test_writers_racing_for_the_first_index_write_keep_one_marker(bare_table: st
     # Then the marker is the first one's
     since = batch_get(client("dynamodb"), bare_table, [day_index.SINCE_KEY], consistent=True)
     assert since[day_index.SINCE_KEY][day_index.SINCE_AT] == DEPLOY
+
+
+def test_a_writer_that_finds_the_marker_puts_none(table: str) -> None:
+    # Given the store's marker (at the epoch: a falsy time is still a time)
+    # When a writer names a day's items
+    with Calls() as recorded:
+        analytics(table).put_customer_sets({DAY: {"C": {"c"}}})
+    # Then it reads the marker with the index and puts no marker of its own
+    assert [operation for operation, _ in recorded.calls].count("PutItem") == 0
+    assert ("UpdateItem", "") in recorded.calls
