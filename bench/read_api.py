@@ -64,6 +64,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 import pandas as pd
 from tqdm import tqdm
 
+from backend.adapters import day_index
 from backend.adapters.dynamo import (
     DAY_PART,
     PACKED,
@@ -290,6 +291,8 @@ def copy_days(
     for n, target in enumerate(targets):
         source = sources[n % len(sources)]
         for item in found[source]:
+            if item["sk"] == day_index.INDEX_SK:
+                continue  # the copy's own index follows
             customers = item["sk"] == "CUSTOMERS" or item["sk"].startswith(("CB#", DAY_PART))
             copy = dict(_renamed(item, first_copy + n) if customers else item)
             copy["pk"] = day_pk(target)
@@ -304,6 +307,16 @@ def copy_days(
                 content.baskets,
                 _renamed_members(content.members, first_copy + n),
             )
+    # As the writers of member items do after them: each day's index names its items (the
+    # source's unfolded content is a new DP# item here). The store's first index write is put at
+    # the epoch: a store whose deploy of the index is long over, so readers trust every index
+    # (the copies' and those the stack wrote while processing the sources).
+    written += [
+        {"pk": day_pk(day), "sk": day_index.INDEX_SK, day_index.LISTED_AT: int(time.time())}
+        | ({day_index.KEYS: set(keys)} if len(keys) <= day_index.MAX_KEYS else {day_index.FULL: True})
+        for day, keys in day_index.sort_keys_by_day(written).items()
+    ]
+    written.append(dict(zip(("pk", "sk"), day_index.SINCE_KEY, strict=True)) | {day_index.SINCE_AT: 0})
     batch_put(dynamodb, table, written)
     # As every writer of a day does: the months' change stamps move after the write.
     touch_months(dynamodb, table, {target.strftime("%Y-%m") for target in targets}, datetime.now(UTC))
@@ -356,29 +369,66 @@ def _event(path: str, params: dict[str, str], key: str) -> dict[str, Any]:
     }
 
 
+def _read_units_by_kind(
+    before: dict[tuple[str, str, str, str], float], after: dict[tuple[str, str, str, str], float]
+) -> dict[str, float]:
+    """The API's read units between two readings, by operation, item kind and consistency."""
+    found = {}
+    for (function, operation, kind, consistency), units in sorted(after.items()):
+        used = units - before.get((function, operation, kind, consistency), 0.0)
+        if function == "api" and used:
+            found[f"{operation} {kind} ({consistency})"] = round(used, 1)
+    return found
+
+
 def measure(
     meter: Meter, api: Callable[..., Any], key: str, path: str, params: dict[str, str], requests: int
 ) -> dict[str, Any]:
     """Latency over ``requests`` calls (cheap metering), then items and units of one (precise)."""
     context = new_context("api", memory=512, timeout=10, region="us-east-1", account_id="123456789012")
     latencies = []
+    timed_from = meter.snapshot()
     for _ in range(requests):
         started = time.perf_counter()
         result = api(_event(path, params, key), context)
         latencies.append(time.perf_counter() - started)
         if result["statusCode"] != 200:
             raise BenchFailed(f"{path} {params}: {result['statusCode']} {result['body'][:300]}")
+    timed = meter.snapshot() - timed_from
     meter.precise = True
-    before = meter.snapshot()
+    before, kinds_before = meter.snapshot(), meter.read_units_by_kind()
     api(_event(path, params, key), context)
-    used = (meter.snapshot() - before).usage(function="api", service="dynamodb")
+    sized = meter.snapshot() - before
+    kinds = meter.read_units_by_kind()
+    used = sized.usage(function="api", service="dynamodb")
     meter.precise = False
+    profiles = timed.functions["api"].profiles
     return {
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
         "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
         "requests": used.calls,
         "items": used.items,
         "read_units": round(used.read_units, 1),
+        # Where a request's time goes: per DynamoDB operation, its calls, items and the time
+        # they took as the handler saw them (summed over calls side by side); the handler's own
+        # time (no call in flight) and its time waiting on at least one call.
+        "by_operation": {
+            operation: {
+                "calls": sized.usage(function="api", service="dynamodb", operation=operation).calls,
+                "items": sized.usage(function="api", service="dynamodb", operation=operation).items,
+                "call_ms": round(
+                    timed.usage(function="api", service="dynamodb", operation=operation).seconds
+                    * 1000
+                    / requests,
+                    1,
+                ),
+            }
+            for (service, operation) in sized.operations()
+            if service == "dynamodb"
+        },
+        "read_units_by_kind": _read_units_by_kind(kinds_before, kinds),
+        "own_ms": round(statistics.median(p.own_seconds for p in profiles) * 1000, 1),
+        "waited_ms": round(statistics.median(p.waited_seconds for p in profiles) * 1000, 1),
     }
 
 
@@ -587,6 +637,23 @@ def report(figures: dict[str, Any], out: Callable[[str], None]) -> None:
             ],
         )
     )
+    summary = one["summary (365 d)"]
+    out("")
+    out(
+        f"the 365-day summary (1 y): handler's own time {summary['own_ms']} ms, waiting on DynamoDB "
+        f"{summary['waited_ms']} ms (medians)"
+    )
+    out(
+        _table(
+            [
+                [operation, str(m["calls"]), str(m["items"]), str(m["call_ms"])]
+                for operation, m in summary["by_operation"].items()
+            ],
+            ["operation", "calls", "items", "call ms (summed, mean request)"],
+        )
+    )
+    for kind, units in summary["read_units_by_kind"].items():
+        out(f"  {kind}: {units} read units")
     lake = figures["lake_recompute"]
     out("")
     runs = ", ".join(f"{s:.2f}" for s in lake["seconds"])

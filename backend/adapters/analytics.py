@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
-from backend.adapters import baskets, customer_days, forecasts, leases, rollups, stock_in
+from backend.adapters import baskets, customer_days, day_index, forecasts, leases, rollups, stock_in
 from backend.adapters import stock as stock_items
 from backend.adapters.baskets import DayPairs
 from backend.adapters.claims import CONFLICT_PK, BusinessClaim, Found, claim_all, order_claim_key
@@ -275,6 +275,10 @@ class AnalyticsStore(Protocol):
     def put_immutable(self, items: Iterable[Mapping[str, Any]]) -> None:
         """Put items that never change once written (keyed by their content or their part):
         putting them again is harmless."""
+
+    def name_day_items(self, items: Iterable[Mapping[str, Any]]) -> None:
+        """Name the day customer-set items among these, once put, in their days' indexes
+        (:mod:`backend.adapters.day_index`), before the months' stamps move."""
 
     def stamp_months(self, months: Iterable[str]) -> None:
         """Bump the change stamp of each month (``YYYY-MM``) whose days were written, if it is
@@ -552,6 +556,9 @@ class AnalyticsTable:
     def put_immutable(self, items: Iterable[Mapping[str, Any]]) -> None:
         batch_put(self.client, self.name, items)
 
+    def name_day_items(self, items: Iterable[Mapping[str, Any]]) -> None:
+        day_index.name_day_items(self.client, self.name, items, now=self.clock())
+
     def stamp_months(self, months: Iterable[str]) -> None:
         touch_months(self.client, self.name, months, datetime.fromtimestamp(self.clock(), UTC), self.zone)
 
@@ -606,7 +613,7 @@ class AnalyticsTable:
         )
 
     def put_customer_sets(self, per_day: Mapping[date, Mapping[str, set[str]]]) -> None:
-        customer_days.write(self.client, self.name, per_day)
+        customer_days.write(self.client, self.name, per_day, now=self.clock())
 
     def upsert_product(self, sku: str, fields: Mapping[str, Any], version: str) -> bool:
         return set_if_newer(
@@ -673,6 +680,7 @@ class AnalyticsTable:
             day,
             self.record_facts,
             lambda inbox: stock_items.settle_inbox(self.client, self.name, [inbox]),
+            now=self.clock(),
         )
 
     def set_stock_in_watermark(self, day: date) -> None:

@@ -10,22 +10,25 @@ redelivered with other company writes another item that repeats some members, an
 takes their union. So a day of 50,000 customers is some tens of items of a few KB each instead
 of one item of megabytes, and a batch pays about one write unit per 150 members.
 
-A day is read with one ``Query`` of its partition, sort keys ``CB#`` to ``SALES``: the day's
-counters (``SALES``), its membership items, the folded day content of lone stock-in items
-(``DP#<claim day>#<i>``: counters and members, counted once the fold's watermark reached the
-claim day), and the single ``CUSTOMERS`` item of releases before this layout, all in one call;
-the lone items' content not folded yet is added (:class:`~backend.adapters.stock_in.DayViews`).
-Cost: O(days in the range), never a scan. A day's sales alone are read by key
-(:func:`read_sales`).
+A day is read by key: its ``SALES`` and its index (:mod:`backend.adapters.day_index`, which
+the writers of its member items keep) in one ``BatchGetItem`` for all the days read, then the
+items the index names (``CB#``, the folded day content of lone stock-in items ``DP#<claim
+day>#<i>``, counted once the fold's watermark reached the claim day, and the single
+``CUSTOMERS`` item of releases before this layout) in another. A day without an index (nobody
+has written its member items since indexes exist) or with too many items for one is read as
+before, by one ``Query`` of its partition, sort keys ``CB#`` to ``SALES``. The lone items'
+content not folded yet is added (:class:`~backend.adapters.stock_in.DayViews`). Cost:
+O(days in the range), never a scan. A day's sales alone are read by key (:func:`read_sales`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from backend.adapters import day_index
 from backend.adapters.dynamo import (
     DAY_PART,
     PACKED_MAX_BYTES,
@@ -53,7 +56,7 @@ MEMBERS = "m"
 SORT_PREFIX = "CB#"
 LEGACY_SK = "CUSTOMERS"
 SALES_SK = "SALES"
-# The days of a long range are queried this many at a time.
+# The calls of a long range's reads side by side (BatchGetItems of 100 keys, or days' Queries).
 READ_PARALLELISM = 8
 
 DaySets = dict[str, set[str]]
@@ -82,9 +85,14 @@ def membership_items(per_day: Mapping[date, Mapping[str, set[str]]]) -> list[dic
     return items
 
 
-def write(client: DynamoDBClient, table: str, per_day: Mapping[date, Mapping[str, set[str]]]) -> None:
-    """Record these memberships (plain puts: idempotent, in any order)."""
-    batch_put(client, table, membership_items(per_day))
+def write(
+    client: DynamoDBClient, table: str, per_day: Mapping[date, Mapping[str, set[str]]], *, now: float
+) -> None:
+    """Record these memberships (plain puts: idempotent, in any order), then name them in their
+    days' indexes (``now``: the writer's clock, seconds since the epoch)."""
+    items = membership_items(per_day)
+    batch_put(client, table, items)
+    day_index.name_day_items(client, table, items, now=now)
 
 
 def _fields(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -115,12 +123,12 @@ def _query(
     )
 
 
-def _day(
-    client: DynamoDBClient, table: str, day: date, consistent: bool, view: DayView
-) -> tuple[dict[str, Any], DaySets]:
+def _count(items: Iterable[Mapping[str, Any]], view: DayView) -> tuple[dict[str, Any], DaySets]:
+    """A day's sales counters and sets from its items (``SALES``, member items, ``DP#`` items:
+    those of claim days the view counts)."""
     sales: dict[str, Any] = {}
     sets: DaySets = {name: set() for name in SETS}
-    for item in _query(client, table, day, SORT_PREFIX, consistent or view.consistent(day)):
+    for item in items:
         if item["sk"] == SALES_SK:
             add_counters(sales, _fields(item))
         elif item["sk"] == LEGACY_SK:
@@ -132,10 +140,19 @@ def _day(
                 _join(sets, part_members(item))
         elif item["sk"].startswith(SORT_PREFIX):
             _join(sets, members_of(item, MEMBERS))
-    unfolded = view.of(day)
-    add_counters(sales, unfolded.sales)
-    _join(sets, unfolded.members)
     return sales, sets
+
+
+def _get(
+    client: DynamoDBClient, table: str, keys: Mapping[date, list[Key]], consistent: Callable[[date], bool]
+) -> dict[Any, dict[str, Any]]:
+    """These days' items by key, strongly consistent for the days that need it."""
+    found: dict[Any, dict[str, Any]] = {}
+    for strong in (False, True):
+        wanted = [k for day, day_keys in keys.items() if consistent(day) is strong for k in day_keys]
+        if wanted:
+            found.update(batch_get(client, table, wanted, consistent=strong, parallel=READ_PARALLELISM))
+    return found
 
 
 def read_days(
@@ -147,11 +164,57 @@ def read_days(
     views: DayViews | None = None,
 ) -> tuple[list[dict[str, Any]], list[DaySets]]:
     """The sales counters and the ``C``/``P``/``M`` sets of each day (absent days are empty),
-    one query per day, :data:`READ_PARALLELISM` at a time, with the lone items' day content
-    (``views``: the request's, else read for this call)."""
+    by key: the days' ``SALES`` and indexes, then the items the indexes name, in
+    ``BatchGetItem`` calls of 100 keys, :data:`READ_PARALLELISM` side by side; a day without a
+    usable index by its Query, as many at a time; with the lone items' day content (``views``:
+    the request's, else read for this call)."""
     view = (views or DayViews(client, table))(days)
-    found = parallel_map(lambda d: _day(client, table, d, consistent, view), days, workers=READ_PARALLELISM)
-    return [sales for sales, _ in found], [sets for _, sets in found]
+
+    def strong(day: date) -> bool:
+        return consistent or view.consistent(day)
+
+    # The marker of the first index write rides with the first day's keys (strongly consistent
+    # when that day is: it is put once and never changes, so either read is right once it
+    # exists).
+    head_keys = {d: [(day_pk(d), SALES_SK), day_index.index_key(d)] for d in days}
+    if days:
+        head_keys[days[0]].append(day_index.SINCE_KEY)
+    heads = _get(client, table, head_keys, strong)
+    marker = heads.pop(day_index.SINCE_KEY, None)
+    listed = {d: day_index.listed(heads.get(day_index.index_key(d)), marker) for d in days}
+    named = {
+        d: [(day_pk(d), sk) for sk in sort_keys if not sk.startswith(DAY_PART) or view.counts(sk)]
+        for d, sort_keys in listed.items()
+        if sort_keys is not None
+    }
+    unindexed = [d for d in days if listed[d] is None]
+
+    def query(day: date) -> list[dict[str, Any]]:
+        return list(_query(client, table, day, SORT_PREFIX, strong(day)))
+
+    # The named items and the other days' Queries side by side.
+    reads: list[Callable[[], Any]] = [
+        lambda: _get(client, table, named, strong),
+        lambda: parallel_map(query, unindexed, workers=READ_PARALLELISM),
+    ]
+    items, found_by_query = parallel_map(lambda read: read(), reads, workers=2)
+    queried = dict(zip(unindexed, found_by_query, strict=True))
+    items.update(heads)
+    sales_of: list[dict[str, Any]] = []
+    sets_of: list[DaySets] = []
+    for day in days:
+        if day in queried:
+            day_items = queried[day]
+        else:
+            keys = [(day_pk(day), SALES_SK), *named[day]]
+            day_items = [items[k] for k in keys if k in items]
+        sales, sets = _count(day_items, view)
+        unfolded = view.of(day)
+        add_counters(sales, unfolded.sales)
+        _join(sets, unfolded.members)
+        sales_of.append(sales)
+        sets_of.append(sets)
+    return sales_of, sets_of
 
 
 def _sales_keys(day: date, view: DayView) -> list[Key]:

@@ -218,10 +218,11 @@ def range_rollups(
     """The days of ``start``..``end`` as :func:`day_rollups` gives them, except that each whole
     month with a current rollup comes as one entry in their place (same figures, fewer items).
 
-    One BatchGetItem round for the stamps and rollups of the whole months and the edge days;
-    another only for the days of months without a current rollup (and the further parts of
-    rollups too large for one item). The lone items are read once for both (``views``: the
-    request's, else read for this call).
+    One BatchGetItem round for the stamps and rollups of the whole months, beside the edge
+    days' two (their ``SALES`` and indexes, then the items these name:
+    :func:`~backend.adapters.customer_days.read_days`); more only for the days of months without
+    a current rollup (and the further parts of rollups too large for one item). The lone items
+    are read once for both (``views``: the request's, else read for this call).
     """
     views = views or DayViews(client, table)
     months, edges = rollups.split(start, end)

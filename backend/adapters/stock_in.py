@@ -45,6 +45,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
+from backend.adapters import day_index
 from backend.adapters.dynamo import (
     DAY_PART,
     TRANSACTION_ATTEMPTS,
@@ -794,13 +795,15 @@ def fold_day(
     day: date,
     put_facts: Callable[[list[str]], None],
     settle: Callable[[Key], Any],
+    *,
+    now: float,
 ) -> int:
     """Fold one day: its facts into ``FACTS#`` items (``put_facts``, idempotent), then each
     chunk of its merged deltas into the inbox with its marker, settling the inbox item after
     each chunk (``settle``: it moves the counters of an item grown past its threshold into the
     SKUs' items, so a day of 100,000 SKUs never grows an inbox item past a chunk); how many
-    SKUs' deltas moved. Safe to run again and beside another run: a chunk whose marker exists
-    is skipped.
+    SKUs' deltas moved (``now``: the writer's clock, for the days' indexes). Safe to run again
+    and beside another run: a chunk whose marker exists is skipped.
 
     First of all, the day's lone items' day content goes into its store days (:func:`day_part_items`,
     plain puts of items that follow from the content alone: a closed day's content never
@@ -808,7 +811,9 @@ def fold_day(
     count them from then on, and the items' content until then (:class:`DayView`)."""
     found = read_partition(client, table, day)
     if found.content:
-        batch_put(client, table, day_part_items_of(day, found.content))
+        parts = day_part_items_of(day, found.content)
+        batch_put(client, table, parts)
+        day_index.name_day_items(client, table, parts, now=now)
     if found.order_facts:
         put_facts(found.order_facts)
     moved = 0

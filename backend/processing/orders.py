@@ -208,7 +208,9 @@ def apply(
         for e in placed.values()
         if e.data.order_id not in in_items.order_ids
     )
-    analytics.put_immutable([*conflicts, *sku_items, *customer_days.membership_items(per_day), *facts])
+    immutable = [*conflicts, *sku_items, *customer_days.membership_items(per_day), *facts]
+    analytics.put_immutable(immutable)
+    analytics.name_day_items(immutable)
     touched_days: set[date] = set(per_day)
     touched_skus: set[str] = set()
     for event in counted_events.values():

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
+from backend.adapters import day_index
 from backend.adapters import stock_in as stock_in_items
 from backend.adapters.analytics import AnalyticsTable
 from backend.adapters.clients import client
@@ -182,6 +183,17 @@ def table() -> AnalyticsTable:
     return AnalyticsTable(pipeline.dynamodb(), get_settings().require("analytics_table"))
 
 
+def index_deploy_long_past() -> None:
+    """The store's first day index write put at the epoch: readers trust every index its
+    writers keep (:data:`backend.adapters.day_index.MARGIN`)."""
+    pk, sk = day_index.SINCE_KEY
+    batch_put(
+        pipeline.dynamodb(),
+        get_settings().require("analytics_table"),
+        [{"pk": pk, "sk": sk, day_index.SINCE_AT: Decimal(0)}],
+    )
+
+
 def day_parts() -> set[str]:
     """The claim days whose content is in ``DP#`` items (a scan: tests only)."""
     client = pipeline.dynamodb()
@@ -308,8 +320,10 @@ class Queries:
 
 
 def test_days_the_lone_items_have_left_read_no_stock_in_partition(clock: Clock) -> None:
-    # Given lone orders folded through the 12th, and kept closed days in the readers
+    # Given lone orders folded through the 12th, and kept closed days in the readers, in a store
+    # whose day indexes are trusted
     old, lone = store()
+    index_deploy_long_past()
     delivered = given(old, lone)
     fold(TODAY + timedelta(days=3))
     clock.today = TODAY + timedelta(days=3)
@@ -317,8 +331,11 @@ def test_days_the_lone_items_have_left_read_no_stock_in_partition(clock: Clock) 
     days = [date(2025, 3, 3) + timedelta(days=n) for n in range(8)]
     reader = Queries(pipeline.dynamodb())
     sales, _ = reader.table().day_sales_and_sets(days)
-    # Then one Query per day and the watermark's read, no stock-in partition
-    assert sorted(reader.calls) == sorted([("batch_get_item", "")] + [("query", f"DAY#{d}") for d in days])
+    # Then the watermark, the days' SALES and indexes and the items they name by key, the one
+    # day no writer has named member items of (no order: the 9th) by its Query, and no
+    # stock-in partition
+    assert {operation for operation, _ in reader.calls} == {"batch_get_item", "query"}
+    assert [call for call in reader.calls if call[0] == "query"] == [("query", "DAY#2025-03-09")]
     assert sum(s.get("orders", 0) for s in sales) == sum(
         1
         for e in {e["event_id"]: e for e in delivered}.values()
@@ -366,8 +383,10 @@ class HandlerCalls:
 
 def test_a_summary_request_reads_the_lone_items_once_for_both_ranges(clock: Clock) -> None:
     # Given lone orders in items of the 10th to the 12th, not folded (the watermark on the 9th),
-    # beside orders counted the old way, read once (the readers keep the closed claim days)
+    # beside orders counted the old way, read once (the readers keep the closed claim days), in a
+    # store whose day indexes are trusted
     old, lone = store()
+    index_deploy_long_past()
     delivered = given(old, lone)
     start, end = date(2025, 3, 10), date(2025, 3, 13)
     assert_same_figures(pipeline.summary(start, end), oracle.summary(delivered, start, end, tz=TZ))
@@ -381,17 +400,35 @@ def test_a_summary_request_reads_the_lone_items_once_for_both_ranges(clock: Cloc
     assert body["previous_start"] == before_start.isoformat()
     assert_same_figures(body["previous"], oracle.summary(delivered, before_start, before_end, tz=TZ))
     # And the request read the watermark once, the claim days a writer may still add to once
-    # each, and each day's partition once: one view of the lone items for both ranges
+    # each (one view of the lone items for both ranges), and each range's days by key: their
+    # SALES and indexes with the indexes' marker in one call, the items the indexes name in
+    # another; only the days whose
+    # member items no writer has named (no order counted the old way: the 9th to the 13th) by a
+    # Query each
     _, still_open = stock_in_items.days_after(date(2025, 3, 9), stock_in_items.utc_now())
     assert still_open, "some claim days should be open"
-    days = [before_start + timedelta(days=n) for n in range(8)]
-    assert sorted(recorded.calls) == sorted(
+    current = [start + timedelta(days=n) for n in range(4)]
+    previous = [before_start + timedelta(days=n) for n in range(4)]
+    indexed = [d for d in previous if d <= date(2025, 3, 8)]
+
+    def partitions(days: list[date]) -> str:
+        return ",".join(f"DAY#{d.isoformat()}" for d in days)
+
+    assert sorted((operation, _partitions(read)) for operation, read in recorded.calls) == sorted(
         [
-            ("BatchGetItem", "STOCKIN/FOLDED"),
+            ("BatchGetItem", "STOCKIN"),
             *(("Query", f"STOCKIN#{d.isoformat()}") for d in still_open),
-            *(("Query", f"DAY#{d.isoformat()}") for d in days),
+            ("BatchGetItem", f"{partitions(current)},INDEX"),
+            ("BatchGetItem", f"{partitions(previous)},INDEX"),
+            ("BatchGetItem", partitions(indexed)),
+            *(("Query", f"DAY#{d.isoformat()}") for d in [*current, *previous] if d not in indexed),
         ]
     )
+
+
+def _partitions(read: str) -> str:
+    """The partitions a recorded call reads: a Query's, or those of a BatchGetItem's keys."""
+    return ",".join(sorted({key.split("/")[0] for key in read.split(",")}))
 
 
 @pytest.mark.timeout(900)
