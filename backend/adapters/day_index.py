@@ -81,9 +81,21 @@ def name_day_items(
     client: DynamoDBClient, table: str, items: Iterable[Mapping[str, Any]], *, now: float
 ) -> None:
     """Name the day member items among these in their days' indexes; call it after they are
-    put (``now``: the writer's clock, seconds since the epoch)."""
-    for day, wanted in sorted(sort_keys_by_day(items).items()):
-        _add_to_day(client, table, day, wanted, int(now))
+    put (``now``: the writer's clock, seconds since the epoch). The days' indexes and the
+    marker are read in one strongly consistent ``BatchGetItem`` (a history batch touches
+    hundreds of days), then each day is listed or added to."""
+    by_day = sort_keys_by_day(items)
+    if not by_day:
+        return
+    got = batch_get(client, table, [*(index_key(day) for day in by_day), SINCE_KEY], consistent=True)
+    since = _since(got.get(SINCE_KEY))
+    for day, wanted in sorted(by_day.items()):
+        found = got.get(index_key(day))
+        if found is not None and FULL in found:
+            continue
+        if since is None:
+            since = _put_since(client, table, int(now))
+        _add_to_day(client, table, day, wanted, int(now), found, since)
 
 
 def sort_keys_by_day(items: Iterable[Mapping[str, Any]]) -> dict[date, list[str]]:
@@ -100,16 +112,18 @@ def sort_keys_by_day(items: Iterable[Mapping[str, Any]]) -> dict[date, list[str]
     return {day: sorted(sort_keys) for day, sort_keys in found.items()}
 
 
-def _add_to_day(client: DynamoDBClient, table: str, day: date, wanted: list[str], now: int) -> None:
-    # Read first (a strongly consistent read costs a fifth of a refused conditional write): a
-    # redelivery's keys, already named, cost no write at all. The marker rides in the same call.
-    got = batch_get(client, table, [index_key(day), SINCE_KEY], consistent=True)
-    found = got.get(index_key(day))
-    if found is not None and FULL in found:
-        return
-    since = _since(got.get(SINCE_KEY))
-    if since is None:
-        since = _put_since(client, table, now)
+def _add_to_day(
+    client: DynamoDBClient,
+    table: str,
+    day: date,
+    wanted: list[str],
+    now: int,
+    found: Mapping[str, Any] | None,
+    since: int,
+) -> None:
+    """Add these keys to the day's index ``found`` (read first: a strongly consistent read costs a
+    fifth of a refused conditional write, so a redelivery's keys, already named, cost no write
+    at all), listing the day's items when it has none or an older writer may have missed some."""
     stale = found is not None and not _trusted(found, since) and now >= since + _margin()
     if found is None or stale:  # the day's first index, or one an older writer may have missed
         wanted = sorted({*wanted, *_items_of(client, table, day)})
